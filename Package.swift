@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "schoolstat",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "schoolstat", targets: ["schoolstat"]),
+        .library(name: "SchoolStatCore", targets: ["SchoolStatCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        // libcsv from Debian's libcsv-dev (header csv.h, library libcsv).
+        .systemLibrary(
+            name: "CLibCSV",
+            path: "Sources/CLibCSV",
+            providers: [.apt(["libcsv-dev"])]
+        ),
+        // OpenCC from Debian's libopencc-dev: traditional to simplified Chinese.
+        .systemLibrary(
+            name: "COpenCC",
+            path: "Sources/COpenCC",
+            providers: [.apt(["libopencc-dev"])]
+        ),
+        // Small POSIX helpers Swift cannot call directly (renameat2).
+        .target(name: "CSupport", path: "Sources/CSupport"),
+        .target(
+            name: "SchoolStatCore",
+            dependencies: [
+                "CLibCSV", "COpenCC", "CSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/SchoolStatCore"
+        ),
+        .executableTarget(
+            name: "schoolstat",
+            dependencies: [
+                "SchoolStatCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/schoolstat"
+        ),
+        .testTarget(
+            name: "SchoolStatCoreTests",
+            dependencies: ["SchoolStatCore", "schoolstat"],
+            path: "Tests/SchoolStatCoreTests",
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

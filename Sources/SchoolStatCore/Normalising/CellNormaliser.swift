@@ -1,0 +1,249 @@
+// Normalising: turns one raw cell into a typed, canonical value for its
+// column, or explains what was expected.
+
+/// Why a cell could not be accepted, in words a school clerk can act on.
+struct CellProblem: Error {
+    /// The constraint that failed: `required`, `type`, `range`, `enum`, `length`, `digits`, `pattern`, `unit`, `encoding`.
+    var constraint: String
+    var zh: String
+    var en: String
+    var expected: String
+    var severity: Severity = .error
+}
+
+/// Normalises the cells of one column, knowing its schema and the unit its header declared.
+struct CellNormaliser {
+    let column: ColumnSpec
+    let vocabulary: Vocabulary
+    let converter: ChineseConverter
+    /// Power of ten from a unit in the header, e.g. 4 for `（万元）`.
+    let headerScale: Int
+    let headerUnit: String?
+    private let patternRegex: Regex<AnyRegexOutput>?
+
+    init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
+        self.column = column
+        self.vocabulary = vocabulary
+        self.converter = converter
+        self.headerUnit = headerUnit
+        if let headerUnit, let unit = column.unit, let p = unit.scales[TextCleaner.matchKey(headerUnit)] {
+            headerScale = p
+        } else {
+            headerScale = 0
+        }
+        patternRegex = column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
+    }
+
+    /// The value shown in messages: ID numbers are masked.
+    func display(_ raw: String) -> String {
+        column.personal == .idNumber ? IDNumber.mask(raw) : raw
+    }
+
+    func normalise(_ raw: String) -> Result<Value, CellProblem> {
+        let folding: WidthFolding = (column.type == .text) ? .alphanumerics : .all
+        var cleaned = TextCleaner.clean(raw, folding: folding)
+        if isMissing(cleaned) {
+            if column.required {
+                return .failure(problem("required",
+                    zh: "「\(column.label)」为必填项，但此处为空。请填写\(column.titleZh)\(hintZh)。",
+                    en: "\(column.titleEn) (\(column.name)) is required but empty.\(hintEn)",
+                    expected: "非空 (a value)"))
+            }
+            return .success(.missing)
+        }
+        // Excel's ways of keeping leading zeros: a leading apostrophe or ="0123".
+        if cleaned.hasPrefix("'") && column.type != .text { cleaned.removeFirst() }
+        if cleaned.hasPrefix("=\""), cleaned.hasSuffix("\""), cleaned.count >= 3 {
+            cleaned = String(cleaned.dropFirst(2).dropLast())
+        }
+        switch column.type {
+        case .text: return checkText(converter.toSimplified(cleaned), raw)
+        case .code: return normaliseCode(cleaned, raw)
+        case .integer, .decimal: return normaliseNumber(cleaned, raw)
+        case .date: return normaliseDate(cleaned, raw)
+        case .boolean: return normaliseBoolean(cleaned, raw)
+        case .enumeration: return normaliseEnum(cleaned, raw)
+        }
+    }
+
+    private var hintZh: String { column.hintZh.map { "（\($0)）" } ?? "" }
+    private var hintEn: String { column.hintEn.map { " \($0)" } ?? "" }
+
+    private func problem(_ constraint: String, zh: String, en: String, expected: String) -> CellProblem {
+        CellProblem(constraint: constraint, zh: zh, en: en, expected: expected)
+    }
+
+    private func isMissing(_ cleaned: String) -> Bool {
+        if cleaned.isEmpty { return true }
+        if cleaned.utf8.count > 8 { return false }
+        return column.missingTokens.contains(TextCleaner.matchKey(cleaned))
+    }
+
+    private func checkText(_ value: String, _ raw: String) -> Result<Value, CellProblem> {
+        if let length = column.length, !length.contains(value.count) {
+            return .failure(problem("length",
+                zh: "「\(column.label)」的长度应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）。",
+                en: "\(column.titleEn) should be \(describe(length)) characters long, found \(value.count) (\"\(display(raw))\").",
+                expected: "\(describe(length)) 字符"))
+        }
+        if let regex = patternRegex, (try? regex.wholeMatch(in: value)) == nil {
+            return .failure(problem("pattern",
+                zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
+                en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
+                expected: column.pattern ?? ""))
+        }
+        return .success(.text(value))
+    }
+
+    private func describe(_ r: ClosedRange<Int>) -> String {
+        r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)–\(r.upperBound)"
+    }
+
+    private func normaliseCode(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        if NumberText.looksLikeScientific(cleaned) {
+            return .failure(problem("scientific",
+                zh: "「\(column.label)」的值“\(display(raw))”是 Excel 的科学计数法，原来的各位数字已经丢失。请在 Excel 中把该列设置为“文本”格式，重新填写后再导出。",
+                en: "\(column.titleEn) \"\(display(raw))\" is in Excel scientific notation; the digits are lost. Format the column as Text in Excel, re-enter the codes and export again.",
+                expected: column.length.map { "\(describe($0)) 位编码" } ?? "编码 (a code)"))
+        }
+        var value = cleaned.replacingOccurrences(of: " ", with: "")
+        if column.uppercase { value = value.uppercased() }
+        if column.digitsOnly, !value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return .failure(problem("digits",
+                zh: "「\(column.label)」应只含数字，实际为“\(display(raw))”\(hintZh)。",
+                en: "\(column.titleEn) must contain digits only, found \"\(display(raw))\".\(hintEn)",
+                expected: column.length.map { "\(describe($0)) 位数字" } ?? "数字 (digits)"))
+        }
+        if let length = column.length, !length.contains(value.count) {
+            return .failure(problem("length",
+                zh: "「\(column.label)」应为 \(describe(length)) 位，实际为 \(value.count) 位（“\(display(raw))”）\(hintZh)。",
+                en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
+                expected: "\(describe(length)) 位"))
+        }
+        if let regex = patternRegex, (try? regex.wholeMatch(in: value)) == nil {
+            return .failure(problem("pattern",
+                zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
+                en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
+                expected: column.pattern ?? ""))
+        }
+        return .success(.text(value))
+    }
+
+    private func unitNames() -> String {
+        guard let unit = column.unit else { return "" }
+        return unit.scales.keys.sorted().prefix(6).joined(separator: "、")
+    }
+
+    private func normaliseNumber(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        let expectedZh = column.type == .integer ? "整数" : "数字"
+        let notNumber = problem("type",
+            zh: "「\(column.label)」应为\(expectedZh)\(column.unit.map { "（单位：\($0.canonical)）" } ?? "")，实际为“\(display(raw))”\(hintZh)。",
+            en: "\(column.titleEn) must be \(column.type == .integer ? "a whole number" : "a number")\(column.unit.map { " in \($0.canonical)" } ?? ""), found \"\(display(raw))\".\(hintEn)",
+            expected: expectedZh + (column.unit.map { "（\($0.canonical)）" } ?? ""))
+        var number: FixedDecimal
+        var rest: String
+        if column.acceptRatio, let colon = cleaned.firstIndex(of: ":") {
+            guard let a = NumberText.parsePlainDecimal(String(cleaned[..<colon])),
+                  let b = NumberText.parsePlainDecimal(String(cleaned[cleaned.index(after: colon)...])), a.mantissa != 0 else {
+                return .failure(notNumber)
+            }
+            // 1:12.77 means 12.77 per one.
+            number = a == FixedDecimal(1) ? b : FixedDecimal(mantissa: Int64((b.doubleValue / a.doubleValue * 1_000_000).rounded()), exponent: -6)
+            rest = ""
+        } else {
+            switch NumberText.parseLeading(cleaned) {
+            case .success(let (n, r)):
+                number = n
+                rest = r
+            case .failure(.badGrouping):
+                return .failure(problem("type",
+                    zh: "「\(column.label)」的值“\(display(raw))”中的千位分隔符“,”位置不对，无法确定数值。请去掉逗号后重新填写。",
+                    en: "\(column.titleEn) \"\(display(raw))\" has misplaced thousands separators; the number is ambiguous. Remove the commas and re-enter it.",
+                    expected: expectedZh))
+            case .failure(.tooManyDigits):
+                return .failure(problem("type",
+                    zh: "「\(column.label)」的值“\(display(raw))”位数过多，超出了可处理的范围。",
+                    en: "\(column.titleEn) \"\(display(raw))\" has too many digits.",
+                    expected: expectedZh))
+            case .failure(.notANumber):
+                return .failure(notNumber)
+            }
+        }
+        var power = headerScale
+        if !rest.isEmpty {
+            let key = TextCleaner.matchKey(rest)
+            guard let unit = column.unit, let p = unit.scales[key] else {
+                if column.unit == nil {
+                    return .failure(notNumber)
+                }
+                return .failure(problem("unit",
+                    zh: "「\(column.label)」的值“\(display(raw))”中的单位“\(rest)”不适用；本列的单位是\(column.unit!.canonical)，可写作：\(unitNames())。",
+                    en: "\(column.titleEn) \"\(display(raw))\": unit \"\(rest)\" is not accepted; this column is in \(column.unit!.canonical).",
+                    expected: column.unit!.canonical))
+            }
+            power = p
+        }
+        number = number.scaled(byPowerOfTen: power)
+        if column.type == .integer {
+            guard let i = number.integerValue else {
+                return .failure(problem("type",
+                    zh: "「\(column.label)」应为整数，实际为“\(display(raw))”（\(number)）。",
+                    en: "\(column.titleEn) must be a whole number, found \"\(display(raw))\" (\(number)).",
+                    expected: "整数"))
+            }
+            return checkRange(.integer(i), number, raw)
+        }
+        return checkRange(.decimal(number), number, raw)
+    }
+
+    private func checkRange(_ value: Value, _ number: FixedDecimal, _ raw: String) -> Result<Value, CellProblem> {
+        let low = column.minimum, high = column.maximum
+        if (low.map { number < $0 } ?? false) || (high.map { number > $0 } ?? false) {
+            let range = "\(low.map(\.description) ?? "…") ~ \(high.map(\.description) ?? "…")"
+            let unit = column.unit?.canonical ?? ""
+            let negative = number.mantissa < 0 && (low.map { $0.mantissa >= 0 } ?? false)
+            return .failure(problem("range",
+                zh: "「\(column.label)」的值“\(display(raw))”\(negative ? "为负数，" : "")超出合理范围 \(range)\(unit)。请核对后更正\(hintZh)。",
+                en: "\(column.titleEn) \"\(display(raw))\" is outside the plausible range \(range) \(unit).\(hintEn)",
+                expected: range))
+        }
+        return .success(value)
+    }
+
+    private func normaliseDate(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        guard let day = DateText.parse(cleaned) else {
+            return .failure(problem("type",
+                zh: "「\(column.label)」的值“\(display(raw))”不是有效日期。请写成 2024-09-01、2024/9/1 或 2024年9月1日 的形式\(hintZh)。",
+                en: "\(column.titleEn) \"\(display(raw))\" is not a valid date. Write it as 2024-09-01, 2024/9/1 or 2024年9月1日.\(hintEn)",
+                expected: "日期 YYYY-MM-DD"))
+        }
+        if (column.earliest.map { day < $0 } ?? false) || (column.latest.map { day > $0 } ?? false) {
+            let range = "\(column.earliest.map(\.description) ?? "…") ~ \(column.latest.map(\.description) ?? "…")"
+            return .failure(problem("range",
+                zh: "「\(column.label)」的日期 \(day)（“\(display(raw))”）不在合理范围 \(range) 内。请核对。",
+                en: "\(column.titleEn) \(day) (\"\(display(raw))\") is outside \(range).",
+                expected: range))
+        }
+        return .success(.date(day))
+    }
+
+    private func normaliseBoolean(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
+        if vocabulary.trueWords.contains(key) { return .success(.boolean(true)) }
+        if vocabulary.falseWords.contains(key) { return .success(.boolean(false)) }
+        return .failure(problem("type",
+            zh: "「\(column.label)」应填“是”或“否”，实际为“\(display(raw))”。",
+            en: "\(column.titleEn) must be yes or no (是/否, Y/N, 1/0), found \"\(display(raw))\".",
+            expected: "是/否"))
+    }
+
+    private func normaliseEnum(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
+        if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
+        let allowed = column.enumValues.joined(separator: ", ")
+        return .failure(problem("enum",
+            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(column.hintZh ?? allowed)。",
+            en: "\(column.titleEn) \"\(display(raw))\" is not an accepted value. Accepted: \(column.hintEn ?? allowed).",
+            expected: allowed))
+    }
+}

@@ -1,0 +1,95 @@
+// Pipeline: summary.json — what was read, what came out, and what was found.
+import Foundation
+
+public struct InputSummary: Sendable, Codable {
+    public var path: String
+    public var table: String?
+    public var encoding: String
+    public var encodingDetected: Bool
+    public var dialect: Dialect?
+    public var sha256: String
+    public var bytes: Int
+    public var invalidSequences: Int = 0
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case path, table, encoding, dialect, sha256, bytes, error
+        case encodingDetected = "encoding_detected"
+        case invalidSequences = "invalid_byte_sequences"
+    }
+}
+
+public struct TableSummary: Sendable, Codable {
+    public var files: [String]
+    /// Data rows: every one is either clean or rejected.
+    public var rowsRead: Int
+    public var rowsClean: Int
+    public var rowsRejected: Int
+    /// Lines that are not data and were skipped with a warning.
+    public var blankLines: Int
+    public var repeatedHeaders: Int
+    public var titleRows: Int
+
+    enum CodingKeys: String, CodingKey {
+        case files
+        case rowsRead = "rows_read", rowsClean = "rows_clean", rowsRejected = "rows_rejected"
+        case blankLines = "blank_lines_skipped", repeatedHeaders = "repeated_headers_skipped", titleRows = "title_rows_skipped"
+    }
+}
+
+public struct FindingTotals: Sendable, Codable {
+    public var errors: Int
+    public var warnings: Int
+}
+
+public struct RuleFileSummary: Sendable, Codable {
+    public var path: String
+    public var sha256: String
+}
+
+public struct Timings: Sendable, Codable {
+    public var loadRulesSeconds: Double
+    public var totalSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case loadRulesSeconds = "load_rules_seconds", totalSeconds = "total_seconds"
+    }
+}
+
+public struct RunSummary: Sendable, Codable {
+    public var runID: String
+    public var status: Int32
+    public var reportDate: String
+    public var inputs: [InputSummary]
+    public var tables: [String: TableSummary]
+    /// Rule id → severity → count.
+    public var findings: [String: [String: Int]]
+    public var totals: FindingTotals
+    public var ruleFiles: [RuleFileSummary]
+    public var timings: Timings
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id", status = "exit_code", reportDate = "report_date", inputs, tables, findings, totals
+        case ruleFiles = "rule_files", timings
+    }
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+
+    func write(to path: String) throws(WriteError) {
+        do {
+            let file = try BufferedFile(path: path)
+            file.write([UInt8](try jsonData()))
+            try file.close()
+        } catch let e as WriteError {
+            throw e
+        } catch {
+            throw WriteError(path: path, reason: "\(error)")
+        }
+    }
+}

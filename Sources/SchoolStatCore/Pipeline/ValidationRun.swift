@@ -1,0 +1,349 @@
+// Pipeline: one validation run from inputs to committed outputs.
+import Foundation
+
+/// What the caller asks of a run.
+public struct ValidationOptions: Sendable {
+    public var inputs: [String]
+    public var rulesDirectory: String
+    public var outputDirectory: String
+    /// Treat every input as this table instead of recognising it from headers.
+    public var table: String?
+    public var encoding: TextEncoding?
+    public var delimiter: UInt8?
+    /// Overrides `report_date` in Rules/parameters.yaml.
+    public var asOf: String?
+    public var runID: String?
+
+    public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
+        self.inputs = inputs
+        self.rulesDirectory = rulesDirectory
+        self.outputDirectory = outputDirectory
+    }
+}
+
+/// The outcome a scheduler acts on.
+public enum RunStatus: Int32, Sendable {
+    case clean = 0
+    case dataErrors = 1
+    case badRulesOrArguments = 2
+    case unreadableInput = 3
+}
+
+public struct RunResult: Sendable {
+    public var status: RunStatus
+    public var summary: RunSummary
+    public var outputDirectory: String
+}
+
+/// Problems that stop a run before any output is written.
+public enum RunError: Error, Sendable, CustomStringConvertible {
+    case rules(RuleFileErrors)
+    case arguments(String)
+    case output(WriteError)
+
+    public var description: String {
+        switch self {
+        case .rules(let e): return e.description
+        case .arguments(let s): return s
+        case .output(let e): return e.description
+        }
+    }
+
+    public var status: RunStatus {
+        switch self {
+        case .rules, .arguments: return .badRulesOrArguments
+        case .output: return .unreadableInput
+        }
+    }
+}
+
+/// Runs the validation pipeline.
+public final class ValidationRun: FindingSink {
+    private let options: ValidationOptions
+    private let onFinding: (LedgerEntry) -> Void
+    private var ledger: LedgerWriter?
+    private var findingCounts: [String: [String: Int]] = [:]
+    private var errorCount = 0
+    private var warningCount = 0
+
+    /// `onFinding` sees every ledger entry as it is written (for console output).
+    public init(options: ValidationOptions, onFinding: @escaping (LedgerEntry) -> Void = { _ in }) {
+        self.options = options
+        self.onFinding = onFinding
+    }
+
+    func record(_ entry: LedgerEntry) {
+        ledger?.append(entry)
+        findingCounts[entry.ruleID, default: [:]][entry.severity.rawValue, default: 0] += 1
+        if entry.severity == .error { errorCount += 1 } else { warningCount += 1 }
+        onFinding(entry)
+    }
+
+    public func run() throws(RunError) -> RunResult {
+        let started = Date()
+        var overrides: [String: String] = [:]
+        if let asOf = options.asOf {
+            guard DateText.parse(asOf) != nil else { throw .arguments("--as-of 的值“\(asOf)”不是日期；请写成 2024-09-30。 (--as-of must be a date)") }
+            overrides["report_date"] = asOf
+        }
+        let ruleSet: RuleSet
+        do {
+            ruleSet = try RuleSetLoader.load(directory: options.rulesDirectory, parameterOverrides: overrides)
+        } catch let e as RuleFileErrors {
+            throw .rules(e)
+        } catch {
+            throw .arguments("\(error)")
+        }
+        if let table = options.table, ruleSet.table(named: table) == nil {
+            throw .arguments("未知的表 `\(table)`；可用 (known tables): \(ruleSet.tables.map(\.name).joined(separator: ", "))")
+        }
+        let inputs = try discoverInputs()
+        let rulesLoaded = Date()
+
+        let runID = options.runID ?? Self.makeRunID(started)
+        let out: OutputDirectory
+        do { out = try OutputDirectory(path: options.outputDirectory) } catch { throw .output(error) }
+        defer { out.abandon() }
+        do {
+            try out.makeSubdirectory("clean")
+            try out.makeSubdirectory("rejected")
+            ledger = try LedgerWriter(csvPath: out.path("ledger.csv"), jsonlPath: out.path("ledger.jsonl"), runID: runID)
+        } catch { throw .output(error) }
+
+        let converter = ChineseConverter()
+        let matcher = HeaderMatcher(ruleSet: ruleSet, converter: converter)
+        var inputSummaries: [InputSummary] = []
+        var unreadable = false
+
+        // 1. Open every file, settle encoding, dialect and table from its header.
+        var plans: [FilePlan] = []
+        for (index, input) in inputs.enumerated() {
+            var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
+            do {
+                let reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
+                summary.encoding = reader.facts.encoding.rawValue
+                summary.encodingDetected = reader.facts.encodingDetected
+                summary.dialect = reader.facts.dialect
+                if let plan = try locateHeader(reader: reader, input: input, index: Int32(index), matcher: matcher) {
+                    summary.table = plan.header.schema.name
+                    plans.append(plan)
+                } else {
+                    unreadable = true
+                }
+            } catch {
+                unreadable = true
+                summary.error = error.description
+                record(LedgerEntry(table: "", sourceFile: input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                   ruleID: "read.unreadable_file", severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
+            }
+            inputSummaries.append(summary)
+        }
+
+        // 2. Repeated keys, found across all files of a table in bounded memory.
+        var duplicates: [String: [[RowPosition: DuplicateOf]]] = [:]
+        let tempDir = out.path(".keys")
+        try? FileManager.default.createDirectory(atPath: tempDir, withIntermediateDirectories: true)
+        for table in ruleSet.tables where !table.unique.isEmpty {
+            let tablePlans = plans.filter { $0.header.schema.name == table.name }
+            guard !tablePlans.isEmpty else { continue }
+            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter, tempDir: tempDir)
+        }
+        try? FileManager.default.removeItem(atPath: tempDir)
+
+        // 3. The main pass, file by file, into per-table outputs.
+        var outputs: [String: TableOutput] = [:]
+        let fileNames = inputs.map(\.display)
+        for plan in plans {
+            let schema = plan.header.schema
+            let output: TableOutput
+            if let existing = outputs[schema.name] {
+                output = existing
+            } else {
+                do {
+                    output = try TableOutput(schema: schema, cleanPath: out.path("clean/\(schema.name).csv"), rejectedPath: out.path("rejected/\(schema.name).csv"))
+                } catch { throw .output(error) }
+                outputs[schema.name] = output
+            }
+            output.counts.files.append(plan.input.display)
+            output.counts.titleRows += plan.titleRows.count
+            for line in plan.titleRows {
+                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                   ruleID: "read.title_row", severity: .warning,
+                                   messageZh: "第 \(line) 行在表头之前，不是表头也不是数据（如标题行），已跳过。",
+                                   messageEn: "Line \(line) comes before the header and is neither header nor data (a title?); skipped.", expected: ""))
+            }
+            do {
+                let validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, headerOrdinal: plan.headerOrdinal, output: output,
+                                                   fileIndex: plan.index, displayPath: plan.input.display, encodingName: plan.reader.facts.encoding.rawValue,
+                                                   ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
+                                                   fileNames: fileNames, sink: self)
+                var reader = plan.reader
+                let headerOrdinal = plan.headerOrdinal
+                try reader.read { event in
+                    switch event {
+                    case .blankLine(let line):
+                        if line > plan.headerLine { validator.blankLine(line) }
+                    case .record(let r):
+                        if r.ordinal > headerOrdinal { validator.process(r) }
+                    }
+                }
+                if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
+                    inputSummaries[i].sha256 = reader.facts.sha256
+                    inputSummaries[i].bytes = reader.facts.byteCount
+                    inputSummaries[i].invalidSequences = reader.facts.invalidSequences
+                }
+            } catch let e as ReadError {
+                unreadable = true
+                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                   ruleID: "read.unreadable_file", severity: .error, messageZh: e.description, messageEn: e.description, expected: ""))
+            } catch {
+                throw .arguments("\(error)")
+            }
+        }
+
+        do {
+            for name in outputs.keys.sorted() { try outputs[name]!.close() }
+            try ledger?.close()
+        } catch { throw .output(error) }
+        ledger = nil
+
+        let finished = Date()
+        var tables: [String: TableSummary] = [:]
+        for (name, output) in outputs {
+            let c = output.counts
+            tables[name] = TableSummary(files: c.files, rowsRead: c.rowsRead, rowsClean: c.rowsClean, rowsRejected: c.rowsRejected,
+                                        blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
+        }
+        let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
+        let summary = RunSummary(
+            runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+            inputs: inputSummaries, tables: tables, findings: findingCounts,
+            totals: FindingTotals(errors: errorCount, warnings: warningCount),
+            ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
+            timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), totalSeconds: finished.timeIntervalSince(started)))
+        do {
+            try summary.write(to: out.path("summary.json"))
+            try out.commit()
+        } catch { throw .output(error) }
+        return RunResult(status: status, summary: summary, outputDirectory: out.finalPath)
+    }
+
+    static func makeRunID(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return f.string(from: date) + "-" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
+    }
+
+    // MARK: - Inputs
+
+    struct Input {
+        var path: String
+        var display: String
+    }
+
+    struct FilePlan {
+        var input: Input
+        var index: Int32
+        var reader: TableFileReader
+        var header: HeaderMap
+        var headerLine: Int
+        var headerOrdinal: Int
+        var titleRows: [Int]
+    }
+
+    static let dataExtensions: Set<String> = ["csv", "tsv", "txt"]
+
+    private func discoverInputs() throws(RunError) -> [Input] {
+        var found: [Input] = []
+        let fm = FileManager.default
+        for argument in options.inputs {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: argument, isDirectory: &isDir) else {
+                throw .arguments("找不到输入文件或目录：\(argument)。请检查路径。 (input not found: \(argument))")
+            }
+            if isDir.boolValue {
+                let base = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
+                let entries = (fm.enumerator(atPath: argument)?.allObjects as? [String] ?? []).sorted()
+                for entry in entries {
+                    let ext = (entry as NSString).pathExtension.lowercased()
+                    let full = base + "/" + entry
+                    if Self.dataExtensions.contains(ext) {
+                        found.append(Input(path: full, display: full))
+                    } else if ext == "xlsx" || ext == "xls" {
+                        record(LedgerEntry(table: "", sourceFile: full, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                           ruleID: "read.unsupported_format", severity: .warning,
+                                           messageZh: "Excel 工作簿不能直接读取，已跳过。请在 Excel 中“另存为”CSV（UTF-8 或 GBK 均可）后再检查。",
+                                           messageEn: "Excel workbooks are not read directly; skipped. Save the sheet as CSV and check that file.", expected: "CSV"))
+                    }
+                }
+            } else {
+                found.append(Input(path: argument, display: argument))
+            }
+        }
+        if found.isEmpty {
+            throw .arguments("没有找到可检查的 CSV 文件（.csv、.tsv、.txt）。 (no input files found)")
+        }
+        return found
+    }
+
+    /// Reads the first records of a file to find its header row: the first of
+    /// the first ten records that matches a table. Records before it are title rows.
+    private func locateHeader(reader: TableFileReader, input: Input, index: Int32, matcher: HeaderMatcher) throws(ReadError) -> FilePlan? {
+        var probe = reader
+        var candidates: [RawRecord] = []
+        do {
+            try probe.readPrefix(records: 10) { candidates.append($0) }
+        }
+        var best: [(String, Int)] = []
+        for (n, record) in candidates.enumerated() {
+            let headers = (0..<record.fieldCount).map { record.lossyString($0) }
+            let (map, scores) = matcher.recognise(headers: headers, named: options.table)
+            if let map {
+                return FilePlan(input: input, index: index, reader: reader, header: map, headerLine: record.line,
+                                headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
+            }
+            if best.isEmpty || (scores.map(\.1).max() ?? 0) > (best.map(\.1).max() ?? 0) { best = scores }
+        }
+        let scoreText = best.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
+        record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                           ruleID: "read.unknown_table", severity: .error,
+                           messageZh: candidates.isEmpty ? "文件是空的，没有表头也没有数据。" : "无法从表头识别这是哪张表（各表匹配到的列数：\(scoreText)）。请检查表头是否为标准列名，或用 --table 指定表名。",
+                           messageEn: candidates.isEmpty ? "The file is empty." : "Cannot tell which table this is from its header (matched columns: \(scoreText)). Check the header or name the table with --table.",
+                           expected: ""))
+        return nil
+    }
+
+    /// The pre-pass: reads only the key columns of every file of a table.
+    private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String) -> [[RowPosition: DuplicateOf]] {
+        let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
+        for plan in plans {
+            let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
+            var normalisers: [Int: (CellNormaliser, Int)] = [:]
+            for i in Set(keyColumns.flatMap { $0 }) {
+                guard let field = plan.header.fieldForColumn[i] else { continue }
+                normalisers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                                 headerUnit: plan.header.unitForColumn[i]), field)
+            }
+            var reader = plan.reader
+            let headerOrdinal = plan.headerOrdinal
+            var values: [Int: String] = [:]
+            try? reader.read { event in
+                guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
+                values.removeAll(keepingCapacity: true)
+                for (i, (normaliser, field)) in normalisers where field < r.fieldCount {
+                    if let raw = r.string(field), case .success(let v) = normaliser.normalise(raw), !v.isMissing {
+                        values[i] = v.description
+                    }
+                }
+                for (u, columns) in keyColumns.enumerated() {
+                    let parts = columns.map { values[$0] }
+                    guard !columns.isEmpty, parts.allSatisfy({ $0 != nil }) else { continue }
+                    finders[u].add(key: parts.map { $0! }.joined(separator: "\u{1F}"), position: RowPosition(file: plan.index, record: Int32(r.ordinal)), line: r.line)
+                }
+            }
+        }
+        return finders.map { $0.duplicates() }
+    }
+}

@@ -1,0 +1,136 @@
+// Reading: the one place that talks to libcsv. Everything unsafe about the C
+// callbacks lives in this file behind `CSVRecordParser.feed` and `finish`.
+import CLibCSV
+
+/// One record as libcsv delivered it: raw UTF-8 field bytes and where it sits in the file.
+///
+/// The storage is reused from record to record; copy what you keep.
+struct RawRecord {
+    /// Physical line (1-based) on which the record starts.
+    var line: Int = 0
+    /// Physical lines the record spans (more than one when a quoted field holds newlines).
+    var lineCount: Int = 1
+    /// 1-based ordinal of the record among all non-blank records, header included.
+    var ordinal: Int = 0
+    fileprivate(set) var bytes: [UInt8] = []
+    fileprivate(set) var ends: [Int] = []
+
+    var fieldCount: Int { ends.count }
+
+    func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let start = index == 0 ? 0 : ends[index - 1]
+        let end = ends[index]
+        return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    /// The field's bytes decoded as UTF-8, or nil when they are not valid UTF-8.
+    func string(_ index: Int) -> String? {
+        withField(index) { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// The field decoded leniently: invalid bytes become U+FFFD. For messages only.
+    func lossyString(_ index: Int) -> String {
+        withField(index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
+    var isBlank: Bool {
+        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+    }
+}
+
+/// What the parser reports, in file order.
+enum ParseEvent {
+    case record(RawRecord)
+    /// An empty physical line.
+    case blankLine(line: Int)
+}
+
+/// Streaming CSV parser over libcsv with physical line tracking.
+///
+/// libcsv is run with `CSV_REPALL_NL` so that every line end outside a quoted
+/// field is reported; that is how blank lines are seen and how a CR LF pair is
+/// told apart from two line ends. No leading or trailing spaces are stripped:
+/// trimming is the normaliser's job and the raw value must survive for the ledger.
+final class CSVRecordParser {
+    private var parser = csv_parser()
+    private var record = RawRecord()
+    private var nextLine = 1
+    private var newlinesInRecord = 0
+    private var recordOpen = false
+    private var lastTerminator: Int32 = -2
+    private var ordinal = 0
+    private let sink: (ParseEvent) -> Void
+
+    init(delimiter: UInt8, sink: @escaping (ParseEvent) -> Void) {
+        self.sink = sink
+        _ = csv_init(&parser, UInt8(CSV_REPALL_NL))
+        csv_set_delim(&parser, delimiter)
+        csv_set_space_func(&parser) { _ in 0 }
+        csv_set_blk_size(&parser, 4096)
+    }
+
+    deinit { csv_free(&parser) }
+
+    /// Parses a chunk of UTF-8 bytes; records are delivered to the sink as they complete.
+    func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let consumed = csv_parse(&parser, base, chunk.count, fieldCallback, recordCallback, context)
+        if consumed != chunk.count {
+            throw .parserFailure(path: "", reason: String(cString: csv_strerror(csv_error(&parser))))
+        }
+    }
+
+    /// Flushes a last record that has no line end.
+    func finish() {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = csv_fini(&parser, fieldCallback, recordCallback, context)
+    }
+
+    fileprivate func field(_ data: UnsafeMutableRawPointer?, _ length: Int) {
+        if !recordOpen {
+            recordOpen = true
+            record.reset()
+            newlinesInRecord = 0
+        }
+        if let data, length > 0 {
+            let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            for b in bytes where b == 0x0A { newlinesInRecord += 1 }
+            record.bytes.append(contentsOf: bytes)
+        }
+        record.ends.append(record.bytes.count)
+    }
+
+    fileprivate func endOfRecord(_ terminator: Int32) {
+        defer { lastTerminator = terminator }
+        if !recordOpen {
+            // A line end outside any record: the LF of a CR LF pair, or a blank line.
+            if terminator == 0x0A && lastTerminator == 0x0D { return }
+            if terminator == -1 { return }
+            sink(.blankLine(line: nextLine))
+            nextLine += 1
+            return
+        }
+        recordOpen = false
+        ordinal += 1
+        record.line = nextLine
+        record.lineCount = newlinesInRecord + 1
+        record.ordinal = ordinal
+        nextLine += newlinesInRecord + (terminator == -1 ? 0 : 1)
+        sink(.record(record))
+    }
+}
+
+private func fieldCallback(_ data: UnsafeMutableRawPointer?, _ length: Int, _ context: UnsafeMutableRawPointer?) {
+    Unmanaged<CSVRecordParser>.fromOpaque(context!).takeUnretainedValue().field(data, length)
+}
+
+private func recordCallback(_ terminator: Int32, _ context: UnsafeMutableRawPointer?) {
+    Unmanaged<CSVRecordParser>.fromOpaque(context!).takeUnretainedValue().endOfRecord(terminator)
+}

@@ -1,0 +1,194 @@
+// Reading: opens one input file, works out its encoding and dialect, and
+// streams its records in bounded memory.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a file's text is laid out: what separates fields and lines.
+public struct Dialect: Sendable, Equatable, Codable {
+    public var delimiter: UInt8
+    public var lineEnding: String
+
+    public var delimiterName: String {
+        switch delimiter {
+        case 0x09: return "tab"
+        case 0x2C: return "comma"
+        case 0x3B: return "semicolon"
+        default: return String(UnicodeScalar(delimiter))
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case delimiter, lineEnding = "line_ending" }
+
+    public init(delimiter: UInt8, lineEnding: String) {
+        self.delimiter = delimiter
+        self.lineEnding = lineEnding
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try c.decode(String.self, forKey: .delimiter)
+        delimiter = name == "tab" ? 0x09 : name == "semicolon" ? 0x3B : 0x2C
+        lineEnding = try c.decode(String.self, forKey: .lineEnding)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(delimiterName, forKey: .delimiter)
+        try c.encode(lineEnding, forKey: .lineEnding)
+    }
+}
+
+/// What reading a file established about it.
+public struct FileFacts: Sendable {
+    public var path: String
+    public var encoding: TextEncoding
+    public var encodingDetected: Bool
+    public var dialect: Dialect
+    public var byteCount: Int = 0
+    public var sha256: String = ""
+    public var invalidSequences: Int = 0
+}
+
+/// Reads one CSV or tab-separated file through the transcoder and libcsv.
+struct TableFileReader {
+    static let chunkSize = 1 << 18
+    static let sniffSize = 1 << 16
+
+    private(set) var facts: FileFacts
+
+    /// Opens `path` and decides its encoding and delimiter from its first bytes,
+    /// unless the caller fixes them.
+    init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil) throws(ReadError) {
+        let prefix = try Self.readPrefix(path: path, count: Self.sniffSize)
+        let isWhole = prefix.count < Self.sniffSize
+        let chosen = encoding ?? TextEncoding.detect(prefix: prefix, isWholeFile: isWhole)
+        var transcoder = try Transcoder(encoding: chosen)
+        defer { transcoder.close() }
+        var text: [UInt8] = []
+        let body = Array(prefix.dropFirst(Self.bomLength(of: prefix, encoding: chosen)))
+        body.withUnsafeBytes { raw in transcoder.convert(raw, final: isWhole) { text.append(contentsOf: $0) } }
+        let dialect = Dialect(delimiter: delimiter ?? Self.sniffDelimiter(text), lineEnding: Self.sniffLineEnding(text))
+        facts = FileFacts(path: path, encoding: chosen, encodingDetected: encoding == nil, dialect: dialect)
+    }
+
+    /// Streams every record and blank line of the file to `sink`, in order.
+    mutating func read(_ sink: @escaping (ParseEvent) -> Void) throws(ReadError) {
+        try read(sink, stopWhen: { false })
+    }
+
+    /// Collects up to `count` records from the start of the file (for finding the header).
+    func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
+        var copy = self
+        var seen = 0
+        try copy.read({ event in
+            if case .record(let r) = event, seen < count {
+                seen += 1
+                body(r)
+            }
+        }, stopWhen: { seen >= count })
+    }
+
+    /// Streams events until the file ends or `stopWhen` says so after a chunk.
+    mutating func read(_ sink: @escaping (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
+        let fd = open(facts.path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var transcoder = try Transcoder(encoding: facts.encoding)
+        defer { transcoder.close() }
+        let parser = CSVRecordParser(delimiter: facts.dialect.delimiter, sink: sink)
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+        var total = 0
+        var first = true
+        var parseError: ReadError?
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
+            }
+            let final = n == 0
+            buffer.withUnsafeBytes { raw in
+                var chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                hasher.update(chunk)
+                if first {
+                    let skip = min(Self.bomLength(of: Array(chunk.prefix(4)), encoding: facts.encoding), n)
+                    chunk = UnsafeRawBufferPointer(rebasing: chunk[skip...])
+                    first = false
+                }
+                transcoder.convert(chunk, final: final) { utf8 in
+                    do throws(ReadError) { try parser.feed(utf8) } catch { parseError = error }
+                }
+            }
+            if let parseError {
+                throw .parserFailure(path: facts.path, reason: parseError.description)
+            }
+            total += n
+            if final { break }
+            if stopWhen() { return }
+        }
+        parser.finish()
+        facts.byteCount = total
+        facts.sha256 = hasher.finalHex()
+        facts.invalidSequences = transcoder.invalidSequences
+    }
+
+    private static func bomLength(of prefix: [UInt8], encoding: TextEncoding) -> Int {
+        switch encoding {
+        case .utf8BOM, .utf8: return prefix.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        case .utf16LE: return prefix.starts(with: [0xFF, 0xFE]) ? 2 : 0
+        case .utf16BE: return prefix.starts(with: [0xFE, 0xFF]) ? 2 : 0
+        case .gb18030: return 0
+        }
+    }
+
+    private static func readPrefix(path: String, count: Int) throws(ReadError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            throw .cannotOpen(path: path, reason: "这是一个目录 (is a directory)")
+        }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .ioFailure(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(buffer[0..<filled])
+    }
+
+    /// Picks tab, comma or semicolon: whichever occurs most, outside quotes, in the first non-blank line.
+    static func sniffDelimiter(_ text: [UInt8]) -> UInt8 {
+        var counts: [UInt8: Int] = [0x2C: 0, 0x09: 0, 0x3B: 0]
+        var inQuotes = false
+        var sawContent = false
+        for b in text {
+            if b == 0x22 { inQuotes.toggle(); continue }
+            if inQuotes { continue }
+            if b == 0x0A || b == 0x0D {
+                if sawContent { break }
+                continue
+            }
+            sawContent = true
+            if counts[b] != nil { counts[b]! += 1 }
+        }
+        let best = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }!
+        return best.value == 0 ? 0x2C : best.key
+    }
+
+    static func sniffLineEnding(_ text: [UInt8]) -> String {
+        guard let i = text.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else { return "none" }
+        if text[i] == 0x0A { return "lf" }
+        return i + 1 < text.count && text[i + 1] == 0x0A ? "crlf" : "cr"
+    }
+}

@@ -1,0 +1,156 @@
+// Rules: the functions rule files can call. Each is a small, separately
+// testable unit; docs/rules.md lists them.
+
+/// A function of the rule language.
+struct BuiltinFunction: Sendable {
+    var name: String
+    var summary: String
+    /// Argument types; the last repeats when `variadic`.
+    var parameters: [ValueType]
+    var variadic: Bool = false
+    /// Result type; `nil` means "the type of the first argument".
+    var result: ValueType?
+    /// Most functions give `missing` when an argument is missing; `coalesce` and `present` do not.
+    var propagatesMissing: Bool = true
+    var implementation: @Sendable ([Value]) -> Value
+
+    func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
+        let countOK = variadic ? types.count >= parameters.count : types.count == parameters.count
+        guard countOK else {
+            throw ExpressionCompileError(offset: offset, message: "函数 \(name) 需要 \(parameters.count)\(variadic ? " 个或更多" : " 个")参数，实际给了 \(types.count) 个 (\(name) takes \(parameters.count)\(variadic ? "+" : "") arguments, got \(types.count))")
+        }
+        for (i, t) in types.enumerated() {
+            let expected = parameters[min(i, parameters.count - 1)]
+            guard expected.accepts(t) else {
+                throw ExpressionCompileError(offset: offset, message: "函数 \(name) 的第 \(i + 1) 个参数应为 \(expected.label)，实际为 \(t.label) (argument \(i + 1) of \(name): type mismatch)")
+            }
+        }
+        return result ?? (types.first { $0 != .any } ?? .any)
+    }
+}
+
+enum BuiltinFunctions {
+    static let all: [String: BuiltinFunction] = {
+        var table: [String: BuiltinFunction] = [:]
+        for f in list { table[f.name] = f }
+        return table
+    }()
+
+    static let list: [BuiltinFunction] = [
+        BuiltinFunction(name: "id_checksum_ok", summary: "身份证号第18位校验码正确 (ISO 7064 MOD 11-2)", parameters: [.text], result: .boolean) { a in
+            guard case .text(let s) = a[0] else { return .missing }
+            return .boolean(IDNumber.checksumIsValid(s))
+        },
+        BuiltinFunction(name: "id_birth_date", summary: "身份证号中的出生日期", parameters: [.text], result: .date) { a in
+            guard case .text(let s) = a[0], let d = IDNumber.birthDate(s) else { return .missing }
+            return .date(d)
+        },
+        BuiltinFunction(name: "id_sex", summary: "身份证号中的性别：male 或 female", parameters: [.text], result: .text) { a in
+            guard case .text(let s) = a[0], let sex = IDNumber.sex(s) else { return .missing }
+            return .text(sex)
+        },
+        BuiltinFunction(name: "age", summary: "到某日为止的周岁：age(birth_date, $report_date)", parameters: [.date, .date], result: .number) { a in
+            guard case .date(let born) = a[0], case .date(let on) = a[1] else { return .missing }
+            return .integer(Int64(born.wholeYears(until: on)))
+        },
+        BuiltinFunction(name: "year", summary: "日期的年份", parameters: [.date], result: .number) { a in
+            guard case .date(let d) = a[0] else { return .missing }
+            return .integer(Int64(d.year))
+        },
+        BuiltinFunction(name: "date", summary: "把文字转为日期：date('2024-09-01')", parameters: [.text], result: .date) { a in
+            guard case .text(let s) = a[0], let d = DateText.parse(s) else { return .missing }
+            return .date(d)
+        },
+        BuiltinFunction(name: "len", summary: "文字的字符数", parameters: [.text], result: .number) { a in
+            guard case .text(let s) = a[0] else { return .missing }
+            return .integer(Int64(s.count))
+        },
+        BuiltinFunction(name: "starts_with", summary: "文字是否以某前缀开头", parameters: [.text, .text], result: .boolean) { a in
+            guard case .text(let s) = a[0], case .text(let p) = a[1] else { return .missing }
+            return .boolean(s.hasPrefix(p))
+        },
+        BuiltinFunction(name: "contains", summary: "文字是否包含某段文字", parameters: [.text, .text], result: .boolean) { a in
+            guard case .text(let s) = a[0], case .text(let p) = a[1] else { return .missing }
+            return .boolean(s.contains(p))
+        },
+        BuiltinFunction(name: "substr", summary: "子串：substr(text, start, length)，start 从 1 起", parameters: [.text, .number, .number], result: .text) { a in
+            guard case .text(let s) = a[0], let start = a[1].number, let length = a[2].number else { return .missing }
+            let chars = Array(s)
+            let from = max(0, Int(start) - 1), to = min(chars.count, from + max(0, Int(length)))
+            return .text(from < to ? String(chars[from..<to]) : "")
+        },
+        BuiltinFunction(name: "abs", summary: "绝对值", parameters: [.number], result: .number) { a in
+            let v = a[0]
+            if let n = v.number, n < 0 { return Arithmetic.negate(v) }
+            return v
+        },
+        BuiltinFunction(name: "round", summary: "四舍五入到若干位小数：round(x, 2)", parameters: [.number, .number], result: .number) { a in
+            guard let x = a[0].number, let places = a[1].number else { return .missing }
+            let p = Int(places)
+            var factor = 1.0
+            for _ in 0..<max(0, p) { factor *= 10 }
+            let r = (x * factor).rounded(.toNearestOrAwayFromZero)
+            return .decimal(FixedDecimal(mantissa: Int64(r), exponent: -max(0, p)))
+        },
+        BuiltinFunction(name: "ceil", summary: "向上取整", parameters: [.number], result: .number) { a in
+            guard let x = a[0].number else { return .missing }
+            return .integer(Int64(x.rounded(.up)))
+        },
+        BuiltinFunction(name: "floor", summary: "向下取整", parameters: [.number], result: .number) { a in
+            guard let x = a[0].number else { return .missing }
+            return .integer(Int64(x.rounded(.down)))
+        },
+        BuiltinFunction(name: "min", summary: "最小值", parameters: [.number, .number], variadic: true, result: .number) { a in
+            a.min { Arithmetic.compare($0, $1) == -1 } ?? .missing
+        },
+        BuiltinFunction(name: "max", summary: "最大值", parameters: [.number, .number], variadic: true, result: .number) { a in
+            a.max { Arithmetic.compare($0, $1) == -1 } ?? .missing
+        },
+        BuiltinFunction(name: "coalesce", summary: "第一个非缺失的值：coalesce(junior_pupils, 0)", parameters: [.any, .any], variadic: true, propagatesMissing: false) { a in
+            a.first { !$0.isMissing } ?? .missing
+        },
+        BuiltinFunction(name: "present", summary: "值是否已填写（非缺失）", parameters: [.any], result: .boolean, propagatesMissing: false) { a in
+            .boolean(!a[0].isMissing)
+        },
+    ]
+}
+
+/// The 18-character resident ID number (GB 11643-1999).
+enum IDNumber {
+    private static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    private static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
+
+    /// ISO 7064 MOD 11-2 over the first 17 digits gives the 18th character.
+    static func checksumIsValid(_ id: String) -> Bool {
+        let b = Array(id.utf8)
+        guard b.count == 18 else { return false }
+        var sum = 0
+        for i in 0..<17 {
+            guard b[i] >= 0x30 && b[i] <= 0x39 else { return false }
+            sum += Int(b[i] - 0x30) * weights[i]
+        }
+        let last = b[17] == 0x78 ? 0x58 : b[17]
+        return checkCharacters[sum % 11] == last
+    }
+
+    static func birthDate(_ id: String) -> Day? {
+        let b = Array(id.utf8)
+        guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+        return Day(year: n(6..<10), month: n(10..<12), day: n(12..<14))
+    }
+
+    /// The 17th digit is odd for men and even for women.
+    static func sex(_ id: String) -> String? {
+        let b = Array(id.utf8)
+        guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
+        return (b[16] - 0x30) % 2 == 1 ? "male" : "female"
+    }
+
+    /// `500102********123X`: region kept for context, birth date and serial hidden.
+    static func mask(_ id: String) -> String {
+        let chars = Array(id)
+        guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
+        return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
+    }
+}

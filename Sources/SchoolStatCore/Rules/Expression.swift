@@ -1,0 +1,333 @@
+// Rules: the syntax tree of the rule language and its parser.
+//
+// Grammar (lowest precedence first):
+//   expr     := 'if' expr 'then' expr 'else' expr | or
+//   or       := and ('or' and)*
+//   and      := not ('and' not)*
+//   not      := 'not' not | compare
+//   compare  := sum ( ('=='|'!='|'<'|'<='|'>'|'>=') sum
+//                   | ['not'] 'in' '[' expr (',' expr)* ']'
+//                   | 'between' sum 'and' sum
+//                   | 'is' ['not'] 'missing' )?
+//   sum      := product (('+'|'-') product)*
+//   product  := unary (('*'|'/') unary)*
+//   unary    := '-' unary | primary
+//   primary  := NUMBER | STRING | 'true' | 'false' | 'missing' | '$'NAME
+//             | NAME | NAME '(' [expr (',' expr)*] ')' | '(' expr ')'
+
+/// A parsed expression with the text it came from and where that text is.
+public struct Expression: Sendable {
+    public var text: String
+    public var location: SourceLocation
+    var root: ExpressionNode
+}
+
+indirect enum ExpressionNode: Sendable {
+    case literal(Value, offset: Int)
+    case column(String, offset: Int)
+    case parameter(String, offset: Int)
+    case call(String, [ExpressionNode], offset: Int)
+    case negate(ExpressionNode, offset: Int)
+    case not(ExpressionNode, offset: Int)
+    case binary(BinaryOperator, ExpressionNode, ExpressionNode, offset: Int)
+    case membership(ExpressionNode, [ExpressionNode], negated: Bool, offset: Int)
+    case between(ExpressionNode, ExpressionNode, ExpressionNode, offset: Int)
+    case isMissing(ExpressionNode, negated: Bool, offset: Int)
+    case conditional(ExpressionNode, ExpressionNode, ExpressionNode, offset: Int)
+
+    var offset: Int {
+        switch self {
+        case let .literal(_, o), let .column(_, o), let .parameter(_, o), let .call(_, _, o), let .negate(_, o),
+             let .not(_, o), let .binary(_, _, _, o), let .membership(_, _, _, o), let .between(_, _, _, o),
+             let .isMissing(_, _, o), let .conditional(_, _, _, o):
+            return o
+        }
+    }
+}
+
+enum BinaryOperator: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/"
+    case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case and, or
+}
+
+enum Token: Equatable {
+    case number(FixedDecimal)
+    case string(String)
+    case name(String)
+    case parameter(String)
+    case symbol(String)
+    case end
+}
+
+struct ExpressionSyntaxError: Error {
+    var offset: Int
+    var message: String
+}
+
+/// Turns expression text into tokens with their character offsets.
+struct ExpressionLexer {
+    static func tokenize(_ text: String) throws(ExpressionSyntaxError) -> [(Token, Int)] {
+        let chars = Array(text)
+        var tokens: [(Token, Int)] = []
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+            let start = i
+            if c.isASCII && c.isNumber {
+                while i < chars.count && (chars[i].isASCII && (chars[i].isNumber || chars[i] == ".")) { i += 1 }
+                let literal = String(chars[start..<i])
+                guard let d = NumberText.parsePlainDecimal(literal) else {
+                    throw ExpressionSyntaxError(offset: start, message: "`\(literal)` 不是有效数字 (not a valid number)")
+                }
+                tokens.append((.number(d), start))
+            } else if c == "'" || c == "\"" {
+                i += 1
+                var s = ""
+                while i < chars.count && chars[i] != c { s.append(chars[i]); i += 1 }
+                guard i < chars.count else {
+                    throw ExpressionSyntaxError(offset: start, message: "字符串缺少结束引号 \(c) (unterminated string)")
+                }
+                i += 1
+                tokens.append((.string(s), start))
+            } else if c == "$" || c.isLetter || c == "_" {
+                i += 1
+                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == ".") { i += 1 }
+                let word = String(chars[(c == "$" ? start + 1 : start)..<i])
+                if c == "$" {
+                    guard !word.isEmpty else { throw ExpressionSyntaxError(offset: start, message: "`$` 后应为参数名 (expected a parameter name after $)") }
+                    tokens.append((.parameter(word), start))
+                } else {
+                    tokens.append((.name(word), start))
+                }
+            } else {
+                let two = i + 1 < chars.count ? String(chars[i...i + 1]) : ""
+                if ["==", "!=", "<=", ">="].contains(two) {
+                    tokens.append((.symbol(two), start)); i += 2
+                } else if "+-*/()[],<>".contains(c) {
+                    tokens.append((.symbol(String(c)), start)); i += 1
+                } else if c == "=" {
+                    throw ExpressionSyntaxError(offset: start, message: "比较相等请写 `==` (use == to compare)")
+                } else {
+                    throw ExpressionSyntaxError(offset: start, message: "无法识别的字符 `\(c)` (unexpected character)")
+                }
+            }
+        }
+        tokens.append((.end, chars.count))
+        return tokens
+    }
+}
+
+/// Recursive-descent parser for the grammar above.
+struct ExpressionParser {
+    private var tokens: [(Token, Int)]
+    private var position = 0
+
+    static func parse(_ text: String) throws(ExpressionSyntaxError) -> ExpressionNode {
+        var parser = ExpressionParser(tokens: try ExpressionLexer.tokenize(text))
+        let node = try parser.expression()
+        guard case .end = parser.peek else {
+            throw ExpressionSyntaxError(offset: parser.offset, message: "表达式在此处多出内容 \(parser.describe(parser.peek)) (unexpected \(parser.describe(parser.peek)))")
+        }
+        return node
+    }
+
+    private init(tokens: [(Token, Int)]) { self.tokens = tokens }
+
+    private var peek: Token { tokens[position].0 }
+    private var offset: Int { tokens[position].1 }
+    private mutating func advance() { if position < tokens.count - 1 { position += 1 } }
+
+    private func isKeyword(_ word: String) -> Bool {
+        if case .name(let n) = peek { return n == word } else { return false }
+    }
+
+    private func isSymbol(_ s: String) -> Bool {
+        if case .symbol(let x) = peek { return x == s } else { return false }
+    }
+
+    private func describe(_ t: Token) -> String {
+        switch t {
+        case .number(let d): return "`\(d)`"
+        case .string(let s): return "'\(s)'"
+        case .name(let n): return "`\(n)`"
+        case .parameter(let p): return "`$\(p)`"
+        case .symbol(let s): return "`\(s)`"
+        case .end: return "结尾 (end of expression)"
+        }
+    }
+
+    private mutating func expect(_ symbol: String) throws(ExpressionSyntaxError) {
+        guard isSymbol(symbol) else {
+            throw ExpressionSyntaxError(offset: offset, message: "此处应为 `\(symbol)`，实际为 \(describe(peek)) (expected `\(symbol)`)")
+        }
+        advance()
+    }
+
+    private mutating func expectKeyword(_ word: String) throws(ExpressionSyntaxError) {
+        guard isKeyword(word) else {
+            throw ExpressionSyntaxError(offset: offset, message: "此处应为 `\(word)`，实际为 \(describe(peek)) (expected `\(word)`)")
+        }
+        advance()
+    }
+
+    private mutating func expression() throws(ExpressionSyntaxError) -> ExpressionNode {
+        if isKeyword("if") {
+            let at = offset
+            advance()
+            let condition = try expression()
+            try expectKeyword("then")
+            let whenTrue = try expression()
+            try expectKeyword("else")
+            let whenFalse = try expression()
+            return .conditional(condition, whenTrue, whenFalse, offset: at)
+        }
+        return try disjunction()
+    }
+
+    private mutating func disjunction() throws(ExpressionSyntaxError) -> ExpressionNode {
+        var left = try conjunction()
+        while isKeyword("or") {
+            let at = offset
+            advance()
+            left = .binary(.or, left, try conjunction(), offset: at)
+        }
+        return left
+    }
+
+    private mutating func conjunction() throws(ExpressionSyntaxError) -> ExpressionNode {
+        var left = try negation()
+        while isKeyword("and") {
+            let at = offset
+            advance()
+            left = .binary(.and, left, try negation(), offset: at)
+        }
+        return left
+    }
+
+    private mutating func negation() throws(ExpressionSyntaxError) -> ExpressionNode {
+        if isKeyword("not") {
+            let at = offset
+            advance()
+            return .not(try negation(), offset: at)
+        }
+        return try comparison()
+    }
+
+    private mutating func comparison() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let left = try sum()
+        let at = offset
+        for op in [BinaryOperator.equal, .notEqual, .lessOrEqual, .greaterOrEqual, .less, .greater] where isSymbol(op.rawValue) {
+            advance()
+            return .binary(op, left, try sum(), offset: at)
+        }
+        var negated = false
+        if isKeyword("not") {
+            advance()
+            negated = true
+            guard isKeyword("in") else {
+                throw ExpressionSyntaxError(offset: offset, message: "`not` 之后应为 `in` (expected `in` after `not`)")
+            }
+        }
+        if isKeyword("in") {
+            advance()
+            try expect("[")
+            var items: [ExpressionNode] = []
+            if !isSymbol("]") {
+                items.append(try expression())
+                while isSymbol(",") { advance(); items.append(try expression()) }
+            }
+            try expect("]")
+            return .membership(left, items, negated: negated, offset: at)
+        }
+        if isKeyword("between") {
+            advance()
+            let low = try sum()
+            try expectKeyword("and")
+            let high = try sum()
+            return .between(left, low, high, offset: at)
+        }
+        if isKeyword("is") {
+            advance()
+            var negated = false
+            if isKeyword("not") { advance(); negated = true }
+            try expectKeyword("missing")
+            return .isMissing(left, negated: negated, offset: at)
+        }
+        return left
+    }
+
+    private mutating func sum() throws(ExpressionSyntaxError) -> ExpressionNode {
+        var left = try product()
+        while isSymbol("+") || isSymbol("-") {
+            let op: BinaryOperator = isSymbol("+") ? .add : .subtract
+            let at = offset
+            advance()
+            left = .binary(op, left, try product(), offset: at)
+        }
+        return left
+    }
+
+    private mutating func product() throws(ExpressionSyntaxError) -> ExpressionNode {
+        var left = try unary()
+        while isSymbol("*") || isSymbol("/") {
+            let op: BinaryOperator = isSymbol("*") ? .multiply : .divide
+            let at = offset
+            advance()
+            left = .binary(op, left, try unary(), offset: at)
+        }
+        return left
+    }
+
+    private mutating func unary() throws(ExpressionSyntaxError) -> ExpressionNode {
+        if isSymbol("-") {
+            let at = offset
+            advance()
+            return .negate(try unary(), offset: at)
+        }
+        return try primary()
+    }
+
+    private static let reserved: Set<String> = ["and", "or", "not", "in", "between", "is", "if", "then", "else"]
+
+    private mutating func primary() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let at = offset
+        switch peek {
+        case .number(let d):
+            advance()
+            return .literal(d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d), offset: at)
+        case .string(let s):
+            advance()
+            return .literal(.text(s), offset: at)
+        case .parameter(let p):
+            advance()
+            return .parameter(p, offset: at)
+        case .name(let n):
+            if n == "true" || n == "false" { advance(); return .literal(.boolean(n == "true"), offset: at) }
+            if n == "missing" { advance(); return .literal(.missing, offset: at) }
+            if Self.reserved.contains(n) {
+                throw ExpressionSyntaxError(offset: at, message: "此处应为值，却是关键字 `\(n)` (expected a value, found keyword `\(n)`)")
+            }
+            advance()
+            if isSymbol("(") {
+                advance()
+                var args: [ExpressionNode] = []
+                if !isSymbol(")") {
+                    args.append(try expression())
+                    while isSymbol(",") { advance(); args.append(try expression()) }
+                }
+                try expect(")")
+                return .call(n, args, offset: at)
+            }
+            return .column(n, offset: at)
+        case .symbol("("):
+            advance()
+            let inner = try expression()
+            try expect(")")
+            return inner
+        default:
+            throw ExpressionSyntaxError(offset: at, message: "此处应为值，实际为 \(describe(peek)) (expected a value, found \(describe(peek)))")
+        }
+    }
+}

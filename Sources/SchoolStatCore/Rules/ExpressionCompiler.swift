@@ -1,0 +1,304 @@
+// Rules: checks names and types in an expression against a table's schema
+// and turns it into a closure the row evaluator calls.
+
+/// The type of a value in the rule language.
+enum ValueType: String, Sendable {
+    case number, text, date, boolean
+    /// The literal `missing`, which fits anywhere.
+    case any
+
+    init(_ column: ColumnType) {
+        switch column {
+        case .integer, .decimal: self = .number
+        case .text, .code, .enumeration: self = .text
+        case .date: self = .date
+        case .boolean: self = .boolean
+        }
+    }
+
+    func accepts(_ other: ValueType) -> Bool { self == .any || other == .any || self == other }
+
+    var label: String {
+        switch self {
+        case .number: return "数字 (number)"
+        case .text: return "文字 (text)"
+        case .date: return "日期 (date)"
+        case .boolean: return "是/否 (boolean)"
+        case .any: return "任意 (any)"
+        }
+    }
+}
+
+/// The values of the row being checked, by column position.
+final class RowValues {
+    var values: [Value]
+    init(count: Int) { values = Array(repeating: .missing, count: count) }
+}
+
+/// An expression ready to run on rows of one table.
+struct CompiledExpression {
+    let type: ValueType
+    let columns: Set<Int>
+    let evaluate: (RowValues) -> Value
+}
+
+struct ExpressionCompileError: Error {
+    var offset: Int
+    var message: String
+}
+
+/// Resolves column and parameter names and checks types.
+struct ExpressionCompiler {
+    let schema: TableSchema
+    let parameters: [String: Value]
+
+    func compile(_ node: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression {
+        switch node {
+        case let .literal(value, _):
+            return CompiledExpression(type: Self.type(of: value), columns: []) { _ in value }
+
+        case let .column(name, offset):
+            guard let index = schema.columnIndex(name) else {
+                let near = schema.columns.map(\.name).filter { editDistance($0, name) <= 2 }.sorted()
+                let hint = near.isEmpty ? "" : "；是否想写 \(near.map { "`\($0)`" }.joined(separator: "、"))? (did you mean \(near.joined(separator: ", "))?)"
+                throw ExpressionCompileError(offset: offset, message: "表 \(schema.name) 没有列 `\(name)` (unknown column)\(hint)")
+            }
+            return CompiledExpression(type: ValueType(schema.columns[index].type), columns: [index]) { row in row.values[index] }
+
+        case let .parameter(name, offset):
+            guard let value = parameters[name] else {
+                throw ExpressionCompileError(offset: offset, message: "未定义的参数 `$\(name)` (unknown parameter); 已定义 (defined): \(parameters.keys.sorted().joined(separator: ", "))")
+            }
+            return CompiledExpression(type: Self.type(of: value), columns: []) { _ in value }
+
+        case let .call(name, args, offset):
+            guard let function = BuiltinFunctions.all[name] else {
+                let near = BuiltinFunctions.all.keys.filter { editDistance($0, name) <= 2 }.sorted()
+                let hint = near.isEmpty ? "" : "；是否想写 `\(near[0])`? (did you mean `\(near[0])`?)"
+                throw ExpressionCompileError(offset: offset, message: "未知函数 `\(name)` (unknown function)\(hint)")
+            }
+            let compiled = try args.map { (a: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression in try compile(a) }
+            let returnType = try function.check(compiled.map(\.type), offset)
+            let parts = compiled.map(\.evaluate)
+            let columns = compiled.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
+            let implementation = function.implementation
+            if function.propagatesMissing {
+                return CompiledExpression(type: returnType, columns: columns) { row in
+                    var values: [Value] = []
+                    values.reserveCapacity(parts.count)
+                    for p in parts {
+                        let v = p(row)
+                        if v.isMissing { return .missing }
+                        values.append(v)
+                    }
+                    return implementation(values)
+                }
+            }
+            return CompiledExpression(type: returnType, columns: columns) { row in implementation(parts.map { $0(row) }) }
+
+        case let .negate(inner, offset):
+            let c = try compile(inner)
+            try require(c, .number, offset, "取负 (negation)")
+            let f = c.evaluate
+            return CompiledExpression(type: .number, columns: c.columns) { row in
+                Arithmetic.negate(f(row))
+            }
+
+        case let .not(inner, offset):
+            let c = try compile(inner)
+            try require(c, .boolean, offset, "not")
+            let f = c.evaluate
+            return CompiledExpression(type: .boolean, columns: c.columns) { row in
+                if case .boolean(let b) = f(row) { return .boolean(!b) }
+                return .missing
+            }
+
+        case let .binary(op, l, r, offset):
+            return try binary(op, try compile(l), try compile(r), offset)
+
+        case let .membership(subject, items, negated, offset):
+            let s = try compile(subject)
+            let list = try items.map { (i: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression in try compile(i) }
+            for item in list where !s.type.accepts(item.type) {
+                throw ExpressionCompileError(offset: offset, message: "`in` 列表中的值类型为 \(item.type.label)，与左边的 \(s.type.label) 不一致 (type mismatch in list)")
+            }
+            let f = s.evaluate
+            let parts = list.map(\.evaluate)
+            let columns = list.reduce(into: s.columns) { $0.formUnion($1.columns) }
+            return CompiledExpression(type: .boolean, columns: columns) { row in
+                let v = f(row)
+                if v.isMissing { return .missing }
+                let found = parts.contains { Arithmetic.compare(v, $0(row)) == 0 }
+                return .boolean(found != negated)
+            }
+
+        case let .between(subject, low, high, offset):
+            let s = try compile(subject), lo = try compile(low), hi = try compile(high)
+            for bound in [lo, hi] where !s.type.accepts(bound.type) {
+                throw ExpressionCompileError(offset: offset, message: "`between` 的界限类型为 \(bound.type.label)，与 \(s.type.label) 不一致 (type mismatch)")
+            }
+            let f = s.evaluate, fl = lo.evaluate, fh = hi.evaluate
+            return CompiledExpression(type: .boolean, columns: s.columns.union(lo.columns).union(hi.columns)) { row in
+                guard let a = Arithmetic.compare(f(row), fl(row)), let b = Arithmetic.compare(f(row), fh(row)) else { return .missing }
+                return .boolean(a >= 0 && b <= 0)
+            }
+
+        case let .isMissing(inner, negated, _):
+            let c = try compile(inner)
+            let f = c.evaluate
+            return CompiledExpression(type: .boolean, columns: c.columns) { row in .boolean(f(row).isMissing != negated) }
+
+        case let .conditional(condition, yes, no, offset):
+            let c = try compile(condition), y = try compile(yes), n = try compile(no)
+            try require(c, .boolean, offset, "if")
+            guard y.type.accepts(n.type) else {
+                throw ExpressionCompileError(offset: offset, message: "`then` 与 `else` 的类型不一致：\(y.type.label) 与 \(n.type.label) (branches differ in type)")
+            }
+            let fc = c.evaluate, fy = y.evaluate, fn = n.evaluate
+            return CompiledExpression(type: y.type == .any ? n.type : y.type, columns: c.columns.union(y.columns).union(n.columns)) { row in
+                switch fc(row) {
+                case .boolean(true): return fy(row)
+                case .boolean(false): return fn(row)
+                default: return .missing
+                }
+            }
+        }
+    }
+
+    private func require(_ c: CompiledExpression, _ type: ValueType, _ offset: Int, _ what: String) throws(ExpressionCompileError) {
+        guard type.accepts(c.type) else {
+            throw ExpressionCompileError(offset: offset, message: "\(what) 需要 \(type.label)，这里是 \(c.type.label) (type mismatch)")
+        }
+    }
+
+    private func binary(_ op: BinaryOperator, _ l: CompiledExpression, _ r: CompiledExpression, _ offset: Int) throws(ExpressionCompileError) -> CompiledExpression {
+        let fl = l.evaluate, fr = r.evaluate
+        let columns = l.columns.union(r.columns)
+        switch op {
+        case .and, .or:
+            try require(l, .boolean, offset, op.rawValue)
+            try require(r, .boolean, offset, op.rawValue)
+            let isAnd = op == .and
+            // Kleene logic: false and missing is false; true or missing is true.
+            return CompiledExpression(type: .boolean, columns: columns) { row in
+                let a = fl(row)
+                if case .boolean(let x) = a, x != isAnd { return a }
+                let b = fr(row)
+                if case .boolean(let y) = b, y != isAnd { return b }
+                if a.isMissing || b.isMissing { return .missing }
+                return .boolean(isAnd)
+            }
+        case .add, .subtract, .multiply, .divide:
+            if op == .subtract && l.type == .date && r.type == .date {
+                return CompiledExpression(type: .number, columns: columns) { row in
+                    guard case .date(let a) = fl(row), case .date(let b) = fr(row) else { return .missing }
+                    return .integer(Int64(a.daysSinceEpoch - b.daysSinceEpoch))
+                }
+            }
+            try require(l, .number, offset, op.rawValue)
+            try require(r, .number, offset, op.rawValue)
+            return CompiledExpression(type: .number, columns: columns) { row in
+                Arithmetic.apply(op, fl(row), fr(row))
+            }
+        case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:
+            guard l.type.accepts(r.type) else {
+                throw ExpressionCompileError(offset: offset, message: "无法比较 \(l.type.label) 与 \(r.type.label) (cannot compare different types)")
+            }
+            if (op != .equal && op != .notEqual) && (l.type == .boolean || l.type == .text) && r.type != .any && l.type != .text {
+                throw ExpressionCompileError(offset: offset, message: "`\(op.rawValue)` 不能用于 \(l.type.label) (ordering needs numbers, dates or text)")
+            }
+            return CompiledExpression(type: .boolean, columns: columns) { row in
+                guard let c = Arithmetic.compare(fl(row), fr(row)) else { return .missing }
+                switch op {
+                case .equal: return .boolean(c == 0)
+                case .notEqual: return .boolean(c != 0)
+                case .less: return .boolean(c < 0)
+                case .lessOrEqual: return .boolean(c <= 0)
+                case .greater: return .boolean(c > 0)
+                default: return .boolean(c >= 0)
+                }
+            }
+        }
+    }
+
+    static func type(of value: Value) -> ValueType {
+        switch value {
+        case .missing: return .any
+        case .integer, .decimal, .real: return .number
+        case .text: return .text
+        case .date: return .date
+        case .boolean: return .boolean
+        }
+    }
+}
+
+/// Arithmetic and comparison with missing values propagating.
+enum Arithmetic {
+    static func negate(_ v: Value) -> Value {
+        switch v {
+        case .integer(let i): return .integer(-i)
+        case .decimal(let d): return .decimal(FixedDecimal(mantissa: -d.mantissa, exponent: d.exponent))
+        case .real(let r): return .real(-r)
+        default: return .missing
+        }
+    }
+
+    static func exact(_ v: Value) -> FixedDecimal? {
+        switch v {
+        case .integer(let i): return FixedDecimal(i)
+        case .decimal(let d): return d
+        default: return nil
+        }
+    }
+
+    static func apply(_ op: BinaryOperator, _ a: Value, _ b: Value) -> Value {
+        guard let x = a.number, let y = b.number else { return .missing }
+        if op != .divide, let p = exact(a), let q = exact(b), let r = exactResult(op, p, q) {
+            return r.exponent >= 0 ? .integer(r.mantissa) : .decimal(r)
+        }
+        switch op {
+        case .add: return .real(x + y)
+        case .subtract: return .real(x - y)
+        case .multiply: return .real(x * y)
+        default: return y == 0 ? .missing : .real(x / y)
+        }
+    }
+
+    private static func exactResult(_ op: BinaryOperator, _ p: FixedDecimal, _ q: FixedDecimal) -> FixedDecimal? {
+        if op == .multiply {
+            let (m, o) = p.mantissa.multipliedReportingOverflow(by: q.mantissa)
+            return o ? nil : FixedDecimal(mantissa: m, exponent: p.exponent + q.exponent)
+        }
+        let e = min(p.exponent, q.exponent)
+        guard let pm = align(p, to: e), let qm = align(q, to: e) else { return nil }
+        let (m, o) = op == .add ? pm.addingReportingOverflow(qm) : pm.subtractingReportingOverflow(qm)
+        return o ? nil : FixedDecimal(mantissa: m, exponent: e)
+    }
+
+    private static func align(_ d: FixedDecimal, to exponent: Int) -> Int64? {
+        var m = d.mantissa
+        for _ in 0..<(d.exponent - exponent) {
+            let (n, o) = m.multipliedReportingOverflow(by: 10)
+            if o { return nil }
+            m = n
+        }
+        return m
+    }
+
+    /// -1, 0 or 1; nil when either side is missing or the types differ.
+    static func compare(_ a: Value, _ b: Value) -> Int? {
+        switch (a, b) {
+        case (.missing, _), (_, .missing): return nil
+        case let (.text(x), .text(y)): return x == y ? 0 : (x < y ? -1 : 1)
+        case let (.date(x), .date(y)): return x == y ? 0 : (x < y ? -1 : 1)
+        case let (.boolean(x), .boolean(y)): return x == y ? 0 : (!x ? -1 : 1)
+        default:
+            if let p = exact(a), let q = exact(b), let d = exactResult(.subtract, p, q) {
+                return d.mantissa == 0 ? 0 : (d.mantissa < 0 ? -1 : 1)
+            }
+            guard let x = a.number, let y = b.number else { return nil }
+            let tolerance = 1e-9 * max(1, abs(x), abs(y))
+            return abs(x - y) <= tolerance ? 0 : (x < y ? -1 : 1)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+// Schema: loads Rules/ — vocabulary, parameters and table schemas — checking
+// every file completely before any data is read.
+import Foundation
+import Yams
+
+/// Spellings shared by all tables: booleans, missing placeholders, units.
+public struct Vocabulary: Sendable {
+    var trueWords: Set<String> = []
+    var falseWords: Set<String> = []
+    var missingWords: Set<String> = []
+    var units: [String: UnitKind] = [:]
+}
+
+/// Everything a run validates against.
+public struct RuleSet: Sendable {
+    public var vocabulary: Vocabulary
+    public var parameters: [String: Value]
+    public var tables: [TableSchema]
+    /// Rule files read, with their SHA-256, in a stable order.
+    public var files: [(path: String, sha256: String)]
+
+    public func table(named name: String) -> TableSchema? { tables.first { $0.name == name } }
+}
+
+public enum RuleSetLoader {
+    /// Loads the rule directory. Throws `RuleFileErrors` listing every mistake found.
+    public static func load(directory: String, parameterOverrides: [String: String] = [:]) throws -> RuleSet {
+        var errors: [RuleFileError] = []
+        var files: [(String, String)] = []
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw RuleFileErrors(errors: [RuleFileError(location: SourceLocation(path: directory, line: 1, column: 1),
+                                                        message: "规则目录不存在 (rules directory not found)；请用 --rules 指定 Rules/ 目录")])
+        }
+
+        func read(_ relative: String) -> (YAMLDocument, Node?)? {
+            let path = (directory as NSString).appendingPathComponent(relative)
+            guard let data = fm.contents(atPath: path) else { return nil }
+            var hasher = SHA256()
+            hasher.update([UInt8](data))
+            files.append((path, hasher.finalHex()))
+            let doc = YAMLDocument(path: path)
+            guard let text = String(data: data, encoding: .utf8) else {
+                doc.failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件必须是 UTF-8 编码 (rule files must be UTF-8)")
+                errors += doc.errors
+                return nil
+            }
+            return (doc, doc.compose(text))
+        }
+
+        var vocabulary = Vocabulary()
+        if let (doc, root) = read("vocabulary.yaml") {
+            vocabulary = loadVocabulary(doc, root)
+            errors += doc.errors
+        } else {
+            errors.append(RuleFileError(location: SourceLocation(path: directory + "/vocabulary.yaml", line: 1, column: 1), message: "缺少 vocabulary.yaml (missing)"))
+        }
+
+        var parameters: [String: Value] = [:]
+        if let (doc, root) = read("parameters.yaml") {
+            for (key, _, node) in doc.mapping(root, context: "parameters.yaml") {
+                guard let text = doc.string(node, context: key) else { continue }
+                parameters[key] = parseParameter(text)
+            }
+            errors += doc.errors
+        }
+        for (key, text) in parameterOverrides {
+            parameters[key] = parseParameter(text)
+        }
+
+        var tables: [TableSchema] = []
+        let schemaDir = (directory as NSString).appendingPathComponent("schemas")
+        let names = ((try? fm.contentsOfDirectory(atPath: schemaDir)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        if names.isEmpty {
+            errors.append(RuleFileError(location: SourceLocation(path: schemaDir, line: 1, column: 1), message: "没有找到表结构文件 schemas/*.yaml (no schema files)"))
+        }
+        for name in names {
+            guard let (doc, root) = read("schemas/" + name) else { continue }
+            if let table = SchemaLoader(document: doc, vocabulary: vocabulary, parameters: parameters).load(root) {
+                if let other = tables.first(where: { $0.name == table.name }) {
+                    doc.failAt(SourceLocation(path: doc.path, line: 1, column: 1), "表名 \(table.name) 已在 \(other.path) 中定义 (table defined twice)")
+                } else {
+                    tables.append(table)
+                }
+            }
+            errors += doc.errors
+        }
+        if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
+        return RuleSet(vocabulary: vocabulary, parameters: parameters, tables: tables, files: files)
+    }
+
+    static func parseParameter(_ text: String) -> Value {
+        if let d = NumberText.parsePlainDecimal(text) { return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d) }
+        if text.count >= 8, let day = DateText.parse(text), text.contains("-") || text.contains("/") { return .date(day) }
+        if text == "true" || text == "false" { return .boolean(text == "true") }
+        return .text(text)
+    }
+
+    private static func loadVocabulary(_ doc: YAMLDocument, _ root: Node?) -> Vocabulary {
+        var v = Vocabulary()
+        for (key, keyNode, node) in doc.mapping(root, context: "vocabulary.yaml", allowed: ["booleans", "missing", "units"]) {
+            switch key {
+            case "booleans":
+                for (k, kn, list) in doc.mapping(node, context: "booleans", allowed: ["true", "false"]) {
+                    let words = Set(doc.strings(list, context: "booleans.\(k)").map(TextCleaner.matchKey))
+                    if k == "true" { v.trueWords = words } else { v.falseWords = words }
+                    if words.isEmpty { doc.fail(kn, "booleans.\(k) 不能为空 (must list at least one spelling)") }
+                }
+            case "missing":
+                v.missingWords = Set(doc.strings(node, context: "missing").map(TextCleaner.matchKey))
+            case "units":
+                for (name, _, spec) in doc.mapping(node, context: "units") {
+                    var kind = UnitKind(name: name, canonical: name, scales: [:])
+                    for (k, kn, value) in doc.mapping(spec, context: "units.\(name)", allowed: ["canonical", "scales"]) {
+                        if k == "canonical" { kind.canonical = doc.string(value, context: "canonical") ?? name; continue }
+                        for (written, wn, power) in doc.mapping(value, context: "units.\(name).scales") {
+                            guard let p = doc.int(power, context: "单位 \(written) 的十的幂 (power of ten)") else { continue }
+                            kind.scales[TextCleaner.matchKey(written)] = p
+                            _ = wn
+                        }
+                        _ = kn
+                    }
+                    v.units[name] = kind
+                }
+            default:
+                doc.fail(keyNode, "unknown key")
+            }
+        }
+        return v
+    }
+}

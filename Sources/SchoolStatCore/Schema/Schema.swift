@@ -1,0 +1,111 @@
+// Schema: what a table looks like, as loaded from Rules/schemas/*.yaml.
+
+public enum ColumnType: String, Sendable, CaseIterable {
+    case integer, decimal, text, date, boolean, code
+    case enumeration = "enum"
+}
+
+public enum Severity: String, Sendable, Codable, Comparable {
+    case error, warning
+
+    public static func < (a: Severity, b: Severity) -> Bool { a == .warning && b == .error }
+}
+
+/// Personal data a column holds, and what the clean output does with it.
+public enum PersonalData: String, Sendable {
+    case idNumber = "id_number", name, wage
+}
+
+public enum CleanOutputPolicy: String, Sendable {
+    case keep, mask, drop
+}
+
+/// A family of units and the suffixes that scale into its canonical unit.
+public struct UnitKind: Sendable {
+    public var name: String
+    public var canonical: String
+    /// Match key of a written unit → power of ten to multiply by (万元 → 4, % → -2).
+    public var scales: [String: Int]
+}
+
+public struct ColumnSpec: Sendable {
+    public var name: String
+    public var type: ColumnType
+    public var titleZh: String
+    public var titleEn: String
+    public var aliases: [String]
+    public var required: Bool
+    public var unit: UnitKind?
+    public var minimum: FixedDecimal?
+    public var maximum: FixedDecimal?
+    public var earliest: Day?
+    public var latest: Day?
+    public var length: ClosedRange<Int>?
+    public var digitsOnly: Bool
+    public var uppercase: Bool
+    public var pattern: String?
+    /// Match key of an accepted spelling → canonical value.
+    public var enumAliases: [String: String]
+    public var enumValues: [String]
+    public var missingTokens: Set<String>
+    public var acceptRatio: Bool
+    public var personal: PersonalData?
+    public var cleanOutput: CleanOutputPolicy
+    public var hintZh: String?
+    public var hintEn: String?
+    public var location: SourceLocation
+
+    /// The column's label in messages: `出生日期（birth_date）`.
+    var label: String { "\(titleZh)（\(name)）" }
+}
+
+/// A cross-field check on one row, written as an expression in the rule language.
+public struct RowCheck: Sendable {
+    public var id: String
+    public var titleZh: String
+    public var titleEn: String
+    public var column: String?
+    public var scope: Expression?
+    public var condition: Expression
+    public var severity: Severity
+    public var messageZh: String
+    public var messageEn: String
+    public var fixZh: String?
+    public var fixEn: String?
+    /// Named expressions usable as `{name}` in the messages.
+    public var values: [(name: String, expression: Expression)]
+    public var onMissing: MissingPolicy
+    public var source: String?
+    public var location: SourceLocation
+}
+
+/// What a rule does when the values it needs are missing.
+public enum MissingPolicy: String, Sendable {
+    /// Report the row as not evaluable, at the rule's severity lowered to warning.
+    case report
+    /// The rule does not apply; say so in the rule.
+    case skip
+    /// Treat as a failure at the rule's severity.
+    case fail
+}
+
+public struct UniqueKey: Sendable {
+    public var id: String
+    public var columns: [String]
+    public var severity: Severity
+    public var location: SourceLocation
+}
+
+public struct TableSchema: Sendable {
+    public var name: String
+    public var titleZh: String
+    public var titleEn: String
+    public var columns: [ColumnSpec]
+    public var key: [String]
+    public var unique: [UniqueKey]
+    public var checks: [RowCheck]
+    public var minimumHeaderMatches: Int
+    public var path: String
+
+    func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+}

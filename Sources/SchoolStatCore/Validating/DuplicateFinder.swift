@@ -1,0 +1,154 @@
+// Validating: finds repeated keys across all files of a table in bounded
+// memory, before the main pass, so that duplicates are known as rows stream by.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a row is: which input file (by position in the run) and which record.
+struct RowPosition: Hashable, Comparable {
+    var file: Int32
+    var record: Int32
+    static func < (a: RowPosition, b: RowPosition) -> Bool { (a.file, a.record) < (b.file, b.record) }
+}
+
+/// The first occurrence a later row repeats.
+struct DuplicateOf {
+    var file: Int32
+    var line: Int32
+}
+
+/// Collects key fingerprints, spilling sorted runs to disk, and reports every
+/// occurrence after the first of each key.
+///
+/// A key is identified by two independent 64-bit hashes of its canonical
+/// text (a 128-bit fingerprint); the chance of two different keys colliding in
+/// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
+/// of `runCapacity` entries plus one read buffer per spilled run.
+final class DuplicateFinder {
+    struct Entry {
+        var h1: UInt64
+        var h2: UInt64
+        var file: Int32
+        var record: Int32
+        var line: Int32
+        var pad: Int32 = 0
+
+        static func < (a: Entry, b: Entry) -> Bool {
+            (a.h1, a.h2, a.file, a.record) < (b.h1, b.h2, b.file, b.record)
+        }
+    }
+
+    private let runCapacity: Int
+    private var buffer: [Entry] = []
+    private var runs: [String] = []
+    private let tempDirectory: String
+    private let name: String
+
+    init(tempDirectory: String, name: String, runCapacity: Int = 131_072) {
+        self.tempDirectory = tempDirectory
+        self.name = name
+        self.runCapacity = runCapacity
+        buffer.reserveCapacity(runCapacity)
+    }
+
+    func add(key: String, position: RowPosition, line: Int) {
+        let (h1, h2) = Self.fingerprint(key)
+        buffer.append(Entry(h1: h1, h2: h2, file: position.file, record: position.record, line: Int32(truncatingIfNeeded: line)))
+        if buffer.count >= runCapacity { spill() }
+    }
+
+    static func fingerprint(_ key: String) -> (UInt64, UInt64) {
+        var h1: UInt64 = 0xcbf29ce484222325
+        var h2: UInt64 = 0x9E3779B97F4A7C15
+        for b in key.utf8 {
+            h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
+            h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
+            h2 ^= h2 >> 29
+        }
+        return (h1, h2 ^ (h2 >> 32))
+    }
+
+    private func spill() {
+        buffer.sort(by: <)
+        let path = "\(tempDirectory)/\(name).run\(runs.count)"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if fd >= 0 {
+            buffer.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n <= 0 { break }
+                    offset += n
+                }
+            }
+            close(fd)
+            runs.append(path)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Every row whose key occurred earlier, with the place of the first occurrence.
+    func duplicates() -> [RowPosition: DuplicateOf] {
+        var result: [RowPosition: DuplicateOf] = [:]
+        var firstOfGroup: Entry?
+        func visit(_ e: Entry) {
+            if let f = firstOfGroup, f.h1 == e.h1, f.h2 == e.h2 {
+                result[RowPosition(file: e.file, record: e.record)] = DuplicateOf(file: f.file, line: f.line)
+            } else {
+                firstOfGroup = e
+            }
+        }
+        if runs.isEmpty {
+            buffer.sort(by: <)
+            buffer.forEach(visit)
+            buffer = []
+            return result
+        }
+        if !buffer.isEmpty { spill() }
+        var readers = runs.map { RunReader(path: $0) }
+        // Small k: a linear scan for the smallest head is simpler than a heap and fast enough.
+        while true {
+            var best = -1
+            for i in readers.indices {
+                guard let head = readers[i].head else { continue }
+                if best < 0 || head < readers[best].head! { best = i }
+            }
+            if best < 0 { break }
+            visit(readers[best].head!)
+            readers[best].advance()
+        }
+        for path in runs { unlink(path) }
+        runs = []
+        return result
+    }
+
+    /// Streams one sorted run back from disk.
+    private struct RunReader {
+        private let fd: Int32
+        private var chunk: [Entry] = []
+        private var index = 0
+        private(set) var head: Entry?
+
+        init(path: String) {
+            fd = open(path, O_RDONLY)
+            refill()
+        }
+
+        mutating func advance() {
+            index += 1
+            if index < chunk.count { head = chunk[index] } else { refill() }
+        }
+
+        private mutating func refill() {
+            chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048)
+            let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = max(0, n) / MemoryLayout<Entry>.stride
+            chunk.removeSubrange(count...)
+            index = 0
+            head = chunk.first
+            if head == nil && fd >= 0 { close(fd) }
+        }
+    }
+}

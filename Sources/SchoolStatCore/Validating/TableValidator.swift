@@ -1,0 +1,374 @@
+// Validating: the single streaming pass over one file's records — read
+// checks, normalisation, schema constraints and row checks — deciding for
+// each row whether it is clean or rejected.
+
+/// Counts for one table, summed over its files.
+struct TableCounts {
+    var files: [String] = []
+    var rowsRead = 0
+    var rowsClean = 0
+    var rowsRejected = 0
+    var blankLines = 0
+    var repeatedHeaders = 0
+    var titleRows = 0
+}
+
+/// The outputs of one table, shared by every file of that table.
+final class TableOutput {
+    let schema: TableSchema
+    let clean: CSVWriter
+    let rejected: CSVWriter
+    /// Schema columns written to the clean file (personal columns may be dropped).
+    let cleanColumns: [Int]
+    var counts = TableCounts()
+
+    init(schema: TableSchema, cleanPath: String, rejectedPath: String) throws(WriteError) {
+        self.schema = schema
+        cleanColumns = schema.columns.indices.filter { schema.columns[$0].cleanOutput != .drop }
+        clean = CSVWriter(file: try BufferedFile(path: cleanPath))
+        rejected = CSVWriter(file: try BufferedFile(path: rejectedPath))
+        clean.writeRow(cleanColumns.map { schema.columns[$0].name } + ["source_file", "source_line"])
+        rejected.writeRow(["source_file", "source_line", "rule_ids"] + schema.columns.map(\.name) + ["extra_fields"])
+    }
+
+    func close() throws(WriteError) {
+        try clean.file.close()
+        try rejected.file.close()
+    }
+}
+
+/// A row check compiled for this table.
+struct CompiledCheck {
+    let spec: RowCheck
+    let scope: CompiledExpression?
+    let condition: CompiledExpression
+    let values: [(String, CompiledExpression)]
+    let blamedColumn: Int?
+    let columns: Set<Int>
+}
+
+/// Where findings go: the ledger, the summary counts and the console.
+protocol FindingSink: AnyObject {
+    func record(_ entry: LedgerEntry)
+}
+
+/// Validates the records of one file against its table's schema.
+final class TableValidator {
+    let header: HeaderMap
+    let output: TableOutput
+    let fileIndex: Int32
+    let displayPath: String
+    let encodingName: String
+    private let normalisers: [CellNormaliser?]
+    private let checks: [CompiledCheck]
+    /// Per unique constraint of the schema: rows that repeat an earlier key.
+    private let duplicates: [[RowPosition: DuplicateOf]]
+    private let fileNames: [String]
+    private let sink: FindingSink
+    private let headerKeys: [String]
+    private let headerLine: Int
+    private let headerOrdinal: Int
+    private let missingColumnRules: [String]
+    private let row: RowValues
+    private var problems: [Bool]
+    private var rowFindings: [LedgerEntry] = []
+    private var failedRules: [String] = []
+
+    init(header: HeaderMap, headerLine: Int, headerOrdinal: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
+         encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
+         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], sink: FindingSink) throws {
+        self.header = header
+        self.headerLine = headerLine
+        self.headerOrdinal = headerOrdinal
+        self.output = output
+        self.fileIndex = fileIndex
+        self.displayPath = displayPath
+        self.encodingName = encodingName
+        self.duplicates = duplicates
+        self.fileNames = fileNames
+        self.sink = sink
+        let schema = header.schema
+        normalisers = schema.columns.indices.map { i in
+            header.fieldForColumn[i] == nil ? nil :
+                CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
+        }
+        let compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
+        checks = try schema.checks.map { spec in
+            let scope = try spec.scope.map { try compiler.compile($0.root) }
+            let condition = try compiler.compile(spec.condition.root)
+            let values = try spec.values.map { ($0.name, try compiler.compile($0.expression.root)) }
+            var columns = condition.columns.union(scope?.columns ?? [])
+            for (_, v) in values { columns.formUnion(v.columns) }
+            return CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
+                                 blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
+        }
+        headerKeys = header.headers.map(TextCleaner.matchKey)
+        missingColumnRules = header.missingRequired.map { "\(schema.name).\(schema.columns[$0].name).required" }
+        row = RowValues(count: schema.columns.count)
+        problems = Array(repeating: false, count: schema.columns.count)
+        reportHeader()
+    }
+
+    private var schema: TableSchema { header.schema }
+
+    /// Excel's column letters: A … Z, AA …
+    static func columnLetter(_ index: Int) -> String {
+        var n = index + 1
+        var s = ""
+        while n > 0 {
+            let r = (n - 1) % 26
+            s = String(UnicodeScalar(UInt8(65 + r))) + s
+            n = (n - 1) / 26
+        }
+        return s
+    }
+
+    private func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity,
+                             zh: String, en: String, expected: String = "") -> LedgerEntry {
+        LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
+                    normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
+    }
+
+    private func reportHeader() {
+        for (position, text) in header.unknown {
+            sink.record(fileFinding(line: headerLine, column: text, raw: text, rule: "\(schema.name).header.unknown_column", severity: .warning,
+                zh: "第 \(Self.columnLetter(position)) 列的表头“\(text)”不属于「\(schema.titleZh)」，该列已忽略。如果它应当对应某个字段，请改用标准列名或在规则文件中添加别名。",
+                en: "Header \"\(text)\" in column \(Self.columnLetter(position)) is not part of \(schema.titleEn); the column is ignored. Rename it or add an alias in the schema."))
+        }
+        for (column, first, repeated) in header.duplicates {
+            let c = schema.columns[column]
+            sink.record(fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: "\(schema.name).header.duplicate_column", severity: .warning,
+                zh: "「\(c.label)」出现了两次：第 \(Self.columnLetter(first)) 列“\(header.headers[first])”和第 \(Self.columnLetter(repeated)) 列“\(header.headers[repeated])”。已使用第 \(Self.columnLetter(first)) 列，第 \(Self.columnLetter(repeated)) 列被忽略；请删除重复的列。",
+                en: "\(c.titleEn) appears twice, in columns \(Self.columnLetter(first)) and \(Self.columnLetter(repeated)); column \(Self.columnLetter(first)) is used. Remove the duplicate."))
+        }
+        for column in header.missingRequired {
+            let c = schema.columns[column]
+            sink.record(fileFinding(line: headerLine, column: c.name, rule: "\(schema.name).\(c.name).required", severity: .error,
+                zh: "文件缺少必填列「\(c.label)」，所有数据行都无法通过。请添加该列（表头可写作：\(([c.titleZh] + c.aliases.prefix(3)).joined(separator: "、"))）。",
+                en: "The file has no \(c.titleEn) column, which is required; every row fails. Add the column (header: \(c.titleEn) or \(c.titleZh)).",
+                expected: c.titleZh))
+        }
+    }
+
+    func blankLine(_ line: Int) {
+        output.counts.blankLines += 1
+        sink.record(fileFinding(line: line, rule: "read.blank_row", severity: .warning,
+            zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
+    }
+
+    /// Handles one record after the header.
+    func process(_ record: RawRecord) {
+        if record.isBlank {
+            blankLine(record.line)
+            return
+        }
+        if isRepeatedHeader(record) {
+            output.counts.repeatedHeaders += 1
+            sink.record(fileFinding(line: record.line, rule: "read.repeated_header", severity: .warning,
+                zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
+                en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
+            return
+        }
+        output.counts.rowsRead += 1
+        rowFindings.removeAll(keepingCapacity: true)
+        failedRules.removeAll(keepingCapacity: true)
+        for i in problems.indices { problems[i] = false; row.values[i] = .missing }
+
+        checkShape(record)
+        normaliseCells(record)
+        let key = recordKey()
+        for i in rowFindings.indices { rowFindings[i].recordKey = key }
+        evaluateChecks(record, key: key)
+        checkDuplicates(record, key: key)
+        failedRules.append(contentsOf: missingColumnRules)
+
+        let rejected = !failedRules.isEmpty
+        for f in rowFindings { sink.record(f) }
+        if rejected {
+            output.counts.rowsRejected += 1
+            writeRejected(record)
+        } else {
+            output.counts.rowsClean += 1
+            writeClean(record)
+        }
+    }
+
+    private func isRepeatedHeader(_ record: RawRecord) -> Bool {
+        guard record.fieldCount == headerKeys.count, !headerKeys.isEmpty else { return false }
+        var same = 0
+        for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == headerKeys[i] { same += 1 }
+        return same * 5 >= headerKeys.count * 4
+    }
+
+    private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
+                            severity: Severity, zh: String, en: String, expected: String) {
+        let columnName = column.map { schema.columns[$0].name } ?? (field.map { "#\(Self.columnLetter($0))" } ?? "")
+        rowFindings.append(LedgerEntry(table: schema.name, sourceFile: displayPath, line: record.line, recordKey: "", column: columnName,
+                                       rawValue: raw, normalisedValue: normalised, ruleID: rule, severity: severity,
+                                       messageZh: zh, messageEn: en, expected: expected))
+        if severity == .error { failedRules.append(rule) }
+    }
+
+    private func checkShape(_ record: RawRecord) {
+        let expected = headerKeys.count
+        let got = record.fieldCount
+        let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
+        if got < expected {
+            addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
+                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。这一行可能被换行截断，或少了分隔符；请核对该行。",
+                en: "Line \(record.line) has \(got) fields but the header has \(expected). The row may be cut by a line break or miss a separator.",
+                expected: "\(expected) 列")
+        } else if got > expected {
+            var extra: [String] = []
+            for i in expected..<got { extra.append(record.lossyString(i)) }
+            let nonEmpty = extra.contains { !$0.trimmingSpaces().isEmpty }
+            let shown = extra.prefix(3).map { "“\($0)”" }.joined(separator: "、")
+            addFinding(record, column: nil, field: expected, raw: extra.joined(separator: " | "), normalised: "",
+                rule: nonEmpty ? "read.too_many_fields" : "read.trailing_empty_fields", severity: nonEmpty ? .error : .warning,
+                zh: nonEmpty ? "\(lines)有 \(got) 列，比表头多 \(got - expected) 列（多出：\(shown)）。可能是某个值里含有未加引号的逗号；请检查该行。"
+                             : "\(lines)末尾有 \(got - expected) 个多余的空列，已忽略。",
+                en: nonEmpty ? "Line \(record.line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
+                             : "Line \(record.line) ends with \(got - expected) empty extra fields; ignored.",
+                expected: "\(expected) 列")
+        }
+    }
+
+    private func normaliseCells(_ record: RawRecord) {
+        for (i, normaliser) in normalisers.enumerated() {
+            guard let normaliser, let field = header.fieldForColumn[i] else { continue }
+            let column = schema.columns[i]
+            let raw: String
+            if field < record.fieldCount {
+                guard let s = record.string(field) else {
+                    let lossy = record.lossyString(field)
+                    problems[i] = true
+                    addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                        zh: "「\(column.label)」含有不能按 \(encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                        en: "\(column.titleEn) contains bytes that are not valid \(encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                        expected: "有效的 \(encodingName) 文本")
+                    continue
+                }
+                raw = s
+            } else {
+                raw = ""
+            }
+            switch normaliser.normalise(raw) {
+            case .success(let value):
+                row.values[i] = value
+                if column.type == .text, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+                    addFinding(record, column: i, field: field, raw: raw, normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+                        severity: .warning,
+                        zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
+                        en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                        expected: "文字 (text)")
+                }
+            case .failure(let p):
+                problems[i] = true
+                addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(column.name).\(p.constraint)",
+                           severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+            }
+        }
+    }
+
+    private func display(_ column: Int, _ value: Value) -> String {
+        schema.columns[column].personal == .idNumber ? IDNumber.mask(value.description) : value.description
+    }
+
+    private func recordKey() -> String {
+        schema.key.compactMap { name in
+            guard let i = schema.columnIndex(name), !row.values[i].isMissing else { return nil }
+            return "\(name)=\(display(i, row.values[i]))"
+        }.joined(separator: ";")
+    }
+
+    private func evaluateChecks(_ record: RawRecord, key: String) {
+        for check in checks {
+            // A value that failed its own column check is already reported; do not pile on.
+            if check.columns.contains(where: { problems[$0] }) { continue }
+            if let scope = check.scope, scope.evaluate(row) != .boolean(true) { continue }
+            let verdict = check.condition.evaluate(row)
+            if verdict == .boolean(true) { continue }
+            let notEvaluable = verdict.isMissing
+            if notEvaluable && check.spec.onMissing == .skip { continue }
+            let severity: Severity = notEvaluable && check.spec.onMissing == .report ? .warning : check.spec.severity
+            let blamed = check.blamedColumn
+            var named: [String: String] = [:]
+            for (name, v) in check.values { named[name] = v.evaluate(row).description }
+            let lookup: (String) -> String? = { name in
+                if let v = named[name] { return v }
+                if let i = self.schema.columnIndex(name) { return self.display(i, self.row.values[i]) }
+                if name == "value", let b = blamed { return self.display(b, self.row.values[b]) }
+                return nil
+            }
+            var zh = Placeholders.fill(check.spec.messageZh, lookup)
+            var en = Placeholders.fill(check.spec.messageEn, lookup)
+            if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
+            if let fix = check.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
+            if notEvaluable {
+                zh = "无法核验（所需的值缺失）：" + check.spec.titleZh + "。"
+                en = "Not evaluable (a value it needs is missing): " + check.spec.titleEn + "."
+            }
+            let raw: String
+            if let b = blamed, let f = header.fieldForColumn[b], f < record.fieldCount {
+                raw = normalisers[b]?.display(record.lossyString(f)) ?? ""
+            } else {
+                raw = ""
+            }
+            addFinding(record, column: blamed, field: nil, raw: raw, normalised: blamed.map { display($0, row.values[$0]) } ?? "",
+                       rule: check.spec.id, severity: severity, zh: zh, en: en, expected: named["expected"] ?? check.spec.condition.text)
+            rowFindings[rowFindings.count - 1].recordKey = key
+        }
+    }
+
+    private func checkDuplicates(_ record: RawRecord, key: String) {
+        for (u, found) in zip(schema.unique, duplicates) {
+            guard let first = found[RowPosition(file: fileIndex, record: Int32(record.ordinal))] else { continue }
+            let keyText = u.columns.map { c in schema.columnIndex(c).map { display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
+            let where_ = first.file == fileIndex ? "第 \(first.line) 行" : "\(fileNames[Int(first.file)]) 第 \(first.line) 行"
+            let whereEn = first.file == fileIndex ? "line \(first.line)" : "\(fileNames[Int(first.file)]) line \(first.line)"
+            addFinding(record, column: schema.columnIndex(u.columns[0]), field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
+                zh: "\(u.columns.joined(separator: "+")) 为“\(keyText)”的记录重复：与\(where_)相同。每条记录只能出现一次；请删除重复行，或更正编号。",
+                en: "Duplicate \(u.columns.joined(separator: "+")) \"\(keyText)\": same as \(whereEn). Remove the duplicate row or correct the key.",
+                expected: "唯一 (unique)")
+            rowFindings[rowFindings.count - 1].recordKey = key
+        }
+    }
+
+    private func writeClean(_ record: RawRecord) {
+        var fields: [String] = []
+        fields.reserveCapacity(output.cleanColumns.count + 2)
+        for i in output.cleanColumns {
+            let column = schema.columns[i]
+            let value = row.values[i]
+            switch column.cleanOutput {
+            case .mask where !value.isMissing:
+                fields.append(column.personal == .name ? Self.maskName(value.description) : IDNumber.mask(value.description))
+            default:
+                fields.append(value.description)
+            }
+        }
+        fields.append(displayPath)
+        fields.append(String(record.line))
+        output.clean.writeRow(fields)
+    }
+
+    /// `张三丰` → `张**`: the family name stays for readability.
+    static func maskName(_ name: String) -> String {
+        guard let first = name.first else { return name }
+        return String(first) + String(repeating: "*", count: max(1, name.count - 1))
+    }
+
+    private func writeRejected(_ record: RawRecord) {
+        var fields = [displayPath, String(record.line), Array(Set(failedRules)).sorted().joined(separator: ";")]
+        for i in schema.columns.indices {
+            if let f = header.fieldForColumn[i], f < record.fieldCount { fields.append(record.lossyString(f)) } else { fields.append("") }
+        }
+        var extra: [String] = []
+        for f in 0..<record.fieldCount where f >= header.columnForField.count || header.columnForField[f] == nil {
+            let s = record.lossyString(f)
+            if !s.isEmpty { extra.append((f < header.headers.count ? header.headers[f] : "#\(Self.columnLetter(f))") + "=" + s) }
+        }
+        fields.append(extra.joined(separator: " | "))
+        output.rejected.writeRow(fields)
+    }
+}

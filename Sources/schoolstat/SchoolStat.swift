@@ -1,0 +1,185 @@
+// The schoolstat command line: parses arguments and calls SchoolStatCore.
+import ArgumentParser
+import Foundation
+import SchoolStatCore
+
+@main
+struct SchoolStat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schoolstat",
+        abstract: "校验、规范化学校统计数据 (validate and normalise school statistics exports).",
+        discussion: """
+        退出码 (exit codes): 0 没有错误 (no errors); 1 数据有错误 (data errors found);
+        2 命令行或规则文件有误 (bad command line or rule files); 3 有输入文件无法读取 (an input could not be read).
+        """,
+        subcommands: [Validate.self],
+        defaultSubcommand: Validate.self
+    )
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+enum Language: String, ExpressibleByArgument, CaseIterable {
+    case zh, en
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "检查导出文件并写出干净数据、隔离行和问题清单 (check exports; write clean data, rejected rows and the ledger).")
+
+    @Argument(help: "要检查的 CSV 文件或目录 (CSV files or directories).")
+    var inputs: [String]
+
+    @Option(name: .long, help: "规则目录 (rules directory).")
+    var rules: String = "Rules"
+
+    @Option(name: .long, help: "输出目录 (output directory); replaced atomically when the run completes.")
+    var out: String = "out"
+
+    @Option(name: .long, help: "把所有输入当作这张表 (treat every input as this table): schools, teachers, county_finance …")
+    var table: String?
+
+    @Option(name: .long, help: "输入编码 (input encoding): utf-8, utf-8-bom, gb18030/gbk, utf-16le, utf-16be. Detected when omitted.")
+    var encoding: String?
+
+    @Option(name: .long, help: "分隔符 (delimiter): comma, tab or semicolon. Detected when omitted.")
+    var delimiter: String?
+
+    @Option(name: .long, help: "统计基准日 (reference date for ages), e.g. 2024-09-30; default from Rules/parameters.yaml.")
+    var asOf: String?
+
+    @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
+    var runId: String?
+
+    @Option(name: .long, help: "输出格式 (console output format): text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "消息语言 (message language): zh or en.")
+    var lang: Language = .zh
+
+    @Option(name: .long, help: "最多在屏幕上列出多少条问题 (findings to list on the console).")
+    var maxMessages: Int = 30
+
+    @Flag(name: .long, help: "不打印问题明细，只打印摘要 (print the summary only).")
+    var quiet = false
+
+    func validate() throws {
+        if let encoding, TextEncoding(userName: encoding) == nil {
+            throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
+        }
+        if let delimiter, Self.delimiterByte(delimiter) == nil {
+            throw ValidationError("分隔符应为 comma、tab 或 semicolon。 (delimiter must be comma, tab or semicolon)")
+        }
+        if maxMessages < 0 { throw ValidationError("--max-messages 不能为负数。") }
+    }
+
+    static func delimiterByte(_ name: String) -> UInt8? {
+        switch name.lowercased() {
+        case "comma", ",": return 0x2C
+        case "tab", "\\t", "\t": return 0x09
+        case "semicolon", ";": return 0x3B
+        default: return nil
+        }
+    }
+
+    func run() throws {
+        var options = ValidationOptions(inputs: inputs, rulesDirectory: rules, outputDirectory: out)
+        options.table = table
+        options.encoding = encoding.flatMap(TextEncoding.init(userName:))
+        options.delimiter = delimiter.flatMap(Self.delimiterByte)
+        options.asOf = asOf
+        options.runID = runId
+
+        let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
+        let run = ValidationRun(options: options) { console.show($0) }
+        let result: RunResult
+        do {
+            result = try run.run()
+        } catch {
+            console.fail(error)
+            throw ExitCode(error.status.rawValue)
+        }
+        if format == .json {
+            let data = (try? result.summary.jsonData()) ?? Data()
+            FileHandle.standardOutput.write(data)
+        } else {
+            console.summarise(result)
+        }
+        if result.status != .clean { throw ExitCode(result.status.rawValue) }
+    }
+}
+
+/// Human-readable output on stderr (findings) and stdout (summary).
+final class Console {
+    let language: Language
+    let quiet: Bool
+    let limit: Int
+    private var shown = 0
+    private var hidden = 0
+
+    init(language: Language, quiet: Bool, limit: Int) {
+        self.language = language
+        self.quiet = quiet
+        self.limit = limit
+    }
+
+    private func err(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+    func show(_ e: LedgerEntry) {
+        guard !quiet else { return }
+        guard shown < limit else { hidden += 1; return }
+        shown += 1
+        let level = e.severity == .error ? (language == .zh ? "错误" : "error") : (language == .zh ? "警告" : "warning")
+        let place = e.line > 0 ? "\(e.sourceFile):\(e.line)" : e.sourceFile
+        let message = language == .zh ? e.messageZh : e.messageEn
+        err("\(place): \(level) [\(e.ruleID)] \(message)")
+    }
+
+    func fail(_ error: RunError) {
+        let label = language == .zh ? "schoolstat 无法运行" : "schoolstat cannot run"
+        err("\(label):\n\(error.description)")
+    }
+
+    func summarise(_ result: RunResult) {
+        let s = result.summary
+        if hidden > 0 {
+            err(language == .zh ? "……另有 \(hidden) 条问题未显示，完整清单见 \(result.outputDirectory)/ledger.csv"
+                                : "… \(hidden) more findings not shown; see \(result.outputDirectory)/ledger.csv")
+        }
+        var lines: [String] = []
+        for input in s.inputs {
+            let table = input.table ?? (language == .zh ? "未识别" : "unrecognised")
+            let dialect = input.dialect.map { "\($0.delimiterName)/\($0.lineEnding)" } ?? "-"
+            lines.append("  \(input.path)  →  \(table)  [\(input.encoding), \(dialect)]")
+        }
+        let header = language == .zh ? "输入文件:" : "Inputs:"
+        print(header)
+        lines.forEach { print($0) }
+        print(language == .zh ? "各表行数（读入 = 合格 + 隔离）:" : "Rows per table (read = clean + rejected):")
+        for name in s.tables.keys.sorted() {
+            let t = s.tables[name]!
+            let words = language == .zh ? ("读入", "合格", "隔离") : ("read", "clean", "rejected")
+            print("  \(pad(name, 16)) \(words.0) \(pad(String(t.rowsRead), 7)) \(words.1) \(pad(String(t.rowsClean), 7)) \(words.2) \(pad(String(t.rowsRejected), 7))")
+        }
+        let totals: [(rule: String, count: Int)] = s.findings.map { entry in (entry.key, entry.value.values.reduce(0, +)) }
+        let top = totals.sorted { a, b in a.count != b.count ? a.count > b.count : a.rule < b.rule }.prefix(10)
+        if !top.isEmpty {
+            print(language == .zh ? "最常见的问题:" : "Most frequent findings:")
+            for (rule, n) in top { print("  \(pad(String(n), 6)) \(rule)") }
+        }
+        let verdict: String
+        switch result.status {
+        case .clean: verdict = language == .zh ? "没有错误。" : "No errors."
+        case .dataErrors: verdict = language == .zh ? "发现 \(s.totals.errors) 个错误、\(s.totals.warnings) 个警告。" : "\(s.totals.errors) errors, \(s.totals.warnings) warnings."
+        case .unreadableInput: verdict = language == .zh ? "有文件无法读取；另有 \(s.totals.errors) 个错误。" : "Some inputs could not be read; \(s.totals.errors) errors."
+        case .badRulesOrArguments: verdict = ""
+        }
+        print(verdict + (language == .zh ? " 输出目录: \(result.outputDirectory)" : " Outputs: \(result.outputDirectory)"))
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+}
