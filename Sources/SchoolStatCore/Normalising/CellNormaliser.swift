@@ -202,9 +202,12 @@ struct CellNormaliser {
             let range = "\(low.map(\.description) ?? "…") ~ \(high.map(\.description) ?? "…")"
             let unit = column.unit?.canonical ?? ""
             let negative = number.mantissa < 0 && (low.map { $0.mantissa >= 0 } ?? false)
+            // Say how the value was read when a unit in the header scaled it.
+            let scaledZh = headerScale != 0 ? "（表头单位为\(headerUnit ?? "")，折合 \(number)\(unit)）" : ""
+            let scaledEn = headerScale != 0 ? " (the header says \(headerUnit ?? ""), so this is \(number) \(unit))" : ""
             return .failure(problem("range",
-                zh: "「\(column.label)」的值“\(display(raw))”\(negative ? "为负数，" : "")超出合理范围 \(range)\(unit)。请核对后更正\(hintZh)。",
-                en: "\(column.titleEn) \"\(display(raw))\" is outside the plausible range \(range) \(unit).\(hintEn)",
+                zh: "「\(column.label)」的值“\(display(raw))”\(scaledZh)\(negative ? "为负数，" : "")超出合理范围 \(range)\(unit)。请核对数值和单位后更正\(hintZh)。",
+                en: "\(column.titleEn) \"\(display(raw))\"\(scaledEn) is outside the plausible range \(range) \(unit).\(hintEn)",
                 expected: range))
         }
         return .success(value)

@@ -1,0 +1,40 @@
+# schoolstat — two commands do everything on a fresh machine:
+#   make run    install what is missing, build, validate Samples/ into out/
+#   make test   install what is missing, build, run the test suite
+
+SWIFT ?= swift
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev
+CONFIG ?= release
+BIN := .build/$(CONFIG)/schoolstat
+
+.PHONY: run test build deps bench clean samples
+
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing$$missing"; \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+run: build
+	@$(BIN) validate Samples --rules Rules --out out; status=$$?; \
+	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments or rules, 3 unreadable input)"; \
+	[ $$status -le 1 ]
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+samples:
+	python3 Samples/generate.py
+
+bench: build
+	bash bench/memory.sh
+
+clean:
+	rm -rf .build out
