@@ -47,7 +47,7 @@ let package = Package(
             name: "SchoolStatCoreTests",
             dependencies: ["SchoolStatCore", "schoolstat"],
             path: "Tests/SchoolStatCoreTests",
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )

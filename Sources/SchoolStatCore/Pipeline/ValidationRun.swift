@@ -297,6 +297,7 @@ public final class ValidationRun: FindingSink {
             try probe.readPrefix(records: 10) { candidates.append($0) }
         }
         var best: [(String, Int)] = []
+        var bestRecord: Int?
         for (n, record) in candidates.enumerated() {
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
             let (map, scores) = matcher.recognise(headers: headers, named: options.table)
@@ -304,7 +305,17 @@ public final class ValidationRun: FindingSink {
                 return FilePlan(input: input, index: index, reader: reader, header: map, headerLine: record.line,
                                 headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
             }
-            if best.isEmpty || (scores.map(\.1).max() ?? 0) > (best.map(\.1).max() ?? 0) { best = scores }
+            if best.isEmpty || (scores.map(\.1).max() ?? 0) > (best.map(\.1).max() ?? 0) {
+                best = scores
+                bestRecord = n
+            }
+        }
+        // A table named on the command line: take the closest row as the header and report what is missing.
+        if let named = options.table, let schema = matcher.ruleSet.table(named: named), let n = bestRecord {
+            let record = candidates[n]
+            let headers = (0..<record.fieldCount).map { record.lossyString($0) }
+            return FilePlan(input: input, index: index, reader: reader, header: matcher.map(headers: headers, to: schema),
+                            headerLine: record.line, headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
         }
         let scoreText = best.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
         record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",

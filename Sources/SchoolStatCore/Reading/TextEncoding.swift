@@ -51,7 +51,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     /// Chooses an encoding from the first bytes of a file.
     ///
     /// A byte-order mark decides outright. Without one, text with NUL bytes in
-    /// alternate positions is UTF-16; text that is valid UTF-8 is UTF-8;
+    /// alternate positions is UTF-16; text that is (almost all) valid UTF-8 is UTF-8;
     /// anything else is taken as GB18030, the superset of GBK and GB2312 that
     /// Excel on a Chinese Windows writes.
     static func detect(prefix: [UInt8], isWholeFile: Bool) -> TextEncoding {
@@ -68,29 +68,37 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
             if oddZero * 3 > pairs && evenZero * 10 < pairs { return .utf16LE }
             if evenZero * 3 > pairs && oddZero * 10 < pairs { return .utf16BE }
         }
-        return isValidUTF8(prefix, allowTruncatedTail: !isWholeFile) ? .utf8 : .gb18030
+        // Mostly-valid UTF-8 with a few damaged bytes is still UTF-8: the damaged
+        // cells are reported, not the whole file misread as GB18030.
+        let (valid, invalid) = utf8SequenceCounts(prefix, allowTruncatedTail: !isWholeFile)
+        return invalid == 0 || valid >= 8 * invalid ? .utf8 : .gb18030
     }
 
-    /// Strict UTF-8 validation; a sequence cut off by the end of a sample is allowed.
-    static func isValidUTF8(_ bytes: [UInt8], allowTruncatedTail: Bool) -> Bool {
+    /// Counts well-formed multi-byte UTF-8 sequences and malformed bytes.
+    static func utf8SequenceCounts(_ bytes: [UInt8], allowTruncatedTail: Bool) -> (valid: Int, invalid: Int) {
+        var valid = 0, invalid = 0
         var i = 0
         let n = bytes.count
         while i < n {
             let b = bytes[i]
             if b < 0x80 { i += 1; continue }
             let need: Int
-            if b & 0xE0 == 0xC0 { need = 1; if b < 0xC2 { return false } }
-            else if b & 0xF0 == 0xE0 { need = 2 }
-            else if b & 0xF8 == 0xF0 { need = 3; if b > 0xF4 { return false } }
-            else { return false }
-            if i + need >= n {
-                // The sequence runs past the end of the sample.
-                guard allowTruncatedTail else { return false }
-                return bytes[(i + 1)...].allSatisfy { $0 & 0xC0 == 0x80 }
+            if b >= 0xC2 && b <= 0xDF { need = 1 } else if b & 0xF0 == 0xE0 { need = 2 } else if b >= 0xF0 && b <= 0xF4 { need = 3 } else {
+                invalid += 1; i += 1; continue
             }
-            for j in 1...need where bytes[i + j] & 0xC0 != 0x80 { return false }
-            i += need + 1
+            if i + need >= n {
+                if !allowTruncatedTail { invalid += 1 }
+                break
+            }
+            if (1...need).allSatisfy({ bytes[i + $0] & 0xC0 == 0x80 }) {
+                valid += 1
+                i += need + 1
+            } else {
+                invalid += 1
+                i += 1
+            }
         }
-        return true
+        return (valid, invalid)
     }
+
 }

@@ -98,10 +98,8 @@ struct HeaderMatcher {
     /// The schema whose columns best match these headers, if it matches enough.
     /// Returns nil and the scores when nothing matches or two tables tie.
     func recognise(headers: [String], named: String?) -> (HeaderMap?, [(String, Int)]) {
-        if let named, let schema = ruleSet.table(named: named) {
-            return (map(headers: headers, to: schema), [])
-        }
-        let maps = ruleSet.tables.map { map(headers: headers, to: $0) }
+        let candidates = named.flatMap { ruleSet.table(named: $0) }.map { [$0] } ?? ruleSet.tables
+        let maps = candidates.map { map(headers: headers, to: $0) }
         let scores = maps.map { ($0.schema.name, $0.matched) }
         guard let best = maps.max(by: { $0.matched < $1.matched }),
               best.matched >= best.schema.minimumHeaderMatches else { return (nil, scores) }

@@ -93,12 +93,14 @@ final class TableValidator {
                 CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
         }
         let compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
-        checks = try schema.checks.map { spec in
+        // A check that needs a column the file does not have is skipped: the missing column is reported once.
+        checks = try schema.checks.compactMap { spec in
             let scope = try spec.scope.map { try compiler.compile($0.root) }
             let condition = try compiler.compile(spec.condition.root)
             let values = try spec.values.map { ($0.name, try compiler.compile($0.expression.root)) }
             var columns = condition.columns.union(scope?.columns ?? [])
             for (_, v) in values { columns.formUnion(v.columns) }
+            if columns.contains(where: { header.fieldForColumn[$0] == nil }) { return nil }
             return CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
                                  blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
         }
