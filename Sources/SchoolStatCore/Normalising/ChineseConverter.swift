@@ -1,15 +1,18 @@
 // Normalising: traditional to simplified Chinese through OpenCC (Debian's libopencc).
 import COpenCC
+import Foundation
 
 /// Converts traditional Chinese to simplified with OpenCC's `t2s` configuration.
 ///
 /// Most cells are already simplified, so at start-up the converter learns
 /// which single characters OpenCC would change and only calls OpenCC for
-/// strings that contain one of them.
-final class ChineseConverter {
+/// strings that contain one of them. Conversions are serialised by a lock, so
+/// one converter can be shared.
+final class ChineseConverter: @unchecked Sendable {
     private let handle: opencc_t?
     private var traditional: Set<UInt32> = []
     private var cache: [String: String] = [:]
+    private let lock = NSLock()
 
     init() {
         var h = opencc_open("t2s.json")
@@ -34,6 +37,8 @@ final class ChineseConverter {
 
     func toSimplified(_ s: String) -> String {
         guard handle != nil, needsConversion(s) else { return s }
+        lock.lock()
+        defer { lock.unlock() }
         if let hit = cache[s] { return hit }
         let converted = convert(s)
         if cache.count > 50_000 { cache.removeAll(keepingCapacity: true) }

@@ -73,7 +73,7 @@ struct ExpressionCompiler {
 
         case let .call(name, args, offset):
             guard let function = BuiltinFunctions.all[name] else {
-                let near = BuiltinFunctions.all.keys.filter { editDistance($0, name) <= 2 }.sorted()
+                let near = BuiltinFunctions.all.keys.filter { editDistance($0, name) <= 2 || $0.hasPrefix(name) || name.hasPrefix($0) }.sorted()
                 let hint = near.isEmpty ? "" : "；是否想写 `\(near[0])`? (did you mean `\(near[0])`?)"
                 throw ExpressionCompileError(offset: offset, message: "未知函数 `\(name)` (unknown function)\(hint)")
             }

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// Feeds bytes through the transcoder and libcsv in chunks of a given size.
+private func parse(_ bytes: [UInt8], encoding: TextEncoding = .utf8, delimiter: UInt8 = 0x2C, chunk: Int) throws -> (rows: [ReferenceCSV.Row], blank: [Int]) {
+    var rows: [ReferenceCSV.Row] = []
+    var blank: [Int] = []
+    let parser = CSVRecordParser(delimiter: delimiter) { event in
+        switch event {
+        case .record(let r): rows.append(ReferenceCSV.Row(line: r.line, fields: (0..<r.fieldCount).map { r.lossyString($0) }))
+        case .blankLine(let l): blank.append(l)
+        }
+    }
+    var transcoder = try Transcoder(encoding: encoding)
+    var start = 0
+    while start < bytes.count {
+        let end = min(bytes.count, start + chunk)
+        let slice = Array(bytes[start..<end])
+        try slice.withUnsafeBytes { raw in
+            var failure: ReadError?
+            transcoder.convert(raw, final: end == bytes.count) { utf8 in
+                do throws(ReadError) { try parser.feed(utf8) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+        start = end
+    }
+    parser.finish()
+    transcoder.close()
+    return (rows, blank)
+}
+
+private func bytes(_ name: String) -> [UInt8] {
+    [UInt8](FileManager.default.contents(atPath: TestSupport.fixture("reading/" + name))!)
+}
+
+@Suite("Reading CSV through libcsv")
+struct ReadingTests {
+    static let chunkSizes = [1, 2, 3, 4, 5, 7, 13, 64, 1 << 16]
+
+    @Test("every chunk split gives the reference reader's records and line numbers",
+          arguments: ["quoted_fields_crlf.csv", "cr_only.csv", "no_final_newline.csv", "blank_and_repeated_header.csv",
+                      "ragged_rows.csv", "encoding_utf8.csv", "duplicate_and_unknown_headers.csv"])
+    func chunkBoundaries(file: String) throws {
+        let data = bytes(file)
+        let expected = ReferenceCSV.parse(data, delimiter: 0x2C).filter { !$0.fields.allSatisfy(\.isEmpty) || $0.fields.count > 1 }
+        for size in Self.chunkSizes {
+            let got = try parse(data, chunk: size).rows
+            #expect(got == expected, "chunk size \(size)")
+        }
+    }
+
+    @Test("a quoted line break makes record and line numbers differ")
+    func quotedNewlinesKeepPhysicalLines() throws {
+        let rows = try parse(bytes("quoted_fields_crlf.csv"), chunk: 3).rows
+        #expect(rows.map(\.line) == [1, 2, 3, 5, 8])
+        #expect(rows[1].fields == ["1", "x, y", "say \"hi\""])
+        #expect(rows[2].fields == ["2", "line one\r\nline two", "z"])
+        #expect(rows[4].fields == ["4", "plain", "last"])
+    }
+
+    @Test("blank lines are reported with their line numbers, CR LF pairs are one line end")
+    func blankLines() throws {
+        let crlf = Array("a,b\r\n\r\n1,2\r\n\r\n\r\n3,4\r\n".utf8)
+        let result = try parse(crlf, chunk: 1)
+        #expect(result.blank == [2, 4, 5])
+        #expect(result.rows.map(\.line) == [1, 3, 6])
+        let cr = try parse(bytes("cr_only.csv"), chunk: 2)
+        #expect(cr.rows.map(\.line) == [1, 2, 3])
+        #expect(cr.rows.last?.fields == ["3", "4"])
+    }
+
+    @Test("encodings are detected from the bytes", arguments: [
+        ("encoding_utf8.csv", TextEncoding.utf8, "comma", "lf"),
+        ("encoding_utf8_bom.csv", .utf8BOM, "comma", "crlf"),
+        ("encoding_gb18030.csv", .gb18030, "comma", "crlf"),
+        ("encoding_utf16le_tab.txt", .utf16LE, "tab", "crlf"),
+        ("encoding_utf16be_tab.txt", .utf16BE, "tab", "crlf"),
+        ("invalid_utf8_bytes.csv", .utf8, "comma", "lf"),
+    ])
+    func detection(file: String, encoding: TextEncoding, delimiter: String, lineEnding: String) throws {
+        let reader = try TableFileReader(path: TestSupport.fixture("reading/" + file))
+        #expect(reader.facts.encoding == encoding)
+        #expect(reader.facts.dialect.delimiterName == delimiter)
+        #expect(reader.facts.dialect.lineEnding == lineEnding)
+    }
+
+    @Test("the same roster in five encodings reads to the same records", arguments: [
+        "encoding_utf8_bom.csv", "encoding_gb18030.csv", "encoding_utf16le_tab.txt", "encoding_utf16be_tab.txt",
+    ])
+    func sameContentInEveryEncoding(file: String) throws {
+        func records(_ name: String) throws -> [[String]] {
+            var reader = try TableFileReader(path: TestSupport.fixture("reading/" + name))
+            var out: [[String]] = []
+            try reader.read { event in
+                if case .record(let r) = event { out.append((0..<r.fieldCount).map { r.string($0) ?? "<invalid>" }) }
+            }
+            return out
+        }
+        let reference = try records("encoding_utf8.csv")
+        #expect(reference.count == 4)
+        #expect(reference[2][1] == "陈小明")
+        #expect(try records(file) == reference)
+    }
+
+    @Test("GB18030 split at every byte decodes the same as whole")
+    func gb18030ChunkSplits() throws {
+        let data = bytes("encoding_gb18030.csv")
+        let whole = try parse(data, encoding: .gb18030, chunk: data.count).rows
+        for size in [1, 2, 3, 5] {
+            #expect(try parse(data, encoding: .gb18030, chunk: size).rows == whole)
+        }
+    }
+
+    @Test("an invalid GB18030 byte is kept as a marked field, not lost or fatal")
+    func invalidBytesStayInTheirField() throws {
+        let rows = try parse(bytes("invalid_gb18030_bytes.csv"), encoding: .gb18030, chunk: 7).rows
+        #expect(rows.count == 4)
+        #expect(rows[2].fields[1].contains("\u{FFFD}"))
+        #expect(rows[3].fields[1] == "李娜")
+    }
+
+    @Test("the file's SHA-256 is computed while reading")
+    func sha256OfInput() throws {
+        var reader = try TableFileReader(path: TestSupport.fixture("reading/cr_only.csv"))
+        try reader.read { _ in }
+        // printf 'a,b\r1,2\r3,4' | sha256sum
+        #expect(reader.facts.sha256 == "c3467d89a64fce0f94bc01ec646dea2ba40e29344f78b190174b42351df813c1")
+        var h = SHA256()
+        h.update(Array("abc".utf8))
+        #expect(h.finalHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var empty = SHA256()
+        #expect(empty.finalHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var long = SHA256()
+        long.update(Array(String(repeating: "a", count: 1000).utf8))
+        #expect(long.finalHex() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test("a missing file is a read error naming the path")
+    func missingFile() {
+        #expect(throws: ReadError.self) { try TableFileReader(path: "/nonexistent/teachers.csv") }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// Evaluates an expression against one schools row given as column → value.
+private func evaluate(_ text: String, _ values: [String: Value], parameters: [String: Value] = ["report_date": .date(Day(year: 2024, month: 9, day: 30)!)]) throws -> Value {
+    let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "schools")!
+    let compiled = try ExpressionCompiler(schema: schema, parameters: parameters).compile(try ExpressionParser.parse(text))
+    let row = RowValues(count: schema.columns.count)
+    for (k, v) in values { row.values[schema.columnIndex(k)!] = v }
+    return compiled.evaluate(row)
+}
+
+/// Copies Rules/ to a temporary directory, applies `edit` to one file and loads it.
+private func loadBroken(_ file: String, _ edit: (String) -> String) -> [RuleFileError] {
+    let dir = TestSupport.temporaryDirectory() + "/Rules"
+    try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
+    let path = dir + "/" + file
+    TestSupport.write(edit(TestSupport.text(path)), to: path)
+    do {
+        _ = try RuleSetLoader.load(directory: dir)
+        return []
+    } catch let e as RuleFileErrors {
+        return e.errors
+    } catch {
+        return []
+    }
+}
+
+/// The 1-based line of the first line containing `needle`.
+private func line(of needle: String, in file: String) -> Int {
+    let lines = TestSupport.text(TestSupport.rules + "/" + file).components(separatedBy: "\n")
+    return (lines.firstIndex { $0.contains(needle) } ?? -1) + 1
+}
+
+@Suite("The rule language")
+struct RuleLanguageTests {
+    @Test("arithmetic, comparison and logic")
+    func basics() throws {
+        #expect(try evaluate("total_pupils + 1 == 101", ["total_pupils": .integer(100)]) == .boolean(true))
+        #expect(try evaluate("total_pupils / 4 > 24.9", ["total_pupils": .integer(100)]) == .boolean(true))
+        #expect(try evaluate("school_type in ['primary', 'junior']", ["school_type": .text("junior")]) == .boolean(true))
+        #expect(try evaluate("school_type not in ['primary']", ["school_type": .text("junior")]) == .boolean(true))
+        #expect(try evaluate("total_pupils between 50 and 100", ["total_pupils": .integer(50)]) == .boolean(true))
+        #expect(try evaluate("if total_pupils < 100 then 100 else total_pupils", ["total_pupils": .integer(49)]) == .integer(100))
+        #expect(try evaluate("year($report_date) == 2024", [:]) == .boolean(true))
+    }
+
+    @Test("exact decimal sums compare exactly")
+    func exactSums() throws {
+        let v = try evaluate("building_area + sports_area == 0.3", ["building_area": .decimal(FixedDecimal(mantissa: 1, exponent: -1)),
+                                                                    "sports_area": .decimal(FixedDecimal(mantissa: 2, exponent: -1))])
+        #expect(v == .boolean(true))
+    }
+
+    @Test("missing values propagate, and and/or follow three-valued logic")
+    func missingSemantics() throws {
+        #expect(try evaluate("junior_pupils + 1 > 0", [:]) == .missing)
+        #expect(try evaluate("coalesce(junior_pupils, 0) + 1 > 0", [:]) == .boolean(true))
+        #expect(try evaluate("junior_pupils > 0 and total_pupils > 1000", ["total_pupils": .integer(5)]) == .boolean(false))
+        #expect(try evaluate("junior_pupils > 0 or total_pupils > 1", ["total_pupils": .integer(5)]) == .boolean(true))
+        #expect(try evaluate("junior_pupils > 0 or total_pupils > 1000", ["total_pupils": .integer(5)]) == .missing)
+        #expect(try evaluate("junior_pupils is missing", [:]) == .boolean(true))
+        #expect(try evaluate("present(junior_pupils)", [:]) == .boolean(false))
+    }
+
+    @Test("the project's rule files load")
+    func projectRulesLoad() throws {
+        let rules = try RuleSetLoader.load(directory: TestSupport.rules)
+        #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance"])
+        #expect(rules.table(named: "teachers")!.checks.contains { $0.id == "teachers.id_checksum" })
+    }
+
+    @Test("an unknown column is reported at its file, line and column with a suggestion")
+    func unknownColumn() {
+        let errors = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupil == 0") }
+        #expect(errors.count == 1)
+        let e = errors[0]
+        #expect(e.location.path.hasSuffix("schemas/schools.yaml"))
+        #expect(e.location.line == line(of: "check: junior_pupils == 0", in: "schemas/schools.yaml"))
+        #expect(e.location.column == 12)
+        #expect(e.message.contains("junior_pupil"))
+        #expect(e.message.contains("junior_pupils"))
+    }
+
+    @Test("a type mismatch, an unknown function and bad syntax are each located")
+    func otherMistakes() {
+        let type = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils == 'none'") }
+        #expect(type.count == 1 && type[0].message.contains("无法比较"))
+        let function = loadBroken("schemas/teachers.yaml") { $0.replacingOccurrences(of: "check: id_checksum_ok(id_number)", with: "check: id_checksum(id_number)") }
+        #expect(function.count == 1 && function[0].message.contains("未知函数") && function[0].message.contains("id_checksum_ok"))
+        #expect(function.first?.location.line == line(of: "check: id_checksum_ok(id_number)", in: "schemas/teachers.yaml"))
+        let syntax = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: largest_class <= total_pupils", with: "check: largest_class <= (total_pupils") }
+        #expect(syntax.count == 1 && syntax[0].message.contains("语法错误"))
+        #expect(syntax.first?.location.column == 12 + "largest_class <= (total_pupils".count)
+        let equals = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils = 0") }
+        #expect(equals.first?.message.contains("==") == true)
+    }
+
+    @Test("schema mistakes: unknown key with a suggestion, bad type, bad unit, bad YAML")
+    func schemaMistakes() {
+        let key = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "    required: true\n    digits: true\n    length: 10", with: "    requird: true\n    digits: true\n    length: 10") }
+        #expect(key.contains { $0.message.contains("requird") && $0.message.contains("required") })
+        let type = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "type: integer", with: "type: int") }
+        #expect(type.contains { $0.message.contains("`int`") && $0.message.contains("integer") })
+        let unit = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "unit: m2", with: "unit: acres") }
+        #expect(unit.contains { $0.message.contains("acres") })
+        let yaml = loadBroken("schemas/teachers.yaml") { $0.replacingOccurrences(of: "table: teachers", with: "table: [teachers") }
+        #expect(yaml.contains { $0.message.contains("YAML") })
+    }
+
+    @Test("every mistake in the rule files is reported, not just the first")
+    func allMistakesAtOnce() {
+        let errors = loadBroken("schemas/schools.yaml") {
+            $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupil == 0")
+              .replacingOccurrences(of: "check: primary_pupils == 0", with: "check: primary_pupil == 0")
+        }
+        #expect(errors.count == 2)
+    }
+}
