@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// The invariant checked after every run: each data row is clean or rejected, and the files agree with the counts.
+private func checkConservation(_ result: RunResult) {
+    for (name, t) in result.summary.tables {
+        #expect(t.rowsRead == t.rowsClean + t.rowsRejected, "table \(name)")
+        let clean = TestSupport.csvRows(result.outputDirectory + "/clean/\(name).csv").count - 1
+        let rejected = TestSupport.csvRows(result.outputDirectory + "/rejected/\(name).csv").count - 1
+        #expect(clean == t.rowsClean, "clean rows of \(name)")
+        #expect(rejected == t.rowsRejected, "rejected rows of \(name)")
+    }
+}
+
+/// A full, valid ID number for a birth date (male when `male`).
+private func validID(_ birth: String, male: Bool, serial: Int = 1) -> String {
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    let body = "500110" + birth + String(format: "%02d", serial % 100) + (male ? "1" : "2")
+    let sum = zip(body, weights).reduce(0) { $0 + Int(String($1.0))! * $1.1 }
+    return body + String(Array("10X98765432")[sum % 11])
+}
+
+@Suite("The validation pipeline")
+struct PipelineTests {
+    @Test("the sample county: every planted mistake is found where it was planted")
+    func samples() throws {
+        let result = try TestSupport.validate([TestSupport.samples])
+        #expect(result.status == .dataErrors)
+        checkConservation(result)
+        let ledger = TestSupport.ledger(result)
+        func has(_ rule: String, _ file: String, _ line: Int) -> Bool {
+            ledger.contains { $0["rule_id"] == rule && $0["source_file"]!.hasSuffix(file) && $0["line"] == String(line) }
+        }
+        #expect(has("read.title_row", "schools.csv", 1))
+        #expect(has("schools.school_code.length", "schools.csv", 7))
+        #expect(has("schools.school_code.scientific", "schools.csv", 8))
+        #expect(has("schools.school_type.enum", "schools.csv", 10))
+        #expect(has("schools.sports_area.range", "schools.csv", 11))
+        #expect(has("schools.unique_school_code", "schools.csv", 16))
+        #expect(has("schools.primary_has_no_junior", "schools.csv", 4))
+        #expect(has("schools.school_name.formula_like", "schools.csv", 20))
+        #expect(has("read.blank_row", "schools.csv", 23))
+        #expect(has("teachers.id_checksum", "teachers.csv", 5))
+        #expect(has("teachers.birth_date.type", "teachers.csv", 12))
+        #expect(has("teachers.id_sex", "teachers.csv", 22))
+        #expect(has("teachers.unique_teacher_id", "teachers.csv", 43))
+        #expect(has("teachers.id_number.scientific", "teachers.csv", 123))
+        #expect(has("teachers.age_plausible", "teachers.csv", 133))
+        #expect(has("teachers.unique_id_number", "teachers.csv", 164))
+        #expect(has("read.too_few_fields", "teachers.csv", 173))
+        #expect(has("read.too_many_fields", "teachers.csv", 183))
+        #expect(has("read.invalid_encoding", "teachers.csv", 203))
+        #expect(has("read.repeated_header", "teachers.csv", 704))
+        #expect(has("county_finance.unique_county_year", "county_finance.csv", 5))
+        // Things that look odd but are fine: full-width digits, 万 amounts, traditional headers in UTF-16.
+        let teachers = TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
+        #expect(teachers.contains { $0["teacher_id"] == "T500110051" })
+        #expect(teachers.filter { $0["source_file"]!.hasSuffix("teachers_unicode.txt") }.count == 35)
+        let inputs = Dictionary(uniqueKeysWithValues: result.summary.inputs.map { (($0.path as NSString).lastPathComponent, $0) })
+        #expect(inputs["teachers.csv"]?.encoding == "gb18030")
+        #expect(inputs["teachers_unicode.txt"]?.encoding == "utf-16le")
+        #expect(inputs["teachers_unicode.txt"]?.dialect?.delimiterName == "tab")
+        #expect(inputs["schools.csv"]?.encoding == "utf-8-bom")
+    }
+
+    @Test("clean output is canonical: ISO dates, plain decimals, yuan, enum keys, masked personal data")
+    func canonicalForms() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/title_row_traditional_headers.csv")])
+        checkConservation(result)
+        let rows = TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
+        #expect(rows.count == 2)
+        #expect(rows[0]["birth_date"] == "1986-04-12")
+        #expect(rows[0]["annual_wage"] == "125000")
+        #expect(rows[1]["annual_wage"] == "138000")
+        #expect(rows[0]["degree"] == "associate")
+        #expect(rows[0]["certified"] == "true")
+        #expect(rows[0]["name"] == "陈**")
+        #expect(rows[0]["id_number"] == "500110********0015")
+        #expect(rows[0]["source_line"] == "4")
+    }
+
+    @Test("rejected rows keep their raw fields, line and the rules they failed")
+    func rejectedRows() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/ragged_rows.csv")], table: "teachers")
+        checkConservation(result)
+        let rejected = TestSupport.csvRecords(result.outputDirectory + "/rejected/teachers.csv")
+        let short = rejected.first { $0["source_line"] == "2" }
+        #expect(short?["rule_ids"]?.contains("read.too_few_fields") == true)
+        let long = rejected.first { $0["source_line"] == "3" }
+        #expect(long?["rule_ids"] == "read.too_many_fields")
+        #expect(long?["extra_fields"] == "#I=多余")
+        #expect(long?["birth_date"] == "1986/4/12")
+        // Trailing empty fields are only a warning.
+        let ledger = TestSupport.ledger(result)
+        #expect(ledger.contains { $0["rule_id"] == "read.trailing_empty_fields" && $0["severity"] == "warning" && $0["line"] == "4" })
+    }
+
+    @Test("blank rows, rows of commas and repeated headers are skipped with warnings and counted")
+    func skippedLines() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/blank_and_repeated_header.csv")])
+        checkConservation(result)
+        let t = result.summary.tables["teachers"]!
+        #expect(t.rowsRead == 3)
+        #expect(t.blankLines == 3)
+        #expect(t.repeatedHeaders == 1)
+        let lines = TestSupport.ledger(result).filter { $0["rule_id"] == "read.blank_row" }.map { $0["line"]! }
+        #expect(lines == ["3", "4", "7"])
+    }
+
+    @Test("duplicate and unknown header names are reported with their column letters")
+    func headerProblems() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/duplicate_and_unknown_headers.csv")])
+        let ledger = TestSupport.ledger(result)
+        let dup = ledger.first { $0["rule_id"] == "teachers.header.duplicate_column" }
+        #expect(dup?["message_zh"]?.contains("第 B 列") == true && dup?["message_zh"]?.contains("第 I 列") == true)
+        #expect(ledger.contains { $0["rule_id"] == "teachers.header.unknown_column" && $0["raw_value"] == "备注" })
+        checkConservation(result)
+    }
+
+    @Test("invalid bytes reject only their row, naming the column", arguments: ["invalid_gb18030_bytes.csv", "invalid_utf8_bytes.csv"])
+    func invalidBytes(file: String) throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/" + file)])
+        checkConservation(result)
+        let entry = TestSupport.ledger(result).first { $0["rule_id"] == "read.invalid_encoding" }
+        #expect(entry?["column"] == "name")
+        #expect(result.summary.tables["teachers"]?.rowsRead == 3)
+    }
+
+    @Test("ledger.csv has a BOM, masks ID numbers and defuses formulas; ledger.jsonl carries the same entries")
+    func ledgerFormats() throws {
+        let result = try TestSupport.validate([TestSupport.samples])
+        let raw = try Data(contentsOf: URL(fileURLWithPath: result.outputDirectory + "/ledger.csv"))
+        #expect(Array(raw.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let ledgerText = String(decoding: raw, as: UTF8.self)
+        let jsonl = TestSupport.text(result.outputDirectory + "/ledger.jsonl")
+        // No full 18-character ID number anywhere in the ledger or on the console.
+        let idPattern = try Regex("[0-9]{17}[0-9Xx]")
+        #expect(ledgerText.firstMatch(of: idPattern) == nil)
+        #expect(jsonl.firstMatch(of: idPattern) == nil)
+        // A formula in a cell does not reach Excel as a formula.
+        let csvRows = TestSupport.csvRows(result.outputDirectory + "/ledger.csv")
+        for row in csvRows { for cell in row { #expect(!CSVWriter.isFormulaLike(cell), "cell \(cell)") } }
+        let cleanSchools = TestSupport.csvRecords(result.outputDirectory + "/clean/schools.csv")
+        #expect(cleanSchools.contains { $0["school_name"]!.hasPrefix("'=HYPERLINK") })
+        // JSON lines parse and match the CSV entry count.
+        let objects = jsonl.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.count == csvRows.count - 1)
+        #expect(objects.allSatisfy { $0["run_id"] as? String == "test-run" })
+        #expect(objects.contains { ($0["line"] as? Int) == 5 && ($0["rule_id"] as? String) == "teachers.id_checksum" })
+    }
+
+    @Test("the same inputs give the same bytes, apart from run id and timings")
+    func determinism() throws {
+        let a = try TestSupport.validate([TestSupport.samples], runID: "same")
+        let b = try TestSupport.validate([TestSupport.samples], runID: "same")
+        for file in ["ledger.csv", "ledger.jsonl", "clean/schools.csv", "clean/teachers.csv", "clean/county_finance.csv",
+                     "rejected/schools.csv", "rejected/teachers.csv"] {
+            #expect(TestSupport.text(a.outputDirectory + "/" + file) == TestSupport.text(b.outputDirectory + "/" + file), "\(file)")
+        }
+        var sa = a.summary, sb = b.summary
+        sa.timings = Timings(loadRulesSeconds: 0, totalSeconds: 0)
+        sb.timings = sa.timings
+        let summaryA = String(decoding: try sa.jsonData(), as: UTF8.self)
+        let summaryB = String(decoding: try sb.jsonData(), as: UTF8.self)
+        #expect(summaryA == summaryB)
+        #expect(summaryA.contains("\"sha256\""))
+    }
+
+    @Test("duplicates are found across files of the same table")
+    func duplicatesAcrossFiles() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let header = "教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证\n"
+        TestSupport.write(header + "T0000001,王芳,\(validID("19850101", male: false, serial: 1)),3150010001,女,1985-01-01,本科,是\n", to: dir + "/a.csv")
+        TestSupport.write(header + "T0000002,李娜,\(validID("19860101", male: false, serial: 2)),3150010001,女,1986-01-01,本科,是\n"
+                          + "t0000001,张伟,\(validID("19870101", male: true, serial: 3)),3150010001,男,1987-01-01,本科,是\n", to: dir + "/b.csv")
+        let result = try TestSupport.validate([dir])
+        checkConservation(result)
+        let dup = TestSupport.ledger(result).filter { $0["rule_id"] == "teachers.unique_teacher_id" }
+        #expect(dup.count == 1)
+        #expect(dup.first?["source_file"]?.hasSuffix("b.csv") == true)
+        #expect(dup.first?["line"] == "3")
+        #expect(dup.first?["message_zh"]?.contains("a.csv 第 2 行") == true)
+    }
+
+    @Test("ID number, birth date, sex and age checks are declared in Rules/ and applied")
+    func crossFieldChecks() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let good = validID("19850315", male: true, serial: 1)
+        var badDigit = good
+        badDigit.removeLast()
+        badDigit += good.hasSuffix("0") ? "1" : "0"
+        let young = validID("20080101", male: false, serial: 4)
+        TestSupport.write("""
+            教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证
+            T0000001,王强,\(good),3150010001,男,1985-03-15,本科,是
+            T0000002,李强,\(badDigit),3150010001,男,1985-03-15,本科,是
+            T0000003,赵强,\(good.replacingOccurrences(of: "01", with: "02")),3150010001,男,1985-03-15,本科,是
+            T0000004,周敏,\(validID("19850315", male: true, serial: 5)),3150010001,女,1985-03-16,本科,是
+            T0000005,吴敏,\(young),3150010001,女,2008-01-01,本科,是
+
+            """, to: dir + "/t.csv")
+        let result = try TestSupport.validate([dir + "/t.csv"])
+        let rules = TestSupport.ledger(result).map { "\($0["line"]!):\($0["rule_id"]!)" }
+        #expect(!rules.contains { $0.hasPrefix("2:") })
+        #expect(rules.contains("3:teachers.id_checksum"))
+        #expect(rules.contains("5:teachers.id_sex"))
+        #expect(rules.contains("5:teachers.id_birth_date"))
+        #expect(rules.contains("6:teachers.age_plausible"))
+        checkConservation(result)
+    }
+
+    @Test("--as-of changes ages and so the verdict")
+    func asOf() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write("教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证\nT0000001,吴敏,\(validID("20060101", male: false)),3150010001,女,2006-01-01,本科,是\n", to: dir + "/t.csv")
+        #expect(try TestSupport.validate([dir + "/t.csv"]).status == .dataErrors)
+        #expect(try TestSupport.validate([dir + "/t.csv"]) { $0.asOf = "2025-09-30" }.status == .clean)
+    }
+
+    @Test("a file that matches no table is reported and the run says so")
+    func unknownTable() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/quoted_fields_crlf.csv")])
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unknown_table" })
+    }
+
+    @Test("a run that fails leaves the previous outputs untouched")
+    func failedRunKeepsPreviousOutputs() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        var options = ValidationOptions(inputs: [TestSupport.fixture("reading/encoding_utf8.csv")], rulesDirectory: TestSupport.rules, outputDirectory: out)
+        options.runID = "first"
+        _ = try ValidationRun(options: options).run()
+        let before = TestSupport.text(out + "/ledger.csv")
+        options.rulesDirectory = "/nonexistent"
+        #expect(throws: RunError.self) { try ValidationRun(options: options).run() }
+        #expect(TestSupport.text(out + "/ledger.csv") == before)
+        let parent = (out as NSString).deletingLastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["out"])
+    }
+}
+
+@Suite("Finding duplicate keys in bounded memory")
+struct DuplicateFinderTests {
+    @Test("spilled runs find the same duplicates as a dictionary", arguments: [7, 64, 100_000])
+    func matchesNaive(runCapacity: Int) throws {
+        let dir = TestSupport.temporaryDirectory()
+        let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: runCapacity)
+        var seen: [String: Int] = [:]
+        var expected: [RowPosition: Int32] = [:]
+        var generator = SystemRandomNumberGenerator()
+        for i in 0..<2000 {
+            let key = "K\(Int.random(in: 0..<1500, using: &generator))"
+            let position = RowPosition(file: Int32(i / 700), record: Int32(i % 700))  // input order
+            finder.add(key: key, position: position, line: i + 2)
+            if let first = seen[key] { expected[position] = Int32(first + 2) } else { seen[key] = i }
+        }
+        let found = finder.duplicates()
+        #expect(found.count == expected.count)
+        for (position, line) in expected {
+            #expect(found[position]?.line == line)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+}
