@@ -213,7 +213,7 @@ struct PipelineTests {
     @Test("--as-of changes ages and so the verdict")
     func asOf() throws {
         let dir = TestSupport.temporaryDirectory()
-        TestSupport.write("教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证\nT0000001,吴敏,\(validID("20060101", male: false)),3150010001,女,2006-01-01,本科,是\n", to: dir + "/t.csv")
+        TestSupport.write("教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证\nT0000001,吴敏,\(validID("20061201", male: false)),3150010001,女,2006-12-01,本科,是\n", to: dir + "/t.csv")
         #expect(try TestSupport.validate([dir + "/t.csv"]).status == .dataErrors)
         #expect(try TestSupport.validate([dir + "/t.csv"]) { $0.asOf = "2025-09-30" }.status == .clean)
     }
