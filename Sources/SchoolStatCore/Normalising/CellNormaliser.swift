@@ -12,13 +12,15 @@ struct CellProblem: Error {
 }
 
 /// Normalises the cells of one column, knowing its schema and the unit its header declared.
-struct CellNormaliser {
+/// A class: it is shared per column for a whole file, never copied per cell.
+final class CellNormaliser {
     let column: ColumnSpec
     let vocabulary: Vocabulary
     let converter: ChineseConverter
     /// Power of ten from a unit in the header, e.g. 4 for `（万元）`.
     let headerScale: Int
     let headerUnit: String?
+    private let simplePattern: CharacterClassPattern?
     private let patternRegex: Regex<AnyRegexOutput>?
 
     init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
@@ -31,7 +33,8 @@ struct CellNormaliser {
         } else {
             headerScale = 0
         }
-        patternRegex = column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
+        simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
+        patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
     }
 
     /// The value shown in messages: ID numbers are masked.
@@ -66,6 +69,12 @@ struct CellNormaliser {
         }
     }
 
+    private func matchesPattern(_ value: String) -> Bool {
+        if let simplePattern { return simplePattern.matches(value) }
+        if let patternRegex { return (try? patternRegex.wholeMatch(in: value)) != nil }
+        return true
+    }
+
     private var hintZh: String { column.hintZh.map { "（\($0)）" } ?? "" }
     private var hintEn: String { column.hintEn.map { " \($0)" } ?? "" }
 
@@ -76,6 +85,7 @@ struct CellNormaliser {
     private func isMissing(_ cleaned: String) -> Bool {
         if cleaned.isEmpty { return true }
         if cleaned.utf8.count > 8 { return false }
+        if let first = cleaned.utf8.first, first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
         return column.missingTokens.contains(TextCleaner.matchKey(cleaned))
     }
 
@@ -86,7 +96,7 @@ struct CellNormaliser {
                 en: "\(column.titleEn) should be \(describe(length)) characters long, found \(value.count) (\"\(display(raw))\").",
                 expected: "\(describe(length)) 字符"))
         }
-        if let regex = patternRegex, (try? regex.wholeMatch(in: value)) == nil {
+        if !matchesPattern(value) {
             return .failure(problem("pattern",
                 zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
                 en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
@@ -106,7 +116,7 @@ struct CellNormaliser {
                 en: "\(column.titleEn) \"\(display(raw))\" is in Excel scientific notation; the digits are lost. Format the column as Text in Excel, re-enter the codes and export again.",
                 expected: column.length.map { "\(describe($0)) 位编码" } ?? "编码 (a code)"))
         }
-        var value = cleaned.replacingOccurrences(of: " ", with: "")
+        var value = cleaned.utf8.contains(0x20) ? String(cleaned.filter { $0 != " " }) : cleaned
         if column.uppercase { value = value.uppercased() }
         if column.digitsOnly, !value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return .failure(problem("digits",
@@ -120,7 +130,7 @@ struct CellNormaliser {
                 en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
                 expected: "\(describe(length)) 位"))
         }
-        if let regex = patternRegex, (try? regex.wholeMatch(in: value)) == nil {
+        if !matchesPattern(value) {
             return .failure(problem("pattern",
                 zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
                 en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
@@ -231,6 +241,7 @@ struct CellNormaliser {
     }
 
     private func normaliseBoolean(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        if let exact = vocabulary.exactBooleans[cleaned] { return .success(.boolean(exact)) }
         let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
         if vocabulary.trueWords.contains(key) { return .success(.boolean(true)) }
         if vocabulary.falseWords.contains(key) { return .success(.boolean(false)) }
@@ -241,6 +252,7 @@ struct CellNormaliser {
     }
 
     private func normaliseEnum(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
+        if let canonical = column.enumExact[cleaned] { return .success(.text(canonical)) }
         let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
         let allowed = column.enumValues.joined(separator: ", ")

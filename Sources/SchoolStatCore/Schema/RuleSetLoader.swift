@@ -8,6 +8,8 @@ public struct Vocabulary: Sendable {
     var trueWords: Set<String> = []
     var falseWords: Set<String> = []
     var missingWords: Set<String> = []
+    /// Spellings exactly as written → value: the fast path before match keys.
+    var exactBooleans: [String: Bool] = [:]
     var units: [String: UnitKind] = [:]
 }
 
@@ -103,7 +105,9 @@ public enum RuleSetLoader {
             switch key {
             case "booleans":
                 for (k, kn, list) in doc.mapping(node, context: "booleans", allowed: ["true", "false"]) {
-                    let words = Set(doc.strings(list, context: "booleans.\(k)").map(TextCleaner.matchKey))
+                    let written = doc.strings(list, context: "booleans.\(k)")
+                    for w in written { v.exactBooleans[w] = k == "true" }
+                    let words = Set(written.map(TextCleaner.matchKey))
                     if k == "true" { v.trueWords = words } else { v.falseWords = words }
                     if words.isEmpty { doc.fail(kn, "booleans.\(k) 不能为空 (must list at least one spelling)") }
                 }

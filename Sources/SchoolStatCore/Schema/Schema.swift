@@ -47,6 +47,8 @@ public struct ColumnSpec: Sendable {
     /// Match key of an accepted spelling → canonical value.
     public var enumAliases: [String: String]
     public var enumValues: [String]
+    /// Spellings exactly as written in the schema → canonical value: the fast path before match keys.
+    public var enumExact: [String: String] = [:]
     public var missingTokens: Set<String>
     public var acceptRatio: Bool
     public var personal: PersonalData?

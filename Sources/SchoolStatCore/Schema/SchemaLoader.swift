@@ -138,7 +138,9 @@ struct SchemaLoader {
                 for (canonical, _, aliases) in document.mapping(node, context: ctx) {
                     c.enumValues.append(canonical)
                     c.enumAliases[TextCleaner.matchKey(canonical)] = canonical
+                    c.enumExact[canonical] = canonical
                     for alias in document.strings(aliases, context: "\(ctx).\(canonical)") {
+                        c.enumExact[alias] = canonical
                         let k = TextCleaner.matchKey(alias)
                         if let other = c.enumAliases[k], other != canonical {
                             document.fail(aliases, "别名 `\(alias)` 同时属于 \(other) 与 \(canonical) (alias used twice)")

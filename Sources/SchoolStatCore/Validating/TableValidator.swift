@@ -197,6 +197,8 @@ final class TableValidator {
 
     private func isRepeatedHeader(_ record: RawRecord) -> Bool {
         guard record.fieldCount == headerKeys.count, !headerKeys.isEmpty else { return false }
+        // Cheap test first: a repeated header's first cell is the header's first cell.
+        guard TextCleaner.matchKey(record.lossyString(0)) == headerKeys[0] else { return false }
         var same = 0
         for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == headerKeys[i] { same += 1 }
         return same * 5 >= headerKeys.count * 4

@@ -1,0 +1,91 @@
+// Normalising: a fast matcher for the simple patterns codes use, such as
+// `[0-9]{17}[0-9X]` or `[A-Z0-9]+`. Anything richer falls back to Regex.
+
+/// A whole-string pattern made of ASCII character classes and literals with
+/// quantifiers `{n}`, `{m,n}`, `+`, `*`, `?`.
+struct CharacterClassPattern {
+    private struct Piece {
+        var allowed: [Bool] // indexed by ASCII byte
+        var minimum: Int
+        var maximum: Int
+    }
+
+    private let pieces: [Piece]
+
+    /// Nil when the pattern uses syntax this matcher does not handle.
+    init?(_ pattern: String) {
+        let b = Array(pattern.utf8)
+        var pieces: [Piece] = []
+        var i = 0
+        while i < b.count {
+            var allowed = [Bool](repeating: false, count: 128)
+            if b[i] == UInt8(ascii: "[") {
+                i += 1
+                guard i < b.count, b[i] != UInt8(ascii: "^") else { return nil }
+                while i < b.count && b[i] != UInt8(ascii: "]") {
+                    let c = b[i]
+                    guard c < 128, c != UInt8(ascii: "\\") else { return nil }
+                    if i + 2 < b.count && b[i + 1] == UInt8(ascii: "-") && b[i + 2] != UInt8(ascii: "]") {
+                        guard b[i + 2] >= c, b[i + 2] < 128 else { return nil }
+                        for x in c...b[i + 2] { allowed[Int(x)] = true }
+                        i += 3
+                    } else {
+                        allowed[Int(c)] = true
+                        i += 1
+                    }
+                }
+                guard i < b.count else { return nil }
+                i += 1
+            } else {
+                let c = b[i]
+                guard c < 128, !"\\.()|^$?*+{}".utf8.contains(c) else { return nil }
+                allowed[Int(c)] = true
+                i += 1
+            }
+            var minimum = 1, maximum = 1
+            if i < b.count {
+                switch b[i] {
+                case UInt8(ascii: "+"): minimum = 1; maximum = Int.max; i += 1
+                case UInt8(ascii: "*"): minimum = 0; maximum = Int.max; i += 1
+                case UInt8(ascii: "?"): minimum = 0; maximum = 1; i += 1
+                case UInt8(ascii: "{"):
+                    guard let close = b[i...].firstIndex(of: UInt8(ascii: "}")) else { return nil }
+                    let parts = String(decoding: b[(i + 1)..<close], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
+                    guard let lo = Int(parts[0]) else { return nil }
+                    minimum = lo
+                    maximum = parts.count == 1 ? lo : (parts[1].isEmpty ? Int.max : (Int(parts[1]) ?? -1))
+                    guard parts.count <= 2, maximum >= minimum else { return nil }
+                    i = close + 1
+                default: break
+                }
+            }
+            pieces.append(Piece(allowed: allowed, minimum: minimum, maximum: maximum))
+        }
+        self.pieces = pieces
+    }
+
+    /// Whole-string match. Greedy per piece with backtracking over counts.
+    func matches(_ s: String) -> Bool {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(s.utf8.count)
+        for c in s.utf8 {
+            if c >= 128 { return false }
+            bytes.append(c)
+        }
+        return match(bytes, 0, 0)
+    }
+
+    private func match(_ bytes: [UInt8], _ piece: Int, _ position: Int) -> Bool {
+        if piece == pieces.count { return position == bytes.count }
+        let p = pieces[piece]
+        var count = 0
+        while count < p.maximum && position + count < bytes.count && p.allowed[Int(bytes[position + count])] { count += 1 }
+        if count < p.minimum { return false }
+        if piece == pieces.count - 1 { return position + count == bytes.count }
+        while count >= p.minimum {
+            if match(bytes, piece + 1, position + count) { return true }
+            count -= 1
+        }
+        return false
+    }
+}

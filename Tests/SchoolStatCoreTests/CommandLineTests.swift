@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// Runs the built `schoolstat` binary and captures its exit code and output.
+private func schoolstat(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TestSupport.binary)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite("The schoolstat command", .serialized)
+struct CommandLineTests {
+    @Test("exit 0 for clean data, with a human summary")
+    func clean() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out, "--as-of", "2018-09-30"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("没有错误"))
+        #expect(r.stdout.contains("teachers"))
+    }
+
+    @Test("exit 1 for data errors; messages name file, line, rule and the fix in Chinese")
+    func dataErrors() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--max-messages", "1000"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("teachers.csv:5: 错误 [teachers.id_checksum]"))
+        #expect(r.stderr.contains("请对照身份证原件重新录入"))
+        #expect(r.stderr.firstMatch(of: try Regex("[0-9]{17}[0-9X]")) == nil)
+        #expect(r.stdout.contains("读入"))
+        for file in ["ledger.csv", "ledger.jsonl", "summary.json", "clean/teachers.csv", "rejected/teachers.csv"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
+        }
+    }
+
+    @Test("--lang en, --quiet and --format json")
+    func machineFormats() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let en = try schoolstat(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--lang", "en"])
+        #expect(en.stderr.contains("check digit"))
+        let quiet = try schoolstat(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--quiet"])
+        #expect(quiet.status == 1 && quiet.stderr.isEmpty)
+        let json = try schoolstat(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--format", "json"])
+        #expect(json.status == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let tables = object?["tables"] as? [String: [String: Any]]
+        #expect(tables?["schools"]?["rows_read"] as? Int == 30)
+    }
+
+    @Test("exit 2 for a mistake in a rule file, with file:line:column")
+    func badRules() throws {
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        let path = rules + "/schemas/teachers.yaml"
+        TestSupport.write(TestSupport.text(path).replacingOccurrences(of: "check: id_checksum_ok(id_number)", with: "check: id_checksum_ok(id_numbr)"), to: path)
+        let lines = TestSupport.text(path).components(separatedBy: "\n")
+        let line = lines.firstIndex { $0.contains("id_numbr") }! + 1
+        let r = try schoolstat(["validate", TestSupport.samples, "--rules", rules, "--out", TestSupport.temporaryDirectory() + "/out"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("teachers.yaml:\(line):27"))
+        #expect(r.stderr.contains("id_number"))
+    }
+
+    @Test("exit 2 for a bad command line, with a sentence not a stack trace")
+    func badArguments() throws {
+        let r = try schoolstat(["validate", TestSupport.samples, "--encoding", "latin9"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("不认识的编码"))
+        let missing = try schoolstat(["validate", "/nonexistent/dir", "--rules", TestSupport.rules, "--out", TestSupport.temporaryDirectory() + "/o"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("找不到输入文件或目录"))
+    }
+
+    @Test("exit 3 when an input cannot be read; the others are still validated")
+    func unreadable() throws {
+        let dir = TestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("reading/encoding_utf8.csv"), toPath: dir + "/ok.csv")
+        TestSupport.write("just,some,words\n1,2,3\n", to: dir + "/mystery.csv")
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", dir, "--rules", TestSupport.rules, "--out", out, "--as-of", "2018-09-30"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("read.unknown_table"))
+        #expect(TestSupport.csvRows(out + "/clean/teachers.csv").count == 4)
+    }
+
+    @Test("--encoding overrides detection")
+    func encodingOverride() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", TestSupport.fixture("reading/encoding_gb18030.csv"), "--rules", TestSupport.rules, "--out", out,
+                                "--encoding", "gbk", "--format", "json"])
+        #expect(r.stdout.contains("\"encoding_detected\" : false"))
+        #expect(r.stdout.contains("\"encoding\" : \"gb18030\""))
+    }
+
+    @Test("a run killed midway leaves the previous outputs intact and no half-written files")
+    func killedRun() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let big = dir + "/teachers.csv"
+        RosterGenerator(rows: 100_000, seed: 7).writeTeachers(to: big)
+        let out = dir + "/out"
+        let first = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out, "--run-id", "previous"])
+        #expect(first.status <= 1)
+        let before = try FileManager.default.subpathsOfDirectory(atPath: out).sorted()
+        let ledgerBefore = TestSupport.text(out + "/ledger.csv")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
+        process.arguments = ["validate", big, "--rules", TestSupport.rules, "--out", out, "--quiet"]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the run is writing its staging directory, then kill it.
+        let deadline = Date().addingTimeInterval(30)
+        var sawStaging = false
+        while Date() < deadline && process.isRunning {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            if let staging = entries.first(where: { $0.hasPrefix(".out.partial-") }),
+               FileManager.default.fileExists(atPath: dir + "/" + staging + "/clean/teachers.csv") {
+                sawStaging = true
+                break
+            }
+            usleep(2000)
+        }
+        #expect(sawStaging, "the run should still be going when it is killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: out).sorted() == before)
+        #expect(TestSupport.text(out + "/ledger.csv") == ledgerBefore)
+        #expect(ledgerBefore.contains("previous"))
+        // The next run cleans up what the killed one left behind.
+        let next = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out])
+        #expect(next.status <= 1)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }
+        #expect(leftovers.isEmpty)
+    }
+}
