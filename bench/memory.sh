@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Peak memory of `schoolstat validate` on a small and a large generated roster.
+# Memory must stay flat as files grow: the large run's peak RSS should be
+# within 1.5x of the small one's. Usage: bash bench/memory.sh [small_rows] [large_rows]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+small=${1:-10000}
+large=${2:-1000000}
+bin=.build/release/schoolstat
+work=bench/work
+mkdir -p "$work"
+[ -x "$bin" ] || swift build -c release
+peak() { # rows → "kbytes seconds"
+  local dir="$work/roster-$1"
+  [ -f "$dir/teachers.csv" ] || "$bin" generate --rows "$1" --seed 1 --out "$dir"
+  /usr/bin/time -f "%M %e" "$bin" validate "$dir" --rules Rules --out "$work/out-$1" --quiet >/dev/null 2>"$work/time-$1" || true
+  tail -1 "$work/time-$1"
+}
+read -r small_kb small_s < <(peak "$small")
+read -r large_kb large_s < <(peak "$large")
+printf '%-10s %12s %10s %12s\n' rows "peak RSS MB" seconds "rows/s"
+printf '%-10s %12.1f %10s %12.0f\n' "$small" "$(echo "$small_kb/1024" | bc -l)" "$small_s" "$(echo "$small/$small_s" | bc -l)"
+printf '%-10s %12.1f %10s %12.0f\n' "$large" "$(echo "$large_kb/1024" | bc -l)" "$large_s" "$(echo "$large/$large_s" | bc -l)"
+ratio=$(echo "$large_kb/$small_kb" | bc -l)
+printf 'peak RSS ratio (large/small): %.2f (target <= 1.5)\n' "$ratio"
