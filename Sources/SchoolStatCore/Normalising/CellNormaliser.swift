@@ -89,11 +89,12 @@ final class CellNormaliser {
         return column.missingTokens.contains(TextCleaner.matchKey(cleaned))
     }
 
+    /// Length and pattern, shared by text and code columns.
     private func checkText(_ value: String, _ raw: String) -> Result<Value, CellProblem> {
         if let length = column.length, !length.contains(value.count) {
             return .failure(problem("length",
-                zh: "「\(column.label)」的长度应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）。",
-                en: "\(column.titleEn) should be \(describe(length)) characters long, found \(value.count) (\"\(display(raw))\").",
+                zh: "「\(column.label)」应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）\(hintZh)。",
+                en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
                 expected: "\(describe(length)) 字符"))
         }
         if !matchesPattern(value) {
@@ -124,19 +125,7 @@ final class CellNormaliser {
                 en: "\(column.titleEn) must contain digits only, found \"\(display(raw))\".\(hintEn)",
                 expected: column.length.map { "\(describe($0)) 位数字" } ?? "数字 (digits)"))
         }
-        if let length = column.length, !length.contains(value.count) {
-            return .failure(problem("length",
-                zh: "「\(column.label)」应为 \(describe(length)) 位，实际为 \(value.count) 位（“\(display(raw))”）\(hintZh)。",
-                en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
-                expected: "\(describe(length)) 位"))
-        }
-        if !matchesPattern(value) {
-            return .failure(problem("pattern",
-                zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
-                en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
-                expected: column.pattern ?? ""))
-        }
-        return .success(.text(value))
+        return checkText(value, raw)
     }
 
     private func unitNames() -> String {
