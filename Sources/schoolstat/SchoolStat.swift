@@ -65,6 +65,12 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "统计基准日 (reference date for ages), e.g. 2024-09-30; default from Rules/parameters.yaml.")
     var asOf: String?
 
+    @Option(name: .long, help: "地区参数 (regional profile in Rules/profiles): national, yubei, shapingba, wansheng …")
+    var profile: String?
+
+    @Option(name: .long, help: "上一期的输出目录 (the previous period's --out directory), for period-over-period rules.")
+    var previous: String?
+
     @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
     var runId: String?
 
@@ -106,6 +112,8 @@ struct Validate: ParsableCommand {
         options.delimiter = delimiter.flatMap(Self.delimiterByte)
         options.asOf = asOf
         options.runID = runId
+        options.profile = profile
+        options.previous = previous
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }

@@ -56,7 +56,7 @@ struct PipelineTests {
         // Things that look odd but are fine: full-width digits, 万 amounts, traditional headers in UTF-16.
         let teachers = TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
         #expect(teachers.contains { $0["teacher_id"] == "T500110051" })
-        #expect(teachers.filter { $0["source_file"]!.hasSuffix("teachers_unicode.txt") }.count == 35)
+        #expect(teachers.filter { $0["source_file"]!.hasSuffix("teachers_unicode.txt") }.count == 46)
         let inputs = Dictionary(uniqueKeysWithValues: result.summary.inputs.map { (($0.path as NSString).lastPathComponent, $0) })
         #expect(inputs["teachers.csv"]?.encoding == "gb18030")
         #expect(inputs["teachers_unicode.txt"]?.encoding == "utf-16le")

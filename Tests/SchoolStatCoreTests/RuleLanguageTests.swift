@@ -67,7 +67,7 @@ struct RuleLanguageTests {
     @Test("the project's rule files load")
     func projectRulesLoad() throws {
         let rules = try RuleSetLoader.load(directory: TestSupport.rules)
-        #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance"])
+        #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance", "funding"])
         #expect(rules.table(named: "teachers")!.checks.contains { $0.id == "teachers.id_checksum" })
     }
 

@@ -56,10 +56,19 @@ public struct Timings: Sendable, Codable {
     }
 }
 
+public struct PackSummary: Sendable, Codable {
+    public var name: String
+    public var version: String
+}
+
 public struct RunSummary: Sendable, Codable {
     public var runID: String
     public var status: Int32
     public var reportDate: String
+    public var profile: String?
+    public var packs: [PackSummary]
+    /// Pack rule id → verdict (met / not_met / not_evaluable) → count of entities or groups.
+    public var ruleResults: [String: [String: Int]]
     public var inputs: [InputSummary]
     public var tables: [String: TableSummary]
     /// Rule id → severity → count.
@@ -69,7 +78,8 @@ public struct RunSummary: Sendable, Codable {
     public var timings: Timings
 
     enum CodingKeys: String, CodingKey {
-        case runID = "run_id", status = "exit_code", reportDate = "report_date", inputs, tables, findings, totals
+        case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
+        case ruleResults = "rule_results"
         case ruleFiles = "rule_files", timings
     }
 

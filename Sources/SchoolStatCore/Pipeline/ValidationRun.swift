@@ -13,6 +13,10 @@ public struct ValidationOptions: Sendable {
     /// Overrides `report_date` in Rules/parameters.yaml.
     public var asOf: String?
     public var runID: String?
+    /// A regional profile in Rules/profiles (default `national`).
+    public var profile: String?
+    /// The previous period's output directory, for rules comparing periods.
+    public var previous: String?
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -88,7 +92,7 @@ public final class ValidationRun: FindingSink {
         }
         let ruleSet: RuleSet
         do {
-            ruleSet = try RuleSetLoader.load(directory: options.rulesDirectory, parameterOverrides: overrides)
+            ruleSet = try RuleSetLoader.load(directory: options.rulesDirectory, profile: options.profile, parameterOverrides: overrides)
         } catch let e as RuleFileErrors {
             throw .rules(e)
         } catch {
@@ -98,6 +102,15 @@ public final class ValidationRun: FindingSink {
             throw .arguments("未知的表 `\(table)`；可用 (known tables): \(ruleSet.tables.map(\.name).joined(separator: ", "))")
         }
         let inputs = try discoverInputs()
+        let evaluator: PackEvaluator
+        do { evaluator = try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear) } catch { throw .rules(error) }
+        if let previous = options.previous {
+            guard FileManager.default.fileExists(atPath: previous + "/clean") else {
+                throw .arguments("--previous 指定的目录 \(previous) 中没有 clean/ 子目录；请指定上一期的输出目录。 (no clean/ in the previous run's directory)")
+            }
+            do { try evaluator.loadPrevious(directory: previous) } catch { throw .arguments(error.description) }
+        }
+        let observed = evaluator.observedTables
         let rulesLoaded = Date()
 
         let runID = options.runID ?? Self.makeRunID(started)
@@ -162,6 +175,11 @@ public final class ValidationRun: FindingSink {
                 do {
                     output = try TableOutput(schema: schema, cleanPath: out.path("clean/\(schema.name).csv"), rejectedPath: out.path("rejected/\(schema.name).csv"))
                 } catch { throw .output(error) }
+                if observed.contains(schema.name) {
+                    let name = schema.name
+                    output.observer = { row, file, line in evaluator.observe(table: name, row: row, file: file, line: line) }
+                    output.rejectObserver = { key in evaluator.observeRejected(table: name, key: key) }
+                }
                 outputs[schema.name] = output
             }
             output.counts.files.append(plan.input.display)
@@ -201,8 +219,11 @@ public final class ValidationRun: FindingSink {
             }
         }
 
+        // Rule packs: entities and groups, once every row is in.
+        let evaluations = evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name)))
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }
+            try EvaluationWriter.write(evaluations, to: out.path("evaluations.csv"))
             try ledger?.close()
         } catch { throw .output(error) }
         ledger = nil
@@ -215,8 +236,12 @@ public final class ValidationRun: FindingSink {
                                         blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
         }
         let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
+        var ruleResults: [String: [String: Int]] = [:]
+        for e in evaluations { ruleResults[e.ruleID, default: [:]][e.verdict.rawValue, default: 0] += 1 }
         let summary = RunSummary(
             runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+            profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
+            ruleResults: ruleResults,
             inputs: inputSummaries, tables: tables, findings: findingCounts,
             totals: FindingTotals(errors: errorCount, warnings: warningCount),
             ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },

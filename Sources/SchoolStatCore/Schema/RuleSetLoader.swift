@@ -18,15 +18,29 @@ public struct RuleSet: Sendable {
     public var vocabulary: Vocabulary
     public var parameters: [String: Value]
     public var tables: [TableSchema]
+    var packs: [RulePack] = []
+    var profiles: [Profile] = []
+    /// The profile whose parameters are in force, if any.
+    public var profile: String?
     /// Rule files read, with their SHA-256, in a stable order.
     public var files: [(path: String, sha256: String)]
 
     public func table(named name: String) -> TableSchema? { tables.first { $0.name == name } }
+
+    /// The reporting year: `report_year` if set, else the year of `report_date`.
+    public var reportYear: Int {
+        if case .integer(let y) = parameters["report_year"] { return Int(y) }
+        if case .date(let d) = parameters["report_date"] { return d.year }
+        return 0
+    }
 }
 
 public enum RuleSetLoader {
     /// Loads the rule directory. Throws `RuleFileErrors` listing every mistake found.
-    public static func load(directory: String, parameterOverrides: [String: String] = [:]) throws -> RuleSet {
+    /// Parameters are layered: parameters.yaml, then each pack's defaults, then
+    /// the chosen profile (`national` when none is named and it exists), then
+    /// the command line.
+    public static func load(directory: String, profile profileName: String? = nil, parameterOverrides: [String: String] = [:]) throws -> RuleSet {
         var errors: [RuleFileError] = []
         var files: [(String, String)] = []
         let fm = FileManager.default
@@ -67,6 +81,42 @@ public enum RuleSetLoader {
             }
             errors += doc.errors
         }
+        var packs: [RulePack] = []
+        var profiles: [Profile] = []
+        for (folder, isPack) in [("packs", true), ("profiles", false)] {
+            let dir = (directory as NSString).appendingPathComponent(folder)
+            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }).sorted() {
+                guard let (doc, root) = read(folder + "/" + name) else { continue }
+                if isPack {
+                    if let pack = RulePackLoader.loadPack(doc, root) {
+                        for (k, v) in pack.parameters where parameters[k] == nil { parameters[k] = v }
+                        packs.append(pack)
+                    }
+                } else if let p = RulePackLoader.loadProfile(doc, root) {
+                    profiles.append(p)
+                }
+                errors += doc.errors
+            }
+        }
+        var chosen: Profile?
+        if let profileName {
+            chosen = profiles.first { $0.name == profileName }
+            if chosen == nil {
+                errors.append(RuleFileError(location: SourceLocation(path: directory + "/profiles", line: 1, column: 1),
+                                            message: "没有名为 `\(profileName)` 的地区参数 (unknown profile)；可用: \(profiles.map(\.name).sorted().joined(separator: ", "))"))
+            }
+        } else {
+            chosen = profiles.first { $0.name == "national" }
+        }
+        if let chosen {
+            for (k, v) in chosen.parameters {
+                if parameters[k] == nil {
+                    errors.append(RuleFileError(location: SourceLocation(path: chosen.path, line: 1, column: 1),
+                                                message: "地区参数 \(chosen.name) 设置了未定义的参数 `\(k)` (sets a parameter no rule defines)"))
+                }
+                parameters[k] = v
+            }
+        }
         for (key, text) in parameterOverrides {
             parameters[key] = parseParameter(text)
         }
@@ -89,7 +139,14 @@ public enum RuleSetLoader {
             errors += doc.errors
         }
         if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
-        return RuleSet(vocabulary: vocabulary, parameters: parameters, tables: tables, files: files)
+        var ruleSet = RuleSet(vocabulary: vocabulary, parameters: parameters, tables: tables, files: files)
+        ruleSet.packs = packs
+        ruleSet.profiles = profiles
+        ruleSet.profile = chosen?.name
+        // Packs are compiled now so that every mistake is reported before data is read.
+        let year = ruleSet.reportYear
+        do { _ = try PackEvaluator(ruleSet: ruleSet, reportYear: year) } catch { throw RuleFileErrors(errors: errors + error.errors) }
+        return ruleSet
     }
 
     static func parseParameter(_ text: String) -> Value {

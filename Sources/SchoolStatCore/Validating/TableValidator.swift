@@ -21,6 +21,10 @@ final class TableOutput {
     /// Schema columns written to the clean file (personal columns may be dropped).
     let cleanColumns: [Int]
     var counts = TableCounts()
+    /// Sees each clean row as it is written (rule packs keep or aggregate it).
+    var observer: ((RowValues, String, Int) -> Void)?
+    /// Sees the key of each rejected row, so rules can tell "rejected" from "absent".
+    var rejectObserver: ((String) -> Void)?
 
     init(schema: TableSchema, cleanPath: String, rejectedPath: String) throws(WriteError) {
         self.schema = schema
@@ -354,6 +358,7 @@ final class TableValidator {
         fields.append(displayPath)
         fields.append(String(record.line))
         output.clean.writeRow(fields)
+        output.observer?(row, displayPath, record.line)
     }
 
     /// `张三丰` → `张**`: the family name stays for readability.
@@ -374,5 +379,10 @@ final class TableValidator {
         }
         fields.append(extra.joined(separator: " | "))
         output.rejected.writeRow(fields)
+        if let observe = output.rejectObserver, let k = schema.key.first, let i = schema.columnIndex(k) {
+            // The normalised key when it could be read, else the cell as written.
+            if !row.values[i].isMissing { observe(row.values[i].description) }
+            else if let f = header.fieldForColumn[i], f < record.fieldCount { observe(TextCleaner.clean(record.lossyString(f), folding: .all)) }
+        }
     }
 }

@@ -1,0 +1,146 @@
+// Evaluating: aggregate functions — count, sum, mean, min, max, share,
+// weighted mean and the pupil-weighted variation coefficient — and the
+// rewriting that turns an expression using them into per-group state.
+
+/// One aggregate call found in an expression, such as `sum(total_pupils)`.
+struct AggregateCall {
+    enum Kind: String {
+        case count, sum, mean, min, max, share, cv, first
+        case weightedMean = "weighted_mean"
+    }
+    var kind: Kind
+    var arguments: [ExpressionNode]
+}
+
+enum AggregateRewriter {
+    static let names: Set<String> = ["count", "sum", "mean", "share", "cv", "weighted_mean", "min", "max", "first"]
+
+    /// Replaces each aggregate call by a reference to a slot column `__agg<n>`
+    /// and returns the calls in slot order. `min`/`max` with one argument are
+    /// aggregates; with more they stay the scalar functions.
+    static func rewrite(_ node: ExpressionNode, into calls: inout [AggregateCall]) throws(ExpressionCompileError) -> ExpressionNode {
+        switch node {
+        case let .call(name, args, offset) where names.contains(name) && !((name == "min" || name == "max") && args.count != 1):
+            let kind = AggregateCall.Kind(rawValue: name)!
+            let arity: ClosedRange<Int>
+            switch kind {
+            case .count: arity = 0...1
+            case .cv, .weightedMean: arity = 2...2
+            default: arity = 1...1
+            }
+            guard arity.contains(args.count) else {
+                throw ExpressionCompileError(offset: offset, message: "聚合函数 \(name) 需要 \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound)–\(arity.upperBound)") 个参数 (wrong number of arguments)")
+            }
+            for a in args {
+                var nested: [AggregateCall] = []
+                _ = try rewrite(a, into: &nested)
+                if !nested.isEmpty { throw ExpressionCompileError(offset: offset, message: "聚合函数不能嵌套 (aggregates cannot be nested)") }
+            }
+            calls.append(AggregateCall(kind: kind, arguments: args))
+            return .column("__agg\(calls.count - 1)", offset: offset)
+        case let .call(name, args, offset):
+            return .call(name, try args.map { (a: ExpressionNode) throws(ExpressionCompileError) -> ExpressionNode in try rewrite(a, into: &calls) }, offset: offset)
+        case let .negate(a, o): return .negate(try rewrite(a, into: &calls), offset: o)
+        case let .not(a, o): return .not(try rewrite(a, into: &calls), offset: o)
+        case let .binary(op, l, r, o): return .binary(op, try rewrite(l, into: &calls), try rewrite(r, into: &calls), offset: o)
+        case let .membership(s, items, n, o):
+            return .membership(try rewrite(s, into: &calls), try items.map { (i: ExpressionNode) throws(ExpressionCompileError) -> ExpressionNode in try rewrite(i, into: &calls) }, negated: n, offset: o)
+        case let .between(s, l, h, o): return .between(try rewrite(s, into: &calls), try rewrite(l, into: &calls), try rewrite(h, into: &calls), offset: o)
+        case let .isMissing(a, n, o): return .isMissing(try rewrite(a, into: &calls), negated: n, offset: o)
+        case let .conditional(c, y, n, o): return .conditional(try rewrite(c, into: &calls), try rewrite(y, into: &calls), try rewrite(n, into: &calls), offset: o)
+        case .literal, .column, .parameter: return node
+        }
+    }
+}
+
+/// The running state of one aggregate for one group.
+struct Accumulator {
+    var rows = 0
+    var known = 0
+    var trues = 0
+    var exactSum: FixedDecimal? = FixedDecimal(0)
+    var sum = 0.0
+    var weightSum = 0.0
+    var weightedSum = 0.0
+    var weightedSquares = 0.0
+    var minimum: Value = .missing
+    var maximum: Value = .missing
+    var first: Value = .missing
+
+    /// Adds one row's argument values.
+    mutating func add(_ kind: AggregateCall.Kind, _ args: [Value]) {
+        rows += 1
+        switch kind {
+        case .first:
+            // The first row's value: how a rule reads a column of another table by key.
+            if rows == 1 { first = args[0] }
+        case .count, .share:
+            if args.isEmpty { known += 1; trues += 1; return }
+            guard case .boolean(let b) = args[0] else { return }
+            known += 1
+            if b { trues += 1 }
+        case .sum, .mean, .min, .max:
+            guard let x = args[0].number else { return }
+            known += 1
+            sum += x
+            if let e = exactSum, let a = Arithmetic.exact(args[0]) {
+                if case .decimal(let d) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = d }
+                else if case .integer(let i) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = FixedDecimal(i) }
+                else { exactSum = nil }
+            } else {
+                exactSum = nil
+            }
+            if minimum.isMissing || Arithmetic.compare(args[0], minimum) == -1 { minimum = args[0] }
+            if maximum.isMissing || Arithmetic.compare(args[0], maximum) == 1 { maximum = args[0] }
+        case .cv, .weightedMean:
+            guard let x = args[0].number, let w = args[1].number, w > 0 else { return }
+            known += 1
+            weightSum += w
+            weightedSum += w * x
+            weightedSquares += w * x * x
+        }
+    }
+
+    /// The aggregate's value once every row is in.
+    func result(_ kind: AggregateCall.Kind) -> Value {
+        switch kind {
+        case .count: return .integer(Int64(trues))
+        case .share: return rows == 0 ? .missing : .real(Double(trues) / Double(rows))
+        case .sum:
+            if let e = exactSum { return e.exponent >= 0 ? .integer(e.mantissa) : .decimal(e) }
+            return .real(sum)
+        case .mean: return known == 0 ? .missing : .real(sum / Double(known))
+        case .first: return first
+        case .min: return minimum
+        case .max: return maximum
+        case .weightedMean: return weightSum == 0 ? .missing : .real(weightedSum / weightSum)
+        case .cv:
+            // DOMAIN.md 3.1: X̄ = ΣPᵢXᵢ / ΣPᵢ; CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄.
+            guard weightSum > 0 else { return .missing }
+            let mean = weightedSum / weightSum
+            guard mean != 0 else { return .missing }
+            let variance = max(0, weightedSquares / weightSum - mean * mean)
+            return .real(variance.squareRoot() / mean)
+        }
+    }
+}
+
+/// An expression with aggregates, compiled in two halves: the per-row
+/// arguments of each aggregate, and the outer expression over the results.
+struct GroupExpression {
+    let calls: [AggregateCall]
+    let arguments: [[CompiledExpression]]
+    let outer: CompiledExpression
+
+    /// Adds one row (evaluated in the row context) to a group's accumulators.
+    func add(_ row: RowValues, to state: inout [Accumulator]) {
+        for (i, call) in calls.enumerated() {
+            state[i].add(call.kind, arguments[i].map { $0.evaluate(row) })
+        }
+    }
+
+    /// Writes the aggregate results into the group row's slot columns.
+    func finish(_ state: [Accumulator], into group: RowValues, slotOffset: Int) {
+        for (i, call) in calls.enumerated() { group.values[slotOffset + i] = state[i].result(call.kind) }
+    }
+}

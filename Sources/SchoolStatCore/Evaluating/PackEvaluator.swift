@@ -1,0 +1,480 @@
+// Evaluating: runs the rule packs after the row pass — derived values,
+// aggregates from other tables, rules on each entity and rules on groups.
+//
+// Memory grows with the number of entities and groups (schools, counties),
+// never with roster rows: a roster contributes to per-group accumulators as
+// its clean rows stream past.
+
+/// The verdict on one entity or group.
+public enum Verdict: String, Sendable, Codable {
+    case met, notMet = "not_met", notEvaluable = "not_evaluable"
+}
+
+/// One evaluated rule instance, with the figures behind it.
+public struct Evaluation: Sendable {
+    public var ruleID: String
+    public var table: String
+    public var groupKey: String
+    public var sourceFile: String
+    public var line: Int
+    public var verdict: Verdict
+    /// The rule's named values, in declaration order, as text.
+    public var figures: [(name: String, value: String)]
+}
+
+/// Retained clean rows of a table that rules are evaluated on.
+final class EntityStore {
+    let schema: TableSchema
+    var rows: [[Value]] = []
+    var files: [String] = []
+    var lines: [Int] = []
+    init(schema: TableSchema) { self.schema = schema }
+}
+
+/// Per-group accumulators fed by a streaming table.
+final class GroupState {
+    var order: [String] = []
+    var groups: [String: (keyValues: [Value], accumulators: [Accumulator])] = [:]
+}
+
+final class PackEvaluator {
+    private struct CompiledDerived {
+        var name: String
+        var row: CompiledExpression?
+        /// For values from another table: the source table, its group column, and the aggregate halves.
+        var source: String?
+        var by: Int?
+        var calls: [AggregateCall] = []
+        var arguments: [[CompiledExpression]] = []
+        var filter: CompiledExpression?
+        var outer: CompiledExpression?
+        var state = GroupState()
+    }
+
+    private struct CompiledRule {
+        var spec: PackRule
+        var scope: CompiledExpression?
+        var condition: CompiledExpression
+        var values: [(String, CompiledExpression)]
+        /// Group rules: the group columns (in the row schema), the aggregate calls and their arguments.
+        var byColumns: [Int] = []
+        var calls: [AggregateCall] = []
+        var arguments: [[CompiledExpression]] = []
+        var groupSchema: TableSchema?
+        /// Entity tables joined into the group by key: (table, position in `by`, first column in the group schema).
+        var joins: [(table: String, byPosition: Int, offset: Int)] = []
+        /// Other tables the rule reads (`schools.school_name`): it runs only when they are in the run.
+        var needs: Set<String> = []
+        var streaming = false
+        var state = GroupState()
+    }
+
+    let parameters: [String: Value]
+    private(set) var stores: [String: EntityStore] = [:]
+    private var extended: [String: TableSchema] = [:]
+    private var derived: [String: [CompiledDerived]] = [:]
+    private var rules: [CompiledRule] = []
+    private(set) var activePacks: [(name: String, version: String)] = []
+
+    /// Clean rows of the previous period (`--previous`), by table and first key column.
+    private var previous: [String: [String: [[Value]]]] = [:]
+    private var baseCounts: [String: Int] = [:]
+
+    /// Compiles every pack that applies to `reportYear`; mistakes are collected with their place.
+    init(ruleSet: RuleSet, reportYear: Int) throws(RuleFileErrors) {
+        parameters = ruleSet.parameters
+        var errors: [RuleFileError] = []
+        let packs = ruleSet.packs.filter { $0.years.contains(reportYear) }
+        activePacks = packs.map { ($0.name, $0.version) }
+
+        // Entity tables: their clean rows are kept. Each gets `previous.<column>`
+        // columns, filled from the previous period's clean output when given.
+        var entities: [String] = []
+        for pack in packs {
+            for name in pack.derived.map(\.table) + pack.rules.filter({ $0.by.isEmpty }).map(\.table) where !entities.contains(name) {
+                entities.append(name)
+            }
+        }
+        for name in entities {
+            guard var schema = ruleSet.table(named: name) else { continue }
+            stores[name] = EntityStore(schema: schema)
+            baseCounts[name] = schema.columns.count
+            for c in schema.columns {
+                var p = c
+                p.name = "previous." + c.name
+                schema.columns.append(p)
+            }
+            extended[name] = schema
+        }
+
+        func fail(_ location: SourceLocation, _ offset: Int, _ message: String, _ text: String) {
+            var l = location
+            l.column += offset
+            errors.append(RuleFileError(location: l, message: "\(message)\n    \(text)\n    \(String(repeating: " ", count: offset))^"))
+        }
+        func table(_ name: String, _ location: SourceLocation) -> TableSchema? {
+            guard let t = extended[name] ?? ruleSet.table(named: name) else {
+                errors.append(RuleFileError(location: location, message: "没有名为 `\(name)` 的表 (no such table)；已定义: \(ruleSet.tables.map(\.name).joined(separator: ", "))"))
+                return nil
+            }
+            return t
+        }
+
+        // Derived values extend their table's schema, in declaration order.
+        for pack in packs {
+            for d in pack.derived {
+                guard var schema = table(d.table, d.location) else { continue }
+                let compiler = ExpressionCompiler(schema: schema, parameters: parameters)
+                var c = CompiledDerived(name: d.name)
+                switch d.source {
+                case .row(let e):
+                    do throws(ExpressionCompileError) { c.row = try compiler.compile(e.root) } catch { fail(e.location, error.offset, error.message, e.text); continue }
+                case .other(let from, let by, let value, let filter):
+                    guard let source = table(from, d.location) else { continue }
+                    guard let byIndex = source.columnIndex(by) else {
+                        errors.append(RuleFileError(location: d.location, message: "表 \(from) 没有列 `\(by)` (unknown column)")); continue
+                    }
+                    guard schema.key.count == 1 else {
+                        errors.append(RuleFileError(location: d.location, message: "表 \(d.table) 的 key 须为单列才能按 \(by) 汇总 (needs a one-column key)")); continue
+                    }
+                    c.source = from
+                    c.by = byIndex
+                    let sourceCompiler = ExpressionCompiler(schema: source, parameters: parameters)
+                    do throws(ExpressionCompileError) {
+                        let rewritten = try AggregateRewriter.rewrite(value.root, into: &c.calls)
+                        c.arguments = try c.calls.map { call throws(ExpressionCompileError) in try call.arguments.map { a throws(ExpressionCompileError) in try sourceCompiler.compile(a) } }
+                        let types = zip(c.calls, c.arguments).map { call, args in call.kind == .first || call.kind == .min || call.kind == .max ? (args.first?.type ?? .number) : ValueType.number }
+                        c.outer = try ExpressionCompiler(schema: Self.slotSchema(base: nil, keys: [], slots: c.calls.count, name: from, slotTypes: types), parameters: parameters).compile(rewritten)
+                    } catch { fail(value.location, error.offset, error.message, value.text); continue }
+                    if let filter {
+                        do throws(ExpressionCompileError) { c.filter = try sourceCompiler.compile(filter.root) } catch { fail(filter.location, error.offset, error.message, filter.text) }
+                    }
+                }
+                let type = c.row?.type ?? c.outer?.type ?? .number
+                schema.columns.append(Self.syntheticColumn(d.name, type, d.location))
+                extended[d.table] = schema
+                derived[d.table, default: []].append(c)
+            }
+        }
+
+        for pack in packs {
+            for spec in pack.rules {
+                guard let schema = table(spec.table, spec.location) else { continue }
+                do throws(ExpressionCompileError) {
+                    if spec.by.isEmpty {
+                        let compiler = ExpressionCompiler(schema: schema, parameters: parameters)
+                        let rule = CompiledRule(spec: spec, scope: try spec.scope.map { e throws(ExpressionCompileError) in try compiler.compile(e.root) },
+                                                condition: try compiler.compile(spec.condition.root),
+                                                values: try spec.values.map { v throws(ExpressionCompileError) in (v.name, try compiler.compile(v.expression.root)) })
+                        guard rule.condition.type == .boolean || rule.condition.type == .any else {
+                            throw ExpressionCompileError(offset: 0, message: "check 应得到 是/否 (the check must be true or false)")
+                        }
+                        rules.append(rule)
+                    } else {
+                        var byColumns: [Int] = []
+                        for b in spec.by {
+                            guard let i = schema.columnIndex(b) else { throw ExpressionCompileError(offset: 0, message: "by 中的列 `\(b)` 不在表 \(spec.table) 中 (unknown column)") }
+                            byColumns.append(i)
+                        }
+                        var calls: [AggregateCall] = []
+                        let condition = try AggregateRewriter.rewrite(spec.condition.root, into: &calls)
+                        let values = try spec.values.map { v throws(ExpressionCompileError) in (v.name, try AggregateRewriter.rewrite(v.expression.root, into: &calls)) }
+                        let rowCompiler = ExpressionCompiler(schema: schema, parameters: parameters)
+                        let arguments = try calls.map { call throws(ExpressionCompileError) in try call.arguments.map { a throws(ExpressionCompileError) in try rowCompiler.compile(a) } }
+                        let types = zip(calls, arguments).map { call, args in call.kind == .first || call.kind == .min || call.kind == .max ? (args.first?.type ?? .number) : ValueType.number }
+                        var groupSchema = Self.slotSchema(base: schema, keys: byColumns, slots: calls.count, name: spec.table, slotTypes: types)
+                        // Join entity tables whose key is one of the group columns: `schools.school_name`.
+                        var joins: [(String, Int, Int)] = []
+                        for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
+                            guard store.schema.key.count == 1, let position = spec.by.firstIndex(of: store.schema.key[0]) else { continue }
+                            joins.append((name, position, groupSchema.columns.count))
+                            for c in (extended[name] ?? store.schema).columns where !c.name.hasPrefix("previous.") {
+                                var joined = c
+                                joined.name = name + "." + c.name
+                                groupSchema.columns.append(joined)
+                            }
+                            // `schools.rejected`: the key is among the table's rejected rows (not merely absent).
+                            groupSchema.columns.append(Self.syntheticColumn(name + ".rejected", .boolean, spec.location))
+                        }
+                        let groupCompiler = ExpressionCompiler(schema: groupSchema, parameters: parameters)
+                        var rule = CompiledRule(spec: spec, scope: try spec.scope.map { e throws(ExpressionCompileError) in try rowCompiler.compile(e.root) },
+                                                condition: try groupCompiler.compile(condition),
+                                                values: try values.map { v throws(ExpressionCompileError) in (v.0, try groupCompiler.compile(v.1)) })
+                        rule.byColumns = byColumns
+                        rule.joins = joins
+                        let joined = Set(joins.map(\.0))
+                        var names: Set<String> = []
+                        for root in [spec.condition.root] + spec.values.map(\.expression.root) { Self.collectNames(root, into: &names) }
+                        rule.needs = Set(names.compactMap { n in n.split(separator: ".").first.map(String.init) }.filter { joined.contains($0) })
+                        rule.calls = calls
+                        rule.arguments = arguments
+                        rule.groupSchema = groupSchema
+                        rules.append(rule)
+                    }
+                } catch {
+                    let where_ = spec.condition
+                    fail(where_.location, error.offset, "规则 \(spec.id)：\(error.message)", where_.text)
+                }
+            }
+        }
+        // Group rules on kept tables are grouped afterwards, with derived values; the others stream.
+        for i in rules.indices where !rules[i].byColumns.isEmpty { rules[i].streaming = stores[rules[i].spec.table] == nil }
+        if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
+    }
+
+    /// A schema for a group: its key columns, then one number column per aggregate slot.
+    static func slotSchema(base: TableSchema?, keys: [Int], slots: Int, name: String, slotTypes: [ValueType] = []) -> TableSchema {
+        var columns = keys.map { base!.columns[$0] }
+        for i in 0..<slots { columns.append(syntheticColumn("__agg\(i)", slotTypes.count > i ? slotTypes[i] : .number, SourceLocation(path: "", line: 0, column: 0))) }
+        return TableSchema(name: name, titleZh: name, titleEn: name, columns: columns, key: [], unique: [], checks: [], minimumHeaderMatches: 0, path: "")
+    }
+
+    static func syntheticColumn(_ name: String, _ type: ValueType, _ location: SourceLocation) -> ColumnSpec {
+        let columnType: ColumnType
+        switch type {
+        case .number, .any: columnType = .decimal
+        case .text: columnType = .text
+        case .date: columnType = .date
+        case .boolean: columnType = .boolean
+        }
+        return ColumnSpec(name: name, type: columnType, titleZh: name, titleEn: name, aliases: [], required: false, unit: nil, minimum: nil,
+                          maximum: nil, earliest: nil, latest: nil, length: nil, digitsOnly: false, uppercase: false, pattern: nil,
+                          enumAliases: [:], enumValues: [], missingTokens: [], acceptRatio: false, personal: nil, cleanOutput: .keep,
+                          hintZh: nil, hintEn: nil, location: location)
+    }
+
+    static func collectNames(_ node: ExpressionNode, into names: inout Set<String>) {
+        switch node {
+        case let .column(n, _): names.insert(n)
+        case let .call(_, args, _): args.forEach { collectNames($0, into: &names) }
+        case let .negate(a, _), let .not(a, _), let .isMissing(a, _, _): collectNames(a, into: &names)
+        case let .binary(_, l, r, _): collectNames(l, into: &names); collectNames(r, into: &names)
+        case let .membership(s, items, _, _): collectNames(s, into: &names); items.forEach { collectNames($0, into: &names) }
+        case let .between(a, b, c, _), let .conditional(a, b, c, _): [a, b, c].forEach { collectNames($0, into: &names) }
+        case .literal, .parameter: break
+        }
+    }
+
+    /// The previous period's row for a current row: with a `year` column, the
+    /// latest earlier year; otherwise the only (or last) row with the same key.
+    static func previousRow(for current: [Value], in candidates: [[Value]], schema: TableSchema) -> [Value]? {
+        guard let yearIndex = schema.columnIndex("year"), let year = current[yearIndex].number else { return candidates.last }
+        return candidates.filter { ($0[yearIndex].number ?? .infinity) < year }.max { ($0[yearIndex].number ?? 0) < ($1[yearIndex].number ?? 0) }
+    }
+
+    /// Reads `clean/<table>.csv` of a previous run for every entity table.
+    func loadPrevious(directory: String) throws(ReadError) {
+        for (name, store) in stores {
+            let path = directory + "/clean/\(name).csv"
+            guard let keyName = store.schema.key.first, let keyIndex = store.schema.columnIndex(keyName) else { continue }
+            var reader: TableFileReader
+            do { reader = try TableFileReader(path: path, encoding: .utf8, delimiter: 0x2C) } catch { continue }
+            var positions: [Int?] = []
+            var byKey: [String: [[Value]]] = [:]
+            try reader.read { event in
+                guard case .record(let r) = event else { return }
+                if r.ordinal == 1 {
+                    positions = store.schema.columns.map { c in (0..<r.fieldCount).first { r.string($0) == c.name } }
+                    return
+                }
+                let values = store.schema.columns.enumerated().map { i, c -> Value in
+                    guard let f = positions[i], f < r.fieldCount, let text = r.string(f) else { return .missing }
+                    return Self.canonicalValue(text, c.type)
+                }
+                byKey[values[keyIndex].description, default: []].append(values)
+            }
+            previous[name] = byKey
+        }
+    }
+
+    /// Reads a value in the canonical form clean outputs are written in.
+    static func canonicalValue(_ text: String, _ type: ColumnType) -> Value {
+        if text.isEmpty { return .missing }
+        switch type {
+        case .integer, .decimal:
+            guard let d = NumberText.parsePlainDecimal(text) else { return .missing }
+            return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d)
+        case .date: return DateText.parse(text).map(Value.date) ?? .missing
+        case .boolean: return text == "true" ? .boolean(true) : (text == "false" ? .boolean(false) : .missing)
+        default: return .text(text.hasPrefix("'") && CSVWriter.isFormulaLike(String(text.dropFirst())) ? String(text.dropFirst()) : text)
+        }
+    }
+
+    /// Tables whose clean rows this evaluator needs to see during the row pass.
+    var observedTables: Set<String> {
+        var names = Set(stores.keys)
+        for list in derived.values { for d in list { if let s = d.source { names.insert(s) } } }
+        for r in rules where r.streaming { names.insert(r.spec.table) }
+        return names
+    }
+
+    /// Keys of rejected rows of entity tables.
+    private var rejectedKeys: [String: Set<String>] = [:]
+
+    /// Called with the key of each rejected row of `table`.
+    func observeRejected(table: String, key: String) {
+        guard stores[table] != nil else { return }
+        rejectedKeys[table, default: []].insert(key)
+    }
+
+    /// Called for each clean row of `table` as it is written.
+    func observe(table: String, row: RowValues, file: String, line: Int) {
+        if let store = stores[table] {
+            store.rows.append(row.values)
+            store.files.append(file)
+            store.lines.append(line)
+        }
+        for (target, list) in derived {
+            for i in list.indices where list[i].source == table {
+                let d = list[i]
+                if let f = d.filter, f.evaluate(row) != .boolean(true) { continue }
+                let key = row.values[d.by!].description
+                let state = d.state
+                if state.groups[key] == nil {
+                    state.order.append(key)
+                    state.groups[key] = ([], Array(repeating: Accumulator(), count: d.calls.count))
+                }
+                for (j, call) in d.calls.enumerated() {
+                    state.groups[key]!.accumulators[j].add(call.kind, d.arguments[j].map { $0.evaluate(row) })
+                }
+            }
+            _ = target
+        }
+        for rule in rules where rule.streaming && rule.spec.table == table {
+            accumulate(rule, row)
+        }
+    }
+
+    private func accumulate(_ rule: CompiledRule, _ row: RowValues) {
+        if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { return }
+        let keyValues = rule.byColumns.map { row.values[$0] }
+        let key = keyValues.map(\.description).joined(separator: "\u{1F}")
+        let state = rule.state
+        if state.groups[key] == nil {
+            state.order.append(key)
+            state.groups[key] = (keyValues, Array(repeating: Accumulator(), count: rule.calls.count))
+        }
+        for (j, call) in rule.calls.enumerated() {
+            state.groups[key]!.accumulators[j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
+        }
+    }
+
+    /// Evaluates every rule once all rows are in. Findings go to `sink`; every
+    /// evaluation, met or not, is returned with its figures.
+    /// `tablesInRun` are the tables at least one input file was recognised as;
+    /// a rule that reads another table runs only when that table is there too.
+    func evaluate(sink: FindingSink, tablesInRun: Set<String>) -> [Evaluation] {
+        // Entity rows with their derived values.
+        var extendedRows: [String: [RowValues]] = [:]
+        for (name, store) in stores {
+            let schema = extended[name] ?? store.schema
+            let keyIndex = store.schema.key.first.flatMap { store.schema.columnIndex($0) }
+            var rows: [RowValues] = []
+            for values in store.rows {
+                let row = RowValues(count: schema.columns.count)
+                for (i, v) in values.enumerated() { row.values[i] = v }
+                var next = values.count
+                if let keyIndex {
+                    let earlier = Self.previousRow(for: values, in: previous[name]?[values[keyIndex].description] ?? [], schema: store.schema)
+                    for i in 0..<values.count { row.values[next + i] = earlier?[i] ?? .missing }
+                }
+                next += values.count
+                for d in derived[name] ?? [] {
+                    if let e = d.row {
+                        row.values[next] = e.evaluate(row)
+                    } else if let outer = d.outer, let keyIndex {
+                        let key = values[keyIndex].description
+                        let accumulators = d.state.groups[key]?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
+                        let slots = RowValues(count: d.calls.count)
+                        for (j, call) in d.calls.enumerated() { slots.values[j] = accumulators[j].result(call.kind) }
+                        row.values[next] = outer.evaluate(slots)
+                    }
+                    next += 1
+                }
+                rows.append(row)
+            }
+            extendedRows[name] = rows
+        }
+
+        var indexes: [String: [String: Int]] = [:]
+        for (name, store) in stores {
+            guard store.schema.key.count == 1, let k = store.schema.columnIndex(store.schema.key[0]) else { continue }
+            var index: [String: Int] = [:]
+            for (i, values) in store.rows.enumerated() where index[values[k].description] == nil { index[values[k].description] = i }
+            indexes[name] = index
+        }
+
+        var evaluations: [Evaluation] = []
+        for rule in rules where rule.needs.isSubset(of: tablesInRun) {
+            let schema = extended[rule.spec.table] ?? stores[rule.spec.table]?.schema
+            if rule.byColumns.isEmpty {
+                guard let store = stores[rule.spec.table], let rows = extendedRows[rule.spec.table], let schema else { continue }
+                for (i, row) in rows.enumerated() {
+                    if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { continue }
+                    let key = store.schema.key.compactMap { k in store.schema.columnIndex(k).map { "\(k)=\(row.values[$0])" } }.joined(separator: ";")
+                    evaluations.append(judge(rule, context: row, schema: schema, key: key, file: store.files[i], line: store.lines[i], sink: sink))
+                }
+            } else {
+                if !rule.streaming, let rows = extendedRows[rule.spec.table] {
+                    for row in rows { accumulate(rule, row) }
+                }
+                let state = rule.state
+                for key in state.order.sorted() {
+                    let (keyValues, accumulators) = state.groups[key]!
+                    let group = RowValues(count: rule.groupSchema!.columns.count)
+                    for (i, v) in keyValues.enumerated() { group.values[i] = v }
+                    for join in rule.joins {
+                        let joinKey = keyValues[join.byPosition].description
+                        let columns = (extended[join.table] ?? stores[join.table]!.schema).columns
+                        let width = columns.filter { !$0.name.hasPrefix("previous.") }.count
+                        let found = indexes[join.table]?[joinKey]
+                        group.values[join.offset + width] = .boolean(found == nil && rejectedKeys[join.table]?.contains(joinKey) == true)
+                        guard let i = found, let row = extendedRows[join.table]?[i] else { continue }
+                        var target = join.offset
+                        for (c, column) in columns.enumerated() where !column.name.hasPrefix("previous.") {
+                            group.values[target] = row.values[c]
+                            target += 1
+                        }
+                    }
+                    for (j, call) in rule.calls.enumerated() { group.values[rule.byColumns.count + j] = accumulators[j].result(call.kind) }
+                    let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
+                    evaluations.append(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
+                }
+            }
+        }
+        return evaluations
+    }
+
+    private func judge(_ rule: CompiledRule, context: RowValues, schema: TableSchema, key: String, file: String, line: Int, sink: FindingSink) -> Evaluation {
+        let verdictValue = rule.condition.evaluate(context)
+        var figures: [(String, String)] = []
+        var named: [String: String] = [:]
+        for (name, e) in rule.values {
+            let v = e.evaluate(context).description
+            figures.append((name, v))
+            named[name] = v
+        }
+        let verdict: Verdict = verdictValue == .boolean(true) ? .met : (verdictValue.isMissing ? .notEvaluable : .notMet)
+        let evaluation = Evaluation(ruleID: rule.spec.id, table: rule.spec.table, groupKey: key, sourceFile: file, line: line, verdict: verdict, figures: figures)
+        if verdict == .met || (verdict == .notEvaluable && rule.spec.onMissing == .skip) { return evaluation }
+        let lookup: (String) -> String? = { name in
+            if let v = named[name] { return v }
+            if let i = schema.columnIndex(name) { return context.values[i].description }
+            return nil
+        }
+        var zh = Placeholders.fill(rule.spec.messageZh, lookup)
+        var en = Placeholders.fill(rule.spec.messageEn, lookup)
+        if let fix = rule.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
+        if let fix = rule.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
+        var severity = rule.spec.severity
+        if verdict == .notEvaluable && rule.spec.onMissing == .report {
+            severity = .warning
+            zh = "无法核验（所需的数据缺失）：\(rule.spec.titleZh)。"
+            en = "Not evaluable (data it needs is missing): \(rule.spec.titleEn)."
+        }
+        sink.record(LedgerEntry(table: rule.spec.table, sourceFile: file, line: line, recordKey: key, column: "", rawValue: "",
+                                normalisedValue: figures.map { "\($0.0)=\($0.1)" }.joined(separator: "; "), ruleID: rule.spec.id,
+                                severity: severity, messageZh: zh, messageEn: en, expected: rule.spec.condition.text))
+        return evaluation
+    }
+}
