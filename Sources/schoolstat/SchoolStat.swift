@@ -71,6 +71,9 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "上一期的输出目录 (the previous period's --out directory), for period-over-period rules.")
     var previous: String?
 
+    @Option(name: .long, help: "豁免文件 (waivers file, YAML): accepted findings with reason and expiry.")
+    var waivers: String?
+
     @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
     var runId: String?
 
@@ -114,6 +117,7 @@ struct Validate: ParsableCommand {
         options.runID = runId
         options.profile = profile
         options.previous = previous
+        options.waivers = waivers
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }

@@ -84,6 +84,7 @@ final class PackEvaluator {
     init(ruleSet: RuleSet, reportYear: Int) throws(RuleFileErrors) {
         parameters = ruleSet.parameters
         var errors: [RuleFileError] = []
+        // The loader has already chosen each pack's version for the reporting year.
         let packs = ruleSet.packs.filter { $0.years.contains(reportYear) }
         activePacks = packs.map { ($0.name, $0.version) }
 

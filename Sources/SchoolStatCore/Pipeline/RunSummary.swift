@@ -40,6 +40,8 @@ public struct TableSummary: Sendable, Codable {
 public struct FindingTotals: Sendable, Codable {
     public var errors: Int
     public var warnings: Int
+    /// Findings covered by a waiver in force: in the ledger, not counted above.
+    public var waived: Int
 }
 
 public struct RuleFileSummary: Sendable, Codable {

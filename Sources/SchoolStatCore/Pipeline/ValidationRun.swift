@@ -17,6 +17,8 @@ public struct ValidationOptions: Sendable {
     public var profile: String?
     /// The previous period's output directory, for rules comparing periods.
     public var previous: String?
+    /// A waivers file (YAML): accepted findings with reason and expiry.
+    public var waivers: String?
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -69,6 +71,8 @@ public final class ValidationRun: FindingSink {
     private var findingCounts: [String: [String: Int]] = [:]
     private var errorCount = 0
     private var warningCount = 0
+    private var waivedCount = 0
+    private var waiverBook: WaiverBook?
 
     /// `onFinding` sees every ledger entry as it is written (for console output).
     public init(options: ValidationOptions, onFinding: @escaping (LedgerEntry) -> Void = { _ in }) {
@@ -77,6 +81,14 @@ public final class ValidationRun: FindingSink {
     }
 
     func record(_ entry: LedgerEntry) {
+        var entry = entry
+        if let w = waiverBook?.match(entry) {
+            entry.note = "豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? "")
+            waivedCount += 1
+            findingCounts[entry.ruleID, default: [:]]["waived", default: 0] += 1
+            ledger?.append(entry)
+            return
+        }
         ledger?.append(entry)
         findingCounts[entry.ruleID, default: [:]][entry.severity.rawValue, default: 0] += 1
         if entry.severity == .error { errorCount += 1 } else { warningCount += 1 }
@@ -111,6 +123,12 @@ public final class ValidationRun: FindingSink {
             do { try evaluator.loadPrevious(directory: previous) } catch { throw .arguments(error.description) }
         }
         let observed = evaluator.observedTables
+        if let path = options.waivers {
+            guard case .date(let asOf) = ruleSet.parameters["report_date"] ?? .missing else {
+                throw .arguments("使用豁免文件需要统计基准日 report_date (waivers need report_date)")
+            }
+            do { waiverBook = try WaiverBook.load(path: path, asOf: asOf) } catch { throw .rules(error) }
+        }
         let rulesLoaded = Date()
 
         let runID = options.runID ?? Self.makeRunID(started)
@@ -221,6 +239,7 @@ public final class ValidationRun: FindingSink {
 
         // Rule packs: entities and groups, once every row is in.
         let evaluations = evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name)))
+        if let book = waiverBook { for entry in book.report() { record(entry) } }
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }
             try EvaluationWriter.write(evaluations, to: out.path("evaluations.csv"))
@@ -243,7 +262,7 @@ public final class ValidationRun: FindingSink {
             profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
             ruleResults: ruleResults,
             inputs: inputSummaries, tables: tables, findings: findingCounts,
-            totals: FindingTotals(errors: errorCount, warnings: warningCount),
+            totals: FindingTotals(errors: errorCount, warnings: warningCount, waived: waivedCount),
             ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
             timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), totalSeconds: finished.timeIntervalSince(started)))
         do {

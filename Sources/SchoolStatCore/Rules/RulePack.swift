@@ -49,6 +49,26 @@ struct RulePack: Sendable {
     var derived: [DerivedValue]
     var rules: [PackRule]
     var path: String
+    /// Versions by reporting year: each overrides some parameters (standards change over time).
+    var versions: [PackVersion] = []
+
+    /// The pack as it applies to `year`: the matching version's name, years and parameters.
+    func applying(to year: Int) -> RulePack? {
+        guard !versions.isEmpty else { return years.contains(year) ? self : nil }
+        guard let v = versions.first(where: { $0.years.contains(year) }) else { return nil }
+        var copy = self
+        copy.version = v.version
+        copy.years = v.years
+        for (k, value) in v.parameters { copy.parameters[k] = value }
+        return copy
+    }
+}
+
+struct PackVersion: Sendable {
+    var version: String
+    var years: ClosedRange<Int>
+    var parameters: [String: Value]
+    var location: SourceLocation
 }
 
 /// A region's parameter values (national baseline, Yubei, Shapingba …).
@@ -60,7 +80,7 @@ struct Profile: Sendable {
 }
 
 enum RulePackLoader {
-    static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules"]
+    static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions"]
     static let ruleKeys: Set<String> = ["id", "title_zh", "title_en", "on", "by", "when", "check", "values", "severity", "message_zh",
                                         "message_en", "fix_zh", "fix_en", "on_missing", "source"]
 
@@ -88,6 +108,28 @@ enum RulePackLoader {
                     for (name, nameNode, spec) in doc.mapping(entries, context: "derive.\(table)") {
                         if let d = loadDerived(doc, table: table, name: name, nameNode: nameNode, spec: spec) { pack.derived.append(d) }
                     }
+                }
+            case "versions":
+                guard let seq = node.sequence else { doc.fail(node, "versions 应为列表 (expected a list)"); continue }
+                for item in seq {
+                    var v = PackVersion(version: "", years: 0...9999, parameters: [:], location: doc.location(of: item))
+                    for (k, kn, value) in doc.mapping(item, context: "versions", allowed: ["version", "years", "parameters"]) {
+                        switch k {
+                        case "version": v.version = doc.string(value, context: k) ?? ""
+                        case "years":
+                            let ys = doc.strings(value, context: k).compactMap(Int.init)
+                            if ys.count == 2, ys[0] <= ys[1] { v.years = ys[0]...ys[1] } else { doc.fail(value, "years 应为 [起始年, 结束年] (expected [first, last])") }
+                        default:
+                            for (name, _, pv) in doc.mapping(value, context: "parameters") {
+                                if let text = doc.string(pv, context: name) { v.parameters[name] = RuleSetLoader.parseParameter(text) }
+                            }
+                        }
+                        _ = kn
+                    }
+                    if let other = pack.versions.first(where: { $0.years.overlaps(v.years) }) {
+                        doc.failAt(v.location, "版本 \(v.version) 的年份与版本 \(other.version) 重叠 (versions overlap in years)")
+                    }
+                    pack.versions.append(v)
                 }
             case "rules":
                 guard let seq = node.sequence else { doc.fail(node, "rules 应为列表 (expected a list)"); continue }

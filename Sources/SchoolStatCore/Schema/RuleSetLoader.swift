@@ -18,7 +18,10 @@ public struct RuleSet: Sendable {
     public var vocabulary: Vocabulary
     public var parameters: [String: Value]
     public var tables: [TableSchema]
+    /// Packs in force for the reporting year, each at its matching version.
     var packs: [RulePack] = []
+    /// Packs that have no version for the reporting year.
+    public var inactivePacks: [String] = []
     var profiles: [Profile] = []
     /// The profile whose parameters are in force, if any.
     public var profile: String?
@@ -89,7 +92,11 @@ public enum RuleSetLoader {
                 guard let (doc, root) = read(folder + "/" + name) else { continue }
                 if isPack {
                     if let pack = RulePackLoader.loadPack(doc, root) {
-                        for (k, v) in pack.parameters where parameters[k] == nil { parameters[k] = v }
+                        for v in pack.versions {
+                            for k in v.parameters.keys where pack.parameters[k] == nil {
+                                doc.failAt(v.location, "版本 \(v.version) 设置了包中未定义的参数 `\(k)` (parameter not defined by the pack)")
+                            }
+                        }
                         packs.append(pack)
                     }
                 } else if let p = RulePackLoader.loadProfile(doc, root) {
@@ -97,6 +104,15 @@ public enum RuleSetLoader {
                 }
                 errors += doc.errors
             }
+        }
+        // Each pack as it applies to the reporting year (parameters.yaml or --as-of).
+        var yearParameters = parameters
+        for (key, text) in parameterOverrides { yearParameters[key] = parseParameter(text) }
+        let year = RuleSet(vocabulary: vocabulary, parameters: yearParameters, tables: [], files: []).reportYear
+        let inactive = packs.filter { $0.applying(to: year) == nil }.map(\.name)
+        packs = packs.compactMap { $0.applying(to: year) }
+        for pack in packs {
+            for (k, v) in pack.parameters where parameters[k] == nil { parameters[k] = v }
         }
         var chosen: Profile?
         if let profileName {
@@ -108,14 +124,15 @@ public enum RuleSetLoader {
         } else {
             chosen = profiles.first { $0.name == "national" }
         }
-        if let chosen {
-            for (k, v) in chosen.parameters {
-                if parameters[k] == nil {
-                    errors.append(RuleFileError(location: SourceLocation(path: chosen.path, line: 1, column: 1),
-                                                message: "地区参数 \(chosen.name) 设置了未定义的参数 `\(k)` (sets a parameter no rule defines)"))
-                }
-                parameters[k] = v
+        // Every profile may set only parameters that parameters.yaml or a pack defines.
+        for profile in profiles {
+            for k in profile.parameters.keys.sorted() where parameters[k] == nil {
+                errors.append(RuleFileError(location: SourceLocation(path: profile.path, line: 1, column: 1),
+                                            message: "地区参数 \(profile.name) 设置了未定义的参数 `\(k)` (sets a parameter no rule defines)"))
             }
+        }
+        if let chosen {
+            for (k, v) in chosen.parameters { parameters[k] = v }
         }
         for (key, text) in parameterOverrides {
             parameters[key] = parseParameter(text)
@@ -141,11 +158,11 @@ public enum RuleSetLoader {
         if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
         var ruleSet = RuleSet(vocabulary: vocabulary, parameters: parameters, tables: tables, files: files)
         ruleSet.packs = packs
+        ruleSet.inactivePacks = inactive
         ruleSet.profiles = profiles
         ruleSet.profile = chosen?.name
         // Packs are compiled now so that every mistake is reported before data is read.
-        let year = ruleSet.reportYear
-        do { _ = try PackEvaluator(ruleSet: ruleSet, reportYear: year) } catch { throw RuleFileErrors(errors: errors + error.errors) }
+        do { _ = try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear) } catch { throw RuleFileErrors(errors: errors + error.errors) }
         return ruleSet
     }
 

@@ -97,14 +97,15 @@ final class TableValidator {
                 CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
         }
         let compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
-        // A check that needs a column the file does not have is skipped: the missing column is reported once.
+        // A check that needs a required column the file does not have is skipped: the missing column is
+        // reported once. An absent optional column is simply missing in every row (coalesce() sees it so).
         checks = try schema.checks.compactMap { spec in
             let scope = try spec.scope.map { try compiler.compile($0.root) }
             let condition = try compiler.compile(spec.condition.root)
             let values = try spec.values.map { ($0.name, try compiler.compile($0.expression.root)) }
             var columns = condition.columns.union(scope?.columns ?? [])
             for (_, v) in values { columns.formUnion(v.columns) }
-            if columns.contains(where: { header.fieldForColumn[$0] == nil }) { return nil }
+            if columns.contains(where: { header.fieldForColumn[$0] == nil && schema.columns[$0].required }) { return nil }
             return CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
                                  blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
         }

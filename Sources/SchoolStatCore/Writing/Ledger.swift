@@ -18,14 +18,14 @@ public struct LedgerEntry: Sendable {
     public var messageZh: String
     public var messageEn: String
     public var expected: String
-    /// Set when a waiver or similar note applies; empty otherwise.
+    /// The waiver that covers this finding (reason, expiry, rectification); empty otherwise.
     public var note: String = ""
 }
 
 /// Writes ledger.csv and ledger.jsonl side by side.
 final class LedgerWriter {
     static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
-                          "rule_id", "severity", "message_zh", "message_en", "expected"]
+                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver"]
     private let csv: CSVWriter
     private let jsonl: BufferedFile
     private let runID: String
@@ -41,7 +41,7 @@ final class LedgerWriter {
 
     func append(_ e: LedgerEntry) {
         let fields = [runID, e.table, e.sourceFile, e.line == 0 ? "" : String(e.line), e.recordKey, e.column, e.rawValue,
-                      e.normalisedValue, e.ruleID, e.severity.rawValue, e.messageZh, e.messageEn, e.expected]
+                      e.normalisedValue, e.ruleID, e.severity.rawValue, e.messageZh, e.messageEn, e.expected, e.note]
         csv.writeRow(fields)
         var json = "{"
         for (i, name) in Self.columns.enumerated() {

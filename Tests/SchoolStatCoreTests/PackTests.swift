@@ -1,0 +1,247 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// Evaluations of one run, read back from evaluations.csv.
+private func evaluations(_ result: RunResult) -> [[String: String]] {
+    TestSupport.csvRecords(result.outputDirectory + "/evaluations.csv")
+}
+
+private func figures(_ row: [String: String]?) -> [String: String] {
+    var out: [String: String] = [:]
+    for part in (row?["figures"] ?? "").components(separatedBy: "; ") {
+        let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+        if kv.count == 2 { out[kv[0]] = kv[1] }
+    }
+    return out
+}
+
+private let pairCurrent = TestSupport.fixture("packs/pair/current")
+private let pairPrevious = TestSupport.fixture("packs/pair/previous")
+
+/// The two-county fixture, run with last year's output as --previous.
+private func runPair(configure: (inout ValidationOptions) -> Void = { _ in }) throws -> RunResult {
+    let previous = try TestSupport.validate([pairPrevious])
+    return try TestSupport.validate([pairCurrent]) {
+        $0.previous = previous.outputDirectory
+        configure(&$0)
+    }
+}
+
+@Suite("Rule packs", .serialized)
+struct PackTests {
+    @Test("every rule in Rules/packs is met somewhere and not met somewhere in the two-county fixture")
+    func everyRulePassesAndFails() throws {
+        let result = try runPair()
+        let ruleSet = try RuleSetLoader.load(directory: TestSupport.rules)
+        let ids = ruleSet.packs.flatMap { $0.rules.map(\.id) }
+        #expect(ids.count >= 45)
+        let rows = evaluations(result)
+        for id in ids {
+            let verdicts = Set(rows.filter { $0["rule_id"] == id }.map { $0["verdict"]! })
+            #expect(verdicts.contains("met") && verdicts.contains("not_met"), "\(id): \(verdicts.sorted())")
+        }
+        // Failing pack rules are in the ledger with their figures; met ones are not.
+        let ledger = TestSupport.ledger(result)
+        let g8 = ledger.filter { $0["rule_id"] == "guarantee.G8.teacher_wage" }
+        #expect(g8.count == 1 && g8[0]["record_key"] == "county_code=500111;year=2024")
+        #expect(g8.first?["normalised_value"] == "teacher_wage=140000; civil_servant_wage=150000")
+    }
+
+    @Test("seed 003's county figures reproduce exactly through the rules")
+    func seed003() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("packs/seed003")])
+        let rows = evaluations(result)
+        func row(_ id: String, year: Int? = nil) -> [String: String]? {
+            rows.first { $0["rule_id"] == id && (year == nil || $0["key"]!.hasSuffix("year=\(year!)")) }
+        }
+        #expect(figures(row("quality.Q1.retention", year: 2024)) == ["graduates": "2026", "base": "2042", "rate": "99.2"])
+        #expect(row("guarantee.G8.teacher_wage", year: 2024)?["verdict"] == "met")
+        #expect(figures(row("guarantee.G8.teacher_wage", year: 2024)) == ["teacher_wage": "154203", "civil_servant_wage": "153549"])
+        let q4 = row("quality.Q4.county")
+        #expect(q4?["verdict"] == "not_met")
+        #expect(figures(q4) == ["schools": "26", "schools_meeting": "6", "share": "23", "public_funds": "18142000", "training": "788300"])
+        #expect(figures(row("quality.S1.satisfaction", year: 2024))["rate"] == "88.9")
+        #expect(figures(row("quality.S1.satisfaction", year: 2024))["satisfied"] == "337")
+        #expect(figures(row("guarantee.G14.quota", year: 2024)) == ["allocated": "835", "places": "1400", "share": "59.6"])
+        for (year, exchanged, backbone, share) in [(2022, "102", "32", "31.37"), (2023, "94", "33", "35.11"), (2024, "123", "49", "39.84")] {
+            let f = figures(row("guarantee.G11.exchange", year: year))
+            #expect(f["exchanged"] == exchanged && f["backbone"] == backbone && f["backbone_share"] == share, "\(year)")
+        }
+    }
+
+    @Test("the variation coefficient is pupil-weighted, as DOMAIN.md 3.1 defines it")
+    func variationCoefficient() {
+        // Values 4, 6, 10 for 100, 300, 600 pupils: X̄ = 8.2, Σ(Pᵢ/P)(Xᵢ − X̄)² = 5.16, CV = √5.16 / 8.2.
+        var a = Accumulator()
+        for (x, p) in [(4.0, 100.0), (6.0, 300.0), (10.0, 600.0)] { a.add(.cv, [.real(x), .real(p)]) }
+        guard case .real(let cv) = a.result(.cv) else { Issue.record("no value"); return }
+        #expect(abs(cv - 5.16.squareRoot() / 8.2) < 1e-12)
+        #expect(abs(cv - 0.277020) < 1e-6)
+        // The unweighted coefficient of the same values differs (0.3742).
+        var u = Accumulator()
+        for x in [4.0, 6.0, 10.0] { u.add(.cv, [.real(x), .real(1)]) }
+        guard case .real(let unweighted) = u.result(.cv) else { Issue.record("no value"); return }
+        #expect(abs(unweighted - 0.374166) < 1e-6)
+        // Equal values: no variation.
+        var e = Accumulator()
+        for p in [10.0, 20.0] { e.add(.cv, [.real(5), .real(p)]) }
+        #expect(e.result(.cv) == .real(0))
+    }
+
+    @Test("the 6-of-7 rule: 85 % of a standard passes, 84.9 % fails; teaching points under 50 are outside")
+    func schoolVerdicts() throws {
+        let rows = evaluations(try runPair()).filter { $0["rule_id"] == "balance.school.primary" }
+        func verdict(_ code: String) -> String? { rows.first { $0["key"] == "school_code=\(code)" }?["verdict"] }
+        #expect(verdict("3150010007") == "met")       // R4 at exactly 85 %
+        #expect(figures(rows.first { $0["key"] == "school_code=3150010007" })["weakest_share"] == "0.85")
+        #expect(verdict("3150010008") == "not_met")   // R4 at 84.9 %
+        #expect(verdict("3150010009") == "met")       // a teaching point of 60 pupils is evaluated
+        #expect(verdict("3150010010") == nil)         // one of 49 is not
+        #expect(verdict("3150010011") == nil)         // nor a special-education school
+        #expect(verdict("3150010006") == "met")       // the nine-year school's primary section
+        let cv = evaluations(try runPair()).filter { $0["rule_id"] == "balance.cv.primary" }
+        #expect(cv.first { $0["key"] == "county_code=500110" }?["verdict"] == "met")
+        #expect(cv.first { $0["key"] == "county_code=500111" }?["verdict"] == "not_met")
+    }
+
+    @Test("switching --profile changes the funding-floor verdicts as the profiles' numbers imply")
+    func profiles() throws {
+        func floors(_ profile: String?) throws -> [String: (String, String)] {
+            let result = try TestSupport.validate([TestSupport.fixture("packs/profiles")]) { $0.profile = profile }
+            var out: [String: (String, String)] = [:]
+            for r in evaluations(result) where r["rule_id"] == "funding.floor" { out[r["key"]!] = (r["verdict"]!, figures(r)["expected"]!) }
+            return out
+        }
+        let national = try floors(nil)
+        #expect(national["school_code=3150030001"]! == ("met", "1128000"))
+        #expect(national["school_code=3150030002"]! == ("met", "108000"))
+        #expect(national["school_code=3150030003"]! == ("met", "216000"))
+        let yubei = try floors("yubei")
+        #expect(yubei["school_code=3150030001"]! == ("not_met", "2082000"))
+        #expect(yubei["school_code=3150030002"]! == ("not_met", "305250"))
+        #expect(yubei["school_code=3150030003"]! == ("met", "520500"))
+        let shapingba = try floors("shapingba")
+        #expect(shapingba["school_code=3150030003"]! == ("not_met", "750000"))   // under 500 pupils: funded as 500
+        let named = try floors("national")
+        #expect(named.keys.sorted() == national.keys.sorted() && named.allSatisfy { national[$0.key]! == $0.value })
+    }
+
+    @Test("the pack version follows the reporting year")
+    func versionsByYear() throws {
+        let y2024 = try TestSupport.validate([TestSupport.fixture("packs/profiles")])
+        let y2023 = try TestSupport.validate([TestSupport.fixture("packs/profiles")]) { $0.asOf = "2023-09-30" }
+        #expect(y2024.summary.packs.contains { $0.name == "funding" && $0.version == "2024" })
+        #expect(y2023.summary.packs.contains { $0.name == "funding" && $0.version == "2017" })
+        let standard = { (r: RunResult) in figures(evaluations(r).first { $0["rule_id"] == "funding.floor" && $0["key"] == "school_code=3150030003" })["standard"] }
+        #expect(standard(y2024) == "720")
+        #expect(standard(y2023) == "650")
+    }
+
+    @Test("period-over-period rules need --previous and compare with it")
+    func previousPeriod() throws {
+        let without = try TestSupport.validate([pairCurrent])
+        let rows = evaluations(without).filter { $0["rule_id"] == "finance.two_increase.total" }
+        #expect(rows.count == 2 && rows.allSatisfy { $0["verdict"] == "not_evaluable" })
+        let with = evaluations(try runPair()).filter { $0["rule_id"] == "finance.two_increase.total" }
+        let b = with.first { $0["key"]!.hasPrefix("county_code=500111") }
+        #expect(b?["verdict"] == "not_met")
+        #expect(figures(b)["previous"] == "2100000000" && figures(b)["current"] == "2010000000")
+        let a = with.first { $0["key"]!.hasPrefix("county_code=500110") }
+        #expect(figures(a)["growth"] == "5.77")
+    }
+
+    @Test("rows depending on a rejected school are flagged with a pointer to the cause, never dropped")
+    func dependentQuarantine() throws {
+        let result = try runPair()
+        let ledger = TestSupport.ledger(result)
+        let flagged = ledger.first { $0["rule_id"] == "consistency.teachers_of_rejected_school" }
+        #expect(flagged?["record_key"] == "school_code=3150010107")
+        #expect(flagged?["normalised_value"] == "teachers=20")
+        #expect(ledger.contains { $0["rule_id"] == "schools.sections_sum" && $0["record_key"] == "school_code=3150010107" })
+        // Not "unknown school": the school exists but was rejected.
+        #expect(!ledger.contains { $0["rule_id"] == "consistency.teacher_school_exists" && $0["record_key"] == "school_code=3150010107" })
+        #expect(ledger.contains { $0["rule_id"] == "consistency.teacher_school_exists" && $0["record_key"] == "school_code=3150099999" })
+    }
+
+    @Test("waivers mark accepted findings, do not fail the run, and report expired and unused waivers")
+    func waivers() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write("""
+            - rule: guarantee.G8.teacher_wage
+              key: county_code=500111;year=2024
+              reason: 2025 年起实施工资调整
+              expires: 2025-12-31
+              rectification: 区财政 2025 年追加教师绩效工资
+            - rule: quality.S1.satisfaction
+              key: county_code=500111;year=2024
+              reason: 问卷重做中
+              expires: 2024-01-01
+            - rule: quality.Q2.disabled_enrolment
+              key: county_code=599999;year=2024
+              reason: 不存在的区县
+              expires: 2030-01-01
+            """, to: dir + "/waivers.yaml")
+        let result = try runPair { $0.waivers = dir + "/waivers.yaml" }
+        let ledger = TestSupport.ledger(result)
+        let g8 = ledger.first { $0["rule_id"] == "guarantee.G8.teacher_wage" }
+        #expect(g8?["waiver"]?.contains("2025 年起实施工资调整") == true)
+        #expect(g8?["waiver"]?.contains("整改") == true)
+        #expect(result.summary.totals.waived == 1)
+        #expect(result.summary.findings["guarantee.G8.teacher_wage"]?["waived"] == 1)
+        #expect(result.summary.findings["guarantee.G8.teacher_wage"]?["error"] == nil)
+        #expect(ledger.contains { $0["rule_id"] == "waiver.expired" && $0["record_key"] == "county_code=500111;year=2024" })
+        #expect(ledger.first { $0["rule_id"] == "quality.S1.satisfaction" }?["waiver"] == "")
+        #expect(ledger.contains { $0["rule_id"] == "waiver.unused" })
+    }
+
+    @Test("a waiver that covers every error lets the run pass")
+    func waiversAndExitCode() throws {
+        let dir = TestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("packs/seed003/county_finance.csv"), toPath: dir + "/county_finance.csv")
+        #expect(try TestSupport.validate([dir]).status == .dataErrors)
+        TestSupport.write("- rule: guarantee.G11.exchange\n  key: \"*\"\n  reason: 交流比例按三年统筹计算\n  expires: 2026-12-31\n", to: dir + "/w.yaml")
+        #expect(try TestSupport.validate([dir + "/county_finance.csv"]) { $0.waivers = dir + "/w.yaml" }.status == .clean)
+    }
+
+    @Test("mistakes in packs, profiles and waivers are located")
+    func packMistakes() throws {
+        func load(_ file: String, _ edit: (String) -> String) -> [RuleFileError] {
+            let dir = TestSupport.temporaryDirectory() + "/Rules"
+            try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
+            TestSupport.write(edit(TestSupport.text(dir + "/" + file)), to: dir + "/" + file)
+            do { _ = try RuleSetLoader.load(directory: dir); return [] } catch let e as RuleFileErrors { return e.errors } catch { return [] }
+        }
+        let table = load("packs/quality.yaml") { $0.replacingOccurrences(of: "on: county_finance\n    when: present(disabled_enrolment_rate)", with: "on: county_finances\n    when: present(disabled_enrolment_rate)") }
+        #expect(table.contains { $0.message.contains("county_finances") && $0.location.path.hasSuffix("packs/quality.yaml") })
+        let column = load("packs/quality.yaml") { $0.replacingOccurrences(of: "check: disabled_enrolment_rate >= $disabled_enrolment_min", with: "check: disabled_rate >= $disabled_enrolment_min") }
+        #expect(column.contains { $0.message.contains("disabled_rate") && $0.location.line > 1 })
+        let arity = load("packs/quality.yaml") { $0.replacingOccurrences(of: "schools: count()", with: "schools: sum()") }
+        #expect(arity.contains { $0.message.contains("sum") })
+        let profile = load("profiles/yubei.yaml") { $0.replacingOccurrences(of: "small_rural_grant", with: "small_rural_grants") }
+        #expect(profile.contains { $0.message.contains("small_rural_grants") })
+        let overlap = load("packs/funding.yaml") { $0.replacingOccurrences(of: "years: [2024, 2035]", with: "years: [2023, 2035]") }
+        #expect(overlap.contains { $0.message.contains("重叠") })
+        let waivers = TestSupport.temporaryDirectory() + "/w.yaml"
+        TestSupport.write("- rule: x\n  reason: y\n", to: waivers)
+        #expect(throws: RuleFileErrors.self) { _ = try WaiverBook.load(path: waivers, asOf: Day(year: 2024, month: 9, day: 30)!) }
+    }
+
+    @Test("evaluations do not depend on the order of rows")
+    func orderIndependence() throws {
+        let dir = TestSupport.temporaryDirectory()
+        for file in ["schools.csv", "teachers.csv", "county_finance.csv", "funding.csv"] {
+            var lines = TestSupport.text(pairCurrent + "/" + file).split(separator: "\n").map(String.init)
+            let header = lines.removeFirst()
+            var rng = SeededGenerator(seed: 5)
+            lines.shuffle(using: &rng)
+            TestSupport.write(([header] + lines).joined(separator: "\n") + "\n", to: dir + "/" + file)
+        }
+        func normalised(_ result: RunResult) -> [String] {
+            evaluations(result).map { "\($0["rule_id"]!)|\($0["key"]!)|\($0["verdict"]!)|\($0["figures"]!)" }.sorted()
+        }
+        let shuffled = try TestSupport.validate([dir])
+        let original = try TestSupport.validate([pairCurrent])
+        #expect(normalised(shuffled) == normalised(original))
+    }
+}
