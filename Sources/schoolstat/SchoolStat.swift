@@ -221,6 +221,9 @@ struct Generate: ParsableCommand {
     @Option(name: .long, help: "随机种子 (seed); the same seed gives the same files.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: "学校数 (schools); default one per 60 teachers.")
+    var schools: Int?
+
     @Option(name: .long, help: "输出目录 (directory to write teachers.csv and schools.csv into).")
     var out: String
 
@@ -230,7 +233,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let generator = RosterGenerator(rows: rows, seed: seed)
+        let generator = RosterGenerator(rows: rows, seed: seed, schools: schools)
         generator.writeTeachers(to: out + "/teachers.csv")
         generator.writeSchools(to: out + "/schools.csv")
     }

@@ -364,7 +364,8 @@ final class PackEvaluator {
     /// evaluation, met or not, is returned with its figures.
     /// `tablesInRun` are the tables at least one input file was recognised as;
     /// a rule that reads another table runs only when that table is there too.
-    func evaluate(sink: FindingSink, tablesInRun: Set<String>) -> [Evaluation] {
+    /// Each evaluation is handed to `emit` as it is made, not collected.
+    func evaluate(sink: FindingSink, tablesInRun: Set<String>, emit: (Evaluation) -> Void) {
         // Entity rows with their derived values.
         var extendedRows: [String: [RowValues]] = [:]
         for (name, store) in stores {
@@ -405,7 +406,6 @@ final class PackEvaluator {
             indexes[name] = index
         }
 
-        var evaluations: [Evaluation] = []
         for rule in rules where rule.needs.isSubset(of: tablesInRun) {
             let schema = extended[rule.spec.table] ?? stores[rule.spec.table]?.schema
             if rule.byColumns.isEmpty {
@@ -413,7 +413,7 @@ final class PackEvaluator {
                 for (i, row) in rows.enumerated() {
                     if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { continue }
                     let key = store.schema.key.compactMap { k in store.schema.columnIndex(k).map { "\(k)=\(row.values[$0])" } }.joined(separator: ";")
-                    evaluations.append(judge(rule, context: row, schema: schema, key: key, file: store.files[i], line: store.lines[i], sink: sink))
+                    emit(judge(rule, context: row, schema: schema, key: key, file: store.files[i], line: store.lines[i], sink: sink))
                 }
             } else {
                 if !rule.streaming, let rows = extendedRows[rule.spec.table] {
@@ -439,11 +439,10 @@ final class PackEvaluator {
                     }
                     for (j, call) in rule.calls.enumerated() { group.values[rule.byColumns.count + j] = accumulators[j].result(call.kind) }
                     let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
-                    evaluations.append(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
+                    emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
                 }
             }
         }
-        return evaluations
     }
 
     private func judge(_ rule: CompiledRule, context: RowValues, schema: TableSchema, key: String, file: String, line: Int, sink: FindingSink) -> Evaluation {

@@ -238,11 +238,13 @@ public final class ValidationRun: FindingSink {
         }
 
         // Rule packs: entities and groups, once every row is in.
-        let evaluations = evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name)))
+        let evaluationWriter: EvaluationWriter
+        do { evaluationWriter = try EvaluationWriter(path: out.path("evaluations.csv")) } catch { throw .output(error) }
+        evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name))) { evaluationWriter.write($0) }
         if let book = waiverBook { for entry in book.report() { record(entry) } }
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }
-            try EvaluationWriter.write(evaluations, to: out.path("evaluations.csv"))
+            try evaluationWriter.close()
             try ledger?.close()
         } catch { throw .output(error) }
         ledger = nil
@@ -255,8 +257,7 @@ public final class ValidationRun: FindingSink {
                                         blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
         }
         let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
-        var ruleResults: [String: [String: Int]] = [:]
-        for e in evaluations { ruleResults[e.ruleID, default: [:]][e.verdict.rawValue, default: 0] += 1 }
+        let ruleResults = evaluationWriter.tally
         let summary = RunSummary(
             runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
             profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
