@@ -18,7 +18,7 @@ CHECK = "10X98765432"
 
 
 def id_number(birth, male, serial):
-    body = f"500110{birth}{serial:02d}{(rng.randrange(0, 5) * 2 + (1 if male else 0))}"
+    body = f"500110{birth}{serial % 500 * 2 + (1 if male else 0):03d}"
     return body + CHECK[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
 
 
@@ -143,7 +143,7 @@ for (code, kind), reported in zip(school_codes, teachers_reported):
         serial += 1
         male = rng.random() < 0.35
         y, m, d = rng.randrange(1965, 2001), rng.randrange(1, 13), rng.randrange(1, 29)
-        idn = id_number(f"{y}{m:02d}{d:02d}", male, serial % 100)
+        idn = id_number(f"{y}{m:02d}{d:02d}", male, serial)
         style = rng.choice([0, 0, 0, 1, 2, 3, 4])
         wage = rng.uniform(118000, 178000)
         teacher_rows.append({

@@ -196,6 +196,15 @@ final class Console {
             print(language == .zh ? "最常见的问题:" : "Most frequent findings:")
             for (rule, n) in top { print("  \(pad(String(n), 6)) \(rule)") }
         }
+        if !s.ruleResults.isEmpty {
+            let met = s.ruleResults.values.reduce(0) { $0 + ($1["met"] ?? 0) }
+            let notMet = s.ruleResults.values.reduce(0) { $0 + ($1["not_met"] ?? 0) }
+            let missing = s.ruleResults.values.reduce(0) { $0 + ($1["not_evaluable"] ?? 0) }
+            let packs = s.packs.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+            print(language == .zh
+                  ? "规则包评估（\(s.profile ?? "无地区参数")；\(packs)）：达标 \(met) 次，不达标 \(notMet) 次，无法核验 \(missing) 次；明细见 evaluations.csv"
+                  : "Rule packs (\(s.profile ?? "no profile"); \(packs)): \(met) met, \(notMet) not met, \(missing) not evaluable; see evaluations.csv")
+        }
         let verdict: String
         switch result.status {
         case .clean: verdict = language == .zh ? "没有错误。" : "No errors."
