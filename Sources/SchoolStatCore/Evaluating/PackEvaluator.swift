@@ -184,12 +184,13 @@ final class PackEvaluator {
                         let arguments = try calls.map { call throws(ExpressionCompileError) in try call.arguments.map { a throws(ExpressionCompileError) in try rowCompiler.compile(a) } }
                         let types = zip(calls, arguments).map { call, args in call.kind == .first || call.kind == .min || call.kind == .max ? (args.first?.type ?? .number) : ValueType.number }
                         var groupSchema = Self.slotSchema(base: schema, keys: byColumns, slots: calls.count, name: spec.table, slotTypes: types)
-                        // Join entity tables whose key is one of the group columns: `schools.school_name`.
+                        // Join entity tables whose key is one of the group columns: `schools.school_name`
+                        // (their own columns; derived values are not carried into joins).
                         var joins: [(String, Int, Int)] = []
                         for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
                             guard store.schema.key.count == 1, let position = spec.by.firstIndex(of: store.schema.key[0]) else { continue }
                             joins.append((name, position, groupSchema.columns.count))
-                            for c in (extended[name] ?? store.schema).columns where !c.name.hasPrefix("previous.") {
+                            for c in store.schema.columns {
                                 var joined = c
                                 joined.name = name + "." + c.name
                                 groupSchema.columns.append(joined)
@@ -366,14 +367,19 @@ final class PackEvaluator {
     /// a rule that reads another table runs only when that table is there too.
     /// Each evaluation is handed to `emit` as it is made, not collected.
     func evaluate(sink: FindingSink, tablesInRun: Set<String>, emit: (Evaluation) -> Void) {
-        // Entity rows with their derived values.
-        var extendedRows: [String: [RowValues]] = [:]
-        for (name, store) in stores {
+        let active = rules.filter { $0.needs.isSubset(of: tablesInRun) }
+
+        // Entity tables, one row at a time: derive its values, judge the rules
+        // on each row, feed the group rules. The extended row is then dropped,
+        // so memory holds the entities' own columns, not their derived values.
+        for name in stores.keys.sorted() {
+            let store = stores[name]!
             let schema = extended[name] ?? store.schema
             let keyIndex = store.schema.key.first.flatMap { store.schema.columnIndex($0) }
-            var rows: [RowValues] = []
-            for values in store.rows {
-                let row = RowValues(count: schema.columns.count)
+            let rowRules = active.filter { $0.spec.table == name && $0.byColumns.isEmpty }
+            let groupRules = active.filter { $0.spec.table == name && !$0.byColumns.isEmpty && !$0.streaming }
+            let row = RowValues(count: schema.columns.count)
+            for (r, values) in store.rows.enumerated() {
                 for (i, v) in values.enumerated() { row.values[i] = v }
                 var next = values.count
                 if let keyIndex {
@@ -393,11 +399,18 @@ final class PackEvaluator {
                     }
                     next += 1
                 }
-                rows.append(row)
+                if !rowRules.isEmpty {
+                    let key = store.schema.key.compactMap { k in store.schema.columnIndex(k).map { "\(k)=\(values[$0])" } }.joined(separator: ";")
+                    for rule in rowRules {
+                        if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { continue }
+                        emit(judge(rule, context: row, schema: schema, key: key, file: store.files[r], line: store.lines[r], sink: sink))
+                    }
+                }
+                for rule in groupRules { accumulate(rule, row) }
             }
-            extendedRows[name] = rows
         }
 
+        // Groups, rule by rule, in key order. Joined tables give their own columns by key.
         var indexes: [String: [String: Int]] = [:]
         for (name, store) in stores {
             guard store.schema.key.count == 1, let k = store.schema.columnIndex(store.schema.key[0]) else { continue }
@@ -405,42 +418,23 @@ final class PackEvaluator {
             for (i, values) in store.rows.enumerated() where index[values[k].description] == nil { index[values[k].description] = i }
             indexes[name] = index
         }
-
-        for rule in rules where rule.needs.isSubset(of: tablesInRun) {
-            let schema = extended[rule.spec.table] ?? stores[rule.spec.table]?.schema
-            if rule.byColumns.isEmpty {
-                guard let store = stores[rule.spec.table], let rows = extendedRows[rule.spec.table], let schema else { continue }
-                for (i, row) in rows.enumerated() {
-                    if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { continue }
-                    let key = store.schema.key.compactMap { k in store.schema.columnIndex(k).map { "\(k)=\(row.values[$0])" } }.joined(separator: ";")
-                    emit(judge(rule, context: row, schema: schema, key: key, file: store.files[i], line: store.lines[i], sink: sink))
+        for rule in active where !rule.byColumns.isEmpty {
+            let state = rule.state
+            for key in state.order.sorted() {
+                let (keyValues, accumulators) = state.groups[key]!
+                let group = RowValues(count: rule.groupSchema!.columns.count)
+                for (i, v) in keyValues.enumerated() { group.values[i] = v }
+                for (j, call) in rule.calls.enumerated() { group.values[rule.byColumns.count + j] = accumulators[j].result(call.kind) }
+                for join in rule.joins {
+                    let store = stores[join.table]!
+                    let joinKey = keyValues[join.byPosition].description
+                    let found = indexes[join.table]?[joinKey]
+                    group.values[join.offset + store.schema.columns.count] = .boolean(found == nil && rejectedKeys[join.table]?.contains(joinKey) == true)
+                    guard let i = found else { continue }
+                    for (c, v) in store.rows[i].enumerated() { group.values[join.offset + c] = v }
                 }
-            } else {
-                if !rule.streaming, let rows = extendedRows[rule.spec.table] {
-                    for row in rows { accumulate(rule, row) }
-                }
-                let state = rule.state
-                for key in state.order.sorted() {
-                    let (keyValues, accumulators) = state.groups[key]!
-                    let group = RowValues(count: rule.groupSchema!.columns.count)
-                    for (i, v) in keyValues.enumerated() { group.values[i] = v }
-                    for join in rule.joins {
-                        let joinKey = keyValues[join.byPosition].description
-                        let columns = (extended[join.table] ?? stores[join.table]!.schema).columns
-                        let width = columns.filter { !$0.name.hasPrefix("previous.") }.count
-                        let found = indexes[join.table]?[joinKey]
-                        group.values[join.offset + width] = .boolean(found == nil && rejectedKeys[join.table]?.contains(joinKey) == true)
-                        guard let i = found, let row = extendedRows[join.table]?[i] else { continue }
-                        var target = join.offset
-                        for (c, column) in columns.enumerated() where !column.name.hasPrefix("previous.") {
-                            group.values[target] = row.values[c]
-                            target += 1
-                        }
-                    }
-                    for (j, call) in rule.calls.enumerated() { group.values[rule.byColumns.count + j] = accumulators[j].result(call.kind) }
-                    let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
-                    emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
-                }
+                let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
+                emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
             }
         }
     }
