@@ -67,7 +67,7 @@ struct RuleLanguageTests {
     @Test("the project's rule files load")
     func projectRulesLoad() throws {
         let rules = try RuleSetLoader.load(directory: TestSupport.rules)
-        #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance", "funding"])
+        #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance", "funding", "monitoring"])
         #expect(rules.table(named: "teachers")!.checks.contains { $0.id == "teachers.id_checksum" })
     }
 

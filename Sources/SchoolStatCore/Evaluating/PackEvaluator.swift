@@ -310,6 +310,9 @@ final class PackEvaluator {
         return names
     }
 
+    /// Rules that could not run because a table they need had no input, with the reason.
+    private(set) var notRun: [String: String] = [:]
+
     /// Keys of rejected rows of entity tables.
     private var rejectedKeys: [String: Set<String>] = [:]
 
@@ -368,6 +371,11 @@ final class PackEvaluator {
     /// Each evaluation is handed to `emit` as it is made, not collected.
     func evaluate(sink: FindingSink, tablesInRun: Set<String>, emit: (Evaluation) -> Void) {
         let active = rules.filter { $0.needs.isSubset(of: tablesInRun) }
+        notRun = [:]
+        for rule in rules {
+            let missing = ([rule.spec.table] + rule.needs.sorted()).filter { !tablesInRun.contains($0) }
+            if !missing.isEmpty { notRun[rule.spec.id] = "本次运行没有表 (no input for table) \(missing.joined(separator: ", "))" }
+        }
 
         // Entity tables, one row at a time: derive its values, judge the rules
         // on each row, feed the group rules. The extended row is then dropped,

@@ -71,6 +71,8 @@ public struct RunSummary: Sendable, Codable {
     public var packs: [PackSummary]
     /// Pack rule id → verdict (met / not_met / not_evaluable) → count of entities or groups.
     public var ruleResults: [String: [String: Int]]
+    /// Pack rules that did not run, and why (a table they need had no input file).
+    public var rulesNotRun: [String: String] = [:]
     public var inputs: [InputSummary]
     public var tables: [String: TableSummary]
     /// Rule id → severity → count.
@@ -81,7 +83,7 @@ public struct RunSummary: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
-        case ruleResults = "rule_results"
+        case ruleResults = "rule_results", rulesNotRun = "rules_not_run"
         case ruleFiles = "rule_files", timings
     }
 

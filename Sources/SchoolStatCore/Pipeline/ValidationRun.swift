@@ -258,7 +258,7 @@ public final class ValidationRun: FindingSink {
         }
         let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
         let ruleResults = evaluationWriter.tally
-        let summary = RunSummary(
+        var summary = RunSummary(
             runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
             profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
             ruleResults: ruleResults,
@@ -266,6 +266,7 @@ public final class ValidationRun: FindingSink {
             totals: FindingTotals(errors: errorCount, warnings: warningCount, waived: waivedCount),
             ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
             timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), totalSeconds: finished.timeIntervalSince(started)))
+        summary.rulesNotRun = evaluator.notRun
         do {
             try summary.write(to: out.path("summary.json"))
             try out.commit()

@@ -141,6 +141,19 @@ prev_b = [B, "乙县", 2023, "21.0亿", "15500"] + poor[5:]
 prev_a[2] = prev_b[2] = 2023
 write(HERE / "pair/previous/county_finance.csv", FIN_HEADER, [prev_a, prev_b])
 
+# Quality monitoring: county A even and above 0.5; county B low and uneven.
+M_HEADER = ["school_code", "county_code", "grade", "subject", "composite"]
+monitoring = []
+for row in schools:
+    code, county = row[0], row[2]
+    for subject in ["语文", "数学"]:
+        if county == A:
+            value = 0.62 if code[-1] in "13579" else 0.58
+        else:
+            value = 0.7 if code[-1] in "13579" else 0.3
+        monitoring.append([code, county, 8, subject, value])
+write(HERE / "pair/current/monitoring.csv", M_HEADER, monitoring)
+
 # ---------------------------------------------------------------- seed 003 (万盛经开区, 2024)
 # 26 schools: public funds 18,142,000 yuan, training 788,300 yuan, 6 schools at 5 % or more.
 seed = []
