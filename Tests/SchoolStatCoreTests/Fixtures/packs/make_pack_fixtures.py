@@ -130,11 +130,12 @@ FIN_HEADER = ["county_code", "county_name", "year", "edu_expenditure", "edu_expe
               "junior_graduates", "survey_valid", "survey_satisfied", "quota_places_total", "quota_places_allocated",
               "nearby_enrolment_primary", "nearby_enrolment_junior", "migrant_public_share", "disabled_enrolment_rate",
               "public_kindergarten_share", "affordable_kindergarten_share", "preschool_gross_enrolment", "nine_year_retention",
-              "dual_qualified_share", "large_class_share", "teacher_certification_rate"]
+              "dual_qualified_share", "large_class_share", "teacher_certification_rate", "wage_bill", "staff_education_budget",
+              "training_budget_total"]
 good = [A, "甲县", 2024, "25.46亿", "19434.44", "5.77%", "4.58%", "4%", "154203", "153549", "1210", "123", "49", "2046", "47", "49", "2",
-        "2026", "379", "337", "1400", "835", "100%", "97%", "90%", "97%", "66%", "85%", "96%", "98%", "75%", "0", "100%"]
+        "2026", "379", "337", "1400", "835", "100%", "97%", "90%", "97%", "66%", "85%", "96%", "98%", "75%", "0", "100%", "2.4亿", "300万", "600万"]
 poor = [B, "乙县", 2024, "20.1亿", "15000", "1.5%", "3%", "2%", "140000", "150000", "1000", "50", "5", "2000", "10", "20", "0",
-        "1800", "400", "300", "1000", "400", "90%", "90%", "80%", "90%", "50%", "70%", "90%", "95%", "60%", "3%", "98%"]
+        "1800", "400", "300", "1000", "400", "90%", "90%", "80%", "90%", "50%", "70%", "90%", "95%", "60%", "3%", "98%", "2亿", "100万", "200万"]
 write(HERE / "pair/current/county_finance.csv", FIN_HEADER, [good, poor])
 prev_a = [A, "甲县", 2023, "24.07亿", "19102.41"] + good[5:]
 prev_b = [B, "乙县", 2023, "21.0亿", "15500"] + poor[5:]
