@@ -21,7 +21,6 @@ peak() { # rows → "kbytes seconds"
 read -r small_kb small_s < <(peak "$small")
 read -r large_kb large_s < <(peak "$large")
 printf '%-10s %12s %10s %12s\n' rows "peak RSS MB" seconds "rows/s"
-printf '%-10s %12.1f %10s %12.0f\n' "$small" "$(echo "$small_kb/1024" | bc -l)" "$small_s" "$(echo "$small/$small_s" | bc -l)"
-printf '%-10s %12.1f %10s %12.0f\n' "$large" "$(echo "$large_kb/1024" | bc -l)" "$large_s" "$(echo "$large/$large_s" | bc -l)"
-ratio=$(echo "$large_kb/$small_kb" | bc -l)
-printf 'peak RSS ratio (large/small): %.2f (target <= 1.5)\n' "$ratio"
+awk -v r="$small" -v kb="$small_kb" -v s="$small_s" 'BEGIN { printf "%-10s %12.1f %10s %12.0f\n", r, kb / 1024, s, r / s }'
+awk -v r="$large" -v kb="$large_kb" -v s="$large_s" 'BEGIN { printf "%-10s %12.1f %10s %12.0f\n", r, kb / 1024, s, r / s }'
+awk -v a="$large_kb" -v b="$small_kb" 'BEGIN { printf "peak RSS ratio (large/small): %.2f (target <= 1.5)\n", a / b }'
