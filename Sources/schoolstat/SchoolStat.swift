@@ -12,7 +12,7 @@ struct SchoolStat: ParsableCommand {
         退出码 (exit codes): 0 没有错误 (no errors); 1 数据有错误 (data errors found);
         2 命令行或规则文件有误 (bad command line or rule files); 3 有输入文件无法读取 (an input could not be read).
         """,
-        subcommands: [Validate.self, Generate.self],
+        subcommands: [Validate.self, Score.self, Generate.self],
         defaultSubcommand: Validate.self
     )
 
@@ -245,5 +245,48 @@ struct Generate: ParsableCommand {
         let generator = RosterGenerator(rows: rows, seed: seed, schools: schools)
         generator.writeTeachers(to: out + "/teachers.csv")
         generator.writeSchools(to: out + "/schools.csv")
+    }
+}
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "根据校验输出计算县域评估指标 (compute the county evaluation from a validate run's clean data).")
+
+    @Argument(help: "schoolstat validate 的输出目录 (a validate run's --out directory).")
+    var runDirectory: String
+
+    @Option(name: .long, help: "规则目录 (rules directory).")
+    var rules: String = "Rules"
+
+    @Option(name: .long, help: "评估结果目录 (where to write the evaluation).")
+    var out: String
+
+    @Option(name: .long, help: "地区参数 (profile); default: the one the run used.")
+    var profile: String?
+
+    @Option(name: .long, help: "豁免文件 (waivers): findings covered by a waiver with a rectification note count as 整改后达标.")
+    var waivers: String?
+
+    @Option(name: .long, help: "上一期的输出目录 (the previous period's validate output), for period-over-period indicators.")
+    var previous: String?
+
+    @Option(name: .long, help: "报告语言 (report language): zh or en.")
+    var lang: Language = .zh
+
+    func run() throws {
+        var options = ScoreOptions(run: runDirectory, rulesDirectory: rules, outputDirectory: out)
+        options.previous = previous
+        options.profile = profile
+        options.waivers = waivers
+        options.english = lang == .en
+        do {
+            let result = try Scorer.score(options)
+            let notMet = result.indicators.filter { $0.conclusion == .notMet }.count
+            print(lang == .zh ? "评估完成：\(result.indicators.count) 项指标，其中不达标 \(notMet) 项；输出目录 \(result.outputDirectory)"
+                              : "Evaluation written: \(result.indicators.count) indicators, \(notMet) not met; see \(result.outputDirectory)")
+        } catch {
+            FileHandle.standardError.write(Data("schoolstat score: \(error.description)\n".utf8))
+            throw ExitCode(error.status.rawValue)
+        }
     }
 }

@@ -257,6 +257,34 @@ final class PackEvaluator {
         }
     }
 
+    /// Every kept row of `table` with its derived values, by column name (for reports).
+    func entityRows(_ table: String) -> [[String: Value]] {
+        guard let store = stores[table] else { return [] }
+        let schema = extended[table] ?? store.schema
+        let keyIndex = store.schema.key.first.flatMap { store.schema.columnIndex($0) }
+        let row = RowValues(count: schema.columns.count)
+        var out: [[String: Value]] = []
+        for values in store.rows {
+            for (i, v) in values.enumerated() { row.values[i] = v }
+            var next = values.count * 2
+            for d in derived[table] ?? [] {
+                if let e = d.row {
+                    row.values[next] = e.evaluate(row)
+                } else if let outer = d.outer, let keyIndex {
+                    let accumulators = d.state.groups[values[keyIndex].description]?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
+                    let slots = RowValues(count: d.calls.count)
+                    for (j, call) in d.calls.enumerated() { slots.values[j] = accumulators[j].result(call.kind) }
+                    row.values[next] = outer.evaluate(slots)
+                }
+                next += 1
+            }
+            var named: [String: Value] = [:]
+            for (i, c) in schema.columns.enumerated() where !c.name.hasPrefix("previous.") { named[c.name] = row.values[i] }
+            out.append(named)
+        }
+        return out
+    }
+
     /// The previous period's row for a current row: with a `year` column, the
     /// latest earlier year; otherwise the only (or last) row with the same key.
     static func previousRow(for current: [Value], in candidates: [[Value]], schema: TableSchema) -> [Value]? {
