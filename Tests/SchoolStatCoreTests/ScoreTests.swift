@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+private let pair = TestSupport.fixture("packs/pair/current")
+
+/// Validates `inputs`, then scores the run.
+private func score(_ inputs: [String], configure: (inout ScoreOptions) -> Void = { _ in }) throws -> (ScoreResult, String) {
+    let run = try TestSupport.validate(inputs)
+    let out = TestSupport.temporaryDirectory() + "/evaluation"
+    var options = ScoreOptions(run: run.outputDirectory, rulesDirectory: TestSupport.rules, outputDirectory: out)
+    configure(&options)
+    return (try Scorer.score(options), out)
+}
+
+@Suite("The county evaluation (schoolstat score)", .serialized)
+struct ScoreTests {
+    @Test("school indicators: sections, the 85 % boundary, exclusions with their reason")
+    func schoolIndicators() throws {
+        let (_, out) = try score([pair])
+        let rows = TestSupport.csvRecords(out + "/school_indicators.csv")
+        func row(_ code: String, _ section: String = "primary") -> [String: String]? {
+            rows.first { $0["school_code"] == code && $0["section"] == section }
+        }
+        #expect(row("3150010007")?["verdict"] == "met" && row("3150010007")?["weakest_share"] == "0.85")
+        #expect(row("3150010007")?["R4_met"] == "false" && row("3150010007")?["indicators_met"] == "6")
+        #expect(row("3150010008")?["verdict"] == "not_met" && row("3150010008")?["weakest_share"] == "0.849")
+        #expect(row("3150010006", "primary")?["pupils"] == "600" && row("3150010006", "junior")?["pupils"] == "300")
+        #expect(row("3150010001")?["R1_value"] == "5" && row("3150010001")?["R1_standard"] == "4.2")
+        let excluded = rows.first { $0["school_code"] == "3150010010" }
+        #expect(excluded?["excluded_reason"] == "不足50人的教学点不参评")
+        #expect(rows.first { $0["school_code"] == "3150010011" }?["excluded_reason"] == "特殊教育学校不参评")
+        #expect(row("3150010009")?["verdict"] == "met")   // a teaching point of 60 pupils is evaluated
+    }
+
+    @Test("county indicators: schools meeting, pupil-weighted CV against its limit, the conclusion")
+    func countyIndicators() throws {
+        let (result, out) = try score([pair])
+        let rows = TestSupport.csvRecords(out + "/county_indicators.csv")
+        let a = rows.first { $0["county_code"] == "500110" && $0["section"] == "primary" && $0["indicator"] == "R4" }
+        #expect(a?["schools_in_scope"] == "7" && a?["schools_meeting"] == "5" && a?["cv"] == "0.1516" && a?["conclusion"] == "达标")
+        let b = rows.first { $0["county_code"] == "500111" && $0["section"] == "primary" && $0["indicator"] == "R1" }
+        #expect(b?["conclusion"] == "不达标" && b?["cv_limit"] == "0.5")
+        #expect(Double(b?["cv"] ?? "0")! > 0.5)
+        let g8 = rows.first { $0["county_code"] == "500111" && $0["indicator"] == "guarantee.G8.teacher_wage" }
+        #expect(g8?["conclusion"] == "不达标" && g8?["figures"] == "teacher_wage=140000; civil_servant_wage=150000")
+        #expect(result.indicators.contains { $0.indicator == "quality.Q4.county" && $0.county == "500110" && $0.conclusion == .met })
+        let report = TestSupport.text(out + "/evaluation.md")
+        #expect(report.contains("## 区县 500111"))
+        #expect(report.contains("CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄"))
+        #expect(report.contains("school_code=3150010008（value=3.82"))
+    }
+
+    @Test("a failing indicator covered by waivers with a rectification note is 整改后达标")
+    func rectification() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write("""
+            - rule: guarantee.G8.teacher_wage
+              key: county_code=500111;year=2024
+              reason: 工资调整已批复
+              expires: 2025-12-31
+              rectification: 2025 年起教师绩效工资提高
+            - rule: quality.S1.satisfaction
+              key: county_code=500111;year=2024
+              reason: 问卷重做
+              expires: 2025-12-31
+            """, to: dir + "/waivers.yaml")
+        let (result, _) = try score([pair]) { $0.waivers = dir + "/waivers.yaml" }
+        func conclusion(_ id: String) -> Conclusion? { result.indicators.first { $0.county == "500111" && $0.indicator == id }?.conclusion }
+        #expect(conclusion("guarantee.G8.teacher_wage") == .metAfterRectification)
+        #expect(conclusion("quality.S1.satisfaction") == .notMet)   // waived, but with no rectification note
+        #expect(conclusion("guarantee.G14.quota") == .notMet)
+    }
+
+    @Test("indicators whose data is missing say so and name the missing table, never met")
+    func dataMissing() throws {
+        let dir = TestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: pair + "/schools.csv", toPath: dir + "/schools.csv")
+        let (result, out) = try score([dir])
+        let g8 = result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }
+        #expect(g8?.conclusion == .dataMissing)
+        #expect(g8?.figures.contains("county_finance") == true)
+        #expect(TestSupport.text(out + "/evaluation.md").contains("数据缺失"))
+    }
+
+    @Test("the evaluation is deterministic and does not depend on row order")
+    func deterministic() throws {
+        let (_, first) = try score([pair])
+        let (_, second) = try score([pair])
+        for file in ["school_indicators.csv", "county_indicators.csv", "evaluation.md"] {
+            #expect(TestSupport.text(first + "/" + file) == TestSupport.text(second + "/" + file), "\(file)")
+        }
+        let dir = TestSupport.temporaryDirectory()
+        for file in try FileManager.default.contentsOfDirectory(atPath: pair) where file.hasSuffix(".csv") {
+            var lines = TestSupport.text(pair + "/" + file).split(separator: "\n").map(String.init)
+            let header = lines.removeFirst()
+            var rng = SeededGenerator(seed: 11)
+            lines.shuffle(using: &rng)
+            TestSupport.write(([header] + lines).joined(separator: "\n") + "\n", to: dir + "/" + file)
+        }
+        let (_, shuffled) = try score([dir])
+        #expect(TestSupport.text(shuffled + "/county_indicators.csv") == TestSupport.text(first + "/county_indicators.csv"))
+        #expect(TestSupport.text(shuffled + "/school_indicators.csv") == TestSupport.text(first + "/school_indicators.csv"))
+    }
+
+    @Test("--lang en writes the report in English")
+    func english() throws {
+        let (_, out) = try score([pair]) { $0.english = true }
+        let report = TestSupport.text(out + "/evaluation.md")
+        #expect(report.contains("## County 500110") && report.contains("not met"))
+        #expect(TestSupport.csvRecords(out + "/county_indicators.csv").contains { $0["conclusion"] == "met" })
+    }
+
+    @Test("score refuses a directory that is not a run")
+    func notARun() {
+        let options = ScoreOptions(run: TestSupport.temporaryDirectory(), rulesDirectory: TestSupport.rules, outputDirectory: TestSupport.temporaryDirectory() + "/e")
+        #expect(throws: RunError.self) { try Scorer.score(options) }
+    }
+}
