@@ -52,6 +52,9 @@ public struct CountyIndicator: Sendable {
     public var figures: String
     /// Schools or rows that fail it: (key, figures).
     public var failing: [(String, String)]
+    /// Every school's value and the standard, for the distribution chart.
+    public var distribution: [(school: String, value: Double)] = []
+    public var standard: Double?
 }
 
 public struct ScoreResult: Sendable {
@@ -170,6 +173,8 @@ public enum Scorer {
                                             conclusion: cvEval == nil ? .dataMissing : (cvOK ? .met : .notMet),
                                             figures: "standard=\(figures(all.first)["standard"] ?? "")",
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    c.distribution = all.compactMap { e in Double(figures(e)["value"] ?? "").map { (e.groupKey.replacingOccurrences(of: "school_code=", with: ""), $0) } }
+                    c.standard = Double(figures(all.first)["standard"] ?? "")
                     if !cvOK, cvEval != nil, let w = waivers {
                         let entry = LedgerEntry(table: "schools", sourceFile: "", line: 0, recordKey: "county_code=\(county)", column: "", rawValue: "",
                                                 normalisedValue: "", ruleID: "balance.cv.\(section)", severity: .error, messageZh: "", messageEn: "", expected: "")
@@ -217,6 +222,8 @@ public enum Scorer {
                         })
             try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
                                                                      profile: ruleSet.profile ?? ""))
+            try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+                                                                   profile: ruleSet.profile ?? ""))
             try out.commit()
         } catch { throw .output(error) }
         return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, outputDirectory: out.finalPath)
