@@ -74,6 +74,9 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "豁免文件 (waivers file, YAML): accepted findings with reason and expiry.")
     var waivers: String?
 
+    @Flag(name: .long, help: "校验后接着计算县域评估，写入 <out>/evaluation (score the run in the same go).")
+    var score = false
+
     @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
     var runId: String?
 
@@ -127,6 +130,19 @@ struct Validate: ParsableCommand {
         } catch {
             console.fail(error)
             throw ExitCode(error.status.rawValue)
+        }
+        if score {
+            var scoreOptions = ScoreOptions(run: result.outputDirectory, rulesDirectory: rules, outputDirectory: result.outputDirectory + "/evaluation")
+            scoreOptions.profile = profile
+            scoreOptions.waivers = waivers
+            scoreOptions.previous = previous
+            scoreOptions.english = lang == .en
+            do {
+                _ = try Scorer.score(scoreOptions)
+            } catch {
+                console.fail(error)
+                throw ExitCode(error.status.rawValue)
+            }
         }
         if format == .json {
             let data = (try? result.summary.jsonData()) ?? Data()

@@ -97,7 +97,7 @@ struct PackTests {
         #expect(verdict("3150010007") == "met")       // R4 at exactly 85 %
         #expect(figures(rows.first { $0["key"] == "school_code=3150010007" })["weakest_share"] == "0.85")
         #expect(verdict("3150010008") == "not_met")   // R4 at 84.9 %
-        #expect(verdict("3150010009") == "met")       // a teaching point of 60 pupils is evaluated
+        #expect(verdict("3150010009") == "met")       // a teaching point of exactly 50 pupils is evaluated
         #expect(verdict("3150010010") == nil)         // one of 49 is not
         #expect(verdict("3150010011") == nil)         // nor a special-education school
         #expect(verdict("3150010006") == "met")       // the nine-year school's primary section

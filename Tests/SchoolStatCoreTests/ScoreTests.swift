@@ -30,7 +30,8 @@ struct ScoreTests {
         let excluded = rows.first { $0["school_code"] == "3150010010" }
         #expect(excluded?["excluded_reason"] == "不足50人的教学点不参评")
         #expect(rows.first { $0["school_code"] == "3150010011" }?["excluded_reason"] == "特殊教育学校不参评")
-        #expect(row("3150010009")?["verdict"] == "met")   // a teaching point of 60 pupils is evaluated
+        #expect(row("3150010009")?["verdict"] == "met" && row("3150010009")?["pupils"] == "50")   // a teaching point of exactly 50 is evaluated
+        #expect(row("3150010012")?["R4_value"] == "4.5" && row("3150010012")?["R4_met"] == "true")  // exactly at the standard meets it
     }
 
     @Test("county indicators: schools meeting, pupil-weighted CV against its limit, the conclusion")
@@ -38,7 +39,8 @@ struct ScoreTests {
         let (result, out) = try score([pair])
         let rows = TestSupport.csvRecords(out + "/county_indicators.csv")
         let a = rows.first { $0["county_code"] == "500110" && $0["section"] == "primary" && $0["indicator"] == "R4" }
-        #expect(a?["schools_in_scope"] == "7" && a?["schools_meeting"] == "5" && a?["cv"] == "0.1516" && a?["conclusion"] == "达标")
+        // By hand: P = 3950, X̄ = 19547.75 / 3950 = 4.9488, Σ(Pᵢ/P)(Xᵢ − X̄)² = 0.5350, CV = 0.7314 / 4.9488 = 0.1478.
+        #expect(a?["schools_in_scope"] == "8" && a?["schools_meeting"] == "6" && a?["cv"] == "0.1478" && a?["conclusion"] == "达标")
         let b = rows.first { $0["county_code"] == "500111" && $0["section"] == "primary" && $0["indicator"] == "R1" }
         #expect(b?["conclusion"] == "不达标" && b?["cv_limit"] == "0.5")
         #expect(Double(b?["cv"] ?? "0")! > 0.5)
@@ -101,6 +103,30 @@ struct ScoreTests {
         let (_, shuffled) = try score([dir])
         #expect(TestSupport.text(shuffled + "/county_indicators.csv") == TestSupport.text(first + "/county_indicators.csv"))
         #expect(TestSupport.text(shuffled + "/school_indicators.csv") == TestSupport.text(first + "/school_indicators.csv"))
+    }
+
+    @Test("evaluation.html is one self-contained, printable file with a chart per indicator")
+    func html() throws {
+        let (result, out) = try score([pair])
+        let html = TestSupport.text(out + "/evaluation.html")
+        let charts = result.indicators.filter { !$0.distribution.isEmpty }.count
+        #expect(charts == 28)
+        #expect(html.components(separatedBy: "<svg").count - 1 == charts)
+        for forbidden in ["<script", "<link", "src=", "@import", "url("] { #expect(!html.contains(forbidden), "\(forbidden)") }
+        #expect(html.contains("@media print"))
+        #expect(html.contains("标准 4.5"))        // the standard drawn on the R4 chart
+        #expect(html.contains("<span class=\"notmet\">不达标</span>"))
+        #expect(html.contains("3150010008"))
+    }
+
+    @Test("seed 003's county figures come through the score")
+    func seed003() throws {
+        let (result, _) = try score([TestSupport.fixture("packs/seed003")])
+        let q4 = result.indicators.first { $0.indicator == "quality.Q4.county" }
+        #expect(q4?.figures == "schools=26; schools_meeting=6; share=23; public_funds=18142000; training=788300")
+        #expect(q4?.conclusion == .notMet)
+        #expect(result.indicators.first { $0.indicator == "quality.Q1.retention" }?.figures == "graduates=2026; base=2042; rate=99.2")
+        #expect(result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }?.conclusion == .met)
     }
 
     @Test("--lang en writes the report in English")

@@ -71,9 +71,10 @@ schools = [
     # one indicator at exactly 85 % of its standard: passes; at 84.9 %: fails
     school("3150010007", "甲四小", A, "小学", "城区", 500, 0, weakest=("r4", 0.85)),
     school("3150010008", "甲五小", A, "小学", "城区", 500, 0, weakest=("r4", 0.849)),
-    school("3150010009", "甲教学点", A, "教学点", "乡村", 60, 0),
+    school("3150010009", "甲教学点", A, "教学点", "乡村", 50, 0),       # exactly 50: evaluated
     school("3150010010", "甲小教学点", A, "教学点", "乡村", 49, 0),       # under 50: outside the evaluation
     school("3150010011", "甲特校", A, "特殊教育学校", "城区", 60, 0),
+    school("3150010012", "甲六小", A, "小学", "城区", 500, 0, weakest=("r4", 1.0)),  # R4 exactly at its standard
     school("3150010101", "乙一小", B, "小学", "城区", 900, 0),
     school("3150010102", "乙二小", B, "小学", "乡村", 900, 0, quality=0.2, largest=52, rooms_ok=False, training_share=0.02, trained_all=False),
     school("3150010103", "乙三小", B, "小学", "城区", 2100, 0, quality=0.2, training_share=0.02),   # too large
