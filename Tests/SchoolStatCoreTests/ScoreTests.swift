@@ -83,6 +83,11 @@ struct ScoreTests {
         #expect(g8?.conclusion == .dataMissing)
         #expect(g8?.figures.contains("county_finance") == true)
         #expect(TestSupport.text(out + "/evaluation.md").contains("数据缺失"))
+        // Without --previous, the period comparison names the columns it lacks.
+        let (paired, _) = try score([pair])
+        let two = paired.indicators.first { $0.indicator == "finance.two_increase.total" }
+        #expect(two?.conclusion == .dataMissing)
+        #expect(two?.figures.contains("previous.edu_expenditure") == true)
     }
 
     @Test("the evaluation is deterministic and does not depend on row order")

@@ -5,7 +5,8 @@ import Foundation
 enum CleanDataLoader {
     /// Feeds every `clean/<table>.csv` of a run to the evaluator, and the keys of `rejected/<table>.csv`.
     /// Returns the tables found.
-    static func load(run: String, ruleSet: RuleSet, into evaluator: PackEvaluator) throws(ReadError) -> Set<String> {
+    /// `filled` receives, per table, the columns that have a value in at least one row.
+    static func load(run: String, ruleSet: RuleSet, into evaluator: PackEvaluator, filled: inout [String: Set<String>]) throws(ReadError) -> Set<String> {
         var found: Set<String> = []
         for schema in ruleSet.tables {
             let clean = run + "/clean/\(schema.name).csv"
@@ -15,6 +16,7 @@ enum CleanDataLoader {
             var positions: [Int?] = []
             var fileColumn: Int?, lineColumn: Int?
             let row = RowValues(count: schema.columns.count)
+            var hasValue = Array(repeating: false, count: schema.columns.count)
             try reader.read { event in
                 guard case .record(let r) = event else { return }
                 let cells = (0..<r.fieldCount).map { r.string($0) ?? "" }
@@ -26,11 +28,13 @@ enum CleanDataLoader {
                 }
                 for (i, c) in schema.columns.enumerated() {
                     row.values[i] = positions[i].map { $0 < cells.count ? PackEvaluator.canonicalValue(cells[$0], c.type) : .missing } ?? .missing
+                    if !row.values[i].isMissing { hasValue[i] = true }
                 }
                 let file = fileColumn.map { $0 < cells.count ? cells[$0] : "" } ?? clean
                 let line = lineColumn.flatMap { $0 < cells.count ? Int(cells[$0]) : nil } ?? r.line
                 evaluator.observe(table: schema.name, row: row, file: file, line: line)
             }
+            filled[schema.name] = Set(schema.columns.indices.filter { hasValue[$0] }.map { schema.columns[$0].name })
             let rejected = run + "/rejected/\(schema.name).csv"
             guard let keyName = schema.key.first, FileManager.default.fileExists(atPath: rejected) else { continue }
             var rejectedReader = try TableFileReader(path: rejected, encoding: .utf8, delimiter: 0x2C)

@@ -92,9 +92,10 @@ public enum Scorer {
         let evaluator: PackEvaluator
         do { evaluator = try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear) } catch { throw .rules(error) }
         let tables: Set<String>
+        var filled: [String: Set<String>] = [:]
         do {
             if let previous = options.previous { try evaluator.loadPrevious(directory: previous) }
-            tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator)
+            tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator, filled: &filled)
         } catch { throw .arguments(error.description) }
         var evaluations: [Evaluation] = []
         evaluator.evaluate(sink: NullSink(), tablesInRun: tables) { evaluations.append($0) }
@@ -204,7 +205,16 @@ public enum Scorer {
                                             figures: perSchool ? "" : (evaluated.first?.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") ?? ""),
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
                     if evaluated.isEmpty {
-                        c.figures = evaluator.notRun[rule.id] ?? "所需数据缺失 (data it needs is missing)"
+                        // Name what is missing: a whole table, or columns with no value in any row.
+                        var names: Set<String> = []
+                        for root in [rule.condition.root] + rule.values.map(\.expression.root) { PackEvaluator.collectNames(root, into: &names) }
+                        let columns = ruleSet.table(named: rule.table)?.columns.map(\.name) ?? []
+                        let empty = names.filter { n in
+                            let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n
+                            return columns.contains(base) && (n.hasPrefix("previous.") || !(filled[rule.table]?.contains(n) ?? false))
+                        }.sorted()
+                        c.figures = evaluator.notRun[rule.id]
+                            ?? (empty.isEmpty ? "所需数据缺失 (data it needs is missing)" : "缺少数据 (no data in) \(rule.table): \(empty.joined(separator: ", "))")
                     }
                     indicators.append(c)
                 }
