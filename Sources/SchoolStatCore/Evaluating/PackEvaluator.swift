@@ -78,7 +78,6 @@ final class PackEvaluator {
 
     /// Clean rows of the previous period (`--previous`), by table and first key column.
     private var previous: [String: [String: [[Value]]]] = [:]
-    private var baseCounts: [String: Int] = [:]
 
     /// Compiles every pack that applies to `reportYear`; mistakes are collected with their place.
     init(ruleSet: RuleSet, reportYear: Int) throws(RuleFileErrors) {
@@ -99,7 +98,6 @@ final class PackEvaluator {
         for name in entities {
             guard var schema = ruleSet.table(named: name) else { continue }
             stores[name] = EntityStore(schema: schema)
-            baseCounts[name] = schema.columns.count
             for c in schema.columns {
                 var p = c
                 p.name = "previous." + c.name

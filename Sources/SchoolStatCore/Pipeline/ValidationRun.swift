@@ -209,7 +209,7 @@ public final class ValidationRun: FindingSink {
                                    messageEn: "Line \(line) comes before the header and is neither header nor data (a title?); skipped.", expected: ""))
             }
             do {
-                let validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, headerOrdinal: plan.headerOrdinal, output: output,
+                let validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, output: output,
                                                    fileIndex: plan.index, displayPath: plan.input.display, encodingName: plan.reader.facts.encoding.rawValue,
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
                                                    fileNames: fileNames, sink: self)

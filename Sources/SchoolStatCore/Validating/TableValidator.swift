@@ -71,19 +71,17 @@ final class TableValidator {
     private let sink: FindingSink
     private let headerKeys: [String]
     private let headerLine: Int
-    private let headerOrdinal: Int
     private let missingColumnRules: [String]
     private let row: RowValues
     private var problems: [Bool]
     private var rowFindings: [LedgerEntry] = []
     private var failedRules: [String] = []
 
-    init(header: HeaderMap, headerLine: Int, headerOrdinal: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
+    init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
          duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], sink: FindingSink) throws {
         self.header = header
         self.headerLine = headerLine
-        self.headerOrdinal = headerOrdinal
         self.output = output
         self.fileIndex = fileIndex
         self.displayPath = displayPath
