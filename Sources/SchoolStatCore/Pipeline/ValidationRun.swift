@@ -337,11 +337,8 @@ public final class ValidationRun: FindingSink {
     /// Reads the first records of a file to find its header row: the first of
     /// the first ten records that matches a table. Records before it are title rows.
     private func locateHeader(reader: TableFileReader, input: Input, index: Int32, matcher: HeaderMatcher) throws(ReadError) -> FilePlan? {
-        var probe = reader
         var candidates: [RawRecord] = []
-        do {
-            try probe.readPrefix(records: 10) { candidates.append($0) }
-        }
+        try reader.readPrefix(records: 10) { candidates.append($0) }
         var best: [(String, Int)] = []
         var bestRecord: Int?
         for (n, record) in candidates.enumerated() {
