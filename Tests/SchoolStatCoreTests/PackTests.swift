@@ -172,6 +172,14 @@ struct PackTests {
         // Not "unknown school": the school exists but was rejected.
         #expect(!ledger.contains { $0["rule_id"] == "consistency.teacher_school_exists" && $0["record_key"] == "school_code=3150010107" })
         #expect(ledger.contains { $0["rule_id"] == "consistency.teacher_school_exists" && $0["record_key"] == "school_code=3150099999" })
+        // The rule quarantines: the school's teachers and funding rows are moved to rejected/, with the rule's id.
+        let rejected = TestSupport.csvRecords(result.outputDirectory + "/rejected/teachers.csv").filter { $0["school_code"] == "3150010107" }
+        #expect(rejected.count == 20 && rejected.allSatisfy { $0["rule_ids"] == "consistency.teachers_of_rejected_school" })
+        #expect(!TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv").contains { $0["school_code"] == "3150010107" })
+        let counts = result.summary.tables["teachers"]!
+        #expect(counts.rowsRead == counts.rowsClean + counts.rowsRejected && counts.rowsRejected == 20)
+        #expect(TestSupport.csvRows(result.outputDirectory + "/clean/teachers.csv").count - 1 == counts.rowsClean)
+        #expect(TestSupport.csvRecords(result.outputDirectory + "/rejected/funding.csv").contains { $0["school_code"] == "3150010107" && $0["rule_ids"] == "consistency.funding_of_rejected_school" })
     }
 
     @Test("waivers mark accepted findings, do not fail the run, and report expired and unused waivers")

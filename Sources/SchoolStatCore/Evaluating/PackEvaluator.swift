@@ -336,6 +336,10 @@ final class PackEvaluator {
         return names
     }
 
+    /// Rows to move to rejected/ because a rule that quarantines failed for them:
+    /// table → (columns identifying the rows, their values joined by U+001F) → rule ids.
+    private(set) var quarantines: [String: [[String]: [String: [String]]]] = [:]
+
     /// Rules that could not run because a table they need had no input, with the reason.
     private(set) var notRun: [String: String] = [:]
 
@@ -484,6 +488,12 @@ final class PackEvaluator {
         }
         let verdict: Verdict = verdictValue == .boolean(true) ? .met : (verdictValue.isMissing ? .notEvaluable : .notMet)
         let evaluation = Evaluation(ruleID: rule.spec.id, table: rule.spec.table, groupKey: key, sourceFile: file, line: line, verdict: verdict, figures: figures)
+        if verdict == .notMet && rule.spec.quarantine {
+            // The rows of this entity or group are identified by the rule's group columns, or the table's key.
+            let columns = rule.byColumns.isEmpty ? (stores[rule.spec.table]?.schema.key ?? []) : rule.spec.by
+            let values = columns.map { c in schema.columnIndex(c).map { context.values[$0].description } ?? "" }
+            quarantines[rule.spec.table, default: [:]][columns, default: [:]][values.joined(separator: "\u{1F}"), default: []].append(rule.spec.id)
+        }
         if verdict == .met || (verdict == .notEvaluable && rule.spec.onMissing == .skip) { return evaluation }
         let lookup: (String) -> String? = { name in
             if let v = named[name] { return v }

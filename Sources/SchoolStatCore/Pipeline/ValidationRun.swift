@@ -244,6 +244,14 @@ public final class ValidationRun: FindingSink {
         if let book = waiverBook { for entry in book.report() { record(entry) } }
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }
+            // Rows that a quarantining rule failed move from clean to rejected.
+            for (name, groups) in evaluator.quarantines.sorted(by: { $0.key < $1.key }) {
+                guard let output = outputs[name] else { continue }
+                let moved = try Quarantine.apply(table: output.schema, groups: groups, cleanPath: out.path("clean/\(name).csv"),
+                                                 rejectedPath: out.path("rejected/\(name).csv"))
+                output.counts.rowsClean -= moved
+                output.counts.rowsRejected += moved
+            }
             try evaluationWriter.close()
             try ledger?.close()
         } catch { throw .output(error) }

@@ -36,6 +36,9 @@ struct PackRule: Sendable {
     var source: String?
     var pack: String
     var location: SourceLocation
+    /// Whether the rows of an entity or group that fails are moved to `rejected/`.
+    /// Most aggregate rules only report; dependent rows of a rejected entity are moved.
+    var quarantine = false
 }
 
 struct RulePack: Sendable {
@@ -82,7 +85,7 @@ struct Profile: Sendable {
 enum RulePackLoader {
     static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions"]
     static let ruleKeys: Set<String> = ["id", "title_zh", "title_en", "on", "by", "when", "check", "values", "severity", "message_zh",
-                                        "message_en", "fix_zh", "fix_en", "on_missing", "source"]
+                                        "message_en", "fix_zh", "fix_en", "on_missing", "source", "quarantine"]
 
     static func loadPack(_ doc: YAMLDocument, _ root: Node?) -> RulePack? {
         guard let root else { return nil }
@@ -223,6 +226,7 @@ enum RulePackLoader {
             case "fix_zh": rule.fixZh = doc.string(node, context: key)
             case "fix_en": rule.fixEn = doc.string(node, context: key)
             case "source": rule.source = doc.string(node, context: key)
+            case "quarantine": rule.quarantine = doc.bool(node, context: key) ?? false
             case "on_missing":
                 let s = doc.string(node, context: key) ?? ""
                 if let p = MissingPolicy(rawValue: s) { rule.onMissing = p } else { doc.fail(node, "on_missing 应为 report、skip 或 fail") }

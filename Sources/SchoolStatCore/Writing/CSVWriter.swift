@@ -21,9 +21,9 @@ final class BufferedFile {
     private static let capacity = 1 << 16
     private(set) var failure: WriteError?
 
-    init(path: String) throws(WriteError) {
+    init(path: String, append: Bool = false) throws(WriteError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         buffer.reserveCapacity(Self.capacity)
     }
