@@ -46,7 +46,7 @@ struct PackTests {
         let ledger = TestSupport.ledger(result)
         let g8 = ledger.filter { $0["rule_id"] == "guarantee.G8.teacher_wage" }
         #expect(g8.count == 1 && g8[0]["record_key"] == "county_code=500111;year=2024")
-        #expect(g8.first?["normalised_value"] == "teacher_wage=140000; civil_servant_wage=150000")
+        #expect(g8.first?["normalised_value"] == "value=140000; standard=150000")
     }
 
     @Test("seed 003's county figures reproduce exactly through the rules")
@@ -56,18 +56,18 @@ struct PackTests {
         func row(_ id: String, year: Int? = nil) -> [String: String]? {
             rows.first { $0["rule_id"] == id && (year == nil || $0["key"]!.hasSuffix("year=\(year!)")) }
         }
-        #expect(figures(row("quality.Q1.retention", year: 2024)) == ["graduates": "2026", "base": "2042", "rate": "99.2"])
+        #expect(figures(row("quality.Q1.retention", year: 2024)) == ["numerator": "2026", "denominator": "2042", "value": "99.2", "standard": "95"])
         #expect(row("guarantee.G8.teacher_wage", year: 2024)?["verdict"] == "met")
-        #expect(figures(row("guarantee.G8.teacher_wage", year: 2024)) == ["teacher_wage": "154203", "civil_servant_wage": "153549"])
+        #expect(figures(row("guarantee.G8.teacher_wage", year: 2024)) == ["value": "154203", "standard": "153549"])
         let q4 = row("quality.Q4.county")
         #expect(q4?["verdict"] == "not_met")
-        #expect(figures(q4) == ["schools": "26", "schools_meeting": "6", "share": "23", "public_funds": "18142000", "training": "788300"])
-        #expect(figures(row("quality.S1.satisfaction", year: 2024))["rate"] == "88.9")
-        #expect(figures(row("quality.S1.satisfaction", year: 2024))["satisfied"] == "337")
-        #expect(figures(row("guarantee.G14.quota", year: 2024)) == ["allocated": "835", "places": "1400", "share": "59.6"])
+        #expect(figures(q4) == ["denominator": "26", "numerator": "6", "value": "23", "standard": "100", "public_funds": "18142000", "training": "788300"])
+        #expect(figures(row("quality.S1.satisfaction", year: 2024))["value"] == "88.9")
+        #expect(figures(row("quality.S1.satisfaction", year: 2024))["numerator"] == "337")
+        #expect(figures(row("guarantee.G14.quota", year: 2024)) == ["numerator": "835", "denominator": "1400", "value": "59.6", "standard": "50"])
         for (year, exchanged, backbone, share) in [(2022, "102", "32", "31.37"), (2023, "94", "33", "35.11"), (2024, "123", "49", "39.84")] {
-            let f = figures(row("guarantee.G11.exchange", year: year))
-            #expect(f["exchanged"] == exchanged && f["backbone"] == backbone && f["backbone_share"] == share, "\(year)")
+            let f = figures(row("guarantee.G11.backbone", year: year))
+            #expect(f["denominator"] == exchanged && f["numerator"] == backbone && f["value"] == share, "\(year)")
         }
     }
 

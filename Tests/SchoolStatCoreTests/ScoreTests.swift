@@ -45,7 +45,9 @@ struct ScoreTests {
         #expect(b?["conclusion"] == "不达标" && b?["cv_limit"] == "0.5")
         #expect(Double(b?["cv"] ?? "0")! > 0.5)
         let g8 = rows.first { $0["county_code"] == "500111" && $0["indicator"] == "guarantee.G8.teacher_wage" }
-        #expect(g8?["conclusion"] == "不达标" && g8?["figures"] == "teacher_wage=140000; civil_servant_wage=150000")
+        #expect(g8?["conclusion"] == "不达标" && g8?["value"] == "140000" && g8?["standard"] == "150000")
+        let q1 = rows.first { $0["county_code"] == "500110" && $0["indicator"] == "quality.Q1.retention" }
+        #expect(q1?["numerator"] == "2026" && q1?["denominator"] == "2042" && q1?["value"] == "99.2" && q1?["standard"] == "95")
         #expect(result.indicators.contains { $0.indicator == "quality.Q4.county" && $0.county == "500110" && $0.conclusion == .met })
         let report = TestSupport.text(out + "/evaluation.md")
         #expect(report.contains("## 区县 500111"))
@@ -128,9 +130,9 @@ struct ScoreTests {
     func seed003() throws {
         let (result, _) = try score([TestSupport.fixture("packs/seed003")])
         let q4 = result.indicators.first { $0.indicator == "quality.Q4.county" }
-        #expect(q4?.figures == "schools=26; schools_meeting=6; share=23; public_funds=18142000; training=788300")
+        #expect(q4?.figures == "numerator=6; denominator=26; value=23; standard=100; public_funds=18142000; training=788300")
         #expect(q4?.conclusion == .notMet)
-        #expect(result.indicators.first { $0.indicator == "quality.Q1.retention" }?.figures == "graduates=2026; base=2042; rate=99.2")
+        #expect(result.indicators.first { $0.indicator == "quality.Q1.retention" }?.figures == "numerator=2026; denominator=2042; value=99.2; standard=95")
         #expect(result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }?.conclusion == .met)
     }
 

@@ -224,11 +224,19 @@ public enum Scorer {
             try out.prepare()
             try out.csv("school_indicators.csv", header: header, rows: schoolTable)
             try out.csv("county_indicators.csv",
-                        header: ["county_code", "section", "indicator", "title", "schools_in_scope", "schools_meeting", "ratio", "cv", "cv_limit", "conclusion", "figures"],
+                        header: ["county_code", "section", "indicator", "title", "schools_in_scope", "schools_meeting", "ratio", "cv", "cv_limit",
+                                 "numerator", "denominator", "value", "standard", "conclusion", "figures"],
                         rows: indicators.map { c in
                             let ratio = c.schoolsInScope.flatMap { n in c.schoolsMeeting.map { n == 0 ? "" : Value.format(Double($0) / Double(n)) } } ?? ""
+                            // County figures by the packs' naming convention: numerator, denominator, value, standard.
+                            var named: [String: String] = [:]
+                            for part in c.figures.components(separatedBy: "; ") {
+                                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                                if kv.count == 2 { named[kv[0]] = kv[1] }
+                            }
                             return [c.county, c.section, c.indicator, c.title, c.schoolsInScope.map(String.init) ?? "", c.schoolsMeeting.map(String.init) ?? "",
-                                    ratio, c.cv, c.cvLimit, options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
+                                    ratio, c.cv, c.cvLimit, named["numerator"] ?? "", named["denominator"] ?? "", named["value"] ?? "", named["standard"] ?? "",
+                                    options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
                         })
             try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
                                                                      profile: ruleSet.profile ?? ""))
