@@ -194,8 +194,8 @@ final class Console {
         var lines: [String] = []
         for input in s.inputs {
             let table = input.table ?? (language == .zh ? "未识别" : "unrecognised")
-            let dialect = input.dialect.map { "\($0.delimiterName)/\($0.lineEnding)" } ?? "-"
-            lines.append("  \(input.path)  →  \(table)  [\(input.encoding), \(dialect)]")
+            let dialect = input.dialect.map { ", \($0.delimiterName)/\($0.lineEnding)" } ?? ""
+            lines.append("  \(input.path)  →  \(table)  [\(input.encoding)\(dialect)]")
         }
         let header = language == .zh ? "输入文件:" : "Inputs:"
         print(header)

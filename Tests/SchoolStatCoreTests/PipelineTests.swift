@@ -263,3 +263,44 @@ struct DuplicateFinderTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 }
+
+@Suite("Excel workbooks")
+struct WorkbookTests {
+    @Test("an .xlsx from openpyxl: title row, Excel row numbers, date and number cells, empty row, first sheet only")
+    func openpyxlWorkbook() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/teachers.xlsx")])
+        #expect(result.summary.inputs.first?.encoding == "xlsx")
+        #expect(result.summary.inputs.first?.sha256.count == 64)
+        let t = result.summary.tables["teachers"]!
+        #expect(t.rowsRead == 3 && t.titleRows == 1 && t.blankLines == 1)
+        let clean = TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
+        #expect(clean.count == 1)
+        #expect(clean.first?["birth_date"] == "1986-04-12")      // a real Excel date cell
+        #expect(clean.first?["school_code"] == "3150010001")     // a number cell
+        #expect(clean.first?["annual_wage"] == "125000")         // 12.5 in a 万元 column
+        #expect(clean.first?["source_line"] == "4")              // Excel's row number
+        let ledger = TestSupport.ledger(result)
+        #expect(ledger.contains { $0["rule_id"] == "teachers.certified.required" && $0["line"] == "6" })
+        #expect(ledger.contains { $0["rule_id"] == "read.blank_row" && $0["line"] == "5" })
+    }
+
+    @Test("an .xlsx as Excel writes it: shared strings, rich text, booleans, formula results")
+    func excelWorkbook() throws {
+        // On 2018-09-30 the first teacher (born 1949) is still of working age: clean.
+        let result = try TestSupport.validate([TestSupport.fixture("reading/teachers_shared_strings.xlsx")]) { $0.asOf = "2018-09-30" }
+        let rejected = TestSupport.csvRecords(result.outputDirectory + "/rejected/teachers.csv")
+        #expect(rejected.first?["teacher_id"] == "T0000002")     // a formula's cached result
+        #expect(rejected.first?["name"] == "陳小明")              // rich text runs joined, phonetic guide left out
+        #expect(rejected.first?["certified"] == "FALSE")
+        #expect(rejected.first?["birth_date"] == "31514")
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "teachers.id_sex" && $0["line"] == "4" })
+        #expect(TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv").first?["certified"] == "true")
+    }
+
+    @Test("a file named .xlsx that is not a workbook is reported as unreadable")
+    func notAWorkbook() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/not_really.xlsx")])
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).first { $0["rule_id"] == "read.unreadable_file" }?["message_zh"]?.contains("xlsx") == true)
+    }
+}

@@ -152,9 +152,9 @@ public final class ValidationRun: FindingSink {
             var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
             do {
                 let reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
-                summary.encoding = reader.facts.encoding.rawValue
+                summary.encoding = reader.facts.format == "xlsx" ? "xlsx" : reader.facts.encoding.rawValue
                 summary.encodingDetected = reader.facts.encodingDetected
-                summary.dialect = reader.facts.dialect
+                summary.dialect = reader.facts.format == "xlsx" ? nil : reader.facts.dialect
                 if let plan = try locateHeader(reader: reader, input: input, index: Int32(index), matcher: matcher) {
                     summary.table = plan.header.schema.name
                     plans.append(plan)
@@ -307,7 +307,7 @@ public final class ValidationRun: FindingSink {
         var titleRows: [Int]
     }
 
-    static let dataExtensions: Set<String> = ["csv", "tsv", "txt"]
+    static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx"]
 
     private func discoverInputs() throws(RunError) -> [Input] {
         var found: [Input] = []
@@ -325,11 +325,11 @@ public final class ValidationRun: FindingSink {
                     let full = base + "/" + entry
                     if Self.dataExtensions.contains(ext) {
                         found.append(Input(path: full, display: full))
-                    } else if ext == "xlsx" || ext == "xls" {
+                    } else if ext == "xls" {
                         record(LedgerEntry(table: "", sourceFile: full, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
                                            ruleID: "read.unsupported_format", severity: .warning,
-                                           messageZh: "Excel 工作簿不能直接读取，已跳过。请在 Excel 中“另存为”CSV（UTF-8 或 GBK 均可）后再检查。",
-                                           messageEn: "Excel workbooks are not read directly; skipped. Save the sheet as CSV and check that file.", expected: "CSV"))
+                                           messageZh: "旧版 Excel 97-2003 工作簿（.xls）不能直接读取，已跳过。请在 Excel 中“另存为” .xlsx 或 CSV 后再检查。",
+                                           messageEn: "Excel 97-2003 workbooks (.xls) are not read; skipped. Save the sheet as .xlsx or CSV and check that file.", expected: "xlsx / CSV"))
                     }
                 }
             } else {

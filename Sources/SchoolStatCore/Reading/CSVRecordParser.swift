@@ -17,6 +17,18 @@ struct RawRecord {
 
     var fieldCount: Int { ends.count }
 
+    init() {}
+
+    /// A record from cells that did not come through libcsv (an Excel worksheet row).
+    init(fields: [String], line: Int, ordinal: Int) {
+        self.line = line
+        self.ordinal = ordinal
+        for f in fields {
+            bytes.append(contentsOf: f.utf8)
+            ends.append(bytes.count)
+        }
+    }
+
     func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let start = index == 0 ? 0 : ends[index - 1]
         let end = ends[index]

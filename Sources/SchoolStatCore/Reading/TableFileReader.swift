@@ -44,6 +44,8 @@ public struct Dialect: Sendable, Equatable, Codable {
 /// What reading a file established about it.
 public struct FileFacts: Sendable {
     public var path: String
+    /// `csv` (any delimited text) or `xlsx`.
+    public var format = "csv"
     public var encoding: TextEncoding
     public var encodingDetected: Bool
     public var dialect: Dialect
@@ -62,6 +64,12 @@ struct TableFileReader {
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
     init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil) throws(ReadError) {
+        if path.lowercased().hasSuffix(".xlsx") {
+            // An Excel workbook: XML inside a zip, always Unicode; cells, not delimiters.
+            facts = FileFacts(path: path, encoding: .utf8, encodingDetected: true, dialect: Dialect(delimiter: 0x2C, lineEnding: "xlsx"))
+            facts.format = "xlsx"
+            return
+        }
         let prefix = try Self.readPrefix(path: path, count: Self.sniffSize)
         let isWhole = prefix.count < Self.sniffSize
         let chosen = encoding ?? TextEncoding.detect(prefix: prefix, isWholeFile: isWhole)
@@ -93,6 +101,10 @@ struct TableFileReader {
 
     /// Streams events until the file ends or `stopWhen` says so after a chunk.
     mutating func read(_ sink: @escaping (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
+        if facts.format == "xlsx" {
+            try readWorkbook(sink, stopWhen: stopWhen)
+            return
+        }
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -134,6 +146,35 @@ struct TableFileReader {
         facts.byteCount = total
         facts.sha256 = hasher.finalHex()
         facts.invalidSequences = transcoder.invalidSequences
+    }
+
+    /// The first worksheet's rows as records; rows Excel left empty are blank lines.
+    private mutating func readWorkbook(_ sink: (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
+        let sheet = try XLSXReader.readFirstSheet(path: facts.path)
+        // A worksheet has no field count; every row is as wide as the widest.
+        let width = sheet.rows.map(\.1.count).max() ?? 0
+        var previous = 0
+        for (ordinal, (number, row)) in sheet.rows.enumerated() {
+            let cells = row + Array(repeating: "", count: width - row.count)
+            if previous > 0 { for blank in (previous + 1)..<max(previous + 1, number) { sink(.blankLine(line: blank)) } }
+            previous = number
+            sink(.record(RawRecord(fields: cells, line: number, ordinal: ordinal + 1)))
+            if stopWhen() { return }
+        }
+        let fd = open(facts.path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+        var total = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            total += n
+        }
+        facts.byteCount = total
+        facts.sha256 = hasher.finalHex()
     }
 
     private static func bomLength(of prefix: [UInt8], encoding: TextEncoding) -> Int {
