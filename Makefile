@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libcsv-dev libopencc-dev
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 
-.PHONY: run test build deps bench clean samples
+.PHONY: run test build deps bench bench-peers clean samples
 
 deps:
 	@missing=""; \
@@ -33,8 +33,16 @@ test: deps
 samples:
 	python3 Samples/generate.py
 
+# Benchmarks are never part of `make test`. See docs/performance.md.
 bench: build
 	bash bench/memory.sh
+	bash bench/run.sh
+
+# The same checks in Polars and DuckDB, installed from PyPI into bench/.venv.
+bench-peers: build
+	[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
+	bench/.venv/bin/pip install -q polars duckdb
+	bash bench/run.sh --peers
 
 clean:
 	rm -rf .build out
