@@ -86,6 +86,8 @@ final class CellNormaliser {
         if cleaned.isEmpty { return true }
         if cleaned.utf8.count > 8 { return false }
         if let first = cleaned.utf8.first, first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
+        // Most values are already their own match key (no capitals, spaces or brackets): skip building it.
+        if TextCleaner.isOwnMatchKey(cleaned) { return column.missingTokens.contains(cleaned) }
         return column.missingTokens.contains(TextCleaner.matchKey(cleaned))
     }
 

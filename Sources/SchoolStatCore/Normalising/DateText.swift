@@ -7,6 +7,25 @@ enum DateText {
     static let excelEpochDays = Day(year: 1899, month: 12, day: 30)!.daysSinceEpoch
 
     static func parse(_ s: String) -> Day? {
+        // The canonical form, and the commonest: YYYY-MM-DD.
+        if s.utf8.count == 10 {
+            var b = s.utf8.makeIterator()
+            var digits: [Int] = []
+            var ok = true
+            var position = 0
+            while let c = b.next() {
+                if position == 4 || position == 7 {
+                    if c != 0x2D { ok = false; break }
+                } else if c >= 0x30 && c <= 0x39 {
+                    digits.append(Int(c - 0x30))
+                } else { ok = false; break }
+                position += 1
+            }
+            if ok && digits.count == 8 {
+                return Day(year: digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3],
+                           month: digits[4] * 10 + digits[5], day: digits[6] * 10 + digits[7])
+            }
+        }
         let text = s.trimmingSpaces()
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }

@@ -79,6 +79,7 @@ enum NumberText {
     /// Whether text looks like Excel's scientific notation (`5.00102E+17`), which
     /// destroys the digits of long codes and ID numbers.
     static func looksLikeScientific(_ s: String) -> Bool {
+        guard s.utf8.contains(where: { $0 == 0x45 || $0 == 0x65 }) else { return false }
         guard let e = s.firstIndex(where: { $0 == "E" || $0 == "e" }) else { return false }
         let mantissa = s[..<e], power = s[s.index(after: e)...]
         return !mantissa.isEmpty && mantissa.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }

@@ -74,19 +74,25 @@ enum TextCleaner {
         }
     }
 
+    /// Whether `matchKey` would return already-cleaned text unchanged: no ASCII capitals and
+    /// none of the characters it drops.
+    static func isOwnMatchKey(_ cleaned: String) -> Bool {
+        for u in cleaned.unicodeScalars {
+            if (0x41...0x5A).contains(u.value) || droppedFromKeys.contains(u) || u.value >= 0xFF01 && u.value <= 0xFF5E { return false }
+        }
+        return true
+    }
+
+    private static let droppedFromKeys: Set<Unicode.Scalar> = [" ", "_", "-", "(", ")", "[", "]", "{", "}", "【", "】", "〔", "〕", "《", "》", "<", ">", "*", "\"", "'", "“", "”", "‘", "’", ":", "：", "（", "）"]
+
     /// A lookup key: cleaned, all folded, lowercased, with spaces, underscores,
     /// hyphens and brackets of either width removed. Used for headers, enum
     /// aliases and booleans.
     static func matchKey(_ input: String) -> String {
         let cleaned = clean(input, folding: .all).lowercased()
         var out = String.UnicodeScalarView()
-        for s in cleaned.unicodeScalars {
-            switch s {
-            case " ", "_", "-", "(", ")", "[", "]", "{", "}", "【", "】", "〔", "〕", "《", "》", "<", ">", "*", "\"", "'", "“", "”", "‘", "’", ":", "：":
-                continue
-            default:
-                out.append(s)
-            }
+        for s in cleaned.unicodeScalars where !droppedFromKeys.contains(s) {
+            out.append(s)
         }
         return String(out)
     }

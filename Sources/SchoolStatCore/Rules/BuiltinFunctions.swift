@@ -149,8 +149,16 @@ enum IDNumber {
 
     /// `500102********123X`: region kept for context, birth date and serial hidden.
     static func mask(_ id: String) -> String {
-        let chars = Array(id)
-        guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
-        return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
+        let bytes = Array(id.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            let chars = Array(id)
+            guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
+            return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
+        }
+        guard bytes.count > 8 else { return String(repeating: "*", count: bytes.count) }
+        var out = Array(bytes.prefix(6))
+        out += repeatElement(UInt8(ascii: "*"), count: bytes.count - 10)
+        out += bytes.suffix(4)
+        return String(decoding: out, as: UTF8.self)
     }
 }

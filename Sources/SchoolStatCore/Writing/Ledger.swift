@@ -66,6 +66,13 @@ final class LedgerWriter {
 enum JSON {
     /// Appends `s` as a JSON string literal.
     static func appendString(_ s: String, to out: inout String) {
+        // Most values need no escaping: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {
