@@ -43,6 +43,13 @@ enum XLSXReader {
         return Sheet(name: first.name, rows: sheet.rows)
     }
 
+    /// Runs Foundation's streaming XML parser over one part of the workbook.
+    static func parse(_ data: Data, with delegate: any XMLParserDelegate) {
+        let parser = XMLParser(data: data)
+        parser.delegate = delegate
+        parser.parse()
+    }
+
     /// Column letters of a cell reference to a 0-based index: "C7" → 2.
     static func columnIndex(_ reference: String) -> Int? {
         var n = 0
@@ -60,9 +67,7 @@ private final class WorkbookParser: NSObject, XMLParserDelegate {
     var sheets: [(name: String, rid: String)] = []
     init(data: Data) {
         super.init()
-        let p = XMLParser(data: data)
-        p.delegate = self
-        p.parse()
+        XLSXReader.parse(data, with: self)
     }
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         guard name == "sheet" || name.hasSuffix(":sheet") else { return }
@@ -75,9 +80,7 @@ private final class RelationsParser: NSObject, XMLParserDelegate {
     var targets: [String: String] = [:]
     init(data: Data) {
         super.init()
-        let p = XMLParser(data: data)
-        p.delegate = self
-        p.parse()
+        XLSXReader.parse(data, with: self)
     }
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         if name == "Relationship", let id = attributes["Id"], let target = attributes["Target"] { targets[id] = target }
@@ -91,9 +94,7 @@ private final class SharedStringsParser: NSObject, XMLParserDelegate {
     private var inPhonetic = false
     init(data: Data) {
         super.init()
-        let p = XMLParser(data: data)
-        p.delegate = self
-        p.parse()
+        XLSXReader.parse(data, with: self)
     }
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         switch name {
@@ -129,9 +130,7 @@ private final class SheetParser: NSObject, XMLParserDelegate {
     init(data: Data, shared: [String]) {
         self.shared = shared
         super.init()
-        let p = XMLParser(data: data)
-        p.delegate = self
-        p.parse()
+        XLSXReader.parse(data, with: self)
     }
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
