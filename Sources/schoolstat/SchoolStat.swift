@@ -175,7 +175,8 @@ final class Console {
         guard shown < limit else { hidden += 1; return }
         shown += 1
         let level = e.severity == .error ? (language == .zh ? "错误" : "error") : (language == .zh ? "警告" : "warning")
-        let place = e.line > 0 ? "\(e.sourceFile):\(e.line)" : e.sourceFile
+        // Findings about a group (a county, a school's roster) have no line: name the table and the group.
+        let place = e.line > 0 ? "\(e.sourceFile):\(e.line)" : (e.sourceFile.isEmpty ? "\(e.table) \(e.recordKey)" : e.sourceFile)
         let message = language == .zh ? e.messageZh : e.messageEn
         err("\(place): \(level) [\(e.ruleID)] \(message)")
     }

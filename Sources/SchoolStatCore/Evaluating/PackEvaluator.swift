@@ -35,6 +35,8 @@ final class EntityStore {
 final class GroupState {
     var order: [String] = []
     var groups: [String: (keyValues: [Value], accumulators: [Accumulator])] = [:]
+    /// Where each group's first row is, so a finding about the group can point a clerk at the file.
+    var firstRow: [String: (file: String, line: Int)] = [:]
 }
 
 final class PackEvaluator {
@@ -376,11 +378,11 @@ final class PackEvaluator {
             _ = target
         }
         for rule in rules where rule.streaming && rule.spec.table == table {
-            accumulate(rule, row)
+            accumulate(rule, row, file: file, line: line)
         }
     }
 
-    private func accumulate(_ rule: CompiledRule, _ row: RowValues) {
+    private func accumulate(_ rule: CompiledRule, _ row: RowValues, file: String, line: Int) {
         if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { return }
         let keyValues = rule.byColumns.map { row.values[$0] }
         let key = keyValues.map(\.description).joined(separator: "\u{1F}")
@@ -388,6 +390,7 @@ final class PackEvaluator {
         if state.groups[key] == nil {
             state.order.append(key)
             state.groups[key] = (keyValues, Array(repeating: Accumulator(), count: rule.calls.count))
+            state.firstRow[key] = (file, line)
         }
         for (j, call) in rule.calls.enumerated() {
             state.groups[key]!.accumulators[j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
@@ -444,7 +447,7 @@ final class PackEvaluator {
                         emit(judge(rule, context: row, schema: schema, key: key, file: store.files[r], line: store.lines[r], sink: sink))
                     }
                 }
-                for rule in groupRules { accumulate(rule, row) }
+                for rule in groupRules { accumulate(rule, row, file: store.files[r], line: store.lines[r]) }
             }
         }
 
@@ -472,7 +475,8 @@ final class PackEvaluator {
                     for (c, v) in store.rows[i].enumerated() { group.values[join.offset + c] = v }
                 }
                 let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
-                emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: "", line: 0, sink: sink))
+                // A group has no line of its own; its file is where its first row came from.
+                emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: state.firstRow[key]?.file ?? "", line: 0, sink: sink))
             }
         }
     }
