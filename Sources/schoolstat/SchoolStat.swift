@@ -124,6 +124,10 @@ struct Validate: ParsableCommand {
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }
+        // A scheduler's SIGTERM or a clerk's Ctrl-C: drop the half-written staging directory and
+        // leave the previous outputs as they were.
+        let cleanup = SignalCleanup()
+        run.onStaging = { cleanup.staging = $0 }
         let result: RunResult
         do {
             result = try run.run()
@@ -304,6 +308,32 @@ struct Score: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("schoolstat score: \(error.description)\n".utf8))
             throw ExitCode(error.status.rawValue)
+        }
+    }
+}
+
+/// Removes a run's staging directory when the process is told to stop.
+final class SignalCleanup: @unchecked Sendable {
+    private let lock = NSLock()
+    private var path: String?
+    private var sources: [any DispatchSourceSignal] = []
+
+    var staging: String? {
+        get { lock.lock(); defer { lock.unlock() }; return path }
+        set { lock.lock(); path = newValue; lock.unlock() }
+    }
+
+    init() {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                if let path = self?.staging { try? FileManager.default.removeItem(atPath: path) }
+                FileHandle.standardError.write(Data("schoolstat: 已中止，上一次的输出保持不变。 (stopped; previous outputs untouched)\n".utf8))
+                exit(128 + sig)
+            }
+            source.resume()
+            sources.append(source)
         }
     }
 }

@@ -101,6 +101,37 @@ struct CommandLineTests {
         #expect(r.stdout.contains("\"encoding\" : \"gb18030\""))
     }
 
+    @Test("SIGTERM mid-run: exit 143, the previous outputs intact, the staging directory gone at once")
+    func terminatedRun() throws {
+        let dir = TestSupport.temporaryDirectory()
+        RosterGenerator(rows: 100_000, seed: 9).writeTeachers(to: dir + "/teachers.csv")
+        let out = dir + "/out"
+        _ = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out, "--run-id", "previous"])
+        let ledgerBefore = TestSupport.text(out + "/ledger.csv")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
+        process.arguments = ["validate", dir + "/teachers.csv", "--rules", TestSupport.rules, "--out", out, "--quiet"]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var sawStaging = false
+        while Date() < deadline && process.isRunning {
+            if let staging = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix(".out.partial-") }),
+               FileManager.default.fileExists(atPath: dir + "/" + staging + "/clean/teachers.csv") {
+                sawStaging = true
+                break
+            }
+            usleep(2000)
+        }
+        #expect(sawStaging)
+        process.terminate()   // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+        #expect(TestSupport.text(out + "/ledger.csv") == ledgerBefore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }.isEmpty)
+    }
+
     @Test("a run killed midway leaves the previous outputs intact and no half-written files")
     func killedRun() throws {
         let dir = TestSupport.temporaryDirectory()

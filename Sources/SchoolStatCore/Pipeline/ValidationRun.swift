@@ -75,6 +75,10 @@ public final class ValidationRun: FindingSink {
     private var waiverBook: WaiverBook?
 
     /// `onFinding` sees every ledger entry as it is written (for console output).
+    /// Told the staging directory as soon as it exists, so that a caller stopped by a
+    /// signal can remove it at once (a later run would remove it too).
+    public var onStaging: (String) -> Void = { _ in }
+
     public init(options: ValidationOptions, onFinding: @escaping (LedgerEntry) -> Void = { _ in }) {
         self.options = options
         self.onFinding = onFinding
@@ -135,6 +139,7 @@ public final class ValidationRun: FindingSink {
         let out: OutputDirectory
         do { out = try OutputDirectory(path: options.outputDirectory) } catch { throw .output(error) }
         defer { out.abandon() }
+        onStaging(out.stagingPath)
         do {
             try out.makeSubdirectory("clean")
             try out.makeSubdirectory("rejected")
