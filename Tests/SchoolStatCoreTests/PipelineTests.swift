@@ -96,6 +96,16 @@ struct PipelineTests {
         #expect(ledger.contains { $0["rule_id"] == "read.trailing_empty_fields" && $0["severity"] == "warning" && $0["line"] == "4" })
     }
 
+    @Test("an unclosed quote is named as the likely cause, without a cascade of 'required' findings")
+    func unterminatedQuote() throws {
+        let result = try TestSupport.validate([TestSupport.fixture("reading/unterminated_quote.csv")])
+        checkConservation(result)
+        let ledger = TestSupport.ledger(result)
+        let shape = ledger.first { $0["rule_id"] == "read.too_few_fields" }
+        #expect(shape?["line"] == "2" && shape?["message_zh"]?.contains("引号") == true && shape?["message_zh"]?.contains("第 2–3 行") == true)
+        #expect(!ledger.contains { $0["rule_id"]!.hasSuffix(".required") })
+    }
+
     @Test("blank rows, rows of commas and repeated headers are skipped with warnings and counted")
     func skippedLines() throws {
         let result = try TestSupport.validate([TestSupport.fixture("reading/blank_and_repeated_header.csv")])

@@ -132,6 +132,8 @@ final class CSVRecordParser {
         recordOpen = false
         ordinal += 1
         record.line = nextLine
+        // At end of file inside an unclosed quote, the file's final line end is not another line.
+        if terminator == -1, newlinesInRecord > 0, record.bytes.last == 0x0A { newlinesInRecord -= 1 }
         record.lineCount = newlinesInRecord + 1
         record.ordinal = ordinal
         nextLine += newlinesInRecord + (terminator == -1 ? 0 : 1)

@@ -221,9 +221,12 @@ final class TableValidator {
         let got = record.fieldCount
         let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
         if got < expected {
+            // A short record spanning several lines is the mark of a quote opened and never closed.
+            let quoteZh = record.lineCount > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"
+            let quoteEn = record.lineCount > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
             addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
-                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。这一行可能被换行截断，或少了分隔符；请核对该行。",
-                en: "Line \(record.line) has \(got) fields but the header has \(expected). The row may be cut by a line break or miss a separator.",
+                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。" + quoteZh,
+                en: "Line \(record.line) has \(got) fields but the header has \(expected)." + quoteEn,
                 expected: "\(expected) 列")
         } else if got > expected {
             var extra: [String] = []
@@ -257,7 +260,9 @@ final class TableValidator {
                 }
                 raw = s
             } else {
-                raw = ""
+                // The row is too short to reach this column: the shape finding already covers it.
+                problems[i] = true
+                continue
             }
             switch normaliser.normalise(raw) {
             case .success(let value):

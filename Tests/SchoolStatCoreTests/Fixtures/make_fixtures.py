@@ -67,3 +67,6 @@ trad = [["萬盛經開區教師名冊（2024年）"], ["教師編號", "姓名",
 (R / "empty.csv").write_bytes(b"")
 (R / "header_only.csv").write_bytes(join(ROWS[:1]).encode("utf-8"))
 print("fixtures written")
+
+# A quote opened and never closed: the rest of the file becomes one value.
+(R / "unterminated_quote.csv").write_bytes(join([ROWS[0], ["T0000001", '"王芳'] + ROWS[1][2:], ROWS[2]], nl="\n").encode("utf-8"))
