@@ -17,6 +17,27 @@ private func schoolstat(_ arguments: [String]) throws -> (status: Int32, stdout:
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
+/// Starts `schoolstat validate` on a large roster into `dir/out` and returns once the run is
+/// writing its staging directory (or has stopped), with whether the staging directory was seen.
+private func startRunAndWaitForStaging(roster: String, dir: String) throws -> (Process, Bool) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TestSupport.binary)
+    process.arguments = ["validate", roster, "--rules", TestSupport.rules, "--out", dir + "/out", "--quiet"]
+    process.standardError = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline && process.isRunning {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        if let staging = entries.first(where: { $0.hasPrefix(".out.partial-") }),
+           FileManager.default.fileExists(atPath: dir + "/" + staging + "/clean/teachers.csv") {
+            return (process, true)
+        }
+        usleep(2000)
+    }
+    return (process, false)
+}
+
 @Suite("The schoolstat command", .serialized)
 struct CommandLineTests {
     @Test("exit 0 for clean data, with a human summary")
@@ -108,22 +129,7 @@ struct CommandLineTests {
         let out = dir + "/out"
         _ = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out, "--run-id", "previous"])
         let ledgerBefore = TestSupport.text(out + "/ledger.csv")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        process.arguments = ["validate", dir + "/teachers.csv", "--rules", TestSupport.rules, "--out", out, "--quiet"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        var sawStaging = false
-        while Date() < deadline && process.isRunning {
-            if let staging = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix(".out.partial-") }),
-               FileManager.default.fileExists(atPath: dir + "/" + staging + "/clean/teachers.csv") {
-                sawStaging = true
-                break
-            }
-            usleep(2000)
-        }
+        let (process, sawStaging) = try startRunAndWaitForStaging(roster: dir + "/teachers.csv", dir: dir)
         #expect(sawStaging)
         process.terminate()   // SIGTERM
         process.waitUntilExit()
@@ -143,24 +149,8 @@ struct CommandLineTests {
         let before = try FileManager.default.subpathsOfDirectory(atPath: out).sorted()
         let ledgerBefore = TestSupport.text(out + "/ledger.csv")
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        process.arguments = ["validate", big, "--rules", TestSupport.rules, "--out", out, "--quiet"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
         // Wait until the run is writing its staging directory, then kill it.
-        let deadline = Date().addingTimeInterval(30)
-        var sawStaging = false
-        while Date() < deadline && process.isRunning {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            if let staging = entries.first(where: { $0.hasPrefix(".out.partial-") }),
-               FileManager.default.fileExists(atPath: dir + "/" + staging + "/clean/teachers.csv") {
-                sawStaging = true
-                break
-            }
-            usleep(2000)
-        }
+        let (process, sawStaging) = try startRunAndWaitForStaging(roster: big, dir: dir)
         #expect(sawStaging, "the run should still be going when it is killed")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
