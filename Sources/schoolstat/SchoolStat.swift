@@ -92,7 +92,11 @@ struct Validate: ParsableCommand {
     @Flag(name: .long, help: "不打印问题明细，只打印摘要 (print the summary only).")
     var quiet = false
 
+    @Option(name: .long, help: "校验线程数 (worker threads validating rows); default: the number of CPU cores. Outputs do not depend on it.")
+    var threads: Int?
+
     func validate() throws {
+        if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads 应在 1 到 64 之间。 (--threads must be 1–64)") }
         if let encoding, TextEncoding(userName: encoding) == nil {
             throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
         }
@@ -121,6 +125,7 @@ struct Validate: ParsableCommand {
         options.profile = profile
         options.previous = previous
         options.waivers = waivers
+        if let threads { options.threads = threads }
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }

@@ -69,31 +69,36 @@ struct Accumulator {
 
     /// Adds one row's argument values.
     mutating func add(_ kind: AggregateCall.Kind, _ args: [Value]) {
+        add(kind, count: args.count, args.first ?? .missing, args.count > 1 ? args[1] : .missing)
+    }
+
+    /// Adds one row's arguments: `count` of them (0, 1 or 2), in `a` and `b`.
+    mutating func add(_ kind: AggregateCall.Kind, count: Int, _ first0: Value, _ second: Value) {
         rows += 1
         switch kind {
         case .first:
             // The first row's value: how a rule reads a column of another table by key.
-            if rows == 1 { first = args[0] }
+            if rows == 1 { first = first0 }
         case .count, .share:
-            if args.isEmpty { known += 1; trues += 1; return }
-            guard case .boolean(let b) = args[0] else { return }
+            if count == 0 { known += 1; trues += 1; return }
+            guard case .boolean(let b) = first0 else { return }
             known += 1
             if b { trues += 1 }
         case .sum, .mean, .min, .max:
-            guard let x = args[0].number else { return }
+            guard let x = first0.number else { return }
             known += 1
             sum += x
-            if let e = exactSum, let a = Arithmetic.exact(args[0]) {
+            if let e = exactSum, let a = Arithmetic.exact(first0) {
                 if case .decimal(let d) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = d }
                 else if case .integer(let i) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = FixedDecimal(i) }
                 else { exactSum = nil }
             } else {
                 exactSum = nil
             }
-            if minimum.isMissing || Arithmetic.compare(args[0], minimum) == -1 { minimum = args[0] }
-            if maximum.isMissing || Arithmetic.compare(args[0], maximum) == 1 { maximum = args[0] }
+            if minimum.isMissing || Arithmetic.compare(first0, minimum) == -1 { minimum = first0 }
+            if maximum.isMissing || Arithmetic.compare(first0, maximum) == 1 { maximum = first0 }
         case .cv, .weightedMean:
-            guard let x = args[0].number, let w = args[1].number, w > 0 else { return }
+            guard let x = first0.number, let w = second.number, w > 0 else { return }
             known += 1
             weightSum += w
             weightedSum += w * x

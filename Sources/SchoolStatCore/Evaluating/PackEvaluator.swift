@@ -31,12 +31,52 @@ final class EntityStore {
     init(schema: TableSchema) { self.schema = schema }
 }
 
-/// Per-group accumulators fed by a streaming table.
+/// Per-group accumulators fed by a streaming table. Groups live in slots, in the
+/// order they were first seen; one hash lookup per row finds the slot.
 final class GroupState {
-    var order: [String] = []
-    var groups: [String: (keyValues: [Value], accumulators: [Accumulator])] = [:]
+    private(set) var order: [String] = []
+    private var slots: [String: Int] = [:]
+    private(set) var keyValues: [[Value]] = []
+    var accumulators: [[Accumulator]] = []
     /// Where each group's first row is, so a finding about the group can point a clerk at the file.
-    var firstRow: [String: (file: String, line: Int)] = [:]
+    private(set) var firstRows: [(file: String, line: Int)] = []
+
+    /// The slot of group `key`, made on its first row.
+    func slot(_ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
+        if let s = slots[key] { return s }
+        let s = order.count
+        slots[key] = s
+        order.append(key)
+        self.keyValues.append(keyValues())
+        accumulators.append(Array(repeating: Accumulator(), count: calls))
+        firstRows.append((file, line))
+        return s
+    }
+
+    func group(_ key: String) -> (keyValues: [Value], accumulators: [Accumulator], firstRow: (file: String, line: Int))? {
+        guard let s = slots[key] else { return nil }
+        return (keyValues[s], accumulators[s], firstRows[s])
+    }
+}
+
+/// What a streaming table's row feeds: a derived value from another table or a group rule.
+private final class Streamer {
+    let filter: CompiledExpression?
+    let byColumns: [Int]
+    let kinds: [AggregateCall.Kind]
+    let arguments: [[CompiledExpression]]
+    let state: GroupState
+    /// Group rules keep each group's key values and first row; derived values need only the key text.
+    let keepsGroupFacts: Bool
+
+    init(filter: CompiledExpression?, byColumns: [Int], kinds: [AggregateCall.Kind], arguments: [[CompiledExpression]], state: GroupState, keepsGroupFacts: Bool) {
+        self.filter = filter
+        self.byColumns = byColumns
+        self.kinds = kinds
+        self.arguments = arguments
+        self.state = state
+        self.keepsGroupFacts = keepsGroupFacts
+    }
 }
 
 final class PackEvaluator {
@@ -76,6 +116,10 @@ final class PackEvaluator {
     private var extended: [String: TableSchema] = [:]
     private var derived: [String: [CompiledDerived]] = [:]
     private var rules: [CompiledRule] = []
+    /// Per streaming table: the derived values and group rules its rows feed.
+    private var streamers: [String: [Streamer]] = [:]
+    /// Group keys already built for the current row, by group columns.
+    private var rowKeys: [(columns: [Int], key: String)] = []
     private(set) var activePacks: [(name: String, version: String)] = []
 
     /// Clean rows of the previous period (`--previous`), by table and first key column.
@@ -222,6 +266,17 @@ final class PackEvaluator {
         // Group rules on kept tables are grouped afterwards, with derived values; the others stream.
         for i in rules.indices where !rules[i].byColumns.isEmpty { rules[i].streaming = stores[rules[i].spec.table] == nil }
         if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
+        for (_, list) in derived.sorted(by: { $0.key < $1.key }) {
+            for d in list {
+                guard let source = d.source, let by = d.by else { continue }
+                streamers[source, default: []].append(Streamer(filter: d.filter, byColumns: [by], kinds: d.calls.map(\.kind),
+                                                                arguments: d.arguments, state: d.state, keepsGroupFacts: false))
+            }
+        }
+        for rule in rules where rule.streaming {
+            streamers[rule.spec.table, default: []].append(Streamer(filter: rule.scope, byColumns: rule.byColumns, kinds: rule.calls.map(\.kind),
+                                                                    arguments: rule.arguments, state: rule.state, keepsGroupFacts: true))
+        }
     }
 
     /// A schema for a group: its key columns, then one number column per aggregate slot.
@@ -271,7 +326,7 @@ final class PackEvaluator {
                 if let e = d.row {
                     row.values[next] = e.evaluate(row)
                 } else if let outer = d.outer, let keyIndex {
-                    let accumulators = d.state.groups[values[keyIndex].description]?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
+                    let accumulators = d.state.group(values[keyIndex].description)?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
                     let slots = RowValues(count: d.calls.count)
                     for (j, call) in d.calls.enumerated() { slots.values[j] = accumulators[j].result(call.kind) }
                     row.values[next] = outer.evaluate(slots)
@@ -361,39 +416,44 @@ final class PackEvaluator {
             store.files.append(file)
             store.lines.append(line)
         }
-        for (target, list) in derived {
-            for i in list.indices where list[i].source == table {
-                let d = list[i]
-                if let f = d.filter, f.evaluate(row) != .boolean(true) { continue }
-                let key = row.values[d.by!].description
-                let state = d.state
-                if state.groups[key] == nil {
-                    state.order.append(key)
-                    state.groups[key] = ([], Array(repeating: Accumulator(), count: d.calls.count))
-                }
-                for (j, call) in d.calls.enumerated() {
-                    state.groups[key]!.accumulators[j].add(call.kind, d.arguments[j].map { $0.evaluate(row) })
-                }
+        guard let list = streamers[table] else { return }
+        rowKeys.removeAll(keepingCapacity: true)
+        for streamer in list { feed(streamer, row, file: file, line: line) }
+    }
+
+    /// The group key of a row: its group columns' canonical text, joined by U+001F.
+    private func groupKey(_ columns: [Int], _ row: RowValues) -> String {
+        for (c, key) in rowKeys where c == columns { return key }
+        let key = columns.count == 1 ? row.values[columns[0]].description : columns.map { row.values[$0].description }.joined(separator: "\u{1F}")
+        rowKeys.append((columns, key))
+        return key
+    }
+
+    private func feed(_ streamer: Streamer, _ row: RowValues, file: String, line: Int) {
+        if let filter = streamer.filter, filter.evaluate(row) != .boolean(true) { return }
+        let key = groupKey(streamer.byColumns, row)
+        let state = streamer.state
+        let slot = state.slot(key, keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
+                              calls: streamer.kinds.count, file: streamer.keepsGroupFacts ? file : "", line: line)
+        for (j, kind) in streamer.kinds.enumerated() {
+            let arguments = streamer.arguments[j]
+            switch arguments.count {
+            case 0: state.accumulators[slot][j].add(kind, count: 0, .missing, .missing)
+            case 1: state.accumulators[slot][j].add(kind, count: 1, arguments[0].evaluate(row), .missing)
+            default: state.accumulators[slot][j].add(kind, count: 2, arguments[0].evaluate(row), arguments[1].evaluate(row))
             }
-            _ = target
-        }
-        for rule in rules where rule.streaming && rule.spec.table == table {
-            accumulate(rule, row, file: file, line: line)
         }
     }
 
+    /// Group rules on kept tables, fed after their rows have their derived values.
     private func accumulate(_ rule: CompiledRule, _ row: RowValues, file: String, line: Int) {
         if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { return }
         let keyValues = rule.byColumns.map { row.values[$0] }
         let key = keyValues.map(\.description).joined(separator: "\u{1F}")
         let state = rule.state
-        if state.groups[key] == nil {
-            state.order.append(key)
-            state.groups[key] = (keyValues, Array(repeating: Accumulator(), count: rule.calls.count))
-            state.firstRow[key] = (file, line)
-        }
+        let slot = state.slot(key, keyValues: keyValues, calls: rule.calls.count, file: file, line: line)
         for (j, call) in rule.calls.enumerated() {
-            state.groups[key]!.accumulators[j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
+            state.accumulators[slot][j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
         }
     }
 
@@ -433,7 +493,7 @@ final class PackEvaluator {
                         row.values[next] = e.evaluate(row)
                     } else if let outer = d.outer, let keyIndex {
                         let key = values[keyIndex].description
-                        let accumulators = d.state.groups[key]?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
+                        let accumulators = d.state.group(key)?.accumulators ?? Array(repeating: Accumulator(), count: d.calls.count)
                         let slots = RowValues(count: d.calls.count)
                         for (j, call) in d.calls.enumerated() { slots.values[j] = accumulators[j].result(call.kind) }
                         row.values[next] = outer.evaluate(slots)
@@ -462,7 +522,7 @@ final class PackEvaluator {
         for rule in active where !rule.byColumns.isEmpty {
             let state = rule.state
             for key in state.order.sorted() {
-                let (keyValues, accumulators) = state.groups[key]!
+                let (keyValues, accumulators, firstRow) = state.group(key)!
                 let group = RowValues(count: rule.groupSchema!.columns.count)
                 for (i, v) in keyValues.enumerated() { group.values[i] = v }
                 for (j, call) in rule.calls.enumerated() { group.values[rule.byColumns.count + j] = accumulators[j].result(call.kind) }
@@ -476,7 +536,7 @@ final class PackEvaluator {
                 }
                 let keyText = zip(rule.spec.by, keyValues).map { "\($0)=\($1)" }.joined(separator: ";")
                 // A group has no line of its own; its file is where its first row came from.
-                emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: state.firstRow[key]?.file ?? "", line: 0, sink: sink))
+                emit(judge(rule, context: group, schema: rule.groupSchema!, key: keyText, file: firstRow.file, line: 0, sink: sink))
             }
         }
     }

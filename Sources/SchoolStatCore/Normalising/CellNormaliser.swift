@@ -55,9 +55,11 @@ final class CellNormaliser {
             return .success(.missing)
         }
         // Excel's ways of keeping leading zeros: a leading apostrophe or ="0123".
-        if cleaned.hasPrefix("'") && column.type != .text { cleaned.removeFirst() }
-        if cleaned.hasPrefix("=\""), cleaned.hasSuffix("\""), cleaned.count >= 3 {
-            cleaned = String(cleaned.dropFirst(2).dropLast())
+        if let first = cleaned.utf8.first, first == 0x27 || first == 0x3D {
+            if first == 0x27 && column.type != .text { cleaned.removeFirst() }
+            if cleaned.hasPrefix("=\""), cleaned.hasSuffix("\""), cleaned.count >= 3 {
+                cleaned = String(cleaned.dropFirst(2).dropLast())
+            }
         }
         switch column.type {
         case .text: return checkText(converter.toSimplified(cleaned), raw)
@@ -93,7 +95,7 @@ final class CellNormaliser {
 
     /// Length and pattern, shared by text and code columns.
     private func checkText(_ value: String, _ raw: String) -> Result<Value, CellProblem> {
-        if let length = column.length, !length.contains(value.count) {
+        if let length = column.length, !length.contains(Self.characterCount(value)) {
             return .failure(problem("length",
                 zh: "「\(column.label)」应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）\(hintZh)。",
                 en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
@@ -108,6 +110,12 @@ final class CellNormaliser {
         return .success(.text(value))
     }
 
+    /// Characters as a person counts them; ASCII text is counted by its bytes.
+    private static func characterCount(_ s: String) -> Int {
+        let utf8 = s.utf8
+        return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : s.count
+    }
+
     private func describe(_ r: ClosedRange<Int>) -> String {
         r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound)–\(r.upperBound)"
     }
@@ -120,7 +128,7 @@ final class CellNormaliser {
                 expected: column.length.map { "\(describe($0)) 位编码" } ?? "编码 (a code)"))
         }
         var value = cleaned.utf8.contains(0x20) ? String(cleaned.filter { $0 != " " }) : cleaned
-        if column.uppercase { value = value.uppercased() }
+        if column.uppercase, !value.utf8.allSatisfy({ $0 < 0x61 || $0 > 0x7A && $0 < 0x80 }) { value = value.uppercased() }
         if column.digitsOnly, !value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return .failure(problem("digits",
                 zh: "「\(column.label)」应只含数字，实际为“\(display(raw))”\(hintZh)。",
@@ -137,10 +145,10 @@ final class CellNormaliser {
 
     private func normaliseNumber(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         let expectedZh = column.type == .integer ? "整数" : "数字"
-        let notNumber = problem("type",
+        var notNumber: CellProblem { problem("type",
             zh: "「\(column.label)」应为\(expectedZh)\(column.unit.map { "（单位：\($0.canonical)）" } ?? "")，实际为“\(display(raw))”\(hintZh)。",
             en: "\(column.titleEn) must be \(column.type == .integer ? "a whole number" : "a number")\(column.unit.map { " in \($0.canonical)" } ?? ""), found \"\(display(raw))\".\(hintEn)",
-            expected: expectedZh + (column.unit.map { "（\($0.canonical)）" } ?? ""))
+            expected: expectedZh + (column.unit.map { "（\($0.canonical)）" } ?? "")) }
         var number: FixedDecimal
         var rest: String
         if column.acceptRatio, let colon = cleaned.firstIndex(of: ":") {

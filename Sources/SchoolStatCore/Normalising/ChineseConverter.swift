@@ -10,7 +10,8 @@ import Foundation
 /// one converter can be shared.
 final class ChineseConverter: @unchecked Sendable {
     private let handle: opencc_t?
-    private var traditional: Set<UInt32> = []
+    /// One bit per code point below U+10000: set when OpenCC changes that character on its own.
+    private var traditional = [UInt64](repeating: 0, count: 0x10000 / 64)
     private var cache: [String: String] = [:]
     private let lock = NSLock()
 
@@ -31,7 +32,11 @@ final class ChineseConverter: @unchecked Sendable {
     var isAvailable: Bool { handle != nil }
 
     func needsConversion(_ s: String) -> Bool {
-        for u in s.unicodeScalars where u.value >= 0x3400 && traditional.contains(u.value) { return true }
+        for u in s.unicodeScalars where u.value >= 0x3400 {
+            let v = Int(u.value)
+            if v >= 0x10000 { continue }
+            if traditional[v >> 6] & (1 << UInt64(v & 63)) != 0 { return true }
+        }
         return false
     }
 
@@ -71,7 +76,8 @@ final class ChineseConverter: @unchecked Sendable {
             let converted = convert(String(text)).split(separator: "\n", omittingEmptySubsequences: false)
             guard converted.count >= scalars.count else { continue }
             for (i, u) in scalars.enumerated() where converted[i] != Substring(String(u)) {
-                traditional.insert(u.value)
+                let v = Int(u.value)
+                traditional[v >> 6] |= 1 << UInt64(v & 63)
             }
         }
     }

@@ -7,64 +7,110 @@ enum DateText {
     static let excelEpochDays = Day(year: 1899, month: 12, day: 30)!.daysSinceEpoch
 
     static func parse(_ s: String) -> Day? {
-        // The canonical form, and the commonest: YYYY-MM-DD.
-        if s.utf8.count == 10 {
-            var b = s.utf8.makeIterator()
-            var digits: [Int] = []
-            var ok = true
-            var position = 0
-            while let c = b.next() {
-                if position == 4 || position == 7 {
-                    if c != 0x2D { ok = false; break }
-                } else if c >= 0x30 && c <= 0x39 {
-                    digits.append(Int(c - 0x30))
-                } else { ok = false; break }
-                position += 1
-            }
-            if ok && digits.count == 8 {
-                return Day(year: digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3],
-                           month: digits[4] * 10 + digits[5], day: digits[6] * 10 + digits[7])
-            }
-        }
-        let text = s.trimmingSpaces()
-        let bytes = Array(text.utf8)
-        guard !bytes.isEmpty else { return nil }
-        if bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            if bytes.count == 8 {
-                return Day(year: int(bytes[0..<4]), month: int(bytes[4..<6]), day: int(bytes[6..<8]))
-            }
-            if bytes.count <= 5 { return excelSerial(int(bytes[...])) }
+        var s = s
+        return s.withUTF8(parse)
+    }
+
+    /// The same on UTF-8 bytes (already cleaned: full-width digits folded).
+    static func parse(_ whole: UnsafeBufferPointer<UInt8>) -> Day? {
+        var start = 0, end = whole.count
+        while start < end && whole[start] == 0x20 { start += 1 }
+        while end > start && whole[end - 1] == 0x20 { end -= 1 }
+        guard start < end else { return nil }
+        let b = UnsafeBufferPointer(rebasing: whole[start..<end])
+        let n = b.count
+        if b.allSatisfy(isDigit) {
+            if n == 8 { return Day(year: int(b, 0, 4), month: int(b, 4, 6), day: int(b, 6, 8)) }
+            if n <= 5 { return excelSerial(int(b, 0, n)) }
             return nil
         }
         // Excel serial with a time fraction: 45627.5
-        let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
-        if pieces.count == 2, (1...5).contains(pieces[0].count), pieces[0].count != 4, !pieces[1].isEmpty,
-           pieces.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
-            return excelSerial(Int(pieces[0])!)
+        if let point = b.firstIndex(of: 0x2E), (1...5).contains(point), point != 4, point + 1 < n,
+           b[..<point].allSatisfy(isDigit), b[(point + 1)...].allSatisfy(isDigit) {
+            return excelSerial(int(b, 0, point))
         }
-        // Separated forms: numbers split by - / . 年 月 日, optional time after a space or T.
-        var datePart = Substring(text)
-        if let cut = datePart.firstIndex(where: { $0 == " " || $0 == "T" }) { datePart = datePart[..<cut] }
-        var numbers: [Int] = []
-        var current = ""
-        var separators: [Character] = []
-        for ch in datePart {
-            if ch.isASCII && ch.isNumber {
-                current.append(ch)
+        // Separated forms: three numbers split by - / . 年 月 日 号, optional time after a space or T.
+        var numbers = (0, 0, 0)
+        var count = 0
+        var current = 0
+        var digits = 0
+        var separators = 0
+        var sawYearMark = false
+        var yearMarkFirst = false
+        var monthMarkSecond = false
+        var i = 0
+        func push() -> Bool {
+            guard digits > 0, count < 3 else { return false }
+            switch count {
+            case 0: numbers.0 = current
+            case 1: numbers.1 = current
+            default: numbers.2 = current
+            }
+            count += 1
+            current = 0
+            digits = 0
+            return true
+        }
+        while i < n {
+            let c = b[i]
+            if c == 0x20 || c == 0x54 { break } // a time follows
+            if isDigit(c) {
+                guard digits < 9 else { return nil }
+                current = current * 10 + Int(c - 0x30)
+                digits += 1
+                i += 1
+                continue
+            }
+            // A separator must follow a number.
+            guard push() else { return nil }
+            let mark: Separator
+            if c == 0x2D || c == 0x2F || c == 0x2E {
+                mark = .plain
+                i += 1
+            } else if let m = chineseMark(b, at: i) {
+                mark = m
+                i += 3
             } else {
-                guard !current.isEmpty else { return nil }
-                numbers.append(Int(current)!)
-                current = ""
-                separators.append(ch)
+                return nil
+            }
+            separators += 1
+            switch mark {
+            case .year:
+                sawYearMark = true
+                if separators == 1 { yearMarkFirst = true }
+            case .month:
+                if separators == 2 { monthMarkSecond = true }
+            case .day, .plain:
+                break
             }
         }
-        if !current.isEmpty { numbers.append(Int(current)!) }
-        guard numbers.count == 3 else { return nil }
-        let allowed: Set<Character> = ["-", "/", ".", "年", "月", "日", "号"]
-        guard separators.allSatisfy({ allowed.contains($0) }) else { return nil }
-        if separators.contains("年") && !(separators.first == "年" && separators.dropFirst().first == "月") { return nil }
-        guard numbers[0] >= 1000 else { return nil }
-        return Day(year: numbers[0], month: numbers[1], day: numbers[2])
+        if digits > 0 { guard push() else { return nil } }
+        guard count == 3 else { return nil }
+        if sawYearMark && !(yearMarkFirst && monthMarkSecond) { return nil }
+        guard numbers.0 >= 1000 else { return nil }
+        return Day(year: numbers.0, month: numbers.1, day: numbers.2)
+    }
+
+    private enum Separator { case plain, year, month, day }
+
+    /// 年 E5 B9 B4, 月 E6 9C 88, 日 E6 97 A5, 号 E5 8F B7.
+    private static func chineseMark(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Separator? {
+        guard i + 3 <= b.count else { return nil }
+        switch (b[i], b[i + 1], b[i + 2]) {
+        case (0xE5, 0xB9, 0xB4): return .year
+        case (0xE6, 0x9C, 0x88): return .month
+        case (0xE6, 0x97, 0xA5), (0xE5, 0x8F, 0xB7): return .day
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    private static func int(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        var v = 0
+        for i in from..<to { v = v * 10 + Int(b[i] - 0x30) }
+        return v
     }
 
     static func excelSerial(_ serial: Int) -> Day? {
@@ -73,7 +119,4 @@ enum DateText {
         return Day(daysSinceEpoch: excelEpochDays + serial)
     }
 
-    private static func int(_ digits: ArraySlice<UInt8>) -> Int {
-        digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-    }
 }

@@ -11,7 +11,17 @@ enum NumberText {
     /// Reads a number at the start of already-cleaned text (full-width folded)
     /// and returns it with the text that follows it, trimmed.
     static func parseLeading(_ s: String) -> Result<(FixedDecimal, String), Failure> {
-        let bytes = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { bytes in
+            parseLeading(bytes).map { number, restStart in
+                let rest = restStart < bytes.count ? String(decoding: UnsafeBufferPointer(rebasing: bytes[restStart...]), as: UTF8.self).trimmingSpaces() : ""
+                return (number, rest)
+            }
+        }
+    }
+
+    /// The same on UTF-8 bytes: the number and where the text after it starts.
+    static func parseLeading(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<(FixedDecimal, Int), Failure> {
         var i = 0
         var negative = false
         if i < bytes.count && (bytes[i] == 0x2D || bytes[i] == 0x2B) { // - +
@@ -66,8 +76,8 @@ enum NumberText {
                 i = j
             }
         }
-        let rest = String(decoding: bytes[i...], as: UTF8.self).trimmingSpaces()
-        return .success((FixedDecimal(mantissa: negative ? -mantissa : mantissa, exponent: exponent), rest))
+        while i < bytes.count && bytes[i] == 0x20 { i += 1 }
+        return .success((FixedDecimal(mantissa: negative ? -mantissa : mantissa, exponent: exponent), i))
     }
 
     /// A whole string that is a plain number (rule files, parameters).

@@ -14,7 +14,7 @@ enum TextCleaner {
     /// and other spaces into plain spaces, folds full-width forms, trims, collapses
     /// runs of spaces and removes spaces between two Chinese characters (`张 三` → `张三`).
     static func clean(_ input: String, folding: WidthFolding) -> String {
-        if isPlainASCII(input) { return input }
+        if isAlreadyClean(input) { return input }
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(input.unicodeScalars.count)
         for s in input.unicodeScalars {
@@ -51,19 +51,41 @@ enum TextCleaner {
         return String(out)
     }
 
-    /// Printable ASCII with no space at either end and no double spaces needs no work.
+    /// Whether `clean` would return the text unchanged, decided from its UTF-8 bytes: printable
+    /// ASCII with single inner spaces, and Chinese text without spaces. Lead bytes that can start a
+    /// character `clean` changes (U+0080–00BF, U+1000–2FFF, U+3000–303F, U+F000–FFFF) send the
+    /// text the long way, as does a space anywhere in non-ASCII text (`张 三` → `张三`).
     @inline(__always)
-    static func isPlainASCII(_ s: String) -> Bool {
+    static func isAlreadyClean(_ s: String) -> Bool {
         var previousSpace = true
+        var sawSpace = false
+        var sawNonASCII = false
+        var afterE3 = false
         for b in s.utf8 {
-            if b < 0x20 || b > 0x7E { return false }
-            if b == 0x20 {
-                if previousSpace { return false }
-                previousSpace = true
-            } else {
-                previousSpace = false
+            if afterE3 {
+                if b == 0x80 { return false } // U+3000–303F: the ideographic space among them
+                afterE3 = false
+            }
+            if b < 0x80 {
+                if b < 0x20 || b == 0x7F { return false }
+                if b == 0x20 {
+                    if previousSpace { return false }
+                    previousSpace = true
+                    sawSpace = true
+                } else {
+                    previousSpace = false
+                }
+                continue
+            }
+            previousSpace = false
+            sawNonASCII = true
+            switch b {
+            case 0xC2, 0xE1, 0xE2, 0xEF: return false
+            case 0xE3: afterE3 = true
+            default: break
             }
         }
+        if sawSpace && sawNonASCII { return false }
         return !previousSpace || s.isEmpty
     }
 
@@ -78,12 +100,29 @@ enum TextCleaner {
     /// none of the characters it drops.
     static func isOwnMatchKey(_ cleaned: String) -> Bool {
         for u in cleaned.unicodeScalars {
-            if (0x41...0x5A).contains(u.value) || droppedFromKeys.contains(u) || u.value >= 0xFF01 && u.value <= 0xFF5E { return false }
+            let v = u.value
+            if v < 0x80 {
+                if (0x41...0x5A).contains(v) || droppedASCII[Int(v)] { return false }
+            } else if v >= 0xFF01 && v <= 0xFF5E || droppedFromKeys.contains(u) {
+                return false
+            }
         }
         return true
     }
 
+    private static let droppedASCII: [Bool] = (0..<128).map { droppedFromKeys.contains(Unicode.Scalar(UInt8($0))) }
+
     private static let droppedFromKeys: Set<Unicode.Scalar> = [" ", "_", "-", "(", ")", "[", "]", "{", "}", "【", "】", "〔", "〕", "《", "》", "<", ">", "*", "\"", "'", "“", "”", "‘", "’", ":", "：", "（", "）"]
+
+    /// Whether `matchKey` of these UTF-8 bytes equals `key`, without building the key
+    /// when the bytes are only ASCII letters and digits (their key is themselves, lowercased).
+    static func matchKey(of bytes: UnsafeBufferPointer<UInt8>, equals key: String) -> Bool {
+        let simple = bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        guard simple else { return matchKey(String(decoding: bytes, as: UTF8.self)) == key }
+        let k = key.utf8
+        guard k.count == bytes.count else { return false }
+        return zip(bytes, k).allSatisfy { b, c in (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == c }
+    }
 
     /// A lookup key: cleaned, all folded, lowercased, with spaces, underscores,
     /// hyphens and brackets of either width removed. Used for headers, enum

@@ -19,6 +19,9 @@ public struct ValidationOptions: Sendable {
     public var previous: String?
     /// A waivers file (YAML): accepted findings with reason and expiry.
     public var waivers: String?
+    /// Worker threads validating rows (the reading and writing thread comes on top).
+    /// Outputs are the same whatever the number.
+    public var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -219,15 +222,7 @@ public final class ValidationRun: FindingSink {
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
                                                    fileNames: fileNames, sink: self)
                 var reader = plan.reader
-                let headerOrdinal = plan.headerOrdinal
-                try reader.read { event in
-                    switch event {
-                    case .blankLine(let line):
-                        if line > plan.headerLine { validator.blankLine(line) }
-                    case .record(let r):
-                        if r.ordinal > headerOrdinal { validator.process(r) }
-                    }
-                }
+                try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal, threads: options.threads)
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
                     inputSummaries[i].sha256 = reader.facts.sha256
                     inputSummaries[i].bytes = reader.facts.byteCount
@@ -394,6 +389,7 @@ public final class ValidationRun: FindingSink {
                                                  headerUnit: plan.header.unitForColumn[i]), field)
             }
             var reader = plan.reader
+            reader.computesDigest = false
             let headerOrdinal = plan.headerOrdinal
             var values: [Int: String] = [:]
             try? reader.read { event in

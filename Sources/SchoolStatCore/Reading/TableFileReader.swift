@@ -60,6 +60,8 @@ struct TableFileReader {
     static let sniffSize = 1 << 16
 
     private(set) var facts: FileFacts
+    /// Whether `read` computes the file's SHA-256 (a second pass over the same file need not).
+    var computesDigest = true
 
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
@@ -90,6 +92,7 @@ struct TableFileReader {
     /// Collects up to `count` records from the start of the file (for finding the header).
     func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
         var copy = self
+        copy.computesDigest = false
         var seen = 0
         try copy.read({ event in
             if case .record(let r) = event, seen < count {
@@ -125,7 +128,7 @@ struct TableFileReader {
             let final = n == 0
             buffer.withUnsafeBytes { raw in
                 var chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                hasher.update(chunk)
+                if computesDigest { hasher.update(chunk) }
                 if first {
                     let skip = min(Self.bomLength(of: Array(chunk.prefix(4)), encoding: facts.encoding), n)
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[skip...])
@@ -144,7 +147,7 @@ struct TableFileReader {
         }
         parser.finish()
         facts.byteCount = total
-        facts.sha256 = hasher.finalHex()
+        if computesDigest { facts.sha256 = hasher.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences
     }
 

@@ -1,6 +1,7 @@
 // Validating: the single streaming pass over one file's records — read
 // checks, normalisation, schema constraints and row checks — deciding for
-// each row whether it is clean or rejected.
+// each row whether it is clean or rejected. Rows are validated in batches on
+// worker threads and committed in file order.
 
 /// Counts for one table, summed over its files.
 struct TableCounts {
@@ -25,9 +26,12 @@ final class TableOutput {
     var observer: ((RowValues, String, Int) -> Void)?
     /// Sees the key of each rejected row, so rules can tell "rejected" from "absent".
     var rejectObserver: ((String) -> Void)?
+    /// The row handed to `observer`, reused.
+    let scratch: RowValues
 
     init(schema: TableSchema, cleanPath: String, rejectedPath: String) throws(WriteError) {
         self.schema = schema
+        scratch = RowValues(count: schema.columns.count)
         cleanColumns = schema.columns.indices.filter { schema.columns[$0].cleanOutput != .drop }
         clean = CSVWriter(file: try BufferedFile(path: cleanPath))
         rejected = CSVWriter(file: try BufferedFile(path: rejectedPath))
@@ -56,40 +60,59 @@ protocol FindingSink: AnyObject {
     func record(_ entry: LedgerEntry)
 }
 
-/// Validates the records of one file against its table's schema.
-final class TableValidator {
+/// A run of a file's records and blank lines, in file order: the unit the workers take.
+enum BatchItem {
+    case record(RawRecord)
+    case blankLine(Int)
+}
+
+/// What validating one batch produced. Committed in file order by `TableValidator`.
+final class BatchResult: @unchecked Sendable {
+    var findings: [LedgerEntry] = []
+    var clean = CSVLines()
+    var rejected = CSVLines()
+    /// Clean rows' values and lines, kept only when rule packs observe the table.
+    var cleanRows: [[Value]] = []
+    var cleanLines: [Int] = []
+    /// Keys of rejected rows, when rule packs observe the table.
+    var rejectedKeys: [String] = []
+    var counts = TableCounts()
+}
+
+/// Everything about one file that stays the same from row to row; shared, read-only, by the workers.
+final class FileRules: @unchecked Sendable {
     let header: HeaderMap
-    let output: TableOutput
+    let schema: TableSchema
+    let columns: [ColumnSpec]
     let fileIndex: Int32
     let displayPath: String
     let encodingName: String
-    private let normalisers: [CellNormaliser?]
-    private let checks: [CompiledCheck]
+    let normalisers: [CellNormaliser?]
+    let checks: [CompiledCheck]
     /// Per unique constraint of the schema: rows that repeat an earlier key.
-    private let duplicates: [[RowPosition: DuplicateOf]]
-    private let fileNames: [String]
-    private let sink: FindingSink
-    private let headerKeys: [String]
-    private let headerLine: Int
-    private let missingColumnRules: [String]
-    private let row: RowValues
-    private var problems: [Bool]
-    private var rowFindings: [LedgerEntry] = []
-    private var failedRules: [String] = []
+    let duplicates: [[RowPosition: DuplicateOf]]
+    let fileNames: [String]
+    let headerKeys: [String]
+    let missingColumnRules: [String]
+    /// The record key's columns: (name, index).
+    let keyColumns: [(String, Int)]
+    /// Columns written to the clean file and what is done to each.
+    let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
+    let uniqueColumns: [[Int?]]
+    let observed: Bool
+    let wantsRejectedKeys: Bool
 
-    init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
-         encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
-         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], sink: FindingSink) throws {
+    init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
+         ruleSet: RuleSet, converter: ChineseConverter, duplicates: [[RowPosition: DuplicateOf]], fileNames: [String]) throws {
         self.header = header
-        self.headerLine = headerLine
-        self.output = output
+        let schema = header.schema
+        self.schema = schema
+        columns = schema.columns
         self.fileIndex = fileIndex
         self.displayPath = displayPath
         self.encodingName = encodingName
         self.duplicates = duplicates
         self.fileNames = fileNames
-        self.sink = sink
-        let schema = header.schema
         normalisers = schema.columns.indices.map { i in
             header.fieldForColumn[i] == nil ? nil :
                 CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
@@ -109,12 +132,313 @@ final class TableValidator {
         }
         headerKeys = header.headers.map(TextCleaner.matchKey)
         missingColumnRules = header.missingRequired.map { "\(schema.name).\(schema.columns[$0].name).required" }
-        row = RowValues(count: schema.columns.count)
-        problems = Array(repeating: false, count: schema.columns.count)
+        keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
+        cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
+        uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
+        observed = output.observer != nil
+        wantsRejectedKeys = output.rejectObserver != nil
+    }
+
+    /// A value as messages show it: ID numbers masked.
+    func display(_ column: Int, _ value: Value) -> String {
+        columns[column].personal == .idNumber ? IDNumber.mask(value.description) : value.description
+    }
+}
+
+/// Validates rows. Each worker thread has its own; it only reads `FileRules`.
+final class RowValidator {
+    let rules: FileRules
+    private let row: RowValues
+    private var problems: [Bool]
+    private var rowFindings: [LedgerEntry] = []
+    private var failedRules: [String] = []
+    private var result = BatchResult()
+
+    init(rules: FileRules) {
+        self.rules = rules
+        row = RowValues(count: rules.columns.count)
+        problems = Array(repeating: false, count: rules.columns.count)
+    }
+
+    private var schema: TableSchema { rules.schema }
+
+    func validate(_ batch: [BatchItem]) -> BatchResult {
+        result = BatchResult()
+        for item in batch {
+            switch item {
+            case .blankLine(let line): blankLine(line)
+            case .record(let record): process(record)
+            }
+        }
+        return result
+    }
+
+    private func fileFinding(line: Int, rule: String, zh: String, en: String) -> LedgerEntry {
+        LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: line, recordKey: "", column: "", rawValue: "",
+                    normalisedValue: "", ruleID: rule, severity: .warning, messageZh: zh, messageEn: en, expected: "")
+    }
+
+    private func blankLine(_ line: Int) {
+        result.counts.blankLines += 1
+        result.findings.append(fileFinding(line: line, rule: "read.blank_row",
+            zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
+    }
+
+    /// Handles one record after the header.
+    private func process(_ record: RawRecord) {
+        if record.isBlank {
+            blankLine(record.line)
+            return
+        }
+        if isRepeatedHeader(record) {
+            result.counts.repeatedHeaders += 1
+            result.findings.append(fileFinding(line: record.line, rule: "read.repeated_header",
+                zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
+                en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
+            return
+        }
+        result.counts.rowsRead += 1
+        rowFindings.removeAll(keepingCapacity: true)
+        failedRules.removeAll(keepingCapacity: true)
+        for i in problems.indices { problems[i] = false; row.values[i] = .missing }
+
+        checkShape(record)
+        normaliseCells(record)
+        evaluateChecks(record)
+        checkDuplicates(record)
+        failedRules.append(contentsOf: rules.missingColumnRules)
+
+        if !rowFindings.isEmpty {
+            let key = recordKey()
+            for var f in rowFindings {
+                f.recordKey = key
+                result.findings.append(f)
+            }
+        }
+        if failedRules.isEmpty {
+            result.counts.rowsClean += 1
+            writeClean(record)
+        } else {
+            result.counts.rowsRejected += 1
+            writeRejected(record)
+        }
+    }
+
+    private func isRepeatedHeader(_ record: RawRecord) -> Bool {
+        let keys = rules.headerKeys
+        guard record.fieldCount == keys.count, !keys.isEmpty else { return false }
+        // Cheap test first: a repeated header's first cell is the header's first cell.
+        guard record.withField(0, { TextCleaner.matchKey(of: $0, equals: keys[0]) }) else { return false }
+        var same = 0
+        for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == keys[i] { same += 1 }
+        return same * 5 >= keys.count * 4
+    }
+
+    private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
+                            severity: Severity, zh: String, en: String, expected: String) {
+        let columnName = column.map { rules.columns[$0].name } ?? (field.map { "#\(TableValidator.columnLetter($0))" } ?? "")
+        rowFindings.append(LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: record.line, recordKey: "", column: columnName,
+                                       rawValue: raw, normalisedValue: normalised, ruleID: rule, severity: severity,
+                                       messageZh: zh, messageEn: en, expected: expected))
+        if severity == .error { failedRules.append(rule) }
+    }
+
+    private func checkShape(_ record: RawRecord) {
+        let expected = rules.headerKeys.count
+        let got = record.fieldCount
+        if got == expected { return }
+        let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
+        if got < expected {
+            // A short record spanning several lines is the mark of a quote opened and never closed.
+            let quoteZh = record.lineCount > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"
+            let quoteEn = record.lineCount > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
+            addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
+                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。" + quoteZh,
+                en: "Line \(record.line) has \(got) fields but the header has \(expected)." + quoteEn,
+                expected: "\(expected) 列")
+        } else {
+            var extra: [String] = []
+            for i in expected..<got { extra.append(record.lossyString(i)) }
+            let nonEmpty = extra.contains { !$0.trimmingSpaces().isEmpty }
+            let shown = extra.prefix(3).map { "“\($0)”" }.joined(separator: "、")
+            addFinding(record, column: nil, field: expected, raw: extra.joined(separator: " | "), normalised: "",
+                rule: nonEmpty ? "read.too_many_fields" : "read.trailing_empty_fields", severity: nonEmpty ? .error : .warning,
+                zh: nonEmpty ? "\(lines)有 \(got) 列，比表头多 \(got - expected) 列（多出：\(shown)）。可能是某个值里含有未加引号的逗号；请检查该行。"
+                             : "\(lines)末尾有 \(got - expected) 个多余的空列，已忽略。",
+                en: nonEmpty ? "Line \(record.line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
+                             : "Line \(record.line) ends with \(got - expected) empty extra fields; ignored.",
+                expected: "\(expected) 列")
+        }
+    }
+
+    private func normaliseCells(_ record: RawRecord) {
+        let fieldForColumn = rules.header.fieldForColumn
+        for (i, normaliser) in rules.normalisers.enumerated() {
+            guard let normaliser, let field = fieldForColumn[i] else { continue }
+            guard field < record.fieldCount else {
+                // The row is too short to reach this column: the shape finding already covers it.
+                problems[i] = true
+                continue
+            }
+            guard let raw = record.string(field) else {
+                let lossy = record.lossyString(field)
+                let column = rules.columns[i]
+                problems[i] = true
+                addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                    zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                    en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                    expected: "有效的 \(rules.encodingName) 文本")
+                continue
+            }
+            switch normaliser.normalise(raw) {
+            case .success(let value):
+                row.values[i] = value
+                if rules.columns[i].type == .text, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+                    let column = rules.columns[i]
+                    addFinding(record, column: i, field: field, raw: raw, normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+                        severity: .warning,
+                        zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
+                        en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                        expected: "文字 (text)")
+                }
+            case .failure(let p):
+                problems[i] = true
+                addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)",
+                           severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+            }
+        }
+    }
+
+    private func recordKey() -> String {
+        rules.keyColumns.compactMap { (name, i) in
+            row.values[i].isMissing ? nil : "\(name)=\(rules.display(i, row.values[i]))"
+        }.joined(separator: ";")
+    }
+
+    private func evaluateChecks(_ record: RawRecord) {
+        for check in rules.checks {
+            // A value that failed its own column check is already reported; do not pile on.
+            if check.columns.contains(where: { problems[$0] }) { continue }
+            if let scope = check.scope, scope.evaluate(row) != .boolean(true) { continue }
+            let verdict = check.condition.evaluate(row)
+            if verdict == .boolean(true) { continue }
+            let notEvaluable = verdict.isMissing
+            if notEvaluable && check.spec.onMissing == .skip { continue }
+            report(check, notEvaluable: notEvaluable, record)
+        }
+    }
+
+    private func report(_ check: CompiledCheck, notEvaluable: Bool, _ record: RawRecord) {
+        let severity: Severity = notEvaluable && check.spec.onMissing == .report ? .warning : check.spec.severity
+        let blamed = check.blamedColumn
+        var named: [String: String] = [:]
+        for (name, v) in check.values { named[name] = v.evaluate(row).description }
+        let lookup: (String) -> String? = { name in
+            if let v = named[name] { return v }
+            if let i = self.schema.columnIndex(name) { return self.rules.display(i, self.row.values[i]) }
+            if name == "value", let b = blamed { return self.rules.display(b, self.row.values[b]) }
+            return nil
+        }
+        var zh = Placeholders.fill(check.spec.messageZh, lookup)
+        var en = Placeholders.fill(check.spec.messageEn, lookup)
+        if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
+        if let fix = check.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
+        if notEvaluable {
+            zh = "无法核验（所需的值缺失）：" + check.spec.titleZh + "。"
+            en = "Not evaluable (a value it needs is missing): " + check.spec.titleEn + "."
+        }
+        let raw: String
+        if let b = blamed, let f = rules.header.fieldForColumn[b], f < record.fieldCount {
+            raw = rules.normalisers[b]?.display(record.lossyString(f)) ?? ""
+        } else {
+            raw = ""
+        }
+        addFinding(record, column: blamed, field: nil, raw: raw, normalised: blamed.map { rules.display($0, row.values[$0]) } ?? "",
+                   rule: check.spec.id, severity: severity, zh: zh, en: en, expected: named["expected"] ?? check.spec.condition.text)
+    }
+
+    private func checkDuplicates(_ record: RawRecord) {
+        let position = RowPosition(file: rules.fileIndex, record: Int32(record.ordinal))
+        for (n, found) in rules.duplicates.enumerated() {
+            guard let first = found[position] else { continue }
+            let u = schema.unique[n]
+            let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
+            let fileIndex = rules.fileIndex
+            let where_ = first.file == fileIndex ? "第 \(first.line) 行" : "\(rules.fileNames[Int(first.file)]) 第 \(first.line) 行"
+            let whereEn = first.file == fileIndex ? "line \(first.line)" : "\(rules.fileNames[Int(first.file)]) line \(first.line)"
+            addFinding(record, column: rules.uniqueColumns[n].first ?? nil, field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
+                zh: "\(u.columns.joined(separator: "+")) 为“\(keyText)”的记录重复：与\(where_)相同。每条记录只能出现一次；请删除重复行，或更正编号。",
+                en: "Duplicate \(u.columns.joined(separator: "+")) \"\(keyText)\": same as \(whereEn). Remove the duplicate row or correct the key.",
+                expected: "唯一 (unique)")
+        }
+    }
+
+    private func writeClean(_ record: RawRecord) {
+        let values = row.values
+        for (i, policy, personal) in rules.cleanColumns {
+            let value = values[i]
+            if policy == .mask && !value.isMissing {
+                result.clean.field(personal == .name ? TableValidator.maskName(value.description) : IDNumber.mask(value.description))
+            } else {
+                result.clean.field(value)
+            }
+        }
+        result.clean.field(rules.displayPath)
+        result.clean.field(record.line)
+        result.clean.endRow()
+        if rules.observed {
+            result.cleanRows.append(values)
+            result.cleanLines.append(record.line)
+        }
+    }
+
+    private func writeRejected(_ record: RawRecord) {
+        let header = rules.header
+        let out = result
+        out.rejected.field(rules.displayPath)
+        out.rejected.field(record.line)
+        out.rejected.field(Array(Set(failedRules)).sorted().joined(separator: ";"))
+        for i in rules.columns.indices {
+            if let f = header.fieldForColumn[i], f < record.fieldCount { out.rejected.field(record.lossyString(f)) } else { out.rejected.field("") }
+        }
+        var extra: [String] = []
+        for f in 0..<record.fieldCount where f >= header.columnForField.count || header.columnForField[f] == nil {
+            let s = record.lossyString(f)
+            if !s.isEmpty { extra.append((f < header.headers.count ? header.headers[f] : "#\(TableValidator.columnLetter(f))") + "=" + s) }
+        }
+        out.rejected.field(extra.joined(separator: " | "))
+        out.rejected.endRow()
+        if rules.wantsRejectedKeys, let (_, i) = rules.keyColumns.first {
+            // The normalised key when it could be read, else the cell as written.
+            if !row.values[i].isMissing { out.rejectedKeys.append(row.values[i].description) }
+            else if let f = header.fieldForColumn[i], f < record.fieldCount { out.rejectedKeys.append(TextCleaner.clean(record.lossyString(f), folding: .all)) }
+        }
+    }
+}
+
+/// Validates one file of a table: hands its records, in batches, to the worker
+/// threads and commits what they return in file order, so the outputs do not
+/// depend on the number of threads.
+final class TableValidator {
+    static let batchSize = 1024
+
+    let rules: FileRules
+    let output: TableOutput
+    private let sink: FindingSink
+    private let headerLine: Int
+
+    init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
+         encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
+         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], sink: FindingSink) throws {
+        rules = try FileRules(header: header, output: output, fileIndex: fileIndex, displayPath: displayPath, encodingName: encodingName,
+                              ruleSet: ruleSet, converter: converter, duplicates: duplicates, fileNames: fileNames)
+        self.output = output
+        self.sink = sink
+        self.headerLine = headerLine
         reportHeader()
     }
 
-    private var schema: TableSchema { header.schema }
+    private var schema: TableSchema { rules.schema }
 
     /// Excel's column letters: A … Z, AA …
     static func columnLetter(_ index: Int) -> String {
@@ -128,13 +452,20 @@ final class TableValidator {
         return s
     }
 
+    /// `张三丰` → `张**`: the family name stays for readability.
+    static func maskName(_ name: String) -> String {
+        guard let first = name.first else { return name }
+        return String(first) + String(repeating: "*", count: max(1, name.count - 1))
+    }
+
     private func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity,
                              zh: String, en: String, expected: String = "") -> LedgerEntry {
-        LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
+        LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: line, recordKey: "", column: column, rawValue: raw,
                     normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
     }
 
     private func reportHeader() {
+        let header = rules.header
         for (position, text) in header.unknown {
             sink.record(fileFinding(line: headerLine, column: text, raw: text, rule: "\(schema.name).header.unknown_column", severity: .warning,
                 zh: "第 \(Self.columnLetter(position)) 列的表头“\(text)”不属于「\(schema.titleZh)」，该列已忽略。如果它应当对应某个字段，请改用标准列名或在规则文件中添加别名。",
@@ -155,238 +486,55 @@ final class TableValidator {
         }
     }
 
-    func blankLine(_ line: Int) {
-        output.counts.blankLines += 1
-        sink.record(fileFinding(line: line, rule: "read.blank_row", severity: .warning,
-            zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
-    }
-
-    /// Handles one record after the header.
-    func process(_ record: RawRecord) {
-        if record.isBlank {
-            blankLine(record.line)
-            return
+    /// Reads the file after its header and validates every record on `threads` worker threads.
+    func run(reader: inout TableFileReader, headerOrdinal: Int, threads: Int) throws(ReadError) {
+        let validators = (0..<max(1, threads)).map { _ in RowValidator(rules: rules) }
+        let workers = OrderedWorkers<[BatchItem], BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
+            validators[worker].validate(batch)
         }
-        if isRepeatedHeader(record) {
-            output.counts.repeatedHeaders += 1
-            sink.record(fileFinding(line: record.line, rule: "read.repeated_header", severity: .warning,
-                zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
-                en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
-            return
-        }
-        output.counts.rowsRead += 1
-        rowFindings.removeAll(keepingCapacity: true)
-        failedRules.removeAll(keepingCapacity: true)
-        for i in problems.indices { problems[i] = false; row.values[i] = .missing }
-
-        checkShape(record)
-        normaliseCells(record)
-        let key = recordKey()
-        for i in rowFindings.indices { rowFindings[i].recordKey = key }
-        evaluateChecks(record, key: key)
-        checkDuplicates(record, key: key)
-        failedRules.append(contentsOf: missingColumnRules)
-
-        let rejected = !failedRules.isEmpty
-        for f in rowFindings { sink.record(f) }
-        if rejected {
-            output.counts.rowsRejected += 1
-            writeRejected(record)
-        } else {
-            output.counts.rowsClean += 1
-            writeClean(record)
-        }
-    }
-
-    private func isRepeatedHeader(_ record: RawRecord) -> Bool {
-        guard record.fieldCount == headerKeys.count, !headerKeys.isEmpty else { return false }
-        // Cheap test first: a repeated header's first cell is the header's first cell.
-        guard TextCleaner.matchKey(record.lossyString(0)) == headerKeys[0] else { return false }
-        var same = 0
-        for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == headerKeys[i] { same += 1 }
-        return same * 5 >= headerKeys.count * 4
-    }
-
-    private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
-                            severity: Severity, zh: String, en: String, expected: String) {
-        let columnName = column.map { schema.columns[$0].name } ?? (field.map { "#\(Self.columnLetter($0))" } ?? "")
-        rowFindings.append(LedgerEntry(table: schema.name, sourceFile: displayPath, line: record.line, recordKey: "", column: columnName,
-                                       rawValue: raw, normalisedValue: normalised, ruleID: rule, severity: severity,
-                                       messageZh: zh, messageEn: en, expected: expected))
-        if severity == .error { failedRules.append(rule) }
-    }
-
-    private func checkShape(_ record: RawRecord) {
-        let expected = headerKeys.count
-        let got = record.fieldCount
-        let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
-        if got < expected {
-            // A short record spanning several lines is the mark of a quote opened and never closed.
-            let quoteZh = record.lineCount > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"
-            let quoteEn = record.lineCount > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
-            addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
-                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。" + quoteZh,
-                en: "Line \(record.line) has \(got) fields but the header has \(expected)." + quoteEn,
-                expected: "\(expected) 列")
-        } else if got > expected {
-            var extra: [String] = []
-            for i in expected..<got { extra.append(record.lossyString(i)) }
-            let nonEmpty = extra.contains { !$0.trimmingSpaces().isEmpty }
-            let shown = extra.prefix(3).map { "“\($0)”" }.joined(separator: "、")
-            addFinding(record, column: nil, field: expected, raw: extra.joined(separator: " | "), normalised: "",
-                rule: nonEmpty ? "read.too_many_fields" : "read.trailing_empty_fields", severity: nonEmpty ? .error : .warning,
-                zh: nonEmpty ? "\(lines)有 \(got) 列，比表头多 \(got - expected) 列（多出：\(shown)）。可能是某个值里含有未加引号的逗号；请检查该行。"
-                             : "\(lines)末尾有 \(got - expected) 个多余的空列，已忽略。",
-                en: nonEmpty ? "Line \(record.line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
-                             : "Line \(record.line) ends with \(got - expected) empty extra fields; ignored.",
-                expected: "\(expected) 列")
-        }
-    }
-
-    private func normaliseCells(_ record: RawRecord) {
-        for (i, normaliser) in normalisers.enumerated() {
-            guard let normaliser, let field = header.fieldForColumn[i] else { continue }
-            let column = schema.columns[i]
-            let raw: String
-            if field < record.fieldCount {
-                guard let s = record.string(field) else {
-                    let lossy = record.lossyString(field)
-                    problems[i] = true
-                    addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                        zh: "「\(column.label)」含有不能按 \(encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
-                        en: "\(column.titleEn) contains bytes that are not valid \(encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
-                        expected: "有效的 \(encodingName) 文本")
-                    continue
+        var batch: [BatchItem] = []
+        batch.reserveCapacity(Self.batchSize)
+        let headerLine = self.headerLine
+        do {
+            try reader.read { event in
+                switch event {
+                case .blankLine(let line):
+                    guard line > headerLine else { return }
+                    batch.append(.blankLine(line))
+                case .record(let r):
+                    guard r.ordinal > headerOrdinal else { return }
+                    batch.append(.record(r))
                 }
-                raw = s
-            } else {
-                // The row is too short to reach this column: the shape finding already covers it.
-                problems[i] = true
-                continue
-            }
-            switch normaliser.normalise(raw) {
-            case .success(let value):
-                row.values[i] = value
-                if column.type == .text, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
-                    addFinding(record, column: i, field: field, raw: raw, normalised: s, rule: "\(schema.name).\(column.name).formula_like",
-                        severity: .warning,
-                        zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
-                        en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
-                        expected: "文字 (text)")
+                if batch.count >= Self.batchSize {
+                    workers.submit(batch, consume: self.commit)
+                    batch.removeAll(keepingCapacity: true)
                 }
-            case .failure(let p):
-                problems[i] = true
-                addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(column.name).\(p.constraint)",
-                           severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+            }
+        } catch {
+            workers.finish(consume: commit)
+            throw error
+        }
+        if !batch.isEmpty { workers.submit(batch, consume: commit) }
+        workers.finish(consume: commit)
+    }
+
+    /// Writes one batch's results, in file order.
+    private func commit(_ result: BatchResult) {
+        for finding in result.findings { sink.record(finding) }
+        if !result.clean.isEmpty { output.clean.file.write(result.clean.bytes) }
+        if !result.rejected.isEmpty { output.rejected.file.write(result.rejected.bytes) }
+        if let observe = output.observer {
+            for (values, line) in zip(result.cleanRows, result.cleanLines) {
+                output.scratch.values = values
+                observe(output.scratch, rules.displayPath, line)
             }
         }
-    }
-
-    private func display(_ column: Int, _ value: Value) -> String {
-        schema.columns[column].personal == .idNumber ? IDNumber.mask(value.description) : value.description
-    }
-
-    private func recordKey() -> String {
-        schema.key.compactMap { name in
-            guard let i = schema.columnIndex(name), !row.values[i].isMissing else { return nil }
-            return "\(name)=\(display(i, row.values[i]))"
-        }.joined(separator: ";")
-    }
-
-    private func evaluateChecks(_ record: RawRecord, key: String) {
-        for check in checks {
-            // A value that failed its own column check is already reported; do not pile on.
-            if check.columns.contains(where: { problems[$0] }) { continue }
-            if let scope = check.scope, scope.evaluate(row) != .boolean(true) { continue }
-            let verdict = check.condition.evaluate(row)
-            if verdict == .boolean(true) { continue }
-            let notEvaluable = verdict.isMissing
-            if notEvaluable && check.spec.onMissing == .skip { continue }
-            let severity: Severity = notEvaluable && check.spec.onMissing == .report ? .warning : check.spec.severity
-            let blamed = check.blamedColumn
-            var named: [String: String] = [:]
-            for (name, v) in check.values { named[name] = v.evaluate(row).description }
-            let lookup: (String) -> String? = { name in
-                if let v = named[name] { return v }
-                if let i = self.schema.columnIndex(name) { return self.display(i, self.row.values[i]) }
-                if name == "value", let b = blamed { return self.display(b, self.row.values[b]) }
-                return nil
-            }
-            var zh = Placeholders.fill(check.spec.messageZh, lookup)
-            var en = Placeholders.fill(check.spec.messageEn, lookup)
-            if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
-            if let fix = check.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
-            if notEvaluable {
-                zh = "无法核验（所需的值缺失）：" + check.spec.titleZh + "。"
-                en = "Not evaluable (a value it needs is missing): " + check.spec.titleEn + "."
-            }
-            let raw: String
-            if let b = blamed, let f = header.fieldForColumn[b], f < record.fieldCount {
-                raw = normalisers[b]?.display(record.lossyString(f)) ?? ""
-            } else {
-                raw = ""
-            }
-            addFinding(record, column: blamed, field: nil, raw: raw, normalised: blamed.map { display($0, row.values[$0]) } ?? "",
-                       rule: check.spec.id, severity: severity, zh: zh, en: en, expected: named["expected"] ?? check.spec.condition.text)
-            rowFindings[rowFindings.count - 1].recordKey = key
-        }
-    }
-
-    private func checkDuplicates(_ record: RawRecord, key: String) {
-        for (u, found) in zip(schema.unique, duplicates) {
-            guard let first = found[RowPosition(file: fileIndex, record: Int32(record.ordinal))] else { continue }
-            let keyText = u.columns.map { c in schema.columnIndex(c).map { display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
-            let where_ = first.file == fileIndex ? "第 \(first.line) 行" : "\(fileNames[Int(first.file)]) 第 \(first.line) 行"
-            let whereEn = first.file == fileIndex ? "line \(first.line)" : "\(fileNames[Int(first.file)]) line \(first.line)"
-            addFinding(record, column: schema.columnIndex(u.columns[0]), field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
-                zh: "\(u.columns.joined(separator: "+")) 为“\(keyText)”的记录重复：与\(where_)相同。每条记录只能出现一次；请删除重复行，或更正编号。",
-                en: "Duplicate \(u.columns.joined(separator: "+")) \"\(keyText)\": same as \(whereEn). Remove the duplicate row or correct the key.",
-                expected: "唯一 (unique)")
-            rowFindings[rowFindings.count - 1].recordKey = key
-        }
-    }
-
-    private func writeClean(_ record: RawRecord) {
-        var fields: [String] = []
-        fields.reserveCapacity(output.cleanColumns.count + 2)
-        for i in output.cleanColumns {
-            let column = schema.columns[i]
-            let value = row.values[i]
-            switch column.cleanOutput {
-            case .mask where !value.isMissing:
-                fields.append(column.personal == .name ? Self.maskName(value.description) : IDNumber.mask(value.description))
-            default:
-                fields.append(value.description)
-            }
-        }
-        fields.append(displayPath)
-        fields.append(String(record.line))
-        output.clean.writeRow(fields)
-        output.observer?(row, displayPath, record.line)
-    }
-
-    /// `张三丰` → `张**`: the family name stays for readability.
-    static func maskName(_ name: String) -> String {
-        guard let first = name.first else { return name }
-        return String(first) + String(repeating: "*", count: max(1, name.count - 1))
-    }
-
-    private func writeRejected(_ record: RawRecord) {
-        var fields = [displayPath, String(record.line), Array(Set(failedRules)).sorted().joined(separator: ";")]
-        for i in schema.columns.indices {
-            if let f = header.fieldForColumn[i], f < record.fieldCount { fields.append(record.lossyString(f)) } else { fields.append("") }
-        }
-        var extra: [String] = []
-        for f in 0..<record.fieldCount where f >= header.columnForField.count || header.columnForField[f] == nil {
-            let s = record.lossyString(f)
-            if !s.isEmpty { extra.append((f < header.headers.count ? header.headers[f] : "#\(Self.columnLetter(f))") + "=" + s) }
-        }
-        fields.append(extra.joined(separator: " | "))
-        output.rejected.writeRow(fields)
-        if let observe = output.rejectObserver, let k = schema.key.first, let i = schema.columnIndex(k) {
-            // The normalised key when it could be read, else the cell as written.
-            if !row.values[i].isMissing { observe(row.values[i].description) }
-            else if let f = header.fieldForColumn[i], f < record.fieldCount { observe(TextCleaner.clean(record.lossyString(f), folding: .all)) }
-        }
+        if let observe = output.rejectObserver { for key in result.rejectedKeys { observe(key) } }
+        let c = result.counts
+        output.counts.rowsRead += c.rowsRead
+        output.counts.rowsClean += c.rowsClean
+        output.counts.rowsRejected += c.rowsRejected
+        output.counts.blankLines += c.blankLines
+        output.counts.repeatedHeaders += c.repeatedHeaders
     }
 }

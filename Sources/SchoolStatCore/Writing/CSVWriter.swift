@@ -89,33 +89,129 @@ struct CSVWriter {
     static func defuse(_ s: String) -> String { isFormulaLike(s) ? "'" + s : s }
 
     func writeRow(_ fields: [String], defuse: Bool = true) {
-        var first = true
-        for field in fields {
-            if !first { file.write(CollectionOfOne(UInt8(0x2C))) }
-            first = false
-            writeField(defuse ? Self.defuse(field) : field)
-        }
-        file.write(CollectionOfOne(UInt8(0x0A)))
+        var line = CSVLines()
+        for field in fields { line.field(field, defuse: defuse) }
+        line.endRow()
+        file.write(line.bytes)
+    }
+}
+
+/// CSV rows built in memory (a batch of them), with the quoting and the
+/// formula guard of `CSVWriter`; written out later in one piece.
+struct CSVLines {
+    private(set) var bytes: [UInt8] = []
+    private var rowStarted = false
+
+    init() { bytes.reserveCapacity(1 << 12) }
+
+    var isEmpty: Bool { bytes.isEmpty }
+
+    private mutating func separate() {
+        if rowStarted { bytes.append(0x2C) }
+        rowStarted = true
     }
 
-    @inline(__always)
-    func writeField(_ s: String) {
+    /// A text field: quoted when it must be, prefixed with ' when a spreadsheet would run it.
+    mutating func field(_ s: String, defuse: Bool = true) {
+        separate()
+        let guarded = defuse && CSVWriter.isFormulaLike(s)
         var needsQuotes = false
-        for b in s.utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
+        let utf8 = s.utf8
+        for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
             needsQuotes = true
             break
         }
-        if let f = s.utf8.first, f == 0x20 { needsQuotes = true }
-        if let l = s.utf8.last, l == 0x20 { needsQuotes = true }
+        if let f = utf8.first, f == 0x20 { needsQuotes = true }
+        if let l = utf8.last, l == 0x20 { needsQuotes = true }
         if !needsQuotes {
-            file.write(s.utf8)
+            if guarded { bytes.append(0x27) }
+            bytes.append(contentsOf: utf8)
             return
         }
-        file.write(CollectionOfOne(UInt8(0x22)))
-        for b in s.utf8 {
-            if b == 0x22 { file.write(CollectionOfOne(UInt8(0x22))) }
-            file.write(CollectionOfOne(b))
+        bytes.append(0x22)
+        if guarded { bytes.append(0x27) }
+        for b in utf8 {
+            if b == 0x22 { bytes.append(0x22) }
+            bytes.append(b)
         }
-        file.write(CollectionOfOne(UInt8(0x22)))
+        bytes.append(0x22)
+    }
+
+    /// A value in its canonical form. Numbers, dates and booleans need neither quotes
+    /// nor the formula guard (`-5` is a number to a spreadsheet), so they are written directly.
+    mutating func field(_ value: Value) {
+        switch value {
+        case .missing: separate()
+        case .integer(let i): separate(); Self.appendInteger(i, to: &bytes)
+        case .decimal(let d): separate(); Self.appendDecimal(d, to: &bytes)
+        case .date(let d): separate(); Self.appendDate(d, to: &bytes)
+        case .boolean(let b): separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8)
+        case .text(let s): field(s)
+        case .real: field(value.description)
+        }
+    }
+
+    mutating func field(_ integer: Int) {
+        separate()
+        Self.appendInteger(Int64(integer), to: &bytes)
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        rowStarted = false
+    }
+
+    mutating func append(_ other: CSVLines) { bytes.append(contentsOf: other.bytes) }
+
+    static func appendInteger(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(0x2D) }
+        appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
+    }
+
+    /// Digits of `value`, left-padded with zeros to `minimumWidth`.
+    static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+                count += 1
+            } while v > 0
+            while count < minimumWidth && count < 20 { d[count] = 0x30; count += 1 }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        }
+    }
+
+    /// Plain decimal notation, the same text as `FixedDecimal.description`.
+    static func appendDecimal(_ d: FixedDecimal, to bytes: inout [UInt8]) {
+        if d.exponent >= 0 {
+            appendInteger(d.mantissa, to: &bytes)
+            return
+        }
+        let places = -d.exponent
+        guard places <= 19 else {
+            bytes.append(contentsOf: d.description.utf8)
+            return
+        }
+        if d.mantissa < 0 { bytes.append(0x2D) }
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let magnitude = d.mantissa.magnitude
+        appendDigits(magnitude / scale, minimumWidth: 1, to: &bytes)
+        bytes.append(0x2E)
+        appendDigits(magnitude % scale, minimumWidth: places, to: &bytes)
+    }
+
+    /// ISO 8601, the same text as `Day.description`.
+    static func appendDate(_ d: Day, to bytes: inout [UInt8]) {
+        appendDigits(UInt64(d.year), minimumWidth: 4, to: &bytes)
+        bytes.append(0x2D)
+        appendDigits(UInt64(d.month), minimumWidth: 2, to: &bytes)
+        bytes.append(0x2D)
+        appendDigits(UInt64(d.day), minimumWidth: 2, to: &bytes)
     }
 }
