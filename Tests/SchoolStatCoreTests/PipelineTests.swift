@@ -177,6 +177,34 @@ struct PipelineTests {
         #expect(summaryA.contains("\"sha256\""))
     }
 
+    @Test("the number of worker threads does not change a byte of any output")
+    func threadsDoNotChangeOutput() throws {
+        // Several batches of a generated roster with planted mistakes, and its schools.
+        let dir = TestSupport.temporaryDirectory()
+        let generator = RosterGenerator(rows: 5_000, seed: 7, schools: 40)
+        generator.writeTeachers(to: dir + "/teachers.csv")
+        generator.writeSchools(to: dir + "/schools.csv")
+        let runs = try [1, 2, 5].map { threads in
+            try TestSupport.validate([dir], runID: "same") { $0.threads = threads }
+        }
+        let files = ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/schools.csv", "clean/teachers.csv", "rejected/schools.csv", "rejected/teachers.csv"]
+        for file in files {
+            let first = TestSupport.text(runs[0].outputDirectory + "/" + file)
+            #expect(!first.isEmpty, "\(file)")
+            for run in runs.dropFirst() {
+                #expect(TestSupport.text(run.outputDirectory + "/" + file) == first, "\(file)")
+            }
+        }
+        let teachers = runs[0].summary.tables["teachers"]!
+        #expect(teachers.rowsRead == 5_000)
+        #expect(teachers.rowsClean + teachers.rowsRejected == 5_000)
+        #expect(teachers.rowsRejected > 300) // the planted mistakes are there to be found
+        for run in runs.dropFirst() {
+            #expect(run.summary.findings == runs[0].summary.findings)
+            #expect(run.summary.tables["teachers"]!.rowsClean == teachers.rowsClean)
+        }
+    }
+
     @Test("duplicates are found across files of the same table")
     func duplicatesAcrossFiles() throws {
         let dir = TestSupport.temporaryDirectory()

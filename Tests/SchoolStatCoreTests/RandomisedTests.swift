@@ -69,3 +69,62 @@ struct RandomisedTests {
         #expect(compiled > 0)
     }
 }
+
+@Suite("Fast paths agree with the general code")
+struct FastPathTests {
+    @Test("text the byte-level test calls clean is left unchanged by the full cleaner", arguments: [11, 12, 13])
+    func cleaning(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["a", "Z", "1", " ", "  ", "张", "三", "（", "）", "\u{3000}", "\u{00A0}", "\u{200B}", "\u{FEFF}", "Ａ", "１", "∶",
+                      "“", "é", "\t", "-", "𠀀", "\u{2028}", "ー", "、", "年"]
+        var checked = 0
+        for _ in 0..<4000 {
+            let s = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            for folding in [WidthFolding.all, .alphanumerics] {
+                let full = TextCleaner.cleanScalars(s, folding: folding)
+                #expect(TextCleaner.clean(s, folding: folding) == full, "\(s.debugDescription)")
+                if TextCleaner.isAlreadyClean(s) { checked += 1 }
+            }
+        }
+        #expect(checked > 1000) // the fast path was taken often enough to mean something
+    }
+
+    @Test("numbers, dates and booleans written as bytes read exactly as their canonical text", arguments: [21, 22])
+    func canonicalBytes(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        for _ in 0..<5000 {
+            let values: [Value] = [
+                .integer(Int64.random(in: -5_000_000_000...5_000_000_000, using: &rng)),
+                .decimal(FixedDecimal(mantissa: Int64.random(in: -99_999_999...99_999_999, using: &rng), exponent: Int.random(in: -8...3, using: &rng))),
+                .date(Day(daysSinceEpoch: Int.random(in: -30_000...60_000, using: &rng))),
+                .boolean(Bool.random(using: &rng)),
+                .real(Double.random(in: -1000...1000, using: &rng)),
+                .missing,
+            ]
+            var lines = CSVLines()
+            for v in values { lines.field(v) }
+            lines.endRow()
+            #expect(String(decoding: lines.bytes, as: UTF8.self) == values.map(\.description).joined(separator: ",") + "\n")
+        }
+        var extreme = CSVLines()
+        extreme.field(.integer(Int64.min))
+        extreme.field(.decimal(FixedDecimal(mantissa: -1, exponent: -25)))
+        #expect(String(decoding: extreme.bytes, as: UTF8.self) == "\(Int64.min),\(FixedDecimal(mantissa: -1, exponent: -25))")
+    }
+
+    @Test("dates in every written form, generated, read back to the same day", arguments: [31, 32])
+    func dates(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        for _ in 0..<3000 {
+            let day = Day(daysSinceEpoch: Int.random(in: -25_000...40_000, using: &rng))
+            let y = day.year, m = day.month, d = day.day
+            let p2 = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
+            let forms = ["\(y)-\(p2(m))-\(p2(d))", "\(y)/\(m)/\(d)", "\(y).\(m).\(d)", "\(y)年\(m)月\(d)日", "\(y)\(p2(m))\(p2(d))",
+                         "\(y)-\(m)-\(d) 08:30", "\(y)-\(p2(m))-\(p2(d))T00:00:00", " \(y)/\(p2(m))/\(p2(d)) ", "\(y)年\(m)月\(d)号"]
+            for f in forms { #expect(DateText.parse(f) == day, "\(f)") }
+        }
+        for bad in ["99999999999999999999-1-1", "2024-1-99999999999", "年2024月1日", "2024月1年1日", "2024--1-1", "2024-1-1-1", "２０２４", "2024-1", ""] {
+            #expect(DateText.parse(bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -14,7 +14,11 @@ enum TextCleaner {
     /// and other spaces into plain spaces, folds full-width forms, trims, collapses
     /// runs of spaces and removes spaces between two Chinese characters (`张 三` → `张三`).
     static func clean(_ input: String, folding: WidthFolding) -> String {
-        if isAlreadyClean(input) { return input }
+        isAlreadyClean(input) ? input : cleanScalars(input, folding: folding)
+    }
+
+    /// The cleaning itself, character by character.
+    static func cleanScalars(_ input: String, folding: WidthFolding) -> String {
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(input.unicodeScalars.count)
         for s in input.unicodeScalars {
