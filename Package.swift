@@ -35,7 +35,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
-            path: "Sources/SchoolStatCore"
+            path: "Sources/SchoolStatCore",
+            // Release builds drop the run-time exclusivity checks on the per-cell path (each costs a
+            // thread-local lookup); debug builds, and so the tests, keep them.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "schoolstat",

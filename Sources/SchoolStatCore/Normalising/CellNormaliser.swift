@@ -20,6 +20,10 @@ final class CellNormaliser {
     /// Power of ten from a unit in the header, e.g. 4 for `（万元）`.
     let headerScale: Int
     let headerUnit: String?
+    /// First bytes of the column's missing-value words (match keys), for a quick "cannot be one".
+    private let missingFirstBytes: [Bool]
+    /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
+    private let missingMaxBytes: Int
     private let simplePattern: CharacterClassPattern?
     private let patternRegex: Regex<AnyRegexOutput>?
 
@@ -33,6 +37,10 @@ final class CellNormaliser {
         } else {
             headerScale = 0
         }
+        var firsts = [Bool](repeating: false, count: 256)
+        for token in column.missingTokens { if let b = token.utf8.first { firsts[Int(b)] = true } }
+        missingFirstBytes = firsts
+        missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
     }
@@ -86,11 +94,18 @@ final class CellNormaliser {
 
     private func isMissing(_ cleaned: String) -> Bool {
         if cleaned.isEmpty { return true }
-        if cleaned.utf8.count > 8 { return false }
-        if let first = cleaned.utf8.first, first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
+        if cleaned.utf8.count > missingMaxBytes { return false }
+        guard let first = cleaned.utf8.first else { return true }
+        if first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
+        // A first character the match key keeps as it is (a lowercase ASCII letter, a Chinese
+        // character) that starts no missing-value word: not one.
+        let keyKeepsFirst = (first >= 0x61 && first <= 0x7A) || (first >= 0xE4 && first <= 0xE9)
+        if keyKeepsFirst && !missingFirstBytes[Int(first)] { return false }
         // Most values are already their own match key (no capitals, spaces or brackets): skip building it.
-        if TextCleaner.isOwnMatchKey(cleaned) { return column.missingTokens.contains(cleaned) }
-        return column.missingTokens.contains(TextCleaner.matchKey(cleaned))
+        if first >= 0x41 && first <= 0x5A && !missingFirstBytes[Int(first) + 0x20] && cleaned.utf8.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) {
+            return false // ASCII whose key starts with a letter no missing-value word starts with
+        }
+        return column.missingTokens.contains(TextCleaner.keyOfCleaned(cleaned))
     }
 
     /// Length and pattern, shared by text and code columns.
@@ -121,15 +136,23 @@ final class CellNormaliser {
     }
 
     private func normaliseCode(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
-        if NumberText.looksLikeScientific(cleaned) {
+        // One look at the bytes decides which of the steps below apply.
+        var hasExponentLetter = false, hasSpace = false, hasLowerOrNonASCII = false, allDigits = true
+        for b in cleaned.utf8 {
+            if b == 0x45 || b == 0x65 { hasExponentLetter = true }
+            if b == 0x20 { hasSpace = true }
+            if b >= 0x61 { hasLowerOrNonASCII = hasLowerOrNonASCII || b <= 0x7A || b >= 0x80 }
+            if b < 0x30 || b > 0x39 { allDigits = false }
+        }
+        if hasExponentLetter, NumberText.looksLikeScientific(cleaned) {
             return .failure(problem("scientific",
                 zh: "「\(column.label)」的值“\(display(raw))”是 Excel 的科学计数法，原来的各位数字已经丢失。请在 Excel 中把该列设置为“文本”格式，重新填写后再导出。",
                 en: "\(column.titleEn) \"\(display(raw))\" is in Excel scientific notation; the digits are lost. Format the column as Text in Excel, re-enter the codes and export again.",
                 expected: column.length.map { "\(describe($0)) 位编码" } ?? "编码 (a code)"))
         }
-        var value = cleaned.utf8.contains(0x20) ? String(cleaned.filter { $0 != " " }) : cleaned
-        if column.uppercase, !value.utf8.allSatisfy({ $0 < 0x61 || $0 > 0x7A && $0 < 0x80 }) { value = value.uppercased() }
-        if column.digitsOnly, !value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+        var value = hasSpace ? String(cleaned.filter { $0 != " " }) : cleaned
+        if column.uppercase, hasLowerOrNonASCII { value = value.uppercased() }
+        if column.digitsOnly, !allDigits, !(hasSpace && value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })) {
             return .failure(problem("digits",
                 zh: "「\(column.label)」应只含数字，实际为“\(display(raw))”\(hintZh)。",
                 en: "\(column.titleEn) must contain digits only, found \"\(display(raw))\".\(hintEn)",
@@ -241,7 +264,7 @@ final class CellNormaliser {
 
     private func normaliseBoolean(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         if let exact = vocabulary.exactBooleans[cleaned] { return .success(.boolean(exact)) }
-        let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
+        let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if vocabulary.trueWords.contains(key) { return .success(.boolean(true)) }
         if vocabulary.falseWords.contains(key) { return .success(.boolean(false)) }
         return .failure(problem("type",
@@ -252,7 +275,7 @@ final class CellNormaliser {
 
     private func normaliseEnum(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         if let canonical = column.enumExact[cleaned] { return .success(.text(canonical)) }
-        let key = TextCleaner.matchKey(converter.toSimplified(cleaned))
+        let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
         let allowed = column.enumValues.joined(separator: ", ")
         return .failure(problem("enum",

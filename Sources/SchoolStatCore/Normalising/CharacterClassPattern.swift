@@ -66,16 +66,11 @@ struct CharacterClassPattern {
 
     /// Whole-string match. Greedy per piece with backtracking over counts.
     func matches(_ s: String) -> Bool {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(s.utf8.count)
-        for c in s.utf8 {
-            if c >= 128 { return false }
-            bytes.append(c)
-        }
-        return match(bytes, 0, 0)
+        var s = s
+        return s.withUTF8 { bytes in bytes.allSatisfy { $0 < 128 } && match(bytes, 0, 0) }
     }
 
-    private func match(_ bytes: [UInt8], _ piece: Int, _ position: Int) -> Bool {
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>, _ piece: Int, _ position: Int) -> Bool {
         if piece == pieces.count { return position == bytes.count }
         let p = pieces[piece]
         var count = 0

@@ -114,6 +114,8 @@ enum TextCleaner {
         return true
     }
 
+    static func isDroppedASCII(_ b: UInt8) -> Bool { droppedASCII[Int(b)] }
+
     private static let droppedASCII: [Bool] = (0..<128).map { droppedFromKeys.contains(Unicode.Scalar(UInt8($0))) }
 
     private static let droppedFromKeys: Set<Unicode.Scalar> = [" ", "_", "-", "(", ")", "[", "]", "{", "}", "【", "】", "〔", "〕", "《", "》", "<", ">", "*", "\"", "'", "“", "”", "‘", "’", ":", "：", "（", "）"]
@@ -126,6 +128,23 @@ enum TextCleaner {
         let k = key.utf8
         guard k.count == bytes.count else { return false }
         return zip(bytes, k).allSatisfy { b, c in (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == c }
+    }
+
+    /// `matchKey` of already-cleaned text, built directly when the text is ASCII
+    /// (lowercased, dropped characters left out); the general path otherwise.
+    static func keyOfCleaned(_ cleaned: String) -> String {
+        var ascii = true
+        var own = true
+        for b in cleaned.utf8 {
+            if b >= 0x80 { ascii = false; break }
+            if (b >= 0x41 && b <= 0x5A) || droppedASCII[Int(b)] { own = false }
+        }
+        guard ascii else { return isOwnMatchKey(cleaned) ? cleaned : matchKey(cleaned) }
+        if own { return cleaned }
+        var key: [UInt8] = []
+        key.reserveCapacity(cleaned.utf8.count)
+        for b in cleaned.utf8 where !droppedASCII[Int(b)] { key.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b) }
+        return String(decoding: key, as: UTF8.self)
     }
 
     /// A lookup key: cleaned, all folded, lowercased, with spaces, underscores,

@@ -6,8 +6,8 @@ import Foundation
 
 final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private let condition = NSCondition()
+    /// Batches waiting for a worker; never longer than the window, so taking from the front is cheap.
     private var pending: [(sequence: Int, input: Input)] = []
-    private var pendingHead = 0
     private var finished: [Int: Output] = [:]
     private var submitted = 0
     private var consumed = 0
@@ -34,19 +34,14 @@ final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private func loop(_ worker: Int) {
         while true {
             condition.lock()
-            while pendingHead == pending.count && !closing { condition.wait() }
-            if pendingHead == pending.count {
+            while pending.isEmpty && !closing { condition.wait() }
+            if pending.isEmpty {
                 running -= 1
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let job = pending[pendingHead]
-            pendingHead += 1
-            if pendingHead > 64 && pendingHead * 2 > pending.count {
-                pending.removeFirst(pendingHead)
-                pendingHead = 0
-            }
+            let job = pending.removeFirst()
             condition.unlock()
             let output = work(worker, job.input)
             condition.lock()

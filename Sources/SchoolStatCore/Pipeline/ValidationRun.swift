@@ -377,35 +377,56 @@ public final class ValidationRun: FindingSink {
         return nil
     }
 
-    /// The pre-pass: reads only the key columns of every file of a table.
+    /// The pre-pass: reads only the key columns of every file of a table. Worker threads
+    /// normalise the key cells of a batch; the keys are added in file order.
     private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String) -> [[RowPosition: DuplicateOf]] {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
+        let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
+        let threads = max(1, options.threads)
         for plan in plans {
-            let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
-            var normalisers: [Int: (CellNormaliser, Int)] = [:]
+            // Each key column the file has: its normaliser and field.
+            var readers: [Int: (normaliser: CellNormaliser, field: Int)] = [:]
             for i in Set(keyColumns.flatMap { $0 }) {
                 guard let field = plan.header.fieldForColumn[i] else { continue }
-                normalisers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
-                                                 headerUnit: plan.header.unitForColumn[i]), field)
+                readers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                             headerUnit: plan.header.unitForColumn[i]), field)
+            }
+            let workers = OrderedWorkers<[RawRecord], [(record: RawRecord, keys: [String?])]>(threads: threads, window: 4 * threads) { _, batch in
+                batch.map { r in
+                    var values: [Int: String] = [:]
+                    for (i, reader) in readers where reader.field < r.fieldCount {
+                        if let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing {
+                            values[i] = v.description
+                        }
+                    }
+                    let keys: [String?] = keyColumns.map { columns in
+                        guard !columns.isEmpty, columns.allSatisfy({ values[$0] != nil }) else { return nil }
+                        return columns.map { values[$0]! }.joined(separator: "\u{1F}")
+                    }
+                    return (r, keys)
+                }
+            }
+            let add: ([(record: RawRecord, keys: [String?])]) -> Void = { rows in
+                for (r, keys) in rows {
+                    for (u, key) in keys.enumerated() {
+                        if let key { finders[u].add(key: key, position: RowPosition(file: plan.index, record: Int32(r.ordinal)), line: r.line) }
+                    }
+                }
             }
             var reader = plan.reader
             reader.computesDigest = false
             let headerOrdinal = plan.headerOrdinal
-            var values: [Int: String] = [:]
+            var batch: [RawRecord] = []
             try? reader.read { event in
                 guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
-                values.removeAll(keepingCapacity: true)
-                for (i, (normaliser, field)) in normalisers where field < r.fieldCount {
-                    if let raw = r.string(field), case .success(let v) = normaliser.normalise(raw), !v.isMissing {
-                        values[i] = v.description
-                    }
-                }
-                for (u, columns) in keyColumns.enumerated() {
-                    let parts = columns.map { values[$0] }
-                    guard !columns.isEmpty, parts.allSatisfy({ $0 != nil }) else { continue }
-                    finders[u].add(key: parts.map { $0! }.joined(separator: "\u{1F}"), position: RowPosition(file: plan.index, record: Int32(r.ordinal)), line: r.line)
+                batch.append(r)
+                if batch.count >= TableValidator.batchSize {
+                    workers.submit(batch, consume: add)
+                    batch.removeAll(keepingCapacity: true)
                 }
             }
+            if !batch.isEmpty { workers.submit(batch, consume: add) }
+            workers.finish(consume: add)
         }
         return finders.map { $0.duplicates() }
     }

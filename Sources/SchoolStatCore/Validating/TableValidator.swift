@@ -45,14 +45,25 @@ final class TableOutput {
     }
 }
 
-/// A row check compiled for this table.
-struct CompiledCheck {
+/// A row check compiled for this table. A class: the row loop reads it without copying its texts.
+final class CompiledCheck {
     let spec: RowCheck
     let scope: CompiledExpression?
     let condition: CompiledExpression
     let values: [(String, CompiledExpression)]
     let blamedColumn: Int?
-    let columns: Set<Int>
+    /// The columns it reads; it is skipped when one of them already failed its own check.
+    let columns: [Int]
+
+    init(spec: RowCheck, scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)],
+         blamedColumn: Int?, columns: Set<Int>) {
+        self.spec = spec
+        self.scope = scope
+        self.condition = condition
+        self.values = values
+        self.blamedColumn = blamedColumn
+        self.columns = columns.sorted()
+    }
 }
 
 /// Where findings go: the ledger, the summary counts and the console.
