@@ -122,43 +122,51 @@ enum IDNumber {
 
     /// ISO 7064 MOD 11-2 over the first 17 digits gives the 18th character.
     static func checksumIsValid(_ id: String) -> Bool {
-        let b = Array(id.utf8)
-        guard b.count == 18 else { return false }
-        var sum = 0
-        for i in 0..<17 {
-            guard b[i] >= 0x30 && b[i] <= 0x39 else { return false }
-            sum += Int(b[i] - 0x30) * weights[i]
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18 else { return false }
+            var sum = 0
+            for i in 0..<17 {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return false }
+                sum += Int(b[i] - 0x30) * weights[i]
+            }
+            let last = b[17] == 0x78 ? 0x58 : b[17]
+            return checkCharacters[sum % 11] == last
         }
-        let last = b[17] == 0x78 ? 0x58 : b[17]
-        return checkCharacters[sum % 11] == last
     }
 
     static func birthDate(_ id: String) -> Day? {
-        let b = Array(id.utf8)
-        guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
-        return Day(year: n(6..<10), month: n(10..<12), day: n(12..<14))
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+            return Day(year: n(6..<10), month: n(10..<12), day: n(12..<14))
+        }
     }
 
     /// The 17th digit is odd for men and even for women.
     static func sex(_ id: String) -> String? {
-        let b = Array(id.utf8)
-        guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
-        return (b[16] - 0x30) % 2 == 1 ? "male" : "female"
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
+            return (b[16] - 0x30) % 2 == 1 ? "male" : "female"
+        }
     }
 
     /// `500102********123X`: region kept for context, birth date and serial hidden.
     static func mask(_ id: String) -> String {
-        let bytes = Array(id.utf8)
-        guard bytes.allSatisfy({ $0 < 0x80 }) else {
-            let chars = Array(id)
-            guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
-            return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
+        var text = id
+        let ascii = text.withUTF8 { b -> String? in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
+            guard b.count > 8 else { return String(repeating: "*", count: b.count) }
+            return String(unsafeUninitializedCapacity: b.count) { out in
+                for i in 0..<b.count { out[i] = i < 6 || i >= b.count - 4 ? b[i] : UInt8(ascii: "*") }
+                return b.count
+            }
         }
-        guard bytes.count > 8 else { return String(repeating: "*", count: bytes.count) }
-        var out = Array(bytes.prefix(6))
-        out += repeatElement(UInt8(ascii: "*"), count: bytes.count - 10)
-        out += bytes.suffix(4)
-        return String(decoding: out, as: UTF8.self)
+        if let ascii { return ascii }
+        let chars = Array(id)
+        guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
+        return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
     }
 }

@@ -2,6 +2,7 @@
 // checks, normalisation, schema constraints and row checks — deciding for
 // each row whether it is clean or rejected. Rows are validated in batches on
 // worker threads and committed in file order.
+import Foundation
 
 /// Counts for one table, summed over its files.
 struct TableCounts {
@@ -430,7 +431,12 @@ final class RowValidator {
 /// Validates one file of a table: hands its records, in batches, to the worker
 /// threads and commits what they return in file order, so the outputs do not
 /// depend on the number of threads.
-final class TableValidator {
+///
+/// Three kinds of thread take part: the caller's reads and parses, the workers
+/// validate, and one committer thread writes the results in order (outputs,
+/// ledger, rule-pack accumulators). The committer has finished when `run` returns,
+/// so the caller may go on recording findings itself.
+final class TableValidator: @unchecked Sendable {
     static let batchSize = 1024
 
     let rules: FileRules
@@ -503,6 +509,17 @@ final class TableValidator {
         let workers = OrderedWorkers<[BatchItem], BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
         }
+        // Results go to the committer in order; at most `backlog` wait there, which bounds memory.
+        let committer = DispatchQueue(label: "schoolstat.commit")
+        let backlog = DispatchSemaphore(value: 4)
+        let commit: (BatchResult) -> Void = { result in
+            backlog.wait()
+            committer.async {
+                self.commit(result)
+                backlog.signal()
+            }
+        }
+        defer { committer.sync {} }
         var batch: [BatchItem] = []
         batch.reserveCapacity(Self.batchSize)
         let headerLine = self.headerLine
@@ -517,7 +534,7 @@ final class TableValidator {
                     batch.append(.record(r))
                 }
                 if batch.count >= Self.batchSize {
-                    workers.submit(batch, consume: self.commit)
+                    workers.submit(batch, consume: commit)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
