@@ -220,9 +220,9 @@ public final class ValidationRun: FindingSink {
                 let validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, output: output,
                                                    fileIndex: plan.index, displayPath: plan.input.display, encodingName: plan.reader.facts.encoding.rawValue,
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
-                                                   fileNames: fileNames, sink: self)
+                                                   fileNames: fileNames, threads: options.threads, sink: self)
                 var reader = plan.reader
-                try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal, threads: options.threads)
+                try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal)
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
                     inputSummaries[i].sha256 = reader.facts.sha256
                     inputSummaries[i].bytes = reader.facts.byteCount
@@ -384,15 +384,20 @@ public final class ValidationRun: FindingSink {
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
         for plan in plans {
-            // Each key column the file has: its normaliser and field.
-            var readers: [Int: (normaliser: CellNormaliser, field: Int)] = [:]
-            for i in Set(keyColumns.flatMap { $0 }) {
-                guard let field = plan.header.fieldForColumn[i] else { continue }
-                readers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
-                                             headerUnit: plan.header.unitForColumn[i]), field)
+            // Each key column the file has: its normaliser and field; one set per worker, so that
+            // the threads do not contend on shared reference counts.
+            let workerReaders = (0..<threads).map { _ in
+                var readers: [Int: (normaliser: CellNormaliser, field: Int)] = [:]
+                for i in Set(keyColumns.flatMap { $0 }) {
+                    guard let field = plan.header.fieldForColumn[i] else { continue }
+                    readers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                                 headerUnit: plan.header.unitForColumn[i]), field)
+                }
+                return readers
             }
-            let workers = OrderedWorkers<[RawRecord], [(record: RawRecord, keys: [String?])]>(threads: threads, window: 4 * threads) { _, batch in
-                batch.map { r in
+            let workers = OrderedWorkers<[RawRecord], [(record: RawRecord, keys: [String?])]>(threads: threads, window: 4 * threads) { worker, batch in
+                let readers = workerReaders[worker]
+                return batch.map { r in
                     var values: [Int: String] = [:]
                     for (i, reader) in readers where reader.field < r.fieldCount {
                         if let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing {

@@ -440,15 +440,20 @@ final class TableValidator: @unchecked Sendable {
     static let batchSize = 1024
 
     let rules: FileRules
+    private let workerRules: [FileRules]
     let output: TableOutput
     private let sink: FindingSink
     private let headerLine: Int
 
     init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
-         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], sink: FindingSink) throws {
-        rules = try FileRules(header: header, output: output, fileIndex: fileIndex, displayPath: displayPath, encodingName: encodingName,
-                              ruleSet: ruleSet, converter: converter, duplicates: duplicates, fileNames: fileNames)
+         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], threads: Int, sink: FindingSink) throws {
+        // Each worker gets its own compiled copy: threads that share objects contend on their reference counts.
+        workerRules = try (0..<max(1, threads)).map { _ in
+            try FileRules(header: header, output: output, fileIndex: fileIndex, displayPath: displayPath, encodingName: encodingName,
+                          ruleSet: ruleSet, converter: converter, duplicates: duplicates, fileNames: fileNames)
+        }
+        rules = workerRules[0]
         self.output = output
         self.sink = sink
         self.headerLine = headerLine
@@ -503,9 +508,9 @@ final class TableValidator: @unchecked Sendable {
         }
     }
 
-    /// Reads the file after its header and validates every record on `threads` worker threads.
-    func run(reader: inout TableFileReader, headerOrdinal: Int, threads: Int) throws(ReadError) {
-        let validators = (0..<max(1, threads)).map { _ in RowValidator(rules: rules) }
+    /// Reads the file after its header and validates every record on the worker threads.
+    func run(reader: inout TableFileReader, headerOrdinal: Int) throws(ReadError) {
+        let validators = workerRules.map(RowValidator.init)
         let workers = OrderedWorkers<[BatchItem], BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
         }
