@@ -41,6 +41,18 @@ final class GroupState {
     /// Where each group's first row is, so a finding about the group can point a clerk at the file.
     private(set) var firstRows: [(file: String, line: Int)] = []
 
+    /// Slots by group number (see `PackEvaluator.group`); -1 where the group has none yet.
+    private var slotOfGroup: [Int] = []
+
+    /// The slot of the group numbered `group`, found by number; made on its first row.
+    func slot(group: Int, _ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
+        if group < slotOfGroup.count, slotOfGroup[group] >= 0 { return slotOfGroup[group] }
+        let s = slot(key, keyValues: keyValues(), calls: calls, file: file, line: line)
+        if group >= slotOfGroup.count { slotOfGroup.append(contentsOf: repeatElement(-1, count: group + 1 - slotOfGroup.count)) }
+        slotOfGroup[group] = s
+        return s
+    }
+
     /// The slot of group `key`, made on its first row.
     func slot(_ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
         if let s = slots[key] { return s }
@@ -118,8 +130,11 @@ final class PackEvaluator {
     private var rules: [CompiledRule] = []
     /// Per streaming table: the derived values and group rules its rows feed.
     private var streamers: [String: [Streamer]] = [:]
-    /// Group keys already built for the current row, by group columns.
-    private var rowKeys: [(columns: [Int], key: String)] = []
+    /// The current row's group, per set of group columns: its key text and its number.
+    private var rowGroups: [(columns: [Int], key: String, number: Int)] = []
+    /// Every group key seen, by group columns, numbered in order of first sight: one hash
+    /// lookup per row and set of columns, however many rules group by them.
+    private var groupNumbers: [[Int]: [String: Int]] = [:]
     private(set) var activePacks: [(name: String, version: String)] = []
 
     /// Clean rows of the previous period (`--previous`), by table and first key column.
@@ -417,23 +432,30 @@ final class PackEvaluator {
             store.lines.append(line)
         }
         guard let list = streamers[table] else { return }
-        rowKeys.removeAll(keepingCapacity: true)
+        rowGroups.removeAll(keepingCapacity: true)
         for streamer in list { feed(streamer, row, file: file, line: line) }
     }
 
-    /// The group key of a row: its group columns' canonical text, joined by U+001F.
-    private func groupKey(_ columns: [Int], _ row: RowValues) -> String {
-        for (c, key) in rowKeys where c == columns { return key }
+    /// The row's group for `columns`: the key (the columns' canonical text joined by U+001F) and its number.
+    private func group(_ columns: [Int], _ row: RowValues) -> (key: String, number: Int) {
+        for g in rowGroups where g.columns == columns { return (g.key, g.number) }
         let key = columns.count == 1 ? row.values[columns[0]].description : columns.map { row.values[$0].description }.joined(separator: "\u{1F}")
-        rowKeys.append((columns, key))
-        return key
+        let number: Int
+        if let n = groupNumbers[columns]?[key] {
+            number = n
+        } else {
+            number = groupNumbers[columns]?.count ?? 0
+            groupNumbers[columns, default: [:]][key] = number
+        }
+        rowGroups.append((columns, key, number))
+        return (key, number)
     }
 
     private func feed(_ streamer: Streamer, _ row: RowValues, file: String, line: Int) {
         if let filter = streamer.filter, filter.evaluate(row) != .boolean(true) { return }
-        let key = groupKey(streamer.byColumns, row)
+        let (key, number) = group(streamer.byColumns, row)
         let state = streamer.state
-        let slot = state.slot(key, keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
+        let slot = state.slot(group: number, key, keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
                               calls: streamer.kinds.count, file: streamer.keepsGroupFacts ? file : "", line: line)
         for (j, kind) in streamer.kinds.enumerated() {
             let arguments = streamer.arguments[j]

@@ -1,6 +1,11 @@
 // Reading: the one place that talks to libcsv. Everything unsafe about the C
 // callbacks lives in this file behind `CSVRecordParser.feed` and `finish`.
 import CLibCSV
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One record as libcsv delivered it: raw UTF-8 field bytes and where it sits in the file.
 ///
@@ -118,7 +123,10 @@ final class CSVRecordParser {
         }
         if let data, length > 0 {
             let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            for b in bytes where b == 0x0A { newlinesInRecord += 1 }
+            // Only a quoted field holds line ends; memchr finds out quickly that most do not.
+            if memchr(data, 0x0A, length) != nil {
+                for b in bytes where b == 0x0A { newlinesInRecord += 1 }
+            }
             record.bytes.append(contentsOf: bytes)
         }
         record.ends.append(record.bytes.count)
