@@ -72,33 +72,33 @@ struct Accumulator {
         add(kind, count: args.count, args.first ?? .missing, args.count > 1 ? args[1] : .missing)
     }
 
-    /// Adds one row's arguments: `count` of them (0, 1 or 2), in `a` and `b`.
-    mutating func add(_ kind: AggregateCall.Kind, count: Int, _ first0: Value, _ second: Value) {
+    /// Adds one row's arguments: `count` of them (0, 1 or 2), in `one` and `two`.
+    mutating func add(_ kind: AggregateCall.Kind, count: Int, _ one: Value, _ two: Value) {
         rows += 1
         switch kind {
         case .first:
             // The first row's value: how a rule reads a column of another table by key.
-            if rows == 1 { first = first0 }
+            if rows == 1 { first = one }
         case .count, .share:
             if count == 0 { known += 1; trues += 1; return }
-            guard case .boolean(let b) = first0 else { return }
+            guard case .boolean(let b) = one else { return }
             known += 1
             if b { trues += 1 }
         case .sum, .mean, .min, .max:
-            guard let x = first0.number else { return }
+            guard let x = one.number else { return }
             known += 1
             sum += x
-            if let e = exactSum, let a = Arithmetic.exact(first0) {
+            if let e = exactSum, let a = Arithmetic.exact(one) {
                 if case .decimal(let d) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = d }
                 else if case .integer(let i) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = FixedDecimal(i) }
                 else { exactSum = nil }
             } else {
                 exactSum = nil
             }
-            if minimum.isMissing || Arithmetic.compare(first0, minimum) == -1 { minimum = first0 }
-            if maximum.isMissing || Arithmetic.compare(first0, maximum) == 1 { maximum = first0 }
+            if minimum.isMissing || Arithmetic.compare(one, minimum) == -1 { minimum = one }
+            if maximum.isMissing || Arithmetic.compare(one, maximum) == 1 { maximum = one }
         case .cv, .weightedMean:
-            guard let x = first0.number, let w = second.number, w > 0 else { return }
+            guard let x = one.number, let w = two.number, w > 0 else { return }
             known += 1
             weightSum += w
             weightedSum += w * x

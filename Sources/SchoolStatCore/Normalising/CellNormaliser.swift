@@ -22,6 +22,10 @@ final class CellNormaliser {
     let headerUnit: String?
     /// First bytes of the column's missing-value words (match keys), for a quick "cannot be one".
     private let missingFirstBytes: [Bool]
+    /// The missing-value words (match keys), and the spellings this column takes exactly as written.
+    private let missingWords: ByteLookup<Bool>
+    private let exactEnum: ByteLookup<String>
+    private let exactBoolean: ByteLookup<Bool>
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
     private let simplePattern: CharacterClassPattern?
@@ -40,6 +44,9 @@ final class CellNormaliser {
         var firsts = [Bool](repeating: false, count: 256)
         for token in column.missingTokens { if let b = token.utf8.first { firsts[Int(b)] = true } }
         missingFirstBytes = firsts
+        missingWords = ByteLookup(column.missingTokens.map { ($0, true) })
+        exactEnum = ByteLookup(column.enumExact.map { ($0.key, $0.value) })
+        exactBoolean = ByteLookup(vocabulary.exactBooleans.map { ($0.key, $0.value) })
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
@@ -105,7 +112,7 @@ final class CellNormaliser {
         if first >= 0x41 && first <= 0x5A && !missingFirstBytes[Int(first) + 0x20] && cleaned.utf8.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) {
             return false // ASCII whose key starts with a letter no missing-value word starts with
         }
-        return column.missingTokens.contains(TextCleaner.keyOfCleaned(cleaned))
+        return missingWords.contains(TextCleaner.keyOfCleaned(cleaned))
     }
 
     /// Length and pattern, shared by text and code columns.
@@ -263,7 +270,7 @@ final class CellNormaliser {
     }
 
     private func normaliseBoolean(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
-        if let exact = vocabulary.exactBooleans[cleaned] { return .success(.boolean(exact)) }
+        if let exact = exactBoolean.value(for: cleaned) { return .success(.boolean(exact)) }
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if vocabulary.trueWords.contains(key) { return .success(.boolean(true)) }
         if vocabulary.falseWords.contains(key) { return .success(.boolean(false)) }
@@ -274,7 +281,7 @@ final class CellNormaliser {
     }
 
     private func normaliseEnum(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
-        if let canonical = column.enumExact[cleaned] { return .success(.text(canonical)) }
+        if let canonical = exactEnum.value(for: cleaned) { return .success(.text(canonical)) }
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
         let allowed = column.enumValues.joined(separator: ", ")
