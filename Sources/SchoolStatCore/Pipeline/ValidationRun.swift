@@ -395,9 +395,10 @@ public final class ValidationRun: FindingSink {
                 }
                 return readers
             }
-            let workers = OrderedWorkers<[RawRecord], [(record: RawRecord, keys: [String?])]>(threads: threads, window: 4 * threads) { worker, batch in
+            let workers = OrderedWorkers<RecordBatch, [(ordinal: Int, line: Int, keys: [String?])]>(threads: threads, window: 4 * threads) { worker, batch in
                 let readers = workerReaders[worker]
-                return batch.map { r in
+                return batch.items.compactMap { item in
+                    guard case .record(let r) = item else { return nil }
                     var values: [Int: String] = [:]
                     for (i, reader) in readers where reader.field < r.fieldCount {
                         if let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing {
@@ -408,26 +409,26 @@ public final class ValidationRun: FindingSink {
                         guard !columns.isEmpty, columns.allSatisfy({ values[$0] != nil }) else { return nil }
                         return columns.map { values[$0]! }.joined(separator: "\u{1F}")
                     }
-                    return (r, keys)
+                    return (r.ordinal, r.line, keys)
                 }
             }
-            let add: ([(record: RawRecord, keys: [String?])]) -> Void = { rows in
-                for (r, keys) in rows {
+            let add: ([(ordinal: Int, line: Int, keys: [String?])]) -> Void = { rows in
+                for (ordinal, line, keys) in rows {
                     for (u, key) in keys.enumerated() {
-                        if let key { finders[u].add(key: key, position: RowPosition(file: plan.index, record: Int32(r.ordinal)), line: r.line) }
+                        if let key { finders[u].add(key: key, position: RowPosition(file: plan.index, record: Int32(ordinal)), line: line) }
                     }
                 }
             }
             var reader = plan.reader
             reader.computesDigest = false
             let headerOrdinal = plan.headerOrdinal
-            var batch: [RawRecord] = []
+            var batch = RecordBatch()
             try? reader.read { event in
                 guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
                 batch.append(r)
                 if batch.count >= TableValidator.batchSize {
                     workers.submit(batch, consume: add)
-                    batch.removeAll(keepingCapacity: true)
+                    batch.removeAll()
                 }
             }
             if !batch.isEmpty { workers.submit(batch, consume: add) }

@@ -9,7 +9,8 @@ import Darwin
 
 /// One record as libcsv delivered it: raw UTF-8 field bytes and where it sits in the file.
 ///
-/// The storage is reused from record to record; copy what you keep.
+/// The parser's record is reused from record to record; copy what you keep, or
+/// gather records into a `RecordBatch`, whose records share its storage.
 struct RawRecord {
     /// Physical line (1-based) on which the record starts.
     var line: Int = 0
@@ -17,10 +18,15 @@ struct RawRecord {
     var lineCount: Int = 1
     /// 1-based ordinal of the record among all non-blank records, header included.
     var ordinal: Int = 0
+    /// Field bytes, back to back; in a batch, those of every record of the batch.
     fileprivate(set) var bytes: [UInt8] = []
+    /// End offset in `bytes` of each field; in a batch, of every field of the batch.
     fileprivate(set) var ends: [Int] = []
+    /// This record's first field in `ends` (0 unless the record lives in a batch).
+    private var firstField = 0
+    private var batchFieldCount: Int?
 
-    var fieldCount: Int { ends.count }
+    var fieldCount: Int { batchFieldCount ?? ends.count }
 
     init() {}
 
@@ -34,9 +40,27 @@ struct RawRecord {
         }
     }
 
+    /// A record inside a batch's storage.
+    fileprivate init(batchBytes: [UInt8], ends: [Int], firstField: Int, fieldCount: Int, line: Int, lineCount: Int, ordinal: Int) {
+        bytes = batchBytes
+        self.ends = ends
+        self.firstField = firstField
+        batchFieldCount = fieldCount
+        self.line = line
+        self.lineCount = lineCount
+        self.ordinal = ordinal
+    }
+
+    /// Where the record's bytes start and end in `bytes`.
+    private var byteRange: Range<Int> {
+        let start = firstField == 0 ? 0 : ends[firstField - 1]
+        return start..<(fieldCount == 0 ? start : ends[firstField + fieldCount - 1])
+    }
+
     func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let start = index == 0 ? 0 : ends[index - 1]
-        let end = ends[index]
+        let i = firstField + index
+        let start = i == 0 ? 0 : ends[i - 1]
+        let end = ends[i]
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
@@ -57,12 +81,64 @@ struct RawRecord {
 
     /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
     var isBlank: Bool {
-        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+        bytes[byteRange].allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Records and blank lines of a file, in file order, gathered for a worker thread.
+/// The records' bytes are copied into one buffer: no allocation per record.
+struct RecordBatch {
+    enum Item {
+        case record(RawRecord)
+        case blankLine(Int)
+    }
+
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var entries: [(line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)] = []
+    /// Blank lines as entries with no fields and ordinal 0.
+    private(set) var count = 0
+
+    init() {
+        bytes.reserveCapacity(1 << 17)
+        ends.reserveCapacity(1 << 14)
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ record: RawRecord) {
+        let base = bytes.count
+        let firstField = ends.count
+        bytes.append(contentsOf: record.bytes)
+        for e in record.ends { ends.append(base + e) }
+        entries.append((record.line, record.lineCount, record.ordinal, firstField, record.fieldCount))
+        count += 1
+    }
+
+    mutating func appendBlankLine(_ line: Int) {
+        entries.append((line, 0, 0, ends.count, -1))
+        count += 1
+    }
+
+    /// The items, each record a view into the batch's storage.
+    var items: [Item] {
+        entries.map { e in
+            e.fieldCount < 0 ? .blankLine(e.line)
+                : .record(RawRecord(batchBytes: bytes, ends: ends, firstField: e.firstField, fieldCount: e.fieldCount,
+                                    line: e.line, lineCount: e.lineCount, ordinal: e.ordinal))
+        }
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        count = 0
     }
 }
 

@@ -72,12 +72,6 @@ protocol FindingSink: AnyObject {
     func record(_ entry: LedgerEntry)
 }
 
-/// A run of a file's records and blank lines, in file order: the unit the workers take.
-enum BatchItem {
-    case record(RawRecord)
-    case blankLine(Int)
-}
-
 /// What validating one batch produced. Committed in file order by `TableValidator`.
 final class BatchResult: @unchecked Sendable {
     var findings: [LedgerEntry] = []
@@ -111,6 +105,8 @@ final class FileRules: @unchecked Sendable {
     /// Columns written to the clean file and what is done to each.
     let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
     let uniqueColumns: [[Int?]]
+    /// Whether each column is free text (checked for values a spreadsheet would run as formulas).
+    let isText: [Bool]
     let observed: Bool
     let wantsRejectedKeys: Bool
 
@@ -147,6 +143,7 @@ final class FileRules: @unchecked Sendable {
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
+        isText = schema.columns.map { $0.type == .text }
         observed = output.observer != nil
         wantsRejectedKeys = output.rejectObserver != nil
     }
@@ -174,9 +171,9 @@ final class RowValidator {
 
     private var schema: TableSchema { rules.schema }
 
-    func validate(_ batch: [BatchItem]) -> BatchResult {
+    func validate(_ batch: RecordBatch) -> BatchResult {
         result = BatchResult()
-        for item in batch {
+        for item in batch.items {
             switch item {
             case .blankLine(let line): blankLine(line)
             case .record(let record): process(record)
@@ -305,7 +302,7 @@ final class RowValidator {
             switch normaliser.normalise(raw) {
             case .success(let value):
                 row.values[i] = value
-                if rules.columns[i].type == .text, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+                if rules.isText[i], case .text(let s) = value, CSVWriter.isFormulaLike(s) {
                     let column = rules.columns[i]
                     addFinding(record, column: i, field: field, raw: raw, normalised: s, rule: "\(schema.name).\(column.name).formula_like",
                         severity: .warning,
@@ -511,7 +508,7 @@ final class TableValidator: @unchecked Sendable {
     /// Reads the file after its header and validates every record on the worker threads.
     func run(reader: inout TableFileReader, headerOrdinal: Int) throws(ReadError) {
         let validators = workerRules.map(RowValidator.init)
-        let workers = OrderedWorkers<[BatchItem], BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
+        let workers = OrderedWorkers<RecordBatch, BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
         }
         // Results go to the committer in order; at most `backlog` wait there, which bounds memory.
@@ -525,22 +522,21 @@ final class TableValidator: @unchecked Sendable {
             }
         }
         defer { committer.sync {} }
-        var batch: [BatchItem] = []
-        batch.reserveCapacity(Self.batchSize)
+        var batch = RecordBatch()
         let headerLine = self.headerLine
         do {
             try reader.read { event in
                 switch event {
                 case .blankLine(let line):
                     guard line > headerLine else { return }
-                    batch.append(.blankLine(line))
+                    batch.appendBlankLine(line)
                 case .record(let r):
                     guard r.ordinal > headerOrdinal else { return }
-                    batch.append(.record(r))
+                    batch.append(r)
                 }
                 if batch.count >= Self.batchSize {
                     workers.submit(batch, consume: commit)
-                    batch.removeAll(keepingCapacity: true)
+                    batch.removeAll()
                 }
             }
         } catch {

@@ -39,21 +39,29 @@ final class LedgerWriter {
         self.runID = runID
     }
 
+    /// `"name":` for each column, as bytes.
+    private static let jsonNames: [[UInt8]] = columns.map { Array("\"\($0)\":".utf8) }
+    private static let lineColumn = columns.firstIndex(of: "line")!
+
     func append(_ e: LedgerEntry) {
         let fields = [runID, e.table, e.sourceFile, e.line == 0 ? "" : String(e.line), e.recordKey, e.column, e.rawValue,
                       e.normalisedValue, e.ruleID, e.severity.rawValue, e.messageZh, e.messageEn, e.expected, e.note]
-        csv.writeRow(fields)
-        var json = "{"
-        for (i, name) in Self.columns.enumerated() {
-            if i > 0 { json += "," }
-            json += "\"\(name)\":"
-            if name == "line" {
-                json += e.line == 0 ? "null" : String(e.line)
+        var row = CSVLines()
+        for field in fields { row.field(field) }
+        row.endRow()
+        csv.file.write(row.bytes)
+        var json: [UInt8] = [0x7B] // {
+        json.reserveCapacity(1024)
+        for (i, name) in Self.jsonNames.enumerated() {
+            if i > 0 { json.append(0x2C) }
+            json.append(contentsOf: name)
+            if i == Self.lineColumn { // a number, or null for findings about a whole file
+                if e.line == 0 { json.append(contentsOf: "null".utf8) } else { CSVLines.appendInteger(Int64(e.line), to: &json) }
             } else {
                 JSON.appendString(fields[i], to: &json)
             }
         }
-        json += "}\n"
+        json.append(contentsOf: [0x7D, 0x0A]) // }\n
         jsonl.write(json)
     }
 
@@ -64,6 +72,25 @@ final class LedgerWriter {
 }
 
 enum JSON {
+    /// Appends `s` as a JSON string literal, as UTF-8 bytes.
+    static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+    }
+
     /// Appends `s` as a JSON string literal.
     static func appendString(_ s: String, to out: inout String) {
         // Most values need no escaping: copy them whole.
