@@ -37,7 +37,9 @@ final class GroupState {
     private(set) var order: [String] = []
     private var slots: [String: Int] = [:]
     private(set) var keyValues: [[Value]] = []
-    var accumulators: [[Accumulator]] = []
+    /// Every slot's accumulators, one after another (`calls` per slot).
+    var accumulators: [Accumulator] = []
+    private var calls = 0
     /// Where each group's first row is, so a finding about the group can point a clerk at the file.
     private(set) var firstRows: [(file: String, line: Int)] = []
 
@@ -60,14 +62,15 @@ final class GroupState {
         slots[key] = s
         order.append(key)
         self.keyValues.append(keyValues())
-        accumulators.append(Array(repeating: Accumulator(), count: calls))
+        self.calls = calls
+        accumulators.append(contentsOf: repeatElement(Accumulator(), count: calls))
         firstRows.append((file, line))
         return s
     }
 
     func group(_ key: String) -> (keyValues: [Value], accumulators: [Accumulator], firstRow: (file: String, line: Int))? {
         guard let s = slots[key] else { return nil }
-        return (keyValues[s], accumulators[s], firstRows[s])
+        return (keyValues[s], Array(accumulators[(s * calls)..<((s + 1) * calls)]), firstRows[s])
     }
 }
 
@@ -460,9 +463,9 @@ final class PackEvaluator {
         for (j, kind) in streamer.kinds.enumerated() {
             let arguments = streamer.arguments[j]
             switch arguments.count {
-            case 0: state.accumulators[slot][j].add(kind, count: 0, .missing, .missing)
-            case 1: state.accumulators[slot][j].add(kind, count: 1, arguments[0].evaluate(row), .missing)
-            default: state.accumulators[slot][j].add(kind, count: 2, arguments[0].evaluate(row), arguments[1].evaluate(row))
+            case 0: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 0, .missing, .missing)
+            case 1: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 1, arguments[0].evaluate(row), .missing)
+            default: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 2, arguments[0].evaluate(row), arguments[1].evaluate(row))
             }
         }
     }
@@ -475,7 +478,7 @@ final class PackEvaluator {
         let state = rule.state
         let slot = state.slot(key, keyValues: keyValues, calls: rule.calls.count, file: file, line: line)
         for (j, call) in rule.calls.enumerated() {
-            state.accumulators[slot][j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
+            state.accumulators[slot * rule.calls.count + j].add(call.kind, rule.arguments[j].map { $0.evaluate(row) })
         }
     }
 

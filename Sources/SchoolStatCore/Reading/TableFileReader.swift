@@ -114,7 +114,7 @@ struct TableFileReader {
         var transcoder = try Transcoder(encoding: facts.encoding)
         defer { transcoder.close() }
         let parser = CSVRecordParser(delimiter: facts.dialect.delimiter, sink: sink)
-        var hasher = SHA256()
+        let digest = computesDigest ? BackgroundDigest() : nil
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         var total = 0
         var first = true
@@ -128,7 +128,7 @@ struct TableFileReader {
             let final = n == 0
             buffer.withUnsafeBytes { raw in
                 var chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                if computesDigest { hasher.update(chunk) }
+                digest?.update(chunk)
                 if first {
                     let skip = min(Self.bomLength(of: Array(chunk.prefix(4)), encoding: facts.encoding), n)
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[skip...])
@@ -147,7 +147,7 @@ struct TableFileReader {
         }
         parser.finish()
         facts.byteCount = total
-        if computesDigest { facts.sha256 = hasher.finalHex() }
+        if let digest { facts.sha256 = digest.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences
     }
 

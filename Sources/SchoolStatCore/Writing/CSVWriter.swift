@@ -71,13 +71,14 @@ final class BufferedFile {
 struct CSVWriter {
     let file: BufferedFile
 
-    /// Excel treats a cell starting with these as a formula.
-    static let formulaTriggers: Set<UInt8> = [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D] // = + - @ TAB CR
-
-    /// Whether a value would start a live formula in a spreadsheet. Plain
+    /// Whether a value would start a live formula in a spreadsheet: it starts with = + - @ TAB or CR. Plain
     /// numbers such as `-5` or `+3.2` are left alone: Excel reads them as numbers.
     static func isFormulaLike(_ s: String) -> Bool {
-        guard let first = s.utf8.first, formulaTriggers.contains(first) else { return false }
+        guard let first = s.utf8.first else { return false }
+        switch first {
+        case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: break
+        default: return false
+        }
         if first == 0x2D || first == 0x2B {
             return NumberText.parsePlainDecimal(s) == nil
         }

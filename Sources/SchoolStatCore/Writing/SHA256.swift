@@ -1,4 +1,5 @@
 // Writing: SHA-256 of input files for the run summary, computed while reading.
+import Dispatch
 
 /// Incremental SHA-256 (FIPS 180-4).
 struct SHA256 {
@@ -89,5 +90,27 @@ struct SHA256 {
         }
         h[0] = state.0; h[1] = state.1; h[2] = state.2; h[3] = state.3
         h[4] = state.4; h[5] = state.5; h[6] = state.6; h[7] = state.7
+    }
+}
+
+/// SHA-256 computed on its own thread: the reading thread hands over copies of the
+/// chunks it reads (at most four waiting) and gets the digest at the end.
+final class BackgroundDigest: @unchecked Sendable {
+    private var hasher = SHA256()
+    private let queue = DispatchQueue(label: "schoolstat.digest")
+    private let waiting = DispatchSemaphore(value: 4)
+
+    func update(_ chunk: UnsafeRawBufferPointer) {
+        let copy = [UInt8](chunk)
+        waiting.wait()
+        queue.async {
+            copy.withUnsafeBytes { self.hasher.update($0) }
+            self.waiting.signal()
+        }
+    }
+
+    /// Waits for the chunks handed over so far and returns the digest.
+    func finalHex() -> String {
+        queue.sync { hasher.finalHex() }
     }
 }
