@@ -70,7 +70,7 @@ final class CellNormaliser {
             return .success(.missing)
         }
         // Excel's ways of keeping leading zeros: a leading apostrophe or ="0123".
-        if let first = cleaned.utf8.first, first == 0x27 || first == 0x3D {
+        if let first = cleaned.withBytes({ $0.first }), first == 0x27 || first == 0x3D {
             if first == 0x27 && column.type != .text { cleaned.removeFirst() }
             if cleaned.hasPrefix("=\""), cleaned.hasSuffix("\""), cleaned.count >= 3 {
                 cleaned = String(cleaned.dropFirst(2).dropLast())
@@ -100,24 +100,25 @@ final class CellNormaliser {
     }
 
     private func isMissing(_ cleaned: String) -> Bool {
-        if cleaned.isEmpty { return true }
-        if cleaned.utf8.count > missingMaxBytes { return false }
-        guard let first = cleaned.utf8.first else { return true }
-        if first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
-        // A first character the match key keeps as it is (a lowercase ASCII letter, a Chinese
-        // character) that starts no missing-value word: not one.
-        let keyKeepsFirst = (first >= 0x61 && first <= 0x7A) || (first >= 0xE4 && first <= 0xE9)
-        if keyKeepsFirst && !missingFirstBytes[Int(first)] { return false }
-        // Most values are already their own match key (no capitals, spaces or brackets): skip building it.
-        if first >= 0x41 && first <= 0x5A && !missingFirstBytes[Int(first) + 0x20] && cleaned.utf8.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) {
-            return false // ASCII whose key starts with a letter no missing-value word starts with
+        let quick: Bool? = cleaned.withBytes { bytes in
+            guard let first = bytes.first else { return true }
+            if bytes.count > missingMaxBytes { return false }
+            if first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
+            // A first character the match key keeps as it is (a lowercase ASCII letter, a Chinese
+            // character) that starts no missing-value word: not one.
+            let keyKeepsFirst = (first >= 0x61 && first <= 0x7A) || (first >= 0xE4 && first <= 0xE9)
+            if keyKeepsFirst && !missingFirstBytes[Int(first)] { return false }
+            // ASCII whose key starts with a letter no missing-value word starts with: not one.
+            if first >= 0x41 && first <= 0x5A && !missingFirstBytes[Int(first) + 0x20]
+                && bytes.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) { return false }
+            return nil
         }
-        return missingWords.contains(TextCleaner.keyOfCleaned(cleaned))
+        return quick ?? missingWords.contains(TextCleaner.keyOfCleaned(cleaned))
     }
 
     /// Length and pattern, shared by text and code columns.
-    private func checkText(_ value: String, _ raw: String) -> Result<Value, CellProblem> {
-        if let length = column.length, !length.contains(Self.characterCount(value)) {
+    private func checkText(_ value: String, _ raw: String, isASCII: Bool = false) -> Result<Value, CellProblem> {
+        if let length = column.length, !length.contains(isASCII ? value.utf8.count : Self.characterCount(value)) {
             return .failure(problem("length",
                 zh: "「\(column.label)」应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）\(hintZh)。",
                 en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
@@ -134,8 +135,7 @@ final class CellNormaliser {
 
     /// Characters as a person counts them; ASCII text is counted by its bytes.
     private static func characterCount(_ s: String) -> Int {
-        let utf8 = s.utf8
-        return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : s.count
+        s.withBytes { $0.allSatisfy { $0 < 0x80 } } ? s.utf8.count : s.count
     }
 
     private func describe(_ r: ClosedRange<Int>) -> String {
@@ -144,13 +144,14 @@ final class CellNormaliser {
 
     private func normaliseCode(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         // One look at the bytes decides which of the steps below apply.
-        var hasExponentLetter = false, hasSpace = false, hasLowerOrNonASCII = false, allDigits = true
-        for b in cleaned.utf8 {
+        var hasExponentLetter = false, hasSpace = false, hasLowerOrNonASCII = false, hasNonASCII = false, allDigits = true
+        cleaned.withBytes { bytes in for b in bytes {
             if b == 0x45 || b == 0x65 { hasExponentLetter = true }
             if b == 0x20 { hasSpace = true }
             if b >= 0x61 { hasLowerOrNonASCII = hasLowerOrNonASCII || b <= 0x7A || b >= 0x80 }
+            if b >= 0x80 { hasNonASCII = true }
             if b < 0x30 || b > 0x39 { allDigits = false }
-        }
+        } }
         if hasExponentLetter, NumberText.looksLikeScientific(cleaned) {
             return .failure(problem("scientific",
                 zh: "「\(column.label)」的值“\(display(raw))”是 Excel 的科学计数法，原来的各位数字已经丢失。请在 Excel 中把该列设置为“文本”格式，重新填写后再导出。",
@@ -165,7 +166,7 @@ final class CellNormaliser {
                 en: "\(column.titleEn) must contain digits only, found \"\(display(raw))\".\(hintEn)",
                 expected: column.length.map { "\(describe($0)) 位数字" } ?? "数字 (digits)"))
         }
-        return checkText(value, raw)
+        return checkText(value, raw, isASCII: !hasLowerOrNonASCII || column.uppercase && !hasNonASCII)
     }
 
     private func unitNames() -> String {

@@ -61,11 +61,15 @@ enum TextCleaner {
     /// text the long way, as does a space anywhere in non-ASCII text (`张 三` → `张三`).
     @inline(__always)
     static func isAlreadyClean(_ s: String) -> Bool {
+        s.withBytes { isAlreadyClean($0) }
+    }
+
+    private static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var previousSpace = true
         var sawSpace = false
         var sawNonASCII = false
         var afterE3 = false
-        for b in s.utf8 {
+        for b in bytes {
             if afterE3 {
                 if b == 0x80 { return false } // U+3000–303F: the ideographic space among them
                 afterE3 = false
@@ -90,7 +94,7 @@ enum TextCleaner {
             }
         }
         if sawSpace && sawNonASCII { return false }
-        return !previousSpace || s.isEmpty
+        return !previousSpace || bytes.isEmpty
     }
 
     static func isCJK(_ s: Unicode.Scalar) -> Bool {
@@ -135,9 +139,11 @@ enum TextCleaner {
     static func keyOfCleaned(_ cleaned: String) -> String {
         var ascii = true
         var own = true
-        for b in cleaned.utf8 {
-            if b >= 0x80 { ascii = false; break }
-            if (b >= 0x41 && b <= 0x5A) || droppedASCII[Int(b)] { own = false }
+        cleaned.withBytes { bytes in
+            for b in bytes {
+                if b >= 0x80 { ascii = false; break }
+                if (b >= 0x41 && b <= 0x5A) || droppedASCII[Int(b)] { own = false }
+            }
         }
         guard ascii else { return isOwnMatchKey(cleaned) ? cleaned : matchKey(cleaned) }
         if own { return cleaned }

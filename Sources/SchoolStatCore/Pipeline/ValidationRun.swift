@@ -386,28 +386,29 @@ public final class ValidationRun: FindingSink {
         for plan in plans {
             // Each key column the file has: its normaliser and field; one set per worker, so that
             // the threads do not contend on shared reference counts.
+            let columns = Array(Set(keyColumns.flatMap { $0 })).sorted()
+            let positions = keyColumns.map { u in u.map { columns.firstIndex(of: $0)! } }
             let workerReaders = (0..<threads).map { _ in
-                var readers: [Int: (normaliser: CellNormaliser, field: Int)] = [:]
-                for i in Set(keyColumns.flatMap { $0 }) {
-                    guard let field = plan.header.fieldForColumn[i] else { continue }
-                    readers[i] = (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
-                                                 headerUnit: plan.header.unitForColumn[i]), field)
+                columns.map { i -> (normaliser: CellNormaliser, field: Int)? in
+                    guard let field = plan.header.fieldForColumn[i] else { return nil }
+                    return (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                           headerUnit: plan.header.unitForColumn[i]), field)
                 }
-                return readers
             }
             let workers = OrderedWorkers<RecordBatch, [(ordinal: Int, line: Int, keys: [String?])]>(threads: threads, window: 4 * threads) { worker, batch in
                 let readers = workerReaders[worker]
                 return batch.items.compactMap { item in
                     guard case .record(let r) = item else { return nil }
-                    var values: [Int: String] = [:]
-                    for (i, reader) in readers where reader.field < r.fieldCount {
-                        if let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing {
-                            values[i] = v.description
-                        }
+                    var values = [String?](repeating: nil, count: columns.count)
+                    for (k, reader) in readers.enumerated() {
+                        guard let reader, reader.field < r.fieldCount, let raw = r.string(reader.field),
+                              case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
+                        values[k] = v.description
                     }
-                    let keys: [String?] = keyColumns.map { columns in
-                        guard !columns.isEmpty, columns.allSatisfy({ values[$0] != nil }) else { return nil }
-                        return columns.map { values[$0]! }.joined(separator: "\u{1F}")
+                    let keys: [String?] = positions.map { p in
+                        if p.count == 1 { return values[p[0]] }
+                        guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { return nil }
+                        return p.map { values[$0]! }.joined(separator: "\u{1F}")
                     }
                     return (r.ordinal, r.line, keys)
                 }

@@ -66,12 +66,7 @@ struct RawRecord {
 
     /// The field's bytes decoded as UTF-8, or nil when they are not valid UTF-8.
     func string(_ index: Int) -> String? {
-        withField(index) { field in
-            // Decoding repairs what is not UTF-8; unchanged bytes mean there was nothing to repair.
-            let s = String(decoding: field, as: UTF8.self)
-            if field.allSatisfy({ $0 < 0x80 }) { return s }
-            return s.utf8.elementsEqual(field) ? s : nil
-        }
+        withField(index) { field in UTF8Check.isValid(field) ? String(decoding: field, as: UTF8.self) : nil }
     }
 
     /// The field decoded leniently: invalid bytes become U+FFFD. For messages only.

@@ -74,7 +74,7 @@ struct CSVWriter {
     /// Whether a value would start a live formula in a spreadsheet: it starts with = + - @ TAB or CR. Plain
     /// numbers such as `-5` or `+3.2` are left alone: Excel reads them as numbers.
     static func isFormulaLike(_ s: String) -> Bool {
-        guard let first = s.utf8.first else { return false }
+        guard let first = s.withBytes({ $0.first }) else { return false }
         switch first {
         case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: break
         default: return false
@@ -116,26 +116,27 @@ struct CSVLines {
     mutating func field(_ s: String, defuse: Bool = true) {
         separate()
         let guarded = defuse && CSVWriter.isFormulaLike(s)
-        var needsQuotes = false
-        let utf8 = s.utf8
-        for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
-            needsQuotes = true
-            break
-        }
-        if let f = utf8.first, f == 0x20 { needsQuotes = true }
-        if let l = utf8.last, l == 0x20 { needsQuotes = true }
-        if !needsQuotes {
+        s.withBytes { utf8 in
+            var needsQuotes = false
+            for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
+                needsQuotes = true
+                break
+            }
+            if let f = utf8.first, f == 0x20 { needsQuotes = true }
+            if let l = utf8.last, l == 0x20 { needsQuotes = true }
+            if !needsQuotes {
+                if guarded { bytes.append(0x27) }
+                bytes.append(contentsOf: utf8)
+                return
+            }
+            bytes.append(0x22)
             if guarded { bytes.append(0x27) }
-            bytes.append(contentsOf: utf8)
-            return
+            for b in utf8 {
+                if b == 0x22 { bytes.append(0x22) }
+                bytes.append(b)
+            }
+            bytes.append(0x22)
         }
-        bytes.append(0x22)
-        if guarded { bytes.append(0x27) }
-        for b in utf8 {
-            if b == 0x22 { bytes.append(0x22) }
-            bytes.append(b)
-        }
-        bytes.append(0x22)
     }
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes

@@ -1,0 +1,41 @@
+// Normalising: reading a String's UTF-8 bytes through a buffer. Iterating
+// `String.utf8` byte by byte costs far more per byte on the per-cell path.
+
+extension String {
+    /// Calls `body` with the string's UTF-8 bytes (no copy for native strings).
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        var copy = self
+        return try copy.withUTF8(body)
+    }
+}
+
+enum UTF8Check {
+    /// Whether the bytes are well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+    static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            if c < 0xC2 { return false }
+            if c < 0xE0 {
+                guard i + 1 < n, b[i + 1] & 0xC0 == 0x80 else { return false }
+                i += 2
+            } else if c < 0xF0 {
+                guard i + 2 < n, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return false }
+                if c == 0xE0 && b[i + 1] < 0xA0 { return false } // overlong
+                if c == 0xED && b[i + 1] >= 0xA0 { return false } // surrogate
+                i += 3
+            } else if c < 0xF5 {
+                guard i + 3 < n, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80, b[i + 3] & 0xC0 == 0x80 else { return false }
+                if c == 0xF0 && b[i + 1] < 0x90 { return false } // overlong
+                if c == 0xF4 && b[i + 1] >= 0x90 { return false } // past U+10FFFF
+                i += 4
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+}
