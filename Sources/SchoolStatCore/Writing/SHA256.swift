@@ -17,7 +17,6 @@ struct SHA256 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockFill = 0
     private var length: UInt64 = 0
-    private var w = [UInt32](repeating: 0, count: 64)
 
     mutating func update(_ data: UnsafeRawBufferPointer) {
         length &+= UInt64(data.count)
@@ -63,16 +62,15 @@ struct SHA256 {
     }
 
     private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
         var state = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-        w.withUnsafeMutableBufferPointer { w in
-            SHA256.k.withUnsafeBufferPointer { k in
-                for t in 0..<16 {
-                    w[t] = UInt32(chunk[4 * t]) << 24 | UInt32(chunk[4 * t + 1]) << 16 | UInt32(chunk[4 * t + 2]) << 8 | UInt32(chunk[4 * t + 3])
-                }
+        SHA256.k.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                for t in 0..<16 { w[t] = UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self)) }
                 for t in 16..<64 {
-                    let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                    let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+                    let a = w[t - 15], b = w[t - 2]
+                    let s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a &>> 3)
+                    let s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b &>> 10)
                     w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
                 }
                 var (a, b, c, d, e, f, g, hh) = state
