@@ -127,4 +127,36 @@ struct FastPathTests {
             #expect(DateText.parse(bad) == nil, "\(bad)")
         }
     }
+
+    @Test("message placeholders are filled as the character-by-character reading would", arguments: [41, 42])
+    func placeholders(seed: UInt64) {
+        // The straightforward reading, kept here as the reference.
+        func reference(_ text: String, _ lookup: (String) -> String?) -> String {
+            var out = ""
+            var current: String?
+            for ch in text {
+                if ch == "{" {
+                    if let c = current { out += "{" + c }
+                    current = ""
+                } else if ch == "}", let c = current {
+                    out += lookup(c) ?? "{\(c)}"
+                    current = nil
+                } else if current != nil {
+                    current!.append(ch)
+                } else {
+                    out.append(ch)
+                }
+            }
+            if let c = current { out += "{" + c }
+            return out
+        }
+        let lookup: (String) -> String? = { ["id_number": "500110********0016", "value": "9", "": nil, "身份证号": "x"][$0] ?? nil }
+        #expect(Placeholders.fill("身份证号 {id_number} 的校验码不对（{value}）{unknown}", lookup) == "身份证号 500110********0016 的校验码不对（9）{unknown}")
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["{", "}", "id_number", "value", "身份证号", "的", " ", "x", "{}", "}{"]
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            #expect(Placeholders.fill(text, lookup) == reference(text, lookup), "\(text)")
+        }
+    }
 }

@@ -258,23 +258,29 @@ enum Placeholders {
         return names
     }
 
+    /// Replaces each `{name}` by `lookup(name)`; unknown names and unclosed braces stay as written.
     static func fill(_ text: String, _ lookup: (String) -> String?) -> String {
+        let utf8 = text.utf8
+        guard utf8.contains(0x7B) else { return text }
         var out = ""
-        var current: String?
-        for ch in text {
-            if ch == "{" {
-                if let c = current { out += "{" + c }
-                current = ""
-            } else if ch == "}", let c = current {
-                out += lookup(c) ?? "{\(c)}"
-                current = nil
-            } else if current != nil {
-                current!.append(ch)
-            } else {
-                out.append(ch)
+        var literalStart = utf8.startIndex
+        var open: String.Index?
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let b = utf8[i]
+            if b == 0x7B { // {: what came before, an unclosed `{…` included, is text
+                out += text[literalStart..<i]
+                literalStart = i
+                open = i
+            } else if b == 0x7D, let o = open { // }
+                let name = String(text[utf8.index(after: o)..<i])
+                out += lookup(name) ?? "{\(name)}"
+                literalStart = utf8.index(after: i)
+                open = nil
             }
+            i = utf8.index(after: i)
         }
-        if let c = current { out += "{" + c }
+        out += text[literalStart...]
         return out
     }
 }
