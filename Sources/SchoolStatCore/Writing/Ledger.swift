@@ -75,6 +75,16 @@ enum JSON {
     /// Appends `s` as a JSON string literal, as UTF-8 bytes.
     static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
+        // Most values need no escaping: copy them whole.
+        let plain = s.withBytes { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
+            out.append(0x22)
+            return
+        }
         for b in s.utf8 {
             switch b {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
