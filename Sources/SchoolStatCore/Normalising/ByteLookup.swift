@@ -1,29 +1,43 @@
 // Normalising: exact lookup of short texts by their UTF-8 bytes, for the
 // spellings a column accepts as written (`女`, `本科`, `是`, `-`).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A table from exact spellings to values, searched by length and first byte and
 /// then by comparing bytes. Cheaper per cell than a `[String: …]` lookup, which
 /// hashes a Unicode-normalised form of non-ASCII text. Matching is byte-exact;
 /// anything else takes the caller's slower, forgiving path (match keys).
 struct ByteLookup<Value> {
-    private var buckets: [Int: [(bytes: [UInt8], value: Value)]] = [:]
+    /// Entries by length (capped at 31) and first byte: 32 × 256 buckets, most of them empty.
+    private var buckets: [[(bytes: [UInt8], value: Value)]]
+    private(set) var isEmpty = true
 
     init(_ pairs: some Sequence<(String, Value)>) {
+        buckets = []
         for (text, value) in pairs {
+            if buckets.isEmpty { buckets = Array(repeating: [], count: 32 * 256) }
             let bytes = Array(text.utf8)
-            buckets[Self.bucket(count: bytes.count, first: bytes.first ?? 0), default: []].append((bytes, value))
+            buckets[Self.bucket(count: bytes.count, first: bytes.first ?? 0)].append((bytes, value))
+            isEmpty = false
         }
     }
 
-    var isEmpty: Bool { buckets.isEmpty }
-
-    private static func bucket(count: Int, first: UInt8) -> Int { count << 8 | Int(first) }
+    @inline(__always)
+    private static func bucket(count: Int, first: UInt8) -> Int { min(count, 31) << 8 | Int(first) }
 
     func value(for text: String) -> Value? {
-        var text = text
-        return text.withUTF8 { b in
-            guard let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)] else { return nil }
-            for entry in bucket where entry.bytes.elementsEqual(b) { return entry.value }
+        if isEmpty { return nil }
+        return text.withBytes { b in
+            let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)]
+            for entry in bucket where entry.bytes.count == b.count {
+                let same = entry.bytes.withUnsafeBufferPointer { e in
+                    b.isEmpty || memcmp(e.baseAddress!, b.baseAddress!, b.count) == 0
+                }
+                if same { return entry.value }
+            }
             return nil
         }
     }

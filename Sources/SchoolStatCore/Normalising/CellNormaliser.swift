@@ -45,8 +45,8 @@ final class CellNormaliser {
         for token in column.missingTokens { if let b = token.utf8.first { firsts[Int(b)] = true } }
         missingFirstBytes = firsts
         missingWords = ByteLookup(column.missingTokens.map { ($0, true) })
-        exactEnum = ByteLookup(column.enumExact.map { ($0.key, $0.value) })
-        exactBoolean = ByteLookup(vocabulary.exactBooleans.map { ($0.key, $0.value) })
+        exactEnum = ByteLookup(column.type == .enumeration ? column.enumExact.map { ($0.key, $0.value) } : [])
+        exactBoolean = ByteLookup(column.type == .boolean ? vocabulary.exactBooleans.map { ($0.key, $0.value) } : [])
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
@@ -87,6 +87,7 @@ final class CellNormaliser {
     }
 
     private func matchesPattern(_ value: String) -> Bool {
+        if column.pattern == nil { return true }
         if let simplePattern { return simplePattern.matches(value) }
         if let patternRegex { return (try? patternRegex.wholeMatch(in: value)) != nil }
         return true
@@ -99,21 +100,30 @@ final class CellNormaliser {
         CellProblem(constraint: constraint, zh: zh, en: en, expected: expected)
     }
 
+    private enum MissingVerdict { case no, yes, lookUp, lookUpKey }
+
     private func isMissing(_ cleaned: String) -> Bool {
-        let quick: Bool? = cleaned.withBytes { bytes in
-            guard let first = bytes.first else { return true }
-            if bytes.count > missingMaxBytes { return false }
-            if first >= 0x30 && first <= 0x39 { return false } // numbers are never placeholders
+        let verdict: MissingVerdict = cleaned.withBytes { bytes in
+            guard let first = bytes.first else { return .yes }
+            if bytes.count > missingMaxBytes { return .no }
+            if first >= 0x30 && first <= 0x39 { return .no } // numbers are never placeholders
             // A first character the match key keeps as it is (a lowercase ASCII letter, a Chinese
             // character) that starts no missing-value word: not one.
             let keyKeepsFirst = (first >= 0x61 && first <= 0x7A) || (first >= 0xE4 && first <= 0xE9)
-            if keyKeepsFirst && !missingFirstBytes[Int(first)] { return false }
+            if keyKeepsFirst && !missingFirstBytes[Int(first)] { return .no }
             // ASCII whose key starts with a letter no missing-value word starts with: not one.
             if first >= 0x41 && first <= 0x5A && !missingFirstBytes[Int(first) + 0x20]
-                && bytes.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) { return false }
-            return nil
+                && bytes.allSatisfy({ $0 < 0x80 && !TextCleaner.isDroppedASCII($0) }) { return .no }
+            // Chinese characters only (U+4000–9FFF): the text is its own match key.
+            if bytes.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }) { return .lookUp }
+            return .lookUpKey
         }
-        return quick ?? missingWords.contains(TextCleaner.keyOfCleaned(cleaned))
+        switch verdict {
+        case .no: return false
+        case .yes: return true
+        case .lookUp: return missingWords.contains(cleaned)
+        case .lookUpKey: return missingWords.contains(TextCleaner.keyOfCleaned(cleaned))
+        }
     }
 
     /// Length and pattern, shared by text and code columns.
