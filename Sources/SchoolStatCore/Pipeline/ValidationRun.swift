@@ -395,7 +395,7 @@ public final class ValidationRun: FindingSink {
                                            headerUnit: plan.header.unitForColumn[i]), field)
                 }
             }
-            let workers = OrderedWorkers<RecordBatch, [(ordinal: Int, line: Int, keys: [String?])]>(threads: threads, window: 4 * threads) { worker, batch in
+            let workers = OrderedWorkers<RecordBatch, [(ordinal: Int, line: Int, keys: [(UInt64, UInt64)?])]>(threads: threads, window: 4 * threads) { worker, batch in
                 let readers = workerReaders[worker]
                 return batch.items.compactMap { item in
                     guard case .record(let r) = item else { return nil }
@@ -405,18 +405,18 @@ public final class ValidationRun: FindingSink {
                               case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
                         values[k] = v.description
                     }
-                    let keys: [String?] = positions.map { p in
-                        if p.count == 1 { return values[p[0]] }
+                    let keys: [(UInt64, UInt64)?] = positions.map { p in
+                        if p.count == 1 { return values[p[0]].map(DuplicateFinder.fingerprint) }
                         guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { return nil }
-                        return p.map { values[$0]! }.joined(separator: "\u{1F}")
+                        return DuplicateFinder.fingerprint(p.map { values[$0]! }.joined(separator: "\u{1F}"))
                     }
                     return (r.ordinal, r.line, keys)
                 }
             }
-            let add: ([(ordinal: Int, line: Int, keys: [String?])]) -> Void = { rows in
+            let add: ([(ordinal: Int, line: Int, keys: [(UInt64, UInt64)?])]) -> Void = { rows in
                 for (ordinal, line, keys) in rows {
                     for (u, key) in keys.enumerated() {
-                        if let key { finders[u].add(key: key, position: RowPosition(file: plan.index, record: Int32(ordinal)), line: line) }
+                        if let key { finders[u].add(fingerprint: key, position: RowPosition(file: plan.index, record: Int32(ordinal)), line: line) }
                     }
                 }
             }

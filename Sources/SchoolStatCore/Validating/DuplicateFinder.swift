@@ -54,7 +54,12 @@ final class DuplicateFinder {
     }
 
     func add(key: String, position: RowPosition, line: Int) {
-        let (h1, h2) = Self.fingerprint(key)
+        add(fingerprint: Self.fingerprint(key), position: position, line: line)
+    }
+
+    /// Adds a key by its fingerprint (computed where the key was made, perhaps on another thread).
+    func add(fingerprint: (UInt64, UInt64), position: RowPosition, line: Int) {
+        let (h1, h2) = fingerprint
         buffer.append(Entry(h1: h1, h2: h2, file: position.file, record: position.record, line: Int32(truncatingIfNeeded: line)))
         if buffer.count >= runCapacity { spill() }
     }
@@ -62,10 +67,12 @@ final class DuplicateFinder {
     static func fingerprint(_ key: String) -> (UInt64, UInt64) {
         var h1: UInt64 = 0xcbf29ce484222325
         var h2: UInt64 = 0x9E3779B97F4A7C15
-        for b in key.utf8 {
-            h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
-            h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
-            h2 ^= h2 >> 29
+        key.withBytes { bytes in
+            for b in bytes {
+                h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
+                h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
+                h2 ^= h2 >> 29
+            }
         }
         return (h1, h2 ^ (h2 >> 32))
     }
