@@ -115,16 +115,31 @@ final class DuplicateFinder {
         }
         if !buffer.isEmpty { spill() }
         var readers = runs.map { RunReader(path: $0) }
-        // Small k: a linear scan for the smallest head is simpler than a heap and fast enough.
-        while true {
-            var best = -1
-            for i in readers.indices {
-                guard let head = readers[i].head else { continue }
-                if best < 0 || head < readers[best].head! { best = i }
+        // k-way merge through a binary min-heap of run indices, ordered by their heads:
+        // O(n log k), so a national roster's hundred-odd runs cost little more than ten.
+        var heap = readers.indices.filter { readers[$0].head != nil }
+        func less(_ a: Int, _ b: Int) -> Bool { readers[heap[a]].head! < readers[heap[b]].head! }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < heap.count && less(l, smallest) { smallest = l }
+                if r < heap.count && less(r, smallest) { smallest = r }
+                if smallest == i { return }
+                heap.swapAt(i, smallest)
+                i = smallest
             }
-            if best < 0 { break }
-            visit(readers[best].head!)
-            readers[best].advance()
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        while let top = heap.first {
+            visit(readers[top].head!)
+            readers[top].advance()
+            if readers[top].head == nil {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            }
+            siftDown(0)
         }
         for path in runs { unlink(path) }
         runs = []
