@@ -180,12 +180,16 @@ public final class ValidationRun: FindingSink {
 
         // 2. Repeated keys, found across all files of a table in bounded memory.
         var duplicates: [String: [[RowPosition: DuplicateOf]]] = [:]
+        // Files the pre-pass read to the end have their SHA-256 from it: the digest thread works
+        // while the pre-pass leaves a core idle, rather than during the busier main pass.
+        var digests: [Int32: String] = [:]
         let tempDir = out.path(".keys")
         try? FileManager.default.createDirectory(atPath: tempDir, withIntermediateDirectories: true)
         for table in ruleSet.tables where !table.unique.isEmpty {
             let tablePlans = plans.filter { $0.header.schema.name == table.name }
             guard !tablePlans.isEmpty else { continue }
-            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter, tempDir: tempDir)
+            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
+                                                    tempDir: tempDir, digests: &digests)
         }
         try? FileManager.default.removeItem(atPath: tempDir)
 
@@ -222,9 +226,11 @@ public final class ValidationRun: FindingSink {
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
                                                    fileNames: fileNames, threads: options.threads, sink: self)
                 var reader = plan.reader
+                let digest = digests[plan.index]
+                reader.computesDigest = digest == nil
                 try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal)
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
-                    inputSummaries[i].sha256 = reader.facts.sha256
+                    inputSummaries[i].sha256 = digest ?? reader.facts.sha256
                     inputSummaries[i].bytes = reader.facts.byteCount
                     inputSummaries[i].invalidSequences = reader.facts.invalidSequences
                 }
@@ -379,7 +385,8 @@ public final class ValidationRun: FindingSink {
 
     /// The pre-pass: reads only the key columns of every file of a table. Worker threads
     /// normalise the key cells of a batch; the keys are added in file order.
-    private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String) -> [[RowPosition: DuplicateOf]] {
+    private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
+                                digests: inout [Int32: String]) -> [[RowPosition: DuplicateOf]] {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
@@ -421,16 +428,20 @@ public final class ValidationRun: FindingSink {
                 }
             }
             var reader = plan.reader
-            reader.computesDigest = false
             let headerOrdinal = plan.headerOrdinal
             var batch = RecordBatch()
-            try? reader.read { event in
-                guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
-                batch.append(r)
-                if batch.count >= TableValidator.batchSize {
-                    workers.submit(batch, consume: add)
-                    batch.removeAll()
+            do {
+                try reader.read { event in
+                    guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
+                    batch.append(r)
+                    if batch.count >= TableValidator.batchSize {
+                        workers.submit(batch, consume: add)
+                        batch.removeAll()
+                    }
                 }
+                digests[plan.index] = reader.facts.sha256
+            } catch {
+                // The main pass reads the file again and reports what went wrong.
             }
             if !batch.isEmpty { workers.submit(batch, consume: add) }
             workers.finish(consume: add)
