@@ -159,4 +159,21 @@ struct FastPathTests {
             #expect(Placeholders.fill(text, lookup) == reference(text, lookup), "\(text)")
         }
     }
+
+    @Test("names are masked the same through the byte path", arguments: [51])
+    func maskedNames(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["张", "三", "丰", "欧阳", "A", "b", " ", "·", "é", "👩‍🎓", "𠀀", "="]
+        for _ in 0..<2000 {
+            let name = (0..<Int.random(in: 1...5, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            var fast = CSVLines()
+            fast.maskedName(name)
+            var slow = CSVLines()
+            slow.field(TableValidator.maskName(name))
+            #expect(fast.bytes == slow.bytes, "\(name)")
+        }
+        var one = CSVLines()
+        one.maskedName("张三丰")
+        #expect(String(decoding: one.bytes, as: UTF8.self) == "张**")
+    }
 }

@@ -387,7 +387,7 @@ final class RowValidator {
         for (i, policy, personal) in rules.cleanColumns {
             let value = values[i]
             if policy == .mask && !value.isMissing {
-                result.clean.field(personal == .name ? TableValidator.maskName(value.description) : IDNumber.mask(value.description))
+                if personal == .name { result.clean.maskedName(value.description) } else { result.clean.field(IDNumber.mask(value.description)) }
             } else {
                 result.clean.field(value)
             }

@@ -172,20 +172,33 @@ struct CSVLines {
 
     /// Digits of `value`, left-padded with zeros to `minimumWidth`.
     static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
+        var width = 1
         var v = value
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-                count += 1
-            } while v > 0
-            while count < minimumWidth && count < 20 { d[count] = 0x30; count += 1 }
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        while v >= 10 { v /= 10; width += 1 }
+        width = max(width, minimumWidth)
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0x30, count: width))
+        v = value
+        var i = start + width - 1
+        while v > 0 {
+            bytes[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+            v /= 10
+            i -= 1
         }
+    }
+
+    /// A name for the clean output, family name kept: `张三丰` → `张**` (as `TableValidator.maskName`).
+    mutating func maskedName(_ name: String) {
+        // Chinese characters only (three bytes each, one character each): mask by bytes.
+        let done = name.withBytes { b -> Bool in
+            guard b.count >= 3, b.count % 3 == 0, b.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }),
+                  stride(from: 0, to: b.count, by: 3).allSatisfy({ b[$0] >= 0xE4 }) else { return false }
+            separate()
+            bytes.append(contentsOf: b[0..<3])
+            bytes.append(contentsOf: repeatElement(0x2A, count: max(1, b.count / 3 - 1)))
+            return true
+        }
+        if !done { field(TableValidator.maskName(name)) }
     }
 
     /// Plain decimal notation, the same text as `FixedDecimal.description`.
