@@ -85,7 +85,8 @@ final class BatchResult: @unchecked Sendable {
     var counts = TableCounts()
 }
 
-/// Everything about one file that stays the same from row to row; shared, read-only, by the workers.
+/// Everything about one file that stays the same from row to row. Each worker has a copy of its own
+/// (see `TableValidator.init`) and only reads it.
 final class FileRules: @unchecked Sendable {
     let header: HeaderMap
     let schema: TableSchema
