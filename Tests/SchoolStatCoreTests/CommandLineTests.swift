@@ -99,6 +99,9 @@ struct CommandLineTests {
         let missing = try schoolstat(["validate", "/nonexistent/dir", "--rules", TestSupport.rules, "--out", TestSupport.temporaryDirectory() + "/o"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("找不到输入文件或目录"))
+        let threads = try schoolstat(["validate", TestSupport.samples, "--threads", "0"])
+        #expect(threads.status == 2)
+        #expect(threads.stderr.contains("--threads 应在 1 到 64 之间"))
     }
 
     @Test("exit 3 when an input cannot be read; the others are still validated")

@@ -176,4 +176,15 @@ struct FastPathTests {
         one.maskedName("张三丰")
         #expect(String(decoding: one.bytes, as: UTF8.self) == "张**")
     }
+
+    @Test("ledger JSON strings read back as the text they were made from")
+    func jsonStrings() throws {
+        for text in ["", "plain 文本", "=HYPERLINK(\"http://x\",\"点击\")", "a\\b", "line\nbreak\r\n", "tab\there", "bell\u{7}\u{1F}end", "“全角”"] {
+            var bytes: [UInt8] = Array("[".utf8)
+            JSON.appendString(text, to: &bytes)
+            bytes.append(contentsOf: Array("]".utf8))
+            let decoded = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String]
+            #expect(decoded == [text], "\(text.debugDescription)")
+        }
+    }
 }

@@ -71,6 +71,41 @@ struct ReadingTests {
         #expect(cr.rows.last?.fields == ["3", "4"])
     }
 
+    @Test("batches hand over every kept record and blank line in order, with their fields and lines, the last batch partial")
+    func batches() throws {
+        let path = TestSupport.temporaryDirectory() + "/rows.csv"
+        var text = "id,name\n"
+        for i in 1...10 { text += i % 4 == 0 ? "\n" : "\(i),\"n \(i)\nmore\"\n" }
+        TestSupport.write(text, to: path)
+        var plain = try TableFileReader(path: path)
+        var expected: [String] = []
+        try plain.read { event in
+            switch event {
+            case .blankLine(let line): expected.append("blank \(line)")
+            case .record(let r) where r.ordinal > 1: expected.append("\(r.line): \(r.string(0)!)|\(r.string(1)!)")
+            case .record: break
+            }
+        }
+        var batched = try TableFileReader(path: path)
+        var got: [String] = []
+        var sizes: [Int] = []
+        try batched.readBatches(of: 3, keeping: { event in
+            if case .record(let r) = event { return r.ordinal > 1 }
+            return true
+        }) { batch in
+            sizes.append(batch.count)
+            for item in batch.items {
+                switch item {
+                case .blankLine(let line): got.append("blank \(line)")
+                case .record(let r): got.append("\(r.line): \(r.string(0)!)|\(r.string(1)!)")
+                }
+            }
+        }
+        #expect(expected.count == 10)
+        #expect(got == expected)
+        #expect(sizes == [3, 3, 3, 1])
+    }
+
     @Test("encodings are detected from the bytes", arguments: [
         ("encoding_utf8.csv", TextEncoding.utf8, "comma", "lf"),
         ("encoding_utf8_bom.csv", .utf8BOM, "comma", "crlf"),

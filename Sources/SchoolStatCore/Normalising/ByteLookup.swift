@@ -12,8 +12,8 @@ import Darwin
 /// anything else takes the caller's slower, forgiving path (match keys).
 struct ByteLookup<Value> {
     /// Entries by length (capped at 31) and first byte: 32 × 256 buckets, most of them empty.
+    /// Empty until the first entry: a table with no entries costs nothing.
     private var buckets: [[(bytes: [UInt8], value: Value)]]
-    private(set) var isEmpty = true
 
     init(_ pairs: some Sequence<(String, Value)>) {
         buckets = []
@@ -21,7 +21,6 @@ struct ByteLookup<Value> {
             if buckets.isEmpty { buckets = Array(repeating: [], count: 32 * 256) }
             let bytes = Array(text.utf8)
             buckets[Self.bucket(count: bytes.count, first: bytes.first ?? 0)].append((bytes, value))
-            isEmpty = false
         }
     }
 
@@ -29,7 +28,7 @@ struct ByteLookup<Value> {
     private static func bucket(count: Int, first: UInt8) -> Int { min(count, 31) << 8 | Int(first) }
 
     func value(for text: String) -> Value? {
-        if isEmpty { return nil }
+        if buckets.isEmpty { return nil }
         return text.withBytes { b in
             let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)]
             for entry in bucket where entry.bytes.count == b.count {

@@ -62,14 +62,10 @@ final class OrderedWorkers<Input, Output>: @unchecked Sendable {
         drain(consume, keepingAtMost: window)
     }
 
-    /// Consumes every remaining result in order and stops the workers.
+    /// Consumes every remaining result in order and stops the workers; call it once,
+    /// on every path (the worker threads keep the pool alive until then).
     func finish(consume: (Output) -> Void) {
         drain(consume, keepingAtMost: 0)
-        stop()
-    }
-
-    /// Stops the workers without consuming what is left (after a read error).
-    func stop() {
         condition.lock()
         closing = true
         condition.broadcast()

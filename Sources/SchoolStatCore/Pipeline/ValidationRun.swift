@@ -429,21 +429,15 @@ public final class ValidationRun: FindingSink {
             }
             var reader = plan.reader
             let headerOrdinal = plan.headerOrdinal
-            var batch = RecordBatch()
             do {
-                try reader.read { event in
-                    guard case .record(let r) = event, r.ordinal > headerOrdinal, !r.isBlank else { return }
-                    batch.append(r)
-                    if batch.count >= TableValidator.batchSize {
-                        workers.submit(batch, consume: add)
-                        batch.removeAll()
-                    }
-                }
+                try reader.readBatches(of: TableValidator.batchSize, keeping: { event in
+                    guard case .record(let r) = event else { return false }
+                    return r.ordinal > headerOrdinal && !r.isBlank
+                }) { workers.submit($0, consume: add) }
                 digests[plan.index] = reader.facts.sha256
             } catch {
                 // The main pass reads the file again and reports what went wrong.
             }
-            if !batch.isEmpty { workers.submit(batch, consume: add) }
             workers.finish(consume: add)
         }
         return finders.map { $0.duplicates() }

@@ -89,6 +89,26 @@ struct TableFileReader {
         try read(sink, stopWhen: { false })
     }
 
+    /// Streams the events `keep` accepts in batches of `size`, in file order. The last,
+    /// partial batch is handed over even when reading fails part-way, so that no record
+    /// already read is lost.
+    mutating func readBatches(of size: Int, keeping keep: @escaping (ParseEvent) -> Bool,
+                              _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
+        var batch = RecordBatch()
+        defer { if !batch.isEmpty { body(batch) } }
+        try read { event in
+            guard keep(event) else { return }
+            switch event {
+            case .blankLine(let line): batch.appendBlankLine(line)
+            case .record(let record): batch.append(record)
+            }
+            if batch.count >= size {
+                body(batch)
+                batch.removeAll()
+            }
+        }
+    }
+
     /// Collects up to `count` records from the start of the file (for finding the header).
     func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
         var copy = self

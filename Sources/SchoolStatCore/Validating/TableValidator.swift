@@ -523,29 +523,14 @@ final class TableValidator: @unchecked Sendable {
             }
         }
         defer { committer.sync {} }
-        var batch = RecordBatch()
+        defer { workers.finish(consume: commit) }
         let headerLine = self.headerLine
-        do {
-            try reader.read { event in
-                switch event {
-                case .blankLine(let line):
-                    guard line > headerLine else { return }
-                    batch.appendBlankLine(line)
-                case .record(let r):
-                    guard r.ordinal > headerOrdinal else { return }
-                    batch.append(r)
-                }
-                if batch.count >= Self.batchSize {
-                    workers.submit(batch, consume: commit)
-                    batch.removeAll()
-                }
+        try reader.readBatches(of: Self.batchSize, keeping: { event in
+            switch event {
+            case .blankLine(let line): return line > headerLine
+            case .record(let r): return r.ordinal > headerOrdinal
             }
-        } catch {
-            workers.finish(consume: commit)
-            throw error
-        }
-        if !batch.isEmpty { workers.submit(batch, consume: commit) }
-        workers.finish(consume: commit)
+        }) { workers.submit($0, consume: commit) }
     }
 
     /// Writes one batch's results, in file order.

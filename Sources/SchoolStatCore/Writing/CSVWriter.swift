@@ -85,9 +85,6 @@ struct CSVWriter {
         return true
     }
 
-    /// Neutralises a formula-like value by a leading apostrophe, the form
-    /// Excel itself uses for "text, not formula".
-    static func defuse(_ s: String) -> String { isFormulaLike(s) ? "'" + s : s }
 
     func writeRow(_ fields: [String], defuse: Bool = true) {
         var line = CSVLines()
