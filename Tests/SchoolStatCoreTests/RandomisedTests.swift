@@ -89,6 +89,38 @@ struct FastPathTests {
         #expect(checked > 1000) // the fast path was taken often enough to mean something
     }
 
+    @Test("a cell the byte-level normaliser accepts gets the same value the general normaliser gives", arguments: [61, 62])
+    func acceptedValues(seed: UInt64) throws {
+        let ruleSet = try RuleSetLoader.load(directory: TestSupport.rules)
+        let converter = ChineseConverter()
+        var rng = SeededGenerator(seed: seed)
+        var taken = 0, total = 0
+        for table in ruleSet.tables {
+            for column in table.columns {
+                for unit in [nil, "万元", "元"] as [String?] {
+                    let n = CellNormaliser(column: column, vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: unit)
+                    // The column's own spellings and words, mixed with digits, letters, dates, units and oddities.
+                    let own = Array(column.enumExact.keys) + Array(column.enumAliases.keys) + column.missingTokens
+                        + Array(ruleSet.vocabulary.exactBooleans.keys)
+                    let pieces = own + ["0", "1", "7", "9", "12", "2024", "-", ".", ",", "E", "e", "X", "x", "A", "Z", " ", "万", "%", ":", "/",
+                                        "年", "月", "日", "'", "=", "\"", "１", "Ｘ", "无", "是", "否", "本科", "男", "\u{3000}", "50011019910101001", "3100011755"]
+                    for _ in 0..<400 {
+                        let text = (0..<Int.random(in: 1...4, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+                        total += 1
+                        let fast = Array(text.utf8).withUnsafeBufferPointer { n.acceptedValue($0) }
+                        guard let fast else { continue }
+                        taken += 1
+                        switch n.normalise(text) {
+                        case .success(let general): #expect(general == fast, "\(table.name).\(column.name) \(text.debugDescription)")
+                        case .failure(let p): Issue.record("\(table.name).\(column.name) \(text.debugDescription): byte path \(fast), general path \(p.constraint)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(taken > total / 50) // the byte path was taken often enough to mean something
+    }
+
     @Test("numbers, dates and booleans written as bytes read exactly as their canonical text", arguments: [21, 22])
     func canonicalBytes(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)

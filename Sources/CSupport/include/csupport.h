@@ -1,8 +1,62 @@
 #ifndef SCHOOLSTAT_CSUPPORT_H
 #define SCHOOLSTAT_CSUPPORT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /// Atomically exchanges two paths (Linux renameat2 with RENAME_EXCHANGE).
 /// Returns 0 on success, -1 with errno set otherwise.
 int schoolstat_exchange_paths(const char *a, const char *b);
+
+/// 1 when this CPU has the SHA-256 instructions `schoolstat_sha256_blocks` uses, else 0.
+int schoolstat_sha256_hardware(void);
+
+/// Runs the SHA-256 compression over `blocks` 64-byte blocks of `data`, updating
+/// `state` (H0..H7). Only call it when `schoolstat_sha256_hardware()` is 1.
+void schoolstat_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
+
+/// One record, or one blank line (`fieldCount` -1), as libcsv reported it.
+typedef struct {
+    /// Physical line (1-based) on which it starts, and how many lines it spans.
+    int64_t line;
+    int64_t lineCount;
+    /// 1-based ordinal among the records (0 for a blank line).
+    int64_t ordinal;
+    /// Its first field's index in the sink's `ends`, and how many fields it has.
+    int64_t firstField;
+    int64_t fieldCount;
+    /// 1 when every byte of every field is a space or tab.
+    int64_t isBlank;
+} schoolstat_csv_entry;
+
+/// What libcsv's callbacks collect between two drains: field bytes back to back,
+/// the end offset of each field, and the entries. Pass it as libcsv's callback data.
+typedef struct {
+    uint8_t *bytes;
+    size_t byteCount, byteCapacity;
+    int64_t *ends;
+    size_t endCount, endCapacity;
+    schoolstat_csv_entry *entries;
+    size_t entryCount, entryCapacity;
+    /// Reading state, carried across chunks.
+    int64_t nextLine;
+    int64_t newlinesInRecord;
+    int64_t ordinal;
+    int64_t openFirstField;
+    int recordOpen;
+    int lastTerminator;
+    /// Set when memory ran out; nothing more is collected.
+    int failed;
+} schoolstat_csv_sink;
+
+void schoolstat_csv_sink_init(schoolstat_csv_sink *sink);
+void schoolstat_csv_sink_free(schoolstat_csv_sink *sink);
+/// Forgets the entries read so far; the fields of a record not yet complete are kept.
+void schoolstat_csv_sink_clear(schoolstat_csv_sink *sink);
+/// libcsv's field and record callbacks (`csv_parse(..., schoolstat_csv_field, schoolstat_csv_record, sink)`).
+void schoolstat_csv_field(void *data, size_t length, void *sink);
+void schoolstat_csv_record(int terminator, void *sink);
+/// libcsv's space test: no character is a space, so fields keep their spaces.
+int schoolstat_csv_no_space(unsigned char c);
 
 #endif

@@ -29,16 +29,19 @@ struct ByteLookup<Value> {
 
     func value(for text: String) -> Value? {
         if buckets.isEmpty { return nil }
-        return text.withBytes { b in
-            let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)]
-            for entry in bucket where entry.bytes.count == b.count {
-                let same = entry.bytes.withUnsafeBufferPointer { e in
-                    b.isEmpty || memcmp(e.baseAddress!, b.baseAddress!, b.count) == 0
-                }
-                if same { return entry.value }
+        return text.withBytes { value(for: $0) }
+    }
+
+    func value(for b: UnsafeBufferPointer<UInt8>) -> Value? {
+        if buckets.isEmpty { return nil }
+        let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)]
+        for entry in bucket where entry.bytes.count == b.count {
+            let same = entry.bytes.withUnsafeBufferPointer { e in
+                b.isEmpty || memcmp(e.baseAddress!, b.baseAddress!, b.count) == 0
             }
-            return nil
+            if same { return entry.value }
         }
+        return nil
     }
 
     func contains(_ text: String) -> Bool { value(for: text) != nil }

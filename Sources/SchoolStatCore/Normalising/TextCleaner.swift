@@ -64,7 +64,7 @@ enum TextCleaner {
         s.withBytes { isAlreadyClean($0) }
     }
 
-    private static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var previousSpace = true
         var sawSpace = false
         var sawNonASCII = false

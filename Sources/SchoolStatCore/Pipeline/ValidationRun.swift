@@ -408,8 +408,12 @@ public final class ValidationRun: FindingSink {
                     guard case .record(let r) = item else { return nil }
                     var values = [String?](repeating: nil, count: columns.count)
                     for (k, reader) in readers.enumerated() {
-                        guard let reader, reader.field < r.fieldCount, let raw = r.string(reader.field),
-                              case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
+                        guard let reader, reader.field < r.fieldCount else { continue }
+                        if let v = r.withField(reader.field, reader.normaliser.acceptedValue) {
+                            values[k] = v.description
+                            continue
+                        }
+                        guard let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
                         values[k] = v.description
                     }
                     let keys: [(UInt64, UInt64)?] = positions.map { p in
@@ -430,9 +434,8 @@ public final class ValidationRun: FindingSink {
             var reader = plan.reader
             let headerOrdinal = plan.headerOrdinal
             do {
-                try reader.readBatches(of: TableValidator.batchSize, keeping: { event in
-                    guard case .record(let r) = event else { return false }
-                    return r.ordinal > headerOrdinal && !r.isBlank
+                try reader.readBatches(of: TableValidator.batchSize, keeping: { entry in
+                    !entry.isBlankLine && entry.ordinal > headerOrdinal && !entry.isBlank
                 }) { workers.submit($0, consume: add) }
                 digests[plan.index] = reader.facts.sha256
             } catch {

@@ -1,6 +1,7 @@
 // Reading: the one place that talks to libcsv. Everything unsafe about the C
 // callbacks lives in this file behind `CSVRecordParser.feed` and `finish`.
 import CLibCSV
+import CSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -115,6 +116,24 @@ struct RecordBatch {
         count += 1
     }
 
+    /// Appends the entries `range` of what the parser collected, copying their bytes and field ends in one go.
+    mutating func append(_ c: schoolstat_csv_sink, entries range: Range<Int>) {
+        let firstEntry = c.entries[range.lowerBound], lastEntry = c.entries[range.upperBound - 1]
+        let firstField = Int(firstEntry.firstField)
+        let endField = Int(lastEntry.firstField) + max(0, Int(lastEntry.fieldCount))
+        let byteStart = firstField == 0 ? 0 : Int(c.ends[firstField - 1])
+        let byteEnd = endField == firstField ? byteStart : Int(c.ends[endField - 1])
+        let base = bytes.count, fieldBase = ends.count
+        bytes.append(contentsOf: UnsafeBufferPointer(start: c.bytes + byteStart, count: byteEnd - byteStart))
+        let shift = base - byteStart
+        for f in firstField..<endField { ends.append(Int(c.ends[f]) + shift) }
+        for k in range {
+            let e = c.entries[k]
+            entries.append((Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount)))
+        }
+        count += range.count
+    }
+
     mutating func appendBlankLine(_ line: Int) {
         entries.append((line, 0, 0, ends.count, -1))
         count += 1
@@ -144,91 +163,114 @@ enum ParseEvent {
     case blankLine(line: Int)
 }
 
+/// What decides whether an entry goes into a batch, without building the record.
+struct EntrySummary {
+    /// Physical line where the record or blank line is.
+    var line: Int
+    /// The record's ordinal (0 for a blank line).
+    var ordinal: Int
+    var isBlankLine: Bool
+    /// Every field empty or only spaces and tabs (always true for a blank line).
+    var isBlank: Bool
+}
+
 /// Streaming CSV parser over libcsv with physical line tracking.
 ///
 /// libcsv is run with `CSV_REPALL_NL` so that every line end outside a quoted
 /// field is reported; that is how blank lines are seen and how a CR LF pair is
 /// told apart from two line ends. No leading or trailing spaces are stripped:
 /// trimming is the normaliser's job and the raw value must survive for the ledger.
+///
+/// libcsv's callbacks are C functions (`CSupport/csv_sink.c`) that collect
+/// field bytes and records into flat arrays; after each chunk they are handed
+/// on, either as events to `sink` or, in bulk, into batches (`drain(into:)`).
 final class CSVRecordParser {
     private var parser = csv_parser()
-    private var record = RawRecord()
-    private var nextLine = 1
-    private var newlinesInRecord = 0
-    private var recordOpen = false
-    private var lastTerminator: Int32 = -2
-    private var ordinal = 0
-    private let sink: (ParseEvent) -> Void
+    private let collected: UnsafeMutablePointer<schoolstat_csv_sink>
+    private let sink: ((ParseEvent) -> Void)?
 
-    init(delimiter: UInt8, sink: @escaping (ParseEvent) -> Void) {
+    /// With `sink`, every record and blank line is delivered as an event as soon as
+    /// its chunk is parsed; without, the caller drains batches itself.
+    init(delimiter: UInt8, sink: ((ParseEvent) -> Void)? = nil) {
         self.sink = sink
+        collected = .allocate(capacity: 1)
+        schoolstat_csv_sink_init(collected)
         _ = csv_init(&parser, UInt8(CSV_REPALL_NL))
         csv_set_delim(&parser, delimiter)
-        csv_set_space_func(&parser) { _ in 0 }
+        csv_set_space_func(&parser, schoolstat_csv_no_space)
         csv_set_blk_size(&parser, 4096)
     }
 
-    deinit { csv_free(&parser) }
+    deinit {
+        csv_free(&parser)
+        schoolstat_csv_sink_free(collected)
+        collected.deallocate()
+    }
 
-    /// Parses a chunk of UTF-8 bytes; records are delivered to the sink as they complete.
+    /// Parses a chunk of UTF-8 bytes.
     func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        let consumed = csv_parse(&parser, base, chunk.count, fieldCallback, recordCallback, context)
+        let consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
+        if let sink { drainEvents(sink) }
         if consumed != chunk.count {
             throw .parserFailure(path: "", reason: String(cString: csv_strerror(csv_error(&parser))))
         }
+        if collected.pointee.failed != 0 { throw .parserFailure(path: "", reason: "内存不足 (out of memory)") }
     }
 
     /// Flushes a last record that has no line end.
     func finish() {
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = csv_fini(&parser, fieldCallback, recordCallback, context)
+        _ = csv_fini(&parser, schoolstat_csv_field, schoolstat_csv_record, collected)
+        if let sink { drainEvents(sink) }
     }
 
-    fileprivate func field(_ data: UnsafeMutableRawPointer?, _ length: Int) {
-        if !recordOpen {
-            recordOpen = true
-            record.reset()
-            newlinesInRecord = 0
-        }
-        if let data, length > 0 {
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            // Only a quoted field holds line ends; memchr finds out quickly that most do not.
-            if memchr(data, 0x0A, length) != nil {
-                for b in bytes where b == 0x0A { newlinesInRecord += 1 }
+    private func entry(_ i: Int) -> schoolstat_csv_entry { collected.pointee.entries[i] }
+
+    /// Hands every collected record and blank line to `body`, in order, and forgets them.
+    func drainEvents(_ body: (ParseEvent) -> Void) {
+        let c = collected.pointee
+        for i in 0..<c.entryCount {
+            let e = c.entries[i]
+            if e.fieldCount < 0 {
+                body(.blankLine(line: Int(e.line)))
+                continue
             }
-            record.bytes.append(contentsOf: bytes)
+            var record = RawRecord()
+            let first = Int(e.firstField)
+            let start = first == 0 ? 0 : Int(c.ends[first - 1])
+            let end = e.fieldCount == 0 ? start : Int(c.ends[first + Int(e.fieldCount) - 1])
+            record.bytes = Array(UnsafeBufferPointer(start: c.bytes + start, count: end - start))
+            record.ends = (0..<Int(e.fieldCount)).map { Int(c.ends[first + $0]) - start }
+            record.line = Int(e.line)
+            record.lineCount = Int(e.lineCount)
+            record.ordinal = Int(e.ordinal)
+            body(.record(record))
         }
-        record.ends.append(record.bytes.count)
+        schoolstat_csv_sink_clear(collected)
     }
 
-    fileprivate func endOfRecord(_ terminator: Int32) {
-        defer { lastTerminator = terminator }
-        if !recordOpen {
-            // A line end outside any record: the LF of a CR LF pair, or a blank line.
-            if terminator == 0x0A && lastTerminator == 0x0D { return }
-            if terminator == -1 { return }
-            sink(.blankLine(line: nextLine))
-            nextLine += 1
-            return
+    /// Moves the collected entries that `keep` accepts into `batch`, handing each
+    /// batch to `full` when it reaches `size`, and forgets them. Runs of accepted
+    /// entries are copied in bulk.
+    func drain(into batch: inout RecordBatch, size: Int, keeping keep: (EntrySummary) -> Bool, full: (RecordBatch) -> Void) {
+        let c = collected.pointee
+        func summary(_ k: Int) -> EntrySummary {
+            let e = c.entries[k]
+            return EntrySummary(line: Int(e.line), ordinal: Int(e.ordinal), isBlankLine: e.fieldCount < 0, isBlank: e.isBlank != 0)
         }
-        recordOpen = false
-        ordinal += 1
-        record.line = nextLine
-        // At end of file inside an unclosed quote, the file's final line end is not another line.
-        if terminator == -1, newlinesInRecord > 0, record.bytes.last == 0x0A { newlinesInRecord -= 1 }
-        record.lineCount = newlinesInRecord + 1
-        record.ordinal = ordinal
-        nextLine += newlinesInRecord + (terminator == -1 ? 0 : 1)
-        sink(.record(record))
+        var i = 0
+        while i < c.entryCount {
+            if !keep(summary(i)) { i += 1; continue }
+            // A run of accepted entries, no longer than what fills the batch.
+            var end = i + 1
+            while end < c.entryCount && batch.count + (end - i) < size && keep(summary(end)) { end += 1 }
+            batch.append(c, entries: i..<end)
+            if batch.count >= size {
+                full(batch)
+                batch.removeAll()
+            }
+            i = end
+        }
+        schoolstat_csv_sink_clear(collected)
     }
-}
-
-private func fieldCallback(_ data: UnsafeMutableRawPointer?, _ length: Int, _ context: UnsafeMutableRawPointer?) {
-    Unmanaged<CSVRecordParser>.fromOpaque(context!).takeUnretainedValue().field(data, length)
-}
-
-private func recordCallback(_ terminator: Int32, _ context: UnsafeMutableRawPointer?) {
-    Unmanaged<CSVRecordParser>.fromOpaque(context!).takeUnretainedValue().endOfRecord(terminator)
 }

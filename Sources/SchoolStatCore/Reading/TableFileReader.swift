@@ -89,23 +89,32 @@ struct TableFileReader {
         try read(sink, stopWhen: { false })
     }
 
-    /// Streams the events `keep` accepts in batches of `size`, in file order. The last,
-    /// partial batch is handed over even when reading fails part-way, so that no record
-    /// already read is lost.
-    mutating func readBatches(of size: Int, keeping keep: @escaping (ParseEvent) -> Bool,
+    /// Streams the records and blank lines `keep` accepts in batches of `size`, in file
+    /// order. The last, partial batch is handed over even when reading fails part-way,
+    /// so that no record already read is lost.
+    mutating func readBatches(of size: Int, keeping keep: @escaping (EntrySummary) -> Bool,
                               _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
-        try read { event in
-            guard keep(event) else { return }
-            switch event {
-            case .blankLine(let line): batch.appendBlankLine(line)
-            case .record(let record): batch.append(record)
-            }
-            if batch.count >= size {
-                body(batch)
-                batch.removeAll()
-            }
+        if facts.format == "xlsx" {
+            try readWorkbook({ event in
+                switch event {
+                case .blankLine(let line):
+                    guard keep(EntrySummary(line: line, ordinal: 0, isBlankLine: true, isBlank: true)) else { return }
+                    batch.appendBlankLine(line)
+                case .record(let record):
+                    guard keep(EntrySummary(line: record.line, ordinal: record.ordinal, isBlankLine: false, isBlank: record.isBlank)) else { return }
+                    batch.append(record)
+                }
+                if batch.count >= size {
+                    body(batch)
+                    batch.removeAll()
+                }
+            }, stopWhen: { false })
+            return
+        }
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter), stopWhen: { false }) { parser in
+            parser.drain(into: &batch, size: size, keeping: keep, full: body)
         }
     }
 
@@ -128,12 +137,18 @@ struct TableFileReader {
             try readWorkbook(sink, stopWhen: stopWhen)
             return
         }
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter, sink: sink), stopWhen: stopWhen) { _ in }
+    }
+
+    /// Reads the file in chunks through the transcoder into `parser`, calling
+    /// `afterChunk` once each chunk is parsed, until the end or `stopWhen`.
+    private mutating func readText(parser: CSVRecordParser, stopWhen: () -> Bool,
+                                   afterChunk: (CSVRecordParser) -> Void) throws(ReadError) {
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var transcoder = try Transcoder(encoding: facts.encoding)
         defer { transcoder.close() }
-        let parser = CSVRecordParser(delimiter: facts.dialect.delimiter, sink: sink)
         let digest = computesDigest ? BackgroundDigest() : nil
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         var total = 0
@@ -155,17 +170,20 @@ struct TableFileReader {
                     first = false
                 }
                 transcoder.convert(chunk, final: final) { utf8 in
+                    guard parseError == nil else { return }
                     do throws(ReadError) { try parser.feed(utf8) } catch { parseError = error }
                 }
             }
             if let parseError {
+                afterChunk(parser) // what was read before the failure still counts
                 throw .parserFailure(path: facts.path, reason: parseError.description)
             }
+            if final { parser.finish() }
+            afterChunk(parser)
             total += n
             if final { break }
             if stopWhen() { return }
         }
-        parser.finish()
         facts.byteCount = total
         if let digest { facts.sha256 = digest.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences

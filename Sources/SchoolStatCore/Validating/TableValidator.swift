@@ -290,6 +290,11 @@ final class RowValidator {
                 problems[i] = true
                 continue
             }
+            // Most cells are accepted straight from their bytes; the rest go the general way.
+            if let value = record.withField(field, normaliser.acceptedValue) {
+                row.values[i] = value
+                continue
+            }
             guard let raw = record.string(field) else {
                 let lossy = record.lossyString(field)
                 let column = rules.columns[i]
@@ -525,11 +530,8 @@ final class TableValidator: @unchecked Sendable {
         defer { committer.sync {} }
         defer { workers.finish(consume: commit) }
         let headerLine = self.headerLine
-        try reader.readBatches(of: Self.batchSize, keeping: { event in
-            switch event {
-            case .blankLine(let line): return line > headerLine
-            case .record(let r): return r.ordinal > headerOrdinal
-            }
+        try reader.readBatches(of: Self.batchSize, keeping: { entry in
+            entry.isBlankLine ? entry.line > headerLine : entry.ordinal > headerOrdinal
         }) { workers.submit($0, consume: commit) }
     }
 

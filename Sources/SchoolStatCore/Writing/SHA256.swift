@@ -1,8 +1,14 @@
 // Writing: SHA-256 of input files for the run summary, computed while reading.
+import CSupport
 import Dispatch
 
-/// Incremental SHA-256 (FIPS 180-4).
+/// Incremental SHA-256 (FIPS 180-4). Whole blocks go through the CPU's SHA
+/// instructions when it has them (`CSupport/sha256_x86.c`), else through the
+/// portable compression below; both give the same digest.
 struct SHA256 {
+    /// Whether this CPU has the SHA-256 instructions.
+    static let hardwareAvailable = schoolstat_sha256_hardware() != 0
+
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -17,14 +23,21 @@ struct SHA256 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockFill = 0
     private var length: UInt64 = 0
+    private let usesHardware: Bool
+
+    /// `hardware: false` forces the portable code (to check one against the other).
+    init(hardware: Bool = SHA256.hardwareAvailable) {
+        usesHardware = hardware && SHA256.hardwareAvailable
+    }
 
     mutating func update(_ data: UnsafeRawBufferPointer) {
         length &+= UInt64(data.count)
         var i = 0
         while i < data.count {
             if blockFill == 0 && data.count - i >= 64 {
-                compress(UnsafeRawBufferPointer(rebasing: data[i..<(i + 64)]))
-                i += 64
+                let blocks = (data.count - i) / 64
+                compress(UnsafeRawBufferPointer(rebasing: data[i..<(i + 64 * blocks)]))
+                i += 64 * blocks
                 continue
             }
             let n = min(64 - blockFill, data.count - i)
@@ -61,7 +74,20 @@ struct SHA256 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
+    /// Compresses whole 64-byte blocks into the state.
+    private mutating func compress(_ blocks: UnsafeRawBufferPointer) {
+        if usesHardware {
+            h.withUnsafeMutableBufferPointer { state in
+                schoolstat_sha256_blocks(state.baseAddress!, blocks.baseAddress!.assumingMemoryBound(to: UInt8.self), blocks.count / 64)
+            }
+            return
+        }
+        for offset in stride(from: 0, to: blocks.count, by: 64) {
+            compressPortably(UnsafeRawBufferPointer(rebasing: blocks[offset..<(offset + 64)]))
+        }
+    }
+
+    private mutating func compressPortably(_ chunk: UnsafeRawBufferPointer) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
         var state = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
         SHA256.k.withUnsafeBufferPointer { k in

@@ -1,0 +1,120 @@
+// Collects what libcsv reports into flat arrays: field bytes back to back,
+// each field's end offset, and one entry per record or blank line. libcsv calls
+// these functions for every field and line end, so they live in C; Swift
+// reads the arrays after each chunk (Reading/CSVRecordParser.swift).
+#include <stdlib.h>
+#include <string.h>
+#include "csupport.h"
+
+static int grow(void **buffer, size_t *capacity, size_t needed, size_t size) {
+    if (needed <= *capacity) return 1;
+    size_t next = *capacity ? *capacity : 1024;
+    while (next < needed) next *= 2;
+    void *p = realloc(*buffer, next * size);
+    if (!p) return 0;
+    *buffer = p;
+    *capacity = next;
+    return 1;
+}
+
+void schoolstat_csv_sink_init(schoolstat_csv_sink *sink) {
+    memset(sink, 0, sizeof *sink);
+    sink->nextLine = 1;
+    sink->lastTerminator = -2;
+}
+
+void schoolstat_csv_sink_free(schoolstat_csv_sink *sink) {
+    free(sink->bytes);
+    free(sink->ends);
+    free(sink->entries);
+    memset(sink, 0, sizeof *sink);
+}
+
+void schoolstat_csv_field(void *data, size_t length, void *context) {
+    schoolstat_csv_sink *sink = context;
+    if (sink->failed) return;
+    if (!sink->recordOpen) {
+        sink->recordOpen = 1;
+        sink->openFirstField = sink->endCount;
+        sink->newlinesInRecord = 0;
+    }
+    if (data && length > 0) {
+        if (!grow((void **)&sink->bytes, &sink->byteCapacity, sink->byteCount + length, 1)) { sink->failed = 1; return; }
+        // Only a quoted field holds line ends; memchr finds out quickly that most do not.
+        if (memchr(data, '\n', length)) {
+            const unsigned char *p = data;
+            for (size_t i = 0; i < length; i++) sink->newlinesInRecord += p[i] == '\n';
+        }
+        memcpy(sink->bytes + sink->byteCount, data, length);
+        sink->byteCount += length;
+    }
+    if (!grow((void **)&sink->ends, &sink->endCapacity, sink->endCount + 1, sizeof *sink->ends)) { sink->failed = 1; return; }
+    sink->ends[sink->endCount++] = (int64_t)sink->byteCount;
+}
+
+static schoolstat_csv_entry *new_entry(schoolstat_csv_sink *sink) {
+    if (!grow((void **)&sink->entries, &sink->entryCapacity, sink->entryCount + 1, sizeof *sink->entries)) {
+        sink->failed = 1;
+        return NULL;
+    }
+    return &sink->entries[sink->entryCount++];
+}
+
+void schoolstat_csv_record(int terminator, void *context) {
+    schoolstat_csv_sink *sink = context;
+    int last = sink->lastTerminator;
+    sink->lastTerminator = terminator;
+    if (sink->failed) return;
+    if (!sink->recordOpen) {
+        // A line end outside any record: the LF of a CR LF pair, or a blank line.
+        if (terminator == '\n' && last == '\r') return;
+        if (terminator == -1) return;
+        schoolstat_csv_entry *e = new_entry(sink);
+        if (!e) return;
+        *e = (schoolstat_csv_entry){ .line = sink->nextLine, .lineCount = 0, .ordinal = 0,
+                                     .firstField = sink->endCount, .fieldCount = -1, .isBlank = 1 };
+        sink->nextLine += 1;
+        return;
+    }
+    sink->recordOpen = 0;
+    sink->ordinal += 1;
+    int64_t first = sink->openFirstField;
+    int64_t start = first == 0 ? 0 : sink->ends[first - 1];
+    int64_t newlines = sink->newlinesInRecord;
+    // At end of file inside an unclosed quote, the file's final line end is not another line.
+    if (terminator == -1 && newlines > 0 && sink->byteCount > (size_t)start && sink->bytes[sink->byteCount - 1] == '\n') newlines -= 1;
+    // A record of nothing but spaces and tabs (a row Excel writes as `,,,,`).
+    int blank = 1;
+    for (size_t i = (size_t)start; i < sink->byteCount; i++) {
+        unsigned char c = sink->bytes[i];
+        if (c != ' ' && c != '\t') { blank = 0; break; }
+    }
+    schoolstat_csv_entry *e = new_entry(sink);
+    if (!e) return;
+    *e = (schoolstat_csv_entry){ .line = sink->nextLine, .lineCount = newlines + 1, .ordinal = sink->ordinal,
+                                 .firstField = first, .fieldCount = sink->endCount - first, .isBlank = blank };
+    sink->nextLine += newlines + (terminator == -1 ? 0 : 1);
+}
+
+int schoolstat_csv_no_space(unsigned char c) {
+    (void)c;
+    return 0;
+}
+
+void schoolstat_csv_sink_clear(schoolstat_csv_sink *sink) {
+    sink->entryCount = 0;
+    if (!sink->recordOpen) {
+        sink->byteCount = 0;
+        sink->endCount = 0;
+        return;
+    }
+    // Keep the fields of the record still being read, moved to the front.
+    int64_t first = sink->openFirstField;
+    int64_t start = first == 0 ? 0 : sink->ends[first - 1];
+    int64_t fields = sink->endCount - first;
+    memmove(sink->bytes, sink->bytes + start, sink->byteCount - (size_t)start);
+    sink->byteCount -= (size_t)start;
+    for (int64_t i = 0; i < fields; i++) sink->ends[i] = sink->ends[first + i] - start;
+    sink->endCount = (size_t)fields;
+    sink->openFirstField = 0;
+}
