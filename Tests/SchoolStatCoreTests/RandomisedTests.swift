@@ -103,7 +103,8 @@ struct FastPathTests {
                     let own = Array(column.enumExact.keys) + Array(column.enumAliases.keys) + column.missingTokens
                         + Array(ruleSet.vocabulary.exactBooleans.keys)
                     let pieces = own + ["0", "1", "7", "9", "12", "2024", "-", ".", ",", "E", "e", "X", "x", "A", "Z", " ", "万", "%", ":", "/",
-                                        "年", "月", "日", "'", "=", "\"", "１", "Ｘ", "无", "是", "否", "本科", "男", "\u{3000}", "50011019910101001", "3100011755"]
+                                        "年", "月", "日", "'", "=", "\"", "１", "Ｘ", "无", "是", "否", "本科", "男", "\u{3000}", "50011019910101001", "3100011755",
+                                        "張", "學", "李", "丽", "𠀀", "é", "㐀", "+", "@"]
                     for _ in 0..<400 {
                         let text = (0..<Int.random(in: 1...4, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
                         total += 1

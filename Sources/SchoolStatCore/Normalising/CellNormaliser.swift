@@ -102,12 +102,11 @@ final class CellNormaliser {
 
     /// The common case straight from a field's bytes: a cell that cleaning leaves as it is,
     /// that is no missing-value word, and that is a valid date, number, code, exact enum
-    /// spelling or boolean for the column. Nil means "take the general way" (`normalise`),
+    /// spelling, boolean or simplified text for the column. Nil means "take the general way" (`normalise`),
     /// which gives the same value for these cells and explains every problem; no `String`
-    /// is built here except for a code's value. `FastPathTests` checks both agree.
+    /// is built here except for the value of a code or text. `FastPathTests` checks both agree.
     func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
-        guard let first = b.first, first != 0x27, first != 0x3D, column.type != .text,
-              TextCleaner.isAlreadyClean(b) else { return nil }
+        guard let first = b.first, first != 0x27, first != 0x3D, TextCleaner.isAlreadyClean(b) else { return nil }
         switch missingVerdict(b) {
         case .no: break
         case .lookUp: if missingWords.value(for: b) != nil { return nil }
@@ -115,7 +114,21 @@ final class CellNormaliser {
         }
         switch column.type {
         case .text:
-            return nil
+            // ASCII and Chinese characters U+4000–9FFF only (three bytes each, lead E4–E9): valid
+            // UTF-8 with one character per ASCII byte or per three-byte sequence.
+            var characters = 0, i = 0, ascii = true
+            while i < b.count {
+                let c = b[i]
+                if c < 0x80 { characters += 1; i += 1; continue }
+                guard c >= 0xE4 && c <= 0xE9, i + 2 < b.count, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return nil }
+                ascii = false
+                characters += 1
+                i += 3
+            }
+            if !ascii && converter.isAvailable && converter.needsConversion(b) { return nil }
+            if let length = column.length, !length.contains(characters) { return nil }
+            if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return nil } }
+            return .text(String(decoding: b, as: UTF8.self))
         case .date:
             guard let day = DateText.parse(b), column.earliest.map({ day >= $0 }) ?? true,
                   column.latest.map({ day <= $0 }) ?? true else { return nil }
@@ -140,9 +153,8 @@ final class CellNormaliser {
             }
             if column.digitsOnly && !allDigits { return nil }
             if let length = column.length, !length.contains(b.count) { return nil }
-            let value = String(decoding: b, as: UTF8.self)
-            guard matchesPattern(value) else { return nil }
-            return .text(value)
+            if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return nil } }
+            return .text(String(decoding: b, as: UTF8.self))
         }
     }
 

@@ -5,9 +5,26 @@
 /// quantifiers `{n}`, `{m,n}`, `+`, `*`, `?`.
 struct CharacterClassPattern {
     private struct Piece {
-        var allowed: [Bool] // indexed by ASCII byte
+        /// The ASCII bytes allowed, one bit each: 0–63 in `low`, 64–127 in `high`.
+        var low: UInt64
+        var high: UInt64
         var minimum: Int
         var maximum: Int
+
+        init(allowed: [Bool], minimum: Int, maximum: Int) {
+            low = 0
+            high = 0
+            for (b, yes) in allowed.enumerated() where yes {
+                if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
+            }
+            self.minimum = minimum
+            self.maximum = maximum
+        }
+
+        @inline(__always)
+        func allows(_ b: UInt8) -> Bool {
+            b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b - 64)) != 0
+        }
     }
 
     private let pieces: [Piece]
@@ -66,15 +83,18 @@ struct CharacterClassPattern {
 
     /// Whole-string match. Greedy per piece with backtracking over counts.
     func matches(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { bytes in bytes.allSatisfy { $0 < 128 } && match(bytes, 0, 0) }
+        s.withBytes(matches)
+    }
+
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        match(bytes, 0, 0)
     }
 
     private func match(_ bytes: UnsafeBufferPointer<UInt8>, _ piece: Int, _ position: Int) -> Bool {
         if piece == pieces.count { return position == bytes.count }
         let p = pieces[piece]
         var count = 0
-        while count < p.maximum && position + count < bytes.count && p.allowed[Int(bytes[position + count])] { count += 1 }
+        while count < p.maximum && position + count < bytes.count && p.allows(bytes[position + count]) { count += 1 }
         if count < p.minimum { return false }
         if piece == pieces.count - 1 { return position + count == bytes.count }
         while count >= p.minimum {

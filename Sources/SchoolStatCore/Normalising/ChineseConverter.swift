@@ -40,6 +40,20 @@ final class ChineseConverter: @unchecked Sendable {
         return false
     }
 
+    /// The same from UTF-8 bytes (characters U+3400–FFFF are three bytes, lead E3–EF).
+    func needsConversion(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0xE3 || c > 0xEF || i + 2 >= n { i += 1; continue }
+            let v = Int(c & 0x0F) << 12 | Int(b[i + 1] & 0x3F) << 6 | Int(b[i + 2] & 0x3F)
+            if v >= 0x3400 && traditional[v >> 6] & (1 << UInt64(v & 63)) != 0 { return true }
+            i += 3
+        }
+        return false
+    }
+
     func toSimplified(_ s: String) -> String {
         guard handle != nil, needsConversion(s) else { return s }
         lock.lock()

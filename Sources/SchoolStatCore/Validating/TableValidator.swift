@@ -291,35 +291,38 @@ final class RowValidator {
                 continue
             }
             // Most cells are accepted straight from their bytes; the rest go the general way.
-            if let value = record.withField(field, normaliser.acceptedValue) {
-                row.values[i] = value
-                continue
-            }
-            guard let raw = record.string(field) else {
-                let lossy = record.lossyString(field)
-                let column = rules.columns[i]
-                problems[i] = true
-                addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                    zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
-                    en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
-                    expected: "有效的 \(rules.encodingName) 文本")
-                continue
-            }
-            switch normaliser.normalise(raw) {
-            case .success(let value):
-                row.values[i] = value
-                if rules.isText[i], case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+            let value: Value
+            if let accepted = record.withField(field, normaliser.acceptedValue) {
+                value = accepted
+            } else {
+                guard let raw = record.string(field) else {
+                    let lossy = record.lossyString(field)
                     let column = rules.columns[i]
-                    addFinding(record, column: i, field: field, raw: raw, normalised: s, rule: "\(schema.name).\(column.name).formula_like",
-                        severity: .warning,
-                        zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
-                        en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
-                        expected: "文字 (text)")
+                    problems[i] = true
+                    addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                        zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                        en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                        expected: "有效的 \(rules.encodingName) 文本")
+                    continue
                 }
-            case .failure(let p):
-                problems[i] = true
-                addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)",
-                           severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+                switch normaliser.normalise(raw) {
+                case .success(let v):
+                    value = v
+                case .failure(let p):
+                    problems[i] = true
+                    addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)",
+                               severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+                    continue
+                }
+            }
+            row.values[i] = value
+            if rules.isText[i], case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+                let column = rules.columns[i]
+                addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+                    severity: .warning,
+                    zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
+                    en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                    expected: "文字 (text)")
             }
         }
     }
