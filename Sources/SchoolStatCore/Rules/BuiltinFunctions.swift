@@ -2,6 +2,22 @@
 // testable unit; docs/rules.md lists them.
 
 /// A function of the rule language.
+/// A call's argument values: one or two held inline, so that a call on the per-row path
+/// allocates nothing; three or more in an array.
+struct Arguments: RandomAccessCollection {
+    private let one: Value
+    private let two: Value
+    private let all: [Value]
+    let endIndex: Int
+    var startIndex: Int { 0 }
+
+    init(_ one: Value) { self.one = one; two = .missing; all = []; endIndex = 1 }
+    init(_ one: Value, _ two: Value) { self.one = one; self.two = two; all = []; endIndex = 2 }
+    init(_ values: [Value]) { one = .missing; two = .missing; all = values; endIndex = values.count }
+
+    subscript(i: Int) -> Value { all.isEmpty ? (i == 0 ? one : two) : all[i] }
+}
+
 struct BuiltinFunction: Sendable {
     var name: String
     var summary: String
@@ -12,7 +28,7 @@ struct BuiltinFunction: Sendable {
     var result: ValueType?
     /// Most functions give `missing` when an argument is missing; `coalesce` and `present` do not.
     var propagatesMissing: Bool = true
-    var implementation: @Sendable ([Value]) -> Value
+    var implementation: @Sendable (Arguments) -> Value
 
     func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
         let countOK = variadic ? types.count >= parameters.count : types.count == parameters.count

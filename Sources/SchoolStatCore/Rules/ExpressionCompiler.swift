@@ -82,19 +82,35 @@ struct ExpressionCompiler {
             let parts = compiled.map(\.evaluate)
             let columns = compiled.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
             let implementation = function.implementation
-            if function.propagatesMissing {
+            let propagates = function.propagatesMissing
+            // One and two arguments (nearly every call) are passed without an array.
+            switch parts.count {
+            case 1:
+                let p0 = parts[0]
+                return CompiledExpression(type: returnType, columns: columns) { row in
+                    let a = p0(row)
+                    return propagates && a.isMissing ? .missing : implementation(Arguments(a))
+                }
+            case 2:
+                let p0 = parts[0], p1 = parts[1]
+                return CompiledExpression(type: returnType, columns: columns) { row in
+                    let a = p0(row)
+                    if propagates && a.isMissing { return .missing }
+                    let b = p1(row)
+                    return propagates && b.isMissing ? .missing : implementation(Arguments(a, b))
+                }
+            default:
                 return CompiledExpression(type: returnType, columns: columns) { row in
                     var values: [Value] = []
                     values.reserveCapacity(parts.count)
                     for p in parts {
                         let v = p(row)
-                        if v.isMissing { return .missing }
+                        if propagates && v.isMissing { return .missing }
                         values.append(v)
                     }
-                    return implementation(values)
+                    return implementation(Arguments(values))
                 }
             }
-            return CompiledExpression(type: returnType, columns: columns) { row in implementation(parts.map { $0(row) }) }
 
         case let .negate(inner, offset):
             let c = try compile(inner)

@@ -75,8 +75,8 @@ protocol FindingSink: AnyObject {
 /// What validating one batch produced. Committed in file order by `TableValidator`.
 final class BatchResult: @unchecked Sendable {
     var findings: [LedgerEntry] = []
-    var clean = CSVLines()
-    var rejected = CSVLines()
+    var clean = CSVLines(capacity: 1 << 17)
+    var rejected = CSVLines(capacity: 1 << 12)
     /// Clean rows' values and lines, kept only when rule packs observe the table.
     var cleanRows: [[Value]] = []
     var cleanLines: [Int] = []
@@ -393,17 +393,21 @@ final class RowValidator {
 
     private func writeClean(_ record: RawRecord) {
         let values = row.values
+        // Written through a local copy: the batch's buffer is moved out and back, not copied.
+        var lines = CSVLines()
+        swap(&lines, &result.clean)
         for (i, policy, personal) in rules.cleanColumns {
             let value = values[i]
             if policy == .mask && !value.isMissing {
-                if personal == .name { result.clean.maskedName(value.description) } else { result.clean.field(IDNumber.mask(value.description)) }
+                if personal == .name { lines.maskedName(value.description) } else { lines.field(IDNumber.mask(value.description)) }
             } else {
-                result.clean.field(value)
+                lines.field(value)
             }
         }
-        result.clean.field(rules.displayPath)
-        result.clean.field(record.line)
-        result.clean.endRow()
+        lines.field(rules.displayPath)
+        lines.field(record.line)
+        lines.endRow()
+        swap(&lines, &result.clean)
         if rules.observed {
             result.cleanRows.append(values)
             result.cleanLines.append(record.line)

@@ -100,7 +100,9 @@ struct CSVLines {
     private(set) var bytes: [UInt8] = []
     private var rowStarted = false
 
-    init() { bytes.reserveCapacity(1 << 12) }
+    init() {}
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
     var isEmpty: Bool { bytes.isEmpty }
 
@@ -112,28 +114,36 @@ struct CSVLines {
     /// A text field: quoted when it must be, prefixed with ' when a spreadsheet would run it.
     mutating func field(_ s: String, defuse: Bool = true) {
         separate()
-        let guarded = defuse && CSVWriter.isFormulaLike(s)
-        s.withBytes { utf8 in
-            var needsQuotes = false
+        s.withBytes { appendField($0, defuse: defuse) }
+    }
+
+    private mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
+        guard let first = utf8.first else { return }
+        let guarded: Bool
+        switch first {
+        case 0x3D, 0x40, 0x09, 0x0D: guarded = defuse
+        case 0x2B, 0x2D: guarded = defuse && NumberText.parsePlainDecimal(String(decoding: utf8, as: UTF8.self)) == nil
+        default: guarded = false
+        }
+        var needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20
+        if !needsQuotes {
             for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
                 needsQuotes = true
                 break
             }
-            if let f = utf8.first, f == 0x20 { needsQuotes = true }
-            if let l = utf8.last, l == 0x20 { needsQuotes = true }
-            if !needsQuotes {
-                if guarded { bytes.append(0x27) }
-                bytes.append(contentsOf: utf8)
-                return
-            }
-            bytes.append(0x22)
-            if guarded { bytes.append(0x27) }
-            for b in utf8 {
-                if b == 0x22 { bytes.append(0x22) }
-                bytes.append(b)
-            }
-            bytes.append(0x22)
         }
+        if !needsQuotes {
+            if guarded { bytes.append(0x27) }
+            bytes.append(contentsOf: utf8)
+            return
+        }
+        bytes.append(0x22)
+        if guarded { bytes.append(0x27) }
+        for b in utf8 {
+            if b == 0x22 { bytes.append(0x22) }
+            bytes.append(b)
+        }
+        bytes.append(0x22)
     }
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes
@@ -169,18 +179,20 @@ struct CSVLines {
 
     /// Digits of `value`, left-padded with zeros to `minimumWidth`.
     static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout [UInt8]) {
-        var width = 1
-        var v = value
-        while v >= 10 { v /= 10; width += 1 }
-        width = max(width, minimumWidth)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0x30, count: width))
-        v = value
-        var i = start + width - 1
-        while v > 0 {
-            bytes[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-            v /= 10
-            i -= 1
+        // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
+            var i = digits.count
+            var v = value
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+            } while v > 0
+            while digits.count - i < minimumWidth {
+                i -= 1
+                digits[i] = 0x30
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
         }
     }
 
