@@ -300,6 +300,24 @@ struct DuplicateFinderTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
+
+    @Test("the radix sort orders entries as the comparison sort does, equal first hashes included")
+    func radixSort() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 2, 300, 5000] {
+            // Few distinct first hashes, some sharing bytes, with different second hashes: the hard cases.
+            let h1s: [UInt64] = [0, 1, 0xFF00, 0x1_0000_0000, .max, 0xDEAD_BEEF_0000_0001] + (0..<20).map { _ in UInt64.random(in: 0 ... .max, using: &generator) }
+            var entries = (0..<size).map { i in
+                DuplicateFinder.Entry(h1: h1s.randomElement(using: &generator)!, h2: UInt64.random(in: 0...3, using: &generator),
+                                      file: Int32.random(in: 0...2, using: &generator), record: Int32(i), line: Int32(i + 2))
+            }
+            entries.shuffle(using: &generator)
+            let expected = entries.sorted(by: <)
+            var scratch: [DuplicateFinder.Entry] = []
+            DuplicateFinder.sort(&entries, scratch: &scratch)
+            #expect(entries.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record)] } == expected.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record)] })
+        }
+    }
 }
 
 @Suite("Excel workbooks")

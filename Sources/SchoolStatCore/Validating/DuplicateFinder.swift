@@ -42,6 +42,7 @@ final class DuplicateFinder {
 
     private let runCapacity: Int
     private var buffer: [Entry] = []
+    private var scratch: [Entry] = []
     private var runs: [String] = []
     private let tempDirectory: String
     private let name: String
@@ -77,8 +78,48 @@ final class DuplicateFinder {
         return (h1, h2 ^ (h2 >> 32))
     }
 
+    /// Sorts entries by (h1, h2, file, record): a stable radix sort on h1, eight passes of
+    /// eight bits, then the rare runs of equal h1 ordered by the whole key. The hashes are
+    /// random, so this does a fixed, small amount of work per entry where a comparison
+    /// sort does log n comparisons of four fields.
+    static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
+        let n = entries.count
+        guard n > 1 else { return }
+        if scratch.count < n { scratch = entries }
+        entries.withUnsafeMutableBufferPointer { a in
+            scratch.withUnsafeMutableBufferPointer { b in
+                var source = a, target = b
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
+                    for pass in 0..<8 {
+                        let shift = UInt64(pass * 8)
+                        counts.initialize(repeating: 0)
+                        for e in source[0..<n] { counts[Int((e.h1 >> shift) & 0xFF)] += 1 }
+                        if counts[Int((source[0].h1 >> shift) & 0xFF)] == n { continue } // one digit for all: nothing moves
+                        var total = 0
+                        for d in 0..<256 { let c = counts[d]; counts[d] = total; total += c }
+                        for e in source[0..<n] {
+                            let d = Int((e.h1 >> shift) & 0xFF)
+                            target[counts[d]] = e
+                            counts[d] += 1
+                        }
+                        swap(&source, &target)
+                    }
+                }
+                if source.baseAddress != a.baseAddress { a.baseAddress!.update(from: source.baseAddress!, count: n) }
+                // Equal h1 (two keys, or the same key twice): order those few by the whole key.
+                var i = 0
+                while i < n {
+                    var j = i + 1
+                    while j < n && a[j].h1 == a[i].h1 { j += 1 }
+                    if j - i > 1 { a[i..<j].sort(by: <) }
+                    i = j
+                }
+            }
+        }
+    }
+
     private func spill() {
-        buffer.sort(by: <)
+        Self.sort(&buffer, scratch: &scratch)
         let path = "\(tempDirectory)/\(name).run\(runs.count)"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if fd >= 0 {
@@ -108,7 +149,8 @@ final class DuplicateFinder {
             }
         }
         if runs.isEmpty {
-            buffer.sort(by: <)
+            Self.sort(&buffer, scratch: &scratch)
+            scratch = []
             buffer.forEach(visit)
             buffer = []
             return result
