@@ -106,29 +106,10 @@ final class CellNormaliser {
     /// which gives the same value for these cells and explains every problem; no `String`
     /// is built here except for the value of a code or text. `FastPathTests` checks both agree.
     func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
-        guard let first = b.first, first != 0x27, first != 0x3D, TextCleaner.isAlreadyClean(b) else { return nil }
-        switch missingVerdict(b) {
-        case .no: break
-        case .lookUp: if missingWords.value(for: b) != nil { return nil }
-        case .yes, .lookUpKey: return nil
-        }
+        guard isCleanValue(b) else { return nil }
         switch column.type {
-        case .text:
-            // ASCII and Chinese characters U+4000–9FFF only (three bytes each, lead E4–E9): valid
-            // UTF-8 with one character per ASCII byte or per three-byte sequence.
-            var characters = 0, i = 0, ascii = true
-            while i < b.count {
-                let c = b[i]
-                if c < 0x80 { characters += 1; i += 1; continue }
-                guard c >= 0xE4 && c <= 0xE9, i + 2 < b.count, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return nil }
-                ascii = false
-                characters += 1
-                i += 3
-            }
-            if !ascii && converter.isAvailable && converter.needsConversion(b) { return nil }
-            if let length = column.length, !length.contains(characters) { return nil }
-            if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return nil } }
-            return .text(String(decoding: b, as: UTF8.self))
+        case .text, .code:
+            return isCanonicalAsWritten(b) ? .text(String(decoding: b, as: UTF8.self)) : nil
         case .date:
             guard let day = DateText.parse(b), column.earliest.map({ day >= $0 }) ?? true,
                   column.latest.map({ day <= $0 }) ?? true else { return nil }
@@ -143,19 +124,54 @@ final class CellNormaliser {
             return exactEnum.value(for: b).map { .text($0) }
         case .boolean:
             return exactBoolean.value(for: b).map { .boolean($0) }
-        case .code:
+        }
+    }
+
+    /// Whether a code or text cell is accepted with its canonical text exactly the bytes as
+    /// written (what `acceptedValue` would give, without building it): the key columns' fast way.
+    func isAcceptedAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        (column.type == .code || column.type == .text) && isCleanValue(b) && isCanonicalAsWritten(b)
+    }
+
+    /// Text that cleaning leaves as it is and that is no missing-value word.
+    private func isCleanValue(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = b.first, first != 0x27, first != 0x3D, TextCleaner.isAlreadyClean(b) else { return false }
+        switch missingVerdict(b) {
+        case .no: return true
+        case .lookUp: return missingWords.value(for: b) == nil
+        case .yes, .lookUpKey: return false
+        }
+    }
+
+    /// For a code or text column: whether the clean bytes are already the canonical value and pass its checks.
+    private func isCanonicalAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        if column.type == .text {
+            // ASCII and Chinese characters U+4000–9FFF only (three bytes each, lead E4–E9): valid
+            // UTF-8 with one character per ASCII byte or per three-byte sequence.
+            var characters = 0, i = 0, ascii = true
+            while i < b.count {
+                let c = b[i]
+                if c < 0x80 { characters += 1; i += 1; continue }
+                guard c >= 0xE4 && c <= 0xE9, i + 2 < b.count, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return false }
+                ascii = false
+                characters += 1
+                i += 3
+            }
+            if !ascii && converter.isAvailable && converter.needsConversion(b) { return false }
+            if let length = column.length, !length.contains(characters) { return false }
+        } else {
             // Digits and capitals other than E (an exponent): nothing to remove, fold or upper-case.
             var allDigits = true
             for c in b {
                 if c >= 0x30 && c <= 0x39 { continue }
-                guard c >= 0x41 && c <= 0x5A && c != 0x45 else { return nil }
+                guard c >= 0x41 && c <= 0x5A && c != 0x45 else { return false }
                 allDigits = false
             }
-            if column.digitsOnly && !allDigits { return nil }
-            if let length = column.length, !length.contains(b.count) { return nil }
-            if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return nil } }
-            return .text(String(decoding: b, as: UTF8.self))
+            if column.digitsOnly && !allDigits { return false }
+            if let length = column.length, !length.contains(b.count) { return false }
         }
+        if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return false } }
+        return true
     }
 
     private enum MissingVerdict { case no, yes, lookUp, lookUpKey }

@@ -385,6 +385,13 @@ public final class ValidationRun: FindingSink {
 
     /// The pre-pass: reads only the key columns of every file of a table. Worker threads
     /// normalise the key cells of a batch; the keys are added in file order.
+    /// One batch's unique keys: each record's ordinal and line, and per unique constraint
+    /// of the table its fingerprint (nil when the record has no complete key), row by row.
+    private struct BatchKeys {
+        var positions: [(ordinal: Int32, line: Int32)] = []
+        var keys: [(UInt64, UInt64)?] = []
+    }
+
     private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
                                 digests: inout [Int32: String]) -> [[RowPosition: DuplicateOf]] {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
@@ -402,12 +409,30 @@ public final class ValidationRun: FindingSink {
                                            headerUnit: plan.header.unitForColumn[i]), field)
                 }
             }
-            let workers = OrderedWorkers<RecordBatch, [(ordinal: Int, line: Int, keys: [(UInt64, UInt64)?])]>(threads: threads, window: 4 * threads) { worker, batch in
+            let constraints = positions.count
+            let workers = OrderedWorkers<RecordBatch, BatchKeys>(threads: threads, window: 4 * threads) { worker, batch in
                 let readers = workerReaders[worker]
-                return batch.items.compactMap { item in
-                    guard case .record(let r) = item else { return nil }
-                    var values = [String?](repeating: nil, count: columns.count)
+                var out = BatchKeys()
+                out.keys.reserveCapacity(batch.count * constraints)
+                var values = [String?](repeating: nil, count: columns.count)
+                for item in batch.items {
+                    guard case .record(let r) = item else { continue }
+                    out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
+                    // A one-column key written as it is canonically: fingerprinted straight from its bytes.
+                    var general = false
+                    for p in positions {
+                        if p.count == 1, let reader = readers[p[0]], reader.field < r.fieldCount,
+                           let key = r.withField(reader.field, { reader.normaliser.isAcceptedAsWritten($0) ? DuplicateFinder.fingerprint($0) : nil }) {
+                            out.keys.append(key)
+                        } else {
+                            out.keys.append(nil)
+                            general = true
+                        }
+                    }
+                    guard general else { continue }
+                    // Otherwise the general way: normalise the key cells, join multi-column keys.
                     for (k, reader) in readers.enumerated() {
+                        values[k] = nil
                         guard let reader, reader.field < r.fieldCount else { continue }
                         if let v = r.withField(reader.field, reader.normaliser.acceptedValue) {
                             values[k] = v.description
@@ -416,18 +441,21 @@ public final class ValidationRun: FindingSink {
                         guard let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
                         values[k] = v.description
                     }
-                    let keys: [(UInt64, UInt64)?] = positions.map { p in
-                        if p.count == 1 { return values[p[0]].map(DuplicateFinder.fingerprint) }
-                        guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { return nil }
-                        return DuplicateFinder.fingerprint(p.map { values[$0]! }.joined(separator: "\u{1F}"))
+                    let base = out.keys.count - constraints
+                    for (u, p) in positions.enumerated() where out.keys[base + u] == nil {
+                        if p.count == 1 { out.keys[base + u] = values[p[0]].map(DuplicateFinder.fingerprint); continue }
+                        guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { continue }
+                        out.keys[base + u] = DuplicateFinder.fingerprint(p.map { values[$0]! }.joined(separator: "\u{1F}"))
                     }
-                    return (r.ordinal, r.line, keys)
                 }
+                return out
             }
-            let add: ([(ordinal: Int, line: Int, keys: [(UInt64, UInt64)?])]) -> Void = { rows in
-                for (ordinal, line, keys) in rows {
-                    for (u, key) in keys.enumerated() {
-                        if let key { finders[u].add(fingerprint: key, position: RowPosition(file: plan.index, record: Int32(ordinal)), line: line) }
+            let add: (BatchKeys) -> Void = { batch in
+                for (row, position) in batch.positions.enumerated() {
+                    for u in 0..<constraints {
+                        if let key = batch.keys[row * constraints + u] {
+                            finders[u].add(fingerprint: key, position: RowPosition(file: plan.index, record: position.ordinal), line: Int(position.line))
+                        }
                     }
                 }
             }

@@ -66,14 +66,17 @@ final class DuplicateFinder {
     }
 
     static func fingerprint(_ key: String) -> (UInt64, UInt64) {
+        key.withBytes(fingerprint)
+    }
+
+    /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell).
+    static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var h1: UInt64 = 0xcbf29ce484222325
         var h2: UInt64 = 0x9E3779B97F4A7C15
-        key.withBytes { bytes in
-            for b in bytes {
-                h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
-                h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
-                h2 ^= h2 >> 29
-            }
+        for b in bytes {
+            h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
+            h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
+            h2 ^= h2 >> 29
         }
         return (h1, h2 ^ (h2 >> 32))
     }
