@@ -8,6 +8,9 @@
 /// Returns 0 on success, -1 with errno set otherwise.
 int schoolstat_exchange_paths(const char *a, const char *b);
 
+/// SHA-256's 64 round constants.
+const uint32_t *schoolstat_sha256_constants(void);
+
 /// 1 when this CPU has the SHA-256 instructions `schoolstat_sha256_blocks` uses, else 0.
 int schoolstat_sha256_hardware(void);
 
