@@ -21,6 +21,11 @@ void schoolstat_csv_sink_init(schoolstat_csv_sink *sink) {
     memset(sink, 0, sizeof *sink);
     sink->nextLine = 1;
     sink->lastTerminator = -2;
+    // Every array exists from the start, so that readers may point into them even when
+    // nothing has been stored yet (a file of empty fields only: `,,,`).
+    if (!grow((void **)&sink->bytes, &sink->byteCapacity, 1, 1)
+        || !grow((void **)&sink->ends, &sink->endCapacity, 1, sizeof *sink->ends)
+        || !grow((void **)&sink->entries, &sink->entryCapacity, 1, sizeof *sink->entries)) sink->failed = 1;
 }
 
 void schoolstat_csv_sink_free(schoolstat_csv_sink *sink) {

@@ -116,6 +116,17 @@ struct CommandLineTests {
         #expect(TestSupport.csvRows(out + "/clean/teachers.csv").count == 4)
     }
 
+    @Test("a file of nothing but empty fields (an empty sheet saved as ,,,) is reported, not a crash")
+    func onlyEmptyFields() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write(",,,\n,,,\n\n,,,", to: dir + "/empty.csv")
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", dir + "/empty.csv", "--rules", TestSupport.rules, "--out", out])
+        #expect(r.status == 3)
+        let ledger = TestSupport.text(out + "/ledger.csv")
+        #expect(ledger.contains("read.unknown_table") && ledger.contains("empty.csv"))
+    }
+
     @Test("--encoding overrides detection")
     func encodingOverride() throws {
         let out = TestSupport.temporaryDirectory() + "/out"

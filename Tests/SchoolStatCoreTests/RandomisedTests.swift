@@ -36,15 +36,38 @@ struct RandomisedTests {
                     lines.append(r.line)
                 }
             }
+            // The same bytes drained into batches after every chunk (records cut across chunks,
+            // runs broken by records not kept, batches of random size), as validation reads.
+            let batched = CSVRecordParser(delimiter: 0x2C)
+            let size = Int.random(in: 1...4, using: &rng)
+            var batch = RecordBatch()
+            var inBatches: [[String]] = []
+            var batchLines: [Int] = []
+            func collect(_ b: RecordBatch) {
+                #expect(b.count <= size)
+                for case .record(let r) in b.items {
+                    inBatches.append((0..<r.fieldCount).map { r.string($0)! })
+                    batchLines.append(r.line)
+                }
+            }
+            let keepOdd: (EntrySummary) -> Bool = { $0.ordinal % 2 == 1 }
             var start = 0
             while start < bytes.count {
                 let end = min(bytes.count, start + Int.random(in: 1...9, using: &rng))
                 try Array(bytes[start..<end]).withUnsafeBytes { try parser.feed($0) }
+                try Array(bytes[start..<end]).withUnsafeBytes { try batched.feed($0) }
+                batched.drain(into: &batch, size: size, keeping: keepOdd, full: collect)
                 start = end
             }
             parser.finish()
+            batched.finish()
+            batched.drain(into: &batch, size: size, keeping: keepOdd, full: collect)
+            if !batch.isEmpty { collect(batch) }
             #expect(got == rows, "\(text.debugDescription)")
             #expect(lines == expectedLines, "\(text.debugDescription)")
+            let odd = rows.indices.filter { $0 % 2 == 0 } // ordinals 1, 3, 5 …
+            #expect(inBatches == odd.map { rows[$0] }, "\(text.debugDescription)")
+            #expect(batchLines == odd.map { expectedLines[$0] }, "\(text.debugDescription)")
         }
     }
 

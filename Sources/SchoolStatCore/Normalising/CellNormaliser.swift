@@ -127,6 +127,15 @@ final class CellNormaliser {
         }
     }
 
+    /// A field's value: straight from its bytes when `acceptedValue` takes it, else the general
+    /// way. Nil when the bytes are not valid UTF-8.
+    @inline(__always)
+    func normalise(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
+        if let value = acceptedValue(b) { return .success(value) }
+        guard UTF8Check.isValid(b) else { return nil }
+        return normalise(String(decoding: b, as: UTF8.self))
+    }
+
     /// Whether a code or text cell is accepted with its canonical text exactly the bytes as
     /// written (what `acceptedValue` would give, without building it): the key columns' fast way.
     func isAcceptedAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -383,8 +383,6 @@ public final class ValidationRun: FindingSink {
         return nil
     }
 
-    /// The pre-pass: reads only the key columns of every file of a table. Worker threads
-    /// normalise the key cells of a batch; the keys are added in file order.
     /// One batch's unique keys: each record's ordinal and line, and per unique constraint
     /// of the table its fingerprint (nil when the record has no complete key), row by row.
     private struct BatchKeys {
@@ -392,6 +390,8 @@ public final class ValidationRun: FindingSink {
         var keys: [(UInt64, UInt64)?] = []
     }
 
+    /// The pre-pass: reads every file of a table once more and keeps only the unique keys.
+    /// Worker threads normalise the key cells of a batch; the keys are added in file order.
     private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
                                 digests: inout [Int32: String]) -> [[RowPosition: DuplicateOf]] {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
@@ -433,12 +433,8 @@ public final class ValidationRun: FindingSink {
                     // Otherwise the general way: normalise the key cells, join multi-column keys.
                     for (k, reader) in readers.enumerated() {
                         values[k] = nil
-                        guard let reader, reader.field < r.fieldCount else { continue }
-                        if let v = r.withField(reader.field, reader.normaliser.acceptedValue) {
-                            values[k] = v.description
-                            continue
-                        }
-                        guard let raw = r.string(reader.field), case .success(let v) = reader.normaliser.normalise(raw), !v.isMissing else { continue }
+                        guard let reader, reader.field < r.fieldCount,
+                              case .success(let v)? = r.withField(reader.field, reader.normaliser.normalise(field:)), !v.isMissing else { continue }
                         values[k] = v.description
                     }
                     let base = out.keys.count - constraints

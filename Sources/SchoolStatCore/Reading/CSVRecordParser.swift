@@ -10,8 +10,8 @@ import Darwin
 
 /// One record as libcsv delivered it: raw UTF-8 field bytes and where it sits in the file.
 ///
-/// The parser's record is reused from record to record; copy what you keep, or
-/// gather records into a `RecordBatch`, whose records share its storage.
+/// A record either owns its bytes (an event from the parser, a worksheet row) or is
+/// a view into a `RecordBatch`, whose records share its storage.
 struct RawRecord {
     /// Physical line (1-based) on which the record starts.
     var line: Int = 0
@@ -78,11 +78,6 @@ struct RawRecord {
     /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
     var isBlank: Bool {
         bytes[byteRange].allSatisfy { $0 == 0x20 || $0 == 0x09 }
-    }
-
-    mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
     }
 }
 
@@ -223,8 +218,6 @@ final class CSVRecordParser {
         _ = csv_fini(&parser, schoolstat_csv_field, schoolstat_csv_record, collected)
         if let sink { drainEvents(sink) }
     }
-
-    private func entry(_ i: Int) -> schoolstat_csv_entry { collected.pointee.entries[i] }
 
     /// Hands every collected record and blank line to `body`, in order, and forgets them.
     func drainEvents(_ body: (ParseEvent) -> Void) {

@@ -47,7 +47,7 @@ enum XLSXReader {
     static func parse(_ data: Data, with delegate: any XMLParserDelegate) {
         let parser = XMLParser(data: data)
         parser.delegate = delegate
-        parser.parse()
+        _ = parser.parse() // a damaged part leaves what was read; the caller checks for what it needs
     }
 
     /// Column letters of a cell reference to a 0-based index: "C7" → 2.

@@ -1,7 +1,6 @@
 // Rules: the functions rule files can call. Each is a small, separately
 // testable unit; docs/rules.md lists them.
 
-/// A function of the rule language.
 /// A call's argument values: one or two held inline, so that a call on the per-row path
 /// allocates nothing; three or more in an array.
 struct Arguments: RandomAccessCollection {
@@ -18,6 +17,7 @@ struct Arguments: RandomAccessCollection {
     subscript(i: Int) -> Value { all.isEmpty ? (i == 0 ? one : two) : all[i] }
 }
 
+/// A function of the rule language.
 struct BuiltinFunction: Sendable {
     var name: String
     var summary: String

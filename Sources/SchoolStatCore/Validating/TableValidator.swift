@@ -153,6 +153,13 @@ final class FileRules: @unchecked Sendable {
     func display(_ column: Int, _ value: Value) -> String {
         columns[column].personal == .idNumber ? IDNumber.mask(value.description) : value.description
     }
+
+    /// A finding about a line of the file rather than a cell (header, blank or repeated-header lines).
+    func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity = .warning,
+                     zh: String, en: String, expected: String = "") -> LedgerEntry {
+        LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
+                    normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
+    }
 }
 
 /// Validates rows. Each worker thread has its own; it only reads `FileRules`.
@@ -183,14 +190,9 @@ final class RowValidator {
         return result
     }
 
-    private func fileFinding(line: Int, rule: String, zh: String, en: String) -> LedgerEntry {
-        LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: line, recordKey: "", column: "", rawValue: "",
-                    normalisedValue: "", ruleID: rule, severity: .warning, messageZh: zh, messageEn: en, expected: "")
-    }
-
     private func blankLine(_ line: Int) {
         result.counts.blankLines += 1
-        result.findings.append(fileFinding(line: line, rule: "read.blank_row",
+        result.findings.append(rules.fileFinding(line: line, rule: "read.blank_row",
             zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
     }
 
@@ -202,7 +204,7 @@ final class RowValidator {
         }
         if isRepeatedHeader(record) {
             result.counts.repeatedHeaders += 1
-            result.findings.append(fileFinding(line: record.line, rule: "read.repeated_header",
+            result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header",
                 zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
                 en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
             return
@@ -290,30 +292,25 @@ final class RowValidator {
                 problems[i] = true
                 continue
             }
-            // Most cells are accepted straight from their bytes; the rest go the general way.
+            guard let outcome = record.withField(field, normaliser.normalise(field:)) else {
+                let lossy = record.lossyString(field)
+                let column = rules.columns[i]
+                problems[i] = true
+                addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                    zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                    en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                    expected: "有效的 \(rules.encodingName) 文本")
+                continue
+            }
             let value: Value
-            if let accepted = record.withField(field, normaliser.acceptedValue) {
-                value = accepted
-            } else {
-                guard let raw = record.string(field) else {
-                    let lossy = record.lossyString(field)
-                    let column = rules.columns[i]
-                    problems[i] = true
-                    addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                        zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
-                        en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
-                        expected: "有效的 \(rules.encodingName) 文本")
-                    continue
-                }
-                switch normaliser.normalise(raw) {
-                case .success(let v):
-                    value = v
-                case .failure(let p):
-                    problems[i] = true
-                    addFinding(record, column: i, field: field, raw: normaliser.display(raw), normalised: "", rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)",
-                               severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
-                    continue
-                }
+            switch outcome {
+            case .success(let v):
+                value = v
+            case .failure(let p):
+                problems[i] = true
+                addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
+                           rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)", severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+                continue
             }
             row.values[i] = value
             if rules.isText[i], case .text(let s) = value, CSVWriter.isFormulaLike(s) {
@@ -490,28 +487,22 @@ final class TableValidator: @unchecked Sendable {
         return String(first) + String(repeating: "*", count: max(1, name.count - 1))
     }
 
-    private func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity,
-                             zh: String, en: String, expected: String = "") -> LedgerEntry {
-        LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: line, recordKey: "", column: column, rawValue: raw,
-                    normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
-    }
-
     private func reportHeader() {
         let header = rules.header
         for (position, text) in header.unknown {
-            sink.record(fileFinding(line: headerLine, column: text, raw: text, rule: "\(schema.name).header.unknown_column", severity: .warning,
+            sink.record(rules.fileFinding(line: headerLine, column: text, raw: text, rule: "\(schema.name).header.unknown_column", severity: .warning,
                 zh: "第 \(Self.columnLetter(position)) 列的表头“\(text)”不属于「\(schema.titleZh)」，该列已忽略。如果它应当对应某个字段，请改用标准列名或在规则文件中添加别名。",
                 en: "Header \"\(text)\" in column \(Self.columnLetter(position)) is not part of \(schema.titleEn); the column is ignored. Rename it or add an alias in the schema."))
         }
         for (column, first, repeated) in header.duplicates {
             let c = schema.columns[column]
-            sink.record(fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: "\(schema.name).header.duplicate_column", severity: .warning,
+            sink.record(rules.fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: "\(schema.name).header.duplicate_column", severity: .warning,
                 zh: "「\(c.label)」出现了两次：第 \(Self.columnLetter(first)) 列“\(header.headers[first])”和第 \(Self.columnLetter(repeated)) 列“\(header.headers[repeated])”。已使用第 \(Self.columnLetter(first)) 列，第 \(Self.columnLetter(repeated)) 列被忽略；请删除重复的列。",
                 en: "\(c.titleEn) appears twice, in columns \(Self.columnLetter(first)) and \(Self.columnLetter(repeated)); column \(Self.columnLetter(first)) is used. Remove the duplicate."))
         }
         for column in header.missingRequired {
             let c = schema.columns[column]
-            sink.record(fileFinding(line: headerLine, column: c.name, rule: "\(schema.name).\(c.name).required", severity: .error,
+            sink.record(rules.fileFinding(line: headerLine, column: c.name, rule: "\(schema.name).\(c.name).required", severity: .error,
                 zh: "文件缺少必填列「\(c.label)」，所有数据行都无法通过。请添加该列（表头可写作：\(([c.titleZh] + c.aliases.prefix(3)).joined(separator: "、"))）。",
                 en: "The file has no \(c.titleEn) column, which is required; every row fails. Add the column (header: \(c.titleEn) or \(c.titleZh)).",
                 expected: c.titleZh))

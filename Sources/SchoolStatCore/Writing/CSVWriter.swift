@@ -74,15 +74,16 @@ struct CSVWriter {
     /// Whether a value would start a live formula in a spreadsheet: it starts with = + - @ TAB or CR. Plain
     /// numbers such as `-5` or `+3.2` are left alone: Excel reads them as numbers.
     static func isFormulaLike(_ s: String) -> Bool {
-        guard let first = s.withBytes({ $0.first }) else { return false }
-        switch first {
-        case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: break
+        s.withBytes(isFormulaLike)
+    }
+
+    @inline(__always)
+    static func isFormulaLike(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch utf8.first {
+        case 0x3D, 0x40, 0x09, 0x0D: return true
+        case 0x2B, 0x2D: return NumberText.parsePlainDecimal(String(decoding: utf8, as: UTF8.self)) == nil
         default: return false
         }
-        if first == 0x2D || first == 0x2B {
-            return NumberText.parsePlainDecimal(s) == nil
-        }
-        return true
     }
 
 
@@ -119,12 +120,7 @@ struct CSVLines {
 
     private mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
         guard let first = utf8.first else { return }
-        let guarded: Bool
-        switch first {
-        case 0x3D, 0x40, 0x09, 0x0D: guarded = defuse
-        case 0x2B, 0x2D: guarded = defuse && NumberText.parsePlainDecimal(String(decoding: utf8, as: UTF8.self)) == nil
-        default: guarded = false
-        }
+        let guarded = defuse && CSVWriter.isFormulaLike(utf8)
         var needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20
         if !needsQuotes {
             for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
@@ -169,8 +165,6 @@ struct CSVLines {
         bytes.append(0x0A)
         rowStarted = false
     }
-
-    mutating func append(_ other: CSVLines) { bytes.append(contentsOf: other.bytes) }
 
     static func appendInteger(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(0x2D) }

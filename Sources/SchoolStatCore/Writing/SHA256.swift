@@ -82,28 +82,26 @@ struct SHA256 {
     private mutating func compressPortably(_ chunk: UnsafeRawBufferPointer) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
         var state = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-        do {
-            let k = SHA256.k
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-                for t in 0..<16 { w[t] = UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self)) }
-                for t in 16..<64 {
-                    let a = w[t - 15], b = w[t - 2]
-                    let s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a &>> 3)
-                    let s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b &>> 10)
-                    w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-                }
-                var (a, b, c, d, e, f, g, hh) = state
-                for t in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = hh &+ s1 &+ ch &+ k[t] &+ w[t]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-                }
-                state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ hh)
+        let k = SHA256.k
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for t in 0..<16 { w[t] = UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: 4 * t, as: UInt32.self)) }
+            for t in 16..<64 {
+                let a = w[t - 15], b = w[t - 2]
+                let s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a &>> 3)
+                let s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b &>> 10)
+                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
             }
+            var (a, b, c, d, e, f, g, hh) = state
+            for t in 0..<64 {
+                let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                let ch = (e & f) ^ (~e & g)
+                let t1 = hh &+ s1 &+ ch &+ k[t] &+ w[t]
+                let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                let maj = (a & b) ^ (a & c) ^ (b & c)
+                let t2 = s0 &+ maj
+                hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+            }
+            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ hh)
         }
         h[0] = state.0; h[1] = state.1; h[2] = state.2; h[3] = state.3
         h[4] = state.4; h[5] = state.5; h[6] = state.6; h[7] = state.7
