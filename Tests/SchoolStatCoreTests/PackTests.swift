@@ -90,6 +90,39 @@ struct PackTests {
         #expect(e.result(.cv) == .real(0))
     }
 
+    @Test("sums stay exact decimals across scales, fall back to floating point only past Int64; min and max compare numbers")
+    func exactSums() {
+        func d(_ m: Int64, _ e: Int) -> Value { .decimal(FixedDecimal(mantissa: m, exponent: e)) }
+        // 0.1 + 0.2 + 15.4203万 (154203) + 7 = 154210.3 exactly, whatever the order of scales.
+        var a = Accumulator()
+        for v in [d(1, -1), d(2, -1), d(154203, 0), Value.integer(7)] { a.add(.sum, [v]) }
+        #expect(a.result(.sum) == d(1542103, -1))
+        // Sums that reduce to whole numbers are integers: 0.25 + 0.75 + 2 = 3.
+        var w = Accumulator()
+        for v in [d(25, -2), d(75, -2), Value.integer(2)] { w.add(.sum, [v]) }
+        #expect(w.result(.sum) == .integer(3))
+        // Many scaled-up terms: 10⁶ × 0.000001 = 1, no drift.
+        var many = Accumulator()
+        for _ in 0..<1_000_000 { many.add(.sum, [d(1, -6)]) }
+        #expect(many.result(.sum) == .integer(1))
+        // An exact sum past Int64 becomes a floating-point one; a real value does the same.
+        var big = Accumulator()
+        for _ in 0..<3 { big.add(.sum, [.integer(Int64.max / 2)]) }
+        guard case .real(let r) = big.result(.sum) else { Issue.record("expected a real sum"); return }
+        #expect(abs(r - 1.5 * Double(Int64.max)) / r < 1e-12)
+        var real = Accumulator()
+        for v in [Value.integer(1), .real(0.5)] { real.add(.sum, [v]) }
+        #expect(real.result(.sum) == .real(1.5))
+        // A value that is not a number is not counted; min and max compare across integer and decimal.
+        var m = Accumulator()
+        for v in [Value.integer(3), d(25, -1), .text("x"), .integer(-4), d(1005, -2)] { m.add(.min, [v]); m.add(.max, [v]) }
+        #expect(m.result(.min) == .integer(-4))
+        #expect(m.result(.max) == d(1005, -2))
+        var mean = Accumulator()
+        for v in [Value.integer(1), .text("x"), d(25, -1)] { mean.add(.mean, [v]) }
+        #expect(mean.result(.mean) == .real(1.75))
+    }
+
     @Test("the 6-of-7 rule: 85 % of a standard passes, 84.9 % fails; teaching points under 50 are outside")
     func schoolVerdicts() throws {
         let rows = evaluations(try runPair()).filter { $0["rule_id"] == "balance.school.primary" }

@@ -105,6 +105,55 @@ struct ReadingTests {
         #expect(sizes == [3, 3, 3, 1])
     }
 
+    @Test("batches kept on disk read back as they were: lines, spans, ordinals, blank lines, every field's bytes")
+    func spilledBatches() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let path = dir + "/rows.csv"
+        // Quoted line breaks, empty and long fields, Chinese, blank lines, a last record without a line end.
+        var text = "编号,姓名,备注\n"
+        for i in 1...2_500 {
+            switch i % 7 {
+            case 0: text += "\n"
+            case 1: text += "\(i),\"张\n三\",\"\(String(repeating: "长", count: i % 300))\"\n"
+            case 2: text += "\(i),,\n"
+            default: text += "\(i),李四,\(i * 31)\r\n"
+            }
+        }
+        text += "last,尾,无换行"
+        TestSupport.write(text, to: path)
+        func describe(_ batch: RecordBatch) -> [String] {
+            batch.items.map { item in
+                switch item {
+                case .blankLine(let line): return "blank \(line)"
+                case .record(let r):
+                    return "\(r.line)+\(r.lineCount) #\(r.ordinal): " + (0..<r.fieldCount).map { r.lossyString($0) }.joined(separator: "|")
+                }
+            }
+        }
+        var reader = try TableFileReader(path: path)
+        var written: [[String]] = []
+        let writer = try #require(BatchSpill.Writer(path: dir + "/rows.batches"))
+        try reader.readBatches(of: 100, keeping: { $0.isBlankLine || $0.ordinal > 1 }) { batch in
+            writer.write(batch)
+            written.append(describe(batch))
+        }
+        #expect(writer.finish())
+        let spill = try BatchSpill.Reader(path: dir + "/rows.batches")
+        var read: [[String]] = []
+        while let batch = try spill.next() { read.append(describe(batch)) }
+        #expect(written.count == 26)
+        #expect(read == written)
+        #expect(read.last?.last == "2860+1 #2145: last|尾|无换行")
+
+        // A spill cut short is an error naming the file, never a crash or a silent end.
+        let bytes = try #require(FileManager.default.contents(atPath: dir + "/rows.batches"))
+        for cut in [7, 40, 41, bytes.count / 2, bytes.count - 1] {
+            _ = FileManager.default.createFile(atPath: dir + "/cut.batches", contents: bytes.prefix(cut))
+            let truncated = try BatchSpill.Reader(path: dir + "/cut.batches")
+            #expect(throws: ReadError.self) { while try truncated.next() != nil {} }
+        }
+    }
+
     @Test("encodings are detected from the bytes", arguments: [
         ("encoding_utf8.csv", TextEncoding.utf8, "comma", "lf"),
         ("encoding_utf8_bom.csv", .utf8BOM, "comma", "crlf"),

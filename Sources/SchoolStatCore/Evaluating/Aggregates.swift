@@ -58,7 +58,10 @@ struct Accumulator {
     var rows = 0
     var known = 0
     var trues = 0
-    var exactSum: FixedDecimal? = FixedDecimal(0)
+    /// The exact sum as mantissa × 10^exponent, not reduced while adding (reducing divides);
+    /// nil once a value is not exact or the sum would overflow.
+    var exactMantissa: Int64? = 0
+    var exactExponent = 0
     var sum = 0.0
     var weightSum = 0.0
     var weightedSum = 0.0
@@ -84,18 +87,18 @@ struct Accumulator {
             guard case .boolean(let b) = one else { return }
             known += 1
             if b { trues += 1 }
-        case .sum, .mean, .min, .max:
+        case .sum, .mean:
             guard let x = one.number else { return }
             known += 1
             sum += x
-            if let e = exactSum, let a = Arithmetic.exact(one) {
-                if case .decimal(let d) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = d }
-                else if case .integer(let i) = Arithmetic.apply(.add, .decimal(e), .decimal(a)) { exactSum = FixedDecimal(i) }
-                else { exactSum = nil }
-            } else {
-                exactSum = nil
-            }
+            if kind == .sum { addExactly(one) }
+        case .min:
+            guard one.number != nil else { return }
+            known += 1
             if minimum.isMissing || Arithmetic.compare(one, minimum) == -1 { minimum = one }
+        case .max:
+            guard one.number != nil else { return }
+            known += 1
             if maximum.isMissing || Arithmetic.compare(one, maximum) == 1 { maximum = one }
         case .cv, .weightedMean:
             guard let x = one.number, let w = two.number, w > 0 else { return }
@@ -106,13 +109,55 @@ struct Accumulator {
         }
     }
 
+    private mutating func addExactly(_ value: Value) {
+        guard let m = exactMantissa else { return }
+        let v: FixedDecimal
+        switch value {
+        case .integer(let i): v = FixedDecimal(mantissa: i, exponent: 0)
+        case .decimal(let d): v = d
+        default: exactMantissa = nil; return
+        }
+        if let (mantissa, exponent) = Self.add(m, exactExponent, v.mantissa, v.exponent) {
+            (exactMantissa, exactExponent) = (mantissa, exponent)
+        } else {
+            // Reduced, the sum may still fit (the same as adding reduced values all along).
+            let reduced = FixedDecimal(mantissa: m, exponent: exactExponent)
+            if let (mantissa, exponent) = Self.add(reduced.mantissa, reduced.exponent, v.mantissa, v.exponent) {
+                (exactMantissa, exactExponent) = (mantissa, exponent)
+            } else {
+                exactMantissa = nil
+            }
+        }
+    }
+
+    /// a × 10^ea + b × 10^eb at the smaller exponent; nil on overflow.
+    private static func add(_ a: Int64, _ ea: Int, _ b: Int64, _ eb: Int) -> (Int64, Int)? {
+        var (a, b) = (a, b)
+        let e = min(ea, eb)
+        for _ in 0..<(ea - e) {
+            let (n, o) = a.multipliedReportingOverflow(by: 10)
+            if o { return nil }
+            a = n
+        }
+        for _ in 0..<(eb - e) {
+            let (n, o) = b.multipliedReportingOverflow(by: 10)
+            if o { return nil }
+            b = n
+        }
+        let (r, o) = a.addingReportingOverflow(b)
+        return o ? nil : (r, e)
+    }
+
     /// The aggregate's value once every row is in.
     func result(_ kind: AggregateCall.Kind) -> Value {
         switch kind {
         case .count: return .integer(Int64(trues))
         case .share: return rows == 0 ? .missing : .real(Double(trues) / Double(rows))
         case .sum:
-            if let e = exactSum { return e.exponent >= 0 ? .integer(e.mantissa) : .decimal(e) }
+            if let m = exactMantissa {
+                let e = FixedDecimal(mantissa: m, exponent: exactExponent)
+                return e.exponent >= 0 ? .integer(e.mantissa) : .decimal(e)
+            }
             return .real(sum)
         case .mean: return known == 0 ? .missing : .real(sum / Double(known))
         case .first: return first

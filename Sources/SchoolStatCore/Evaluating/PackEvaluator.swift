@@ -83,6 +83,8 @@ private final class Streamer {
     let state: GroupState
     /// Group rules keep each group's key values and first row; derived values need only the key text.
     let keepsGroupFacts: Bool
+    /// Which set of group columns (numbered among all streamers) `byColumns` is.
+    var grouping = 0
 
     init(filter: CompiledExpression?, byColumns: [Int], kinds: [AggregateCall.Kind], arguments: [[CompiledExpression]], state: GroupState, keepsGroupFacts: Bool) {
         self.filter = filter
@@ -133,11 +135,13 @@ final class PackEvaluator {
     private var rules: [CompiledRule] = []
     /// Per streaming table: the derived values and group rules its rows feed.
     private var streamers: [String: [Streamer]] = [:]
-    /// The current row's group, per set of group columns: its key text and its number.
-    private var rowGroups: [(columns: [Int], key: String, number: Int)] = []
-    /// Every group key seen, by group columns, numbered in order of first sight: one hash
-    /// lookup per row and set of columns, however many rules group by them.
-    private var groupNumbers: [[Int]: [String: Int]] = [:]
+    /// The current row's group, per set of group columns (a streamer's `grouping`): its key
+    /// text and its number, made for the row numbered `stamp`.
+    private var rowGroups: [(stamp: Int, key: String, number: Int)] = []
+    private var rowStamp = 0
+    /// Every group key seen, per set of group columns, numbered in order of first sight: one
+    /// hash lookup per row and set of columns, however many rules group by them.
+    private var groupNumbers: [[String: Int]] = []
     private(set) var activePacks: [(name: String, version: String)] = []
 
     /// Clean rows of the previous period (`--previous`), by table and first key column.
@@ -295,6 +299,19 @@ final class PackEvaluator {
             streamers[rule.spec.table, default: []].append(Streamer(filter: rule.scope, byColumns: rule.byColumns, kinds: rule.calls.map(\.kind),
                                                                     arguments: rule.arguments, state: rule.state, keepsGroupFacts: true))
         }
+        var groupings: [[Int]] = []
+        for list in streamers.values {
+            for streamer in list {
+                if let g = groupings.firstIndex(of: streamer.byColumns) {
+                    streamer.grouping = g
+                } else {
+                    streamer.grouping = groupings.count
+                    groupings.append(streamer.byColumns)
+                }
+            }
+        }
+        rowGroups = Array(repeating: (-1, "", 0), count: groupings.count)
+        groupNumbers = Array(repeating: [:], count: groupings.count)
     }
 
     /// A schema for a group: its key columns, then one number column per aggregate slot.
@@ -435,28 +452,31 @@ final class PackEvaluator {
             store.lines.append(line)
         }
         guard let list = streamers[table] else { return }
-        rowGroups.removeAll(keepingCapacity: true)
+        rowStamp += 1
         for streamer in list { feed(streamer, row, file: file, line: line) }
     }
 
-    /// The row's group for `columns`: the key (the columns' canonical text joined by U+001F) and its number.
-    private func group(_ columns: [Int], _ row: RowValues) -> (key: String, number: Int) {
-        for g in rowGroups where g.columns == columns { return (g.key, g.number) }
+    /// The row's group for the streamer's columns: the key (the columns' canonical text joined
+    /// by U+001F) and its number.
+    private func group(_ streamer: Streamer, _ row: RowValues) -> (key: String, number: Int) {
+        let g = streamer.grouping
+        if rowGroups[g].stamp == rowStamp { return (rowGroups[g].key, rowGroups[g].number) }
+        let columns = streamer.byColumns
         let key = columns.count == 1 ? row.values[columns[0]].description : columns.map { row.values[$0].description }.joined(separator: "\u{1F}")
         let number: Int
-        if let n = groupNumbers[columns]?[key] {
+        if let n = groupNumbers[g][key] {
             number = n
         } else {
-            number = groupNumbers[columns]?.count ?? 0
-            groupNumbers[columns, default: [:]][key] = number
+            number = groupNumbers[g].count
+            groupNumbers[g][key] = number
         }
-        rowGroups.append((columns, key, number))
+        rowGroups[g] = (rowStamp, key, number)
         return (key, number)
     }
 
     private func feed(_ streamer: Streamer, _ row: RowValues, file: String, line: Int) {
         if let filter = streamer.filter, filter.evaluate(row) != .boolean(true) { return }
-        let (key, number) = group(streamer.byColumns, row)
+        let (key, number) = group(streamer, row)
         let state = streamer.state
         let slot = state.slot(group: number, key, keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
                               calls: streamer.kinds.count, file: streamer.keepsGroupFacts ? file : "", line: line)

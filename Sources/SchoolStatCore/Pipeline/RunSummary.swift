@@ -49,12 +49,20 @@ public struct RuleFileSummary: Sendable, Codable {
     public var sha256: String
 }
 
+/// Where a run's time went, in seconds of wall time.
 public struct Timings: Sendable, Codable {
     public var loadRulesSeconds: Double
+    /// Finding each file's header, then the pre-pass that finds repeated keys (and keeps the parsed batches).
+    public var uniqueKeysSeconds: Double
+    /// Reading, validating and writing every row.
+    public var mainPassSeconds: Double
+    /// Rule packs, quarantines, closing the outputs.
+    public var rulePacksSeconds: Double
     public var totalSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case loadRulesSeconds = "load_rules_seconds", totalSeconds = "total_seconds"
+        case loadRulesSeconds = "load_rules_seconds", uniqueKeysSeconds = "unique_keys_seconds", mainPassSeconds = "main_pass_seconds",
+             rulePacksSeconds = "rule_packs_seconds", totalSeconds = "total_seconds"
     }
 }
 

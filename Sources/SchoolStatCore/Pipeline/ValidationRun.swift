@@ -180,18 +180,21 @@ public final class ValidationRun: FindingSink {
 
         // 2. Repeated keys, found across all files of a table in bounded memory.
         var duplicates: [String: [[RowPosition: DuplicateOf]]] = [:]
-        // Files the pre-pass read to the end have their SHA-256 from it: the digest thread works
-        // while the pre-pass leaves a core idle, rather than during the busier main pass.
-        var digests: [Int32: String] = [:]
+        // What the pre-pass learnt of each file it read to the end: its SHA-256 (the digest
+        // thread works while the pre-pass leaves a core idle, rather than during the busier
+        // main pass) and its parsed batches, kept on disk so that the main pass does not parse
+        // the file again.
+        var firstPasses: [Int32: FirstPass] = [:]
         let tempDir = out.path(".keys")
         try? FileManager.default.createDirectory(atPath: tempDir, withIntermediateDirectories: true)
         for table in ruleSet.tables where !table.unique.isEmpty {
             let tablePlans = plans.filter { $0.header.schema.name == table.name }
             guard !tablePlans.isEmpty else { continue }
             duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
-                                                    tempDir: tempDir, digests: &digests)
+                                                    tempDir: tempDir, firstPasses: &firstPasses)
         }
-        try? FileManager.default.removeItem(atPath: tempDir)
+
+        let keysFound = Date()
 
         // 3. The main pass, file by file, into per-table outputs.
         var outputs: [String: TableOutput] = [:]
@@ -225,14 +228,22 @@ public final class ValidationRun: FindingSink {
                                                    fileIndex: plan.index, displayPath: plan.input.display, encodingName: plan.reader.facts.encoding.rawValue,
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
                                                    fileNames: fileNames, threads: options.threads, sink: self)
-                var reader = plan.reader
-                let digest = digests[plan.index]
-                reader.computesDigest = digest == nil
-                try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal)
+                var facts: FileFacts
+                if let first = firstPasses[plan.index], let spill = first.spill {
+                    try validator.run(spill: BatchSpill.Reader(path: spill))
+                    unlink(spill)
+                    facts = first.facts
+                } else {
+                    var reader = plan.reader
+                    reader.computesDigest = firstPasses[plan.index] == nil
+                    try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal)
+                    facts = reader.facts
+                    if let first = firstPasses[plan.index] { facts.sha256 = first.facts.sha256 }
+                }
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
-                    inputSummaries[i].sha256 = digest ?? reader.facts.sha256
-                    inputSummaries[i].bytes = reader.facts.byteCount
-                    inputSummaries[i].invalidSequences = reader.facts.invalidSequences
+                    inputSummaries[i].sha256 = facts.sha256
+                    inputSummaries[i].bytes = facts.byteCount
+                    inputSummaries[i].invalidSequences = facts.invalidSequences
                 }
             } catch let e as ReadError {
                 unreadable = true
@@ -242,6 +253,9 @@ public final class ValidationRun: FindingSink {
                 throw .arguments("\(error)")
             }
         }
+
+        try? FileManager.default.removeItem(atPath: tempDir)
+        let mainPassDone = Date()
 
         // Rule packs: entities and groups, once every row is in.
         let evaluationWriter: EvaluationWriter
@@ -279,7 +293,9 @@ public final class ValidationRun: FindingSink {
             inputs: inputSummaries, tables: tables, findings: findingCounts,
             totals: FindingTotals(errors: errorCount, warnings: warningCount, waived: waivedCount),
             ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
-            timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), totalSeconds: finished.timeIntervalSince(started)))
+            timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), uniqueKeysSeconds: keysFound.timeIntervalSince(rulesLoaded),
+                             mainPassSeconds: mainPassDone.timeIntervalSince(keysFound), rulePacksSeconds: finished.timeIntervalSince(mainPassDone),
+                             totalSeconds: finished.timeIntervalSince(started)))
         summary.rulesNotRun = evaluator.notRun
         do {
             try summary.write(to: out.path("summary.json"))
@@ -390,10 +406,18 @@ public final class ValidationRun: FindingSink {
         var keys: [(UInt64, UInt64)?] = []
     }
 
-    /// The pre-pass: reads every file of a table once more and keeps only the unique keys.
-    /// Worker threads normalise the key cells of a batch; the keys are added in file order.
+    /// A file the pre-pass read to the end: what reading established, and where its batches are kept.
+    private struct FirstPass {
+        var facts: FileFacts
+        /// The spill file, unless writing it failed (the main pass then reads the file itself).
+        var spill: String?
+    }
+
+    /// The pre-pass: reads every file of a table and keeps the unique keys, and the batches
+    /// for the main pass. Worker threads normalise the key cells of a batch; the keys are
+    /// added in file order.
     private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
-                                digests: inout [Int32: String]) -> [[RowPosition: DuplicateOf]] {
+                                firstPasses: inout [Int32: FirstPass]) -> [[RowPosition: DuplicateOf]] {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
@@ -416,7 +440,7 @@ public final class ValidationRun: FindingSink {
                 out.keys.reserveCapacity(batch.count * constraints)
                 var values = [String?](repeating: nil, count: columns.count)
                 for item in batch.items {
-                    guard case .record(let r) = item else { continue }
+                    guard case .record(let r) = item, !r.isBlank else { continue }
                     out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
                     // A one-column key written as it is canonically: fingerprinted straight from its bytes.
                     var general = false
@@ -456,12 +480,17 @@ public final class ValidationRun: FindingSink {
                 }
             }
             var reader = plan.reader
-            let headerOrdinal = plan.headerOrdinal
+            let (headerLine, headerOrdinal) = (plan.headerLine, plan.headerOrdinal)
+            let spill = BatchSpill.Writer(path: "\(tempDir)/\(plan.index).batches")
             do {
                 try reader.readBatches(of: TableValidator.batchSize, keeping: { entry in
-                    !entry.isBlankLine && entry.ordinal > headerOrdinal && !entry.isBlank
-                }) { workers.submit($0, consume: add) }
-                digests[plan.index] = reader.facts.sha256
+                    TableValidator.isAfterHeader(entry, headerLine: headerLine, headerOrdinal: headerOrdinal)
+                }) { batch in
+                    spill?.write(batch)
+                    workers.submit(batch, consume: add)
+                }
+                let kept = spill?.finish() ?? false
+                firstPasses[plan.index] = FirstPass(facts: reader.facts, spill: kept ? spill?.path : nil)
             } catch {
                 // The main pass reads the file again and reports what went wrong.
             }

@@ -89,15 +89,24 @@ struct RecordBatch {
         case blankLine(Int)
     }
 
-    private var bytes: [UInt8] = []
-    private var ends: [Int] = []
-    private var entries: [(line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)] = []
-    /// Blank lines as entries with no fields and ordinal 0.
-    private(set) var count = 0
+    typealias Entry = (line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)
+    private(set) var bytes: [UInt8] = []
+    /// End offset in `bytes` of every field of the batch, in order.
+    private(set) var ends: [Int] = []
+    /// Blank lines as entries with no fields (`fieldCount` -1) and ordinal 0.
+    private(set) var entries: [Entry] = []
+    var count: Int { entries.count }
 
     init() {
         bytes.reserveCapacity(1 << 17)
         ends.reserveCapacity(1 << 14)
+    }
+
+    /// A batch from its parts (as `BatchSpill` stores them).
+    init(bytes: [UInt8], ends: [Int], entries: [Entry]) {
+        self.bytes = bytes
+        self.ends = ends
+        self.entries = entries
     }
 
     var isEmpty: Bool { count == 0 }
@@ -108,7 +117,6 @@ struct RecordBatch {
         bytes.append(contentsOf: record.bytes)
         for e in record.ends { ends.append(base + e) }
         entries.append((record.line, record.lineCount, record.ordinal, firstField, record.fieldCount))
-        count += 1
     }
 
     /// Appends the entries `range` of what the parser collected, copying their bytes and field ends in one go.
@@ -126,12 +134,10 @@ struct RecordBatch {
             let e = c.entries[k]
             entries.append((Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount)))
         }
-        count += range.count
     }
 
     mutating func appendBlankLine(_ line: Int) {
         entries.append((line, 0, 0, ends.count, -1))
-        count += 1
     }
 
     /// The items, each record a view into the batch's storage.
@@ -147,7 +153,6 @@ struct RecordBatch {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
-        count = 0
     }
 }
 

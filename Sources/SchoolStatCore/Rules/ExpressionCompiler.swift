@@ -305,6 +305,7 @@ enum Arithmetic {
     static func compare(_ a: Value, _ b: Value) -> Int? {
         switch (a, b) {
         case (.missing, _), (_, .missing): return nil
+        case let (.integer(x), .integer(y)): return x == y ? 0 : (x < y ? -1 : 1)
         case let (.text(x), .text(y)): return x == y ? 0 : (x < y ? -1 : 1)
         case let (.date(x), .date(y)): return x == y ? 0 : (x < y ? -1 : 1)
         case let (.boolean(x), .boolean(y)): return x == y ? 0 : (!x ? -1 : 1)

@@ -511,6 +511,27 @@ final class TableValidator: @unchecked Sendable {
 
     /// Reads the file after its header and validates every record on the worker threads.
     func run(reader: inout TableFileReader, headerOrdinal: Int) throws(ReadError) {
+        let headerLine = self.headerLine
+        try run { (submit) throws(ReadError) in
+            try reader.readBatches(of: Self.batchSize, keeping: { entry in
+                Self.isAfterHeader(entry, headerLine: headerLine, headerOrdinal: headerOrdinal)
+            }, submit)
+        }
+    }
+
+    /// Validates the batches a first pass kept (see `BatchSpill`), the file not being parsed again.
+    func run(spill: BatchSpill.Reader) throws(ReadError) {
+        try run { (submit) throws(ReadError) in
+            while let batch = try spill.next() { submit(batch) }
+        }
+    }
+
+    /// What the main pass reads: blank lines below the header line, records after the header record.
+    static func isAfterHeader(_ entry: EntrySummary, headerLine: Int, headerOrdinal: Int) -> Bool {
+        entry.isBlankLine ? entry.line > headerLine : entry.ordinal > headerOrdinal
+    }
+
+    private func run(batches: (_ submit: @escaping (RecordBatch) -> Void) throws(ReadError) -> Void) throws(ReadError) {
         let validators = workerRules.map(RowValidator.init)
         let workers = OrderedWorkers<RecordBatch, BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
@@ -527,10 +548,7 @@ final class TableValidator: @unchecked Sendable {
         }
         defer { committer.sync {} }
         defer { workers.finish(consume: commit) }
-        let headerLine = self.headerLine
-        try reader.readBatches(of: Self.batchSize, keeping: { entry in
-            entry.isBlankLine ? entry.line > headerLine : entry.ordinal > headerOrdinal
-        }) { workers.submit($0, consume: commit) }
+        try batches { workers.submit($0, consume: commit) }
     }
 
     /// Writes one batch's results, in file order.
