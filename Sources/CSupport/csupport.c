@@ -20,3 +20,14 @@ int schoolstat_exchange_paths(const char *a, const char *b) {
     return -1;
 }
 #endif
+
+#if defined(__linux__)
+int schoolstat_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}
+#else
+int schoolstat_start_writeback(int fd, int64_t offset, int64_t length) {
+    (void)fd; (void)offset; (void)length;
+    return 0;
+}
+#endif

@@ -333,7 +333,11 @@ final class SignalCleanup: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
-                if let path = self?.staging { try? FileManager.default.removeItem(atPath: path) }
+                if let path = self?.staging {
+                    // Moved aside first: threads still writing cannot create files in it any more.
+                    let doomed = path + ".removing"
+                    try? FileManager.default.removeItem(atPath: rename(path, doomed) == 0 ? doomed : path)
+                }
                 FileHandle.standardError.write(Data("schoolstat: 已中止，上一次的输出保持不变。 (stopped; previous outputs untouched)\n".utf8))
                 exit(128 + sig)
             }

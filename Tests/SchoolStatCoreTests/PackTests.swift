@@ -114,10 +114,10 @@ struct PackTests {
         for v in [Value.integer(1), .real(0.5)] { real.add(.sum, [v]) }
         #expect(real.result(.sum) == .real(1.5))
         // A value that is not a number is not counted; min and max compare across integer and decimal.
-        var m = Accumulator()
-        for v in [Value.integer(3), d(25, -1), .text("x"), .integer(-4), d(1005, -2)] { m.add(.min, [v]); m.add(.max, [v]) }
-        #expect(m.result(.min) == .integer(-4))
-        #expect(m.result(.max) == d(1005, -2))
+        var low = Accumulator(), high = Accumulator()
+        for v in [Value.integer(3), d(25, -1), .text("x"), .integer(-4), d(1005, -2)] { low.add(.min, [v]); high.add(.max, [v]) }
+        #expect(low.result(.min) == .integer(-4))
+        #expect(high.result(.max) == d(1005, -2))
         var mean = Accumulator()
         for v in [Value.integer(1), .text("x"), d(25, -1)] { mean.add(.mean, [v]) }
         #expect(mean.result(.mean) == .real(1.75))

@@ -8,6 +8,11 @@
 /// Returns 0 on success, -1 with errno set otherwise.
 int schoolstat_exchange_paths(const char *a, const char *b);
 
+/// Starts writing `length` bytes of `fd` from `offset` to disk without waiting for them
+/// (Linux sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere it does nothing), so that
+/// a later fsync has little left to wait for. Returns 0 on success.
+int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
+
 /// SHA-256's 64 round constants.
 const uint32_t *schoolstat_sha256_constants(void);
 

@@ -53,22 +53,28 @@ enum AggregateRewriter {
     }
 }
 
-/// The running state of one aggregate for one group.
+/// The running state of one aggregate (always of the same kind) for one group.
+///
+/// Kept small (88 bytes): a row touches one accumulator per aggregate of each rule it
+/// feeds, in whichever group it belongs to, so their size decides how much of the cache
+/// a run over thousands of groups needs. Fields serve several kinds where they can.
 struct Accumulator {
     var rows = 0
+    /// Rows with a usable value (mean's divisor).
     var known = 0
+    /// count and share: rows whose condition is true.
     var trues = 0
-    /// The exact sum as mantissa × 10^exponent, not reduced while adding (reducing divides);
-    /// nil once a value is not exact or the sum would overflow.
-    var exactMantissa: Int64? = 0
+    /// sum: the exact sum as mantissa × 10^exponent, not reduced while adding (reducing
+    /// divides); given up once a value is not exact or the sum would overflow.
+    var exactMantissa: Int64 = 0
     var exactExponent = 0
+    var isExact = true
+    /// sum and mean: Σx; cv and weighted mean: Σw·x.
     var sum = 0.0
     var weightSum = 0.0
-    var weightedSum = 0.0
     var weightedSquares = 0.0
-    var minimum: Value = .missing
-    var maximum: Value = .missing
-    var first: Value = .missing
+    /// min, max: the extreme so far; first: the first row's value.
+    var value: Value = .missing
 
     /// Adds one row's argument values.
     mutating func add(_ kind: AggregateCall.Kind, _ args: [Value]) {
@@ -81,7 +87,7 @@ struct Accumulator {
         switch kind {
         case .first:
             // The first row's value: how a rule reads a column of another table by key.
-            if rows == 1 { first = one }
+            if rows == 1 { value = one }
         case .count, .share:
             if count == 0 { known += 1; trues += 1; return }
             guard case .boolean(let b) = one else { return }
@@ -95,38 +101,38 @@ struct Accumulator {
         case .min:
             guard one.number != nil else { return }
             known += 1
-            if minimum.isMissing || Arithmetic.compare(one, minimum) == -1 { minimum = one }
+            if value.isMissing || Arithmetic.compare(one, value) == -1 { value = one }
         case .max:
             guard one.number != nil else { return }
             known += 1
-            if maximum.isMissing || Arithmetic.compare(one, maximum) == 1 { maximum = one }
+            if value.isMissing || Arithmetic.compare(one, value) == 1 { value = one }
         case .cv, .weightedMean:
             guard let x = one.number, let w = two.number, w > 0 else { return }
             known += 1
             weightSum += w
-            weightedSum += w * x
+            sum += w * x
             weightedSquares += w * x * x
         }
     }
 
     private mutating func addExactly(_ value: Value) {
-        guard let m = exactMantissa else { return }
+        guard isExact else { return }
         let v: FixedDecimal
         switch value {
         case .integer(let i): v = FixedDecimal(mantissa: i, exponent: 0)
         case .decimal(let d): v = d
-        default: exactMantissa = nil; return
+        default: isExact = false; return
         }
-        if let (mantissa, exponent) = Self.add(m, exactExponent, v.mantissa, v.exponent) {
+        if let (mantissa, exponent) = Self.add(exactMantissa, exactExponent, v.mantissa, v.exponent) {
+            (exactMantissa, exactExponent) = (mantissa, exponent)
+            return
+        }
+        // Reduced, the sum may still fit (the same as adding reduced values all along).
+        let reduced = FixedDecimal(mantissa: exactMantissa, exponent: exactExponent)
+        if let (mantissa, exponent) = Self.add(reduced.mantissa, reduced.exponent, v.mantissa, v.exponent) {
             (exactMantissa, exactExponent) = (mantissa, exponent)
         } else {
-            // Reduced, the sum may still fit (the same as adding reduced values all along).
-            let reduced = FixedDecimal(mantissa: m, exponent: exactExponent)
-            if let (mantissa, exponent) = Self.add(reduced.mantissa, reduced.exponent, v.mantissa, v.exponent) {
-                (exactMantissa, exactExponent) = (mantissa, exponent)
-            } else {
-                exactMantissa = nil
-            }
+            isExact = false
         }
     }
 
@@ -154,20 +160,18 @@ struct Accumulator {
         case .count: return .integer(Int64(trues))
         case .share: return rows == 0 ? .missing : .real(Double(trues) / Double(rows))
         case .sum:
-            if let m = exactMantissa {
-                let e = FixedDecimal(mantissa: m, exponent: exactExponent)
+            if isExact {
+                let e = FixedDecimal(mantissa: exactMantissa, exponent: exactExponent)
                 return e.exponent >= 0 ? .integer(e.mantissa) : .decimal(e)
             }
             return .real(sum)
         case .mean: return known == 0 ? .missing : .real(sum / Double(known))
-        case .first: return first
-        case .min: return minimum
-        case .max: return maximum
-        case .weightedMean: return weightSum == 0 ? .missing : .real(weightedSum / weightSum)
+        case .first, .min, .max: return value
+        case .weightedMean: return weightSum == 0 ? .missing : .real(sum / weightSum)
         case .cv:
             // DOMAIN.md 3.1: X̄ = ΣPᵢXᵢ / ΣPᵢ; CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄.
             guard weightSum > 0 else { return .missing }
-            let mean = weightedSum / weightSum
+            let mean = sum / weightSum
             guard mean != 0 else { return .missing }
             let variance = max(0, weightedSquares / weightSum - mean * mean)
             return .real(variance.squareRoot() / mean)

@@ -1,5 +1,6 @@
 // Writing: buffered CSV output, RFC 4180 quoting, and the guard against
 // spreadsheet formula injection.
+import CSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,12 +21,21 @@ final class BufferedFile {
     private var buffer: [UInt8] = []
     private static let capacity = 1 << 16
     private(set) var failure: WriteError?
+    /// Bytes written so far, and how many of them are already on their way to disk: the
+    /// disk writes while the run computes, instead of all at once when `close` syncs.
+    private var written = 0
+    private var writebackStarted = 0
+    private static let writebackStep = 8 << 20
 
     init(path: String, append: Bool = false) throws(WriteError) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         buffer.reserveCapacity(Self.capacity)
+        if append {
+            written = max(0, Int(lseek(fd, 0, SEEK_END)))
+            writebackStarted = written
+        }
     }
 
     @inline(__always)
@@ -50,7 +60,12 @@ final class BufferedFile {
                 offset += n
             }
         }
+        written += buffer.count
         buffer.removeAll(keepingCapacity: true)
+        if written - writebackStarted >= Self.writebackStep {
+            _ = schoolstat_start_writeback(fd, Int64(writebackStarted), Int64(written - writebackStarted))
+            writebackStarted = written
+        }
     }
 
     /// Flushes, syncs to disk and closes; the file is complete when this returns.
