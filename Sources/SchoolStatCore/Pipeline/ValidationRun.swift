@@ -421,6 +421,8 @@ public final class ValidationRun: FindingSink {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
+        let keysQueue = DispatchQueue(label: "schoolstat.keys")
+        let keysWaiting = DispatchSemaphore(value: 8)
         for plan in plans {
             // Each key column the file has: its normaliser and field; one set per worker, so that
             // the threads do not contend on shared reference counts.
@@ -470,13 +472,20 @@ public final class ValidationRun: FindingSink {
                 }
                 return out
             }
+            // Keys go to the sorters on a thread of their own (sorting and spilling runs takes
+            // time), in file order; the reading thread is what this pass waits for.
+            let fileIndex = plan.index
             let add: (BatchKeys) -> Void = { batch in
-                for (row, position) in batch.positions.enumerated() {
-                    for u in 0..<constraints {
-                        if let key = batch.keys[row * constraints + u] {
-                            finders[u].add(fingerprint: key, position: RowPosition(file: plan.index, record: position.ordinal), line: Int(position.line))
+                keysWaiting.wait()
+                keysQueue.async {
+                    for (row, position) in batch.positions.enumerated() {
+                        for u in 0..<constraints {
+                            if let key = batch.keys[row * constraints + u] {
+                                finders[u].add(fingerprint: key, position: RowPosition(file: fileIndex, record: position.ordinal), line: Int(position.line))
+                            }
                         }
                     }
+                    keysWaiting.signal()
                 }
             }
             var reader = plan.reader
@@ -496,6 +505,7 @@ public final class ValidationRun: FindingSink {
             }
             workers.finish(consume: add)
         }
+        keysQueue.sync {}
         return finders.map { $0.duplicates() }
     }
 }

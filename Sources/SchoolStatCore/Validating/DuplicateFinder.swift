@@ -25,8 +25,9 @@ struct DuplicateOf {
 /// A key is identified by two independent 64-bit hashes of its canonical
 /// text (a 128-bit fingerprint); the chance of two different keys colliding in
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
-/// of `runCapacity` entries plus one read buffer per spilled run.
-final class DuplicateFinder {
+/// of `runCapacity` entries plus one read buffer per spilled run. Not thread-safe:
+/// one thread at a time adds to it (the pre-pass's key thread).
+final class DuplicateFinder: @unchecked Sendable {
     struct Entry {
         var h1: UInt64
         var h2: UInt64
