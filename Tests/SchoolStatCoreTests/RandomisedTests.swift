@@ -243,4 +243,35 @@ struct FastPathTests {
             #expect(decoded == [text], "\(text.debugDescription)")
         }
     }
+
+    @Test("CSV fields and ledger JSON strings of any length round-trip: quoting and escaping are decided on every byte", arguments: [71, 72])
+    func quotingAcrossBlocks(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        // Plain pieces, the bytes that force quotes or escapes, and multi-byte characters, at
+        // lengths around the 16-byte blocks the scan reads.
+        let pieces = ["a", "7", "中", "é", " ", ",", "\"", "\n", "\r", "\\", "\t", "\u{1}", "\u{1F}", "\u{7F}", "—"]
+        for _ in 0..<400 {
+            let length = Int.random(in: 0...70, using: &rng)
+            let special = Int.random(in: 0..<4, using: &rng)
+            var text = ""
+            for _ in 0..<length { text += pieces[Int.random(in: 0..<(special == 0 ? 4 : pieces.count), using: &rng)] }
+
+            var json: [UInt8] = Array("[".utf8)
+            JSON.appendString(text, to: &json)
+            json.append(contentsOf: Array("]".utf8))
+            #expect(try JSONSerialization.jsonObject(with: Data(json)) as? [String] == [text], "\(text.debugDescription)")
+            let escaped = text.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+            #expect((json.count != text.utf8.count + 4) == escaped, "\(text.debugDescription)")
+
+            var line = CSVLines()
+            line.field("x")
+            line.field(text, defuse: false)
+            line.endRow()
+            let fields = ReferenceCSV.parse(line.bytes, delimiter: 0x2C)
+            #expect(fields.first?.fields == ["x", text], "\(text.debugDescription)")
+            let quoted = !text.isEmpty && (text.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+                                           || text.utf8.first == 0x20 || text.utf8.last == 0x20)
+            #expect((line.bytes.count != text.utf8.count + 3) == quoted, "\(text.debugDescription)")
+        }
+    }
 }

@@ -13,6 +13,13 @@ int schoolstat_exchange_paths(const char *a, const char *b);
 /// a later fsync has little left to wait for. Returns 0 on success.
 int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
 
+/// 1 when the bytes hold a comma, double quote, LF or CR (a CSV field that needs quotes), else 0.
+int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
+
+/// 1 when the bytes hold a double quote, backslash or control character (a JSON string
+/// that needs escapes), else 0.
+int schoolstat_json_needs_escapes(const uint8_t *bytes, size_t count);
+
 /// SHA-256's 64 round constants.
 const uint32_t *schoolstat_sha256_constants(void);
 

@@ -136,13 +136,7 @@ struct CSVLines {
     private mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
         guard let first = utf8.first else { return }
         let guarded = defuse && CSVWriter.isFormulaLike(utf8)
-        var needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20
-        if !needsQuotes {
-            for b in utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
-                needsQuotes = true
-                break
-            }
-        }
+        let needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20 || schoolstat_csv_needs_quotes(utf8.baseAddress, utf8.count) != 0
         if !needsQuotes {
             if guarded { bytes.append(0x27) }
             bytes.append(contentsOf: utf8)

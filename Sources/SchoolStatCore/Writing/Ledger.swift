@@ -1,5 +1,6 @@
 // Writing: the error ledger — one entry per finding, as CSV for people
 // (UTF-8 with BOM so Excel on a Chinese Windows reads it) and JSON Lines for programs.
+import CSupport
 
 /// One finding about the data.
 public struct LedgerEntry: Sendable {
@@ -77,7 +78,7 @@ enum JSON {
         out.append(0x22)
         // Most values need no escaping: copy them whole.
         let plain = s.withBytes { bytes -> Bool in
-            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            guard schoolstat_json_needs_escapes(bytes.baseAddress, bytes.count) == 0 else { return false }
             out.append(contentsOf: bytes)
             return true
         }
