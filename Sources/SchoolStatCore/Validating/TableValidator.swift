@@ -212,7 +212,14 @@ final class RowValidator {
         result.counts.rowsRead += 1
         rowFindings.removeAll(keepingCapacity: true)
         failedRules.removeAll(keepingCapacity: true)
-        for i in problems.indices { problems[i] = false; row.values[i] = .missing }
+        for i in problems.indices { problems[i] = false }
+        if rules.observed {
+            // A clean row's values go to the committer as they are: a fresh array for each
+            // row costs less than clearing this one and copying it when the row is kept.
+            row.values = Array(repeating: .missing, count: row.values.count)
+        } else {
+            for i in row.values.indices { row.values[i] = .missing }
+        }
 
         checkShape(record)
         normaliseCells(record)
