@@ -14,23 +14,27 @@ mkdir -p "$work"
 [ -x "$bin" ] || swift build -c release
 cc -O2 -o "$work/parse_only" bench/parse_only.c -lcsv
 py=bench/.venv/bin/python
-base=0
 
 reps=${REPS:-3}
 
-# measure LABEL ROWS BYTES COMMAND...: prints one table row; the parse-only time is the base of the ratios.
-# Each command runs $reps times (REPS=3 by default) and the fastest run is reported, with its peak
-# memory: the machine is shared, and the fastest run is the one least disturbed by others.
-measure() {
-  local label=$1 rows=$2 bytes=$3; shift 3
-  local secs="" kb="" s k
-  for _ in $(seq "$reps"); do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r s k < <(tail -1 "$work/time.txt")   # time adds a line when the command exits non-zero
-    if [ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN { exit !(a < b) }'; then secs=$s; kb=$k; fi
-  done
-  [ "$base" = 0 ] && base=$secs
-  awk -v l="$label" -v r="$rows" -v b="$bytes" -v s="$secs" -v k="$kb" -v base="$base" 'BEGIN {
+# Each command runs $reps times (REPS=3 by default) and the fastest run is reported, with its
+# peak memory. The runs of the commands for one size are interleaved (first run of each, then
+# the second of each...), so that a slow spell of this shared machine falls on all of them
+# alike, and the fastest run is the one least disturbed by others.
+declare -A best_s best_kb
+run_once() {   # run_once KEY COMMAND...: times one run, keeps the fastest per KEY
+  local key=$1; shift
+  local s k
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
+  read -r s k < <(tail -1 "$work/time.txt")   # time adds a line when the command exits non-zero
+  if [ -z "${best_s[$key]:-}" ] || awk -v a="$s" -v b="${best_s[$key]}" 'BEGIN { exit !(a < b) }'; then
+    best_s[$key]=$s; best_kb[$key]=$k
+  fi
+}
+# row LABEL KEY ROWS BYTES: prints one table row; the parse-only time is the base of the ratios.
+row() {
+  local label=$1 key=$2 rows=$3 bytes=$4
+  awk -v l="$label" -v r="$rows" -v b="$bytes" -v s="${best_s[$key]}" -v k="${best_kb[$key]}" -v base="${best_s[parse]}" 'BEGIN {
     printf "| %-20s | %9s | %8.2f | %11.0f | %7.1f | %8.1f | %7.2f |\n", l, r, s, r / s, b / s / 1048576, k / 1024, s / base }'
 }
 
@@ -40,11 +44,19 @@ for n in "${sizes[@]}"; do
   dir="$work/roster-$n-2000"
   [ -f "$dir/teachers.csv" ] || "$bin" generate --rows "$n" --seed 1 --schools 2000 --out "$dir" >/dev/null
   bytes=$(stat -c %s "$dir/teachers.csv")
-  base=0
-  measure "libcsv parse only" "$n" "$bytes" "$work/parse_only" "$dir/teachers.csv"
-  measure "schoolstat validate" "$n" "$bytes" "$bin" validate "$dir/teachers.csv" --rules Rules --out "$work/out-$n" --quiet
+  best_s=(); best_kb=()
+  for _ in $(seq "$reps"); do
+    run_once parse "$work/parse_only" "$dir/teachers.csv"
+    run_once schoolstat "$bin" validate "$dir/teachers.csv" --rules Rules --out "$work/out-$n" --quiet
+    if [ $peers = 1 ]; then
+      run_once polars "$py" bench/peers/checks_polars.py "$dir/teachers.csv" "$work/polars-$n"
+      run_once duckdb "$py" bench/peers/checks_duckdb.py "$dir/teachers.csv" "$work/duckdb-$n"
+    fi
+  done
+  row "libcsv parse only" parse "$n" "$bytes"
+  row "schoolstat validate" schoolstat "$n" "$bytes"
   if [ $peers = 1 ]; then
-    measure "Polars (2 threads)" "$n" "$bytes" "$py" bench/peers/checks_polars.py "$dir/teachers.csv" "$work/polars-$n"
-    measure "DuckDB (2 threads)" "$n" "$bytes" "$py" bench/peers/checks_duckdb.py "$dir/teachers.csv" "$work/duckdb-$n"
+    row "Polars (2 threads)" polars "$n" "$bytes"
+    row "DuckDB (2 threads)" duckdb "$n" "$bytes"
   fi
 done
