@@ -274,4 +274,23 @@ struct FastPathTests {
             #expect((line.bytes.count != text.utf8.count + 3) == quoted, "\(text.debugDescription)")
         }
     }
+
+    @Test("code patterns match exactly what the regular expression matches, fixed-length or not", arguments: [81, 82])
+    func patternsAgreeWithRegex(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        let patterns = ["[0-9]{17}[0-9X]", "[A-Z0-9]+", "T[0-9]{9}", "[0-9]{6}", "A?B{2,3}C*", "[a-c]{0,2}x", "[0-9]{2}-[0-9]{2}", "[0-9X]{1}"]
+        let alphabet = Array("0123456789XTABCabcx-")
+        for pattern in patterns {
+            let fast = try #require(CharacterClassPattern(pattern))
+            let regex = try Regex("^(?:" + pattern + ")$")
+            for _ in 0..<3_000 {
+                // Mostly digits near the lengths the patterns want, sometimes anything.
+                let length = Int.random(in: 0...20, using: &rng)
+                let digitsOnly = Bool.random(using: &rng)
+                let text = String((0..<length).map { _ in digitsOnly && Int.random(in: 0..<10, using: &rng) > 0
+                    ? alphabet[Int.random(in: 0..<10, using: &rng)] : alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+                #expect(fast.matches(text) == ((try? regex.wholeMatch(in: text)) != nil), "\(pattern) \(text)")
+            }
+        }
+    }
 }
