@@ -72,3 +72,15 @@ int schoolstat_json_needs_escapes(const uint8_t *p, size_t n) {
     }
     return 0;
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+void schoolstat_fix_allocator_threshold(void) {
+    /* A fixed threshold turns off glibc's sliding one, which rises to the size of the
+       largest block freed (the key sorter's runs, megabytes) and from then on keeps every
+       smaller freed block in whichever thread's arena it came from. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+#else
+void schoolstat_fix_allocator_threshold(void) {}
+#endif

@@ -20,6 +20,11 @@ int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 /// that needs escapes), else 0.
 int schoolstat_json_needs_escapes(const uint8_t *bytes, size_t count);
 
+/// Blocks of 1 MiB and more are mapped and returned to the system when freed, whatever
+/// was freed before (glibc; elsewhere it does nothing). Keeps peak memory flat when many
+/// threads allocate and free batch-sized buffers.
+void schoolstat_fix_allocator_threshold(void);
+
 /// SHA-256's 64 round constants.
 const uint32_t *schoolstat_sha256_constants(void);
 

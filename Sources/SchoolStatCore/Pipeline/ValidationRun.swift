@@ -1,4 +1,5 @@
 // Pipeline: one validation run from inputs to committed outputs.
+import CSupport
 import Foundation
 
 /// What the caller asks of a run.
@@ -103,6 +104,7 @@ public final class ValidationRun: FindingSink {
     }
 
     public func run() throws(RunError) -> RunResult {
+        schoolstat_fix_allocator_threshold()
         let started = Date()
         var overrides: [String: String] = [:]
         if let asOf = options.asOf {
