@@ -36,6 +36,7 @@ samples:
 # Benchmarks are never part of `make test`. See docs/performance.md.
 bench: build
 	bash bench/memory.sh
+	bash bench/instructions.sh
 	bash bench/run.sh
 
 # The same checks in Polars and DuckDB, installed from PyPI into bench/.venv.
