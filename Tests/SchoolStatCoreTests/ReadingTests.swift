@@ -138,7 +138,7 @@ struct ReadingTests {
             written.append(describe(batch))
         }
         #expect(writer.finish())
-        let spill = try BatchSpill.Reader(path: dir + "/rows.batches")
+        let spill = try BatchSpill.Reader(path: dir + "/rows.batches", source: "rows.csv")
         var read: [[String]] = []
         while let batch = try spill.next() { read.append(describe(batch)) }
         #expect(written.count == 26)
@@ -149,8 +149,11 @@ struct ReadingTests {
         let bytes = try #require(FileManager.default.contents(atPath: dir + "/rows.batches"))
         for cut in [7, 40, 41, bytes.count / 2, bytes.count - 1] {
             _ = FileManager.default.createFile(atPath: dir + "/cut.batches", contents: bytes.prefix(cut))
-            let truncated = try BatchSpill.Reader(path: dir + "/cut.batches")
-            #expect(throws: ReadError.self) { while try truncated.next() != nil {} }
+            let truncated = try BatchSpill.Reader(path: dir + "/cut.batches", source: "rows.csv")
+            let error = #expect(throws: ReadError.self) { while try truncated.next() != nil {} }
+            // It names the input file, not the copy, and says what to do.
+            #expect(error?.description.contains("rows.csv") == true && error?.description.contains("cut.batches") == false)
+            #expect(error?.description.contains("重新运行") == true)
         }
     }
 

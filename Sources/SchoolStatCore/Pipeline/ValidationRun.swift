@@ -232,7 +232,7 @@ public final class ValidationRun: FindingSink {
                                                    fileNames: fileNames, threads: options.threads, sink: self)
                 var facts: FileFacts
                 if let first = firstPasses[plan.index], let spill = first.spill {
-                    try validator.run(spill: BatchSpill.Reader(path: spill))
+                    try validator.run(spill: BatchSpill.Reader(path: spill, source: plan.input.display))
                     unlink(spill)
                     facts = first.facts
                 } else {

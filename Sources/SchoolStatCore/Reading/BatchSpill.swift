@@ -54,15 +54,15 @@ enum BatchSpill {
 
         private func store(_ batch: RecordBatch) {
             guard !failed else { return }
+            // The header's five counts go first, filled in once the rest is encoded.
             scratch.removeAll(keepingCapacity: true)
-            let header = scratch.count
             scratch.append(contentsOf: repeatElement(0, count: 40))
             var previousEnd = 0
             for end in batch.ends {
                 appendVarint(end - previousEnd)
                 previousEnd = end
             }
-            let lengthBytes = scratch.count - header - 40
+            let lengthBytes = scratch.count - 40
             var previousLine = 0, previousOrdinal = 0
             for e in batch.entries {
                 appendVarint(e.line - previousLine)
@@ -74,12 +74,12 @@ enum BatchSpill {
                     previousOrdinal = e.ordinal
                 }
             }
-            let entryBytes = scratch.count - header - 40 - lengthBytes
+            let entryBytes = scratch.count - 40 - lengthBytes
             let counts = [batch.entries.count, batch.ends.count, batch.bytes.count, lengthBytes, entryBytes]
             scratch.withUnsafeMutableBytes { raw in
-                for (i, n) in counts.enumerated() { raw.storeBytes(of: Int64(n).littleEndian, toByteOffset: header + 8 * i, as: Int64.self) }
+                for (i, n) in counts.enumerated() { raw.storeBytes(of: Int64(n).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
             }
-            failed = !(scratch.withUnsafeBytes(writeFully) && batch.bytes.withUnsafeBytes(writeFully))
+            failed = !(scratch.withUnsafeBytes { BufferedFile.writeAll(fd, $0) } && batch.bytes.withUnsafeBytes { BufferedFile.writeAll(fd, $0) })
         }
 
         private func appendVarint(_ value: Int) {
@@ -90,31 +90,19 @@ enum BatchSpill {
             }
             scratch.append(UInt8(v))
         }
-
-        private func writeFully(_ raw: UnsafeRawBufferPointer) -> Bool {
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
     }
 
     /// Reads the batches back in the order they were written.
     final class Reader {
-        let path: String
-        private var fd: Int32
-        private var scratch: [UInt8] = []
+        /// The input file the batches came from: what errors name, since the spill file
+        /// itself is nothing a user knows of.
+        let source: String
+        private let fd: Int32
 
-        init(path: String) throws(ReadError) {
-            self.path = path
+        init(path: String, source: String) throws(ReadError) {
+            self.source = source
             fd = open(path, O_RDONLY)
-            guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw Self.failure(source, String(cString: strerror(errno))) }
         }
 
         deinit { close(fd) }
@@ -124,14 +112,14 @@ enum BatchSpill {
             var header = [Int64](repeating: 0, count: 5)
             let got = header.withUnsafeMutableBytes { readFully($0) }
             if got == 0 { return nil }
-            guard got == 40 else { throw failure("truncated batch header") }
+            guard got == 40 else { throw Self.failure(source, "truncated batch header") }
             let counts = header.map { Int(Int64(littleEndian: $0)) }
             let (entryCount, fieldCount, byteCount, lengthBytes, entryBytes) = (counts[0], counts[1], counts[2], counts[3], counts[4])
-            guard counts.allSatisfy({ $0 >= 0 }) else { throw failure("bad batch header") }
-            scratch = [UInt8](repeating: 0, count: lengthBytes + entryBytes)
+            guard counts.allSatisfy({ $0 >= 0 }) else { throw Self.failure(source, "bad batch header") }
+            var scratch = [UInt8](repeating: 0, count: lengthBytes + entryBytes)
             var bytes = [UInt8](repeating: 0, count: byteCount)
             guard scratch.withUnsafeMutableBytes(readFully) == scratch.count,
-                  bytes.withUnsafeMutableBytes(readFully) == byteCount else { throw failure("truncated batch") }
+                  bytes.withUnsafeMutableBytes(readFully) == byteCount else { throw Self.failure(source, "truncated batch") }
 
             var ends = [Int]()
             ends.reserveCapacity(fieldCount)
@@ -171,12 +159,16 @@ enum BatchSpill {
                 }
                 return position == buffer.count && firstField == fieldCount
             }
-            guard decoded else { throw failure("corrupt batch") }
+            guard decoded else { throw Self.failure(source, "corrupt batch") }
             return RecordBatch(bytes: bytes, ends: ends, entries: entries)
         }
 
-        private func failure(_ what: String) -> ReadError {
-            .ioFailure(path: path, reason: "临时文件损坏 (\(what))")
+        /// The run's parsed copy of `source` could not be read back: nothing is wrong with the
+        /// file itself, so the message says so and what to do.
+        private static func failure(_ source: String, _ what: String) -> ReadError {
+            .ioFailure(path: source, reason: "本次运行保存的解析副本无法读回（\(what)），文件本身没有问题；"
+                + "请检查输出目录所在磁盘的剩余空间后重新运行 (the run's parsed copy of this file could not be read back: "
+                + "\(what); the file itself is fine. Check free disk space where --out is and run again)")
         }
 
         /// Reads until `raw` is full or the file ends; the number of bytes read.

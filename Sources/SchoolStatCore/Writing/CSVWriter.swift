@@ -46,19 +46,25 @@ final class BufferedFile {
 
     func write(_ s: String) { write(s.utf8) }
 
+    /// Writes all of `raw` to `fd`, retrying short and interrupted writes; false (with
+    /// `errno` set) when the system refuses.
+    static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+
     func flush() {
         guard !buffer.isEmpty, failure == nil else { buffer.removeAll(keepingCapacity: true); return }
-        var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = WriteError(path: path, reason: String(cString: strerror(errno)))
-                    return
-                }
-                offset += n
-            }
+        if !buffer.withUnsafeBytes({ Self.writeAll(fd, $0) }) {
+            failure = WriteError(path: path, reason: String(cString: strerror(errno)))
         }
         written += buffer.count
         buffer.removeAll(keepingCapacity: true)
