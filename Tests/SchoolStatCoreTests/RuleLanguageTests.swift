@@ -35,6 +35,35 @@ private func line(of needle: String, in file: String) -> Int {
 
 @Suite("The rule language")
 struct RuleLanguageTests {
+    @Test("a call several checks share is computed once per row, and again for the next row")
+    func sharedCalls() throws {
+        let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "teachers")!
+        let texts = ["id_checksum_ok(id_number)", "id_checksum_ok(id_number) and id_sex(id_number) == sex", "len(name) > 1"]
+        let nodes = try texts.map { try ExpressionParser.parse($0) }
+        var compiler = ExpressionCompiler(schema: schema, parameters: [:])
+        compiler.shared = SharedCalls(nodes)
+        let compiled = try nodes.map { try compiler.compile($0) }
+        let row = RowValues(count: schema.columns.count)
+        let id = schema.columnIndex("id_number")!, sex = schema.columnIndex("sex")!
+        func verdicts(_ number: String, _ s: String) -> [Value] {
+            row.beginRow()
+            row.values[id] = .text(number)
+            row.values[sex] = .text(s)
+            row.values[schema.columnIndex("name")!] = .text("王伟")
+            return compiled.map { $0.evaluate(row) }
+        }
+        // 11010519491231002X is valid (female); changing its last digit breaks the check digit.
+        #expect(verdicts("11010519491231002X", "female") == [.boolean(true), .boolean(true), .boolean(true)])
+        #expect(verdicts("110105194912310021", "female") == [.boolean(false), .boolean(false), .boolean(true)])
+        #expect(verdicts("11010519491231002X", "male") == [.boolean(true), .boolean(false), .boolean(true)])
+        // A row whose owner never starts rows keeps nothing: each evaluation sees the current values.
+        let plain = RowValues(count: schema.columns.count)
+        plain.values[id] = .text("11010519491231002X")
+        #expect(compiled[0].evaluate(plain) == .boolean(true))
+        plain.values[id] = .text("110105194912310021")
+        #expect(compiled[0].evaluate(plain) == .boolean(false))
+    }
+
     @Test("arithmetic, comparison and logic")
     func basics() throws {
         #expect(try evaluate("total_pupils + 1 == 101", ["total_pupils": .integer(100)]) == .boolean(true))

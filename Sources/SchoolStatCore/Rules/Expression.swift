@@ -43,6 +43,38 @@ indirect enum ExpressionNode: Sendable {
             return o
         }
     }
+
+    /// The expression as text without positions: two nodes with the same text compute the same value.
+    var canonicalText: String {
+        switch self {
+        case let .literal(v, _): return "lit(\(String(reflecting: v)))"
+        case let .column(n, _): return n
+        case let .parameter(n, _): return "$" + n
+        case let .call(n, args, _): return n + "(" + args.map(\.canonicalText).joined(separator: ",") + ")"
+        case let .negate(e, _): return "-(" + e.canonicalText + ")"
+        case let .not(e, _): return "not(" + e.canonicalText + ")"
+        case let .binary(op, l, r, _): return "(" + l.canonicalText + " " + op.rawValue + " " + r.canonicalText + ")"
+        case let .membership(s, items, neg, _):
+            return "(" + s.canonicalText + (neg ? " not in [" : " in [") + items.map(\.canonicalText).joined(separator: ",") + "])"
+        case let .between(s, lo, hi, _): return "(" + s.canonicalText + " between " + lo.canonicalText + " and " + hi.canonicalText + ")"
+        case let .isMissing(e, neg, _): return "(" + e.canonicalText + (neg ? " is not missing)" : " is missing)")
+        case let .conditional(c, y, n, _): return "if(" + c.canonicalText + "," + y.canonicalText + "," + n.canonicalText + ")"
+        }
+    }
+
+    /// Every function call in the expression, nested ones included, as canonical text.
+    func forEachCall(_ body: (String) -> Void) {
+        switch self {
+        case .literal, .column, .parameter: return
+        case let .call(_, args, _):
+            body(canonicalText)
+            for a in args { a.forEachCall(body) }
+        case let .negate(e, _), let .not(e, _), let .isMissing(e, _, _): e.forEachCall(body)
+        case let .binary(_, l, r, _): l.forEachCall(body); r.forEachCall(body)
+        case let .membership(s, items, _, _): s.forEachCall(body); for i in items { i.forEachCall(body) }
+        case let .between(a, b, c, _), let .conditional(a, b, c, _): a.forEachCall(body); b.forEachCall(body); c.forEachCall(body)
+        }
+    }
 }
 
 enum BinaryOperator: String, Sendable {

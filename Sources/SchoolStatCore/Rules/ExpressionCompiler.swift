@@ -32,7 +32,47 @@ enum ValueType: String, Sendable {
 /// The values of the row being checked, by column position.
 final class RowValues {
     var values: [Value]
+    /// Results of calls several checks share (`SharedCalls`), valid while `stamp` is unchanged.
+    /// Stamp 0 means none are kept: only a caller that calls `beginRow` for each row gets them.
+    private(set) var stamp = 0
+    private var kept: [Value] = []
+    private var keptStamps: [Int] = []
+
     init(count: Int) { values = Array(repeating: .missing, count: count) }
+
+    /// Starts a new row: results kept for the previous one no longer count.
+    func beginRow() { stamp &+= 1 }
+
+    @inline(__always)
+    func keptResult(_ slot: Int) -> Value? {
+        stamp != 0 && slot < keptStamps.count && keptStamps[slot] == stamp ? kept[slot] : nil
+    }
+
+    func keep(_ value: Value, _ slot: Int) {
+        guard stamp != 0 else { return }
+        if slot >= keptStamps.count {
+            kept.append(contentsOf: repeatElement(.missing, count: slot + 1 - kept.count))
+            keptStamps.append(contentsOf: repeatElement(0, count: slot + 1 - keptStamps.count))
+        }
+        kept[slot] = value
+        keptStamps[slot] = stamp
+    }
+}
+
+/// The function calls that occur more than once among a table's row checks
+/// (`id_checksum_ok(id_number)` is the condition of one check and the `when` of
+/// two others): each is computed once per row and its result kept in the row.
+final class SharedCalls {
+    private var slots: [String: Int] = [:]
+
+    /// Counts the calls in `nodes`; those seen twice or more get a slot.
+    init(_ nodes: [ExpressionNode]) {
+        var seen: [String: Int] = [:]
+        for node in nodes { node.forEachCall { seen[$0, default: 0] += 1 } }
+        for key in seen.keys.sorted() where seen[key]! > 1 { slots[key] = slots.count }
+    }
+
+    func slot(_ node: ExpressionNode) -> Int? { slots.isEmpty ? nil : slots[node.canonicalText] }
 }
 
 /// An expression ready to run on rows of one table.
@@ -51,6 +91,8 @@ struct ExpressionCompileError: Error {
 struct ExpressionCompiler {
     let schema: TableSchema
     let parameters: [String: Value]
+    /// Calls whose results are kept per row; only for rows whose owner calls `RowValues.beginRow`.
+    var shared: SharedCalls? = nil
 
     func compile(_ node: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression {
         switch node {
@@ -72,45 +114,16 @@ struct ExpressionCompiler {
             return CompiledExpression(type: Self.type(of: value), columns: []) { _ in value }
 
         case let .call(name, args, offset):
-            guard let function = BuiltinFunctions.all[name] else {
-                let near = BuiltinFunctions.all.keys.filter { editDistance($0, name) <= 2 || $0.hasPrefix(name) || name.hasPrefix($0) }.sorted()
-                let hint = near.isEmpty ? "" : "；是否想写 `\(near[0])`? (did you mean `\(near[0])`?)"
-                throw ExpressionCompileError(offset: offset, message: "未知函数 `\(name)` (unknown function)\(hint)")
+            let plain = try compileCall(name, args, offset)
+            guard let slot = shared?.slot(node) else { return plain }
+            let f = plain.evaluate
+            return CompiledExpression(type: plain.type, columns: plain.columns) { row in
+                if let kept = row.keptResult(slot) { return kept }
+                let v = f(row)
+                row.keep(v, slot)
+                return v
             }
-            let compiled = try args.map { (a: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression in try compile(a) }
-            let returnType = try function.check(compiled.map(\.type), offset)
-            let parts = compiled.map(\.evaluate)
-            let columns = compiled.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
-            let implementation = function.implementation
-            let propagates = function.propagatesMissing
-            // One and two arguments (nearly every call) are passed without an array.
-            switch parts.count {
-            case 1:
-                let p0 = parts[0]
-                return CompiledExpression(type: returnType, columns: columns) { row in
-                    let a = p0(row)
-                    return propagates && a.isMissing ? .missing : implementation(Arguments(a))
-                }
-            case 2:
-                let p0 = parts[0], p1 = parts[1]
-                return CompiledExpression(type: returnType, columns: columns) { row in
-                    let a = p0(row)
-                    if propagates && a.isMissing { return .missing }
-                    let b = p1(row)
-                    return propagates && b.isMissing ? .missing : implementation(Arguments(a, b))
-                }
-            default:
-                return CompiledExpression(type: returnType, columns: columns) { row in
-                    var values: [Value] = []
-                    values.reserveCapacity(parts.count)
-                    for p in parts {
-                        let v = p(row)
-                        if propagates && v.isMissing { return .missing }
-                        values.append(v)
-                    }
-                    return implementation(Arguments(values))
-                }
-            }
+
 
         case let .negate(inner, offset):
             let c = try compile(inner)
@@ -177,6 +190,48 @@ struct ExpressionCompiler {
                 case .boolean(false): return fn(row)
                 default: return .missing
                 }
+            }
+        }
+    }
+
+    private func compileCall(_ name: String, _ args: [ExpressionNode], _ offset: Int) throws(ExpressionCompileError) -> CompiledExpression {
+        guard let function = BuiltinFunctions.all[name] else {
+            let near = BuiltinFunctions.all.keys.filter { editDistance($0, name) <= 2 || $0.hasPrefix(name) || name.hasPrefix($0) }.sorted()
+            let hint = near.isEmpty ? "" : "；是否想写 `\(near[0])`? (did you mean `\(near[0])`?)"
+            throw ExpressionCompileError(offset: offset, message: "未知函数 `\(name)` (unknown function)\(hint)")
+        }
+        let compiled = try args.map { (a: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression in try compile(a) }
+        let returnType = try function.check(compiled.map(\.type), offset)
+        let parts = compiled.map(\.evaluate)
+        let columns = compiled.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
+        let implementation = function.implementation
+        let propagates = function.propagatesMissing
+        // One and two arguments (nearly every call) are passed without an array.
+        switch parts.count {
+        case 1:
+            let p0 = parts[0]
+            return CompiledExpression(type: returnType, columns: columns) { row in
+                let a = p0(row)
+                return propagates && a.isMissing ? .missing : implementation(Arguments(a))
+            }
+        case 2:
+            let p0 = parts[0], p1 = parts[1]
+            return CompiledExpression(type: returnType, columns: columns) { row in
+                let a = p0(row)
+                if propagates && a.isMissing { return .missing }
+                let b = p1(row)
+                return propagates && b.isMissing ? .missing : implementation(Arguments(a, b))
+            }
+        default:
+            return CompiledExpression(type: returnType, columns: columns) { row in
+                var values: [Value] = []
+                values.reserveCapacity(parts.count)
+                for p in parts {
+                    let v = p(row)
+                    if propagates && v.isMissing { return .missing }
+                    values.append(v)
+                }
+                return implementation(Arguments(values))
             }
         }
     }

@@ -126,7 +126,10 @@ final class FileRules: @unchecked Sendable {
             header.fieldForColumn[i] == nil ? nil :
                 CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
         }
-        let compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
+        var compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
+        compiler.shared = SharedCalls(schema.checks.flatMap { spec in
+            [spec.condition.root] + (spec.scope.map { [$0.root] } ?? []) + spec.values.map(\.expression.root)
+        })
         // A check that needs a required column the file does not have is skipped: the missing column is
         // reported once. An absent optional column is simply missing in every row (coalesce() sees it so).
         checks = try schema.checks.compactMap { spec in
@@ -210,6 +213,7 @@ final class RowValidator {
             return
         }
         result.counts.rowsRead += 1
+        row.beginRow()
         rowFindings.removeAll(keepingCapacity: true)
         failedRules.removeAll(keepingCapacity: true)
         for i in problems.indices { problems[i] = false }
