@@ -443,8 +443,8 @@ public final class ValidationRun: FindingSink {
                 var out = BatchKeys()
                 out.keys.reserveCapacity(batch.count * constraints)
                 var values = [String?](repeating: nil, count: columns.count)
-                for item in batch.items {
-                    guard case .record(let r) = item, !r.isBlank else { continue }
+                batch.forEachItem { item in
+                    guard case .record(let r) = item, !r.isBlank else { return }
                     out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
                     // A one-column key written as it is canonically: fingerprinted straight from its bytes.
                     var general = false
@@ -457,7 +457,7 @@ public final class ValidationRun: FindingSink {
                             general = true
                         }
                     }
-                    guard general else { continue }
+                    guard general else { return }
                     // Otherwise the general way: normalise the key cells, join multi-column keys.
                     for (k, reader) in readers.enumerated() {
                         values[k] = nil

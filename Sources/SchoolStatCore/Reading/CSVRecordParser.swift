@@ -140,13 +140,24 @@ struct RecordBatch {
         entries.append((line, 0, 0, ends.count, -1))
     }
 
-    /// The items, each record a view into the batch's storage.
-    var items: [Item] {
-        entries.map { e in
-            e.fieldCount < 0 ? .blankLine(e.line)
-                : .record(RawRecord(batchBytes: bytes, ends: ends, firstField: e.firstField, fieldCount: e.fieldCount,
-                                    line: e.line, lineCount: e.lineCount, ordinal: e.ordinal))
+    /// Calls `body` with each item in order, each record a view into the batch's storage
+    /// (no array of items is built: a batch is gone through once per pass).
+    func forEachItem(_ body: (Item) throws -> Void) rethrows {
+        for e in entries {
+            if e.fieldCount < 0 {
+                try body(.blankLine(e.line))
+            } else {
+                try body(.record(RawRecord(batchBytes: bytes, ends: ends, firstField: e.firstField, fieldCount: e.fieldCount,
+                                           line: e.line, lineCount: e.lineCount, ordinal: e.ordinal)))
+            }
         }
+    }
+
+    /// The items as an array (tests and the spill round trip compare them).
+    var items: [Item] {
+        var all: [Item] = []
+        forEachItem { all.append($0) }
+        return all
     }
 
     mutating func removeAll() {

@@ -184,7 +184,7 @@ final class RowValidator {
 
     func validate(_ batch: RecordBatch) -> BatchResult {
         result = BatchResult()
-        for item in batch.items {
+        batch.forEachItem { item in
             switch item {
             case .blankLine(let line): blankLine(line)
             case .record(let record): process(record)
