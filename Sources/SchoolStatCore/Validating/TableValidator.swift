@@ -78,11 +78,62 @@ final class BatchResult: @unchecked Sendable {
     var clean = CSVLines(capacity: 1 << 17)
     var rejected = CSVLines(capacity: 1 << 12)
     /// Clean rows' values and lines, kept only when rule packs observe the table.
-    var cleanRows: [[Value]] = []
-    var cleanLines: [Int] = []
+    var cleanRows: RowBlock?
     /// Keys of rejected rows, when rule packs observe the table.
     var rejectedKeys: [String] = []
     var counts = TableCounts()
+}
+
+/// Clean rows' values on their way from a worker to the committer: the rows of a batch
+/// back to back in one buffer. The committer moves each row out as it takes it, so
+/// there is nothing left to destroy afterwards. (An array per row cost more than the
+/// values in it: its allocation, and its destruction, which goes through the runtime's
+/// generic path one value at a time.)
+final class RowBlock: @unchecked Sendable {
+    let width: Int
+    private var storage: UnsafeMutablePointer<Value>
+    private var capacity: Int
+    private(set) var lines: [Int] = []
+    /// Values already moved out, from the front.
+    private var taken = 0
+
+    init(width: Int, rows: Int = 256) {
+        self.width = width
+        capacity = max(1, rows) * width
+        storage = .allocate(capacity: capacity)
+    }
+
+    var count: Int { lines.count }
+
+    /// Copies a row's values in.
+    func append(_ values: [Value], line: Int) {
+        precondition(values.count == width)
+        let end = lines.count * width
+        if end + width > capacity {
+            let grown = UnsafeMutablePointer<Value>.allocate(capacity: capacity * 2)
+            grown.moveInitialize(from: storage, count: end)
+            storage.deallocate()
+            storage = grown
+            capacity *= 2
+        }
+        for i in 0..<width { (storage + end + i).initialize(to: values[i]) }
+        lines.append(line)
+    }
+
+    /// Moves row `k`'s values into `target`, which has `width` values. Rows are taken in order, once each.
+    func take(_ k: Int, into target: inout [Value]) {
+        precondition(k * width == taken && k < lines.count && target.count == width)
+        let row = storage + taken
+        target.withUnsafeMutableBufferPointer { t in
+            for i in 0..<width { t[i] = (row + i).move() }
+        }
+        taken += width
+    }
+
+    deinit {
+        for i in taken..<(lines.count * width) { _ = (storage + i).move() }
+        storage.deallocate()
+    }
 }
 
 /// Everything about one file that stays the same from row to row. Each worker has a copy of its own
@@ -217,12 +268,8 @@ final class RowValidator {
         rowFindings.removeAll(keepingCapacity: true)
         failedRules.removeAll(keepingCapacity: true)
         for i in problems.indices { problems[i] = false }
-        if rules.observed {
-            // A clean row's values go to the committer as they are: a fresh array for each
-            // row costs less than clearing this one and copying it when the row is kept.
-            row.values = Array(repeating: .missing, count: row.values.count)
-        } else {
-            for i in row.values.indices { row.values[i] = .missing }
+        row.values.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = .missing }
         }
 
         checkShape(record)
@@ -417,8 +464,8 @@ final class RowValidator {
         lines.endRow()
         swap(&lines, &result.clean)
         if rules.observed {
-            result.cleanRows.append(values)
-            result.cleanLines.append(record.line)
+            if result.cleanRows == nil { result.cleanRows = RowBlock(width: values.count) }
+            result.cleanRows!.append(values, line: record.line)
         }
     }
 
@@ -567,9 +614,9 @@ final class TableValidator: @unchecked Sendable {
         for finding in result.findings { sink.record(finding) }
         if !result.clean.isEmpty { output.clean.file.write(result.clean.bytes) }
         if !result.rejected.isEmpty { output.rejected.file.write(result.rejected.bytes) }
-        if let observe = output.observer {
-            for (values, line) in zip(result.cleanRows, result.cleanLines) {
-                output.scratch.values = values
+        if let observe = output.observer, let rows = result.cleanRows {
+            for (k, line) in rows.lines.enumerated() {
+                rows.take(k, into: &output.scratch.values)
                 observe(output.scratch, rules.displayPath, line)
             }
         }
