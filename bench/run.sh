@@ -58,5 +58,9 @@ for n in "${sizes[@]}"; do
   if [ $peers = 1 ]; then
     row "Polars (2 threads)" polars "$n" "$bytes"
     row "DuckDB (2 threads)" duckdb "$n" "$bytes"
+    # The peers must find what schoolstat finds, row for row, or the comparison means nothing.
+    for peer in polars duckdb; do
+      "$py" bench/peers/same_findings.py "$work/out-$n" "$work/$peer-$n" >&2 || echo "(the $peer checks differ from schoolstat's: see above)" >&2
+    done
   fi
 done
