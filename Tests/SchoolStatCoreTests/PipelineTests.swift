@@ -137,6 +137,19 @@ struct PipelineTests {
         #expect(result.summary.tables["teachers"]?.rowsRead == 3)
     }
 
+    @Test("an ID number cell of nine Chinese characters is reported and masked, not a crash")
+    func shortChineseIDNumber() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let header = "教师编号,姓名,身份证号,学校标识码,性别,出生日期,任教学段,最高学历,教师资格证,任教学科,骨干教师级别,近五年培训学时,年工资收入（万元）"
+        TestSupport.write(header + "\nT500000000,王伟,一二三四五六七八九,3100011755,女,1991/12/13,初中,本科,Y,科学,,354,14.9384\n"
+                          + "T500000001,李伟,110105198001010024,3100010132,女,1980/01/01,小学,本科,是,语文,,380,12.2884\n", to: dir + "/teachers.csv")
+        let result = try TestSupport.validate([dir + "/teachers.csv"])
+        let findings = TestSupport.ledger(result).filter { $0["column"] == "id_number" && $0["line"] == "2" }
+        #expect(!findings.isEmpty)
+        #expect(TestSupport.csvRecords(result.outputDirectory + "/rejected/teachers.csv").count == 1)
+        #expect(TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv").count == 1)
+    }
+
     @Test("ledger.csv has a BOM, masks ID numbers and defuses formulas; ledger.jsonl carries the same entries")
     func ledgerFormats() throws {
         let result = try TestSupport.validate([TestSupport.samples])

@@ -233,6 +233,23 @@ struct FastPathTests {
         #expect(String(decoding: one.bytes, as: UTF8.self) == "张**")
     }
 
+    @Test("ID numbers are masked the same through the byte path", arguments: [52])
+    func maskedIDNumbers(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["1", "2", "X", "x", "0", " ", ",", "\"", "=", "-", "中", "Ｘ"]
+        for _ in 0..<3000 {
+            let id = (0..<Int.random(in: 0...22, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            var fast = CSVLines()
+            fast.maskedIDNumber(id)
+            var slow = CSVLines()
+            slow.field(IDNumber.mask(id))
+            #expect(fast.bytes == slow.bytes, "\(id)")
+        }
+        var one = CSVLines()
+        one.maskedIDNumber("11010519491231002X")
+        #expect(String(decoding: one.bytes, as: UTF8.self) == "110105********002X")
+    }
+
     @Test("ledger JSON strings read back as the text they were made from")
     func jsonStrings() throws {
         for text in ["", "plain 文本", "=HYPERLINK(\"http://x\",\"点击\")", "a\\b", "line\nbreak\r\n", "tab\there", "bell\u{7}\u{1F}end", "“全角”"] {

@@ -181,8 +181,9 @@ enum IDNumber {
             }
         }
         if let ascii { return ascii }
+        // By characters, the same rule: first six and last four kept (for nine characters they overlap).
         let chars = Array(id)
         guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
-        return String(chars.prefix(6)) + String(repeating: "*", count: chars.count - 10) + String(chars.suffix(4))
+        return String(chars.indices.map { i in i < 6 || i >= chars.count - 4 ? chars[i] : "*" })
     }
 }

@@ -454,7 +454,7 @@ final class RowValidator {
         for (i, policy, personal) in rules.cleanColumns {
             let value = values[i]
             if policy == .mask && !value.isMissing {
-                if personal == .name { lines.maskedName(value.description) } else { lines.field(IDNumber.mask(value.description)) }
+                if personal == .name { lines.maskedName(value.description) } else { lines.maskedIDNumber(value.description) }
             } else {
                 lines.field(value)
             }

@@ -205,6 +205,21 @@ struct CSVLines {
         }
     }
 
+    /// An ID number masked as `IDNumber.mask` masks it (first six and last four kept), written
+    /// from its bytes when it is ASCII without anything to quote (every ID number that passed its checks).
+    mutating func maskedIDNumber(_ id: String) {
+        let done = id.withBytes { b -> Bool in
+            guard b.count >= 10, b.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x2C }),
+                  !CSVWriter.isFormulaLike(b) else { return false }
+            separate()
+            bytes.append(contentsOf: b[0..<6])
+            bytes.append(contentsOf: repeatElement(0x2A, count: b.count - 10))
+            bytes.append(contentsOf: b[(b.count - 4)...])
+            return true
+        }
+        if !done { field(IDNumber.mask(id)) }
+    }
+
     /// A name for the clean output, family name kept: `张三丰` → `张**` (as `TableValidator.maskName`).
     mutating func maskedName(_ name: String) {
         // Chinese characters only (three bytes each, one character each): mask by bytes.
