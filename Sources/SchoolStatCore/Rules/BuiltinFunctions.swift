@@ -174,16 +174,20 @@ enum IDNumber {
         var text = id
         let ascii = text.withUTF8 { b -> String? in
             guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
-            guard b.count > 8 else { return String(repeating: "*", count: b.count) }
             return String(unsafeUninitializedCapacity: b.count) { out in
-                for i in 0..<b.count { out[i] = i < 6 || i >= b.count - 4 ? b[i] : UInt8(ascii: "*") }
+                for i in 0..<b.count { out[i] = keeps(i, of: b.count) ? b[i] : UInt8(ascii: "*") }
                 return b.count
             }
         }
         if let ascii { return ascii }
-        // By characters, the same rule: first six and last four kept (for nine characters they overlap).
         let chars = Array(id)
-        guard chars.count > 8 else { return String(repeating: "*", count: chars.count) }
-        return String(chars.indices.map { i in i < 6 || i >= chars.count - 4 ? chars[i] : "*" })
+        return String(chars.indices.map { i in keeps(i, of: chars.count) ? chars[i] : "*" })
+    }
+
+    /// The masking rule, by character: of more than eight, the first six and the last four are
+    /// kept (for nine they overlap); of eight or fewer, none.
+    @inline(__always)
+    static func keeps(_ i: Int, of count: Int) -> Bool {
+        count > 8 && (i < 6 || i >= count - 4)
     }
 }

@@ -34,7 +34,7 @@ final class RowValues {
     var values: [Value]
     /// Results of calls several checks share (`SharedCalls`), valid while `stamp` is unchanged.
     /// Stamp 0 means none are kept: only a caller that calls `beginRow` for each row gets them.
-    private(set) var stamp = 0
+    private var stamp = 0
     private var kept: [Value] = []
     private var keptStamps: [Int] = []
 
@@ -123,7 +123,6 @@ struct ExpressionCompiler {
                 row.keep(v, slot)
                 return v
             }
-
 
         case let .negate(inner, offset):
             let c = try compile(inner)

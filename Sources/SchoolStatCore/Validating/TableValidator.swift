@@ -103,8 +103,6 @@ final class RowBlock: @unchecked Sendable {
         storage = .allocate(capacity: capacity)
     }
 
-    var count: Int { lines.count }
-
     /// Copies a row's values in.
     func append(_ values: [Value], line: Int) {
         precondition(values.count == width)
@@ -120,9 +118,9 @@ final class RowBlock: @unchecked Sendable {
         lines.append(line)
     }
 
-    /// Moves row `k`'s values into `target`, which has `width` values. Rows are taken in order, once each.
-    func take(_ k: Int, into target: inout [Value]) {
-        precondition(k * width == taken && k < lines.count && target.count == width)
+    /// Moves the next row not yet taken into `target`, which has `width` values.
+    func takeNext(into target: inout [Value]) {
+        precondition(taken < lines.count * width && target.count == width)
         let row = storage + taken
         target.withUnsafeMutableBufferPointer { t in
             for i in 0..<width { t[i] = (row + i).move() }
@@ -615,8 +613,8 @@ final class TableValidator: @unchecked Sendable {
         if !result.clean.isEmpty { output.clean.file.write(result.clean.bytes) }
         if !result.rejected.isEmpty { output.rejected.file.write(result.rejected.bytes) }
         if let observe = output.observer, let rows = result.cleanRows {
-            for (k, line) in rows.lines.enumerated() {
-                rows.take(k, into: &output.scratch.values)
+            for line in rows.lines {
+                rows.takeNext(into: &output.scratch.values)
                 observe(output.scratch, rules.displayPath, line)
             }
         }

@@ -205,16 +205,16 @@ struct CSVLines {
         }
     }
 
-    /// An ID number masked as `IDNumber.mask` masks it (first six and last four kept), written
-    /// from its bytes when it is ASCII without anything to quote (every ID number that passed its checks).
+    /// An ID number masked as `IDNumber.mask` masks it, without a `String` when it is ASCII
+    /// (every ID number that passed its checks); quoted and guarded as any other field.
     mutating func maskedIDNumber(_ id: String) {
         let done = id.withBytes { b -> Bool in
-            guard b.count >= 10, b.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x2C }),
-                  !CSVWriter.isFormulaLike(b) else { return false }
+            guard b.allSatisfy({ $0 < 0x80 }) else { return false }
             separate()
-            bytes.append(contentsOf: b[0..<6])
-            bytes.append(contentsOf: repeatElement(0x2A, count: b.count - 10))
-            bytes.append(contentsOf: b[(b.count - 4)...])
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: b.count) { masked in
+                for i in 0..<b.count { masked[i] = IDNumber.keeps(i, of: b.count) ? b[i] : 0x2A }
+                appendField(UnsafeBufferPointer(masked), defuse: true)
+            }
             return true
         }
         if !done { field(IDNumber.mask(id)) }
