@@ -99,10 +99,12 @@ struct FastPathTests {
     func cleaning(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         let pieces = ["a", "Z", "1", " ", "  ", "张", "三", "（", "）", "\u{3000}", "\u{00A0}", "\u{200B}", "\u{FEFF}", "Ａ", "１", "∶",
-                      "“", "é", "\t", "-", "𠀀", "\u{2028}", "ー", "、", "年"]
+                      "“", "é", "\t", "-", "𠀀", "\u{2028}", "ー", "、", "年",
+                      // Runs of eight and more ASCII bytes, which the byte-level test takes eight at a time.
+                      "T5000000", "abcdefghijk", "2024-09-30", "\u{7F}", "\u{1F}", "~"]
         var checked = 0
         for _ in 0..<4000 {
-            let s = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let s = (0..<Int.random(in: 0...9, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
             for folding in [WidthFolding.all, .alphanumerics] {
                 let full = TextCleaner.cleanScalars(s, folding: folding)
                 #expect(TextCleaner.clean(s, folding: folding) == full, "\(s.debugDescription)")
@@ -166,6 +168,17 @@ struct FastPathTests {
         extreme.field(.integer(Int64.min))
         extreme.field(.decimal(FixedDecimal(mantissa: -1, exponent: -25)))
         #expect(String(decoding: extreme.bytes, as: UTF8.self) == "\(Int64.min),\(FixedDecimal(mantissa: -1, exponent: -25))")
+    }
+
+    @Test("days compare in the order of their distance from the epoch", arguments: [41])
+    func dayOrder(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        for _ in 0..<5000 {
+            let a = Int.random(in: -30_000...60_000, using: &rng)
+            let b = Bool.random(using: &rng) ? a + Int.random(in: -40...40, using: &rng) : Int.random(in: -30_000...60_000, using: &rng)
+            let (x, y) = (Day(daysSinceEpoch: a), Day(daysSinceEpoch: b))
+            #expect((x < y) == (a < b) && (x <= y) == (a <= b) && (x == y) == (a == b), "\(x) \(y)")
+        }
     }
 
     @Test("dates in every written form, generated, read back to the same day", arguments: [31, 32])

@@ -446,14 +446,24 @@ final class PackEvaluator {
 
     /// Called for each clean row of `table` as it is written.
     func observe(table: String, row: RowValues, file: String, line: Int) {
-        if let store = stores[table] {
-            store.rows.append(row.values)
-            store.files.append(file)
-            store.lines.append(line)
+        observer(table: table)(row, file, line)
+    }
+
+    /// What `observe` does for `table`, with the table's store and streamers looked up once:
+    /// for callers that hand over many rows of one table.
+    func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
+        let store = stores[table]
+        let list = streamers[table] ?? []
+        return { row, file, line in
+            if let store {
+                store.rows.append(row.values)
+                store.files.append(file)
+                store.lines.append(line)
+            }
+            guard !list.isEmpty else { return }
+            self.rowStamp += 1
+            for streamer in list { self.feed(streamer, row, file: file, line: line) }
         }
-        guard let list = streamers[table] else { return }
-        rowStamp += 1
-        for streamer in list { feed(streamer, row, file: file, line: line) }
     }
 
     /// The row's group for the streamer's columns: the key (the columns' canonical text joined

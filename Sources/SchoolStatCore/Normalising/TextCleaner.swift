@@ -65,11 +65,26 @@ enum TextCleaner {
     }
 
     static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var previousSpace = true
+        // Eight bytes at a time while they are all printable ASCII other than the space (codes,
+        // numbers, dates): nothing in them to clean, so only the bytes after them need a look.
+        var start = 0
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while start + 8 <= bytes.count {
+                let v = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+                let nonASCII = v & highs
+                let belowExclamation = (v &- 0x21 &* ones) & ~v & highs   // a byte < 0x21 (control or space)
+                let x = v ^ (0x7F &* ones)
+                let delete = (x &- ones) & ~x & highs                     // a byte 0x7F
+                if nonASCII | belowExclamation | delete != 0 { break }
+                start += 8
+            }
+        }
+        var previousSpace = start == 0
         var sawSpace = false
         var sawNonASCII = false
         var afterE3 = false
-        for b in bytes {
+        for b in UnsafeBufferPointer(rebasing: bytes[start...]) {
             if afterE3 {
                 if b == 0x80 { return false } // U+3000–303F: the ideographic space among them
                 afterE3 = false

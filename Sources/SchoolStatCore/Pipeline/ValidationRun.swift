@@ -212,7 +212,7 @@ public final class ValidationRun: FindingSink {
                 } catch { throw .output(error) }
                 if observed.contains(schema.name) {
                     let name = schema.name
-                    output.observer = { row, file, line in evaluator.observe(table: name, row: row, file: file, line: line) }
+                    output.observer = evaluator.observer(table: name)
                     output.rejectObserver = { key in evaluator.observeRejected(table: name, key: key) }
                 }
                 outputs[schema.name] = output

@@ -103,8 +103,8 @@ final class RowBlock: @unchecked Sendable {
         storage = .allocate(capacity: capacity)
     }
 
-    /// Copies a row's values in.
-    func append(_ values: [Value], line: Int) {
+    /// Moves a row's values in, leaving `.missing` in their place (the row is done with them).
+    func append(movingFrom values: inout [Value], line: Int) {
         precondition(values.count == width)
         let end = lines.count * width
         if end + width > capacity {
@@ -114,7 +114,12 @@ final class RowBlock: @unchecked Sendable {
             storage = grown
             capacity *= 2
         }
-        for i in 0..<width { (storage + end + i).initialize(to: values[i]) }
+        values.withUnsafeMutableBufferPointer { v in
+            for i in 0..<width {
+                (storage + end + i).initialize(to: (v.baseAddress! + i).move())
+                (v.baseAddress! + i).initialize(to: .missing)
+            }
+        }
         lines.append(line)
     }
 
@@ -341,13 +346,22 @@ final class RowValidator {
 
     private func normaliseCells(_ record: RawRecord) {
         let fieldForColumn = rules.header.fieldForColumn
-        for (i, normaliser) in rules.normalisers.enumerated() {
-            guard let normaliser, let field = fieldForColumn[i] else { continue }
+        let normalisers = rules.normalisers
+        for i in normalisers.indices {
+            guard let normaliser = normalisers[i], let field = fieldForColumn[i] else { continue }
             guard field < record.fieldCount else {
                 // The row is too short to reach this column: the shape finding already covers it.
                 problems[i] = true
                 continue
             }
+            // Most cells: accepted straight from their bytes, written into the row in place.
+            // Text that a spreadsheet would run as a formula takes the general way, which reports it.
+            let accepted = record.withField(field) { b -> Bool in
+                guard let value = normaliser.acceptedValue(b), !(rules.isText[i] && CSVWriter.isFormulaLike(b)) else { return false }
+                row.values[i] = value
+                return true
+            }
+            if accepted { continue }
             guard let outcome = record.withField(field, normaliser.normalise(field:)) else {
                 let lossy = record.lossyString(field)
                 let column = rules.columns[i]
@@ -445,16 +459,16 @@ final class RowValidator {
     }
 
     private func writeClean(_ record: RawRecord) {
-        let values = row.values
         // Written through a local copy: the batch's buffer is moved out and back, not copied.
         var lines = CSVLines()
         swap(&lines, &result.clean)
-        for (i, policy, personal) in rules.cleanColumns {
-            let value = values[i]
-            if policy == .mask && !value.isMissing {
-                if personal == .name { lines.maskedName(value.description) } else { lines.maskedIDNumber(value.description) }
-            } else {
-                lines.field(value)
+        row.values.withUnsafeBufferPointer { values in
+            for (i, policy, personal) in rules.cleanColumns {
+                if policy == .mask && !values[i].isMissing {
+                    if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description) }
+                } else {
+                    lines.field(values[i])
+                }
             }
         }
         lines.field(rules.displayPath)
@@ -462,8 +476,8 @@ final class RowValidator {
         lines.endRow()
         swap(&lines, &result.clean)
         if rules.observed {
-            if result.cleanRows == nil { result.cleanRows = RowBlock(width: values.count) }
-            result.cleanRows!.append(values, line: record.line)
+            if result.cleanRows == nil { result.cleanRows = RowBlock(width: row.values.count) }
+            result.cleanRows!.append(movingFrom: &row.values, line: record.line)
         }
     }
 

@@ -256,10 +256,15 @@ struct CSVLines {
 
     /// ISO 8601, the same text as `Day.description`.
     static func appendDate(_ d: Day, to bytes: inout [UInt8]) {
-        appendDigits(UInt64(d.year), minimumWidth: 4, to: &bytes)
-        bytes.append(0x2D)
-        appendDigits(UInt64(d.month), minimumWidth: 2, to: &bytes)
-        bytes.append(0x2D)
-        appendDigits(UInt64(d.day), minimumWidth: 2, to: &bytes)
+        guard (0...9999).contains(d.year) else {
+            bytes.append(contentsOf: d.description.utf8)
+            return
+        }
+        // Every part has a fixed width: ten bytes, built in place.
+        let (y, m, day) = (UInt8(truncatingIfNeeded: d.year / 100), UInt8(truncatingIfNeeded: d.month), UInt8(truncatingIfNeeded: d.day))
+        let c = UInt8(truncatingIfNeeded: d.year % 100)
+        let text: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0x30 + y / 10, 0x30 + y % 10, 0x30 + c / 10, 0x30 + c % 10, 0x2D, 0x30 + m / 10, 0x30 + m % 10, 0x2D, 0x30 + day / 10, 0x30 + day % 10)
+        withUnsafeBytes(of: text) { bytes.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
     }
 }
