@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "csupport.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static int grow(void **buffer, size_t *capacity, size_t needed, size_t size) {
     if (needed <= *capacity) return 1;
@@ -46,7 +49,7 @@ void schoolstat_csv_field(void *data, size_t length, void *context) {
     if (data && length > 0) {
         if (!grow((void **)&sink->bytes, &sink->byteCapacity, sink->byteCount + length, 1)) { sink->failed = 1; return; }
         // Only a quoted field holds line ends; memchr finds out quickly that most do not.
-        if (memchr(data, '\n', length)) {
+        if (sink->fieldsMayHoldLineEnds && memchr(data, '\n', length)) {
             const unsigned char *p = data;
             for (size_t i = 0; i < length; i++) sink->newlinesInRecord += p[i] == '\n';
         }
@@ -103,6 +106,32 @@ void schoolstat_csv_record(int terminator, void *context) {
 
 int schoolstat_csv_no_space(unsigned char c) {
     (void)c;
+    return 0;
+}
+
+static int is_boundary(uint8_t c, uint8_t delimiter) {
+    return c == delimiter || c == '\r' || c == '\n' || c == '"';
+}
+
+int schoolstat_csv_spaces_may_be_trimmed(const uint8_t *p, size_t n, uint8_t delimiter) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    // Sixteen bytes at a time past those without a space or tab: most of any roster.
+    const __m128i space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab)));
+        while (hits) {
+            size_t k = i + (size_t)__builtin_ctz((unsigned)hits);
+            if (k == 0 || k + 1 == n || is_boundary(p[k - 1], delimiter) || is_boundary(p[k + 1], delimiter)) return 1;
+            hits &= hits - 1;
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t') continue;
+        if (i == 0 || i + 1 == n || is_boundary(p[i - 1], delimiter) || is_boundary(p[i + 1], delimiter)) return 1;
+    }
     return 0;
 }
 

@@ -67,6 +67,9 @@ typedef struct {
     int lastTerminator;
     /// Set when memory ran out; nothing more is collected.
     int failed;
+    /// 0 when no field of the chunk being parsed can hold a line end (the chunk has no
+    /// quote character and does not start inside a quoted field): fields are not searched for one.
+    int fieldsMayHoldLineEnds;
 } schoolstat_csv_sink;
 
 void schoolstat_csv_sink_init(schoolstat_csv_sink *sink);
@@ -78,5 +81,12 @@ void schoolstat_csv_field(void *data, size_t length, void *sink);
 void schoolstat_csv_record(int terminator, void *sink);
 /// libcsv's space test: no character is a space, so fields keep their spaces.
 int schoolstat_csv_no_space(unsigned char c);
+
+/// 1 when libcsv's own space handling could change the fields of these bytes, else 0: when a
+/// space or tab touches a delimiter, CR, LF, double quote or either end of the bytes (where
+/// libcsv would drop leading and trailing spaces of a field, or spaces after a closing quote).
+/// Anywhere else a space is kept by libcsv as by `schoolstat_csv_no_space`, so a chunk
+/// without such spaces is parsed the same without the test of every character.
+int schoolstat_csv_spaces_may_be_trimmed(const uint8_t *bytes, size_t count, uint8_t delimiter);
 
 #endif

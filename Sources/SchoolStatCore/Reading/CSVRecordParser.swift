@@ -199,11 +199,19 @@ final class CSVRecordParser {
     private var parser = csv_parser()
     private let collected: UnsafeMutablePointer<schoolstat_csv_sink>
     private let sink: ((ParseEvent) -> Void)?
+    private let delimiter: UInt8
+    /// Whether each chunk is looked at first, to spare libcsv the space test of every
+    /// character and the fields the search for line ends when the chunk cannot need them.
+    private let looksAtChunks: Bool
 
     /// With `sink`, every record and blank line is delivered as an event as soon as
-    /// its chunk is parsed; without, the caller drains batches itself.
-    init(delimiter: UInt8, sink: ((ParseEvent) -> Void)? = nil) {
+    /// its chunk is parsed; without, the caller drains batches itself. `looksAtChunks` false
+    /// parses every chunk the long way (what the per-chunk shortcuts must be equal to).
+    init(delimiter: UInt8, looksAtChunks: Bool = true, sink: ((ParseEvent) -> Void)? = nil) {
         self.sink = sink
+        self.delimiter = delimiter
+        // A space or tab delimiter is one of libcsv's own spaces: always the long way.
+        self.looksAtChunks = looksAtChunks && delimiter != 0x20 && delimiter != 0x09
         collected = .allocate(capacity: 1)
         schoolstat_csv_sink_init(collected)
         _ = csv_init(&parser, UInt8(CSV_REPALL_NL))
@@ -221,6 +229,17 @@ final class CSVRecordParser {
     /// Parses a chunk of UTF-8 bytes.
     func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        if looksAtChunks {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            // libcsv keeps every space unless told otherwise character by character; a chunk
+            // with no space where libcsv would trim one parses the same without being told.
+            let trims = schoolstat_csv_spaces_may_be_trimmed(bytes, chunk.count, delimiter) != 0
+            csv_set_space_func(&parser, trims ? schoolstat_csv_no_space : nil)
+            // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
+            collected.pointee.fieldsMayHoldLineEnds = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil ? 1 : 0
+        } else {
+            collected.pointee.fieldsMayHoldLineEnds = 1
+        }
         let consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
         if let sink { drainEvents(sink) }
         if consumed != chunk.count {
