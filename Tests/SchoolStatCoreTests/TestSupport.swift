@@ -14,8 +14,16 @@ enum TestSupport {
     static func fixture(_ relative: String) -> String { packageRoot + "/Tests/SchoolStatCoreTests/Fixtures/" + relative }
     static var binary: String { packageRoot + "/.build/debug/schoolstat" }
 
+    /// One directory per test run holding every test's scratch directory, removed when the run exits.
+    static let scratchRoot: String = {
+        let path = NSTemporaryDirectory() + "schoolstat-tests-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestSupport.scratchRoot) }
+        return path
+    }()
+
     static func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "schoolstat-test-" + UUID().uuidString
+        let path = scratchRoot + "/" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
