@@ -153,10 +153,19 @@ struct ExpressionCompiler {
             let f = s.evaluate
             let parts = list.map(\.evaluate)
             let columns = list.reduce(into: s.columns) { $0.formUnion($1.columns) }
+            // A list of literals (the usual `level in ['county', 'city']`) is read once, here.
+            let literals = items.compactMap { item -> Value? in if case let .literal(v, _) = item { v } else { nil } }
+            if literals.count == items.count {
+                return CompiledExpression(type: .boolean, columns: columns) { row in
+                    let v = f(row)
+                    if v.isMissing { return .missing }
+                    return .boolean(literals.contains { Arithmetic.isEqual(v, $0) } != negated)
+                }
+            }
             return CompiledExpression(type: .boolean, columns: columns) { row in
                 let v = f(row)
                 if v.isMissing { return .missing }
-                let found = parts.contains { Arithmetic.compare(v, $0(row)) == 0 }
+                let found = parts.contains { Arithmetic.isEqual(v, $0(row)) }
                 return .boolean(found != negated)
             }
 
@@ -167,7 +176,8 @@ struct ExpressionCompiler {
             }
             let f = s.evaluate, fl = lo.evaluate, fh = hi.evaluate
             return CompiledExpression(type: .boolean, columns: s.columns.union(lo.columns).union(hi.columns)) { row in
-                guard let a = Arithmetic.compare(f(row), fl(row)), let b = Arithmetic.compare(f(row), fh(row)) else { return .missing }
+                let v = f(row)
+                guard let a = Arithmetic.compare(v, fl(row)), let b = Arithmetic.compare(v, fh(row)) else { return .missing }
                 return .boolean(a >= 0 && b <= 0)
             }
 
@@ -356,6 +366,12 @@ enum Arithmetic {
     }
 
     /// -1, 0 or 1; nil when either side is missing or the types differ.
+    /// Whether `compare` would give 0, without ordering texts that differ.
+    static func isEqual(_ a: Value, _ b: Value) -> Bool {
+        if case let (.text(x), .text(y)) = (a, b) { return x == y }
+        return compare(a, b) == 0
+    }
+
     static func compare(_ a: Value, _ b: Value) -> Int? {
         switch (a, b) {
         case (.missing, _), (_, .missing): return nil

@@ -268,8 +268,8 @@ final class RowValidator {
         }
         result.counts.rowsRead += 1
         row.beginRow()
-        rowFindings.removeAll(keepingCapacity: true)
-        failedRules.removeAll(keepingCapacity: true)
+        if !rowFindings.isEmpty { rowFindings.removeAll(keepingCapacity: true) }
+        if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
         for i in problems.indices { problems[i] = false }
         row.values.withUnsafeMutableBufferPointer { values in
             for i in values.indices { values[i] = .missing }
