@@ -231,8 +231,9 @@ final class CSVRecordParser {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         if looksAtChunks {
             let bytes = base.assumingMemoryBound(to: UInt8.self)
-            // libcsv keeps every space unless told otherwise character by character; a chunk
-            // with no space where libcsv would trim one parses the same without being told.
+            // libcsv drops spaces around unquoted fields unless its space test, called for every
+            // character, says none is a space; a chunk without a space libcsv would drop parses
+            // the same with libcsv's own inline test.
             let trims = schoolstat_csv_spaces_may_be_trimmed(bytes, chunk.count, delimiter) != 0
             csv_set_space_func(&parser, trims ? schoolstat_csv_no_space : nil)
             // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
