@@ -444,13 +444,8 @@ final class PackEvaluator {
         rejectedKeys[table, default: []].insert(key)
     }
 
-    /// Called for each clean row of `table` as it is written.
-    func observe(table: String, row: RowValues, file: String, line: Int) {
-        observer(table: table)(row, file, line)
-    }
-
-    /// What `observe` does for `table`, with the table's store and streamers looked up once:
-    /// for callers that hand over many rows of one table.
+    /// What to call with each clean row of `table` as it is written (the table's store and
+    /// streamers are looked up here, once, not for every row).
     func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
         let list = streamers[table] ?? []

@@ -132,6 +132,12 @@ final class CellNormaliser {
     @inline(__always)
     func normalise(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
         if let value = acceptedValue(b) { return .success(value) }
+        return normaliseInFull(field: b)
+    }
+
+    /// The general way alone, for a caller that has already tried `acceptedValue`. Nil when
+    /// the bytes are not valid UTF-8.
+    func normaliseInFull(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
         guard UTF8Check.isValid(b) else { return nil }
         return normalise(String(decoding: b, as: UTF8.self))
     }

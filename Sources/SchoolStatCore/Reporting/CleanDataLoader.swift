@@ -16,6 +16,7 @@ enum CleanDataLoader {
             var positions: [Int?] = []
             var fileColumn: Int?, lineColumn: Int?
             let row = RowValues(count: schema.columns.count)
+            let observe = evaluator.observer(table: schema.name)
             var hasValue = Array(repeating: false, count: schema.columns.count)
             try reader.read { event in
                 guard case .record(let r) = event else { return }
@@ -32,7 +33,7 @@ enum CleanDataLoader {
                 }
                 let file = fileColumn.map { $0 < cells.count ? cells[$0] : "" } ?? clean
                 let line = lineColumn.flatMap { $0 < cells.count ? Int(cells[$0]) : nil } ?? r.line
-                evaluator.observe(table: schema.name, row: row, file: file, line: line)
+                observe(row, file, line)
             }
             filled[schema.name] = Set(schema.columns.indices.filter { hasValue[$0] }.map { schema.columns[$0].name })
             let rejected = run + "/rejected/\(schema.name).csv"

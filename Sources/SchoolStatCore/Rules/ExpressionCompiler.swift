@@ -365,13 +365,13 @@ enum Arithmetic {
         return m
     }
 
-    /// -1, 0 or 1; nil when either side is missing or the types differ.
     /// Whether `compare` would give 0, without ordering texts that differ.
     static func isEqual(_ a: Value, _ b: Value) -> Bool {
         if case let (.text(x), .text(y)) = (a, b) { return x == y }
         return compare(a, b) == 0
     }
 
+    /// -1, 0 or 1; nil when either side is missing or the types differ.
     static func compare(_ a: Value, _ b: Value) -> Int? {
         switch (a, b) {
         case (.missing, _), (_, .missing): return nil

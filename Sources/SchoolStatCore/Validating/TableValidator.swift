@@ -362,7 +362,7 @@ final class RowValidator {
                 return true
             }
             if accepted { continue }
-            guard let outcome = record.withField(field, normaliser.normalise(field:)) else {
+            guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
                 let lossy = record.lossyString(field)
                 let column = rules.columns[i]
                 problems[i] = true
