@@ -24,8 +24,10 @@ final class CellNormaliser {
     private let missingFirstBytes: [Bool]
     /// The missing-value words (match keys), and the spellings this column takes exactly as written.
     private let missingWords: ByteLookup<Bool>
-    private let exactEnum: ByteLookup<String>
-    private let exactBoolean: ByteLookup<Bool>
+    /// Only spellings that cleaning leaves as they are and that are no missing-value word: a
+    /// cell found here needs no other test.
+    private var exactEnum: ByteLookup<String>
+    private var exactBoolean: ByteLookup<Bool>
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
     private let simplePattern: CharacterClassPattern?
@@ -50,6 +52,9 @@ final class CellNormaliser {
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
+        let taken: (String) -> Bool = { [self] spelling in spelling.withBytes(isCleanValue) }
+        if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
+        if column.type == .boolean { exactBoolean = ByteLookup(vocabulary.exactBooleans.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
     }
 
     /// The value shown in messages: ID numbers are masked.
@@ -106,16 +111,24 @@ final class CellNormaliser {
     /// which gives the same value for these cells and explains every problem; no `String`
     /// is built here except for the value of a code or text. `FastPathTests` checks both agree.
     func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
-        guard isCleanValue(b) else { return nil }
+        // Each type tests what it needs. Codes, numbers and the exact spellings of enums and
+        // booleans are made of bytes that cleaning leaves alone, so their own test says the cell
+        // is clean; text and dates are tested for that first.
         switch column.type {
-        case .text, .code:
-            return isCanonicalAsWritten(b) ? .text(String(decoding: b, as: UTF8.self)) : nil
+        case .code:
+            return isCodeAsWritten(b) ? .text(String(decoding: b, as: UTF8.self)) : nil
+        case .text:
+            return isCleanValue(b) && isTextAsWritten(b) ? .text(String(decoding: b, as: UTF8.self)) : nil
         case .date:
-            guard let day = DateText.parse(b), column.earliest.map({ day >= $0 }) ?? true,
+            guard isCleanValue(b), let day = DateText.parse(b), column.earliest.map({ day >= $0 }) ?? true,
                   column.latest.map({ day <= $0 }) ?? true else { return nil }
             return .date(day)
         case .integer, .decimal:
-            guard case .success(let (parsed, restStart)) = NumberText.parseLeading(b), restStart == b.count else { return nil }
+            // A number taking the whole cell is printable ASCII, clean unless it ends in spaces
+            // (which the number's reading skips); one starting with a sign could be a column's
+            // missing-value word.
+            guard case .success(let (parsed, restStart)) = NumberText.parseLeading(b), restStart == b.count,
+                  b[b.count - 1] != 0x20, b[0] <= 0x39 && b[0] >= 0x30 || isNoMissingWord(b) else { return nil }
             let number = parsed.scaled(byPowerOfTen: headerScale)
             if (column.minimum.map { number < $0 } ?? false) || (column.maximum.map { number > $0 } ?? false) { return nil }
             if column.type == .integer { return number.integerValue.map { .integer($0) } }
@@ -145,12 +158,20 @@ final class CellNormaliser {
     /// Whether a code or text cell is accepted with its canonical text exactly the bytes as
     /// written (what `acceptedValue` would give, without building it): the key columns' fast way.
     func isAcceptedAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        (column.type == .code || column.type == .text) && isCleanValue(b) && isCanonicalAsWritten(b)
+        switch column.type {
+        case .code: return isCodeAsWritten(b)
+        case .text: return isCleanValue(b) && isTextAsWritten(b)
+        default: return false
+        }
     }
 
     /// Text that cleaning leaves as it is and that is no missing-value word.
     private func isCleanValue(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = b.first, first != 0x27, first != 0x3D, TextCleaner.isAlreadyClean(b) else { return false }
+        return isNoMissingWord(b)
+    }
+
+    private func isNoMissingWord(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         switch missingVerdict(b) {
         case .no: return true
         case .lookUp: return missingWords.value(for: b) == nil
@@ -158,33 +179,43 @@ final class CellNormaliser {
         }
     }
 
-    /// For a code or text column: whether the clean bytes are already the canonical value and pass its checks.
-    private func isCanonicalAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        if column.type == .text {
-            // ASCII and Chinese characters U+4000–9FFF only (three bytes each, lead E4–E9): valid
-            // UTF-8 with one character per ASCII byte or per three-byte sequence.
-            var characters = 0, i = 0, ascii = true
-            while i < b.count {
-                let c = b[i]
-                if c < 0x80 { characters += 1; i += 1; continue }
-                guard c >= 0xE4 && c <= 0xE9, i + 2 < b.count, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return false }
-                ascii = false
-                characters += 1
-                i += 3
-            }
-            if !ascii && converter.isAvailable && converter.needsConversion(b) { return false }
-            if let length = column.length, !length.contains(characters) { return false }
-        } else {
-            // Digits and capitals other than E (an exponent): nothing to remove, fold or upper-case.
-            var allDigits = true
-            for c in b {
-                if c >= 0x30 && c <= 0x39 { continue }
-                guard c >= 0x41 && c <= 0x5A && c != 0x45 else { return false }
-                allDigits = false
-            }
-            if column.digitsOnly && !allDigits { return false }
-            if let length = column.length, !length.contains(b.count) { return false }
+    /// A text cell, already clean: whether it is its canonical value and passes the column's checks.
+    private func isTextAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        // ASCII and Chinese characters U+4000–9FFF only (three bytes each, lead E4–E9): valid
+        // UTF-8 with one character per ASCII byte or per three-byte sequence.
+        var characters = 0, i = 0, ascii = true
+        while i < b.count {
+            let c = b[i]
+            if c < 0x80 { characters += 1; i += 1; continue }
+            guard c >= 0xE4 && c <= 0xE9, i + 2 < b.count, b[i + 1] & 0xC0 == 0x80, b[i + 2] & 0xC0 == 0x80 else { return false }
+            ascii = false
+            characters += 1
+            i += 3
         }
+        if !ascii && converter.isAvailable && converter.needsConversion(b) { return false }
+        if let length = column.length, !length.contains(characters) { return false }
+        return matchesSimplePattern(b)
+    }
+
+    /// A code cell: whether it is its canonical value as written and passes the column's checks.
+    /// Digits and capitals other than E (an exponent) leave nothing to clean, remove, fold or
+    /// upper-case; only a cell starting with a letter can be a missing-value word (`NA`, `NULL`).
+    private func isCodeAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = b.first else { return false }
+        var allDigits = true
+        for c in b {
+            if c >= 0x30 && c <= 0x39 { continue }
+            guard c >= 0x41 && c <= 0x5A && c != 0x45 else { return false }
+            allDigits = false
+        }
+        if column.digitsOnly && !allDigits { return false }
+        if let length = column.length, !length.contains(b.count) { return false }
+        if first > 0x39 && !isNoMissingWord(b) { return false }
+        return matchesSimplePattern(b)
+    }
+
+    @inline(__always)
+    private func matchesSimplePattern(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return false } }
         return true
     }
