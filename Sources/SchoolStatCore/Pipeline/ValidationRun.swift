@@ -508,6 +508,20 @@ public final class ValidationRun: FindingSink {
             workers.finish(consume: add)
         }
         keysQueue.sync {}
-        return finders.map { $0.duplicates() }
+        // Each constraint's runs are merged on its own thread: the merges share nothing, and the
+        // pass would otherwise leave all but one core idle while they run.
+        guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates() } }
+        let merged = MergedDuplicates(count: finders.count)
+        DispatchQueue.concurrentPerform(iterations: finders.count) { i in merged.set(i, finders[i].duplicates()) }
+        return merged.all
+    }
+
+    /// What the constraints' merges found, each set once from its own thread.
+    private final class MergedDuplicates: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: [[RowPosition: DuplicateOf]]
+        init(count: Int) { results = Array(repeating: [:], count: count) }
+        func set(_ i: Int, _ found: [RowPosition: DuplicateOf]) { lock.withLock { results[i] = found } }
+        var all: [[RowPosition: DuplicateOf]] { lock.withLock { results } }
     }
 }
