@@ -58,6 +58,33 @@ struct RawRecord {
         return start..<(fieldCount == 0 ? start : ends[firstField + fieldCount - 1])
     }
 
+    /// Calls `body` with a view that gives each field's bytes without a closure per field.
+    func withFields<R>(_ body: (FieldView) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in
+            ends.withUnsafeBufferPointer { e in body(FieldView(bytes: b, ends: e, first: firstField, count: fieldCount)) }
+        }
+    }
+
+    /// The fields of one record, valid inside `withFields`.
+    struct FieldView {
+        fileprivate let bytes: UnsafeBufferPointer<UInt8>
+        fileprivate let ends: UnsafeBufferPointer<Int>
+        fileprivate let first: Int
+        let count: Int
+
+        subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+            let i = first + index
+            let start = i == 0 ? 0 : ends[i - 1]
+            return UnsafeBufferPointer(rebasing: bytes[start..<ends[i]])
+        }
+    }
+
+    /// The first byte of the first field; 0 when there is none.
+    var firstByte: UInt8 {
+        let start = firstField == 0 ? 0 : ends[firstField - 1]
+        return fieldCount > 0 && ends[firstField] > start ? bytes[start] : 0
+    }
+
     func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let i = firstField + index
         let start = i == 0 ? 0 : ends[i - 1]

@@ -149,11 +149,17 @@ final class FileRules: @unchecked Sendable {
     let displayPath: String
     let encodingName: String
     let normalisers: [CellNormaliser?]
+    /// The columns the file has, in column order: what the row pass needs of each, with the
+    /// normaliser held unretained (`normalisers` keeps it alive); one retain and release per
+    /// cell were a tenth of the cells' cost.
+    let cellPlans: [CellPlan]
     let checks: [CompiledCheck]
     /// Per unique constraint of the schema: rows that repeat an earlier key.
     let duplicates: [[RowPosition: DuplicateOf]]
     let fileNames: [String]
     let headerKeys: [String]
+    /// The first byte of the header's first match key (0 for none).
+    let headerFirstKeyByte: UInt8
     let missingColumnRules: [String]
     /// The record key's columns: (name, index).
     let keyColumns: [(String, Int)]
@@ -176,9 +182,14 @@ final class FileRules: @unchecked Sendable {
         self.encodingName = encodingName
         self.duplicates = duplicates
         self.fileNames = fileNames
-        normalisers = schema.columns.indices.map { i in
+        let normalisers = schema.columns.indices.map { i in
             header.fieldForColumn[i] == nil ? nil :
                 CellNormaliser(column: schema.columns[i], vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: header.unitForColumn[i])
+        }
+        self.normalisers = normalisers
+        cellPlans = schema.columns.indices.compactMap { i in
+            guard let normaliser = normalisers[i], let field = header.fieldForColumn[i] else { return nil }
+            return CellPlan(column: i, field: field, normaliser: Unmanaged.passUnretained(normaliser), isText: schema.columns[i].type == .text)
         }
         var compiler = ExpressionCompiler(schema: schema, parameters: ruleSet.parameters)
         compiler.shared = SharedCalls(schema.checks.flatMap { spec in
@@ -197,6 +208,7 @@ final class FileRules: @unchecked Sendable {
                                  blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
         }
         headerKeys = header.headers.map(TextCleaner.matchKey)
+        headerFirstKeyByte = headerKeys.first?.utf8.first ?? 0
         missingColumnRules = header.missingRequired.map { "\(schema.name).\(schema.columns[$0].name).required" }
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
@@ -300,7 +312,12 @@ final class RowValidator {
     private func isRepeatedHeader(_ record: RawRecord) -> Bool {
         let keys = rules.headerKeys
         guard record.fieldCount == keys.count, !keys.isEmpty else { return false }
-        // Cheap test first: a repeated header's first cell is the header's first cell.
+        // Cheap test first: a repeated header's first cell is the header's first cell. A cell
+        // starting with an ASCII letter or digit has a match key starting with it, lower-cased,
+        // so most data rows are told apart by their first byte.
+        let first = record.firstByte
+        if (first >= 0x30 && first <= 0x39) || (first | 0x20 >= 0x61 && first | 0x20 <= 0x7A),
+           (first >= 0x41 ? first | 0x20 : first) != rules.headerFirstKeyByte { return false }
         guard record.withField(0, { TextCleaner.matchKey(of: $0, equals: keys[0]) }) else { return false }
         var same = 0
         for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == keys[i] { same += 1 }
@@ -345,52 +362,65 @@ final class RowValidator {
     }
 
     private func normaliseCells(_ record: RawRecord) {
-        let fieldForColumn = rules.header.fieldForColumn
-        let normalisers = rules.normalisers
-        for i in normalisers.indices {
-            guard let normaliser = normalisers[i], let field = fieldForColumn[i] else { continue }
-            guard field < record.fieldCount else {
-                // The row is too short to reach this column: the shape finding already covers it.
-                problems[i] = true
-                continue
+        // Most cells: accepted straight from their bytes, written into the row in place. Text
+        // that a spreadsheet would run as a formula, and every cell with a problem, take the
+        // general way, which reports it.
+        var general: [CellPlan] = []
+        rules.cellPlans.withUnsafeBufferPointer { plans in
+            record.withFields { fields in
+                row.values.withUnsafeMutableBufferPointer { values in
+                    for plan in plans {
+                        guard plan.field < fields.count else {
+                            // The row is too short to reach this column: the shape finding already covers it.
+                            problems[plan.column] = true
+                            continue
+                        }
+                        let b = fields[plan.field]
+                        let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
+                        if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
+                            values[plan.column] = value
+                        } else {
+                            general.append(plan)
+                        }
+                    }
+                }
             }
-            // Most cells: accepted straight from their bytes, written into the row in place.
-            // Text that a spreadsheet would run as a formula takes the general way, which reports it.
-            let accepted = record.withField(field) { b -> Bool in
-                guard let value = normaliser.acceptedValue(b), !(rules.isText[i] && CSVWriter.isFormulaLike(b)) else { return false }
-                row.values[i] = value
-                return true
-            }
-            if accepted { continue }
-            guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
-                let lossy = record.lossyString(field)
-                let column = rules.columns[i]
-                problems[i] = true
-                addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                    zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
-                    en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
-                    expected: "有效的 \(rules.encodingName) 文本")
-                continue
-            }
-            let value: Value
-            switch outcome {
-            case .success(let v):
-                value = v
-            case .failure(let p):
-                problems[i] = true
-                addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
-                           rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)", severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
-                continue
-            }
-            row.values[i] = value
-            if rules.isText[i], case .text(let s) = value, CSVWriter.isFormulaLike(s) {
-                let column = rules.columns[i]
-                addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: "\(schema.name).\(column.name).formula_like",
-                    severity: .warning,
-                    zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
-                    en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
-                    expected: "文字 (text)")
-            }
+        }
+        for plan in general { normaliseInFull(record, plan) }
+    }
+
+    /// A cell the bytes alone did not settle: its value the general way, or its problem reported.
+    private func normaliseInFull(_ record: RawRecord, _ plan: CellPlan) {
+        let i = plan.column, field = plan.field
+        let normaliser = plan.normaliser.takeUnretainedValue()
+        guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
+            let lossy = record.lossyString(field)
+            let column = rules.columns[i]
+            problems[i] = true
+            addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                expected: "有效的 \(rules.encodingName) 文本")
+            return
+        }
+        let value: Value
+        switch outcome {
+        case .success(let v):
+            value = v
+        case .failure(let p):
+            problems[i] = true
+            addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
+                       rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)", severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+            return
+        }
+        row.values[i] = value
+        if plan.isText, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+            let column = rules.columns[i]
+            addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+                severity: .warning,
+                zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
+                en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                expected: "文字 (text)")
         }
     }
 
@@ -640,4 +670,12 @@ final class TableValidator: @unchecked Sendable {
         output.counts.blankLines += c.blankLines
         output.counts.repeatedHeaders += c.repeatedHeaders
     }
+}
+
+/// One column of a file as the row pass reads it.
+struct CellPlan {
+    let column: Int
+    let field: Int
+    let normaliser: Unmanaged<CellNormaliser>
+    let isText: Bool
 }
