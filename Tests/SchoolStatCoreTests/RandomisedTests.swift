@@ -308,7 +308,8 @@ struct FastPathTests {
     @Test("code patterns match exactly what the regular expression matches, fixed-length or not", arguments: [81, 82])
     func patternsAgreeWithRegex(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)
-        let patterns = ["[0-9]{17}[0-9X]", "[A-Z0-9]+", "T[0-9]{9}", "[0-9]{6}", "A?B{2,3}C*", "[a-c]{0,2}x", "[0-9]{2}-[0-9]{2}", "[0-9X]{1}"]
+        let patterns = ["[0-9]{17}[0-9X]", "[A-Z0-9]+", "T[0-9]{9}", "[0-9]{6}", "A?B{2,3}C*", "[a-c]{0,2}x", "[0-9]{2}-[0-9]{2}", "[0-9X]{1}",
+                        "[0-9]{2}[0-9]+", "X{2}[A-Z]*", "[0-9]{3}[0-9X]{0,2}", ""]
         let alphabet = Array("0123456789XTABCabcx-")
         for pattern in patterns {
             let fast = try #require(CharacterClassPattern(pattern))

@@ -210,7 +210,9 @@ final class CellNormaliser {
         }
         if column.digitsOnly && !allDigits { return false }
         if let length = column.length, !length.contains(b.count) { return false }
-        if first > 0x39 && !isNoMissingWord(b) { return false }
+        // Its match key is itself lower-cased: no missing-value word starts with that first byte,
+        // or the words are looked up.
+        if first > 0x39 && missingFirstBytes[Int(first | 0x20)] && !isNoMissingWord(b) { return false }
         return matchesSimplePattern(b)
     }
 

@@ -79,6 +79,7 @@ struct CharacterClassPattern {
             pieces.append(Piece(allowed: allowed, minimum: minimum, maximum: maximum))
         }
         self.pieces = pieces
+        fixedUntilLast = pieces.dropLast().allSatisfy { $0.minimum == $0.maximum }
     }
 
     /// Whole-string match. Greedy per piece with backtracking over counts.
@@ -87,7 +88,23 @@ struct CharacterClassPattern {
     }
 
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        match(bytes, 0, 0)
+        fixedUntilLast ? matchInOrder(bytes) : match(bytes, 0, 0)
+    }
+
+    /// Whether every piece but the last takes a fixed count (`[0-9]{17}[0-9X]`, `[A-Z0-9]+`):
+    /// then each piece's share of the text is known and nothing needs backtracking.
+    private let fixedUntilLast: Bool
+
+    private func matchInOrder(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var position = 0
+        for k in pieces.indices {
+            let p = pieces[k]
+            let end = k == pieces.count - 1 ? bytes.count : position + p.minimum
+            guard end <= bytes.count, end - position >= p.minimum, end - position <= p.maximum else { return false }
+            for j in position..<end where !p.allows(bytes[j]) { return false }
+            position = end
+        }
+        return position == bytes.count
     }
 
     private func match(_ bytes: UnsafeBufferPointer<UInt8>, _ piece: Int, _ position: Int) -> Bool {
