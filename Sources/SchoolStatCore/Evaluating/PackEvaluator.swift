@@ -47,9 +47,9 @@ final class GroupState {
     private var slotOfGroup: [Int] = []
 
     /// The slot of the group numbered `group`, found by number; made on its first row.
-    func slot(group: Int, _ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
+    func slot(group: Int, _ key: () -> String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
         if group < slotOfGroup.count, slotOfGroup[group] >= 0 { return slotOfGroup[group] }
-        let s = slot(key, keyValues: keyValues(), calls: calls, file: file, line: line)
+        let s = slot(key(), keyValues: keyValues(), calls: calls, file: file, line: line)
         if group >= slotOfGroup.count { slotOfGroup.append(contentsOf: repeatElement(-1, count: group + 1 - slotOfGroup.count)) }
         slotOfGroup[group] = s
         return s
@@ -135,9 +135,12 @@ final class PackEvaluator {
     private var rules: [CompiledRule] = []
     /// Per streaming table: the derived values and group rules its rows feed.
     private var streamers: [String: [Streamer]] = [:]
-    /// The current row's group, per set of group columns (a streamer's `grouping`): its key
-    /// text and its number, made for the row numbered `stamp`.
-    private var rowGroups: [(stamp: Int, key: String, number: Int)] = []
+    /// The current row's group, per set of group columns (a streamer's `grouping`): its number,
+    /// found for the row numbered `stamp`.
+    private var rowGroups: [(stamp: Int, number: Int)] = []
+    /// Per set of group columns: the last group's key and number. Exports are usually sorted by
+    /// school, so a row mostly belongs to the group of the row before it.
+    private var lastGroups: [(key: String, number: Int)] = []
     private var rowStamp = 0
     /// Every group key seen, per set of group columns, numbered in order of first sight: one
     /// hash lookup per row and set of columns, however many rules group by them.
@@ -310,7 +313,8 @@ final class PackEvaluator {
                 }
             }
         }
-        rowGroups = Array(repeating: (-1, "", 0), count: groupings.count)
+        rowGroups = Array(repeating: (-1, 0), count: groupings.count)
+        lastGroups = Array(repeating: ("", -1), count: groupings.count)
         groupNumbers = Array(repeating: [:], count: groupings.count)
     }
 
@@ -448,7 +452,9 @@ final class PackEvaluator {
     /// streamers are looked up here, once, not for every row).
     func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
-        let list = streamers[table] ?? []
+        // Taken unretained: `streamers` holds them for the evaluator's life, and a retain and
+        // release of each, for each row, is what the loop below would otherwise cost.
+        let list = (streamers[table] ?? []).map { Unmanaged.passUnretained($0) }
         return { row, file, line in
             if let store {
                 store.rows.append(row.values)
@@ -457,40 +463,59 @@ final class PackEvaluator {
             }
             guard !list.isEmpty else { return }
             self.rowStamp += 1
-            for streamer in list { self.feed(streamer, row, file: file, line: line) }
+            for streamer in list { streamer._withUnsafeGuaranteedRef { self.feed($0, row, file: file, line: line) } }
         }
     }
 
-    /// The row's group for the streamer's columns: the key (the columns' canonical text joined
-    /// by U+001F) and its number.
-    private func group(_ streamer: Streamer, _ row: RowValues) -> (key: String, number: Int) {
+    /// The number of the row's group for the streamer's columns: found once per row for all the
+    /// streamers with the same columns, and without a lookup when it is the previous row's group.
+    private func groupNumber(_ streamer: Streamer, _ row: RowValues) -> Int {
         let g = streamer.grouping
-        if rowGroups[g].stamp == rowStamp { return (rowGroups[g].key, rowGroups[g].number) }
-        let columns = streamer.byColumns
-        let key = columns.count == 1 ? row.values[columns[0]].description : columns.map { row.values[$0].description }.joined(separator: "\u{1F}")
+        if rowGroups[g].stamp == rowStamp { return rowGroups[g].number }
         let number: Int
-        if let n = groupNumbers[g][key] {
-            number = n
+        let columns = streamer.byColumns
+        if columns.count == 1, case .text(let text) = row.values[columns[0]], lastGroups[g].number >= 0, text == lastGroups[g].key {
+            number = lastGroups[g].number
         } else {
-            number = groupNumbers[g].count
-            groupNumbers[g][key] = number
+            let key = Self.groupKey(columns, row)
+            if let n = groupNumbers[g][key] {
+                number = n
+            } else {
+                number = groupNumbers[g].count
+                groupNumbers[g][key] = number
+            }
+            lastGroups[g] = (key, number)
         }
-        rowGroups[g] = (rowStamp, key, number)
-        return (key, number)
+        rowGroups[g] = (rowStamp, number)
+        return number
+    }
+
+    /// A group's key: its columns' canonical text, joined by U+001F.
+    private static func groupKey(_ columns: [Int], _ row: RowValues) -> String {
+        columns.count == 1 ? row.values[columns[0]].description : columns.map { row.values[$0].description }.joined(separator: "\u{1F}")
     }
 
     private func feed(_ streamer: Streamer, _ row: RowValues, file: String, line: Int) {
         if let filter = streamer.filter, filter.evaluate(row) != .boolean(true) { return }
-        let (key, number) = group(streamer, row)
+        let number = groupNumber(streamer, row)
         let state = streamer.state
-        let slot = state.slot(group: number, key, keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
-                              calls: streamer.kinds.count, file: streamer.keepsGroupFacts ? file : "", line: line)
-        for (j, kind) in streamer.kinds.enumerated() {
-            let arguments = streamer.arguments[j]
-            switch arguments.count {
-            case 0: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 0, .missing, .missing)
-            case 1: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 1, arguments[0].evaluate(row), .missing)
-            default: state.accumulators[slot * streamer.kinds.count + j].add(kind, count: 2, arguments[0].evaluate(row), arguments[1].evaluate(row))
+        let calls = streamer.kinds.count
+        let slot = state.slot(group: number, { Self.groupKey(streamer.byColumns, row) },
+                              keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
+                              calls: calls, file: streamer.keepsGroupFacts ? file : "", line: line)
+        let base = slot * calls
+        streamer.kinds.withUnsafeBufferPointer { kinds in
+            streamer.arguments.withUnsafeBufferPointer { arguments in
+                state.accumulators.withUnsafeMutableBufferPointer { accumulators in
+                    for j in 0..<calls {
+                        let a = arguments[j]
+                        switch a.count {
+                        case 0: accumulators[base + j].add(kinds[j], count: 0, .missing, .missing)
+                        case 1: accumulators[base + j].add(kinds[j], count: 1, a[0].evaluate(row), .missing)
+                        default: accumulators[base + j].add(kinds[j], count: 2, a[0].evaluate(row), a[1].evaluate(row))
+                        }
+                    }
+                }
             }
         }
     }
