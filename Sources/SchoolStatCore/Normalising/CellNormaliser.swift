@@ -203,7 +203,18 @@ final class CellNormaliser {
     private func isCodeAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = b.first else { return false }
         var allDigits = true
-        for c in b {
+        // Eight digits at a time (ID numbers and school codes are all digits), then byte by byte.
+        var start = 0
+        if let base = b.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            while start + 8 <= b.count {
+                let v = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+                // Each byte 0x30–0x39: high nibble 3, and adding 6 does not carry into it.
+                guard v & (0xF0 &* ones) == 0x30 &* ones, (v &+ 0x06 &* ones) & (0xF0 &* ones) == 0x30 &* ones else { break }
+                start += 8
+            }
+        }
+        for c in UnsafeBufferPointer(rebasing: b[start...]) {
             if c >= 0x30 && c <= 0x39 { continue }
             guard c >= 0x41 && c <= 0x5A && c != 0x45 else { return false }
             allDigits = false

@@ -23,7 +23,7 @@ struct CharacterClassPattern {
 
         @inline(__always)
         func allows(_ b: UInt8) -> Bool {
-            b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b - 64)) != 0
+            b < 64 ? low & (1 &<< UInt64(b)) != 0 : b < 128 && high & (1 &<< UInt64(b &- 64)) != 0
         }
     }
 
@@ -96,15 +96,21 @@ struct CharacterClassPattern {
     private let fixedUntilLast: Bool
 
     private func matchInOrder(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var position = 0
-        for k in pieces.indices {
-            let p = pieces[k]
-            let end = k == pieces.count - 1 ? bytes.count : position + p.minimum
-            guard end <= bytes.count, end - position >= p.minimum, end - position <= p.maximum else { return false }
-            for j in position..<end where !p.allows(bytes[j]) { return false }
-            position = end
+        pieces.withUnsafeBufferPointer { pieces in
+            var position = 0
+            for k in pieces.indices {
+                let p = pieces[k]
+                let end = k == pieces.count - 1 ? bytes.count : position + p.minimum
+                guard end <= bytes.count, end - position >= p.minimum, end - position <= p.maximum else { return false }
+                var j = position
+                while j < end {
+                    guard p.allows(bytes[j]) else { return false }
+                    j += 1
+                }
+                position = end
+            }
+            return position == bytes.count
         }
-        return position == bytes.count
     }
 
     private func match(_ bytes: UnsafeBufferPointer<UInt8>, _ piece: Int, _ position: Int) -> Bool {
