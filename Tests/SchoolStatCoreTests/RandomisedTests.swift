@@ -305,6 +305,40 @@ struct FastPathTests {
         }
     }
 
+    @Test("CSV lines built field by field keep every row, and a copy changed later leaves the original as it was", arguments: [91])
+    func linesGrowAndCopy(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        var lines = CSVLines()
+        var expected: [[String]] = []
+        var snapshot: (lines: CSVLines, rows: Int)?
+        for r in 0..<3_000 {
+            // Rows of growing and shrinking width, so the buffer grows many times from empty.
+            let fields = (0..<Int.random(in: 1...12, using: &rng)).map { _ in
+                String((0..<Int.random(in: 0...40, using: &rng)).map { _ in "ab中,\" 7".randomElement(using: &rng)! })
+            }
+            for f in fields { lines.field(f, defuse: false) }
+            lines.field(r)
+            lines.endRow()
+            expected.append(fields.map { $0 } + [String(r)])
+            if r == 1_000 {
+                // A copy that goes on with a row of its own, written where the original's next
+                // row goes: neither may see the other's.
+                var copy = lines
+                copy.field("copy")
+                copy.endRow()
+                snapshot = (copy, expected.count)
+            }
+        }
+        let (copy, count) = try #require(snapshot)
+        // Compared as one verdict each: a failure would otherwise print thousands of rows.
+        let original = ReferenceCSV.parse(lines.bytes, delimiter: 0x2C).map(\.fields)
+        let copied = ReferenceCSV.parse(copy.bytes, delimiter: 0x2C).map(\.fields)
+        let originalIntact = original == expected
+        let copyIntact = copied == Array(expected.prefix(count)) + [["copy"]]
+        #expect(originalIntact, "the original lines changed: \(original.count) rows read back, \(expected.count) written")
+        #expect(copyIntact, "the copy's lines changed: \(copied.count) rows read back, \(count + 1) written")
+    }
+
     @Test("code patterns match exactly what the regular expression matches, fixed-length or not", arguments: [81, 82])
     func patternsAgreeWithRegex(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)

@@ -654,8 +654,8 @@ final class TableValidator: @unchecked Sendable {
     /// Writes one batch's results, in file order.
     private func commit(_ result: BatchResult) {
         for finding in result.findings { sink.record(finding) }
-        if !result.clean.isEmpty { output.clean.file.write(result.clean.bytes) }
-        if !result.rejected.isEmpty { output.rejected.file.write(result.rejected.bytes) }
+        if !result.clean.isEmpty { output.clean.file.write(result.clean) }
+        if !result.rejected.isEmpty { output.rejected.file.write(result.rejected) }
         if let observe = output.observer, let rows = result.cleanRows {
             for line in rows.lines {
                 rows.takeNext(into: &output.scratch.values)

@@ -46,6 +46,8 @@ final class BufferedFile {
 
     func write(_ s: String) { write(s.utf8) }
 
+    func write(_ lines: CSVLines) { lines.withBytes { write($0) } }
+
     /// Writes all of `raw` to `fd`, retrying short and interrupted writes; false (with
     /// `errno` set) when the system refuses.
     static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
@@ -112,24 +114,30 @@ struct CSVWriter {
         var line = CSVLines()
         for field in fields { line.field(field, defuse: defuse) }
         line.endRow()
-        file.write(line.bytes)
+        file.write(line)
     }
 }
 
 /// CSV rows built in memory (a batch of them), with the quoting and the
 /// formula guard of `CSVWriter`; written out later in one piece.
 struct CSVLines {
-    private(set) var bytes: [UInt8] = []
+    private var buffer: ByteBuffer
     private var rowStarted = false
 
-    init() {}
+    init() { buffer = ByteBuffer() }
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int) { buffer = ByteBuffer(capacity: capacity) }
 
-    var isEmpty: Bool { bytes.isEmpty }
+    var isEmpty: Bool { buffer.isEmpty }
+
+    /// The rows' bytes, for a caller that takes them in one piece.
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
+
+    /// The rows' bytes as an array (a copy).
+    var bytes: [UInt8] { buffer.array }
 
     private mutating func separate() {
-        if rowStarted { bytes.append(0x2C) }
+        if rowStarted { buffer.append(0x2C) }
         rowStarted = true
     }
 
@@ -144,17 +152,17 @@ struct CSVLines {
         let guarded = defuse && CSVWriter.isFormulaLike(utf8)
         let needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20 || schoolstat_csv_needs_quotes(utf8.baseAddress, utf8.count) != 0
         if !needsQuotes {
-            if guarded { bytes.append(0x27) }
-            bytes.append(contentsOf: utf8)
+            if guarded { buffer.append(0x27) }
+            buffer.appendBytes(utf8)
             return
         }
-        bytes.append(0x22)
-        if guarded { bytes.append(0x27) }
+        buffer.append(0x22)
+        if guarded { buffer.append(0x27) }
         for b in utf8 {
-            if b == 0x22 { bytes.append(0x22) }
-            bytes.append(b)
+            if b == 0x22 { buffer.append(0x22) }
+            buffer.append(b)
         }
-        bytes.append(0x22)
+        buffer.append(0x22)
     }
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes
@@ -162,10 +170,10 @@ struct CSVLines {
     mutating func field(_ value: Value) {
         switch value {
         case .missing: separate()
-        case .integer(let i): separate(); Self.appendInteger(i, to: &bytes)
-        case .decimal(let d): separate(); Self.appendDecimal(d, to: &bytes)
-        case .date(let d): separate(); Self.appendDate(d, to: &bytes)
-        case .boolean(let b): separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let i): separate(); Self.appendInteger(i, to: &buffer)
+        case .decimal(let d): separate(); Self.appendDecimal(d, to: &buffer)
+        case .date(let d): separate(); Self.appendDate(d, to: &buffer)
+        case .boolean(let b): separate(); buffer.appendUTF8(b ? "true" : "false")
         case .text(let s): field(s)
         case .real: field(value.description)
         }
@@ -173,21 +181,21 @@ struct CSVLines {
 
     mutating func field(_ integer: Int) {
         separate()
-        Self.appendInteger(Int64(integer), to: &bytes)
+        Self.appendInteger(Int64(integer), to: &buffer)
     }
 
     mutating func endRow() {
-        bytes.append(0x0A)
+        buffer.append(0x0A)
         rowStarted = false
     }
 
-    static func appendInteger(_ value: Int64, to bytes: inout [UInt8]) {
+    static func appendInteger(_ value: Int64, to bytes: inout some ByteAppending) {
         if value < 0 { bytes.append(0x2D) }
         appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
     }
 
     /// Digits of `value`, left-padded with zeros to `minimumWidth`.
-    static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout [UInt8]) {
+    static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
         // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
             var i = digits.count
@@ -201,7 +209,7 @@ struct CSVLines {
                 i -= 1
                 digits[i] = 0x30
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+            bytes.appendBytes(UnsafeBufferPointer(rebasing: digits[i...]))
         }
     }
 
@@ -227,22 +235,22 @@ struct CSVLines {
             guard b.count >= 3, b.count % 3 == 0, b.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }),
                   stride(from: 0, to: b.count, by: 3).allSatisfy({ b[$0] >= 0xE4 }) else { return false }
             separate()
-            bytes.append(contentsOf: b[0..<3])
-            bytes.append(contentsOf: repeatElement(0x2A, count: max(1, b.count / 3 - 1)))
+            buffer.appendBytes(UnsafeBufferPointer(rebasing: b[0..<3]))
+            buffer.append(0x2A, times: max(1, b.count / 3 - 1))
             return true
         }
         if !done { field(TableValidator.maskName(name)) }
     }
 
     /// Plain decimal notation, the same text as `FixedDecimal.description`.
-    static func appendDecimal(_ d: FixedDecimal, to bytes: inout [UInt8]) {
+    static func appendDecimal(_ d: FixedDecimal, to bytes: inout some ByteAppending) {
         if d.exponent >= 0 {
             appendInteger(d.mantissa, to: &bytes)
             return
         }
         let places = -d.exponent
         guard places <= 19 else {
-            bytes.append(contentsOf: d.description.utf8)
+            bytes.appendUTF8(d.description)
             return
         }
         if d.mantissa < 0 { bytes.append(0x2D) }
@@ -255,9 +263,9 @@ struct CSVLines {
     }
 
     /// ISO 8601, the same text as `Day.description`.
-    static func appendDate(_ d: Day, to bytes: inout [UInt8]) {
+    static func appendDate(_ d: Day, to bytes: inout some ByteAppending) {
         guard (0...9999).contains(d.year) else {
-            bytes.append(contentsOf: d.description.utf8)
+            bytes.appendUTF8(d.description)
             return
         }
         // Every part has a fixed width: ten bytes, built in place.
@@ -265,6 +273,6 @@ struct CSVLines {
         let c = UInt8(truncatingIfNeeded: d.year % 100)
         let text: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0x30 + y / 10, 0x30 + y % 10, 0x30 + c / 10, 0x30 + c % 10, 0x2D, 0x30 + m / 10, 0x30 + m % 10, 0x2D, 0x30 + day / 10, 0x30 + day % 10)
-        withUnsafeBytes(of: text) { bytes.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+        withUnsafeBytes(of: text) { bytes.appendBytes($0.assumingMemoryBound(to: UInt8.self)) }
     }
 }

@@ -50,7 +50,7 @@ final class LedgerWriter {
         var row = CSVLines()
         for field in fields { row.field(field) }
         row.endRow()
-        csv.file.write(row.bytes)
+        csv.file.write(row)
         var json: [UInt8] = [0x7B] // {
         json.reserveCapacity(1024)
         for (i, name) in Self.jsonNames.enumerated() {
