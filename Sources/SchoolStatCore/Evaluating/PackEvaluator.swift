@@ -496,7 +496,7 @@ final class PackEvaluator {
     }
 
     private func feed(_ streamer: Streamer, _ row: RowValues, file: String, line: Int) {
-        if let filter = streamer.filter, filter.evaluate(row) != .boolean(true) { return }
+        if let filter = streamer.filter, !filter.evaluate(row).isTrue { return }
         let number = groupNumber(streamer, row)
         let state = streamer.state
         let calls = streamer.kinds.count

@@ -144,6 +144,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
 
     public var isMissing: Bool { if case .missing = self { return true } else { return false } }
 
+    /// Whether this is the boolean true (what a check's condition must give to pass).
+    var isTrue: Bool { if case .boolean(true) = self { return true } else { return false } }
+
     /// The canonical textual form written to clean outputs.
     public var description: String {
         switch self {

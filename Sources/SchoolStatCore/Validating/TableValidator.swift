@@ -154,6 +154,8 @@ final class FileRules: @unchecked Sendable {
     /// cell were a tenth of the cells' cost.
     let cellPlans: [CellPlan]
     let checks: [CompiledCheck]
+    /// The same, held unretained (`checks` keeps them alive): no retain and release of each check for each row.
+    let uncheckedChecks: [Unmanaged<CompiledCheck>]
     /// Per unique constraint of the schema: rows that repeat an earlier key.
     let duplicates: [[RowPosition: DuplicateOf]]
     let fileNames: [String]
@@ -197,7 +199,7 @@ final class FileRules: @unchecked Sendable {
         })
         // A check that needs a required column the file does not have is skipped: the missing column is
         // reported once. An absent optional column is simply missing in every row (coalesce() sees it so).
-        checks = try schema.checks.compactMap { spec in
+        let checks = try schema.checks.compactMap { spec -> CompiledCheck? in
             let scope = try spec.scope.map { try compiler.compile($0.root) }
             let condition = try compiler.compile(spec.condition.root)
             let values = try spec.values.map { ($0.name, try compiler.compile($0.expression.root)) }
@@ -207,6 +209,8 @@ final class FileRules: @unchecked Sendable {
             return CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
                                  blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
         }
+        self.checks = checks
+        uncheckedChecks = checks.map { Unmanaged.passUnretained($0) }
         headerKeys = header.headers.map(TextCleaner.matchKey)
         headerFirstKeyByte = headerKeys.first?.utf8.first ?? 0
         missingColumnRules = header.missingRequired.map { "\(schema.name).\(schema.columns[$0].name).required" }
@@ -365,11 +369,13 @@ final class RowValidator {
         // Most cells: accepted straight from their bytes, written into the row in place. Text
         // that a spreadsheet would run as a formula, and every cell with a problem, take the
         // general way, which reports it.
-        var general: [CellPlan] = []
+        // The cells left for the general way: the first 64 columns as bits, any others listed.
+        var generalBits: UInt64 = 0
+        var generalBeyond: [Int] = []
         rules.cellPlans.withUnsafeBufferPointer { plans in
             record.withFields { fields in
                 row.values.withUnsafeMutableBufferPointer { values in
-                    for plan in plans {
+                    for (p, plan) in plans.enumerated() {
                         guard plan.field < fields.count else {
                             // The row is too short to reach this column: the shape finding already covers it.
                             problems[plan.column] = true
@@ -379,14 +385,21 @@ final class RowValidator {
                         let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
                         if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
                             values[plan.column] = value
+                        } else if p < 64 {
+                            generalBits |= 1 &<< UInt64(p)
                         } else {
-                            general.append(plan)
+                            generalBeyond.append(p)
                         }
                     }
                 }
             }
         }
-        for plan in general { normaliseInFull(record, plan) }
+        while generalBits != 0 {
+            let p = generalBits.trailingZeroBitCount
+            generalBits &= generalBits &- 1
+            normaliseInFull(record, rules.cellPlans[p])
+        }
+        for p in generalBeyond { normaliseInFull(record, rules.cellPlans[p]) }
     }
 
     /// A cell the bytes alone did not settle: its value the general way, or its problem reported.
@@ -431,15 +444,17 @@ final class RowValidator {
     }
 
     private func evaluateChecks(_ record: RawRecord) {
-        for check in rules.checks {
-            // A value that failed its own column check is already reported; do not pile on.
-            if check.columns.contains(where: { problems[$0] }) { continue }
-            if let scope = check.scope, scope.evaluate(row) != .boolean(true) { continue }
-            let verdict = check.condition.evaluate(row)
-            if verdict == .boolean(true) { continue }
-            let notEvaluable = verdict.isMissing
-            if notEvaluable && check.spec.onMissing == .skip { continue }
-            report(check, notEvaluable: notEvaluable, record)
+        for check in rules.uncheckedChecks {
+            check._withUnsafeGuaranteedRef { check in
+                // A value that failed its own column check is already reported; do not pile on.
+                if check.columns.contains(where: { problems[$0] }) { return }
+                if let scope = check.scope, !scope.evaluate(row).isTrue { return }
+                let verdict = check.condition.evaluate(row)
+                if verdict.isTrue { return }
+                let notEvaluable = verdict.isMissing
+                if notEvaluable && check.spec.onMissing == .skip { return }
+                report(check, notEvaluable: notEvaluable, record)
+            }
         }
     }
 
