@@ -13,6 +13,14 @@ enum DateText {
 
     /// The same on UTF-8 bytes (already cleaned: full-width digits folded).
     static func parse(_ whole: UnsafeBufferPointer<UInt8>) -> Day? {
+        // The usual form first, read in place: 1985-03-02 (or with / or .), as the general
+        // reading below would read it.
+        if whole.count == 10, isPlainSeparator(whole[4]), isPlainSeparator(whole[7]),
+           isDigit(whole[0]), isDigit(whole[1]), isDigit(whole[2]), isDigit(whole[3]), isDigit(whole[5]), isDigit(whole[6]),
+           isDigit(whole[8]), isDigit(whole[9]) {
+            let year = int(whole, 0, 4)
+            return year >= 1000 ? Day(year: year, month: int(whole, 5, 7), day: int(whole, 8, 10)) : nil
+        }
         var start = 0, end = whole.count
         while start < end && whole[start] == 0x20 { start += 1 }
         while end > start && whole[end - 1] == 0x20 { end -= 1 }
@@ -106,6 +114,9 @@ enum DateText {
 
     @inline(__always)
     private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    @inline(__always)
+    private static func isPlainSeparator(_ c: UInt8) -> Bool { c == 0x2D || c == 0x2F || c == 0x2E }
 
     private static func int(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int {
         var v = 0

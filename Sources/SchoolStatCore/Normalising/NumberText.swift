@@ -22,6 +22,16 @@ enum NumberText {
 
     /// The same on UTF-8 bytes: the number and where the text after it starts.
     static func parseLeading(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<(FixedDecimal, Int), Failure> {
+        // Whole numbers of up to 18 digits and nothing else (counts, hours, yuan), read at once.
+        if bytes.count > 0 && bytes.count <= 18 {
+            var value: Int64 = 0
+            var allDigits = true
+            for b in bytes {
+                guard b >= 0x30 && b <= 0x39 else { allDigits = false; break }
+                value = value &* 10 &+ Int64(b &- 0x30)
+            }
+            if allDigits { return .success((FixedDecimal(mantissa: value, exponent: 0), bytes.count)) }
+        }
         var i = 0
         var negative = false
         if i < bytes.count && (bytes[i] == 0x2D || bytes[i] == 0x2B) { // - +
