@@ -89,4 +89,7 @@ int schoolstat_csv_no_space(unsigned char c);
 /// without such spaces is parsed the same without the test of every character.
 int schoolstat_csv_spaces_may_be_trimmed(const uint8_t *bytes, size_t count, uint8_t delimiter);
 
+/// Asks the CPU to bring the cache line at `address` in, for writing, before it is needed.
+static inline void schoolstat_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
+
 #endif
