@@ -128,7 +128,7 @@ final class CellNormaliser {
             // (which the number's reading skips); one starting with a sign could be a column's
             // missing-value word.
             guard case .success(let (parsed, restStart)) = NumberText.parseLeading(b), restStart == b.count,
-                  b[b.count - 1] != 0x20, b[0] <= 0x39 && b[0] >= 0x30 || isNoMissingWord(b) else { return nil }
+                  b[b.count - 1] != 0x20, (b[0] >= 0x30 && b[0] <= 0x39) || isNoMissingWord(b) else { return nil }
             let number = parsed.scaled(byPowerOfTen: headerScale)
             if (column.minimum.map { number < $0 } ?? false) || (column.maximum.map { number > $0 } ?? false) { return nil }
             if column.type == .integer { return number.integerValue.map { .integer($0) } }
