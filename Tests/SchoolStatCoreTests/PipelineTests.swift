@@ -137,6 +137,38 @@ struct PipelineTests {
         #expect(result.summary.tables["teachers"]?.rowsRead == 3)
     }
 
+    @Test("a table of seventy columns: problems past the 64th column are reported in column order like the others")
+    func wideTable() throws {
+        // The rules with one more schema: a code key, then 69 columns, text at every third, numbers elsewhere.
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        var yaml = "table: wide\ntitle_zh: 宽表\ntitle_en: Wide table\nrecognise_with: 4\nkey: [c01]\ncolumns:\n"
+        yaml += "  c01:\n    type: code\n    title_zh: 列01\n    title_en: Column 01\n    required: true\n"
+        for c in 2...70 {
+            let name = String(format: "c%02d", c)
+            yaml += "  \(name):\n    type: \(c % 3 == 0 ? "text" : "integer")\n    title_zh: 列\(name.dropFirst())\n    title_en: Column \(name.dropFirst())\n"
+        }
+        TestSupport.write(yaml, to: rules + "/schemas/wide.yaml")
+        let header = (1...70).map { String(format: "列%02d", $0) }
+        var good = (1...70).map { $0 % 3 == 0 ? "文字\($0)" : String($0) }
+        good[0] = "W001"
+        var bad = good
+        bad[0] = "W002"
+        bad[2] = "=1+1"      // c03, text: written with a guard, and a warning
+        bad[3] = "四"        // c04, a number column
+        bad[65] = "=SUM(A1)" // c66, text, past the 64th column
+        bad[67] = "abc"      // c68, a number column past the 64th
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write([header, good, bad].map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n", to: dir + "/wide.csv")
+
+        let result = try TestSupport.validate([dir + "/wide.csv"], rules: rules)
+        let found = TestSupport.ledger(result).filter { $0["line"] == "3" }.map { "\($0["column"]!) \($0["rule_id"]!)" }
+        #expect(found == ["c03 wide.c03.formula_like", "c04 wide.c04.type", "c66 wide.c66.formula_like", "c68 wide.c68.type"])
+        let clean = TestSupport.csvRecords(result.outputDirectory + "/clean/wide.csv")
+        #expect(clean.count == 1 && clean.first?["c01"] == "W001" && clean.first?["c69"] == "文字69" && clean.first?["c70"] == "70")
+        #expect(TestSupport.csvRecords(result.outputDirectory + "/rejected/wide.csv").count == 1)
+    }
+
     @Test("an ID number cell of nine Chinese characters is reported and masked, not a crash")
     func shortChineseIDNumber() throws {
         let dir = TestSupport.temporaryDirectory()

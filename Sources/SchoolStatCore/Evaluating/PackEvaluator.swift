@@ -44,7 +44,7 @@ final class GroupState {
     /// Where each group's first row is, so a finding about the group can point a clerk at the file.
     private(set) var firstRows: [(file: String, line: Int)] = []
 
-    /// Slots by group number (see `PackEvaluator.group`); -1 where the group has none yet.
+    /// Slots by group number (see `PackEvaluator.groupNumber`); -1 where the group has none yet.
     private var slotOfGroup: [Int] = []
 
     /// Asks for the accumulators of the group numbered `group` to be brought into the cache, when
@@ -519,17 +519,13 @@ final class PackEvaluator {
                               keyValues: streamer.keepsGroupFacts ? streamer.byColumns.map { row.values[$0] } : [],
                               calls: calls, file: streamer.keepsGroupFacts ? file : "", line: line)
         let base = slot * calls
-        streamer.kinds.withUnsafeBufferPointer { kinds in
-            streamer.arguments.withUnsafeBufferPointer { arguments in
-                state.accumulators.withUnsafeMutableBufferPointer { accumulators in
-                    for j in 0..<calls {
-                        let a = arguments[j]
-                        switch a.count {
-                        case 0: accumulators[base + j].add(kinds[j], count: 0, .missing, .missing)
-                        case 1: accumulators[base + j].add(kinds[j], count: 1, a[0].evaluate(row), .missing)
-                        default: accumulators[base + j].add(kinds[j], count: 2, a[0].evaluate(row), a[1].evaluate(row))
-                        }
-                    }
+        state.accumulators.withUnsafeMutableBufferPointer { accumulators in
+            for j in 0..<calls {
+                let kind = streamer.kinds[j], a = streamer.arguments[j]
+                switch a.count {
+                case 0: accumulators[base + j].add(kind, count: 0, .missing, .missing)
+                case 1: accumulators[base + j].add(kind, count: 1, a[0].evaluate(row), .missing)
+                default: accumulators[base + j].add(kind, count: 2, a[0].evaluate(row), a[1].evaluate(row))
                 }
             }
         }
@@ -537,7 +533,7 @@ final class PackEvaluator {
 
     /// Group rules on kept tables, fed after their rows have their derived values.
     private func accumulate(_ rule: CompiledRule, _ row: RowValues, file: String, line: Int) {
-        if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { return }
+        if let scope = rule.scope, !scope.evaluate(row).isTrue { return }
         let keyValues = rule.byColumns.map { row.values[$0] }
         let key = keyValues.map(\.description).joined(separator: "\u{1F}")
         let state = rule.state
@@ -593,7 +589,7 @@ final class PackEvaluator {
                 if !rowRules.isEmpty {
                     let key = store.schema.key.compactMap { k in store.schema.columnIndex(k).map { "\(k)=\(values[$0])" } }.joined(separator: ";")
                     for rule in rowRules {
-                        if let scope = rule.scope, scope.evaluate(row) != .boolean(true) { continue }
+                        if let scope = rule.scope, !scope.evaluate(row).isTrue { continue }
                         emit(judge(rule, context: row, schema: schema, key: key, file: store.files[r], line: store.lines[r], sink: sink))
                     }
                 }
@@ -640,7 +636,7 @@ final class PackEvaluator {
             figures.append((name, v))
             named[name] = v
         }
-        let verdict: Verdict = verdictValue == .boolean(true) ? .met : (verdictValue.isMissing ? .notEvaluable : .notMet)
+        let verdict: Verdict = verdictValue.isTrue ? .met : (verdictValue.isMissing ? .notEvaluable : .notMet)
         let evaluation = Evaluation(ruleID: rule.spec.id, table: rule.spec.table, groupKey: key, sourceFile: file, line: line, verdict: verdict, figures: figures)
         if verdict == .notMet && rule.spec.quarantine {
             // The rows of this entity or group are identified by the rule's group columns, or the table's key.

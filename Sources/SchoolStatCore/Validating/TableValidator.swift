@@ -169,7 +169,6 @@ final class FileRules: @unchecked Sendable {
     let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
     let uniqueColumns: [[Int?]]
     /// Whether each column is free text (checked for values a spreadsheet would run as formulas).
-    let isText: [Bool]
     let observed: Bool
     let wantsRejectedKeys: Bool
 
@@ -217,7 +216,6 @@ final class FileRules: @unchecked Sendable {
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
-        isText = schema.columns.map { $0.type == .text }
         observed = output.observer != nil
         wantsRejectedKeys = output.rejectObserver != nil
     }
@@ -368,8 +366,8 @@ final class RowValidator {
     private func normaliseCells(_ record: RawRecord) {
         // Most cells: accepted straight from their bytes, written into the row in place. Text
         // that a spreadsheet would run as a formula, and every cell with a problem, take the
-        // general way, which reports it.
-        // The cells left for the general way: the first 64 columns as bits, any others listed.
+        // general way afterwards, which reports it. Those cells are noted as bits (the first 64
+        // columns: every schema so far), any further ones in a list.
         var generalBits: UInt64 = 0
         var generalBeyond: [Int] = []
         rules.cellPlans.withUnsafeBufferPointer { plans in
