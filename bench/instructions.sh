@@ -4,7 +4,7 @@
 # can be compared to the percent. One worker thread (valgrind runs threads one
 # at a time anyway); the fixed start-up is measured on a one-row file and
 # subtracted. valgrind cannot run the CPU's SHA instructions, so the portable
-# SHA-256 is counted (about 4 k instructions per row of the generated roster).
+# SHA-256 is counted (about 7.8 k instructions per row of the generated roster).
 # Usage: bash bench/instructions.sh [rows] [binary]     (default 100000, the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
