@@ -250,6 +250,58 @@ struct PipelineTests {
         }
     }
 
+    @Test("a roster parsed in two parts at once gives every output of one parse, keys repeated across the parts included; a middle inside a quoted field reads on")
+    func twoPartParse() throws {
+        let base = TestSupport.temporaryDirectory()
+        RosterGenerator(rows: 3_000, seed: 11, schools: 30).writeTeachers(to: base + "/g.csv")
+        let generated = TestSupport.text(base + "/g.csv").split(separator: "\n").map(String.init)
+        let header = generated[0], rows = Array(generated.dropFirst())
+        // Keys repeated across the parts: an early row again near the end, and a late row again after it.
+        var lines = [header] + rows[..<1_500] + [""] + rows[1_500...]
+        let copyOfEarly = lines.count - 10 // rows[5], which is line 7
+        lines.insert(rows[5], at: copyOfEarly)
+        lines.append(rows[2_900])
+        // One file with blank lines and CR LF line ends in its second half; the same rows with a
+        // remark of many quoted lines across the middle, so that the first line end past it is quoted.
+        func join(_ lines: [String]) -> String {
+            lines.enumerated().map { $0.element + ($0.offset > 1_600 && $0.offset % 3 == 0 ? "\r\n" : "\n") }.joined()
+        }
+        var quoted = lines
+        var fields = quoted[1_500].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[9] = "\"" + (1...5_000).map { "备注第\($0)行" }.joined(separator: "\n") + "\""
+        quoted[1_500] = fields.joined(separator: ",")
+        for (name, text, splits, extraLines) in [("plain", join(lines), true, 0), ("quoted", join(quoted), false, 4_999)] {
+            func line(_ index: Int) -> String { String(index + 1 + (index > 1_500 ? extraLines : 0)) }
+            let dir = TestSupport.temporaryDirectory()
+            TestSupport.write(text, to: dir + "/teachers.csv")
+            // Where the file is split, and whether that line end ends a record, as the pre-pass will find.
+            var reader = try TableFileReader(path: dir + "/teachers.csv")
+            let point = try #require(reader.splitPoint(minimumBytes: 1))
+            let end = try reader.readFirstPart(of: 1_024, until: point, from: 1, keeping: { _ in true }) { _ in }
+            #expect((end != nil) == splits, "\(name)")
+
+            let one = try TestSupport.validate([dir], runID: "same") { $0.threads = 1 }
+            let two = try TestSupport.validate([dir], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
+            for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
+                let expected = TestSupport.text(one.outputDirectory + "/" + file)
+                #expect(!expected.isEmpty, "\(name) \(file)")
+                #expect(TestSupport.text(two.outputDirectory + "/" + file) == expected, "\(name) \(file)")
+            }
+            #expect(two.summary.findings == one.summary.findings, "\(name)")
+            #expect(two.summary.inputs.map(\.sha256) == one.summary.inputs.map(\.sha256), "\(name)")
+            #expect(two.summary.inputs.map(\.bytes) == one.summary.inputs.map(\.bytes), "\(name)")
+            checkConservation(two)
+            #expect(two.summary.tables["teachers"]!.rowsRead == 3_002)
+            // The repeated keys are found at their lines, naming the first occurrence's line.
+            let ledger = TestSupport.ledger(two).filter { $0["rule_id"] == "teachers.unique_teacher_id" }
+            let early = ledger.filter { $0["line"] == line(copyOfEarly) }
+            #expect(early.count == 1, "\(name)")
+            #expect(early.first?["message_zh"]?.contains("第 7 行") == true, "\(name)")
+            let late = ledger.filter { $0["line"] == line(lines.count - 1) }
+            #expect(late.first?["message_zh"]?.contains("第 \(line(2_902)) 行") == true, "\(name)") // rows[2_900]
+        }
+    }
+
     @Test("duplicates are found across files of the same table")
     func duplicatesAcrossFiles() throws {
         let dir = TestSupport.temporaryDirectory()

@@ -179,6 +179,73 @@ struct ReadingTests {
         }
     }
 
+    @Test("a file parsed in two parts from any line end gives the records, lines, ordinals and digest of one parse, or reads on when the line end is quoted")
+    func twoParts() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let path = dir + "/rows.csv"
+        // Quoted line breaks (LF and CR LF), blank lines, CR LF and lone CR line ends, a quote inside an
+        // unquoted field, an invalid byte, a last record without a line end: a line end can split anywhere.
+        var bytes = Array("\u{FEFF}编号,姓名,备注\n".utf8)
+        for i in 1...60 {
+            switch i % 6 {
+            case 0: bytes += Array("\n".utf8)
+            case 1: bytes += Array("\(i),\"张\n三\r\n丰\",\"\"\"引\"\"\"\n".utf8)
+            case 2: bytes += Array("\(i),李四,\(i * 31)\r\n".utf8)
+            case 3: bytes += Array("\(i),王\"五,备\r".utf8)
+            case 4: bytes += Array("\(i),赵六,".utf8) + [0xFF] + Array("\n".utf8)
+            default: bytes += Array("\(i),,\n\r\n".utf8)
+            }
+        }
+        bytes += Array("last,尾,无换行".utf8)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        func describe(_ batch: RecordBatch) -> [String] {
+            batch.items.map { item in
+                switch item {
+                case .blankLine(let line): return "blank \(line)"
+                case .record(let r):
+                    return "\(r.line)+\(r.lineCount) #\(r.ordinal): " + (0..<r.fieldCount).map { r.lossyString($0) }.joined(separator: "|")
+                }
+            }
+        }
+        let keep: (EntrySummary) -> Bool = { $0.isBlankLine ? $0.line > 1 : $0.ordinal > 1 }
+        var whole = try TableFileReader(path: path)
+        #expect(whole.facts.encoding == .utf8BOM)
+        var expected: [String] = []
+        try whole.readBatches(of: 7, keeping: keep) { expected += describe($0) }
+        #expect(expected.count == 71) // 50 records, 20 blank lines, the last record
+
+        var splits = 0, readOn = 0
+        for (i, b) in bytes.enumerated() where b == 0x0A && i + 1 < bytes.count {
+            var first = try TableFileReader(path: path)
+            var got: [String] = []
+            let end = try first.readFirstPart(of: 7, until: i + 1, from: 1, keeping: keep) { got += describe($0) }
+            #expect(first.facts.sha256 == whole.facts.sha256 && first.facts.byteCount == bytes.count, "split at \(i + 1)")
+            var invalid = first.facts.invalidSequences
+            if let end {
+                splits += 1
+                // The second part through a spill file read back with the first part's end added, as the main pass reads it.
+                var second = try TableFileReader(path: path)
+                let writer = try #require(BatchSpill.Writer(path: dir + "/part2.batches"))
+                try second.readLastPart(of: 7, from: i + 1, stopWhen: { false }) { writer.write($0) }
+                #expect(writer.finish())
+                let spill = try BatchSpill.Reader(path: dir + "/part2.batches", source: "rows.csv", offset: end)
+                while let batch = try spill.next() { got += describe(batch) }
+                invalid += second.facts.invalidSequences
+            } else {
+                readOn += 1
+            }
+            #expect(got == expected, "split at \(i + 1)")
+            #expect(invalid == whole.facts.invalidSequences, "split at \(i + 1)")
+        }
+        // Both ways were taken: most line ends end a record, those inside quotes do not.
+        #expect(splits == 61 && readOn == 20)
+        // Only a large enough UTF-8 file is split, after the first line end past its middle.
+        let reader = try TableFileReader(path: path)
+        #expect(reader.splitPoint(minimumBytes: bytes.count + 1) == nil)
+        let point = try #require(reader.splitPoint(minimumBytes: 1))
+        #expect(point > bytes.count / 2 && bytes[point - 1] == 0x0A && !bytes[bytes.count / 2..<(point - 1)].contains(0x0A))
+    }
+
     @Test("encodings are detected from the bytes", arguments: [
         ("encoding_utf8.csv", TextEncoding.utf8, "comma", "lf"),
         ("encoding_utf8_bom.csv", .utf8BOM, "comma", "crlf"),

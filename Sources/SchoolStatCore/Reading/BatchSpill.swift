@@ -98,9 +98,13 @@ enum BatchSpill {
         /// itself is nothing a user knows of.
         let source: String
         private let fd: Int32
+        /// Added to every line number and record ordinal read: the second part of a file
+        /// split in two was numbered as if it were a file of its own (see `PartEnd`).
+        private let offset: PartEnd
 
-        init(path: String, source: String) throws(ReadError) {
+        init(path: String, source: String, offset: PartEnd = PartEnd(lines: 0, records: 0)) throws(ReadError) {
             self.source = source
+            self.offset = offset
             fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw Self.failure(source, String(cString: strerror(errno))) }
         }
@@ -145,7 +149,7 @@ enum BatchSpill {
                     ends.append(end)
                 }
                 guard position == lengthBytes, end <= byteCount else { return false }
-                var line = 0, ordinal = 0, firstField = 0
+                var line = offset.lines, ordinal = offset.records, firstField = 0
                 for _ in 0..<entryCount {
                     guard let lineDelta = varint(), let lineCount = varint(), let storedCount = varint() else { return false }
                     line += lineDelta

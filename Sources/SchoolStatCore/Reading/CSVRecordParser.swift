@@ -276,6 +276,16 @@ final class CSVRecordParser {
         if collected.pointee.failed != 0 { throw .parserFailure(path: "", reason: "内存不足 (out of memory)") }
     }
 
+    /// Whether the bytes fed so far end where a record may begin: no record, field or
+    /// quoted text is open. A line end inside a quoted field leaves this false.
+    var isAtRecordStart: Bool {
+        parser.pstate == 0 && parser.entry_pos == 0 && collected.pointee.recordOpen == 0
+    }
+
+    /// Physical lines and records completed so far.
+    var linesRead: Int { Int(collected.pointee.nextLine) - 1 }
+    var recordsRead: Int { Int(collected.pointee.ordinal) }
+
     /// Flushes a last record that has no line end.
     func finish() {
         _ = csv_fini(&parser, schoolstat_csv_field, schoolstat_csv_record, collected)

@@ -54,6 +54,13 @@ public struct FileFacts: Sendable {
     public var invalidSequences: Int = 0
 }
 
+/// Where the first part of a file split in two ended: the lines and records in it, which
+/// the second part's line numbers and record ordinals are counted on from.
+struct PartEnd: Equatable {
+    var lines: Int
+    var records: Int
+}
+
 /// Reads one CSV or tab-separated file through the transcoder and libcsv.
 struct TableFileReader {
     static let chunkSize = 1 << 18
@@ -118,6 +125,57 @@ struct TableFileReader {
         }
     }
 
+    /// For the first part of a file split in two (see `splitPoint`): reads like `readBatches`
+    /// up to byte `split` and stops there when a record begins there and at least
+    /// `minimumRecords` records (the header's ordinal) were read, returning the lines and
+    /// records read; the rest of the file then only goes through the digest. When the line
+    /// end before `split` turns out to lie inside a quoted field, it reads on to the end
+    /// of the file instead and returns nil.
+    mutating func readFirstPart(of size: Int, until split: Int, from minimumRecords: Int, keeping keep: @escaping (EntrySummary) -> Bool,
+                                _ body: @escaping (RecordBatch) -> Void) throws(ReadError) -> PartEnd? {
+        var batch = RecordBatch()
+        defer { if !batch.isEmpty { body(batch) } }
+        let parser = CSVRecordParser(delimiter: facts.dialect.delimiter)
+        let stopped = try readText(parser: parser, stopAt: split, minimumRecords: minimumRecords, stopWhen: { false }) { parser in
+            parser.drain(into: &batch, size: size, keeping: keep, full: body)
+        }
+        return stopped ? PartEnd(lines: parser.linesRead, records: parser.recordsRead) : nil
+    }
+
+    /// For the second part of a file split in two: every record and blank line from byte
+    /// `start` to the end, numbered as if that part were a file of its own (the first
+    /// part's `PartEnd` is added to them once it is known). Stops early when `stopWhen`
+    /// says so after a chunk.
+    mutating func readLastPart(of size: Int, from start: Int, stopWhen: () -> Bool,
+                               _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
+        var batch = RecordBatch()
+        defer { if !batch.isEmpty { body(batch) } }
+        computesDigest = false
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter), from: start, stopWhen: stopWhen) { parser in
+            parser.drain(into: &batch, size: size, keeping: { _ in true }, full: body)
+        }
+    }
+
+    /// Where the second part of a file may begin so that two threads can parse the two
+    /// parts at once: just after the first line end past the middle of the file. Nil for
+    /// files smaller than `minimumBytes`, workbooks, and encodings other than UTF-8 (in
+    /// UTF-16 a line end is two bytes; GB 18030 files are converted as a stream).
+    /// Whether that line end really ends a record (and not a line inside a quoted field) is
+    /// only known once the first part is parsed: see `readFirstPart`.
+    func splitPoint(minimumBytes: Int) -> Int? {
+        guard facts.format == "csv", facts.encoding == .utf8 || facts.encoding == .utf8BOM else { return nil }
+        let fd = open(facts.path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) >= max(minimumBytes, 2) else { return nil }
+        let middle = Int(st.st_size) / 2
+        var window = [UInt8](repeating: 0, count: Self.sniffSize)
+        let n = window.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(middle)) }
+        guard n > 0, let i = window[0..<n].firstIndex(of: 0x0A), middle + i + 1 < Int(st.st_size) else { return nil }
+        return middle + i + 1
+    }
+
     /// Collects up to `count` records from the start of the file (for finding the header).
     func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
         var copy = self
@@ -141,21 +199,38 @@ struct TableFileReader {
     }
 
     /// Reads the file in chunks through the transcoder into `parser`, calling
-    /// `afterChunk` once each chunk is parsed, until the end or `stopWhen`.
-    private mutating func readText(parser: CSVRecordParser, stopWhen: () -> Bool,
-                                   afterChunk: (CSVRecordParser) -> Void) throws(ReadError) {
+    /// `afterChunk` once each chunk is parsed, until the end or `stopWhen`. From byte
+    /// `start` when given (no byte order mark is looked for there). With `split`, parsing
+    /// stops at that byte if a record begins there, and the function returns true.
+    @discardableResult
+    private mutating func readText(parser: CSVRecordParser, from start: Int = 0, stopAt split: Int? = nil, minimumRecords: Int = 0,
+                                   stopWhen: () -> Bool,
+                                   afterChunk: (CSVRecordParser) -> Void) throws(ReadError) -> Bool {
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        if start > 0 && lseek(fd, off_t(start), SEEK_SET) < 0 {
+            throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
+        }
         var transcoder = try Transcoder(encoding: facts.encoding)
         defer { transcoder.close() }
         let digest = computesDigest ? BackgroundDigest() : nil
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
-        var total = 0
-        var first = true
+        var total = start
+        var first = start == 0
         var parseError: ReadError?
+        var split = split
+        var stopped = false
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if let at = split, total >= at {
+                if parser.isAtRecordStart && parser.recordsRead >= minimumRecords {
+                    stopped = true
+                    break
+                }
+                split = nil // the line end there lies inside a quoted field (or the header past it): read on
+            }
+            let want = split.map { min(buffer.count, $0 - total) } ?? buffer.count
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
@@ -182,11 +257,28 @@ struct TableFileReader {
             afterChunk(parser)
             total += n
             if final { break }
-            if stopWhen() { return }
+            if stopWhen() { return false }
+        }
+        if stopped, let digest {
+            // The rest of the file is another reader's to parse; the digest is of the whole file.
+            while true {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
+                }
+                if n == 0 { break }
+                buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                total += n
+            }
+        } else if stopped {
+            var st = stat()
+            if fstat(fd, &st) == 0 { total = Int(st.st_size) }
         }
         facts.byteCount = total
         if let digest { facts.sha256 = digest.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences
+        return stopped
     }
 
     /// The first worksheet's rows as records; rows Excel left empty are blank lines.

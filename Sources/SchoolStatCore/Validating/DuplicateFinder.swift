@@ -44,11 +44,14 @@ final class DuplicateFinder: @unchecked Sendable {
     private let runCapacity: Int
     private var buffer: [Entry] = []
     private var scratch: [Entry] = []
-    private var runs: [String] = []
+    /// Spilled runs, each with what is added to the positions read back from it (see `absorb`).
+    private var runs: [(path: String, offset: PartEnd)] = []
     private let tempDirectory: String
     private let name: String
 
-    init(tempDirectory: String, name: String, runCapacity: Int = 131_072) {
+    static let defaultRunCapacity = 131_072
+
+    init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
         self.tempDirectory = tempDirectory
         self.name = name
         self.runCapacity = runCapacity
@@ -124,6 +127,7 @@ final class DuplicateFinder: @unchecked Sendable {
 
     private func spill() {
         Self.sort(&buffer, scratch: &scratch)
+        scratch = [] // only needed while sorting: a file parsed in two parts has twice the finders
         let path = "\(tempDirectory)/\(name).run\(runs.count)"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if fd >= 0 {
@@ -136,9 +140,28 @@ final class DuplicateFinder: @unchecked Sendable {
                 }
             }
             close(fd)
-            runs.append(path)
+            runs.append((path, PartEnd(lines: 0, records: 0)))
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes over the keys of `other`, which were added for the second part of a file split in
+    /// two, numbered from that part's start: `offset` (the first part's lines and records) is
+    /// added to their positions as the runs are read back. Adding the same number to every
+    /// record of one file leaves each run in order.
+    func absorb(_ other: DuplicateFinder, offset: PartEnd) {
+        if !other.buffer.isEmpty { other.spill() }
+        for run in other.runs {
+            runs.append((run.path, PartEnd(lines: run.offset.lines + offset.lines, records: run.offset.records + offset.records)))
+        }
+        other.runs = []
+    }
+
+    /// Deletes whatever was spilled (keys of a part that was read again another way).
+    func discard() {
+        for run in runs { unlink(run.path) }
+        runs = []
+        buffer.removeAll(keepingCapacity: false)
     }
 
     /// Every row whose key occurred earlier, with the place of the first occurrence.
@@ -160,7 +183,7 @@ final class DuplicateFinder: @unchecked Sendable {
             return result
         }
         if !buffer.isEmpty { spill() }
-        var readers = runs.map { RunReader(path: $0) }
+        var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
         // k-way merge through a binary min-heap of run indices, ordered by their heads:
         // O(n log k), so a national roster's hundred-odd runs cost little more than ten.
         var heap = readers.indices.filter { readers[$0].head != nil }
@@ -187,7 +210,7 @@ final class DuplicateFinder: @unchecked Sendable {
             }
             siftDown(0)
         }
-        for path in runs { unlink(path) }
+        for run in runs { unlink(run.path) }
         runs = []
         return result
     }
@@ -195,12 +218,14 @@ final class DuplicateFinder: @unchecked Sendable {
     /// Streams one sorted run back from disk.
     private struct RunReader {
         private let fd: Int32
+        private let offset: PartEnd
         private var chunk: [Entry] = []
         private var index = 0
         private(set) var head: Entry?
 
-        init(path: String) {
+        init(path: String, offset: PartEnd) {
             fd = open(path, O_RDONLY)
+            self.offset = offset
             refill()
         }
 
@@ -214,6 +239,12 @@ final class DuplicateFinder: @unchecked Sendable {
             let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             let count = max(0, n) / MemoryLayout<Entry>.stride
             chunk.removeSubrange(count...)
+            if offset.records != 0 || offset.lines != 0 {
+                for i in chunk.indices {
+                    chunk[i].record += Int32(truncatingIfNeeded: offset.records)
+                    chunk[i].line += Int32(truncatingIfNeeded: offset.lines)
+                }
+            }
             index = 0
             head = chunk.first
             if head == nil && fd >= 0 { close(fd) }

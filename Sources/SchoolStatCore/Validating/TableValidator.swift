@@ -632,10 +632,13 @@ final class TableValidator: @unchecked Sendable {
         }
     }
 
-    /// Validates the batches a first pass kept (see `BatchSpill`), the file not being parsed again.
-    func run(spill: BatchSpill.Reader) throws(ReadError) {
+    /// Validates the batches a first pass kept (see `BatchSpill`), the file not being parsed
+    /// again: one spill, or one per part of a file parsed in two parts, in file order.
+    func run(spills: [BatchSpill.Reader]) throws(ReadError) {
         try run { (submit) throws(ReadError) in
-            while let batch = try spill.next() { submit(batch) }
+            for spill in spills {
+                while let batch = try spill.next() { submit(batch) }
+            }
         }
     }
 
