@@ -141,6 +141,38 @@ final class RowBlock: @unchecked Sendable {
 
 /// Everything about one file that stays the same from row to row. Each worker has a copy of its own
 /// (see `TableValidator.init`) and only reads it.
+/// The rows of one file that repeat an earlier key, sorted by record, in memory of their own:
+/// every row looks itself up, from each worker, and a dictionary shared by the workers cost a
+/// hash of the position and atomic reference counting on its storage per row.
+struct DuplicateRows {
+    private let rows: UnsafeMutableBufferPointer<(record: Int32, constraint: Int32, first: DuplicateOf)>
+
+    init(_ duplicates: [[RowPosition: DuplicateOf]], file: Int32) {
+        var all: [(record: Int32, constraint: Int32, first: DuplicateOf)] = []
+        for (n, found) in duplicates.enumerated() {
+            for (position, first) in found where position.file == file { all.append((position.record, Int32(n), first)) }
+        }
+        all.sort { ($0.record, $0.constraint) < ($1.record, $1.constraint) }
+        rows = .allocate(capacity: all.count)
+        _ = rows.initialize(from: all)
+    }
+
+    func deallocate() { rows.deallocate() }
+
+    /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
+    func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
+        var low = 0, high = rows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if rows[mid].record < record { low = mid + 1 } else { high = mid }
+        }
+        while low < rows.count && rows[low].record == record {
+            body(Int(rows[low].constraint), rows[low].first)
+            low += 1
+        }
+    }
+}
+
 final class FileRules: @unchecked Sendable {
     let header: HeaderMap
     let schema: TableSchema
@@ -156,8 +188,8 @@ final class FileRules: @unchecked Sendable {
     let checks: [CompiledCheck]
     /// The same, held unretained (`checks` keeps them alive): no retain and release of each check for each row.
     let uncheckedChecks: [Unmanaged<CompiledCheck>]
-    /// Per unique constraint of the schema: rows that repeat an earlier key.
-    let duplicates: [[RowPosition: DuplicateOf]]
+    /// This file's rows that repeat an earlier key, by record (see `DuplicateRows`).
+    let duplicateRows: DuplicateRows
     let fileNames: [String]
     let headerKeys: [String]
     /// The first byte of the header's first match key (0 for none).
@@ -181,7 +213,7 @@ final class FileRules: @unchecked Sendable {
         self.fileIndex = fileIndex
         self.displayPath = displayPath
         self.encodingName = encodingName
-        self.duplicates = duplicates
+        duplicateRows = DuplicateRows(duplicates, file: fileIndex)
         self.fileNames = fileNames
         let normalisers = schema.columns.indices.map { i in
             header.fieldForColumn[i] == nil ? nil :
@@ -231,6 +263,8 @@ final class FileRules: @unchecked Sendable {
         LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
                     normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
     }
+
+    deinit { duplicateRows.deallocate() }
 }
 
 /// Validates rows. Each worker thread has its own; it only reads `FileRules`.
@@ -486,9 +520,7 @@ final class RowValidator {
     }
 
     private func checkDuplicates(_ record: RawRecord) {
-        let position = RowPosition(file: rules.fileIndex, record: Int32(record.ordinal))
-        for (n, found) in rules.duplicates.enumerated() {
-            guard let first = found[position] else { continue }
+        rules.duplicateRows.forEach(record: Int32(record.ordinal)) { n, first in
             let u = schema.unique[n]
             let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
             let fileIndex = rules.fileIndex
