@@ -297,4 +297,28 @@ struct PackTests {
         let original = try TestSupport.validate([pairCurrent])
         #expect(normalised(shuffled) == normalised(original))
     }
+
+    @Test("group keys are numbered in order of first sight, and found again, through the table's growth")
+    func groupNumbering() {
+        var table = GroupNumbers()
+        var reference: [String: Int] = [:]
+        // School codes, Chinese keys, joined multi-column keys and the empty key; each seen many times.
+        let keys = (0..<6_000).map { i -> String in
+            switch i % 4 {
+            case 0: return String(3_150_000_000 + i * 7)
+            case 1: return "县\(i)中学"
+            case 2: return "\(i % 97)\u{1F}\(i)"
+            default: return i % 400 == 3 ? "" : "X\(i)"
+            }
+        }
+        for round in 0..<3 {
+            for key in round == 1 ? keys.reversed() : keys {
+                let expected = reference[key] ?? reference.count
+                reference[key] = expected
+                #expect(table.number(for: key) == expected, "\(key)")
+            }
+        }
+        #expect(table.count == reference.count && table.count == Set(keys).count)
+    }
+
 }
