@@ -3,6 +3,17 @@ import Testing
 import CSupport
 @testable import SchoolStatCore
 
+/// A batch's entries as text: line, lines spanned, ordinal and every field; blank lines by line.
+private func describe(_ batch: RecordBatch) -> [String] {
+    batch.items.map { item in
+        switch item {
+        case .blankLine(let line): return "blank \(line)"
+        case .record(let r):
+            return "\(r.line)+\(r.lineCount) #\(r.ordinal): " + (0..<r.fieldCount).map { r.lossyString($0) }.joined(separator: "|")
+        }
+    }
+}
+
 /// Feeds bytes through the transcoder and libcsv in chunks of a given size.
 private func parse(_ bytes: [UInt8], encoding: TextEncoding = .utf8, delimiter: UInt8 = 0x2C, chunk: Int,
                    looksAtChunks: Bool = true) throws -> (rows: [ReferenceCSV.Row], blank: [Int]) {
@@ -143,15 +154,6 @@ struct ReadingTests {
         }
         text += "last,尾,无换行"
         TestSupport.write(text, to: path)
-        func describe(_ batch: RecordBatch) -> [String] {
-            batch.items.map { item in
-                switch item {
-                case .blankLine(let line): return "blank \(line)"
-                case .record(let r):
-                    return "\(r.line)+\(r.lineCount) #\(r.ordinal): " + (0..<r.fieldCount).map { r.lossyString($0) }.joined(separator: "|")
-                }
-            }
-        }
         var reader = try TableFileReader(path: path)
         var written: [[String]] = []
         let writer = try #require(BatchSpill.Writer(path: dir + "/rows.batches"))
@@ -198,15 +200,6 @@ struct ReadingTests {
         }
         bytes += Array("last,尾,无换行".utf8)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        func describe(_ batch: RecordBatch) -> [String] {
-            batch.items.map { item in
-                switch item {
-                case .blankLine(let line): return "blank \(line)"
-                case .record(let r):
-                    return "\(r.line)+\(r.lineCount) #\(r.ordinal): " + (0..<r.fieldCount).map { r.lossyString($0) }.joined(separator: "|")
-                }
-            }
-        }
         let keep: (EntrySummary) -> Bool = { $0.isBlankLine ? $0.line > 1 : $0.ordinal > 1 }
         var whole = try TableFileReader(path: path)
         #expect(whole.facts.encoding == .utf8BOM)
