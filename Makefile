@@ -39,10 +39,11 @@ bench: build
 	bash bench/instructions.sh
 	bash bench/run.sh
 
-# The same checks in Polars and DuckDB, installed from PyPI into bench/.venv.
+# The same checks in Polars and DuckDB, installed from PyPI into bench/.venv, at the
+# versions docs/performance.md was measured with.
 bench-peers: build
 	[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
-	bench/.venv/bin/pip install -q polars duckdb
+	bench/.venv/bin/pip install -q polars==2.1.0 duckdb==2.0.0
 	bash bench/run.sh --peers
 
 clean:
