@@ -321,4 +321,53 @@ struct PackTests {
         #expect(table.count == reference.count && table.count == Set(keys).count)
     }
 
+
+    @Test("a derived value filtered on a column no other pack reads counts the rows the filter keeps")
+    func filterOnOwnColumn() throws {
+        // Workers hand the rule packs only the columns they read: a filter's column must be among them.
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        let path = rules + "/packs/consistency.yaml"
+        var text = TestSupport.text(path)
+        text = text.replacingOccurrences(of: "    roster_certified:\n", with: """
+                roster_women:
+                  from: teachers
+                  by: school_code
+                  value: count()
+                  where: sex == 'female' and year(birth_date) < 1990
+                roster_certified:
+
+            """)
+        text += """
+
+              - id: consistency.roster_women
+                title_zh: 名册女教师人数
+                title_en: Women on the roster
+                on: schools
+                when: roster_teachers > 0
+                check: roster_women <= roster_teachers
+                values:
+                  women: roster_women
+                severity: warning
+                message_zh: 名册女教师 {women} 人。
+                message_en: "{women} women on the roster."
+
+            """
+        TestSupport.write(text, to: path)
+        let result = try TestSupport.validate(["Samples"].map { TestSupport.packageRoot + "/" + $0 }, rules: rules)
+        // The expected counts, from the clean roster itself.
+        var expected: [String: Int] = [:]
+        for row in TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
+        where row["sex"] == "female" && (Int(row["birth_date"]!.prefix(4)) ?? 9999) < 1990 {
+            expected[row["school_code"]!, default: 0] += 1
+        }
+        let rows = evaluations(result).filter { $0["rule_id"] == "consistency.roster_women" }
+        #expect(rows.count > 10)
+        #expect(expected.values.reduce(0, +) > 100)
+        for row in rows {
+            let code = String(row["key"]!.dropFirst("school_code=".count))
+            #expect(figures(row)["women"] == String(expected[code] ?? 0), "\(code)")
+        }
+    }
+
 }

@@ -459,6 +459,20 @@ final class PackEvaluator {
 
     /// What to call with each clean row of `table` as it is written (the table's store and
     /// streamers are looked up here, once, not for every row).
+    /// The columns of `table` the observer reads from a clean row, in order; nil for all of
+    /// them (a table whose rows are kept whole). Workers hand the committer only these, so the
+    /// other values (an ID number's `String`, say) are freed on the thread that made them.
+    func observedColumns(table: String) -> [Int]? {
+        guard stores[table] == nil else { return nil }
+        var columns = Set<Int>()
+        for streamer in streamers[table] ?? [] {
+            columns.formUnion(streamer.byColumns)
+            if let filter = streamer.filter { columns.formUnion(filter.columns) }
+            for arguments in streamer.arguments { for argument in arguments { columns.formUnion(argument.columns) } }
+        }
+        return columns.sorted()
+    }
+
     func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
         // Taken unretained: `streamers` holds them for the evaluator's life, and a retain and

@@ -216,6 +216,7 @@ public final class ValidationRun: FindingSink {
                 if observed.contains(schema.name) {
                     let name = schema.name
                     output.observer = evaluator.observer(table: name)
+                    output.observedColumns = evaluator.observedColumns(table: name)
                     output.rejectObserver = { key in evaluator.observeRejected(table: name, key: key) }
                 }
                 outputs[schema.name] = output

@@ -25,6 +25,8 @@ final class TableOutput {
     var counts = TableCounts()
     /// Sees each clean row as it is written (rule packs keep or aggregate it).
     var observer: ((RowValues, String, Int) -> Void)?
+    /// The columns `observer` reads, nil for all: the others reach it as missing.
+    var observedColumns: [Int]?
     /// Sees the key of each rejected row, so rules can tell "rejected" from "absent".
     var rejectObserver: ((String) -> Void)?
     /// The row handed to `observer`, reused.
@@ -103,8 +105,9 @@ final class RowBlock: @unchecked Sendable {
         storage = .allocate(capacity: capacity)
     }
 
-    /// Moves a row's values in, leaving `.missing` in their place (the row is done with them).
-    func append(movingFrom values: inout [Value], line: Int) {
+    /// Moves a row's values in, leaving `.missing` in their place (the row is done with them);
+    /// with `columns`, only those, the others being missing in the block.
+    func append(movingFrom values: inout [Value], columns: [Int]? = nil, line: Int) {
         precondition(values.count == width)
         let end = lines.count * width
         if end + width > capacity {
@@ -115,6 +118,14 @@ final class RowBlock: @unchecked Sendable {
             capacity *= 2
         }
         values.withUnsafeMutableBufferPointer { v in
+            if let columns {
+                (storage + end).initialize(repeating: .missing, count: width)
+                for i in columns {
+                    (storage + end + i).pointee = (v.baseAddress! + i).move()
+                    (v.baseAddress! + i).initialize(to: .missing)
+                }
+                return
+            }
             for i in 0..<width {
                 (storage + end + i).initialize(to: (v.baseAddress! + i).move())
                 (v.baseAddress! + i).initialize(to: .missing)
@@ -139,8 +150,6 @@ final class RowBlock: @unchecked Sendable {
     }
 }
 
-/// Everything about one file that stays the same from row to row. Each worker has a copy of its own
-/// (see `TableValidator.init`) and only reads it.
 /// The rows of one file that repeat an earlier key, sorted by record, in memory of their own:
 /// every row looks itself up, from each worker, and a dictionary shared by the workers cost a
 /// hash of the position and atomic reference counting on its storage per row.
@@ -173,6 +182,8 @@ struct DuplicateRows {
     }
 }
 
+/// Everything about one file that stays the same from row to row. Each worker has a copy of its own
+/// (see `TableValidator.init`) and only reads it.
 final class FileRules: @unchecked Sendable {
     let header: HeaderMap
     let schema: TableSchema
@@ -202,6 +213,8 @@ final class FileRules: @unchecked Sendable {
     let uniqueColumns: [[Int?]]
     /// Whether each column is free text (checked for values a spreadsheet would run as formulas).
     let observed: Bool
+    /// The columns the observer reads (all when nil): only these go to the committer.
+    let observedColumns: [Int]?
     let wantsRejectedKeys: Bool
 
     init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
@@ -249,6 +262,7 @@ final class FileRules: @unchecked Sendable {
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
         observed = output.observer != nil
+        observedColumns = output.observedColumns
         wantsRejectedKeys = output.rejectObserver != nil
     }
 
@@ -552,7 +566,7 @@ final class RowValidator {
         swap(&lines, &result.clean)
         if rules.observed {
             if result.cleanRows == nil { result.cleanRows = RowBlock(width: row.values.count) }
-            result.cleanRows!.append(movingFrom: &row.values, line: record.line)
+            result.cleanRows!.append(movingFrom: &row.values, columns: rules.observedColumns, line: record.line)
         }
     }
 
