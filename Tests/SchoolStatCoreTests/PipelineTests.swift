@@ -302,6 +302,27 @@ struct PipelineTests {
         }
     }
 
+    @Test("several files of a table, each parsed in two parts, find the keys repeated across files and parts")
+    func twoPartParseSeveralFiles() throws {
+        let base = TestSupport.temporaryDirectory()
+        RosterGenerator(rows: 2_000, seed: 5, schools: 20).writeTeachers(to: base + "/g.csv")
+        let generated = TestSupport.text(base + "/g.csv").split(separator: "\n").map(String.init)
+        let header = generated[0], rows = Array(generated.dropFirst())
+        let dir = TestSupport.temporaryDirectory()
+        // b.csv repeats rows from the second part of a.csv, and rows from its own second part.
+        TestSupport.write(([header] + rows[..<1_000]).joined(separator: "\n") + "\n", to: dir + "/a.csv")
+        TestSupport.write(([header] + rows[1_000...] + rows[800..<900] + rows[1_600..<1_700]).joined(separator: "\n") + "\n", to: dir + "/b.csv")
+        let one = try TestSupport.validate([dir], runID: "same") { $0.threads = 1 }
+        let two = try TestSupport.validate([dir], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
+        for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
+            #expect(TestSupport.text(two.outputDirectory + "/" + file) == TestSupport.text(one.outputDirectory + "/" + file), "\(file)")
+        }
+        let repeated = TestSupport.ledger(two).filter { $0["rule_id"] == "teachers.unique_teacher_id" }
+        #expect(repeated.count == 200)
+        #expect(repeated.filter { $0["message_zh"]?.contains("a.csv 第") == true }.count == 100)
+        checkConservation(two)
+    }
+
     @Test("duplicates are found across files of the same table")
     func duplicatesAcrossFiles() throws {
         let dir = TestSupport.temporaryDirectory()

@@ -457,8 +457,6 @@ final class PackEvaluator {
         rejectedKeys[table, default: []].insert(key)
     }
 
-    /// What to call with each clean row of `table` as it is written (the table's store and
-    /// streamers are looked up here, once, not for every row).
     /// The columns of `table` the observer reads from a clean row, in order; nil for all of
     /// them (a table whose rows are kept whole). Workers hand the committer only these, so the
     /// other values (an ID number's `String`, say) are freed on the thread that made them.
@@ -473,6 +471,8 @@ final class PackEvaluator {
         return columns.sorted()
     }
 
+    /// What to call with each clean row of `table` as it is written (the table's store and
+    /// streamers are looked up here, once, not for every row).
     func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
         // Taken unretained: `streamers` holds them for the evaluator's life, and a retain and
@@ -688,11 +688,7 @@ struct GroupNumbers {
 
     /// The key's number, given the next number when it is new.
     mutating func number(for key: String) -> Int {
-        let hash = key.withBytes { bytes in
-            var h: UInt64 = 0xcbf29ce484222325
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-            return h
-        }
+        let hash = key.withBytes(FNV1a.hash)
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
         while slots[i].number >= 0 {

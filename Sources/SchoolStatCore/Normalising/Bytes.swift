@@ -10,6 +10,20 @@ extension String {
     }
 }
 
+/// The 64-bit FNV-1a hash of some bytes (key fingerprints, rule-pack group numbers).
+enum FNV1a {
+    static let basis: UInt64 = 0xcbf29ce484222325
+
+    /// One byte more: for loops that compute another hash over the same bytes at once.
+    @inline(__always) static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
+
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = basis
+        for b in bytes { h = step(h, b) }
+        return h
+    }
+}
+
 enum UTF8Check {
     /// Whether the bytes are well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
     static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {

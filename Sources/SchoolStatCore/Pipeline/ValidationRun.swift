@@ -429,7 +429,7 @@ public final class ValidationRun: FindingSink {
     private final class KeyStage: @unchecked Sendable {
         let finders: [DuplicateFinder]
         private let fileIndex: Int32
-        private var workers: OrderedWorkers<RecordBatch, BatchKeys>!
+        private let workers: OrderedWorkers<RecordBatch, BatchKeys>
         private let queue = DispatchQueue(label: "schoolstat.keys")
         private let waiting = DispatchSemaphore(value: 8)
 
@@ -586,8 +586,9 @@ public final class ValidationRun: FindingSink {
             let second = split.map { start in
                 SecondPart(reader: plan.reader, from: start, spillPath: "\(tempDir)/\(plan.index).part2.batches",
                            stage: stage(table.unique.indices.map {
-                               // Half the usual run: this part's finders come on top of the file's own.
-                               DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0).part2",
+                               // Half the usual run: this part's finders come on top of the file's own. Named after
+                               // the file: their runs stay on disk, taken over by the table's finders, until the merge.
+                               DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0).file\(plan.index).part2",
                                                runCapacity: DuplicateFinder.defaultRunCapacity / 2)
                            }))
             }

@@ -229,12 +229,7 @@ struct TableFileReader {
                 }
                 split = nil // the line end there lies inside a quoted field (or the header past it): read on
             }
-            let want = split.map { min(buffer.count, $0 - total) } ?? buffer.count
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
-            }
+            let n = try readChunk(fd, into: &buffer, count: split.map { min(buffer.count, $0 - total) } ?? buffer.count)
             let final = n == 0
             buffer.withUnsafeBytes { raw in
                 var chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
@@ -259,26 +254,26 @@ struct TableFileReader {
             if final { break }
             if stopWhen() { return false }
         }
-        if stopped, let digest {
-            // The rest of the file is another reader's to parse; the digest is of the whole file.
-            while true {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
-                }
-                if n == 0 { break }
-                buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                total += n
-            }
-        } else if stopped {
-            var st = stat()
-            if fstat(fd, &st) == 0 { total = Int(st.st_size) }
+        // The rest of the file is another reader's to parse; the digest and byte count are of the whole file.
+        while stopped {
+            let n = try readChunk(fd, into: &buffer, count: buffer.count)
+            if n == 0 { break }
+            buffer.withUnsafeBytes { raw in digest?.update(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+            total += n
         }
         facts.byteCount = total
         if let digest { facts.sha256 = digest.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences
         return stopped
+    }
+
+    /// Reads up to `count` bytes into the front of `buffer`, again when interrupted; 0 at the end of the file.
+    private func readChunk(_ fd: Int32, into buffer: inout [UInt8], count: Int) throws(ReadError) -> Int {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, count) }
+            if n >= 0 { return n }
+            if errno != EINTR { throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno))) }
+        }
     }
 
     /// The first worksheet's rows as records; rows Excel left empty are blank lines.

@@ -73,12 +73,13 @@ final class DuplicateFinder: @unchecked Sendable {
         key.withBytes(fingerprint)
     }
 
-    /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell).
+    /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell):
+    /// FNV-1a and a second, independent multiplicative hash.
     static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
-        var h1: UInt64 = 0xcbf29ce484222325
+        var h1 = FNV1a.basis
         var h2: UInt64 = 0x9E3779B97F4A7C15
         for b in bytes {
-            h1 = (h1 ^ UInt64(b)) &* 0x100000001b3
+            h1 = FNV1a.step(h1, b)
             h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
             h2 ^= h2 >> 29
         }
