@@ -2,6 +2,31 @@ import Foundation
 import Testing
 @testable import SchoolStatCore
 
+/// A generated roster's header line and data lines.
+private func generatedRoster(rows: Int, seed: UInt64, schools: Int) -> (header: String, rows: [String]) {
+    let path = TestSupport.temporaryDirectory() + "/g.csv"
+    RosterGenerator(rows: rows, seed: seed, schools: schools).writeTeachers(to: path)
+    let lines = TestSupport.text(path).split(separator: "\n").map(String.init)
+    return (lines[0], Array(lines.dropFirst()))
+}
+
+/// Runs `dir` with one parse per file (`--threads 1`) and with every file parsed in two parts,
+/// and checks that every output, the findings and each input's digest and size are the same;
+/// returns the run in two parts.
+private func onePartAndTwo(_ dir: String, _ name: String) throws -> RunResult {
+    let one = try TestSupport.validate([dir], runID: "same") { $0.threads = 1 }
+    let two = try TestSupport.validate([dir], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
+    for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
+        let expected = TestSupport.text(one.outputDirectory + "/" + file)
+        #expect(!expected.isEmpty, "\(name) \(file)")
+        #expect(TestSupport.text(two.outputDirectory + "/" + file) == expected, "\(name) \(file)")
+    }
+    #expect(two.summary.findings == one.summary.findings, "\(name)")
+    #expect(two.summary.inputs.map(\.sha256) == one.summary.inputs.map(\.sha256), "\(name)")
+    #expect(two.summary.inputs.map(\.bytes) == one.summary.inputs.map(\.bytes), "\(name)")
+    return two
+}
+
 /// The invariant checked after every run: each data row is clean or rejected, and the files agree with the counts.
 private func checkConservation(_ result: RunResult) {
     for (name, t) in result.summary.tables {
@@ -252,10 +277,7 @@ struct PipelineTests {
 
     @Test("a roster parsed in two parts at once gives every output of one parse, keys repeated across the parts included; a middle inside a quoted field reads on")
     func twoPartParse() throws {
-        let base = TestSupport.temporaryDirectory()
-        RosterGenerator(rows: 3_000, seed: 11, schools: 30).writeTeachers(to: base + "/g.csv")
-        let generated = TestSupport.text(base + "/g.csv").split(separator: "\n").map(String.init)
-        let header = generated[0], rows = Array(generated.dropFirst())
+        let (header, rows) = generatedRoster(rows: 3_000, seed: 11, schools: 30)
         // Keys repeated across the parts: an early row again near the end, and a late row again after it.
         var lines = [header] + rows[..<1_500] + [""] + rows[1_500...]
         let copyOfEarly = lines.count - 10 // rows[5], which is line 7
@@ -280,16 +302,7 @@ struct PipelineTests {
             let end = try reader.readFirstPart(of: 1_024, until: point, from: 1, keeping: { _ in true }) { _ in }
             #expect((end != nil) == splits, "\(name)")
 
-            let one = try TestSupport.validate([dir], runID: "same") { $0.threads = 1 }
-            let two = try TestSupport.validate([dir], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
-            for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
-                let expected = TestSupport.text(one.outputDirectory + "/" + file)
-                #expect(!expected.isEmpty, "\(name) \(file)")
-                #expect(TestSupport.text(two.outputDirectory + "/" + file) == expected, "\(name) \(file)")
-            }
-            #expect(two.summary.findings == one.summary.findings, "\(name)")
-            #expect(two.summary.inputs.map(\.sha256) == one.summary.inputs.map(\.sha256), "\(name)")
-            #expect(two.summary.inputs.map(\.bytes) == one.summary.inputs.map(\.bytes), "\(name)")
+            let two = try onePartAndTwo(dir, name)
             checkConservation(two)
             #expect(two.summary.tables["teachers"]!.rowsRead == 3_002)
             // The repeated keys are found at their lines, naming the first occurrence's line.
@@ -304,19 +317,12 @@ struct PipelineTests {
 
     @Test("several files of a table, each parsed in two parts, find the keys repeated across files and parts")
     func twoPartParseSeveralFiles() throws {
-        let base = TestSupport.temporaryDirectory()
-        RosterGenerator(rows: 2_000, seed: 5, schools: 20).writeTeachers(to: base + "/g.csv")
-        let generated = TestSupport.text(base + "/g.csv").split(separator: "\n").map(String.init)
-        let header = generated[0], rows = Array(generated.dropFirst())
+        let (header, rows) = generatedRoster(rows: 2_000, seed: 5, schools: 20)
         let dir = TestSupport.temporaryDirectory()
         // b.csv repeats rows from the second part of a.csv, and rows from its own second part.
         TestSupport.write(([header] + rows[..<1_000]).joined(separator: "\n") + "\n", to: dir + "/a.csv")
         TestSupport.write(([header] + rows[1_000...] + rows[800..<900] + rows[1_600..<1_700]).joined(separator: "\n") + "\n", to: dir + "/b.csv")
-        let one = try TestSupport.validate([dir], runID: "same") { $0.threads = 1 }
-        let two = try TestSupport.validate([dir], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
-        for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
-            #expect(TestSupport.text(two.outputDirectory + "/" + file) == TestSupport.text(one.outputDirectory + "/" + file), "\(file)")
-        }
+        let two = try onePartAndTwo(dir, "two files")
         let repeated = TestSupport.ledger(two).filter { $0["rule_id"] == "teachers.unique_teacher_id" }
         #expect(repeated.count == 200)
         #expect(repeated.filter { $0["message_zh"]?.contains("a.csv 第") == true }.count == 100)
