@@ -85,6 +85,9 @@ struct ByteBuffer: ByteAppending, @unchecked Sendable {
         try body(UnsafeBufferPointer(start: storage?.base, count: count))
     }
 
+    /// Empties the buffer, keeping its storage for the next bytes.
+    mutating func removeAll() { count = 0 }
+
     /// The bytes as an array (a copy).
     var array: [UInt8] { withBytes { Array($0) } }
 }

@@ -136,6 +136,12 @@ struct CSVLines {
     /// The rows' bytes as an array (a copy).
     var bytes: [UInt8] { buffer.array }
 
+    /// Empties the rows, keeping the storage for the next ones.
+    mutating func removeAll() {
+        buffer.removeAll()
+        rowStarted = false
+    }
+
     private mutating func separate() {
         if rowStarted { buffer.append(0x2C) }
         rowStarted = true

@@ -42,28 +42,48 @@ final class LedgerWriter {
 
     /// `"name":` for each column, as bytes.
     private static let jsonNames: [[UInt8]] = columns.map { Array("\"\($0)\":".utf8) }
-    private static let lineColumn = columns.firstIndex(of: "line")!
+    /// One entry's line of each file, built in storage kept from entry to entry.
+    private var csvRow = CSVLines(capacity: 1024)
+    private var json = ByteBuffer(capacity: 2048)
 
     func append(_ e: LedgerEntry) {
-        let fields = [runID, e.table, e.sourceFile, e.line == 0 ? "" : String(e.line), e.recordKey, e.column, e.rawValue,
-                      e.normalisedValue, e.ruleID, e.severity.rawValue, e.messageZh, e.messageEn, e.expected, e.note]
-        var row = CSVLines()
-        for field in fields { row.field(field) }
-        row.endRow()
-        csv.file.write(row)
-        var json: [UInt8] = [0x7B] // {
-        json.reserveCapacity(1024)
-        for (i, name) in Self.jsonNames.enumerated() {
-            if i > 0 { json.append(0x2C) }
-            json.append(contentsOf: name)
-            if i == Self.lineColumn { // a number, or null for findings about a whole file
-                if e.line == 0 { json.append(contentsOf: "null".utf8) } else { CSVLines.appendInteger(Int64(e.line), to: &json) }
-            } else {
-                JSON.appendString(fields[i], to: &json)
-            }
+        csvRow.removeAll()
+        json.removeAll()
+        json.append(0x7B) // {
+        var column = 0
+        /// The next column's value in both files.
+        func add(_ value: String) {
+            csvRow.field(value)
+            if column > 0 { json.append(0x2C) }
+            Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+            JSON.appendString(value, to: &json)
+            column += 1
         }
-        json.append(contentsOf: [0x7D, 0x0A]) // }\n
-        jsonl.write(json)
+        add(runID)
+        add(e.table)
+        add(e.sourceFile)
+        // The line: a number in JSON, or null (and empty in CSV) for findings about a whole file.
+        if e.line == 0 { csvRow.field("") } else { csvRow.field(e.line) }
+        json.append(0x2C)
+        Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+        if e.line == 0 { json.appendUTF8("null") } else { CSVLines.appendInteger(Int64(e.line), to: &json) }
+        column += 1
+        add(e.recordKey)
+        add(e.column)
+        add(e.rawValue)
+        add(e.normalisedValue)
+        add(e.ruleID)
+        add(e.severity.rawValue)
+        add(e.messageZh)
+        add(e.messageEn)
+        add(e.expected)
+        add(e.note)
+        assert(column == Self.columns.count)
+        csvRow.endRow()
+        csv.file.write(csvRow)
+        json.append(0x7D) // }
+        json.append(0x0A)
+        json.withBytes { jsonl.write($0) }
     }
 
     func close() throws(WriteError) {
@@ -74,30 +94,31 @@ final class LedgerWriter {
 
 enum JSON {
     /// Appends `s` as a JSON string literal, as UTF-8 bytes.
-    static func appendString(_ s: String, to out: inout [UInt8]) {
+    static func appendString(_ s: String, to out: inout some ByteAppending) {
         out.append(0x22)
-        // Most values need no escaping: copy them whole.
-        let plain = s.withBytes { bytes -> Bool in
-            guard schoolstat_json_needs_escapes(bytes.baseAddress, bytes.count) == 0 else { return false }
-            out.append(contentsOf: bytes)
-            return true
-        }
-        if plain {
-            out.append(0x22)
-            return
-        }
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-            case 0x09: out.append(contentsOf: [0x5C, 0x74])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
+        s.withBytes { bytes in
+            // Most values need no escaping: copied whole. Otherwise the runs between the
+            // bytes that need it are (messages quote values with ").
+            guard schoolstat_json_needs_escapes(bytes.baseAddress, bytes.count) != 0 else {
+                out.appendBytes(bytes)
+                return
             }
+            var run = 0
+            for (i, b) in bytes.enumerated() where b == 0x22 || b == 0x5C || b < 0x20 {
+                out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                run = i + 1
+                out.append(0x5C)
+                switch b {
+                case 0x22, 0x5C: out.append(b)
+                case 0x0A: out.append(0x6E)
+                case 0x0D: out.append(0x72)
+                case 0x09: out.append(0x74)
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    for c in [0x75, 0x30, 0x30, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]] { out.append(c) }
+                }
+            }
+            out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run...]))
         }
         out.append(0x22)
     }
