@@ -8,6 +8,10 @@ extension String {
         var copy = self
         return try copy.withUTF8(body)
     }
+
+    /// The same text in storage of its own. A thread that copies a string on every row takes
+    /// one that no other thread holds: threads that retain one object contend on its count.
+    var unshared: String { String(decoding: Array(utf8), as: UTF8.self) }
 }
 
 /// The 64-bit FNV-1a hash of some bytes (key fingerprints, rule-pack group numbers).

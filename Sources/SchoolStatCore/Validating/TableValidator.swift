@@ -224,7 +224,8 @@ final class FileRules: @unchecked Sendable {
         self.schema = schema
         columns = schema.columns
         self.fileIndex = fileIndex
-        self.displayPath = displayPath
+        // Copies of its own, as each worker retains them on every row (see `String.unshared`).
+        self.displayPath = displayPath.unshared
         self.encodingName = encodingName
         duplicateRows = DuplicateRows(duplicates, file: fileIndex)
         self.fileNames = fileNames
@@ -262,7 +263,7 @@ final class FileRules: @unchecked Sendable {
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
         observed = output.observer != nil
-        observedColumns = output.observedColumns
+        observedColumns = output.observedColumns.map { columns in columns.map { $0 } }
         wantsRejectedKeys = output.rejectObserver != nil
     }
 
@@ -610,6 +611,8 @@ final class TableValidator: @unchecked Sendable {
     let output: TableOutput
     private let sink: FindingSink
     private let headerLine: Int
+    /// The file's name as the committer hands it on with each row (the workers have theirs).
+    private let committedPath: String
 
     init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
@@ -620,6 +623,7 @@ final class TableValidator: @unchecked Sendable {
                           ruleSet: ruleSet, converter: converter, duplicates: duplicates, fileNames: fileNames)
         }
         rules = workerRules[0]
+        committedPath = displayPath.unshared
         self.output = output
         self.sink = sink
         self.headerLine = headerLine
@@ -721,7 +725,7 @@ final class TableValidator: @unchecked Sendable {
         if let observe = output.observer, let rows = result.cleanRows {
             for line in rows.lines {
                 rows.takeNext(into: &output.scratch.values)
-                observe(output.scratch, rules.displayPath, line)
+                observe(output.scratch, committedPath, line)
             }
         }
         if let observe = output.rejectObserver { for key in result.rejectedKeys { observe(key) } }
