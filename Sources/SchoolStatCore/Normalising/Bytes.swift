@@ -5,6 +5,9 @@ extension String {
     /// Calls `body` with the string's UTF-8 bytes (no copy for native strings).
     @inline(__always)
     func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        // A native string's bytes are read where they are; only a small string (its bytes kept
+        // in the value itself) is copied. A copy of a native one would retain its storage.
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
         var copy = self
         return try copy.withUTF8(body)
     }
