@@ -87,3 +87,32 @@ final class OrderedWorkers<Input, Output>: @unchecked Sendable {
         }
     }
 }
+
+/// A value computed on another thread while the caller goes on, or at once on the caller's.
+final class Pending<Value>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+
+    init(onAnotherThread: Bool, _ compute: @escaping @Sendable () -> Value) {
+        guard onAnotherThread else {
+            result = compute()
+            done.signal()
+            return
+        }
+        let thread = Thread { [self] in
+            let value = compute()
+            lock.withLock { result = value }
+            done.signal()
+        }
+        thread.name = "schoolstat-pending"
+        thread.start()
+    }
+
+    /// The value, once computed (waits for it the first time).
+    var value: Value {
+        if let value = lock.withLock({ result }) { return value }
+        done.wait()
+        return lock.withLock { result! }
+    }
+}
