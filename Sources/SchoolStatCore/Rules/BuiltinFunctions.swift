@@ -188,6 +188,9 @@ enum IDNumber {
     /// kept (for nine they overlap); of eight or fewer, none.
     @inline(__always)
     static func keeps(_ i: Int, of count: Int) -> Bool {
-        count > 8 && (i < 6 || i >= count - 4)
+        count > 8 && (i < keptHead || i >= count - keptTail)
     }
+
+    /// How many characters `keeps` keeps at each end of a long one.
+    static let keptHead = 6, keptTail = 4
 }

@@ -190,6 +190,8 @@ final class FileRules: @unchecked Sendable {
     let columns: [ColumnSpec]
     let fileIndex: Int32
     let displayPath: String
+    /// The file's name as the clean rows' `source_file` field.
+    let displayPathField: [UInt8]
     let encodingName: String
     let normalisers: [CellNormaliser?]
     /// The columns the file has, in column order: what the row pass needs of each, with the
@@ -226,6 +228,7 @@ final class FileRules: @unchecked Sendable {
         self.fileIndex = fileIndex
         // Copies of its own, as each worker retains them on every row (see `String.unshared`).
         self.displayPath = displayPath.unshared
+        displayPathField = CSVLines.encoded(displayPath)
         self.encodingName = encodingName
         duplicateRows = DuplicateRows(duplicates, file: fileIndex)
         self.fileNames = fileNames
@@ -561,7 +564,7 @@ final class RowValidator {
                 }
             }
         }
-        lines.field(rules.displayPath)
+        lines.field(encoded: rules.displayPathField)
         lines.field(record.line)
         lines.endRow()
         swap(&lines, &result.clean)

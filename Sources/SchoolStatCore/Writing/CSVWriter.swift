@@ -179,10 +179,26 @@ struct CSVLines {
         case .integer(let i): separate(); Self.appendInteger(i, to: &buffer)
         case .decimal(let d): separate(); Self.appendDecimal(d, to: &buffer)
         case .date(let d): separate(); Self.appendDate(d, to: &buffer)
-        case .boolean(let b): separate(); buffer.appendUTF8(b ? "true" : "false")
+        case .boolean(let b):
+            separate()
+            let word: StaticString = b ? "true" : "false"
+            buffer.appendBytes(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
         case .text(let s): field(s)
         case .real: field(value.description)
         }
+    }
+
+    /// A field already in its written form (from `encoded(_:)`): the same text on every row.
+    mutating func field(encoded: [UInt8]) {
+        separate()
+        encoded.withUnsafeBufferPointer { buffer.appendBytes($0) }
+    }
+
+    /// A text field as `field(_:)` writes it, for `field(encoded:)`.
+    static func encoded(_ s: String) -> [UInt8] {
+        var lines = CSVLines()
+        lines.field(s)
+        return lines.bytes
     }
 
     mutating func field(_ integer: Int) {
@@ -226,7 +242,13 @@ struct CSVLines {
             guard b.allSatisfy({ $0 < 0x80 }) else { return false }
             separate()
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: b.count) { masked in
-                for i in 0..<b.count { masked[i] = IDNumber.keeps(i, of: b.count) ? b[i] : 0x2A }
+                // The ends `IDNumber.keeps` keeps, when it keeps any.
+                let n = b.count
+                masked.initialize(repeating: 0x2A)
+                if IDNumber.keeps(0, of: n) {
+                    for i in 0..<IDNumber.keptHead { masked[i] = b[i] }
+                    for i in (n - IDNumber.keptTail)..<n { masked[i] = b[i] }
+                }
                 appendField(UnsafeBufferPointer(masked), defuse: true)
             }
             return true
