@@ -2,6 +2,7 @@
 // order; worker threads transform them in parallel; the results come back to
 // the caller's thread in the order the batches went in, so everything written
 // from them is the same whatever the number of threads.
+// Also `Pending`: one value computed on a thread of its own while the caller goes on.
 import Foundation
 
 final class OrderedWorkers<Input, Output>: @unchecked Sendable {
