@@ -137,6 +137,9 @@ struct Validate: ParsableCommand {
         do {
             result = try run.run()
         } catch {
+            // Told to stop: the run failed because its staging directory is being removed. The
+            // signal's handler ends the process (exit 128 + signal) once that is done.
+            cleanup.waitIfStopping()
             console.fail(error)
             throw ExitCode(error.status.rawValue)
         }
@@ -321,6 +324,7 @@ struct Score: ParsableCommand {
 final class SignalCleanup: @unchecked Sendable {
     private let lock = NSLock()
     private var path: String?
+    private var stopping = false
     private var sources: [any DispatchSourceSignal] = []
 
     var staging: String? {
@@ -328,11 +332,22 @@ final class SignalCleanup: @unchecked Sendable {
         set { lock.lock(); path = newValue; lock.unlock() }
     }
 
+    private func markStopping() { lock.withLock { stopping = true } }
+
+    /// Blocks for good once a signal has been taken: the handler exits the process when it has
+    /// removed the staging directory, with the signal's status, which an error the removal
+    /// caused on this thread must not pre-empt.
+    func waitIfStopping() {
+        guard lock.withLock({ stopping }) else { return }
+        while true { sleep(60) }
+    }
+
     init() {
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
+                self?.markStopping()
                 if let path = self?.staging {
                     // Moved aside first: threads still writing cannot create files in it any more.
                     let doomed = path + ".removing"
