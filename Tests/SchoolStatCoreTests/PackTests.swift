@@ -321,7 +321,6 @@ struct PackTests {
         #expect(table.count == reference.count && table.count == Set(keys).count)
     }
 
-
     @Test("a derived value filtered on a column no other pack reads counts the rows the filter keeps")
     func filterOnOwnColumn() throws {
         // Workers hand the rule packs only the columns they read: a filter's column must be among them.
@@ -369,5 +368,4 @@ struct PackTests {
             #expect(figures(row)["women"] == String(expected[code] ?? 0), "\(code)")
         }
     }
-
 }

@@ -690,7 +690,7 @@ struct GroupNumbers {
     mutating func number(for key: String) -> Int {
         let hash = key.withBytes(FNV1a.hash)
         let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        var i = Self.home(hash, mask)
         while slots[i].number >= 0 {
             if slots[i].hash == hash && keys[slots[i].number] == key { return slots[i].number }
             i = (i + 1) & mask
@@ -702,12 +702,16 @@ struct GroupNumbers {
         return number
     }
 
+    /// The slot a key's search starts at (the hash's high bits folded in: slots are few).
+    @inline(__always)
+    private static func home(_ hash: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask }
+
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: (0, -1), count: old.count * 2)
         let mask = slots.count - 1
         for slot in old where slot.number >= 0 {
-            var i = Int(truncatingIfNeeded: slot.hash ^ (slot.hash >> 29)) & mask
+            var i = Self.home(slot.hash, mask)
             while slots[i].number >= 0 { i = (i + 1) & mask }
             slots[i] = slot
         }

@@ -47,8 +47,9 @@ final class CellNormaliser {
         for token in column.missingTokens { if let b = token.utf8.first { firsts[Int(b)] = true } }
         missingFirstBytes = firsts
         missingWords = ByteLookup(column.missingTokens.map { ($0, true) })
-        exactEnum = ByteLookup(column.type == .enumeration ? column.enumExact.map { ($0.key, $0.value) } : [])
-        exactBoolean = ByteLookup(column.type == .boolean ? vocabulary.exactBooleans.map { ($0.key, $0.value) } : [])
+        // Filled below, once the tests that choose their spellings can be called.
+        exactEnum = ByteLookup([])
+        exactBoolean = ByteLookup([])
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }

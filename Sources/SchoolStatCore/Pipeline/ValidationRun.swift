@@ -616,7 +616,7 @@ public final class ValidationRun: FindingSink {
             first.finish()
             let kept = spill?.finish() ?? false
             guard read else { continue }
-            var pass = FirstPass(facts: reader.facts, spills: kept ? [(spillPath, PartEnd(lines: 0, records: 0))] : [])
+            var pass = FirstPass(facts: reader.facts, spills: kept ? [(spillPath, .start)] : [])
             if let end, let second {
                 let part = second.wait()
                 for (u, finder) in finders.enumerated() { finder.absorb(second.stage.finders[u], offset: end) }

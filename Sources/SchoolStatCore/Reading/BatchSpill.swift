@@ -102,7 +102,7 @@ enum BatchSpill {
         /// split in two was numbered as if it were a file of its own (see `PartEnd`).
         private let offset: PartEnd
 
-        init(path: String, source: String, offset: PartEnd = PartEnd(lines: 0, records: 0)) throws(ReadError) {
+        init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
             self.source = source
             self.offset = offset
             fd = open(path, O_RDONLY)

@@ -59,6 +59,12 @@ public struct FileFacts: Sendable {
 struct PartEnd: Equatable {
     var lines: Int
     var records: Int
+
+    /// Nothing before: a file's own start.
+    static let start = PartEnd(lines: 0, records: 0)
+
+    /// Both parts' lines and records together: where a part that follows both would be counted from.
+    static func + (a: PartEnd, b: PartEnd) -> PartEnd { PartEnd(lines: a.lines + b.lines, records: a.records + b.records) }
 }
 
 /// Reads one CSV or tab-separated file through the transcoder and libcsv.

@@ -141,7 +141,7 @@ final class DuplicateFinder: @unchecked Sendable {
                 }
             }
             close(fd)
-            runs.append((path, PartEnd(lines: 0, records: 0)))
+            runs.append((path, .start))
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -153,7 +153,7 @@ final class DuplicateFinder: @unchecked Sendable {
     func absorb(_ other: DuplicateFinder, offset: PartEnd) {
         if !other.buffer.isEmpty { other.spill() }
         for run in other.runs {
-            runs.append((run.path, PartEnd(lines: run.offset.lines + offset.lines, records: run.offset.records + offset.records)))
+            runs.append((run.path, run.offset + offset))
         }
         other.runs = []
     }
@@ -240,7 +240,7 @@ final class DuplicateFinder: @unchecked Sendable {
             let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             let count = max(0, n) / MemoryLayout<Entry>.stride
             chunk.removeSubrange(count...)
-            if offset.records != 0 || offset.lines != 0 {
+            if offset != .start {
                 for i in chunk.indices {
                     chunk[i].record += Int32(truncatingIfNeeded: offset.records)
                     chunk[i].line += Int32(truncatingIfNeeded: offset.lines)

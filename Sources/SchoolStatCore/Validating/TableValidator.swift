@@ -213,7 +213,7 @@ final class FileRules: @unchecked Sendable {
     /// Columns written to the clean file and what is done to each.
     let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
     let uniqueColumns: [[Int?]]
-    /// Whether each column is free text (checked for values a spreadsheet would run as formulas).
+    /// Whether the rule packs see the clean rows.
     let observed: Bool
     /// The columns the observer reads (all when nil): only these go to the committer.
     let observedColumns: [Int]?

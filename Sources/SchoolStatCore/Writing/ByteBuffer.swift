@@ -12,7 +12,7 @@ extension Array: ByteAppending where Element == UInt8 {
 }
 
 extension ByteAppending {
-    /// Bytes of a text used rarely (a long decimal, a boolean's word).
+    /// Bytes of a text used rarely (a decimal or date too long for the fixed forms, `null`).
     mutating func appendUTF8(_ s: String) {
         var s = s
         s.withUTF8 { appendBytes($0) }

@@ -51,23 +51,30 @@ final class LedgerWriter {
         json.removeAll()
         json.append(0x7B) // {
         var column = 0
+        /// The next column's name in the JSON object, after a comma from the second on.
+        func nextName() {
+            if column > 0 { json.append(0x2C) }
+            Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+            column += 1
+        }
         /// The next column's value in both files.
         func add(_ value: String) {
             csvRow.field(value)
-            if column > 0 { json.append(0x2C) }
-            Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+            nextName()
             JSON.appendString(value, to: &json)
-            column += 1
         }
         add(runID)
         add(e.table)
         add(e.sourceFile)
         // The line: a number in JSON, or null (and empty in CSV) for findings about a whole file.
-        if e.line == 0 { csvRow.field("") } else { csvRow.field(e.line) }
-        json.append(0x2C)
-        Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
-        if e.line == 0 { json.appendUTF8("null") } else { CSVLines.appendInteger(Int64(e.line), to: &json) }
-        column += 1
+        nextName()
+        if e.line == 0 {
+            csvRow.field("")
+            json.appendUTF8("null")
+        } else {
+            csvRow.field(e.line)
+            CSVLines.appendInteger(Int64(e.line), to: &json)
+        }
         add(e.recordKey)
         add(e.column)
         add(e.rawValue)
