@@ -23,7 +23,7 @@ build: deps
 
 run: build
 	@$(BIN) validate Samples --rules Rules --out out; status=$$?; \
-	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments or rules, 3 unreadable input)"; \
+	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments, rules or output path, 3 unreadable input, 4 output not written)"; \
 	[ $$status -le 1 ]
 
 test: deps

@@ -10,7 +10,8 @@ struct SchoolStat: ParsableCommand {
         abstract: "校验、规范化学校统计数据 (validate and normalise school statistics exports).",
         discussion: """
         退出码 (exit codes): 0 没有错误 (no errors); 1 数据有错误 (data errors found);
-        2 命令行或规则文件有误 (bad command line or rule files); 3 有输入文件无法读取 (an input could not be read).
+        2 命令行、规则文件或输出目录有误 (bad command line, rule files or output path; nothing written);
+        3 有输入文件无法读取或被跳过 (an input could not be read or was skipped); 4 输出无法写入 (an output could not be written).
         """,
         subcommands: [Validate.self, Score.self, Generate.self],
         defaultSubcommand: Validate.self
@@ -50,7 +51,7 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "规则目录 (rules directory).")
     var rules: String = "Rules"
 
-    @Option(name: .long, help: "输出目录 (output directory); replaced atomically when the run completes.")
+    @Option(name: .long, help: "输出目录 (output directory): a new path, or one schoolstat wrote before, replaced atomically when the run completes. Any other existing path is refused.")
     var out: String = "out"
 
     @Option(name: .long, help: "把所有输入当作这张表 (treat every input as this table): schools, teachers, county_finance …")
@@ -133,6 +134,7 @@ struct Validate: ParsableCommand {
         // leave the previous outputs as they were.
         let cleanup = SignalCleanup()
         run.onStaging = { cleanup.staging = $0 }
+        run.onNotice = { zh, en in console.note(zh, en) }
         let result: RunResult
         do {
             result = try run.run()
@@ -193,6 +195,11 @@ final class Console {
         err("\(place): \(level) [\(e.ruleID)] \(message)")
     }
 
+    /// A remark about the run itself (not a finding), shown even when findings are not.
+    func note(_ zh: String, _ en: String) {
+        err("schoolstat: " + (language == .zh ? zh : en))
+    }
+
     func fail(_ error: RunError) {
         let label = language == .zh ? "schoolstat 无法运行" : "schoolstat cannot run"
         err("\(label):\n\(error.description)")
@@ -239,7 +246,7 @@ final class Console {
         case .clean: verdict = language == .zh ? "没有错误。" : "No errors."
         case .dataErrors: verdict = language == .zh ? "发现 \(s.totals.errors) 个错误、\(s.totals.warnings) 个警告。" : "\(s.totals.errors) errors, \(s.totals.warnings) warnings."
         case .unreadableInput: verdict = language == .zh ? "有文件无法读取；另有 \(s.totals.errors) 个错误。" : "Some inputs could not be read; \(s.totals.errors) errors."
-        case .badRulesOrArguments: verdict = ""
+        case .badRulesOrArguments, .outputFailed: verdict = ""
         }
         print(verdict + (language == .zh ? " 输出目录: \(result.outputDirectory)" : " Outputs: \(result.outputDirectory)"))
     }
@@ -287,8 +294,8 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: "规则目录 (rules directory).")
     var rules: String = "Rules"
 
-    @Option(name: .long, help: "评估结果目录 (where to write the evaluation).")
-    var out: String
+    @Option(name: .long, help: "评估结果目录 (where to write the evaluation); default, and when it names the run itself: <run>/evaluation.")
+    var out: String?
 
     @Option(name: .long, help: "地区参数 (profile); default: the one the run used.")
     var profile: String?

@@ -43,6 +43,31 @@ enum TestSupport {
         return try ValidationRun(options: options).run()
     }
 
+    /// Runs the built `schoolstat` binary; a run still going after `timeout` seconds is killed
+    /// and reported with status -1, so that a hang fails the test instead of the suite.
+    static func runBinary(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
+                          timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let outPath = temporaryDirectory() + "/stdout", errPath = temporaryDirectory() + "/stderr"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline { process.terminate(); timedOut = true; break }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        return (timedOut ? -1 : process.terminationStatus, text(outPath), text(errPath))
+    }
+
     static func text(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }

@@ -81,6 +81,8 @@ public struct RunSummary: Sendable, Codable {
     public var ruleResults: [String: [String: Int]]
     /// Pack rules that did not run, and why (a table they need had no input file).
     public var rulesNotRun: [String: String] = [:]
+    /// Directories under the inputs that hold schoolstat's own outputs, and so were not read.
+    public var skippedOutputDirectories: [String]?
     public var inputs: [InputSummary]
     public var tables: [String: TableSummary]
     /// Rule id → severity → count.
@@ -92,6 +94,7 @@ public struct RunSummary: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
         case ruleResults = "rule_results", rulesNotRun = "rules_not_run"
+        case skippedOutputDirectories = "skipped_output_directories"
         case ruleFiles = "rule_files", timings
     }
 

@@ -40,6 +40,8 @@ public enum RunStatus: Int32, Sendable {
     case dataErrors = 1
     case badRulesOrArguments = 2
     case unreadableInput = 3
+    /// An output could not be written (disk full, permissions): the previous outputs are untouched.
+    case outputFailed = 4
 }
 
 public struct RunResult: Sendable {
@@ -53,19 +55,29 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
     case rules(RuleFileErrors)
     case arguments(String)
     case output(WriteError)
+    /// The output path is not one schoolstat may replace; nothing was written.
+    case outputRefused(OutputRefusal)
 
     public var description: String {
         switch self {
         case .rules(let e): return e.description
         case .arguments(let s): return s
         case .output(let e): return e.description
+        case .outputRefused(let r): return r.description
         }
     }
 
     public var status: RunStatus {
         switch self {
-        case .rules, .arguments: return .badRulesOrArguments
-        case .output: return .unreadableInput
+        case .rules, .arguments, .outputRefused: return .badRulesOrArguments
+        case .output: return .outputFailed
+        }
+    }
+
+    init(_ error: OutputError) {
+        switch error {
+        case .refused(let r): self = .outputRefused(r)
+        case .failed(let w): self = .output(w)
         }
     }
 }
@@ -85,6 +97,9 @@ public final class ValidationRun: FindingSink {
     /// Told the staging directory as soon as it exists, so that a caller stopped by a
     /// signal can remove it at once (a later run would remove it too).
     public var onStaging: (String) -> Void = { _ in }
+    /// Told, once, what the run chose to leave aside (in Chinese and English), such as its own
+    /// output directories found among the inputs.
+    public var onNotice: (_ zh: String, _ en: String) -> Void = { _, _ in }
 
     public init(options: ValidationOptions, onFinding: @escaping (LedgerEntry) -> Void = { _ in }) {
         self.options = options
@@ -109,6 +124,8 @@ public final class ValidationRun: FindingSink {
     public func run() throws(RunError) -> RunResult {
         schoolstat_fix_allocator_threshold()
         let started = Date()
+        // Refuse an output path that is not ours to replace before any work is done.
+        do { _ = try OutputDirectory.vet(path: options.outputDirectory, kind: .validate, protecting: protectedPaths) } catch { throw .outputRefused(error) }
         var overrides: [String: String] = [:]
         if let asOf = options.asOf {
             guard DateText.parse(asOf) != nil else { throw .arguments("--as-of 的值“\(asOf)”不是日期；请写成 2024-09-30。 (--as-of must be a date)") }
@@ -128,7 +145,11 @@ public final class ValidationRun: FindingSink {
         if let table = options.table, ruleSet.table(named: table) == nil {
             throw .arguments("未知的表 `\(table)`；可用 (known tables): \(ruleSet.tables.map(\.name).joined(separator: ", "))")
         }
-        let inputs = try discoverInputs()
+        let (inputs, skippedInputs, skippedOutputs) = try discoverInputs()
+        if !skippedOutputs.isEmpty {
+            onNotice("已跳过 \(skippedOutputs.count) 个 schoolstat 输出目录，不把它们当作输入：\(skippedOutputs.joined(separator: "、"))",
+                     "Skipped \(skippedOutputs.count) schoolstat output director\(skippedOutputs.count == 1 ? "y" : "ies"), not read as input: \(skippedOutputs.joined(separator: ", "))")
+        }
         let evaluator: PackEvaluator
         do { evaluator = try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear) } catch { throw .rules(error) }
         if let previous = options.previous {
@@ -148,7 +169,7 @@ public final class ValidationRun: FindingSink {
 
         let runID = options.runID ?? Self.makeRunID(started)
         let out: OutputDirectory
-        do { out = try OutputDirectory(path: options.outputDirectory) } catch { throw .output(error) }
+        do { out = try OutputDirectory(path: options.outputDirectory, kind: .validate, runID: runID, protecting: protectedPaths) } catch { throw RunError(error) }
         defer { out.abandon() }
         onStaging(out.stagingPath)
         do {
@@ -160,7 +181,9 @@ public final class ValidationRun: FindingSink {
         let converter = pendingConverter.value
         let matcher = HeaderMatcher(ruleSet: ruleSet, converter: converter)
         var inputSummaries: [InputSummary] = []
-        var unreadable = false
+        // Every input skipped is reported, and an error one makes the run exit 3.
+        var unreadable = skippedInputs.contains { $0.severity == .error }
+        for entry in skippedInputs { record(entry) }
 
         // 1. Open every file, settle encoding, dialect and table from its header.
         var plans: [FilePlan] = []
@@ -308,11 +331,16 @@ public final class ValidationRun: FindingSink {
                              mainPassSeconds: mainPassDone.timeIntervalSince(keysFound), rulePacksSeconds: finished.timeIntervalSince(mainPassDone),
                              totalSeconds: finished.timeIntervalSince(started)))
         summary.rulesNotRun = evaluator.notRun
-        do {
-            try summary.write(to: out.path("summary.json"))
-            try out.commit()
-        } catch { throw .output(error) }
+        summary.skippedOutputDirectories = skippedOutputs.isEmpty ? nil : skippedOutputs
+        do { try summary.write(to: out.path("summary.json")) } catch { throw .output(error) }
+        do { try out.commit() } catch { throw RunError(error) }
         return RunResult(status: status, summary: summary, outputDirectory: out.finalPath)
+    }
+
+    /// What the run reads: inputs, rules, the previous period, waivers. The output never replaces
+    /// any of them or a directory holding one.
+    private var protectedPaths: [String] {
+        options.inputs + [options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
     }
 
     static func makeRunID(_ date: Date) -> String {
@@ -342,37 +370,98 @@ public final class ValidationRun: FindingSink {
 
     static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx"]
 
-    private func discoverInputs() throws(RunError) -> [Input] {
+    /// Finds the files to read: named ones, and in named directories every regular `.csv`, `.tsv`,
+    /// `.txt` and `.xlsx` file, searched recursively (through symbolic links, each directory once)
+    /// in sorted order. Directories holding schoolstat's own outputs are not read. Whatever is
+    /// skipped otherwise — a pipe or device, a directory that cannot be opened, a broken link, an
+    /// `.xls` workbook — comes back as a finding, to be recorded once the ledger is open.
+    private func discoverInputs() throws(RunError) -> (inputs: [Input], skipped: [LedgerEntry], outputs: [String]) {
         var found: [Input] = []
-        let fm = FileManager.default
-        for argument in options.inputs {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: argument, isDirectory: &isDir) else {
-                throw .arguments("找不到输入文件或目录：\(argument)。请检查路径。 (input not found: \(argument))")
+        var skipped: [LedgerEntry] = []
+        var outputs: [String] = []
+        func skip(_ path: String, _ rule: String, _ severity: Severity, _ zh: String, _ en: String, expected: String = "") {
+            skipped.append(LedgerEntry(table: "", sourceFile: path, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                       ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected))
+        }
+        func isCandidate(_ name: String) -> Bool { Self.dataExtensions.contains((name as NSString).pathExtension.lowercased()) }
+        func notRegular(_ path: String, _ mode: mode_t) {
+            let kind = switch mode & S_IFMT {
+            case S_IFIFO: ("命名管道", "a named pipe")
+            case S_IFSOCK: ("套接字", "a socket")
+            case S_IFCHR, S_IFBLK: ("设备文件", "a device")
+            default: ("特殊文件", "a special file")
             }
-            if isDir.boolValue {
-                let base = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
-                let entries = (fm.enumerator(atPath: argument)?.allObjects as? [String] ?? []).sorted()
-                for entry in entries {
-                    let ext = (entry as NSString).pathExtension.lowercased()
-                    let full = base + "/" + entry
-                    if Self.dataExtensions.contains(ext) {
-                        found.append(Input(path: full, display: full))
-                    } else if ext == "xls" {
-                        record(LedgerEntry(table: "", sourceFile: full, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                           ruleID: "read.unsupported_format", severity: .warning,
-                                           messageZh: "旧版 Excel 97-2003 工作簿（.xls）不能直接读取，已跳过。请在 Excel 中“另存为” .xlsx 或 CSV 后再检查。",
-                                           messageEn: "Excel 97-2003 workbooks (.xls) are not read; skipped. Save the sheet as .xlsx or CSV and check that file.", expected: "xlsx / CSV"))
+            skip(path, "read.not_regular_file", .error,
+                 "\(path) 是\(kind.0)，不是普通文件，未读取。请把导出的数据保存为普通文件后再检查。",
+                 "\(path) is \(kind.1), not a regular file; not read. Save the export as a regular file and check that.")
+        }
+        var visited: Set<[UInt64]> = []
+        // Walks one directory; `relative` is its path under the argument, for sorting.
+        func walk(_ directory: String, relative: String, into entries: inout [(String, Input)]) {
+            guard let handle = opendir(directory) else {
+                let reason = String(cString: strerror(errno))
+                skip(directory, "read.unreadable_directory", .error,
+                     "无法打开目录 \(directory)（\(reason)），其中的文件未读取。请检查目录的权限。",
+                     "Cannot open the directory \(directory) (\(reason)); the files in it were not read. Check its permissions.")
+                return
+            }
+            closedir(handle)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for name in names {
+                let full = directory + "/" + name
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                var st = stat()
+                guard lstat(full, &st) == 0 else { continue }
+                let isLink = (st.st_mode & S_IFMT) == S_IFLNK
+                if isLink && stat(full, &st) != 0 {
+                    if isCandidate(name) {
+                        skip(full, "read.broken_link", .error, "\(full) 是一个指向不存在文件的符号链接，未读取。", "\(full) is a symbolic link to nothing; not read.")
                     }
+                    continue
                 }
-            } else {
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    if OutputMarker.kind(of: full) != nil { outputs.append(full); continue }
+                    guard visited.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { continue } // a link back up the tree
+                    walk(full, relative: rel, into: &entries)
+                case S_IFREG:
+                    if isCandidate(name) {
+                        entries.append((rel, Input(path: full, display: full)))
+                    } else if (name as NSString).pathExtension.lowercased() == "xls" {
+                        skip(full, "read.unsupported_format", .warning,
+                             "旧版 Excel 97-2003 工作簿（.xls）不能直接读取，已跳过。请在 Excel 中“另存为” .xlsx 或 CSV 后再检查。",
+                             "Excel 97-2003 workbooks (.xls) are not read; skipped. Save the sheet as .xlsx or CSV and check that file.", expected: "xlsx / CSV")
+                    }
+                default:
+                    if isCandidate(name) { notRegular(full, st.st_mode) }
+                }
+            }
+        }
+        for argument in options.inputs {
+            var st = stat()
+            guard stat(argument, &st) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw .arguments("找不到输入文件或目录：\(argument)（\(reason)）。请检查路径。 (input not found: \(argument): \(reason))")
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                let base = argument.hasSuffix("/") && argument.count > 1 ? String(argument.dropLast()) : argument
+                if OutputMarker.kind(of: base) != nil { outputs.append(base); continue }
+                visited.insert([UInt64(st.st_dev), UInt64(st.st_ino)])
+                var entries: [(String, Input)] = []
+                walk(base, relative: "", into: &entries)
+                found += entries.sorted { $0.0 < $1.0 }.map(\.1)
+            case S_IFREG:
                 found.append(Input(path: argument, display: argument))
+            default:
+                notRegular(argument, st.st_mode)
             }
         }
         if found.isEmpty {
-            throw .arguments("没有找到可检查的 CSV 文件（.csv、.tsv、.txt）。 (no input files found)")
+            let why = skipped.map(\.messageZh).joined(separator: "\n")
+            throw .arguments("没有找到可检查的文件（.csv、.tsv、.txt、.xlsx）。 (no input files found)" + (why.isEmpty ? "" : "\n" + why))
         }
-        return found
+        return (found, skipped, outputs)
     }
 
     /// Reads the first records of a file to find its header row: the first of

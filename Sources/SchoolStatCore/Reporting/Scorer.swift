@@ -5,7 +5,8 @@ import Foundation
 public struct ScoreOptions: Sendable {
     public var run: String
     public var rulesDirectory: String
-    public var outputDirectory: String
+    /// Where the evaluation goes; by default, and when it names the run itself, `<run>/evaluation`.
+    public var outputDirectory: String?
     /// Defaults to the profile and reference date the run itself used.
     public var profile: String?
     public var asOf: String?
@@ -14,7 +15,7 @@ public struct ScoreOptions: Sendable {
     public var previous: String?
     public var english = false
 
-    public init(run: String, rulesDirectory: String, outputDirectory: String) {
+    public init(run: String, rulesDirectory: String, outputDirectory: String? = nil) {
         self.run = run
         self.rulesDirectory = rulesDirectory
         self.outputDirectory = outputDirectory
@@ -78,6 +79,13 @@ public enum Scorer {
         guard FileManager.default.fileExists(atPath: options.run + "/clean") else {
             throw .arguments("\(options.run) 不是 schoolstat validate 的输出目录（其中没有 clean/）。请先运行 schoolstat validate。 (not a run directory)")
         }
+        // The evaluation never replaces the run it reads: `--out RUN` means RUN/evaluation.
+        var outputPath = options.outputDirectory ?? options.run + "/evaluation"
+        if let target = OutputDirectory.realPath(outputPath), target == OutputDirectory.realPath(options.run) {
+            outputPath = options.run + "/evaluation"
+        }
+        let protected = [options.run, options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
+        do { _ = try OutputDirectory.vet(path: outputPath, kind: .evaluation, protecting: protected) } catch { throw .outputRefused(error) }
         // Use the run's own profile and reference date unless told otherwise.
         var profile = options.profile, asOf = options.asOf
         if let data = FileManager.default.contents(atPath: options.run + "/summary.json"),
@@ -123,7 +131,7 @@ public enum Scorer {
         }
 
         // school_indicators.csv
-        let out = OutputFiles(options.outputDirectory)
+        let out = OutputFiles(outputPath, protecting: protected)
         var header = ["school_code", "school_name", "county_code", "school_type", "section", "pupils"]
         for k in 1...7 { header += ["R\(k)_value", "R\(k)_standard", "R\(k)_met"] }
         header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
@@ -220,8 +228,8 @@ public enum Scorer {
                 }
             }
         }
+        do { try out.prepare() } catch { throw RunError(error) }
         do {
-            try out.prepare()
             try out.csv("school_indicators.csv", header: header, rows: schoolTable)
             try out.csv("county_indicators.csv",
                         header: ["county_code", "section", "indicator", "title", "schools_in_scope", "schools_meeting", "ratio", "cv", "cv_limit",
@@ -242,8 +250,8 @@ public enum Scorer {
                                                                      profile: ruleSet.profile ?? ""))
             try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
                                                                    profile: ruleSet.profile ?? ""))
-            try out.commit()
         } catch { throw .output(error) }
+        do { try out.commit() } catch { throw RunError(error) }
         return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, outputDirectory: out.finalPath)
     }
 }
@@ -251,12 +259,18 @@ public enum Scorer {
 /// The score's output files, written atomically like a validation run's.
 final class OutputFiles {
     private let path: String
+    private let protected: [String]
     private var opened: OutputDirectory?
     var finalPath: String { opened?.finalPath ?? path }
 
-    init(_ path: String) { self.path = path }
+    init(_ path: String, protecting inputs: [String]) {
+        self.path = path
+        protected = inputs
+    }
 
-    func prepare() throws(WriteError) { opened = try OutputDirectory(path: path) }
+    func prepare() throws(OutputError) {
+        opened = try OutputDirectory(path: path, kind: .evaluation, runID: ValidationRun.makeRunID(Date()), protecting: protected)
+    }
 
     func csv(_ name: String, header: [String], rows: [[String]]) throws(WriteError) {
         let file = try BufferedFile(path: opened!.path(name))
@@ -273,5 +287,7 @@ final class OutputFiles {
         try file.close()
     }
 
-    func commit() throws(WriteError) { try opened!.commit() }
+    func commit() throws(OutputError) { try opened!.commit() }
+
+    deinit { opened?.abandon() }
 }

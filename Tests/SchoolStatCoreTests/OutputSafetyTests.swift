@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+/// A directory holding one small, valid roster: the input most of these tests run on.
+private func inputDirectory() -> String {
+    let dir = TestSupport.temporaryDirectory() + "/exports"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try! FileManager.default.copyItem(atPath: TestSupport.fixture("reading/encoding_utf8.csv"), toPath: dir + "/teachers.csv")
+    return dir
+}
+
+private func validate(_ inputs: [String], out: String, directory: String? = nil, environment: [String: String]? = nil,
+                      extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+    try TestSupport.runBinary(["validate"] + inputs + ["--rules", TestSupport.rules, "--out", out, "--as-of", "2018-09-30"] + extra,
+                              directory: directory, environment: environment)
+}
+
+private func entries(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+
+@Suite("Output safety: --out replaces only what schoolstat wrote", .serialized)
+struct OutputSafetyTests {
+    @Test("an existing directory schoolstat did not write is refused with exit 2, and every file in it stays")
+    func foreignDirectory() throws {
+        let inputs = inputDirectory()
+        let documents = TestSupport.temporaryDirectory() + "/Documents"
+        try FileManager.default.createDirectory(atPath: documents + "/photos", withIntermediateDirectories: true)
+        TestSupport.write("my thesis", to: documents + "/thesis.txt")
+        let r = try validate([inputs], out: documents)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("不是 schoolstat 写出的") && r.stderr.contains("--out"))
+        #expect(entries(documents) == ["photos", "thesis.txt"])
+        #expect(TestSupport.text(documents + "/thesis.txt") == "my thesis")
+        // Nothing was staged beside it either.
+        #expect(!entries((documents as NSString).deletingLastPathComponent).contains { $0.contains(".partial-") })
+    }
+
+    @Test("a regular file given as --out is refused and keeps its bytes")
+    func regularFile() throws {
+        let inputs = inputDirectory()
+        let pdf = TestSupport.temporaryDirectory() + "/report.pdf"
+        TestSupport.write("%PDF-1.7 not to be lost", to: pdf)
+        let r = try validate([inputs], out: pdf)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("已有的文件"))
+        #expect(TestSupport.text(pdf) == "%PDF-1.7 not to be lost")
+    }
+
+    @Test("--out equal to an input directory, to `.` inside it, or to a directory holding an input is refused")
+    func inputsAndAncestors() throws {
+        let inputs = inputDirectory()
+        // The input directory itself, named as such and as `.`.
+        #expect(try validate([inputs], out: inputs).status == 2)
+        let dot = try validate(["."], out: ".", directory: inputs)
+        #expect(dot.status == 2, "\(dot.stderr)")
+        // The input directory's parent: replacing it would delete the inputs.
+        let parent = (inputs as NSString).deletingLastPathComponent
+        let r = try validate([inputs + "/teachers.csv"], out: parent)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("在这个目录里面"))
+        // An input file given as --out.
+        #expect(try validate([inputs + "/teachers.csv"], out: inputs + "/teachers.csv").status == 2)
+        // Even an empty marked directory that holds the rules is not replaced: here, a copy of the rules.
+        let marked = TestSupport.temporaryDirectory() + "/marked"
+        #expect(try validate([inputs], out: marked).status == 0)
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: marked + "/Rules")
+        let rulesInside = try TestSupport.runBinary(["validate", inputs, "--rules", marked + "/Rules", "--out", marked, "--as-of", "2018-09-30"])
+        #expect(rulesInside.status == 2)
+        #expect(FileManager.default.fileExists(atPath: marked + "/Rules/vocabulary.yaml"))
+        #expect(entries(inputs) == ["teachers.csv"])
+    }
+
+    @Test("`/`, the home directory and a symbolic link are refused")
+    func systemPlaces() throws {
+        let inputs = inputDirectory()
+        let root = try validate([inputs], out: "/")
+        #expect(root.status == 2 && root.stderr.contains("根目录"))
+        // An empty home directory: refused for being home, not for what it holds.
+        let home = TestSupport.temporaryDirectory() + "/home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let r = try validate([inputs], out: home, environment: ["HOME": home])
+        #expect(r.status == 2 && r.stderr.contains("主目录"))
+        #expect(entries(home).isEmpty)
+        let target = TestSupport.temporaryDirectory()
+        TestSupport.write("keep", to: target + "/keep.txt")
+        let link = TestSupport.temporaryDirectory() + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let linked = try validate([inputs], out: link)
+        #expect(linked.status == 2 && linked.stderr.contains("符号链接"))
+        #expect(TestSupport.text(target + "/keep.txt") == "keep")
+    }
+
+    @Test("a new path, an empty directory and an earlier output are written; outputs carry the marker")
+    func accepted() throws {
+        let inputs = inputDirectory()
+        let empty = TestSupport.temporaryDirectory() + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect(try validate([inputs], out: empty).status == 0)
+        #expect(OutputMarker.kind(of: empty) == .validate)
+        #expect(TestSupport.text(empty + "/.schoolstat-run").contains("\"version\":1"))
+        // Run again into the same directory: replaced.
+        TestSupport.write("stale", to: empty + "/clean/old.csv")
+        #expect(try validate([inputs], out: empty).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: empty + "/clean/old.csv"))
+        #expect(FileManager.default.fileExists(atPath: empty + "/clean/teachers.csv"))
+        let fresh = TestSupport.temporaryDirectory() + "/new/out"
+        #expect(try validate([inputs], out: fresh).status == 0)
+        #expect(OutputMarker.kind(of: fresh) == .validate)
+    }
+
+    @Test("a hidden directory that looks like a staging directory but is not marked is never removed")
+    func foreignStagingName() throws {
+        let inputs = inputDirectory()
+        let parent = TestSupport.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: parent + "/.out.partial-999999", withIntermediateDirectories: true)
+        TestSupport.write("mine", to: parent + "/.out.partial-999999/notes.txt")
+        #expect(try validate([inputs], out: parent + "/out").status == 0)
+        #expect(TestSupport.text(parent + "/.out.partial-999999/notes.txt") == "mine")
+    }
+
+    @Test("--out inside the input directory: the next run skips its own outputs, says so once, and reads the same rows")
+    func outputInsideInputs() throws {
+        let inputs = inputDirectory()
+        let first = try validate(["."], out: "out", directory: inputs, extra: ["--format", "json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try validate(["."], out: "out", directory: inputs, extra: ["--format", "json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.components(separatedBy: "已跳过").count == 2, "\(second.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any]
+        let tables = summary?["tables"] as? [String: [String: Any]]
+        #expect(tables?.keys.sorted() == ["teachers"])
+        #expect(tables?["teachers"]?["rows_read"] as? Int == 3)
+        #expect((summary?["inputs"] as? [Any])?.count == 1)
+        #expect(summary?["skipped_output_directories"] as? [String] == ["./out"])
+    }
+
+    @Test("score RUN --out RUN writes RUN/evaluation and keeps the run; --out another run is refused")
+    func scoreIntoRun() throws {
+        let run = TestSupport.temporaryDirectory() + "/run1"
+        #expect(try validate([TestSupport.fixture("packs/pair/current")], out: run).status <= 1)
+        let before = entries(run)
+        let r = try TestSupport.runBinary(["score", run, "--rules", TestSupport.rules, "--out", run])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(entries(run) == (before + ["evaluation"]).sorted())
+        #expect(FileManager.default.fileExists(atPath: run + "/clean/teachers.csv"))
+        #expect(FileManager.default.fileExists(atPath: run + "/evaluation/county_indicators.csv"))
+        #expect(OutputMarker.kind(of: run + "/evaluation") == .evaluation)
+        // Without --out: the same place, replaced.
+        #expect(try TestSupport.runBinary(["score", run, "--rules", TestSupport.rules]).status == 0)
+        // Another validate run is not an evaluation directory.
+        let run2 = TestSupport.temporaryDirectory() + "/run2"
+        #expect(try validate([TestSupport.fixture("packs/pair/current")], out: run2).status <= 1)
+        let refused = try TestSupport.runBinary(["score", run, "--rules", TestSupport.rules, "--out", run2])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(FileManager.default.fileExists(atPath: run2 + "/clean/teachers.csv"))
+    }
+
+    @Test("an output that cannot be written (the file size limit, as on a full disk) exits 4 and leaves nothing half-written")
+    func outputFailure() throws {
+        let parent = TestSupport.temporaryDirectory()
+        // The shell ignores SIGXFSZ and limits files to 64 KiB; schoolstat inherits both, so its
+        // writes past the limit fail with EFBIG as they would with ENOSPC on a full disk.
+        let command = "ulimit -f 128; trap '' XFSZ; exec \"$0\" validate \"$1\" --rules \"$2\" --out \"$3\" --quiet"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command, TestSupport.binary, TestSupport.samples, TestSupport.rules, parent + "/out"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 4, "\(message)")
+        #expect(message.contains("无法写入"))
+        #expect(entries(parent).isEmpty)
+    }
+}
+
+@Suite("Inputs that are not regular files", .serialized)
+struct InputDiscoveryTests {
+    @Test("a named pipe among the inputs is reported and skipped, never waited on; the run exits 3")
+    func fifo() throws {
+        let inputs = inputDirectory()
+        #expect(mkfifo(inputs + "/pipe.csv", 0o644) == 0)
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try TestSupport.runBinary(["validate", inputs, "--rules", TestSupport.rules, "--out", out, "--as-of", "2018-09-30"], timeout: 60)
+        #expect(r.status == 3, "\(r.stderr)")
+        let ledger = TestSupport.csvRecords(out + "/ledger.csv")
+        #expect(ledger.contains { $0["rule_id"] == "read.not_regular_file" && $0["source_file"]?.hasSuffix("pipe.csv") == true })
+        #expect(TestSupport.csvRecords(out + "/clean/teachers.csv").count == 3)
+    }
+
+    @Test("a symbolically linked subdirectory is read (once, even when a link loops back); a broken link is reported")
+    func links() throws {
+        let inputs = inputDirectory()
+        let elsewhere = TestSupport.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("reading/encoding_gb18030.csv"), toPath: elsewhere + "/teachers2.csv")
+        try FileManager.default.createSymbolicLink(atPath: inputs + "/school2", withDestinationPath: elsewhere)
+        try FileManager.default.createSymbolicLink(atPath: elsewhere + "/loop", withDestinationPath: inputs)
+        try FileManager.default.createSymbolicLink(atPath: inputs + "/gone.csv", withDestinationPath: elsewhere + "/nothing.csv")
+        let result = try TestSupport.validate([inputs]) { $0.asOf = "2018-09-30" }
+        #expect(result.summary.inputs.map { ($0.path as NSString).lastPathComponent } == ["teachers2.csv", "teachers.csv"])
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.broken_link" })
+    }
+
+    @Test("an .xls workbook found in a directory is in the ledger, not only counted")
+    func xlsInLedger() throws {
+        let inputs = inputDirectory()
+        TestSupport.write("binary", to: inputs + "/old.xls")
+        let result = try TestSupport.validate([inputs]) { $0.asOf = "2018-09-30" }
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unsupported_format" && $0["source_file"]?.hasSuffix("old.xls") == true })
+    }
+
+    @Test("a subdirectory that cannot be opened is reported and the run exits 3", .enabled(if: getuid() != 0, "root opens every directory"))
+    func unreadableDirectory() throws {
+        let inputs = inputDirectory()
+        try FileManager.default.createDirectory(atPath: inputs + "/locked", withIntermediateDirectories: true)
+        chmod(inputs + "/locked", 0)
+        defer { chmod(inputs + "/locked", 0o755) }
+        let result = try TestSupport.validate([inputs]) { $0.asOf = "2018-09-30" }
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unreadable_directory" })
+    }
+}
