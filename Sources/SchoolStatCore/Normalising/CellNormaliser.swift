@@ -31,7 +31,7 @@ final class CellNormaliser {
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
     private let simplePattern: CharacterClassPattern?
-    private let patternRegex: Regex<AnyRegexOutput>?
+    private let patternRegex: LinearPattern?
 
     init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
         self.column = column
@@ -52,7 +52,7 @@ final class CellNormaliser {
         exactBoolean = ByteLookup([])
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
-        patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? Regex("^(?:" + $0 + ")$") }
+        patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? LinearPattern($0) }
         let taken: (String) -> Bool = { [self] spelling in spelling.withBytes(isCleanValue) }
         if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
         if column.type == .boolean { exactBoolean = ByteLookup(vocabulary.exactBooleans.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
@@ -95,8 +95,8 @@ final class CellNormaliser {
     private func matchesPattern(_ value: String) -> Bool {
         if column.pattern == nil { return true }
         if let simplePattern { return simplePattern.matches(value) }
-        if let patternRegex { return (try? patternRegex.wholeMatch(in: value)) != nil }
-        return true
+        // A pattern that did not compile was refused when the rules loaded; should one reach here, no value passes.
+        return patternRegex?.matches(value) ?? false
     }
 
     private var hintZh: String { column.hintZh.map { "（\($0)）" } ?? "" }

@@ -90,9 +90,9 @@ enum BuiltinFunctions {
             return .boolean(s.contains(p))
         },
         BuiltinFunction(name: "substr", summary: "子串：substr(text, start, length)，start 从 1 起", parameters: [.text, .number, .number], result: .text) { a in
-            guard case .text(let s) = a[0], let start = a[1].number, let length = a[2].number else { return .missing }
+            guard case .text(let s) = a[0], let start = a[1].number.flatMap(wholeNumber), let length = a[2].number.flatMap(wholeNumber) else { return .missing }
             let chars = Array(s)
-            let from = max(0, Int(start) - 1), to = min(chars.count, from + max(0, Int(length)))
+            let from = Int(clamping: max(0, start - 1)), to = Int(clamping: min(Int64(chars.count), Int64(from) + max(0, length)))
             return .text(from < to ? String(chars[from..<to]) : "")
         },
         BuiltinFunction(name: "abs", summary: "绝对值", parameters: [.number], result: .number) { a in
@@ -101,20 +101,21 @@ enum BuiltinFunctions {
             return v
         },
         BuiltinFunction(name: "round", summary: "四舍五入到若干位小数：round(x, 2)", parameters: [.number, .number], result: .number) { a in
-            guard let x = a[0].number, let places = a[1].number else { return .missing }
+            // Places beyond what a double holds, or a result beyond 64-bit integers: not evaluable.
+            guard let x = a[0].number, let places = a[1].number.flatMap(wholeNumber), (-15...15).contains(places) else { return .missing }
             let p = Int(places)
             var factor = 1.0
             for _ in 0..<max(0, p) { factor *= 10 }
-            let r = (x * factor).rounded(.toNearestOrAwayFromZero)
-            return .decimal(FixedDecimal(mantissa: Int64(r), exponent: -max(0, p)))
+            guard let r = wholeNumber((x * factor).rounded(.toNearestOrAwayFromZero)) else { return .missing }
+            return .decimal(FixedDecimal(mantissa: r, exponent: -max(0, p)))
         },
         BuiltinFunction(name: "ceil", summary: "向上取整", parameters: [.number], result: .number) { a in
-            guard let x = a[0].number else { return .missing }
-            return .integer(Int64(x.rounded(.up)))
+            guard let x = a[0].number, let r = wholeNumber(x.rounded(.up)) else { return .missing }
+            return .integer(r)
         },
         BuiltinFunction(name: "floor", summary: "向下取整", parameters: [.number], result: .number) { a in
-            guard let x = a[0].number else { return .missing }
-            return .integer(Int64(x.rounded(.down)))
+            guard let x = a[0].number, let r = wholeNumber(x.rounded(.down)) else { return .missing }
+            return .integer(r)
         },
         BuiltinFunction(name: "min", summary: "最小值", parameters: [.number, .number], variadic: true, result: .number) { a in
             a.min { Arithmetic.compare($0, $1) == -1 } ?? .missing
@@ -193,4 +194,11 @@ enum IDNumber {
 
     /// How many characters `keeps` keeps at each end of a long one.
     static let keptHead = 6, keptTail = 4
+}
+
+/// A double's whole part as a 64-bit integer, or nil when it has none (NaN, infinite, out of range):
+/// a built-in given such an argument is not evaluable, as a division by zero is.
+func wholeNumber(_ x: Double) -> Int64? {
+    guard x.isFinite, x > -9.2e18, x < 9.2e18 else { return nil }
+    return Int64(x.rounded(.towardZero))
 }

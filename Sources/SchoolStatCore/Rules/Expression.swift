@@ -152,12 +152,28 @@ struct ExpressionLexer {
 }
 
 /// Recursive-descent parser for the grammar above.
+///
+/// A rule file is edited by hand and may be hostile: an expression longer than `maximumTokens`
+/// or nested deeper than `maximumDepth` (parentheses, unary operators, a chain of one operator)
+/// is refused with its offset, so that neither this parser nor the compiler and evaluator that
+/// walk the tree recursively can run out of stack.
 struct ExpressionParser {
+    static let maximumTokens = 10_000
+    static let maximumDepth = 200
     private var tokens: [(Token, Int)]
     private var position = 0
+    private var depth = 0
 
     static func parse(_ text: String) throws(ExpressionSyntaxError) -> ExpressionNode {
-        var parser = ExpressionParser(tokens: try ExpressionLexer.tokenize(text))
+        if text.utf8.count > maximumTokens * 16 {
+            throw ExpressionSyntaxError(offset: 0, message: "表达式过长（\(text.utf8.count) 字节）；请拆成几个派生值 (derived) 分步计算。 (expression too long; split it into derived values)")
+        }
+        let tokens = try ExpressionLexer.tokenize(text)
+        if tokens.count > maximumTokens {
+            throw ExpressionSyntaxError(offset: tokens[maximumTokens].1,
+                                        message: "表达式过长（超过 \(maximumTokens) 个记号）；请拆成几个派生值 (derived) 分步计算。 (expression longer than \(maximumTokens) tokens; split it into derived values)")
+        }
+        var parser = ExpressionParser(tokens: tokens)
         let node = try parser.expression()
         guard case .end = parser.peek else {
             throw ExpressionSyntaxError(offset: parser.offset, message: "表达式在此处多出内容 \(parser.describe(parser.peek)) (unexpected \(parser.describe(parser.peek)))")
@@ -166,6 +182,14 @@ struct ExpressionParser {
     }
 
     private init(tokens: [(Token, Int)]) { self.tokens = tokens }
+
+    /// One level deeper in the tree being built; refused past `maximumDepth`.
+    private mutating func descend() throws(ExpressionSyntaxError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            throw ExpressionSyntaxError(offset: offset, message: "表达式嵌套过深（超过 \(Self.maximumDepth) 层括号、运算或函数）；请拆成几个派生值 (derived) 分步计算。 (expression nested deeper than \(Self.maximumDepth) levels; split it into derived values)")
+        }
+    }
 
     private var peek: Token { tokens[position].0 }
     private var offset: Int { tokens[position].1 }
@@ -205,6 +229,8 @@ struct ExpressionParser {
     }
 
     private mutating func expression() throws(ExpressionSyntaxError) -> ExpressionNode {
+        try descend()
+        defer { depth -= 1 }
         if isKeyword("if") {
             let at = offset
             advance()
@@ -219,8 +245,11 @@ struct ExpressionParser {
     }
 
     private mutating func disjunction() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let level = depth
+        defer { depth = level }
         var left = try conjunction()
         while isKeyword("or") {
+            try descend()
             let at = offset
             advance()
             left = .binary(.or, left, try conjunction(), offset: at)
@@ -229,8 +258,11 @@ struct ExpressionParser {
     }
 
     private mutating func conjunction() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let level = depth
+        defer { depth = level }
         var left = try negation()
         while isKeyword("and") {
+            try descend()
             let at = offset
             advance()
             left = .binary(.and, left, try negation(), offset: at)
@@ -241,6 +273,8 @@ struct ExpressionParser {
     private mutating func negation() throws(ExpressionSyntaxError) -> ExpressionNode {
         if isKeyword("not") {
             let at = offset
+            try descend()
+            defer { depth -= 1 }
             advance()
             return .not(try negation(), offset: at)
         }
@@ -291,8 +325,11 @@ struct ExpressionParser {
     }
 
     private mutating func sum() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let level = depth
+        defer { depth = level }
         var left = try product()
         while isSymbol("+") || isSymbol("-") {
+            try descend()
             let op: BinaryOperator = isSymbol("+") ? .add : .subtract
             let at = offset
             advance()
@@ -302,8 +339,11 @@ struct ExpressionParser {
     }
 
     private mutating func product() throws(ExpressionSyntaxError) -> ExpressionNode {
+        let level = depth
+        defer { depth = level }
         var left = try unary()
         while isSymbol("*") || isSymbol("/") {
+            try descend()
             let op: BinaryOperator = isSymbol("*") ? .multiply : .divide
             let at = offset
             advance()
@@ -315,6 +355,8 @@ struct ExpressionParser {
     private mutating func unary() throws(ExpressionSyntaxError) -> ExpressionNode {
         if isSymbol("-") {
             let at = offset
+            try descend()
+            defer { depth -= 1 }
             advance()
             return .negate(try unary(), offset: at)
         }

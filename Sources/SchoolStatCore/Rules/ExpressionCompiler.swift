@@ -316,8 +316,8 @@ struct ExpressionCompiler {
 enum Arithmetic {
     static func negate(_ v: Value) -> Value {
         switch v {
-        case .integer(let i): return .integer(-i)
-        case .decimal(let d): return .decimal(FixedDecimal(mantissa: -d.mantissa, exponent: d.exponent))
+        case .integer(let i): return i == .min ? .real(-Double(i)) : .integer(-i)
+        case .decimal(let d): return d.mantissa == .min ? .real(-d.doubleValue) : .decimal(FixedDecimal(mantissa: -d.mantissa, exponent: d.exponent))
         case .real(let r): return .real(-r)
         default: return .missing
         }

@@ -28,8 +28,10 @@ final class WaiverBook {
 
     static func load(path: String, asOf: Day) throws(RuleFileErrors) -> WaiverBook {
         let doc = YAMLDocument(path: path)
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw RuleFileErrors(errors: [RuleFileError(location: SourceLocation(path: path, line: 1, column: 1), message: "无法读取豁免文件 (cannot read the waivers file)")])
+        guard let (text, _) = doc.readText() else {
+            let errors = doc.errors.isEmpty
+                ? [RuleFileError(location: SourceLocation(path: path, line: 1, column: 1), message: "无法读取豁免文件 (cannot read the waivers file)")] : doc.errors
+            throw RuleFileErrors(errors: errors)
         }
         var waivers: [Waiver] = []
         if let root = doc.compose(text) {

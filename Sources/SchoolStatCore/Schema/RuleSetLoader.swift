@@ -55,16 +55,15 @@ public enum RuleSetLoader {
 
         func read(_ relative: String) -> (YAMLDocument, Node?)? {
             let path = (directory as NSString).appendingPathComponent(relative)
-            guard let data = fm.contents(atPath: path) else { return nil }
-            var hasher = SHA256()
-            hasher.update([UInt8](data))
-            files.append((path, hasher.finalHex()))
+            guard fm.fileExists(atPath: path) else { return nil }
             let doc = YAMLDocument(path: path)
-            guard let text = String(data: data, encoding: .utf8) else {
-                doc.failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件必须是 UTF-8 编码 (rule files must be UTF-8)")
+            guard let (text, bytes) = doc.readText() else {
                 errors += doc.errors
                 return nil
             }
+            var hasher = SHA256()
+            hasher.update(bytes)
+            files.append((path, hasher.finalHex()))
             return (doc, doc.compose(text))
         }
 

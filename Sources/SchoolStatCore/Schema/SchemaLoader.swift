@@ -133,7 +133,10 @@ struct SchemaLoader {
             case "uppercase": c.uppercase = document.bool(node, context: ctx) ?? false
             case "pattern":
                 guard let p = document.string(node, context: ctx) else { continue }
-                if (try? Regex(p)) == nil { document.fail(node, "正则表达式 `\(p)` 无效 (invalid regular expression)") } else { c.pattern = p }
+                // Only patterns that match in linear time are taken; the rest are refused here, with why.
+                do { _ = try LinearPattern(p); c.pattern = p } catch {
+                    document.fail(node, "正则表达式 `\(p)` 不能使用：\(error.description) (pattern refused: \(error.message))")
+                }
             case "values":
                 for (canonical, _, aliases) in document.mapping(node, context: ctx) {
                     c.enumValues.append(canonical)

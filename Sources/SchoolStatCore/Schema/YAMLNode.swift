@@ -1,4 +1,5 @@
 // Schema: a thin, position-aware reading layer over Yams nodes.
+import Foundation
 import Yams
 
 /// Walks a YAML document, recording every mistake with its file, line and column.
@@ -20,8 +21,109 @@ final class YAMLDocument {
         errors.append(RuleFileError(location: location, message: message))
     }
 
+    /// The largest rule file read, in bytes: rule files are a few kilobytes.
+    static let maximumBytes = 4 << 20
+    /// How deep collections may nest, and how many aliases a file may use: Yams builds the tree
+    /// recursively, and every alias is a copy the loaders walk.
+    static let maximumNesting = 64
+    static let maximumAliases = 100
+
+    /// Reads a rule file: a regular file of at most `maximumBytes`, in UTF-8. A failure is recorded.
+    func readText() -> (text: String, data: [UInt8])? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件不是普通文件 (a rule file must be a regular file)")
+            return nil
+        }
+        guard Int(st.st_size) <= Self.maximumBytes else {
+            failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件过大（\(st.st_size) 字节，上限 \(Self.maximumBytes) 字节） (rule file larger than \(Self.maximumBytes) bytes)")
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            failAt(SourceLocation(path: path, line: 1, column: 1), "无法读取规则文件 (cannot read the rule file)")
+            return nil
+        }
+        let bytes = [UInt8](data.prefix(Self.maximumBytes + 1))
+        guard bytes.count <= Self.maximumBytes else {
+            failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件过大 (rule file larger than \(Self.maximumBytes) bytes)")
+            return nil
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            failAt(SourceLocation(path: path, line: 1, column: 1), "规则文件必须是 UTF-8 编码 (rule files must be UTF-8)")
+            return nil
+        }
+        return (text, bytes)
+    }
+
+    /// Checks, before Yams sees the text, that collections nest at most `maximumNesting` deep
+    /// (flow brackets, block indentation and `- ` items on one line together) and that at most
+    /// `maximumAliases` aliases are used. Conservative: it reads lines, not YAML.
+    private func checkShape(_ text: String) -> Bool {
+        var indents: [Int] = []
+        var flow = 0
+        var aliases = 0
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let b = Array(line.utf8)
+            var i = 0
+            while i < b.count && b[i] == 0x20 { i += 1 }
+            if i == b.count || b[i] == 0x23 || b[i] == 0x0D { continue } // blank or comment
+            if flow == 0 {
+                while let last = indents.last, last >= i { indents.removeLast() }
+                indents.append(i)
+            }
+            var dashes = 0
+            var j = i
+            while j + 1 < b.count && b[j] == 0x2D && b[j + 1] == 0x20 {
+                dashes += 1
+                j += 2
+                while j < b.count && b[j] == 0x20 { j += 1 }
+            }
+            var quote: UInt8 = 0
+            var previous: UInt8 = 0x20
+            while j < b.count {
+                let c = b[j]
+                if quote != 0 {
+                    if c == quote { quote = 0 }
+                } else if c == 0x27 || c == 0x22 {
+                    quote = c
+                } else if c == 0x23 && previous == 0x20 {
+                    break // a comment
+                } else if c == 0x5B || c == 0x7B {
+                    flow += 1
+                } else if c == 0x5D || c == 0x7D {
+                    flow = max(0, flow - 1)
+                } else if c == 0x2A, previous == 0x20 || previous == 0x5B || previous == 0x2C, j + 1 < b.count, b[j + 1] != 0x20 {
+                    aliases += 1
+                }
+                previous = c
+                j += 1
+                let depth = indents.count + dashes + flow
+                if depth > Self.maximumNesting {
+                    failAt(SourceLocation(path: path, line: lineNumber, column: j),
+                           "YAML 嵌套过深（超过 \(Self.maximumNesting) 层） (collections nested deeper than \(Self.maximumNesting) levels)")
+                    return false
+                }
+            }
+            if indents.count + dashes + flow > Self.maximumNesting {
+                failAt(SourceLocation(path: path, line: lineNumber, column: i + 1),
+                       "YAML 嵌套过深（超过 \(Self.maximumNesting) 层） (collections nested deeper than \(Self.maximumNesting) levels)")
+                return false
+            }
+            if aliases > Self.maximumAliases {
+                failAt(SourceLocation(path: path, line: lineNumber, column: 1),
+                       "YAML 别名（*name）过多（超过 \(Self.maximumAliases) 个） (more than \(Self.maximumAliases) aliases)")
+                return false
+            }
+        }
+        return true
+    }
+
     /// Parses text into a node tree; a syntax error is recorded with its position.
     func compose(_ text: String) -> Node? {
+        guard checkShape(text) else { return nil }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
