@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run the test suite
 
 SWIFT ?= swift
-DEBIAN_PACKAGES := libcsv-dev libopencc-dev
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev pkg-config
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 

@@ -26,12 +26,19 @@ let package = Package(
             path: "Sources/COpenCC",
             providers: [.apt(["libopencc-dev"])]
         ),
+        // libxml2 from Debian's libxml2-dev: workbook parts are streamed through its SAX2 push parser.
+        .systemLibrary(
+            name: "CLibXML2",
+            path: "Sources/CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
         // Small POSIX helpers Swift cannot call directly (renameat2).
         .target(name: "CSupport", path: "Sources/CSupport"),
         .target(
             name: "SchoolStatCore",
             dependencies: [
-                "CLibCSV", "COpenCC", "CSupport",
+                "CLibCSV", "COpenCC", "CLibXML2", "CSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -50,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchoolStatCoreTests",
-            dependencies: ["SchoolStatCore", "schoolstat"],
+            dependencies: ["SchoolStatCore", "schoolstat", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SchoolStatCoreTests",
             exclude: ["Fixtures"]
         ),

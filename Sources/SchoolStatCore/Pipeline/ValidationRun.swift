@@ -26,6 +26,8 @@ public struct ValidationOptions: Sendable {
     /// A UTF-8 file of a table with unique keys at least this large is parsed in two parts at
     /// once in the pre-pass, when `threads` is above 1 (tests lower it to split small files).
     public var splitParseMinimumBytes = 16 << 20
+    /// How far a workbook may inflate, and how large one cell may be.
+    public var workbookLimits = WorkbookLimits()
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -190,7 +192,8 @@ public final class ValidationRun: FindingSink {
         for (index, input) in inputs.enumerated() {
             var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
             do {
-                let reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
+                var reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
+                reader.workbookLimits = options.workbookLimits
                 summary.encoding = reader.facts.format == "xlsx" ? "xlsx" : reader.facts.encoding.rawValue
                 summary.encodingDetected = reader.facts.encodingDetected
                 summary.dialect = reader.facts.format == "xlsx" ? nil : reader.facts.dialect
@@ -204,7 +207,7 @@ public final class ValidationRun: FindingSink {
                 unreadable = true
                 summary.error = error.description
                 record(LedgerEntry(table: "", sourceFile: input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: "read.unreadable_file", severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
+                                   ruleID: error.ruleID, severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
             }
             inputSummaries.append(summary)
         }
@@ -282,7 +285,7 @@ public final class ValidationRun: FindingSink {
             } catch let e as ReadError {
                 unreadable = true
                 record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: "read.unreadable_file", severity: .error, messageZh: e.description, messageEn: e.description, expected: ""))
+                                   ruleID: e.ruleID, severity: .error, messageZh: e.description, messageEn: e.description, expected: ""))
             } catch {
                 throw .arguments("\(error)")
             }
@@ -475,6 +478,8 @@ public final class ValidationRun: FindingSink {
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
             let (map, scores) = matcher.recognise(headers: headers, named: options.table)
             if let map {
+                var reader = reader
+                reader.minimumFields = record.fieldCount
                 return FilePlan(input: input, index: index, reader: reader, header: map, headerLine: record.line,
                                 headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
             }
@@ -487,6 +492,8 @@ public final class ValidationRun: FindingSink {
         if let named = options.table, let schema = matcher.ruleSet.table(named: named), let n = bestRecord {
             let record = candidates[n]
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
+            var reader = reader
+            reader.minimumFields = record.fieldCount
             return FilePlan(input: input, index: index, reader: reader, header: matcher.map(headers: headers, to: schema),
                             headerLine: record.line, headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
         }

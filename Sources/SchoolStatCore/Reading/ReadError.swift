@@ -6,6 +6,14 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
     case ioFailure(path: String, reason: String)
     case encodingUnavailable(String)
     case parserFailure(path: String, reason: String)
+    /// A workbook whose parts are damaged or pass a limit; `place` names the part, sheet, row and cell.
+    case damaged(path: String, place: String, reason: String)
+
+    /// The ledger rule a file that could not be read (to its end) is reported under.
+    public var ruleID: String {
+        if case .damaged = self { return "read.damaged_workbook" }
+        return "read.unreadable_file"
+    }
 
     public var description: String {
         switch self {
@@ -15,6 +23,8 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
             return "读取文件 \(path) 时出错：\(reason)。 (read error in \(path): \(reason))"
         case let .encodingUnavailable(name):
             return "系统缺少字符编码 \(name) 的转换支持。 (iconv cannot convert from \(name))"
+        case let .damaged(path, place, reason):
+            return "工作簿 \(path) 已损坏或超出读取上限，读到\(place)时停止：\(reason)。此前的行已检查；请在 Excel 中打开该文件、另存为新的 .xlsx 后再检查。 (workbook \(path) is damaged or past a limit; reading stopped at \(place): \(reason))"
         case let .parserFailure(path, reason):
             return "CSV 解析器在 \(path) 中失败：\(reason)。 (CSV parser failed in \(path): \(reason))"
         }

@@ -75,6 +75,10 @@ struct TableFileReader {
     private(set) var facts: FileFacts
     /// Whether `read` computes the file's SHA-256 (a second pass over the same file need not).
     var computesDigest = true
+    /// A worksheet row is padded with empty cells to this width (its header's): Excel leaves
+    /// trailing empty cells out, so a short row is not a short record, while a longer one is.
+    var minimumFields = 0
+    var workbookLimits = WorkbookLimits()
 
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
@@ -187,12 +191,18 @@ struct TableFileReader {
         var copy = self
         copy.computesDigest = false
         var seen = 0
-        try copy.read({ event in
-            if case .record(let r) = event, seen < count {
-                seen += 1
-                body(r)
-            }
-        }, stopWhen: { seen >= count })
+        do {
+            try copy.read({ event in
+                if case .record(let r) = event, seen < count {
+                    seen += 1
+                    body(r)
+                }
+            }, stopWhen: { seen >= count })
+        } catch {
+            // Damage past the first records: the header may still be among them, and the main
+            // pass reads up to the damage and reports it where it is.
+            if seen == 0 { throw error }
+        }
     }
 
     /// Streams events until the file ends or `stopWhen` says so after a chunk.
@@ -282,19 +292,23 @@ struct TableFileReader {
         }
     }
 
-    /// The first worksheet's rows as records; rows Excel left empty are blank lines.
+    /// The first worksheet's rows as records, streamed; rows Excel left empty are blank lines.
     private mutating func readWorkbook(_ sink: (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
-        let sheet = try XLSXReader.readFirstSheet(path: facts.path)
-        // A worksheet has no field count; every row is as wide as the widest.
-        let width = sheet.rows.map(\.1.count).max() ?? 0
         var previous = 0
-        for (ordinal, (number, row)) in sheet.rows.enumerated() {
-            let cells = row + Array(repeating: "", count: width - row.count)
+        var ordinal = 0
+        var stopped = false
+        let width = minimumFields
+        try XLSXReader.streamFirstSheet(path: facts.path, limits: workbookLimits, sink: { number, row in
+            guard !stopped else { return }
+            ordinal += 1
+            var cells = row
+            if cells.count < width { cells.append(contentsOf: repeatElement("", count: width - cells.count)) }
             if previous > 0 { for blank in (previous + 1)..<max(previous + 1, number) { sink(.blankLine(line: blank)) } }
             previous = number
-            sink(.record(RawRecord(fields: cells, line: number, ordinal: ordinal + 1)))
-            if stopWhen() { return }
-        }
+            sink(.record(RawRecord(fields: cells, line: number, ordinal: ordinal)))
+            if stopWhen() { stopped = true }
+        }, stop: { stopped })
+        if stopped { return }
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
