@@ -170,6 +170,49 @@ enum IDNumber {
         }
     }
 
+    /// Digits in a run that make it look like an ID number (18, or 15 for the first-generation cards).
+    static let scrubbedRunLength = 15
+
+    /// `text` with every run that looks like an ID number masked as `mask` does: 15 or more
+    /// digits (ASCII or full-width), with a final `X` if there is one. Whatever column a number
+    /// landed in (a comma in a name shifts it into the next one), it never reaches a message or
+    /// the ledger whole. Text without such a run is returned as it is, after one pass over its bytes.
+    static func scrub(_ text: String) -> String {
+        var run = 0
+        var suspicious = false
+        for b in text.utf8 {
+            if b >= 0x30 && b <= 0x39 {
+                run += 1
+                if run >= scrubbedRunLength { suspicious = true; break }
+            } else {
+                run = 0
+                if b == 0xEF { suspicious = true; break } // perhaps full-width digits: look closer
+            }
+        }
+        guard suspicious else { return text }
+        func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
+        func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        var changed = false
+        while i < scalars.count {
+            guard isDigit(scalars[i]) else { out.append(scalars[i]); i += 1; continue }
+            var j = i
+            while j < scalars.count && isDigit(scalars[j]) { j += 1 }
+            if j - i >= scrubbedRunLength {
+                if j < scalars.count && isCheck(scalars[j]) { j += 1 }
+                let count = j - i
+                for k in 0..<count { out.append(keeps(k, of: count) ? scalars[i + k] : "*") }
+                changed = true
+            } else {
+                out.append(contentsOf: scalars[i..<j])
+            }
+            i = j
+        }
+        return changed ? String(out) : text
+    }
+
     /// `500102********123X`: region kept for context, birth date and serial hidden.
     static func mask(_ id: String) -> String {
         var text = id

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import SchoolStatCore
+
+@Suite("Personal data: no ID number whole in any message or ledger field")
+struct PersonalDataTests {
+    @Test("an unquoted comma in a name shifts the ID number into school_code: masked in ledger.csv, ledger.jsonl and on the console")
+    func shiftedID() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write("""
+            教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证
+            T0000001,王芳,11010519491231002X,3150010001,女,1949-12-31,本科,是
+            T0000002,陈,小明,500110198604120015,3150010001,男,1986/4/12,大专,Y
+            T0000003,李娜,５００１１０１９９００１０１００２２,3150010001,女,1990年1月1日,研究生,√
+
+            """, to: dir + "/teachers.csv")
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try TestSupport.runBinary(["validate", dir + "/teachers.csv", "--rules", TestSupport.rules, "--out", out,
+                                           "--as-of", "2018-09-30", "--max-messages", "1000"])
+        #expect(r.status == 1)
+        let whole = try Regex("[0-9０-９]{17}[0-9Xx０-９]")
+        for text in [TestSupport.text(out + "/ledger.csv"), TestSupport.text(out + "/ledger.jsonl"), r.stderr, r.stdout] {
+            #expect(text.firstMatch(of: whole) == nil, "\(text.prefix(2000))")
+        }
+        // The finding is still there, and still says which value: masked the usual way.
+        let ledger = TestSupport.csvRecords(out + "/ledger.csv")
+        #expect(ledger.contains { $0["line"] == "3" && $0["raw_value"] == "500110********0015" })
+        #expect(r.stderr.contains("teachers.csv:3"))
+    }
+
+    @Test("scrub masks runs of 15 or more digits, with a final X, ASCII or full-width, and leaves the rest alone",
+          arguments: [("身份证号 500110198604120015 不对", "身份证号 500110********0015 不对"),
+                      ("11010519491231002X", "110105********002X"),
+                      ("旧证 110105491231002 号", "旧证 110105*****1002 号"),
+                      ("５００１１０１９９００１０１００２２", "５００１１０********００２２"),
+                      ("学校 3150010001，金额 12345678901234", "学校 3150010001，金额 12345678901234"),
+                      ("500110********0015", "500110********0015"),
+                      ("全角（无）", "全角（无）")])
+    func scrub(_ text: String, _ expected: String) {
+        #expect(IDNumber.scrub(text) == expected)
+    }
+}
