@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev pkg-config
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 
-.PHONY: run test build deps bench bench-peers clean samples
+.PHONY: run test build deps bench bench-peers clean samples fuzz fuzz-build
 
 deps:
 	@missing=""; \
@@ -46,5 +46,25 @@ bench-peers: build
 	bench/.venv/bin/pip install -q polars==2.1.0 duckdb==2.0.0
 	bash bench/run.sh --peers
 
+# libFuzzer targets (Fuzz/README.md): the CSV reader, the workbook reader, the rule language.
+# Each runs FUZZ_SECONDS (default 600) from its seed corpus in Fuzz/corpus; what it learns is kept in
+# .build-fuzz/corpus, inputs that crash in .build-fuzz/crashes.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= FuzzCSV FuzzWorkbook FuzzRules
+FUZZ_FLAGS := -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+
+fuzz-build: deps
+	for t in $(FUZZ_TARGETS); do SCHOOLSTAT_FUZZ=1 $(SWIFT) build $(FUZZ_FLAGS) --product $$t || exit 1; done
+
+fuzz: fuzz-build
+	mkdir -p .build-fuzz/crashes
+	for t in $(FUZZ_TARGETS); do \
+		case $$t in FuzzCSV) seeds=csv;; FuzzWorkbook) seeds=xlsx;; FuzzRules) seeds=rules;; esac; \
+		mkdir -p .build-fuzz/corpus/$$seeds; \
+		ASAN_OPTIONS=detect_leaks=0 SCHOOLSTAT_RULES=Rules .build-fuzz/release/$$t .build-fuzz/corpus/$$seeds Fuzz/corpus/$$seeds \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -max_len=262144 \
+			-artifact_prefix=.build-fuzz/crashes/$$t- || exit 1; \
+	done
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out

@@ -63,3 +63,14 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, only when `make fuzz` asks for them (SCHOOLSTAT_FUZZ=1): they are built with
+// -sanitize=fuzzer, which supplies their main. See Fuzz/README.md.
+if Context.environment["SCHOOLSTAT_FUZZ"] != nil {
+    for name in ["FuzzCSV", "FuzzWorkbook", "FuzzRules"] {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["SchoolStatCore"], path: "Fuzz/Sources/\(name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

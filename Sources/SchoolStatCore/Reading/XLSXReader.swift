@@ -14,7 +14,7 @@ public struct WorkbookLimits: Sendable {
     public var inflatedBytes: Int = 2 << 30
     /// Inflated bytes per compressed byte, once a part passes `ratioFloor` bytes: a zip bomb's
     /// ratio is in the thousands, a real sheet's rarely above 30.
-    public var ratio: Int = 200
+    public var ratio: Int = 100
     public var ratioFloor: Int = 32 << 20
     /// Bytes in one cell (and one shared string).
     public var cellBytes: Int = 1 << 20

@@ -1,0 +1,43 @@
+// libFuzzer target: the rule language. The first byte picks what the rest is: an expression
+// compiled and evaluated against the teachers table, a schema pattern, or a whole rule pack file
+// loaded with the rest of the rules.
+@_spi(Fuzzing) import SchoolStatCore
+import Foundation
+
+private let rules: String = {
+    let source = ProcessInfo.processInfo.environment["SCHOOLSTAT_RULES"] ?? "Rules"
+    let copy = NSTemporaryDirectory() + "schoolstat-fuzz-rules-\(getpid())"
+    try? FileManager.default.removeItem(atPath: copy)
+    try! FileManager.default.copyItem(atPath: source, toPath: copy)
+    return copy
+}()
+private let ruleSet = try! RuleSetLoader.load(directory: rules)
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    let rest = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    switch data[0] % 3 {
+    case 0:
+        _ = FuzzEntryPoints.expression(String(decoding: rest, as: UTF8.self), ruleSet: ruleSet, table: "teachers")
+    case 1:
+        let text = String(decoding: rest, as: UTF8.self)
+        let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        _ = FuzzEntryPoints.pattern(String(parts[0]), cell: parts.count > 1 ? String(parts[1]) : "")
+    default:
+        _ = FuzzEntryPoints.ruleFile(rest, relative: "packs/fuzz.yaml", rules: rules)
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry point as FuzzRules_main; it hands over to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                       _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzRules_main")
+public func fuzzRulesMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runDriver(&count, &arguments) { data, size in fuzzRules(data, size) }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@_spi(Fuzzing) @testable import SchoolStatCore
+
+/// The fuzz targets' seed corpora, replayed through the same entry points: every input that
+/// once crashed or hung a reader stays here, so that CI catches a regression without libFuzzer.
+@Suite("Fuzz corpus replay")
+struct FuzzCorpusTests {
+    static func corpus(_ name: String) -> [String] {
+        let dir = TestSupport.packageRoot + "/Fuzz/corpus/" + name
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().map { dir + "/" + $0 }
+    }
+
+    static func bytes(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
+
+    @Test("every CSV seed is read or refused with a read error, in bounded time")
+    func csv() {
+        let files = Self.corpus("csv")
+        #expect(files.count >= 10)
+        let scratch = TestSupport.temporaryDirectory() + "/input.csv"
+        var read = 0
+        for file in files where FuzzEntryPoints.readText(Self.bytes(file), scratch: scratch) >= 0 { read += 1 }
+        #expect(read > 0)
+    }
+
+    @Test("every workbook seed is read or refused with a read error, in bounded time")
+    func workbooks() {
+        let files = Self.corpus("xlsx")
+        #expect(files.count >= 5)
+        let scratch = TestSupport.temporaryDirectory() + "/input.xlsx"
+        var limits = WorkbookLimits()
+        limits.inflatedBytes = 64 << 20
+        limits.ratioFloor = 1 << 20
+        var outcomes: [String: Int] = [:]
+        for file in files { outcomes[(file as NSString).lastPathComponent] = FuzzEntryPoints.readWorkbook(Self.bytes(file), scratch: scratch, limits: limits) }
+        #expect(outcomes["teachers.xlsx"] == 5)
+        // Seeds named hostile-* are refused, never read as if whole.
+        for (name, records) in outcomes where name.hasPrefix("hostile-") { #expect(records == -1, "\(name)") }
+    }
+
+    @Test("every rule-language seed compiles or is refused with a message")
+    func rules() throws {
+        let dir = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
+        let ruleSet = try RuleSetLoader.load(directory: dir)
+        var compiled = 0
+        for file in Self.corpus("rules") {
+            let data = Self.bytes(file)
+            guard let first = data.first else { continue }
+            let rest = Array(data.dropFirst())
+            switch first % 3 {
+            case 0: if FuzzEntryPoints.expression(String(decoding: rest, as: UTF8.self), ruleSet: ruleSet, table: "teachers") { compiled += 1 }
+            case 1:
+                let parts = String(decoding: rest, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+                if FuzzEntryPoints.pattern(String(parts[0]), cell: parts.count > 1 ? String(parts[1]) : "") != nil { compiled += 1 }
+            default: _ = FuzzEntryPoints.ruleFile(rest, relative: "packs/fuzz.yaml", rules: dir)
+            }
+        }
+        #expect(compiled >= 6)
+    }
+}
