@@ -96,7 +96,19 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "校验线程数 (worker threads validating rows); default: the number of CPU cores. Outputs do not depend on it.")
     var threads: Int?
 
+    @Option(name: .long, help: "一个值最多多少字节 (largest value in bytes, a CSV field or workbook cell; default 1048576). Reading stops at a larger one.")
+    var maxFieldBytes: Int?
+
+    @Option(name: .long, help: "一条记录最多多少字节 (largest CSV record in bytes; default 8388608).")
+    var maxRecordBytes: Int?
+
+    @Option(name: .long, help: "一个工作簿解压后最多多少字节 (largest inflated size of one workbook; default 2147483648).")
+    var maxWorkbookBytes: Int?
+
     func validate() throws {
+        for (name, value) in [("--max-field-bytes", maxFieldBytes), ("--max-record-bytes", maxRecordBytes), ("--max-workbook-bytes", maxWorkbookBytes)] {
+            if let value, value < 1024 { throw ValidationError("\(name) 至少为 1024。 (\(name) must be at least 1024)") }
+        }
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads 应在 1 到 64 之间。 (--threads must be 1–64)") }
         if let encoding, TextEncoding(userName: encoding) == nil {
             throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
@@ -127,6 +139,9 @@ struct Validate: ParsableCommand {
         options.previous = previous
         options.waivers = waivers
         if let threads { options.threads = threads }
+        if let maxFieldBytes { options.readLimits.fieldBytes = maxFieldBytes }
+        if let maxRecordBytes { options.readLimits.recordBytes = maxRecordBytes }
+        if let maxWorkbookBytes { options.readLimits.inflatedBytes = maxWorkbookBytes }
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }

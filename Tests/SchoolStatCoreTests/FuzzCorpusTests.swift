@@ -28,7 +28,7 @@ struct FuzzCorpusTests {
         let files = Self.corpus("xlsx")
         #expect(files.count >= 5)
         let scratch = TestSupport.temporaryDirectory() + "/input.xlsx"
-        var limits = WorkbookLimits()
+        var limits = ReadLimits()
         limits.inflatedBytes = 64 << 20
         limits.ratioFloor = 1 << 20
         var outcomes: [String: Int] = [:]

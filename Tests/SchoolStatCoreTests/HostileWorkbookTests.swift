@@ -189,10 +189,10 @@ struct HostileWorkbookTests {
     @Test("the whole workbook's inflated size is bounded too, and the limit can be raised")
     func inflatedLimit() throws {
         let bytes = WorkbookBuilder.sheet(WorkbookBuilder.roster(200))
-        let limited = try WorkbookBuilder.validate(bytes) { $0.workbookLimits.inflatedBytes = 10_000 }
+        let limited = try WorkbookBuilder.validate(bytes) { $0.readLimits.inflatedBytes = 10_000 }
         #expect(limited.status == .unreadableInput)
         #expect(damagedEntry(limited) != nil)
-        let raised = try WorkbookBuilder.validate(bytes) { $0.workbookLimits.inflatedBytes = 1 << 30 }
+        let raised = try WorkbookBuilder.validate(bytes) { $0.readLimits.inflatedBytes = 1 << 30 }
         #expect(raised.status == .clean)
         #expect(raised.summary.tables["teachers"]?.rowsClean == 200)
     }

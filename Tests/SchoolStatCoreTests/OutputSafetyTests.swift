@@ -223,3 +223,46 @@ struct InputDiscoveryTests {
         #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unreadable_directory" })
     }
 }
+
+@Suite("Read limits: a huge value or record stops the file with a finding, in bounded memory")
+struct ReadLimitTests {
+    private func roster(_ middle: String) -> String {
+        "教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证\n"
+            + "T0000001,王芳,11010519491231002X,3150010001,女,1949-12-31,本科,是\n" + middle
+            + "T0000003,李娜,500110199001010022,3150010001,女,1990-01-01,研究生,是\n"
+    }
+
+    @Test("a 10 MB field: read.too_large at its line; the rows before it are checked; exit 3", arguments: ["\"", ""])
+    func hugeField(quote: String) throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write(roster("T0000002," + quote + String(repeating: "王", count: 3_500_000) + quote + ",x\n"), to: dir + "/t.csv")
+        let result = try TestSupport.validate([dir + "/t.csv"]) { $0.asOf = "2018-09-30" }
+        #expect(result.status == .unreadableInput)
+        let entry = TestSupport.ledger(result).first { $0["rule_id"] == "read.too_large" }
+        #expect(entry?["line"] == "3")
+        #expect(entry?["message_zh"]?.contains("超过 1048576 字节") == true)
+        #expect(result.summary.tables["teachers"]?.rowsRead == 1)
+    }
+
+    @Test("a line of 14 million fields stops at the field limit")
+    func wideLine() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write(roster(String(repeating: ",", count: 14_000_000) + "\n"), to: dir + "/t.csv")
+        let result = try TestSupport.validate([dir + "/t.csv"]) { $0.asOf = "2018-09-30" }
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).first { $0["rule_id"] == "read.too_large" }?["message_zh"]?.contains("16384 列") == true)
+    }
+
+    @Test("the limit can be raised, and then the same file is read to its end")
+    func raised() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write(roster("T0000002," + String(repeating: "王", count: 400_000) + ",x\n"), to: dir + "/t.csv")
+        let limited = try TestSupport.validate([dir + "/t.csv"]) { $0.asOf = "2018-09-30"; $0.readLimits.fieldBytes = 100_000 }
+        #expect(limited.status == .unreadableInput)
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try TestSupport.runBinary(["validate", dir + "/t.csv", "--rules", TestSupport.rules, "--out", out, "--as-of", "2018-09-30",
+                                           "--max-field-bytes", "2000000", "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr.prefix(500))")
+        #expect(r.stdout.contains("\"rows_read\" : 3"))
+    }
+}

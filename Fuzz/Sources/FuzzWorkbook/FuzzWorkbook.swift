@@ -4,8 +4,8 @@
 import Foundation
 
 private let scratch = NSTemporaryDirectory() + "schoolstat-fuzz-\(getpid()).xlsx"
-private let limits: WorkbookLimits = {
-    var l = WorkbookLimits()
+private let limits: ReadLimits = {
+    var l = ReadLimits()
     l.inflatedBytes = 64 << 20
     l.ratioFloor = 1 << 20
     return l

@@ -12,15 +12,15 @@ import Foundation
     }
 
     /// Writes `bytes` to `path` (ending in .xlsx) and streams its first worksheet to the end.
-    public static func readWorkbook(_ bytes: [UInt8], scratch path: String, limits: WorkbookLimits = WorkbookLimits()) -> Int {
+    public static func readWorkbook(_ bytes: [UInt8], scratch path: String, limits: ReadLimits = ReadLimits()) -> Int {
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return -1 }
         return readAll(path, limits: limits)
     }
 
-    private static func readAll(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> Int {
+    private static func readAll(_ path: String, limits: ReadLimits = ReadLimits()) -> Int {
         do {
             var reader = try TableFileReader(path: path)
-            reader.workbookLimits = limits
+            reader.readLimits = limits
             var records = 0
             try reader.read { event in
                 if case .record(let r) = event {

@@ -26,8 +26,8 @@ public struct ValidationOptions: Sendable {
     /// A UTF-8 file of a table with unique keys at least this large is parsed in two parts at
     /// once in the pre-pass, when `threads` is above 1 (tests lower it to split small files).
     public var splitParseMinimumBytes = 16 << 20
-    /// How far a workbook may inflate, and how large one cell may be.
-    public var workbookLimits = WorkbookLimits()
+    /// How large one value and one record may be, and how far a workbook may inflate.
+    public var readLimits = ReadLimits()
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -200,7 +200,7 @@ public final class ValidationRun: FindingSink {
             var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
             do {
                 var reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
-                reader.workbookLimits = options.workbookLimits
+                reader.readLimits = options.readLimits
                 summary.encoding = reader.facts.format == "xlsx" ? "xlsx" : reader.facts.encoding.rawValue
                 summary.encodingDetected = reader.facts.encodingDetected
                 summary.dialect = reader.facts.format == "xlsx" ? nil : reader.facts.dialect
@@ -291,7 +291,7 @@ public final class ValidationRun: FindingSink {
                 }
             } catch let e as ReadError {
                 unreadable = true
-                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: e.line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
                                    ruleID: e.ruleID, severity: .error, messageZh: e.description, messageEn: e.description, expected: ""))
             } catch {
                 throw .arguments("\(error)")

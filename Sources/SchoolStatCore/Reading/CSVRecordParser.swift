@@ -230,12 +230,14 @@ final class CSVRecordParser {
     /// Whether each chunk is looked at first, to spare libcsv the space test of every
     /// character and the fields the search for line ends when the chunk cannot need them.
     private let looksAtChunks: Bool
+    private let limits: ReadLimits
 
     /// With `sink`, every record and blank line is delivered as an event as soon as
     /// its chunk is parsed; without, the caller drains batches itself. `looksAtChunks` false
     /// parses every chunk the long way (what the per-chunk shortcuts must be equal to).
-    init(delimiter: UInt8, looksAtChunks: Bool = true, sink: ((ParseEvent) -> Void)? = nil) {
+    init(delimiter: UInt8, looksAtChunks: Bool = true, limits: ReadLimits = ReadLimits(), sink: ((ParseEvent) -> Void)? = nil) {
         self.sink = sink
+        self.limits = limits
         self.delimiter = delimiter
         // A space or tab delimiter is one of libcsv's own spaces: always the long way.
         self.looksAtChunks = looksAtChunks && delimiter != 0x20 && delimiter != 0x09
@@ -274,6 +276,27 @@ final class CSVRecordParser {
             throw .parserFailure(path: "", reason: String(cString: csv_strerror(csv_error(&parser))))
         }
         if collected.pointee.failed != 0 { throw .parserFailure(path: "", reason: "内存不足 (out of memory)") }
+        try checkLimits()
+    }
+
+    /// Stops at a value, or an open record, past the limits: libcsv's field buffer and the
+    /// collected record grow no further than the limits and one chunk.
+    private func checkLimits() throws(ReadError) {
+        let c = collected.pointee
+        let line = Int(c.nextLine)
+        if parser.entry_pos > limits.fieldBytes {
+            throw .tooLarge(path: "", line: line, what: "有一个值超过 \(limits.fieldBytes) 字节 (a value longer than \(limits.fieldBytes) bytes)")
+        }
+        guard c.recordOpen != 0 else { return }
+        let first = Int(c.openFirstField)
+        let fields = Int(c.endCount) - first
+        if fields > limits.fields {
+            throw .tooLarge(path: "", line: line, what: "有超过 \(limits.fields) 列 (more than \(limits.fields) fields)")
+        }
+        let start = first == 0 ? 0 : Int(c.ends[first - 1])
+        if Int(c.byteCount) - start + parser.entry_pos > limits.recordBytes {
+            throw .tooLarge(path: "", line: line, what: "这一条记录超过 \(limits.recordBytes) 字节 (a record longer than \(limits.recordBytes) bytes)")
+        }
     }
 
     /// Whether the bytes fed so far end where a record may begin: no record, field or

@@ -8,11 +8,22 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
     case parserFailure(path: String, reason: String)
     /// A workbook whose parts are damaged or pass a limit; `place` names the part, sheet, row and cell.
     case damaged(path: String, place: String, reason: String)
+    /// A value or record past `ReadLimits`: reading stops there; `line` is where the record starts.
+    case tooLarge(path: String, line: Int, what: String)
 
     /// The ledger rule a file that could not be read (to its end) is reported under.
     public var ruleID: String {
-        if case .damaged = self { return "read.damaged_workbook" }
-        return "read.unreadable_file"
+        switch self {
+        case .damaged: return "read.damaged_workbook"
+        case .tooLarge: return "read.too_large"
+        default: return "read.unreadable_file"
+        }
+    }
+
+    /// The line reading stopped at, when it is known.
+    public var line: Int {
+        if case .tooLarge(_, let line, _) = self { return line }
+        return 0
     }
 
     public var description: String {
@@ -25,6 +36,8 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
             return "系统缺少字符编码 \(name) 的转换支持。 (iconv cannot convert from \(name))"
         case let .damaged(path, place, reason):
             return "工作簿 \(path) 已损坏或超出读取上限，读到\(place)时停止：\(reason)。此前的行已检查；请在 Excel 中打开该文件、另存为新的 .xlsx 后再检查。 (workbook \(path) is damaged or past a limit; reading stopped at \(place): \(reason))"
+        case let .tooLarge(path, line, what):
+            return "\(path) 第 \(line) 行\(what)，超过读取上限，从这一行起未读取；此前的行已检查。请检查该行是否缺少引号或分隔符；确实需要时可用 --max-field-bytes 调高上限。 (\(path) line \(line): \(what), past the read limit; the rest of the file was not read)"
         case let .parserFailure(path, reason):
             return "CSV 解析器在 \(path) 中失败：\(reason)。 (CSV parser failed in \(path): \(reason))"
         }

@@ -78,7 +78,8 @@ struct TableFileReader {
     /// A worksheet row is padded with empty cells to this width (its header's): Excel leaves
     /// trailing empty cells out, so a short row is not a short record, while a longer one is.
     var minimumFields = 0
-    var workbookLimits = WorkbookLimits()
+    /// Bounds on one value, one record and what a workbook inflates to.
+    var readLimits = ReadLimits()
 
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
@@ -130,7 +131,7 @@ struct TableFileReader {
             }, stopWhen: { false })
             return
         }
-        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter), stopWhen: { false }) { parser in
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter, limits: readLimits), stopWhen: { false }) { parser in
             parser.drain(into: &batch, size: size, keeping: keep, full: body)
         }
     }
@@ -145,7 +146,7 @@ struct TableFileReader {
                                 _ body: @escaping (RecordBatch) -> Void) throws(ReadError) -> PartEnd? {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
-        let parser = CSVRecordParser(delimiter: facts.dialect.delimiter)
+        let parser = CSVRecordParser(delimiter: facts.dialect.delimiter, limits: readLimits)
         let stopped = try readText(parser: parser, stopAt: split, minimumRecords: minimumRecords, stopWhen: { false }) { parser in
             parser.drain(into: &batch, size: size, keeping: keep, full: body)
         }
@@ -161,7 +162,7 @@ struct TableFileReader {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
         computesDigest = false
-        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter), from: start, stopWhen: stopWhen) { parser in
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter, limits: readLimits), from: start, stopWhen: stopWhen) { parser in
             parser.drain(into: &batch, size: size, keeping: { _ in true }, full: body)
         }
     }
@@ -211,7 +212,7 @@ struct TableFileReader {
             try readWorkbook(sink, stopWhen: stopWhen)
             return
         }
-        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter, sink: sink), stopWhen: stopWhen) { _ in }
+        try readText(parser: CSVRecordParser(delimiter: facts.dialect.delimiter, limits: readLimits, sink: sink), stopWhen: stopWhen) { _ in }
     }
 
     /// Reads the file in chunks through the transcoder into `parser`, calling
@@ -262,6 +263,7 @@ struct TableFileReader {
             }
             if let parseError {
                 afterChunk(parser) // what was read before the failure still counts
+                if case .tooLarge(_, let line, let what) = parseError { throw .tooLarge(path: facts.path, line: line, what: what) }
                 throw .parserFailure(path: facts.path, reason: parseError.description)
             }
             if final { parser.finish() }
@@ -298,7 +300,7 @@ struct TableFileReader {
         var ordinal = 0
         var stopped = false
         let width = minimumFields
-        try XLSXReader.streamFirstSheet(path: facts.path, limits: workbookLimits, sink: { number, row in
+        try XLSXReader.streamFirstSheet(path: facts.path, limits: readLimits, sink: { number, row in
             guard !stopped else { return }
             ordinal += 1
             var cells = row

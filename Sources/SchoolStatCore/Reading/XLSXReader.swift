@@ -8,16 +8,21 @@ import CLibXML2
 import Foundation
 import ZIPFoundation
 
-/// How far a workbook may go before it is refused as damaged or hostile.
-public struct WorkbookLimits: Sendable {
-    /// Bytes inflated from the whole workbook.
+/// How large what one input holds may be before it is refused: bounds on memory and time that a
+/// hostile or broken file cannot push past. The defaults are far above any real export.
+public struct ReadLimits: Sendable {
+    /// Bytes in one value: a CSV field, a workbook cell or shared string (default 1 MiB).
+    public var fieldBytes: Int = 1 << 20
+    /// Bytes in one CSV record (default 8 MiB).
+    public var recordBytes: Int = 8 << 20
+    /// Fields in one CSV record (default 16,384, Excel's column count).
+    public var fields: Int = 16_384
+    /// Bytes inflated from one workbook (default 2 GiB).
     public var inflatedBytes: Int = 2 << 30
-    /// Inflated bytes per compressed byte, once a part passes `ratioFloor` bytes: a zip bomb's
-    /// ratio is in the thousands, a real sheet's rarely above 30.
+    /// Inflated bytes per compressed byte, once a workbook part passes `ratioFloor` bytes: a zip
+    /// bomb's ratio is in the thousands, a real sheet's rarely above 30.
     public var ratio: Int = 100
     public var ratioFloor: Int = 32 << 20
-    /// Bytes in one cell (and one shared string).
-    public var cellBytes: Int = 1 << 20
     /// Bytes of the small parts read whole (workbook.xml, its relations).
     static let smallPartBytes = 16 << 20
 
@@ -33,7 +38,7 @@ enum XLSXReader {
     /// gaps filled and trailing empty cells dropped) until the end or `stop` returns true. Throws
     /// when the workbook cannot be opened, is damaged, or passes a limit; rows handed over before
     /// that stay handed over.
-    static func streamFirstSheet(path: String, limits: WorkbookLimits,
+    static func streamFirstSheet(path: String, limits: ReadLimits,
                                  sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
@@ -91,20 +96,20 @@ enum XLSXReader {
         }
 
         let book = WorkbookHandler()
-        guard try parse("xl/workbook.xml", maximum: WorkbookLimits.smallPartBytes, handler: book) else {
+        guard try parse("xl/workbook.xml", maximum: ReadLimits.smallPartBytes, handler: book) else {
             throw .cannotOpen(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
         }
         guard let first = book.sheets.first else { throw .cannotOpen(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
         var target = "xl/worksheets/sheet1.xml"
         let relations = RelationsHandler()
-        if try parse("xl/_rels/workbook.xml.rels", maximum: WorkbookLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {
+        if try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {
             target = t.hasPrefix("/") ? String(t.dropFirst()) : "xl/" + t
         }
-        let shared = SharedStringsHandler(cellBytes: limits.cellBytes)
+        let shared = SharedStringsHandler(fieldBytes: limits.fieldBytes)
         _ = try parse("xl/sharedStrings.xml", maximum: limits.inflatedBytes, handler: shared)
         var outcome: Result<Bool, ReadError> = .success(true)
         withoutActuallyEscaping(sink) { sink in
-            let sheet = SheetHandler(sheetName: first.name, shared: shared.strings, cellBytes: limits.cellBytes, sink: sink)
+            let sheet = SheetHandler(sheetName: first.name, shared: shared.strings, fieldBytes: limits.fieldBytes, sink: sink)
             do throws(ReadError) { outcome = .success(try parse(target, maximum: limits.inflatedBytes, handler: sheet, stopEarly: stop)) } catch {
                 outcome = .failure(error)
             }
@@ -187,9 +192,9 @@ private final class SharedStringsHandler: XMLEventHandler {
     private var current: [UInt8] = []
     private var inText = false
     private var inPhonetic = false
-    private let cellBytes: Int
+    private let fieldBytes: Int
 
-    init(cellBytes: Int) { self.cellBytes = cellBytes }
+    init(fieldBytes: Int) { self.fieldBytes = fieldBytes }
 
     func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
         if XMLPushParser.equals(name, "si") { current.removeAll(keepingCapacity: true) }
@@ -208,8 +213,8 @@ private final class SharedStringsHandler: XMLEventHandler {
     }
     func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard inText && !inPhonetic else { return nil }
-        guard current.count + bytes.count <= cellBytes else {
-            return "第 \(strings.count + 1) 条共享字符串超过 \(cellBytes) 字节 (shared string \(strings.count) longer than \(cellBytes) bytes)"
+        guard current.count + bytes.count <= fieldBytes else {
+            return "第 \(strings.count + 1) 条共享字符串超过 \(fieldBytes) 字节 (shared string \(strings.count) longer than \(fieldBytes) bytes)"
         }
         current.append(contentsOf: bytes)
         return nil
@@ -220,7 +225,7 @@ private final class SharedStringsHandler: XMLEventHandler {
 private final class SheetHandler: XMLEventHandler {
     private let sheetName: String
     private let shared: [String]
-    private let cellBytes: Int
+    private let fieldBytes: Int
     private let sink: (Int, [String]) -> Void
     private var rowNumber = 0
     private var cells: [String] = []
@@ -232,10 +237,10 @@ private final class SheetHandler: XMLEventHandler {
     private var inPhonetic = false
     private var inRow = false
 
-    init(sheetName: String, shared: [String], cellBytes: Int, sink: @escaping (Int, [String]) -> Void) {
+    init(sheetName: String, shared: [String], fieldBytes: Int, sink: @escaping (Int, [String]) -> Void) {
         self.sheetName = sheetName
         self.shared = shared
-        self.cellBytes = cellBytes
+        self.fieldBytes = fieldBytes
         self.sink = sink
     }
 
@@ -289,8 +294,8 @@ private final class SheetHandler: XMLEventHandler {
 
     func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard collecting && !inPhonetic else { return nil }
-        guard text.count + bytes.count <= cellBytes else {
-            return "单元格内容超过 \(cellBytes) 字节 (a cell longer than \(cellBytes) bytes)"
+        guard text.count + bytes.count <= fieldBytes else {
+            return "单元格内容超过 \(fieldBytes) 字节 (a cell longer than \(fieldBytes) bytes)"
         }
         text.append(contentsOf: bytes)
         return nil
