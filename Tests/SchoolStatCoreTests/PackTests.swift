@@ -161,6 +161,23 @@ struct PackTests {
         #expect(named.keys.sorted() == national.keys.sorted() && named.allSatisfy { national[$0.key]! == $0.value })
     }
 
+    @Test("size rules (funded as 100 or 500, size top-ups) reach only compulsory pupils, never a senior school or section")
+    func seniorFloors() throws {
+        func floors(_ profile: String?) throws -> [String: String] {
+            let result = try TestSupport.validate([TestSupport.fixture("packs/senior")]) { $0.profile = profile }
+            var out: [String: String] = [:]
+            for r in evaluations(result) where r["rule_id"] == "funding.floor" { out[r["key"]!] = figures(r)["expected"]! }
+            return out
+        }
+        // 150 senior pupils at the senior standard, nothing more.
+        #expect(try floors(nil)["school_code=3150040001"] == "141000")        // 150 × 940
+        #expect(try floors("yubei")["school_code=3150040001"] == "269250")    // 150 × 1795, no size top-up
+        #expect(try floors("shapingba")["school_code=3150040001"] == "255000") // 150 × 1700, not funded as 500
+        // A complete middle school: 300 junior pupils funded as 500 in Shapingba, its 150 senior pupils as they are.
+        #expect(try floors("shapingba")["school_code=3150040002"] == "1105000") // (500 + 150) × 1700
+        #expect(try floors("yubei")["school_code=3150040002"] == "849750")      // 300 × (1735 + 200) + 150 × 1795
+    }
+
     @Test("the pack version follows the reporting year")
     func versionsByYear() throws {
         let y2024 = try TestSupport.validate([TestSupport.fixture("packs/profiles")])
