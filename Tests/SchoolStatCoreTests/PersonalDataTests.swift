@@ -40,3 +40,25 @@ struct PersonalDataTests {
         #expect(IDNumber.scrub(text) == expected)
     }
 }
+
+@Suite("Chinese messages speak Chinese")
+struct ChineseMessageTests {
+    @Test("enumeration values read as their Chinese spellings: a sex mismatch, and the accepted values of a column without a hint")
+    func labels() throws {
+        let dir = TestSupport.temporaryDirectory()
+        TestSupport.write("""
+            教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证,任教学段
+            T0000001,王芳,11010519491231002X,3150010001,男,1949-12-31,本科,是,小学
+            T0000002,李娜,500110199001010022,3150010001,女,1990-01-01,研究生,是,幼儿园
+
+            """, to: dir + "/teachers.csv")
+        let result = try TestSupport.validate([dir + "/teachers.csv"]) { $0.asOf = "2018-09-30" }
+        let ledger = TestSupport.ledger(result)
+        let sex = ledger.first { $0["rule_id"] == "teachers.id_sex" }?["message_zh"] ?? ""
+        #expect(sex.contains("性别 男 与身份证号第 17 位所示性别 女 不一致"), "\(sex)")
+        #expect(ledger.first { $0["rule_id"] == "teachers.id_sex" }?["message_en"]?.contains("male") == true)
+        let section = ledger.first { $0["rule_id"] == "teachers.section.enum" }?["message_zh"] ?? ""
+        #expect(section.contains("可填：小学、初中、高中"), "\(section)")
+        #expect(!section.contains("primary"))
+    }
+}

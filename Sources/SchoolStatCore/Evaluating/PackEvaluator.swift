@@ -659,9 +659,13 @@ final class PackEvaluator {
             if let i = schema.columnIndex(name) { return context.values[i].description }
             return nil
         }
-        var zh = Placeholders.fill(rule.spec.messageZh, lookup)
+        let lookupZh: (String) -> String? = { name in
+            if let i = schema.columnIndex(name), i < schema.columns.count { return schema.columns[i].zhText(context.values[i].description) }
+            return lookup(name)
+        }
+        var zh = Placeholders.fill(rule.spec.messageZh, lookupZh)
         var en = Placeholders.fill(rule.spec.messageEn, lookup)
-        if let fix = rule.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
+        if let fix = rule.spec.fixZh { zh += " " + Placeholders.fill(fix, lookupZh) }
         if let fix = rule.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
         var severity = rule.spec.severity
         if verdict == .notEvaluable && rule.spec.onMissing == .report {

@@ -432,8 +432,9 @@ final class CellNormaliser {
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
         let allowed = column.enumValues.joined(separator: ", ")
+        let allowedZh = column.enumValues.map(column.zhText).joined(separator: "、")
         return .failure(problem("enum",
-            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(column.hintZh ?? allowed)。",
+            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(column.hintZh ?? allowedZh)。",
             en: "\(column.titleEn) \"\(display(raw))\" is not an accepted value. Accepted: \(column.hintEn ?? allowed).",
             expected: allowed))
     }

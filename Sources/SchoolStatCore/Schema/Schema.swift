@@ -49,6 +49,9 @@ public struct ColumnSpec: Sendable {
     public var enumValues: [String]
     /// Spellings exactly as written in the schema → canonical value: the fast path before match keys.
     public var enumExact: [String: String] = [:]
+    /// Canonical value → its first Chinese spelling in the schema (`female` → 女): what Chinese
+    /// messages show instead of the canonical key.
+    public var enumLabelsZh: [String: String] = [:]
     public var missingTokens: Set<String>
     public var acceptRatio: Bool
     public var personal: PersonalData?
@@ -56,6 +59,9 @@ public struct ColumnSpec: Sendable {
     public var hintZh: String?
     public var hintEn: String?
     public var location: SourceLocation
+
+    /// How a value of this column reads in a Chinese message: an enumeration's Chinese spelling.
+    public func zhText(_ value: String) -> String { enumLabelsZh[value] ?? value }
 
     /// The column's label in messages: `出生日期（birth_date）`.
     var label: String { "\(titleZh)（\(name)）" }

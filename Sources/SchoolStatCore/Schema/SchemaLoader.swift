@@ -143,6 +143,7 @@ struct SchemaLoader {
                     c.enumAliases[TextCleaner.matchKey(canonical)] = canonical
                     c.enumExact[canonical] = canonical
                     for alias in document.strings(aliases, context: "\(ctx).\(canonical)") {
+                        if c.enumLabelsZh[canonical] == nil, alias.unicodeScalars.contains(where: { $0.value >= 0x3400 }) { c.enumLabelsZh[canonical] = alias }
                         c.enumExact[alias] = canonical
                         let k = TextCleaner.matchKey(alias)
                         if let other = c.enumAliases[k], other != canonical {

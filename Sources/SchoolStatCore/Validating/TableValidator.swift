@@ -519,9 +519,16 @@ final class RowValidator {
             if name == "value", let b = blamed { return self.rules.display(b, self.row.values[b]) }
             return nil
         }
-        var zh = Placeholders.fill(check.spec.messageZh, lookup)
+        // In Chinese, an enumeration's value reads as its Chinese spelling (female → 女): a column's
+        // own value, and a named value of the rule's column (`expected: id_sex(id_number)`).
+        let lookupZh: (String) -> String? = { name in
+            if let v = named[name] { return blamed.map { self.rules.columns[$0].zhText(v) } ?? v }
+            if let i = self.schema.columnIndex(name) { return self.rules.columns[i].zhText(self.rules.display(i, self.row.values[i])) }
+            return lookup(name)
+        }
+        var zh = Placeholders.fill(check.spec.messageZh, lookupZh)
         var en = Placeholders.fill(check.spec.messageEn, lookup)
-        if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookup) }
+        if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookupZh) }
         if let fix = check.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
         if notEvaluable {
             zh = "无法核验（所需的值缺失）：" + check.spec.titleZh + "。"
