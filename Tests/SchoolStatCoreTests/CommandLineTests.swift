@@ -136,6 +136,18 @@ struct CommandLineTests {
         #expect(r.stdout.contains("\"encoding\" : \"gb18030\""))
     }
 
+    @Test("--encoding utf-8 forced on a GB18030 file: the bytes do not fit the encoding given and look like GB18030")
+    func wrongEncoding() throws {
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try schoolstat(["validate", TestSupport.fixture("reading/encoding_gb18030.csv"), "--rules", TestSupport.rules, "--out", out,
+                                "--encoding", "utf-8"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("不是有效的 utf-8 编码；它们看起来是 gb18030"), "\(r.stderr)")
+        #expect(!r.stderr.contains("无法从表头识别"))
+        let ledger = TestSupport.csvRecords(out + "/ledger.csv")
+        #expect(ledger.contains { $0["rule_id"] == "read.wrong_encoding" && $0["expected"] == "gb18030" })
+    }
+
     @Test("SIGTERM mid-run: exit 143, the previous outputs intact, the staging directory gone at once")
     func terminatedRun() throws {
         let dir = TestSupport.temporaryDirectory()

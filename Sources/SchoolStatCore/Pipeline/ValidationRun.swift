@@ -504,6 +504,17 @@ public final class ValidationRun: FindingSink {
             return FilePlan(input: input, index: index, reader: reader, header: matcher.map(headers: headers, to: schema),
                             headerLine: record.line, headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
         }
+        // An encoding given on the command line that the bytes do not fit: say so, not "unknown header".
+        if let forced = options.encoding, reader.facts.format != "xlsx",
+           candidates.contains(where: { r in (0..<r.fieldCount).contains { r.lossyString($0).contains("\u{FFFD}") } }),
+           let detected = TableFileReader.detectedEncoding(path: input.path), detected != forced {
+            record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                               ruleID: "read.wrong_encoding", severity: .error,
+                               messageZh: "按 --encoding \(forced.rawValue) 读取时，文件开头的字节不是有效的 \(forced.rawValue) 编码；它们看起来是 \(detected.rawValue)。请去掉 --encoding 让程序自动识别，或改为 --encoding \(detected.rawValue)。",
+                               messageEn: "The bytes at the start are not valid \(forced.rawValue), the encoding given with --encoding; they look like \(detected.rawValue). Leave --encoding out or pass --encoding \(detected.rawValue).",
+                               expected: detected.rawValue))
+            return nil
+        }
         let scoreText = best.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
         record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",
                            ruleID: "read.unknown_table", severity: .error,

@@ -336,6 +336,12 @@ struct TableFileReader {
         }
     }
 
+    /// The encoding detection would choose for this file (when the caller forced another).
+    static func detectedEncoding(path: String) -> TextEncoding? {
+        guard let prefix = try? readPrefix(path: path, count: sniffSize) else { return nil }
+        return TextEncoding.detect(prefix: prefix, isWholeFile: prefix.count < sniffSize)
+    }
+
     private static func readPrefix(path: String, count: Int) throws(ReadError) -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
