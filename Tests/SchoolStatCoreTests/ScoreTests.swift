@@ -150,3 +150,50 @@ struct ScoreTests {
         #expect(throws: RunError.self) { try Scorer.score(options) }
     }
 }
+
+@Suite("County finance alone, and a year the run does not cover")
+struct CountyFinanceYearTests {
+    static let header = "county_code,county_name,year,edu_expenditure,edu_expenditure_per_pupil,edu_expenditure_growth,fiscal_revenue_growth,avg_teacher_wage,avg_civil_servant_wage"
+
+    private func file(year: Int) -> String {
+        let dir = TestSupport.temporaryDirectory()
+        // The average teacher wage is below the civil servants': G8 is not met.
+        TestSupport.write(Self.header + "\n500110,万盛经开区,\(year),18.12亿,\"15,890.20\",3.1%,2.5%,\"140,000\",\"147,300\"\n", to: dir + "/county_finance.csv")
+        return dir + "/county_finance.csv"
+    }
+
+    @Test("a 2021 row under the 2024 reporting year: the run says no row covers 2024 and exits non-zero")
+    func uncoveredYear() throws {
+        let result = try TestSupport.validate([file(year: 2021)])
+        #expect(result.status == .dataErrors)
+        let entry = TestSupport.ledger(result).first { $0["rule_id"] == "county_finance.year_not_covered" }
+        #expect(entry?["message_zh"]?.contains("没有 2024 年") == true)
+        #expect(entry?["raw_value"] == "2021")
+        // The same file evaluated for its own year: G8 not met.
+        let own = try TestSupport.validate([file(year: 2021)]) { $0.asOf = "2021-09-30" }
+        #expect(TestSupport.csvRecords(own.outputDirectory + "/evaluations.csv").contains { $0["rule_id"] == "guarantee.G8.teacher_wage" && $0["verdict"] == "not_met" })
+        #expect(!TestSupport.ledger(own).contains { $0["rule_id"] == "county_finance.year_not_covered" })
+    }
+
+    @Test("score on a run of county finance alone reports G8, not an empty evaluation")
+    func financeOnly() throws {
+        let run = try TestSupport.validate([file(year: 2024)])
+        let out = TestSupport.temporaryDirectory() + "/evaluation"
+        let result = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: TestSupport.rules, outputDirectory: out))
+        let g8 = result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }
+        #expect(g8?.county == "500110")
+        #expect(g8?.conclusion == .notMet)
+        #expect(TestSupport.csvRecords(out + "/county_indicators.csv").contains { $0["indicator"] == "guarantee.G8.teacher_wage" && $0["conclusion"] == "不达标" })
+        #expect(TestSupport.text(out + "/evaluation.md").contains("教师平均工资"))
+    }
+
+    @Test("score on a run whose county finance has another year: G8 is 数据缺失, naming the years there are")
+    func financeOtherYear() throws {
+        let run = try TestSupport.validate([file(year: 2021)])
+        let result = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: TestSupport.rules,
+                                                   outputDirectory: TestSupport.temporaryDirectory() + "/evaluation"))
+        let g8 = result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }
+        #expect(g8?.conclusion == .dataMissing)
+        #expect(g8?.figures.contains("2021") == true)
+    }
+}

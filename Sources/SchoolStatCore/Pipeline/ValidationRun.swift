@@ -305,6 +305,20 @@ public final class ValidationRun: FindingSink {
         let evaluationWriter: EvaluationWriter
         do { evaluationWriter = try EvaluationWriter(path: out.path("evaluations.csv")) } catch { throw .output(error) }
         evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name))) { evaluationWriter.write($0) }
+        // A yearly table with rows, none of them of the reporting year: the rules judged on that
+        // year's row (G8 and the rest) have nothing to judge, which the run must say.
+        let reportYear = ruleSet.reportYear
+        for table in ruleSet.tables where observed.contains(table.name) && table.columnIndex("year") != nil {
+            let years = Set(evaluator.entityRows(table.name).compactMap { $0["year"]?.number }.filter(\.isFinite).map { Int($0) })
+            guard !years.isEmpty, !years.contains(reportYear) else { continue }
+            let list = years.sorted().map(String.init)
+            let file = outputs[table.name]?.counts.files.first ?? ""
+            record(LedgerEntry(table: table.name, sourceFile: file, line: 0, recordKey: "", column: "year", rawValue: list.joined(separator: ", "), normalisedValue: "",
+                               ruleID: "\(table.name).year_not_covered", severity: .error,
+                               messageZh: "\(table.name) 中没有 \(reportYear) 年（统计基准日所在年份）的行，只有 \(list.joined(separator: "、")) 年，按年份评估的规则没有可评估的数据。请补上 \(reportYear) 年的数据，或用 --as-of 指定要评估年份的统计基准日（如 --as-of \(list.last!)-09-30）。",
+                               messageEn: "\(table.name) has no row for \(reportYear), the reporting year, only \(list.joined(separator: ", ")); the rules judged on that year's row have nothing to judge. Add the \(reportYear) row, or pass --as-of with a date in the year to evaluate.",
+                               expected: String(reportYear)))
+        }
         if let book = waiverBook { for entry in book.report() { record(entry) } }
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }

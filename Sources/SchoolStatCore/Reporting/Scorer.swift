@@ -163,7 +163,18 @@ public enum Scorer {
 
         // county_indicators.csv: R1–R7 by county and section, then the county-level indicators.
         var indicators: [CountyIndicator] = []
-        let counties = Set(schools.compactMap { $0["county_code"]?.description }).sorted()
+        // Counties: those of the schools, and those of the county-level tables (a run of county
+        // finance alone is scored too).
+        var countySet = Set(schools.compactMap { $0["county_code"]?.description })
+        var yearsByCounty: [String: [String: Set<Int>]] = [:] // table → county → years it has rows for
+        for table in ruleSet.tables where table.name != "schools" && table.columnIndex("county_code") != nil {
+            for row in evaluator.entityRows(table.name) {
+                guard let county = row["county_code"]?.description, !county.isEmpty else { continue }
+                countySet.insert(county)
+                if let year = row["year"]?.number { yearsByCounty[table.name, default: [:]][county, default: []].insert(Int(year)) }
+            }
+        }
+        let counties = countySet.sorted()
         let countyOf = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")", $0["county_code"]?.description ?? "") }, uniquingKeysWith: { a, _ in a })
         for county in counties {
             for (section, _, _) in sections {
@@ -202,8 +213,11 @@ public enum Scorer {
                         }
                         return countyOf[e.groupKey] == county || (countyOf[e.groupKey] == nil && e.table != "schools" && counties.count == 1)
                     }.sorted { $0.groupKey < $1.groupKey }
+                    // A county table with rows for this county but none of the reporting year: the
+                    // indicator is not evaluable, and says which years there are.
+                    let otherYears = all.isEmpty ? (yearsByCounty[rule.table]?[county] ?? []) : []
                     // A rule whose scope covers nothing here does not apply (a region without that rule).
-                    if all.isEmpty && evaluator.notRun[rule.id] == nil { continue }
+                    if all.isEmpty && evaluator.notRun[rule.id] == nil && (otherYears.isEmpty || otherYears.contains(year)) { continue }
                     let evaluated = all.filter { $0.verdict != .notEvaluable }
                     let failing = evaluated.filter { $0.verdict == .notMet }
                     let perSchool = all.contains { $0.groupKey.hasPrefix("school_code=") }
@@ -222,7 +236,9 @@ public enum Scorer {
                             return columns.contains(base) && (n.hasPrefix("previous.") || !(filled[rule.table]?.contains(n) ?? false))
                         }.sorted()
                         c.figures = evaluator.notRun[rule.id]
-                            ?? (empty.isEmpty ? "所需数据缺失 (data it needs is missing)" : "缺少数据 (no data in) \(rule.table): \(empty.joined(separator: ", "))")
+                            ?? (!otherYears.isEmpty && !otherYears.contains(year)
+                                ? "\(rule.table) 中没有 \(year) 年的数据（有：\(otherYears.sorted().map(String.init).joined(separator: "、")) 年）；评估其他年份请用 --as-of 指定该年的统计基准日 (no \(year) rows in \(rule.table); it has \(otherYears.sorted().map(String.init).joined(separator: ", ")))"
+                                : (empty.isEmpty ? "所需数据缺失 (data it needs is missing)" : "缺少数据 (no data in) \(rule.table): \(empty.joined(separator: ", "))"))
                     }
                     indicators.append(c)
                 }
