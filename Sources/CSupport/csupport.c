@@ -84,3 +84,23 @@ void schoolstat_fix_allocator_threshold(void) {
 #else
 void schoolstat_fix_allocator_threshold(void) {}
 #endif
+
+static inline int digit_byte(uint8_t c) {
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x90 && c <= 0x99) || c == 0xEF || c == 0xBC;
+}
+
+int schoolstat_may_hold_digit_run(const uint8_t *b, size_t n, size_t need) {
+    if (need == 0) return 1;
+    // A run of `need` such bytes covers one of every `need`-th byte: look at those, and around
+    // the few that could belong to one.
+    size_t i = need - 1;
+    while (i < n) {
+        if (!digit_byte(b[i])) { i += need; continue; }
+        size_t start = i, end = i + 1;
+        while (start > 0 && digit_byte(b[start - 1])) start--;
+        while (end < n && digit_byte(b[end])) end++;
+        if (end - start >= need) return 1;
+        i = end + need;
+    }
+    return 0;
+}

@@ -41,6 +41,42 @@ struct PersonalDataTests {
     }
 }
 
+@Suite("ID scrubbing agrees with a plain reference")
+struct ScrubReferenceTests {
+    /// Masks runs of 15+ digits (ASCII or full-width) with an optional final X, one scalar at a time.
+    static func reference(_ text: String) -> String {
+        let s = Array(text.unicodeScalars)
+        func digit(_ c: Unicode.Scalar) -> Bool { ("0"..."9").contains(c) || ("０"..."９").contains(c) }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < s.count {
+            var j = i
+            while j < s.count && digit(s[j]) { j += 1 }
+            if j - i >= 15 {
+                if j < s.count && "XxＸｘ".unicodeScalars.contains(s[j]) { j += 1 }
+                let n = j - i
+                for k in 0..<n { out.append(k < 6 || k >= n - 4 ? s[i + k] : "*") }
+                i = j
+            } else if j > i {
+                out.append(contentsOf: s[i..<j]); i = j
+            } else {
+                out.append(s[i]); i += 1
+            }
+        }
+        return String(out)
+    }
+
+    @Test("random text of digits, full-width digits, Chinese and punctuation", arguments: [1, 2, 3])
+    func random(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["0", "1", "9", "５", "０", "X", "年", "（", "）", "，", "中", "閒", " ", "a", "-", "1234567", "５００１１０"]
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            #expect(IDNumber.scrub(text) == Self.reference(text), "\(text)")
+        }
+    }
+}
+
 @Suite("Chinese messages speak Chinese")
 struct ChineseMessageTests {
     @Test("enumeration values read as their Chinese spellings: a sex mismatch, and the accepted values of a column without a hint")

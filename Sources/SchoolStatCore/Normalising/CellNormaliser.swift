@@ -32,6 +32,9 @@ final class CellNormaliser {
     private let missingMaxBytes: Int
     private let simplePattern: CharacterClassPattern?
     private let patternRegex: LinearPattern?
+    /// An enumeration's accepted values, for messages: the keys, and their Chinese spellings.
+    private let allowedKeys: String
+    private let allowedZh: String
 
     init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
         self.column = column
@@ -53,6 +56,8 @@ final class CellNormaliser {
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? LinearPattern($0) }
+        allowedKeys = column.enumValues.joined(separator: ", ")
+        allowedZh = column.hintZh ?? column.enumValues.map { column.zhText($0) }.joined(separator: "、")
         let taken: (String) -> Bool = { [self] spelling in spelling.withBytes(isCleanValue) }
         if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
         if column.type == .boolean { exactBoolean = ByteLookup(vocabulary.exactBooleans.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
@@ -431,11 +436,9 @@ final class CellNormaliser {
         if let canonical = exactEnum.value(for: cleaned) { return .success(.text(canonical)) }
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
-        let allowed = column.enumValues.joined(separator: ", ")
-        let allowedZh = column.enumValues.map(column.zhText).joined(separator: "、")
         return .failure(problem("enum",
-            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(column.hintZh ?? allowedZh)。",
-            en: "\(column.titleEn) \"\(display(raw))\" is not an accepted value. Accepted: \(column.hintEn ?? allowed).",
-            expected: allowed))
+            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(allowedZh)。",
+            en: "\(column.titleEn) \"\(display(raw))\" is not an accepted value. Accepted: \(column.hintEn ?? allowedKeys).",
+            expected: allowedKeys))
     }
 }

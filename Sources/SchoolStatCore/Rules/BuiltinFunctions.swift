@@ -1,5 +1,6 @@
 // Rules: the functions rule files can call. Each is a small, separately
 // testable unit; docs/rules.md lists them.
+import CSupport
 
 /// A call's argument values: one or two held inline, so that a call on the per-row path
 /// allocates nothing; three or more in an array.
@@ -178,17 +179,13 @@ enum IDNumber {
     /// landed in (a comma in a name shifts it into the next one), it never reaches a message or
     /// the ledger whole. Text without such a run is returned as it is, after one pass over its bytes.
     static func scrub(_ text: String) -> String {
-        var run = 0
-        var suspicious = false
-        for b in text.utf8 {
-            if b >= 0x30 && b <= 0x39 {
-                run += 1
-                if run >= scrubbedRunLength { suspicious = true; break }
-            } else {
-                run = 0
-                if b == 0xEF { suspicious = true; break } // perhaps full-width digits: look closer
-            }
-        }
+        // A quick look first: a run of 15 digits is 15 bytes in a row that can belong to a digit
+        // (ASCII 0–9, or EF BC 90–99, a full-width one). Looking at every 15th byte and around
+        // the few that can, most text is passed over in a fraction of its bytes; only text with
+        // such a run of bytes takes the exact pass below.
+        if text.utf8.count < scrubbedRunLength { return text }
+        var text = text
+        let suspicious = text.withUTF8 { b in schoolstat_may_hold_digit_run(b.baseAddress, b.count, scrubbedRunLength) != 0 }
         guard suspicious else { return text }
         func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
         func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
