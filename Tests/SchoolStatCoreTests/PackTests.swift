@@ -232,6 +232,33 @@ struct PackTests {
         #expect(TestSupport.csvRecords(result.outputDirectory + "/rejected/funding.csv").contains { $0["school_code"] == "3150010107" && $0["rule_ids"] == "consistency.funding_of_rejected_school" })
     }
 
+    @Test("rows a pack moves to rejected/ are written as they were read, like the rows rejected by their own checks")
+    func movedRowsAsRead() throws {
+        let result = try TestSupport.validate([TestSupport.samples])
+        let rejected = TestSupport.csvRecords(result.outputDirectory + "/rejected/teachers.csv")
+        let moved = rejected.filter { $0["rule_ids"] == "consistency.teachers_of_rejected_school" }
+        #expect(moved.count > 100)
+        // One unit, one vocabulary, one name per column: the raw cells of the GB18030 file.
+        #expect(moved.allSatisfy { ["男", "女"].contains($0["sex"] ?? "") }, "\(moved.first ?? [:])")
+        #expect(moved.allSatisfy { !($0["name"] ?? "").contains("*") })
+        #expect(moved.allSatisfy { ($0["id_number"] ?? "").count == 18 && !($0["id_number"] ?? "").contains("*") })
+        // 年工资收入（万元）as written (16.8600), not converted to yuan.
+        #expect(moved.contains { ($0["annual_wage"] ?? "").contains(".") && Double($0["annual_wage"] ?? "") ?? 1e9 < 100 })
+        // Each moved row is the line it names, as the file has it.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: TestSupport.samples + "/teachers.csv"))
+        // The file is GB18030 with CR LF line ends; teacher ids are ASCII.
+        let lines = [UInt8](bytes).split(separator: 0x0A, omittingEmptySubsequences: false)
+        let fromFile = moved.filter { $0["source_file"]?.hasSuffix("Samples/teachers.csv") == true }
+        #expect(!fromFile.isEmpty)
+        for row in fromFile.prefix(20) {
+            let n = Int(row["source_line"] ?? "") ?? 0
+            #expect(n >= 2 && n - 1 < lines.count && Array(lines[n - 1]).starts(with: Array(((row["teacher_id"] ?? "") + ",").utf8)))
+        }
+        let counts = result.summary.tables["teachers"]!
+        #expect(counts.rowsRead == counts.rowsClean + counts.rowsRejected)
+        #expect(rejected.count == counts.rowsRejected)
+    }
+
     @Test("waivers mark accepted findings, do not fail the run, and report expired and unused waivers")
     func waivers() throws {
         let dir = TestSupport.temporaryDirectory()

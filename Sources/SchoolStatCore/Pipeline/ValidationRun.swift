@@ -325,10 +325,11 @@ public final class ValidationRun: FindingSink {
             // Rows that a quarantining rule failed move from clean to rejected.
             for (name, groups) in evaluator.quarantines.sorted(by: { $0.key < $1.key }) {
                 guard let output = outputs[name] else { continue }
-                let moved = try Quarantine.apply(table: output.schema, groups: groups, cleanPath: out.path("clean/\(name).csv"),
-                                                 rejectedPath: out.path("rejected/\(name).csv"))
-                output.counts.rowsClean -= moved
-                output.counts.rowsRejected += moved
+                let moved = try Quarantine.apply(table: output.schema, groups: groups, cleanPath: out.path("clean/\(name).csv"))
+                let readers = plans.filter { $0.header.schema.name == name }.map { (display: $0.input.display, reader: $0.reader, header: $0.header) }
+                try Quarantine.writeAsRead(moved, readers: readers, rejectedPath: out.path("rejected/\(name).csv"))
+                output.counts.rowsClean -= moved.count
+                output.counts.rowsRejected += moved.count
             }
             try evaluationWriter.close()
             try ledger?.close()
