@@ -56,7 +56,7 @@ enum XLSXReader {
                 _ = try archive.extract(entry, bufferSize: 1 << 16) { (chunk: Data) throws in
                     produced += chunk.count
                     budget -= chunk.count
-                    let compressed = max(Int(entry.compressedSize), 1)
+                    let compressed = max(Int(clamping: entry.compressedSize), 1)
                     if produced > maximum || budget < 0 || (produced > limits.ratioFloor && produced / compressed > limits.ratio) {
                         failure = .damaged(path: path, place: normalised,
                                            reason: "解压后超过上限（已解压 \(produced) 字节，压缩大小 \(compressed) 字节；上限：全部 \(limits.inflatedBytes) 字节、压缩比 \(limits.ratio)），疑似“压缩炸弹” (inflates past the limits: a zip bomb?)")
