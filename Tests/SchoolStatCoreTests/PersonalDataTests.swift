@@ -98,3 +98,58 @@ struct ChineseMessageTests {
         #expect(!section.contains("primary"))
     }
 }
+
+@Suite("Repeated keys on disk")
+struct DuplicateIndexTests {
+    @Test("the sorter gives every repeat back, one file per input sorted by record, through runs of any size", arguments: [3, 64, 1 << 18])
+    func sorter(runCapacity: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(runCapacity))
+        let dir = TestSupport.temporaryDirectory()
+        let sorter = DuplicateSorter(directory: dir, name: "t", runCapacity: runCapacity)
+        var expected: [Int32: [(Int32, Int32)]] = [:]
+        var used: Set<[Int32]> = []
+        for _ in 0..<1000 {
+            let file = Int32.random(in: 0..<4, using: &rng), record = Int32.random(in: 1..<100_000, using: &rng)
+            guard used.insert([file, record]).inserted else { continue }
+            let line = Int32.random(in: 1..<100, using: &rng)
+            sorter.add(DuplicateEntry(file: file, record: record, firstFile: 0, firstLine: line))
+            expected[file, default: []].append((record, line))
+        }
+        let files = sorter.finish()
+        #expect(Set(files.keys) == Set(expected.keys))
+        for (file, entries) in expected {
+            let rows = DuplicateRows([files], file: file)
+            defer { rows.deallocate() }
+            for (record, line) in entries {
+                var seen: [DuplicateOf] = []
+                rows.forEach(record: record) { _, first in seen.append(first) }
+                #expect(seen.count == 1 && seen.first?.line == line)
+            }
+            var none = 0
+            rows.forEach(record: 0) { _, _ in none += 1 }
+            #expect(none == 0)
+            // On disk: sorted by record.
+            let data = try Data(contentsOf: URL(fileURLWithPath: files[file]!))
+            let records = data.withUnsafeBytes { Array($0.bindMemory(to: DuplicateEntry.self)).map(\.record) }
+            #expect(records == records.sorted() && records.count == entries.count)
+        }
+        // The runs are gone once merged.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { $0.contains(".file") })
+    }
+
+    @Test("a roster appended to itself: every repeated row reported with the line of its first occurrence")
+    func appendedRoster() throws {
+        let dir = TestSupport.temporaryDirectory()
+        RosterGenerator(rows: 300, seed: 5).writeTeachers(to: dir + "/src.csv")
+        let text = TestSupport.text(dir + "/src.csv")
+        let body = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+        TestSupport.write(text + body + body, to: dir + "/teachers.csv")
+        let result = try TestSupport.validate([dir + "/teachers.csv"]) { $0.threads = 2 }
+        let repeats = TestSupport.ledger(result).filter { $0["rule_id"] == "teachers.unique_teacher_id" }
+        #expect(repeats.count == 600)
+        // Line 2 + 300 (the first copy's first row) repeats line 2.
+        #expect(repeats.first { $0["line"] == "302" }?["message_zh"]?.contains("第 2 行") == true)
+        let t = result.summary.tables["teachers"]!
+        #expect(t.rowsRead == 900 && t.rowsRead == t.rowsClean + t.rowsRejected)
+    }
+}

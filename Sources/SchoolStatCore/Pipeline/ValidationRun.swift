@@ -220,7 +220,7 @@ public final class ValidationRun: FindingSink {
         }
 
         // 2. Repeated keys, found across all files of a table in bounded memory.
-        var duplicates: [String: [[RowPosition: DuplicateOf]]] = [:]
+        var duplicates: [String: DuplicateFiles] = [:]
         // What the pre-pass learnt of each file it read to the end: its SHA-256 (the digest
         // thread works while the pre-pass leaves a core idle, rather than during the busier
         // main pass) and its parsed batches, kept on disk so that the main pass does not parse
@@ -692,7 +692,7 @@ public final class ValidationRun: FindingSink {
     /// added in file order. A large UTF-8 file is parsed in two parts at once, one per thread
     /// (`--threads` above 1): libcsv is most of what this pass waits for.
     private func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
-                                firstPasses: inout [Int32: FirstPass]) -> [[RowPosition: DuplicateOf]] {
+                                firstPasses: inout [Int32: FirstPass]) -> DuplicateFiles {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
@@ -760,18 +760,18 @@ public final class ValidationRun: FindingSink {
         }
         // Each constraint's runs are merged on its own thread: the merges share nothing, and the
         // pass would otherwise leave all but one core idle while they run.
-        guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates() } }
+        guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates(sortingIn: tempDir) } }
         let merged = MergedDuplicates(count: finders.count)
-        DispatchQueue.concurrentPerform(iterations: finders.count) { i in merged.set(i, finders[i].duplicates()) }
+        DispatchQueue.concurrentPerform(iterations: finders.count) { i in merged.set(i, finders[i].duplicates(sortingIn: tempDir)) }
         return merged.all
     }
 
     /// What the constraints' merges found, each set once from its own thread.
     private final class MergedDuplicates: @unchecked Sendable {
         private let lock = NSLock()
-        private var results: [[RowPosition: DuplicateOf]]
+        private var results: DuplicateFiles
         init(count: Int) { results = Array(repeating: [:], count: count) }
-        func set(_ i: Int, _ found: [RowPosition: DuplicateOf]) { lock.withLock { results[i] = found } }
-        var all: [[RowPosition: DuplicateOf]] { lock.withLock { results } }
+        func set(_ i: Int, _ found: [Int32: String]) { lock.withLock { results[i] = found } }
+        var all: DuplicateFiles { lock.withLock { results } }
     }
 }

@@ -165,13 +165,27 @@ final class DuplicateFinder: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: false)
     }
 
-    /// Every row whose key occurred earlier, with the place of the first occurrence.
+    /// Every row whose key occurred earlier, with the place of the first occurrence (tests).
     func duplicates() -> [RowPosition: DuplicateOf] {
         var result: [RowPosition: DuplicateOf] = [:]
+        forEachDuplicate { result[$0] = $1 }
+        return result
+    }
+
+    /// Every row whose key occurred earlier, sorted on disk by file and record (see `DuplicateSorter`).
+    func duplicates(sortingIn directory: String) -> [Int32: String] {
+        let sorter = DuplicateSorter(directory: directory, name: name)
+        forEachDuplicate { sorter.add(DuplicateEntry(file: $0.file, record: $0.record, firstFile: $1.file, firstLine: $1.line)) }
+        return sorter.finish()
+    }
+
+    /// Calls `body` with every row whose key occurred earlier and the place of the first
+    /// occurrence, in key order; the runs are deleted.
+    func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
         var firstOfGroup: Entry?
         func visit(_ e: Entry) {
             if let f = firstOfGroup, f.h1 == e.h1, f.h2 == e.h2 {
-                result[RowPosition(file: e.file, record: e.record)] = DuplicateOf(file: f.file, line: f.line)
+                body(RowPosition(file: e.file, record: e.record), DuplicateOf(file: f.file, line: f.line))
             } else {
                 firstOfGroup = e
             }
@@ -181,7 +195,7 @@ final class DuplicateFinder: @unchecked Sendable {
             scratch = []
             buffer.forEach(visit)
             buffer = []
-            return result
+            return
         }
         if !buffer.isEmpty { spill() }
         var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
@@ -213,7 +227,6 @@ final class DuplicateFinder: @unchecked Sendable {
         }
         for run in runs { unlink(run.path) }
         runs = []
-        return result
     }
 
     /// Streams one sorted run back from disk.

@@ -150,34 +150,48 @@ final class RowBlock: @unchecked Sendable {
     }
 }
 
-/// The rows of one file that repeat an earlier key, sorted by record, in memory of their own:
-/// every row looks itself up, from each worker, and a dictionary shared by the workers cost a
-/// hash of the position and atomic reference counting on its storage per row.
+/// The rows of one file that repeat an earlier key: per unique constraint, the file
+/// `DuplicateSorter` wrote for this input, sorted by record, mapped read-only. Every row looks
+/// itself up from its worker; nothing is shared between the workers but the page cache, and a
+/// million repeats cost mapped file pages, not memory of the run's own.
 struct DuplicateRows {
-    private let rows: UnsafeMutableBufferPointer<(record: Int32, constraint: Int32, first: DuplicateOf)>
+    private var maps: [(base: UnsafeMutableRawPointer, bytes: Int, rows: UnsafeBufferPointer<DuplicateEntry>)] = []
+    /// Per constraint, its index in `maps` (nil: no repeats in this file).
+    private var mapOf: [Int?] = []
 
-    init(_ duplicates: [[RowPosition: DuplicateOf]], file: Int32) {
-        var all: [(record: Int32, constraint: Int32, first: DuplicateOf)] = []
-        for (n, found) in duplicates.enumerated() {
-            for (position, first) in found where position.file == file { all.append((position.record, Int32(n), first)) }
+    init(_ duplicates: DuplicateFiles, file: Int32) {
+        for found in duplicates {
+            guard let path = found[file] else { mapOf.append(nil); continue }
+            let fd = open(path, O_RDONLY)
+            var st = stat()
+            guard fd >= 0, fstat(fd, &st) == 0, st.st_size >= MemoryLayout<DuplicateEntry>.stride,
+                  let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+                if fd >= 0 { close(fd) }
+                mapOf.append(nil)
+                continue
+            }
+            close(fd)
+            let count = Int(st.st_size) / MemoryLayout<DuplicateEntry>.stride
+            mapOf.append(maps.count)
+            maps.append((base, Int(st.st_size), UnsafeBufferPointer(start: base.assumingMemoryBound(to: DuplicateEntry.self), count: count)))
         }
-        all.sort { ($0.record, $0.constraint) < ($1.record, $1.constraint) }
-        rows = .allocate(capacity: all.count)
-        _ = rows.initialize(from: all)
     }
 
-    func deallocate() { rows.deallocate() }
+    func deallocate() { for m in maps { munmap(m.base, m.bytes) } }
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
     func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
-        var low = 0, high = rows.count
-        while low < high {
-            let mid = (low + high) / 2
-            if rows[mid].record < record { low = mid + 1 } else { high = mid }
-        }
-        while low < rows.count && rows[low].record == record {
-            body(Int(rows[low].constraint), rows[low].first)
-            low += 1
+        for (constraint, m) in mapOf.enumerated() {
+            guard let m else { continue }
+            let rows = maps[m].rows
+            var low = 0, high = rows.count
+            while low < high {
+                let mid = (low + high) / 2
+                if rows[mid].record < record { low = mid + 1 } else { high = mid }
+            }
+            if low < rows.count && rows[low].record == record {
+                body(constraint, DuplicateOf(file: rows[low].firstFile, line: rows[low].firstLine))
+            }
         }
     }
 }
@@ -220,7 +234,7 @@ final class FileRules: @unchecked Sendable {
     let wantsRejectedKeys: Bool
 
     init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
-         ruleSet: RuleSet, converter: ChineseConverter, duplicates: [[RowPosition: DuplicateOf]], fileNames: [String]) throws {
+         ruleSet: RuleSet, converter: ChineseConverter, duplicates: DuplicateFiles, fileNames: [String]) throws {
         self.header = header
         let schema = header.schema
         self.schema = schema
@@ -626,7 +640,7 @@ final class TableValidator: @unchecked Sendable {
 
     init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
-         duplicates: [[RowPosition: DuplicateOf]], fileNames: [String], threads: Int, sink: FindingSink) throws {
+         duplicates: DuplicateFiles, fileNames: [String], threads: Int, sink: FindingSink) throws {
         // Each worker gets its own compiled copy: threads that share objects contend on their reference counts.
         workerRules = try (0..<max(1, threads)).map { _ in
             try FileRules(header: header, output: output, fileIndex: fileIndex, displayPath: displayPath, encodingName: encodingName,
