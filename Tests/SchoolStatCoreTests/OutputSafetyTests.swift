@@ -108,6 +108,26 @@ struct OutputSafetyTests {
         #expect(OutputMarker.kind(of: fresh) == .validate)
     }
 
+    @Test("an output of a version before markers is recognised by its contents and replaced; one file of the user's in it and it is refused")
+    func legacyOutput() throws {
+        let inputs = inputDirectory()
+        let out = TestSupport.temporaryDirectory() + "/out"
+        #expect(try validate([inputs], out: out, extra: ["--score"]).status == 0)
+        try FileManager.default.removeItem(atPath: out + "/.schoolstat-run")
+        try FileManager.default.removeItem(atPath: out + "/evaluation/.schoolstat-run")
+        #expect(OutputMarker.kind(of: out) == .validate)
+        #expect(try validate([inputs], out: out).status == 0)
+        #expect(TestSupport.text(out + "/.schoolstat-run").contains("validate"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/evaluation"))
+        #expect(!entries((out as NSString).deletingLastPathComponent).contains { $0.contains(".partial-") })
+        // The same layout with one file schoolstat never writes: not ours.
+        try FileManager.default.removeItem(atPath: out + "/.schoolstat-run")
+        TestSupport.write("notes", to: out + "/notes.txt")
+        #expect(OutputMarker.kind(of: out) == nil)
+        #expect(try validate([inputs], out: out).status == 2)
+        #expect(TestSupport.text(out + "/notes.txt") == "notes")
+    }
+
     @Test("a hidden directory that looks like a staging directory but is not marked is never removed")
     func foreignStagingName() throws {
         let inputs = inputDirectory()

@@ -4,14 +4,16 @@
 @_spi(Fuzzing) import SchoolStatCore
 import Foundation
 
+private let source = ProcessInfo.processInfo.environment["SCHOOLSTAT_RULES"] ?? "Rules"
+/// The rules as shipped, for expressions; loaded from the source, never from the scratch copy
+/// the pack-file inputs are written into.
+private let ruleSet = try! RuleSetLoader.load(directory: source)
 private let rules: String = {
-    let source = ProcessInfo.processInfo.environment["SCHOOLSTAT_RULES"] ?? "Rules"
     let copy = NSTemporaryDirectory() + "schoolstat-fuzz-rules-\(getpid())"
     try? FileManager.default.removeItem(atPath: copy)
     try! FileManager.default.copyItem(atPath: source, toPath: copy)
     return copy
 }()
-private let ruleSet = try! RuleSetLoader.load(directory: rules)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -155,35 +155,41 @@ final class RowBlock: @unchecked Sendable {
 /// itself up from its worker; nothing is shared between the workers but the page cache, and a
 /// million repeats cost mapped file pages, not memory of the run's own.
 struct DuplicateRows {
-    private var maps: [(base: UnsafeMutableRawPointer, bytes: Int, rows: UnsafeBufferPointer<DuplicateEntry>)] = []
-    /// Per constraint, its index in `maps` (nil: no repeats in this file).
-    private var mapOf: [Int?] = []
+    /// Per constraint, its sorted rows (empty when the file has none); unmanaged storage, so that
+    /// the per-row lookup touches no reference count.
+    private let tables: UnsafeMutableBufferPointer<UnsafeBufferPointer<DuplicateEntry>>
+    /// Whether any constraint has a repeat in this file: most files have none.
+    private let any: Bool
 
     init(_ duplicates: DuplicateFiles, file: Int32) {
-        for found in duplicates {
-            guard let path = found[file] else { mapOf.append(nil); continue }
+        tables = .allocate(capacity: duplicates.count)
+        var any = false
+        for (n, found) in duplicates.enumerated() {
+            tables[n] = UnsafeBufferPointer(start: nil, count: 0)
+            guard let path = found[file] else { continue }
             let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
             var st = stat()
-            guard fd >= 0, fstat(fd, &st) == 0, st.st_size >= MemoryLayout<DuplicateEntry>.stride,
-                  let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-                if fd >= 0 { close(fd) }
-                mapOf.append(nil)
-                continue
-            }
-            close(fd)
-            let count = Int(st.st_size) / MemoryLayout<DuplicateEntry>.stride
-            mapOf.append(maps.count)
-            maps.append((base, Int(st.st_size), UnsafeBufferPointer(start: base.assumingMemoryBound(to: DuplicateEntry.self), count: count)))
+            let stride = MemoryLayout<DuplicateEntry>.stride
+            guard fstat(fd, &st) == 0, st.st_size >= stride, let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { continue }
+            tables[n] = UnsafeBufferPointer(start: base.assumingMemoryBound(to: DuplicateEntry.self), count: Int(st.st_size) / stride)
+            any = true
         }
+        self.any = any
     }
 
-    func deallocate() { for m in maps { munmap(m.base, m.bytes) } }
+    func deallocate() {
+        for t in tables where t.count > 0 { munmap(UnsafeMutableRawPointer(mutating: t.baseAddress!), t.count * MemoryLayout<DuplicateEntry>.stride) }
+        tables.deallocate()
+    }
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
+    @inline(__always)
     func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
-        for (constraint, m) in mapOf.enumerated() {
-            guard let m else { continue }
-            let rows = maps[m].rows
+        guard any else { return }
+        for constraint in 0..<tables.count {
+            let rows = tables[constraint]
             var low = 0, high = rows.count
             while low < high {
                 let mid = (low + high) / 2

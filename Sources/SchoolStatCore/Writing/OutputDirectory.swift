@@ -33,8 +33,46 @@ public enum OutputMarker {
         return "{\"format\":\"\(signature)\",\"version\":\(formatVersion),\"kind\":\"\(kind.rawValue)\",\"run_id\":\"\(id)\"}\n"
     }
 
-    /// The kind of output `directory` holds, or nil when it holds no marker schoolstat wrote.
+    /// The kind of output `directory` holds, or nil when it holds no marker schoolstat wrote
+    /// (nor is an output of a version before markers, see `legacyKind`).
     public static func kind(of directory: String) -> OutputKind? {
+        markedKind(of: directory) ?? legacyKind(of: directory)
+    }
+
+    /// An output written before directories carried the marker, recognised by holding nothing
+    /// but what schoolstat writes: a run's ledger, summary (with its run id and exit code),
+    /// clean/ and rejected/ of CSV files, evaluations and evaluation/; or an evaluation's four
+    /// files. So that a nightly job keeps working after an upgrade, and its outputs are not
+    /// read back as inputs.
+    static func legacyKind(of directory: String) -> OutputKind? {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory), !entries.isEmpty else { return nil }
+        func isFile(_ path: String, maxBytes: Int = .max) -> Bool {
+            var st = stat()
+            return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && Int(st.st_size) <= maxBytes
+        }
+        let evaluationFiles: Set<String> = ["school_indicators.csv", "county_indicators.csv", "evaluation.md", "evaluation.html"]
+        if Set(entries).isSubset(of: evaluationFiles) {
+            return entries.contains("county_indicators.csv") && entries.allSatisfy({ isFile(directory + "/" + $0) }) ? .evaluation : nil
+        }
+        let runEntries: Set<String> = ["clean", "rejected", "ledger.csv", "ledger.jsonl", "summary.json", "evaluations.csv", "evaluation"]
+        guard Set(entries).isSubset(of: runEntries), entries.contains("summary.json"), entries.contains("clean"),
+              isFile(directory + "/summary.json", maxBytes: 64 << 20),
+              let data = fm.contents(atPath: directory + "/summary.json"),
+              let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              summary["run_id"] is String, summary["exit_code"] != nil else { return nil }
+        for sub in ["clean", "rejected"] where entries.contains(sub) {
+            guard let files = try? fm.contentsOfDirectory(atPath: directory + "/" + sub),
+                  files.allSatisfy({ $0.hasSuffix(".csv") && isFile(directory + "/" + sub + "/" + $0) }) else { return nil }
+        }
+        for file in ["ledger.csv", "ledger.jsonl", "evaluations.csv"] where entries.contains(file) {
+            guard isFile(directory + "/" + file) else { return nil }
+        }
+        if entries.contains("evaluation") && kind(of: directory + "/evaluation") != .evaluation { return nil }
+        return .validate
+    }
+
+    private static func markedKind(of directory: String) -> OutputKind? {
         let path = directory + "/" + fileName
         var st = stat()
         // A regular file, small: anything else is not ours, and is not read.
