@@ -128,6 +128,11 @@ struct DuplicateIndexTests {
             var none = 0
             rows.forEach(record: 0) { _, _ in none += 1 }
             #expect(none == 0)
+            // In increasing order, as a worker asks, after the backward jumps above.
+            let fresh = DuplicateRows([files], file: file)
+            var found = 0
+            for record in Int32(0)..<100_000 { fresh.forEach(record: record) { _, _ in found += 1 } }
+            #expect(found == entries.count)
             // On disk: sorted by record.
             let data = try Data(contentsOf: URL(fileURLWithPath: files[file]!))
             let records = data.withUnsafeBytes { Array($0.bindMemory(to: DuplicateEntry.self)).map(\.record) }

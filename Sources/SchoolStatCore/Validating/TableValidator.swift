@@ -151,54 +151,105 @@ final class RowBlock: @unchecked Sendable {
 }
 
 /// The rows of one file that repeat an earlier key: per unique constraint, the file
-/// `DuplicateSorter` wrote for this input, sorted by record, mapped read-only. Every row looks
-/// itself up from its worker; nothing is shared between the workers but the page cache, and a
-/// million repeats cost mapped file pages, not memory of the run's own.
+/// `DuplicateSorter` wrote for this input, sorted by record, read through a `DuplicateCursor`.
+/// Each worker has its own (in its `FileRules`) and sees its records in increasing order, so the
+/// cursor reads the file forward in small windows: a million repeats cost no more memory than none.
 struct DuplicateRows {
-    /// Per constraint, its sorted rows (empty when the file has none); unmanaged storage, so that
-    /// the per-row lookup touches no reference count.
-    private let tables: UnsafeMutableBufferPointer<UnsafeBufferPointer<DuplicateEntry>>
+    private let cursors: [DuplicateCursor?]
     /// Whether any constraint has a repeat in this file: most files have none.
     private let any: Bool
 
     init(_ duplicates: DuplicateFiles, file: Int32) {
-        tables = .allocate(capacity: duplicates.count)
-        var any = false
-        for (n, found) in duplicates.enumerated() {
-            tables[n] = UnsafeBufferPointer(start: nil, count: 0)
-            guard let path = found[file] else { continue }
-            let fd = open(path, O_RDONLY)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            var st = stat()
-            let stride = MemoryLayout<DuplicateEntry>.stride
-            guard fstat(fd, &st) == 0, st.st_size >= stride, let base = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { continue }
-            tables[n] = UnsafeBufferPointer(start: base.assumingMemoryBound(to: DuplicateEntry.self), count: Int(st.st_size) / stride)
-            any = true
-        }
-        self.any = any
+        cursors = duplicates.map { found in found[file].flatMap(DuplicateCursor.init(path:)) }
+        any = cursors.contains { $0 != nil }
     }
 
-    func deallocate() {
-        for t in tables where t.count > 0 { munmap(UnsafeMutableRawPointer(mutating: t.baseAddress!), t.count * MemoryLayout<DuplicateEntry>.stride) }
-        tables.deallocate()
-    }
+    func deallocate() {}
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
     @inline(__always)
     func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
         guard any else { return }
-        for constraint in 0..<tables.count {
-            let rows = tables[constraint]
-            var low = 0, high = rows.count
+        for (constraint, cursor) in cursors.enumerated() {
+            if let e = cursor?.lookup(record) { body(constraint, DuplicateOf(file: e.firstFile, line: e.firstLine)) }
+        }
+    }
+}
+
+/// Reads one file of `DuplicateEntry`s sorted by record through a window of a few thousand: a
+/// lookup at or after the window moves it forward; one before it (not expected: a worker's
+/// records increase) finds its place by binary search in the file.
+final class DuplicateCursor {
+    private static let windowCapacity = 2048
+    private static let stride = MemoryLayout<DuplicateEntry>.stride
+    private let fd: Int32
+    private let count: Int
+    private let window: UnsafeMutableBufferPointer<DuplicateEntry>
+    private var windowStart = 0
+    private var windowCount = 0
+
+    init?(path: String) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size >= Self.stride else { close(fd); return nil }
+        self.fd = fd
+        count = Int(st.st_size) / Self.stride
+        window = .allocate(capacity: Self.windowCapacity)
+    }
+
+    deinit {
+        close(fd)
+        window.deallocate()
+    }
+
+    private func load(_ start: Int) {
+        windowStart = start
+        let wanted = min(Self.windowCapacity, count - start) * Self.stride
+        var got = 0
+        while got < wanted {
+            let n = pread(fd, UnsafeMutableRawPointer(window.baseAddress!) + got, wanted - got, off_t((start * Self.stride) + got))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        windowCount = got / Self.stride
+    }
+
+    private func entry(at index: Int) -> DuplicateEntry? {
+        var e = DuplicateEntry(file: 0, record: 0, firstFile: 0, firstLine: 0)
+        let n = withUnsafeMutableBytes(of: &e) { pread(fd, $0.baseAddress, Self.stride, off_t(index * Self.stride)) }
+        return n == Self.stride ? e : nil
+    }
+
+    /// The entry of `record`, if it repeats a key.
+    func lookup(_ record: Int32) -> DuplicateEntry? {
+        if windowCount == 0 {
+            load(0)
+            if windowCount == 0 { return nil }
+        }
+        if record < window[0].record {
+            guard windowStart > 0, let previous = entry(at: windowStart - 1), previous.record >= record else { return nil }
+            // Back in the file: the first entry not below `record`, by binary search.
+            var low = 0, high = windowStart
             while low < high {
                 let mid = (low + high) / 2
-                if rows[mid].record < record { low = mid + 1 } else { high = mid }
+                if (entry(at: mid)?.record ?? .max) < record { low = mid + 1 } else { high = mid }
             }
-            if low < rows.count && rows[low].record == record {
-                body(constraint, DuplicateOf(file: rows[low].firstFile, line: rows[low].firstLine))
-            }
+            load(low)
+            if windowCount == 0 { return nil }
         }
+        while window[windowCount - 1].record < record {
+            guard windowStart + windowCount < count else { return nil }
+            load(windowStart + windowCount)
+            if windowCount == 0 || record < window[0].record { return nil } // between two windows
+        }
+        var low = 0, high = windowCount
+        while low < high {
+            let mid = (low + high) / 2
+            if window[mid].record < record { low = mid + 1 } else { high = mid }
+        }
+        return low < windowCount && window[low].record == record ? window[low] : nil
     }
 }
 
