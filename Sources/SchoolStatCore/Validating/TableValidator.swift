@@ -156,22 +156,41 @@ final class RowBlock: @unchecked Sendable {
 /// cursor reads the file forward in small windows: a million repeats cost no more memory than none.
 struct DuplicateRows {
     private let cursors: [DuplicateCursor?]
+    /// Per constraint, the records a lookup can skip: below `next` and not below `last` (the last
+    /// record looked up) there is no repeat. Unmanaged storage, so that the per-row test touches
+    /// no reference count; a constraint without repeats in this file skips every record.
+    private let next: UnsafeMutableBufferPointer<Int32>
+    private let last: UnsafeMutableBufferPointer<Int32>
     /// Whether any constraint has a repeat in this file: most files have none.
     private let any: Bool
 
     init(_ duplicates: DuplicateFiles, file: Int32) {
         cursors = duplicates.map { found in found[file].flatMap(DuplicateCursor.init(path:)) }
         any = cursors.contains { $0 != nil }
+        next = .allocate(capacity: max(1, cursors.count))
+        last = .allocate(capacity: max(1, cursors.count))
+        for i in cursors.indices {
+            next[i] = cursors[i] == nil ? .max : .min
+            last[i] = .min
+        }
     }
 
-    func deallocate() {}
+    func deallocate() {
+        next.deallocate()
+        last.deallocate()
+    }
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
     @inline(__always)
     func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
         guard any else { return }
-        for (constraint, cursor) in cursors.enumerated() {
-            if let e = cursor?.lookup(record) { body(constraint, DuplicateOf(file: e.firstFile, line: e.firstLine)) }
+        for constraint in 0..<cursors.count {
+            if record < next[constraint] && record >= last[constraint] { continue }
+            guard let cursor = cursors[constraint] else { continue }
+            last[constraint] = record
+            let found = cursor.lookup(record)
+            next[constraint] = cursor.next
+            if let e = found { body(constraint, DuplicateOf(file: e.firstFile, line: e.firstLine)) }
         }
     }
 }
@@ -187,6 +206,8 @@ final class DuplicateCursor {
     private let window: UnsafeMutableBufferPointer<DuplicateEntry>
     private var windowStart = 0
     private var windowCount = 0
+    /// After a lookup: no entry lies between the record looked up and this one.
+    private(set) var next: Int32 = .min
 
     init?(path: String) {
         let fd = open(path, O_RDONLY)
@@ -222,8 +243,23 @@ final class DuplicateCursor {
         return n == Self.stride ? e : nil
     }
 
-    /// The entry of `record`, if it repeats a key.
+    /// The entry of `record`, if it repeats a key; sets `next`.
     func lookup(_ record: Int32) -> DuplicateEntry? {
+        let found = find(record)
+        next = record &+ 1 // unless the window says more
+        if windowCount > 0 {
+            var low = 0, high = windowCount
+            while low < high {
+                let mid = (low + high) / 2
+                if window[mid].record <= record { low = mid + 1 } else { high = mid }
+            }
+            if low < windowCount { next = window[low].record }
+            else if windowStart + windowCount >= count { next = .max }
+        }
+        return found
+    }
+
+    private func find(_ record: Int32) -> DuplicateEntry? {
         if windowCount == 0 {
             load(0)
             if windowCount == 0 { return nil }
