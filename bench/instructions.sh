@@ -7,6 +7,9 @@
 # SHA-256 is counted (about 7.8 k instructions per row of the generated roster).
 # Usage: bash bench/instructions.sh [rows] [binary]     (default 100000, the release build)
 set -euo pipefail
+# Swift seeds its hashing per process, which moves the count by about ±100 instructions per row
+# from run to run; a fixed seed makes two builds comparable from one run each.
+export SWIFT_DETERMINISTIC_HASHING=1
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
 bin=${2:-.build/release/schoolstat}

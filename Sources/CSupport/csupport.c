@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <string.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <errno.h>
@@ -85,22 +86,24 @@ void schoolstat_fix_allocator_threshold(void) {
 void schoolstat_fix_allocator_threshold(void) {}
 #endif
 
-static inline int digit_byte(uint8_t c) {
-    return (c >= 0x30 && c <= 0x39) || (c >= 0x90 && c <= 0x99) || c == 0xEF || c == 0xBC;
-}
-
 int schoolstat_may_hold_digit_run(const uint8_t *b, size_t n, size_t need) {
     if (need == 0) return 1;
-    // A run of `need` such bytes covers one of every `need`-th byte: look at those, and around
-    // the few that could belong to one.
+    // A run of `need` ASCII digits covers one of every `need`-th byte: look at those, and
+    // around the few that are digits.
     size_t i = need - 1;
     while (i < n) {
-        if (!digit_byte(b[i])) { i += need; continue; }
+        if (b[i] < '0' || b[i] > '9') { i += need; continue; }
         size_t start = i, end = i + 1;
-        while (start > 0 && digit_byte(b[start - 1])) start--;
-        while (end < n && digit_byte(b[end])) end++;
+        while (start > 0 && b[start - 1] >= '0' && b[start - 1] <= '9') start--;
+        while (end < n && b[end] >= '0' && b[end] <= '9') end++;
         if (end - start >= need) return 1;
         i = end + need;
+    }
+    // A full-width digit (EF BC 90-99) anywhere: the caller looks closer (rare in any text).
+    const uint8_t *p = b, *stop = b + n;
+    while (p + 2 < stop && (p = memchr(p, 0xEF, (size_t)(stop - p - 2))) != NULL) {
+        if (p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) return 1;
+        p++;
     }
     return 0;
 }

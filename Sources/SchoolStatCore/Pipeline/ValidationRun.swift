@@ -111,12 +111,12 @@ public final class ValidationRun: FindingSink {
     func record(_ entry: LedgerEntry) {
         var entry = entry
         // No ID number reaches the ledger or the console whole, whatever field it is in.
-        entry.recordKey = IDNumber.scrub(entry.recordKey)
-        entry.rawValue = IDNumber.scrub(entry.rawValue)
-        entry.normalisedValue = IDNumber.scrub(entry.normalisedValue)
-        entry.messageZh = IDNumber.scrub(entry.messageZh)
-        entry.messageEn = IDNumber.scrub(entry.messageEn)
-        entry.expected = IDNumber.scrub(entry.expected)
+        if IDNumber.mayHoldIDNumber(entry.recordKey) { entry.recordKey = IDNumber.scrub(entry.recordKey) }
+        if IDNumber.mayHoldIDNumber(entry.rawValue) { entry.rawValue = IDNumber.scrub(entry.rawValue) }
+        if IDNumber.mayHoldIDNumber(entry.normalisedValue) { entry.normalisedValue = IDNumber.scrub(entry.normalisedValue) }
+        if IDNumber.mayHoldIDNumber(entry.messageZh) { entry.messageZh = IDNumber.scrub(entry.messageZh) }
+        if IDNumber.mayHoldIDNumber(entry.messageEn) { entry.messageEn = IDNumber.scrub(entry.messageEn) }
+        if IDNumber.mayHoldIDNumber(entry.expected) { entry.expected = IDNumber.scrub(entry.expected) }
         if let w = waiverBook?.match(entry) {
             entry.note = "豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? "")
             waivedCount += 1

@@ -178,15 +178,21 @@ enum IDNumber {
     /// digits (ASCII or full-width), with a final `X` if there is one. Whatever column a number
     /// landed in (a comma in a name shifts it into the next one), it never reaches a message or
     /// the ledger whole. Text without such a run is returned as it is, after one pass over its bytes.
+    /// The quick test `scrub` starts with: false when `text` cannot hold a run of digits long
+    /// enough, after a look at a fraction of its bytes (without copying it).
+    @inline(__always)
+    static func mayHoldIDNumber(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        if utf8.count < scrubbedRunLength { return false }
+        return utf8.withContiguousStorageIfAvailable { schoolstat_may_hold_digit_run($0.baseAddress, $0.count, scrubbedRunLength) != 0 } ?? true
+    }
+
     static func scrub(_ text: String) -> String {
         // A quick look first: a run of 15 digits is 15 bytes in a row that can belong to a digit
         // (ASCII 0–9, or EF BC 90–99, a full-width one). Looking at every 15th byte and around
         // the few that can, most text is passed over in a fraction of its bytes; only text with
         // such a run of bytes takes the exact pass below.
-        if text.utf8.count < scrubbedRunLength { return text }
-        var text = text
-        let suspicious = text.withUTF8 { b in schoolstat_may_hold_digit_run(b.baseAddress, b.count, scrubbedRunLength) != 0 }
-        guard suspicious else { return text }
+        guard mayHoldIDNumber(text) else { return text }
         func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
         func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
         let scalars = Array(text.unicodeScalars)

@@ -181,6 +181,7 @@ final class DuplicateFinder: @unchecked Sendable {
 
     /// Calls `body` with every row whose key occurred earlier and the place of the first
     /// occurrence, in key order; the runs are deleted.
+    @inline(__always)
     func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
         var firstOfGroup: Entry?
         func visit(_ e: Entry) {

@@ -156,6 +156,7 @@ final class RowBlock: @unchecked Sendable {
 /// cursor reads the file forward in small windows: a million repeats cost no more memory than none.
 struct DuplicateRows {
     private let cursors: [DuplicateCursor?]
+    private let count: Int
     /// Per constraint, the records a lookup can skip: below `next` and not below `last` (the last
     /// record looked up) there is no repeat. Unmanaged storage, so that the per-row test touches
     /// no reference count; a constraint without repeats in this file skips every record.
@@ -167,12 +168,16 @@ struct DuplicateRows {
     init(_ duplicates: DuplicateFiles, file: Int32) {
         cursors = duplicates.map { found in found[file].flatMap(DuplicateCursor.init(path:)) }
         any = cursors.contains { $0 != nil }
-        next = .allocate(capacity: max(1, cursors.count))
-        last = .allocate(capacity: max(1, cursors.count))
+        count = cursors.count
+        // One slot per constraint, and one more for all of them together.
+        next = .allocate(capacity: cursors.count + 1)
+        last = .allocate(capacity: cursors.count + 1)
         for i in cursors.indices {
             next[i] = cursors[i] == nil ? .max : .min
             last[i] = .min
         }
+        next[cursors.count] = .min
+        last[cursors.count] = .min
     }
 
     func deallocate() {
@@ -183,8 +188,9 @@ struct DuplicateRows {
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
     @inline(__always)
     func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
-        guard any else { return }
-        for constraint in 0..<cursors.count {
+        // Most rows: below every constraint's next repeat and not before its last lookup.
+        guard any, !(record < next[count] && record >= last[count]) else { return }
+        for constraint in 0..<count {
             if record < next[constraint] && record >= last[constraint] { continue }
             guard let cursor = cursors[constraint] else { continue }
             last[constraint] = record
@@ -192,6 +198,14 @@ struct DuplicateRows {
             next[constraint] = cursor.next
             if let e = found { body(constraint, DuplicateOf(file: e.firstFile, line: e.firstLine)) }
         }
+        // The bounds of all constraints together: the lowest next, the highest last.
+        var lowestNext = Int32.max, highestLast = Int32.min
+        for c in 0..<count {
+            lowestNext = min(lowestNext, next[c])
+            highestLast = max(highestLast, last[c])
+        }
+        next[count] = lowestNext
+        last[count] = highestLast
     }
 }
 
@@ -629,8 +643,11 @@ final class RowValidator {
         // In Chinese, an enumeration's value reads as its Chinese spelling (female → 女): a column's
         // own value, and a named value of the rule's column (`expected: id_sex(id_number)`).
         let lookupZh: (String) -> String? = { name in
-            if let v = named[name] { return blamed.map { self.rules.columns[$0].zhText(v) } ?? v }
-            if let i = self.schema.columnIndex(name) { return self.rules.columns[i].zhText(self.rules.display(i, self.row.values[i])) }
+            if let v = named[name] { return blamed.flatMap { self.rules.columns[$0].enumLabelsZh[v] } ?? v }
+            if let i = self.schema.columnIndex(name) {
+                let shown = self.rules.display(i, self.row.values[i])
+                return self.rules.columns[i].enumLabelsZh[shown] ?? shown
+            }
             return lookup(name)
         }
         var zh = Placeholders.fill(check.spec.messageZh, lookupZh)
