@@ -44,18 +44,7 @@ struct FuzzCorpusTests {
         try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
         let ruleSet = try RuleSetLoader.load(directory: dir)
         var compiled = 0
-        for file in Self.corpus("rules") {
-            let data = Self.bytes(file)
-            guard let first = data.first else { continue }
-            let rest = Array(data.dropFirst())
-            switch first % 3 {
-            case 0: if FuzzEntryPoints.expression(String(decoding: rest, as: UTF8.self), ruleSet: ruleSet, table: "teachers") { compiled += 1 }
-            case 1:
-                let parts = String(decoding: rest, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-                if FuzzEntryPoints.pattern(String(parts[0]), cell: parts.count > 1 ? String(parts[1]) : "") != nil { compiled += 1 }
-            default: _ = FuzzEntryPoints.ruleFile(rest, relative: "packs/fuzz.yaml", rules: dir)
-            }
-        }
+        for file in Self.corpus("rules") where FuzzEntryPoints.ruleLanguage(Self.bytes(file), ruleSet: ruleSet, rules: dir) { compiled += 1 }
         #expect(compiled >= 6)
     }
 }

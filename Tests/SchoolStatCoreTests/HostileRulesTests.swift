@@ -2,32 +2,14 @@ import Foundation
 import Testing
 @testable import SchoolStatCore
 
-/// Copies Rules/ to a temporary directory, applies `edit` to one file and loads it; the errors,
-/// or none when it loads.
-private func load(editing file: String, _ edit: (String) -> String) -> [RuleFileError] {
-    let dir = TestSupport.temporaryDirectory() + "/Rules"
-    try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
-    let path = dir + "/" + file
-    TestSupport.write(edit(TestSupport.text(path)), to: path)
-    do {
-        _ = try RuleSetLoader.load(directory: dir)
-        return []
-    } catch let e as RuleFileErrors {
-        return e.errors
-    } catch {
-        Issue.record("unexpected error \(error)")
-        return []
-    }
-}
-
 /// The teachers schema with its training-hours check replaced by `check`.
 private func withCheck(_ check: String) -> [RuleFileError] {
-    load(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "check: training_hours <= 1200", with: "check: \(check)") }
+    TestSupport.loadRules(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "check: training_hours <= 1200", with: "check: \(check)") }
 }
 
 /// The teachers schema with the staff-number pattern replaced by `pattern`.
 private func withPattern(_ pattern: String) -> [RuleFileError] {
-    load(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "pattern: \"[A-Z0-9]+\"", with: "pattern: '\(pattern)'") }
+    TestSupport.loadRules(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "pattern: \"[A-Z0-9]+\"", with: "pattern: '\(pattern)'") }
 }
 
 private func evaluate(_ text: String, _ values: [String: Value]) throws -> Value {
@@ -70,7 +52,7 @@ struct HostileRulesTests {
             "a: &a [1, 2]\n" + (0..<200).map { "b\($0): [*a, *a]" }.joined(separator: "\n") + "\n",
           ])
     func deepYAML(_ extra: String) {
-        let errors = load(editing: "parameters.yaml") { $0 + "\n" + extra }
+        let errors = TestSupport.loadRules(editing: "parameters.yaml") { $0 + "\n" + extra }
         let yaml = errors.first { $0.message.contains("YAML") }
         #expect(yaml?.location.path.hasSuffix("parameters.yaml") == true)
         #expect((yaml?.location.line ?? 0) > 1)
@@ -78,7 +60,7 @@ struct HostileRulesTests {
 
     @Test("a rule file too large, or not a regular file, is refused without being read whole")
     func largeRuleFile() throws {
-        let errors = load(editing: "parameters.yaml") { $0 + "\n# " + String(repeating: "x", count: YAMLDocument.maximumBytes) + "\n" }
+        let errors = TestSupport.loadRules(editing: "parameters.yaml") { $0 + "\n# " + String(repeating: "x", count: YAMLDocument.maximumBytes) + "\n" }
         #expect(errors.first?.message.contains("过大") == true)
         let dir = TestSupport.temporaryDirectory() + "/Rules"
         try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)

@@ -11,22 +11,6 @@ private func evaluate(_ text: String, _ values: [String: Value], parameters: [St
     return compiled.evaluate(row)
 }
 
-/// Copies Rules/ to a temporary directory, applies `edit` to one file and loads it.
-private func loadBroken(_ file: String, _ edit: (String) -> String) -> [RuleFileError] {
-    let dir = TestSupport.temporaryDirectory() + "/Rules"
-    try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
-    let path = dir + "/" + file
-    TestSupport.write(edit(TestSupport.text(path)), to: path)
-    do {
-        _ = try RuleSetLoader.load(directory: dir)
-        return []
-    } catch let e as RuleFileErrors {
-        return e.errors
-    } catch {
-        return []
-    }
-}
-
 /// The 1-based line of the first line containing `needle`.
 private func line(of needle: String, in file: String) -> Int {
     let lines = TestSupport.text(TestSupport.rules + "/" + file).components(separatedBy: "\n")
@@ -107,7 +91,7 @@ struct RuleLanguageTests {
 
     @Test("an unknown column is reported at its file, line and column with a suggestion")
     func unknownColumn() {
-        let errors = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupil == 0") }
+        let errors = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupil == 0") }
         #expect(errors.count == 1)
         let e = errors[0]
         #expect(e.location.path.hasSuffix("schemas/schools.yaml"))
@@ -119,33 +103,33 @@ struct RuleLanguageTests {
 
     @Test("a type mismatch, an unknown function and bad syntax are each located")
     func otherMistakes() {
-        let type = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils == 'none'") }
+        let type = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils == 'none'") }
         #expect(type.count == 1 && type[0].message.contains("无法比较"))
-        let function = loadBroken("schemas/teachers.yaml") { $0.replacingOccurrences(of: "check: id_checksum_ok(id_number)", with: "check: id_checksum(id_number)") }
+        let function = TestSupport.loadRules(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "check: id_checksum_ok(id_number)", with: "check: id_checksum(id_number)") }
         #expect(function.count == 1 && function[0].message.contains("未知函数") && function[0].message.contains("id_checksum_ok"))
         #expect(function.first?.location.line == line(of: "check: id_checksum_ok(id_number)", in: "schemas/teachers.yaml"))
-        let syntax = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: largest_class <= total_pupils", with: "check: largest_class <= (total_pupils") }
+        let syntax = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "check: largest_class <= total_pupils", with: "check: largest_class <= (total_pupils") }
         #expect(syntax.count == 1 && syntax[0].message.contains("语法错误"))
         #expect(syntax.first?.location.column == 12 + "largest_class <= (total_pupils".count)
-        let equals = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils = 0") }
+        let equals = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupils = 0") }
         #expect(equals.first?.message.contains("==") == true)
     }
 
     @Test("schema mistakes: unknown key with a suggestion, bad type, bad unit, bad YAML")
     func schemaMistakes() {
-        let key = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "    required: true\n    digits: true\n    length: 10", with: "    requird: true\n    digits: true\n    length: 10") }
+        let key = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "    required: true\n    digits: true\n    length: 10", with: "    requird: true\n    digits: true\n    length: 10") }
         #expect(key.contains { $0.message.contains("requird") && $0.message.contains("required") })
-        let type = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "type: integer", with: "type: int") }
+        let type = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "type: integer", with: "type: int") }
         #expect(type.contains { $0.message.contains("`int`") && $0.message.contains("integer") })
-        let unit = loadBroken("schemas/schools.yaml") { $0.replacingOccurrences(of: "unit: m2", with: "unit: acres") }
+        let unit = TestSupport.loadRules(editing: "schemas/schools.yaml") { $0.replacingOccurrences(of: "unit: m2", with: "unit: acres") }
         #expect(unit.contains { $0.message.contains("acres") })
-        let yaml = loadBroken("schemas/teachers.yaml") { $0.replacingOccurrences(of: "table: teachers", with: "table: [teachers") }
+        let yaml = TestSupport.loadRules(editing: "schemas/teachers.yaml") { $0.replacingOccurrences(of: "table: teachers", with: "table: [teachers") }
         #expect(yaml.contains { $0.message.contains("YAML") })
     }
 
     @Test("every mistake in the rule files is reported, not just the first")
     func allMistakesAtOnce() {
-        let errors = loadBroken("schemas/schools.yaml") {
+        let errors = TestSupport.loadRules(editing: "schemas/schools.yaml") {
             $0.replacingOccurrences(of: "check: junior_pupils == 0", with: "check: junior_pupil == 0")
               .replacingOccurrences(of: "check: primary_pupils == 0", with: "check: primary_pupil == 0")
         }

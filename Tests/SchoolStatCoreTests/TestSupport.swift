@@ -68,6 +68,23 @@ enum TestSupport {
         return (timedOut ? -1 : process.terminationStatus, text(outPath), text(errPath))
     }
 
+    /// Copies Rules/ to a temporary directory, applies `edit` to one file and loads it: the
+    /// errors, or none when it loads.
+    static func loadRules(editing file: String, _ edit: (String) -> String) -> [RuleFileError] {
+        let dir = temporaryDirectory() + "/Rules"
+        try! FileManager.default.copyItem(atPath: rules, toPath: dir)
+        let path = dir + "/" + file
+        write(edit(text(path)), to: path)
+        do {
+            _ = try RuleSetLoader.load(directory: dir)
+            return []
+        } catch let e as RuleFileErrors {
+            return e.errors
+        } catch {
+            return []
+        }
+    }
+
     static func text(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }

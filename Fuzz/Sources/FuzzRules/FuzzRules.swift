@@ -17,18 +17,7 @@ private let rules: String = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRules(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size > 0 else { return 0 }
-    let rest = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    switch data[0] % 3 {
-    case 0:
-        _ = FuzzEntryPoints.expression(String(decoding: rest, as: UTF8.self), ruleSet: ruleSet, table: "teachers")
-    case 1:
-        let text = String(decoding: rest, as: UTF8.self)
-        let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        _ = FuzzEntryPoints.pattern(String(parts[0]), cell: parts.count > 1 ? String(parts[1]) : "")
-    default:
-        _ = FuzzEntryPoints.ruleFile(rest, relative: "packs/fuzz.yaml", rules: rules)
-    }
+    _ = FuzzEntryPoints.ruleLanguage(Array(UnsafeBufferPointer(start: data, count: size)), ruleSet: ruleSet, rules: rules)
     return 0
 }
 

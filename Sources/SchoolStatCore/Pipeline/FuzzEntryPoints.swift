@@ -67,6 +67,23 @@ import Foundation
         }
     }
 
+    /// One rule-language input: its first byte picks what the rest is — an expression compiled
+    /// and evaluated against the teachers table, a pattern then a newline and a cell, or a rule
+    /// pack file loaded with the rest of `rules` (a scratch copy). Returns whether it was taken.
+    public static func ruleLanguage(_ bytes: [UInt8], ruleSet: RuleSet, rules: String) -> Bool {
+        guard let first = bytes.first else { return false }
+        let rest = Array(bytes.dropFirst())
+        switch first % 3 {
+        case 0:
+            return expression(String(decoding: rest, as: UTF8.self), ruleSet: ruleSet, table: "teachers")
+        case 1:
+            let parts = String(decoding: rest, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+            return pattern(String(parts[0]), cell: parts.count > 1 ? String(parts[1]) : "") != nil
+        default:
+            return ruleFile(rest, relative: "packs/fuzz.yaml", rules: rules)
+        }
+    }
+
     /// Whether a pattern is taken, and if so a match against `cell`.
     public static func pattern(_ pattern: String, cell: String) -> Bool? {
         guard let compiled = try? LinearPattern(pattern) else { return nil }

@@ -18,6 +18,21 @@ struct HeaderMap {
     /// A column named twice: (column, first position, repeated position).
     var duplicates: [(Int, Int, Int)]
     var matched: Int { fieldForColumn.compactMap { $0 }.count }
+
+    /// A record's cells as rejected/ lays them out after its source and rule ids: one per schema
+    /// column, as written (empty when the file has no such column), then the fields no column
+    /// claimed, as `header=value | …`.
+    func forEachRejectedField(_ record: RawRecord, _ emit: (String) -> Void) {
+        for i in schema.columns.indices {
+            if let f = fieldForColumn[i], f < record.fieldCount { emit(record.lossyString(f)) } else { emit("") }
+        }
+        var extra: [String] = []
+        for f in 0..<record.fieldCount where f >= columnForField.count || columnForField[f] == nil {
+            let s = record.lossyString(f)
+            if !s.isEmpty { extra.append((f < headers.count ? headers[f] : "#\(TableValidator.columnLetter(f))") + "=" + s) }
+        }
+        emit(extra.joined(separator: " | "))
+    }
     var missingRequired: [Int] {
         schema.columns.indices.filter { schema.columns[$0].required && fieldForColumn[$0] == nil }
     }

@@ -711,15 +711,7 @@ final class RowValidator {
         out.rejected.field(rules.displayPath)
         out.rejected.field(record.line)
         out.rejected.field(Array(Set(failedRules)).sorted().joined(separator: ";"))
-        for i in rules.columns.indices {
-            if let f = header.fieldForColumn[i], f < record.fieldCount { out.rejected.field(record.lossyString(f)) } else { out.rejected.field("") }
-        }
-        var extra: [String] = []
-        for f in 0..<record.fieldCount where f >= header.columnForField.count || header.columnForField[f] == nil {
-            let s = record.lossyString(f)
-            if !s.isEmpty { extra.append((f < header.headers.count ? header.headers[f] : "#\(TableValidator.columnLetter(f))") + "=" + s) }
-        }
-        out.rejected.field(extra.joined(separator: " | "))
+        header.forEachRejectedField(record) { out.rejected.field($0) }
         out.rejected.endRow()
         if rules.wantsRejectedKeys, let (_, i) = rules.keyColumns.first {
             // The normalised key when it could be read, else the cell as written.

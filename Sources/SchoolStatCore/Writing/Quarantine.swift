@@ -75,15 +75,7 @@ enum Quarantine {
             try? reader.read({ event in
                 guard case .record(let record) = event, let m = wanted[record.line] else { return }
                 var row = [display, String(record.line), m.rules.joined(separator: ";")]
-                for i in header.schema.columns.indices {
-                    if let f = header.fieldForColumn[i], f < record.fieldCount { row.append(record.lossyString(f)) } else { row.append("") }
-                }
-                var extra: [String] = []
-                for f in 0..<record.fieldCount where f >= header.columnForField.count || header.columnForField[f] == nil {
-                    let s = record.lossyString(f)
-                    if !s.isEmpty { extra.append((f < header.headers.count ? header.headers[f] : "#\(TableValidator.columnLetter(f))") + "=" + s) }
-                }
-                row.append(extra.joined(separator: " | "))
+                header.forEachRejectedField(record) { row.append($0) }
                 csv.writeRow(row)
                 wanted[record.line] = nil
                 if record.line >= last { done = true }
