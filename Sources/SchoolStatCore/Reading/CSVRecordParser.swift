@@ -285,7 +285,7 @@ final class CSVRecordParser {
         let c = collected.pointee
         let line = Int(c.nextLine)
         if parser.entry_pos > limits.fieldBytes {
-            throw .tooLarge(path: "", line: line, what: "有一个值超过 \(limits.fieldBytes) 字节 (a value longer than \(limits.fieldBytes) bytes)")
+            throw .tooLarge(path: "", line: line, what: "有一个值超过 \(limits.fieldBytes) 字节（确实需要时可用 --max-field-bytes 调高） (a value longer than \(limits.fieldBytes) bytes; --max-field-bytes raises the limit)")
         }
         guard c.recordOpen != 0 else { return }
         let first = Int(c.openFirstField)
@@ -295,7 +295,7 @@ final class CSVRecordParser {
         }
         let start = first == 0 ? 0 : Int(c.ends[first - 1])
         if Int(c.byteCount) - start + parser.entry_pos > limits.recordBytes {
-            throw .tooLarge(path: "", line: line, what: "这一条记录超过 \(limits.recordBytes) 字节 (a record longer than \(limits.recordBytes) bytes)")
+            throw .tooLarge(path: "", line: line, what: "这一条记录超过 \(limits.recordBytes) 字节（确实需要时可用 --max-record-bytes 调高） (a record longer than \(limits.recordBytes) bytes; --max-record-bytes raises the limit)")
         }
     }
 

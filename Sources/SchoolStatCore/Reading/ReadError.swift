@@ -37,7 +37,7 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .damaged(path, place, reason):
             return "工作簿 \(path) 已损坏或超出读取上限，读到\(place)时停止：\(reason)。此前的行已检查；请在 Excel 中打开该文件、另存为新的 .xlsx 后再检查。 (workbook \(path) is damaged or past a limit; reading stopped at \(place): \(reason))"
         case let .tooLarge(path, line, what):
-            return "\(path) 第 \(line) 行\(what)，超过读取上限，从这一行起未读取；此前的行已检查。请检查该行是否缺少引号或分隔符；确实需要时可用 --max-field-bytes 调高上限。 (\(path) line \(line): \(what), past the read limit; the rest of the file was not read)"
+            return "\(path) 第 \(line) 行\(what)，超过读取上限，从这一行起未读取；此前的行已检查。请检查该行是否缺少引号或分隔符。 (\(path) line \(line): \(what), past the read limit; the rest of the file was not read)"
         case let .parserFailure(path, reason):
             return "CSV 解析器在 \(path) 中失败：\(reason)。 (CSV parser failed in \(path): \(reason))"
         }
