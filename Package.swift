@@ -1,12 +1,19 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Release builds drop the run-time exclusivity checks on the per-cell path (each costs a
+// thread-local lookup) and optimise across the targets, so that splitting the code into targets
+// costs nothing at run time; debug builds, and so the tests, keep the checks.
+let release: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "schoolstat",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "schoolstat", targets: ["schoolstat"]),
-        .library(name: "SchoolStatCore", targets: ["SchoolStatCore"]),
+        .library(name: "SchoolStatPipeline", targets: ["SchoolStatPipeline", "SchoolStatReporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -35,29 +42,56 @@ let package = Package(
         ),
         // Small POSIX helpers Swift cannot call directly (renameat2).
         .target(name: "CSupport", path: "Sources/CSupport"),
+        // The targets below depend on each other one way, in this order: what each may use is what
+        // is listed above it. README.md, "How the code is laid out", draws the graph.
+        //
+        // Model: values, the schema and rule-set types, the rule language's syntax tree, findings
+        // and errors. Plain data; no I/O, no unsafe code.
+        .target(name: "SchoolStatModel", path: "Sources/SchoolStatModel", swiftSettings: release),
+        // Bytes: the only target with unsafe code (pointers, unmanaged references, unchecked
+        // Sendable), behind safe APIs: the libcsv, libxml2, iconv and OpenCC bridges, record
+        // batches, CSV and JSON bytes, buffered files, hashing, SHA-256, row blocks, the key
+        // pre-pass's sort and duplicate lookups, the ordered worker threads.
         .target(
-            name: "SchoolStatCore",
+            name: "SchoolStatBytes",
+            dependencies: ["SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CSupport"],
+            path: "Sources/SchoolStatBytes", swiftSettings: release
+        ),
+        // Rules: Rules/ loaded and checked — YAML, schemas, packs, profiles, waivers, the rule
+        // language's parser, compiler and built-in functions, patterns.
+        .target(
+            name: "SchoolStatRules",
+            dependencies: ["SchoolStatModel", "SchoolStatBytes", "CSupport", .product(name: "Yams", package: "Yams")],
+            path: "Sources/SchoolStatRules", swiftSettings: release
+        ),
+        // Pipeline: reading, normalising, validating, evaluating, writing; one validate run.
+        .target(
+            name: "SchoolStatPipeline",
             dependencies: [
-                "CLibCSV", "COpenCC", "CLibXML2", "CSupport",
-                .product(name: "Yams", package: "Yams"),
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "CSupport", "CLibXML2",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
-            path: "Sources/SchoolStatCore",
-            // Release builds drop the run-time exclusivity checks on the per-cell path (each costs a
-            // thread-local lookup); debug builds, and so the tests, keep them.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            path: "Sources/SchoolStatPipeline", swiftSettings: release
+        ),
+        // Reporting: the county evaluation from a run's clean data, as CSV, Markdown and HTML.
+        .target(
+            name: "SchoolStatReporting",
+            dependencies: ["SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline"],
+            path: "Sources/SchoolStatReporting", swiftSettings: release
         ),
         .executableTarget(
             name: "schoolstat",
             dependencies: [
-                "SchoolStatCore",
+                "SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/schoolstat"
+            path: "Sources/schoolstat", swiftSettings: release
         ),
         .testTarget(
             name: "SchoolStatCoreTests",
-            dependencies: ["SchoolStatCore", "schoolstat", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: [
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
+                "schoolstat", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SchoolStatCoreTests",
             exclude: ["Fixtures"]
         ),
@@ -69,7 +103,7 @@ let package = Package(
 if Context.environment["SCHOOLSTAT_FUZZ"] != nil {
     for name in ["FuzzCSV", "FuzzWorkbook", "FuzzRules"] {
         package.targets.append(.executableTarget(
-            name: name, dependencies: ["SchoolStatCore"], path: "Fuzz/Sources/\(name)",
+            name: name, dependencies: ["SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline"], path: "Fuzz/Sources/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
         package.products.append(.executable(name: name, targets: [name]))
     }

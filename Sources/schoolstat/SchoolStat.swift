@@ -1,7 +1,11 @@
-// The schoolstat command line: parses arguments and calls SchoolStatCore.
+// The schoolstat command line: parses arguments and calls one entry point per subcommand in the library targets.
 import ArgumentParser
 import Foundation
-import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 @main
 struct SchoolStat: ParsableCommand {

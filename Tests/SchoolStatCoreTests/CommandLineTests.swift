@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Runs the built `schoolstat` binary and captures its exit code and output.
 private func schoolstat(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

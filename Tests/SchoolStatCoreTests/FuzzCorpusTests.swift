@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@_spi(Fuzzing) @testable import SchoolStatCore
+@_spi(Fuzzing) import SchoolStatPipeline
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
 
 /// The fuzz targets' seed corpora, replayed through the same entry points: every input that
 /// once crashed or hung a reader stays here, so that CI catches a regression without libFuzzer.
@@ -42,7 +45,7 @@ struct FuzzCorpusTests {
     func rules() throws {
         let dir = TestSupport.temporaryDirectory() + "/Rules"
         try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
-        let ruleSet = try RuleSetLoader.load(directory: dir)
+        let ruleSet = try LoadedRules.load(directory: dir).ruleSet
         var compiled = 0
         for file in Self.corpus("rules") where FuzzEntryPoints.ruleLanguage(Self.bytes(file), ruleSet: ruleSet, rules: dir) { compiled += 1 }
         #expect(compiled >= 6)

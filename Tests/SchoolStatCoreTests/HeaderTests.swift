@@ -1,10 +1,14 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 @Suite("Recognising tables from their headers")
 struct HeaderTests {
-    static let ruleSet = try! RuleSetLoader.load(directory: TestSupport.rules)
+    static let ruleSet = try! LoadedRules.load(directory: TestSupport.rules).ruleSet
     static let matcher = HeaderMatcher(ruleSet: ruleSet, converter: ChineseConverter())
 
     @Test("width, brackets, spaces, case and traditional characters do not matter", arguments: [

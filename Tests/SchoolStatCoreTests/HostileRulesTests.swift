@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// The teachers schema with its training-hours check replaced by `check`.
 private func withCheck(_ check: String) -> [RuleFileError] {
@@ -13,7 +17,7 @@ private func withPattern(_ pattern: String) -> [RuleFileError] {
 }
 
 private func evaluate(_ text: String, _ values: [String: Value]) throws -> Value {
-    let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "schools")!
+    let schema = try LoadedRules.load(directory: TestSupport.rules).ruleSet.table(named: "schools")!
     let compiled = try ExpressionCompiler(schema: schema, parameters: [:]).compile(try ExpressionParser.parse(text))
     let row = RowValues(count: schema.columns.count)
     for (k, v) in values { row.values[schema.columnIndex(k)!] = v }
@@ -66,7 +70,7 @@ struct HostileRulesTests {
         try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
         try FileManager.default.removeItem(atPath: dir + "/packs/targets.yaml")
         #expect(mkfifo(dir + "/packs/targets.yaml", 0o644) == 0)
-        #expect(throws: RuleFileErrors.self) { try RuleSetLoader.load(directory: dir) }
+        #expect(throws: RuleFileErrors.self) { try LoadedRules.load(directory: dir).ruleSet }
     }
 
     @Test("out-of-range arguments are not evaluable, as a division by zero is",

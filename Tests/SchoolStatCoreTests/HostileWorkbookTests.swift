@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 import ZIPFoundation
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Builds real .xlsx files (zip archives with deflated XML parts) for the workbook reader.
 enum WorkbookBuilder {

@@ -1,10 +1,14 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Normalisers built from the project's real Rules/.
 private struct Columns {
-    static let ruleSet = try! RuleSetLoader.load(directory: TestSupport.rules)
+    static let ruleSet = try! LoadedRules.load(directory: TestSupport.rules).ruleSet
     static let converter = ChineseConverter()
 
     static func normaliser(_ table: String, _ column: String, headerUnit: String? = nil) -> CellNormaliser {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Evaluations of one run, read back from evaluations.csv.
 private func evaluations(_ result: RunResult) -> [[String: String]] {
@@ -33,7 +37,7 @@ struct PackTests {
     @Test("every rule in Rules/packs is met somewhere and not met somewhere in the two-county fixture")
     func everyRulePassesAndFails() throws {
         let result = try runPair()
-        let ruleSet = try RuleSetLoader.load(directory: TestSupport.rules)
+        let ruleSet = try LoadedRules.load(directory: TestSupport.rules).ruleSet
         let ids = ruleSet.packs.flatMap { $0.rules.map(\.id) }
         #expect(ids.count >= 45)
         // Rules that only some regions set (training as a share of the wage bill) run under Yubei's profile.
@@ -305,7 +309,7 @@ struct PackTests {
             let dir = TestSupport.temporaryDirectory() + "/Rules"
             try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
             TestSupport.write(edit(TestSupport.text(dir + "/" + file)), to: dir + "/" + file)
-            do { _ = try RuleSetLoader.load(directory: dir); return [] } catch let e as RuleFileErrors { return e.errors } catch { return [] }
+            do { _ = try LoadedRules.load(directory: dir).ruleSet; return [] } catch let e as RuleFileErrors { return e.errors } catch { return [] }
         }
         let table = load("packs/quality.yaml") { $0.replacingOccurrences(of: "on: county_finance\n    when: present(disabled_enrolment_rate)", with: "on: county_finances\n    when: present(disabled_enrolment_rate)") }
         #expect(table.contains { $0.message.contains("county_finances") && $0.location.path.hasSuffix("packs/quality.yaml") })

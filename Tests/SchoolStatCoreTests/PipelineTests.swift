@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// A generated roster's header line and data lines.
 private func generatedRoster(rows: Int, seed: UInt64, schools: Int) -> (header: String, rows: [String]) {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 @Suite("Randomised inputs")
 struct RandomisedTests {
@@ -73,7 +77,7 @@ struct RandomisedTests {
 
     @Test("random expression text never crashes the parser or compiler")
     func expressionFuzz() throws {
-        let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "schools")!
+        let schema = try LoadedRules.load(directory: TestSupport.rules).ruleSet.table(named: "schools")!
         let pieces = ["total_pupils", "school_type", "(", ")", "[", "]", ",", "+", "-", "*", "/", "==", "<", "and", "or", "not",
                       "in", "between", "is", "missing", "if", "then", "else", "'primary'", "3", "0.5", "coalesce", "present", "$report_date", "=", "\"", "@"]
         var rng = SeededGenerator(seed: 99)
@@ -116,7 +120,7 @@ struct FastPathTests {
 
     @Test("a cell the byte-level normaliser accepts gets the same value the general normaliser gives", arguments: [61, 62])
     func acceptedValues(seed: UInt64) throws {
-        let ruleSet = try RuleSetLoader.load(directory: TestSupport.rules)
+        let ruleSet = try LoadedRules.load(directory: TestSupport.rules).ruleSet
         let converter = ChineseConverter()
         var rng = SeededGenerator(seed: seed)
         var taken = 0, total = 0

@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 import CSupport
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// A batch's entries as text: line, lines spanned, ordinal and every field; blank lines by line.
 private func describe(_ batch: RecordBatch) -> [String] {

@@ -1,10 +1,14 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Evaluates an expression against one schools row given as column → value.
 private func evaluate(_ text: String, _ values: [String: Value], parameters: [String: Value] = ["report_date": .date(Day(year: 2024, month: 9, day: 30)!)]) throws -> Value {
-    let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "schools")!
+    let schema = try LoadedRules.load(directory: TestSupport.rules).ruleSet.table(named: "schools")!
     let compiled = try ExpressionCompiler(schema: schema, parameters: parameters).compile(try ExpressionParser.parse(text))
     let row = RowValues(count: schema.columns.count)
     for (k, v) in values { row.values[schema.columnIndex(k)!] = v }
@@ -21,7 +25,7 @@ private func line(of needle: String, in file: String) -> Int {
 struct RuleLanguageTests {
     @Test("a call several checks share is computed once per row, and again for the next row")
     func sharedCalls() throws {
-        let schema = try RuleSetLoader.load(directory: TestSupport.rules).table(named: "teachers")!
+        let schema = try LoadedRules.load(directory: TestSupport.rules).ruleSet.table(named: "teachers")!
         let texts = ["id_checksum_ok(id_number)", "id_checksum_ok(id_number) and id_sex(id_number) == sex", "len(name) > 1"]
         let nodes = try texts.map { try ExpressionParser.parse($0) }
         var compiler = ExpressionCompiler(schema: schema, parameters: [:])
@@ -84,7 +88,7 @@ struct RuleLanguageTests {
 
     @Test("the project's rule files load")
     func projectRulesLoad() throws {
-        let rules = try RuleSetLoader.load(directory: TestSupport.rules)
+        let rules = try LoadedRules.load(directory: TestSupport.rules).ruleSet
         #expect(Set(rules.tables.map(\.name)) == ["schools", "teachers", "county_finance", "funding", "monitoring"])
         #expect(rules.table(named: "teachers")!.checks.contains { $0.id == "teachers.id_checksum" })
     }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 private let pair = TestSupport.fixture("packs/pair/current")
 

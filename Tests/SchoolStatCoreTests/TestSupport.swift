@@ -1,5 +1,9 @@
 import Foundation
-@testable import SchoolStatCore
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+import SchoolStatReporting
 
 /// Paths and helpers shared by the tests. Fixtures are real files under Fixtures/.
 enum TestSupport {
@@ -76,7 +80,7 @@ enum TestSupport {
         let path = dir + "/" + file
         write(edit(text(path)), to: path)
         do {
-            _ = try RuleSetLoader.load(directory: dir)
+            _ = try LoadedRules.load(directory: dir).ruleSet
             return []
         } catch let e as RuleFileErrors {
             return e.errors

@@ -1,5 +1,7 @@
 // libFuzzer target: arbitrary bytes through the delimited-text reader (detection, transcoding, libcsv).
-@_spi(Fuzzing) import SchoolStatCore
+@_spi(Fuzzing) import SchoolStatPipeline
+import SchoolStatModel
+import SchoolStatRules
 import Foundation
 
 private let scratch = NSTemporaryDirectory() + "schoolstat-fuzz-csv-\(getpid()).csv"

@@ -1,13 +1,15 @@
 // libFuzzer target: the rule language. The first byte picks what the rest is: an expression
 // compiled and evaluated against the teachers table, a schema pattern, or a whole rule pack file
 // loaded with the rest of the rules.
-@_spi(Fuzzing) import SchoolStatCore
+@_spi(Fuzzing) import SchoolStatPipeline
+import SchoolStatModel
+import SchoolStatRules
 import Foundation
 
 private let source = ProcessInfo.processInfo.environment["SCHOOLSTAT_RULES"] ?? "Rules"
 /// The rules as shipped, for expressions; loaded from the source, never from the scratch copy
 /// the pack-file inputs are written into.
-private let ruleSet = try! RuleSetLoader.load(directory: source)
+private let ruleSet = try! LoadedRules.load(directory: source).ruleSet
 private let rules: String = {
     let copy = NSTemporaryDirectory() + "schoolstat-fuzz-rules-\(getpid())"
     try? FileManager.default.removeItem(atPath: copy)

@@ -1,6 +1,8 @@
 // libFuzzer target: arbitrary bytes as an .xlsx workbook through the streaming workbook reader,
 // with limits small enough that every input finishes quickly.
-@_spi(Fuzzing) import SchoolStatCore
+@_spi(Fuzzing) import SchoolStatPipeline
+import SchoolStatModel
+import SchoolStatRules
 import Foundation
 
 private let scratch = NSTemporaryDirectory() + "schoolstat-fuzz-\(getpid()).xlsx"

@@ -1,0 +1,211 @@
+// Reading: a file's parsed batches kept on disk, so that a file read twice (the
+// unique-key pre-pass, then the main pass) goes through libcsv only once.
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SchoolStatModel
+
+/// Where the first part of a file split in two ended: the lines and records in it, which
+/// the second part's line numbers and record ordinals are counted on from.
+package struct PartEnd: Equatable {
+    package init(lines: Int, records: Int) {
+        self.lines = lines; self.records = records
+    }
+
+    package var lines: Int
+    package var records: Int
+
+    /// Nothing before: a file's own start.
+    package static let start = PartEnd(lines: 0, records: 0)
+
+    /// Both parts' lines and records together: where a part that follows both would be counted from.
+    package static func + (a: PartEnd, b: PartEnd) -> PartEnd { PartEnd(lines: a.lines + b.lines, records: a.records + b.records) }
+}
+
+/// The batches of one file, written by the first pass and read back by the second.
+///
+/// Each batch is stored as a header of five 64-bit counts, then the length of
+/// every field and the entries (line, lines spanned, field count, ordinal) as
+/// variable-length integers, then the field bytes as they are. Field ends and
+/// each record's first field are sums of what is stored, so the file is about
+/// the size of the text it came from.
+package enum BatchSpill {
+    /// Appends batches to the spill file on a thread of its own (the reading thread, which
+    /// hands them over, is what a first pass waits for); `finish` says whether all of them
+    /// were written.
+    package final class Writer: @unchecked Sendable {
+        package let path: String
+        private var fd: Int32
+        private var scratch: [UInt8] = []
+        private var failed = false
+        private let queue = DispatchQueue(label: "schoolstat.spill")
+        private let waiting = DispatchSemaphore(value: 8)
+
+        package init?(path: String) {
+            self.path = path
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { return nil }
+        }
+
+        deinit { if fd >= 0 { close(fd) } }
+
+        /// Queues `batch` for writing; waits while eight are already queued.
+        package func write(_ batch: RecordBatch) {
+            waiting.wait()
+            queue.async {
+                self.store(batch)
+                self.waiting.signal()
+            }
+        }
+
+        /// Closes the file once every queued batch is written; true when all of them reached it.
+        package func finish() -> Bool {
+            queue.sync {
+                if close(fd) != 0 { failed = true }
+                fd = -1
+                return !failed
+            }
+        }
+
+        private func store(_ batch: RecordBatch) {
+            guard !failed else { return }
+            // The header's five counts go first, filled in once the rest is encoded.
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: repeatElement(0, count: 40))
+            var previousEnd = 0
+            for end in batch.ends {
+                appendVarint(end - previousEnd)
+                previousEnd = end
+            }
+            let lengthBytes = scratch.count - 40
+            var previousLine = 0, previousOrdinal = 0
+            for e in batch.entries {
+                appendVarint(e.line - previousLine)
+                appendVarint(e.lineCount)
+                appendVarint(e.fieldCount + 1)
+                previousLine = e.line
+                if e.fieldCount >= 0 {
+                    appendVarint(e.ordinal - previousOrdinal)
+                    previousOrdinal = e.ordinal
+                }
+            }
+            let entryBytes = scratch.count - 40 - lengthBytes
+            let counts = [batch.entries.count, batch.ends.count, batch.bytes.count, lengthBytes, entryBytes]
+            scratch.withUnsafeMutableBytes { raw in
+                for (i, n) in counts.enumerated() { raw.storeBytes(of: Int64(n).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
+            }
+            failed = !(scratch.withUnsafeBytes { BufferedFile.writeAll(fd, $0) } && batch.bytes.withUnsafeBytes { BufferedFile.writeAll(fd, $0) })
+        }
+
+        private func appendVarint(_ value: Int) {
+            var v = UInt64(value)
+            while v >= 0x80 {
+                scratch.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            scratch.append(UInt8(v))
+        }
+    }
+
+    /// Reads the batches back in the order they were written.
+    package final class Reader {
+        /// The input file the batches came from: what errors name, since the spill file
+        /// itself is nothing a user knows of.
+        package let source: String
+        private let fd: Int32
+        /// Added to every line number and record ordinal read: the second part of a file
+        /// split in two was numbered as if it were a file of its own (see `PartEnd`).
+        private let offset: PartEnd
+
+        package init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
+            self.source = source
+            self.offset = offset
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw Self.failure(source, String(cString: strerror(errno))) }
+        }
+
+        deinit { close(fd) }
+
+        /// The next batch, or nil at the end of the file.
+        package func next() throws(ReadError) -> RecordBatch? {
+            var header = [Int64](repeating: 0, count: 5)
+            let got = header.withUnsafeMutableBytes { readFully($0) }
+            if got == 0 { return nil }
+            guard got == 40 else { throw Self.failure(source, "truncated batch header") }
+            let counts = header.map { Int(Int64(littleEndian: $0)) }
+            let (entryCount, fieldCount, byteCount, lengthBytes, entryBytes) = (counts[0], counts[1], counts[2], counts[3], counts[4])
+            guard counts.allSatisfy({ $0 >= 0 }) else { throw Self.failure(source, "bad batch header") }
+            var scratch = [UInt8](repeating: 0, count: lengthBytes + entryBytes)
+            var bytes = [UInt8](repeating: 0, count: byteCount)
+            guard scratch.withUnsafeMutableBytes(readFully) == scratch.count,
+                  bytes.withUnsafeMutableBytes(readFully) == byteCount else { throw Self.failure(source, "truncated batch") }
+
+            var ends = [Int]()
+            ends.reserveCapacity(fieldCount)
+            var entries = [RecordBatch.Entry]()
+            entries.reserveCapacity(entryCount)
+            let decoded: Bool = scratch.withUnsafeBufferPointer { buffer in
+                var position = 0
+                func varint() -> Int? {
+                    var value: UInt64 = 0, shift: UInt64 = 0
+                    while position < buffer.count, shift < 64 {
+                        let b = buffer[position]
+                        position += 1
+                        value |= UInt64(b & 0x7F) << shift
+                        if b < 0x80 { return Int(truncatingIfNeeded: value) }
+                        shift += 7
+                    }
+                    return nil
+                }
+                var end = 0
+                for _ in 0..<fieldCount {
+                    guard let length = varint() else { return false }
+                    end += length
+                    ends.append(end)
+                }
+                guard position == lengthBytes, end <= byteCount else { return false }
+                var line = offset.lines, ordinal = offset.records, firstField = 0
+                for _ in 0..<entryCount {
+                    guard let lineDelta = varint(), let lineCount = varint(), let storedCount = varint() else { return false }
+                    line += lineDelta
+                    let count = storedCount - 1
+                    if count >= 0 {
+                        guard let ordinalDelta = varint() else { return false }
+                        ordinal += ordinalDelta
+                    }
+                    entries.append((line, lineCount, count >= 0 ? ordinal : 0, firstField, count))
+                    firstField += max(0, count)
+                }
+                return position == buffer.count && firstField == fieldCount
+            }
+            guard decoded else { throw Self.failure(source, "corrupt batch") }
+            return RecordBatch(bytes: bytes, ends: ends, entries: entries)
+        }
+
+        /// The run's parsed copy of `source` could not be read back: nothing is wrong with the
+        /// file itself, so the message says so and what to do.
+        private static func failure(_ source: String, _ what: String) -> ReadError {
+            .ioFailure(path: source, reason: "本次运行保存的解析副本无法读回（\(what)），文件本身没有问题；"
+                + "请检查输出目录所在磁盘的剩余空间后重新运行 (the run's parsed copy of this file could not be read back: "
+                + "\(what); the file itself is fine. Check free disk space where --out is and run again)")
+        }
+
+        /// Reads until `raw` is full or the file ends; the number of bytes read.
+        private func readFully(_ raw: UnsafeMutableRawBufferPointer) -> Int {
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.read(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return offset
+                }
+                if n == 0 { break }
+                offset += n
+            }
+            return offset
+        }
+    }
+}

@@ -1,0 +1,94 @@
+// Writing: a growable byte buffer for output built in memory.
+import SchoolStatModel
+
+/// Where output bytes are appended: an array, or a `ByteBuffer`.
+package protocol ByteAppending {
+    mutating func append(_ byte: UInt8)
+    mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension Array: ByteAppending where Element == UInt8 {
+    @inline(__always)
+    package mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+}
+
+extension ByteAppending {
+    /// Bytes of a text used rarely (a decimal or date too long for the fixed forms, `null`).
+    package mutating func appendUTF8(_ s: String) {
+        var s = s
+        s.withUTF8 { appendBytes($0) }
+    }
+}
+
+/// Bytes appended with one copy each. `Array.append(contentsOf:)` goes through the generic
+/// sequence path, about a hundred instructions for a ten-byte field, and a clean row has
+/// fifteen of them. A value type like `Array`: a copy shares the storage until either is
+/// changed.
+package struct ByteBuffer: ByteAppending, @unchecked Sendable {
+    private final class Storage {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+        deinit { base.deallocate() }
+    }
+
+    /// Nil until the first byte: an empty buffer costs no allocation.
+    private var storage: Storage?
+    package private(set) var count = 0
+
+    package init() {}
+
+    package init(capacity: Int) { storage = Storage(capacity: Swift.max(16, capacity)) }
+
+    package var isEmpty: Bool { count == 0 }
+
+    /// Room for `extra` more bytes in storage of this buffer's own.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity || !isKnownUniquelyReferenced(&storage) { grow(extra) }
+    }
+
+    private var capacity: Int { storage?.capacity ?? 0 }
+
+    private mutating func grow(_ extra: Int) {
+        let bigger = Storage(capacity: Swift.max(count + extra, capacity * 2, 64))
+        if let storage { bigger.base.initialize(from: storage.base, count: count) }
+        storage = bigger
+    }
+
+    @inline(__always)
+    package mutating func append(_ byte: UInt8) {
+        reserve(1)
+        (storage.unsafelyUnwrapped.base + count).initialize(to: byte)
+        count += 1
+    }
+
+    @inline(__always)
+    package mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let from = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (storage.unsafelyUnwrapped.base + count).initialize(from: from, count: bytes.count)
+        count += bytes.count
+    }
+
+    /// `byte` `times` times.
+    package mutating func append(_ byte: UInt8, times: Int) {
+        guard times > 0 else { return }
+        reserve(times)
+        (storage.unsafelyUnwrapped.base + count).initialize(repeating: byte, count: times)
+        count += times
+    }
+
+    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage?.base, count: count))
+    }
+
+    /// Empties the buffer, keeping its storage for the next bytes.
+    package mutating func removeAll() { count = 0 }
+
+    /// The bytes as an array (a copy).
+    package var array: [UInt8] { withBytes { Array($0) } }
+}

@@ -1,0 +1,374 @@
+// Reading: the one place that talks to libcsv. Everything unsafe about the C
+// callbacks lives in this file behind `CSVRecordParser.feed` and `finish`.
+import CLibCSV
+import CSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SchoolStatModel
+
+/// One record as libcsv delivered it: raw UTF-8 field bytes and where it sits in the file.
+///
+/// A record either owns its bytes (an event from the parser, a worksheet row) or is
+/// a view into a `RecordBatch`, whose records share its storage.
+package struct RawRecord {
+    /// Physical line (1-based) on which the record starts.
+    package var line: Int = 0
+    /// Physical lines the record spans (more than one when a quoted field holds newlines).
+    package var lineCount: Int = 1
+    /// 1-based ordinal of the record among all non-blank records, header included.
+    package var ordinal: Int = 0
+    /// Field bytes, back to back; in a batch, those of every record of the batch.
+    package fileprivate(set) var bytes: [UInt8] = []
+    /// End offset in `bytes` of each field; in a batch, of every field of the batch.
+    package fileprivate(set) var ends: [Int] = []
+    /// This record's first field in `ends` (0 unless the record lives in a batch).
+    private var firstField = 0
+    private var batchFieldCount: Int?
+
+    package var fieldCount: Int { batchFieldCount ?? ends.count }
+
+    package init() {}
+
+    /// A record from cells that did not come through libcsv (an Excel worksheet row).
+    package init(fields: [String], line: Int, ordinal: Int) {
+        self.line = line
+        self.ordinal = ordinal
+        for f in fields {
+            bytes.append(contentsOf: f.utf8)
+            ends.append(bytes.count)
+        }
+    }
+
+    /// A record inside a batch's storage.
+    fileprivate init(batchBytes: [UInt8], ends: [Int], firstField: Int, fieldCount: Int, line: Int, lineCount: Int, ordinal: Int) {
+        bytes = batchBytes
+        self.ends = ends
+        self.firstField = firstField
+        batchFieldCount = fieldCount
+        self.line = line
+        self.lineCount = lineCount
+        self.ordinal = ordinal
+    }
+
+    /// Where the record's bytes start and end in `bytes`.
+    private var byteRange: Range<Int> {
+        let start = firstField == 0 ? 0 : ends[firstField - 1]
+        return start..<(fieldCount == 0 ? start : ends[firstField + fieldCount - 1])
+    }
+
+    /// Calls `body` with a view that gives each field's bytes without a closure per field.
+    package func withFields<R>(_ body: (FieldView) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in
+            ends.withUnsafeBufferPointer { e in body(FieldView(bytes: b, ends: e, first: firstField, count: fieldCount)) }
+        }
+    }
+
+    /// The fields of one record, valid inside `withFields`.
+    package struct FieldView {
+        package init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, first: Int, count: Int) {
+            self.bytes = bytes; self.ends = ends; self.first = first; self.count = count
+        }
+
+        fileprivate let bytes: UnsafeBufferPointer<UInt8>
+        fileprivate let ends: UnsafeBufferPointer<Int>
+        fileprivate let first: Int
+        package let count: Int
+
+        package subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+            let i = first + index
+            let start = i == 0 ? 0 : ends[i - 1]
+            return UnsafeBufferPointer(rebasing: bytes[start..<ends[i]])
+        }
+    }
+
+    /// The first byte of the first field; 0 when there is none.
+    package var firstByte: UInt8 {
+        let start = firstField == 0 ? 0 : ends[firstField - 1]
+        return fieldCount > 0 && ends[firstField] > start ? bytes[start] : 0
+    }
+
+    package func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let i = firstField + index
+        let start = i == 0 ? 0 : ends[i - 1]
+        let end = ends[i]
+        return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    /// The field's bytes decoded as UTF-8, or nil when they are not valid UTF-8.
+    package func string(_ index: Int) -> String? {
+        withField(index) { field in UTF8Check.isValid(field) ? String(decoding: field, as: UTF8.self) : nil }
+    }
+
+    /// The field decoded leniently: invalid bytes become U+FFFD. For messages only.
+    package func lossyString(_ index: Int) -> String {
+        withField(index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
+    package var isBlank: Bool {
+        bytes[byteRange].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+}
+
+/// Records and blank lines of a file, in file order, gathered for a worker thread.
+/// The records' bytes are copied into one buffer: no allocation per record.
+package struct RecordBatch {
+    package enum Item {
+        case record(RawRecord)
+        case blankLine(Int)
+    }
+
+    package typealias Entry = (line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)
+    package private(set) var bytes: [UInt8] = []
+    /// End offset in `bytes` of every field of the batch, in order.
+    package private(set) var ends: [Int] = []
+    /// Blank lines as entries with no fields (`fieldCount` -1) and ordinal 0.
+    package private(set) var entries: [Entry] = []
+    package var count: Int { entries.count }
+
+    package init() {
+        bytes.reserveCapacity(1 << 17)
+        ends.reserveCapacity(1 << 14)
+    }
+
+    /// A batch from its parts (as `BatchSpill` stores them).
+    package init(bytes: [UInt8], ends: [Int], entries: [Entry]) {
+        self.bytes = bytes
+        self.ends = ends
+        self.entries = entries
+    }
+
+    package var isEmpty: Bool { count == 0 }
+
+    package mutating func append(_ record: RawRecord) {
+        let base = bytes.count
+        let firstField = ends.count
+        bytes.append(contentsOf: record.bytes)
+        for e in record.ends { ends.append(base + e) }
+        entries.append((record.line, record.lineCount, record.ordinal, firstField, record.fieldCount))
+    }
+
+    /// Appends the entries `range` of what the parser collected, copying their bytes and field ends in one go.
+    package mutating func append(_ c: schoolstat_csv_sink, entries range: Range<Int>) {
+        let firstEntry = c.entries[range.lowerBound], lastEntry = c.entries[range.upperBound - 1]
+        let firstField = Int(firstEntry.firstField)
+        let endField = Int(lastEntry.firstField) + max(0, Int(lastEntry.fieldCount))
+        let byteStart = firstField == 0 ? 0 : Int(c.ends[firstField - 1])
+        let byteEnd = endField == firstField ? byteStart : Int(c.ends[endField - 1])
+        let base = bytes.count, fieldBase = ends.count
+        bytes.append(contentsOf: UnsafeBufferPointer(start: c.bytes + byteStart, count: byteEnd - byteStart))
+        let shift = base - byteStart
+        for f in firstField..<endField { ends.append(Int(c.ends[f]) + shift) }
+        for k in range {
+            let e = c.entries[k]
+            entries.append((Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount)))
+        }
+    }
+
+    package mutating func appendBlankLine(_ line: Int) {
+        entries.append((line, 0, 0, ends.count, -1))
+    }
+
+    /// Calls `body` with each item in order, each record a view into the batch's storage
+    /// (no array of items is built: a batch is gone through once per pass).
+    package func forEachItem(_ body: (Item) throws -> Void) rethrows {
+        for e in entries {
+            if e.fieldCount < 0 {
+                try body(.blankLine(e.line))
+            } else {
+                try body(.record(RawRecord(batchBytes: bytes, ends: ends, firstField: e.firstField, fieldCount: e.fieldCount,
+                                           line: e.line, lineCount: e.lineCount, ordinal: e.ordinal)))
+            }
+        }
+    }
+
+    /// The items as an array (tests and the spill round trip compare them).
+    package var items: [Item] {
+        var all: [Item] = []
+        forEachItem { all.append($0) }
+        return all
+    }
+
+    package mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
+}
+
+/// What the parser reports, in file order.
+package enum ParseEvent {
+    case record(RawRecord)
+    /// An empty physical line.
+    case blankLine(line: Int)
+}
+
+/// What decides whether an entry goes into a batch, without building the record.
+package struct EntrySummary {
+    package init(line: Int, ordinal: Int, isBlankLine: Bool, isBlank: Bool) {
+        self.line = line; self.ordinal = ordinal; self.isBlankLine = isBlankLine; self.isBlank = isBlank
+    }
+
+    /// Physical line where the record or blank line is.
+    package var line: Int
+    /// The record's ordinal (0 for a blank line).
+    package var ordinal: Int
+    package var isBlankLine: Bool
+    /// Every field empty or only spaces and tabs (always true for a blank line).
+    package var isBlank: Bool
+}
+
+/// Streaming CSV parser over libcsv with physical line tracking.
+///
+/// libcsv is run with `CSV_REPALL_NL` so that every line end outside a quoted
+/// field is reported; that is how blank lines are seen and how a CR LF pair is
+/// told apart from two line ends. No leading or trailing spaces are stripped:
+/// trimming is the normaliser's job and the raw value must survive for the ledger.
+///
+/// libcsv's callbacks are C functions (`CSupport/csv_sink.c`) that collect
+/// field bytes and records into flat arrays; after each chunk they are handed
+/// on, either as events to `sink` or, in bulk, into batches (`drain(into:)`).
+package final class CSVRecordParser {
+    private var parser = csv_parser()
+    private let collected: UnsafeMutablePointer<schoolstat_csv_sink>
+    private let sink: ((ParseEvent) -> Void)?
+    private let delimiter: UInt8
+    /// Whether each chunk is looked at first, to spare libcsv the space test of every
+    /// character and the fields the search for line ends when the chunk cannot need them.
+    private let looksAtChunks: Bool
+    private let limits: ReadLimits
+
+    /// With `sink`, every record and blank line is delivered as an event as soon as
+    /// its chunk is parsed; without, the caller drains batches itself. `looksAtChunks` false
+    /// parses every chunk the long way (what the per-chunk shortcuts must be equal to).
+    package init(delimiter: UInt8, looksAtChunks: Bool = true, limits: ReadLimits = ReadLimits(), sink: ((ParseEvent) -> Void)? = nil) {
+        self.sink = sink
+        self.limits = limits
+        self.delimiter = delimiter
+        // A space or tab delimiter is one of libcsv's own spaces: always the long way.
+        self.looksAtChunks = looksAtChunks && delimiter != 0x20 && delimiter != 0x09
+        collected = .allocate(capacity: 1)
+        schoolstat_csv_sink_init(collected)
+        _ = csv_init(&parser, UInt8(CSV_REPALL_NL))
+        csv_set_delim(&parser, delimiter)
+        csv_set_space_func(&parser, schoolstat_csv_no_space)
+        csv_set_blk_size(&parser, 4096)
+    }
+
+    deinit {
+        csv_free(&parser)
+        schoolstat_csv_sink_free(collected)
+        collected.deallocate()
+    }
+
+    /// Parses a chunk of UTF-8 bytes.
+    package func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        if looksAtChunks {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            // libcsv drops spaces around unquoted fields unless its space test, called for every
+            // character, says none is a space; a chunk without a space libcsv would drop parses
+            // the same with libcsv's own inline test.
+            let trims = schoolstat_csv_spaces_may_be_trimmed(bytes, chunk.count, delimiter) != 0
+            csv_set_space_func(&parser, trims ? schoolstat_csv_no_space : nil)
+            // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
+            collected.pointee.fieldsMayHoldLineEnds = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil ? 1 : 0
+        } else {
+            collected.pointee.fieldsMayHoldLineEnds = 1
+        }
+        let consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
+        if let sink { drainEvents(sink) }
+        if consumed != chunk.count {
+            throw .parserFailure(path: "", reason: String(cString: csv_strerror(csv_error(&parser))))
+        }
+        if collected.pointee.failed != 0 { throw .parserFailure(path: "", reason: "内存不足 (out of memory)") }
+        try checkLimits()
+    }
+
+    /// Stops at a value, or an open record, past the limits: libcsv's field buffer and the
+    /// collected record grow no further than the limits and one chunk.
+    private func checkLimits() throws(ReadError) {
+        let c = collected.pointee
+        let line = Int(c.nextLine)
+        if parser.entry_pos > limits.fieldBytes {
+            throw .tooLarge(path: "", line: line, what: "有一个值超过 \(limits.fieldBytes) 字节（确实需要时可用 --max-field-bytes 调高） (a value longer than \(limits.fieldBytes) bytes; --max-field-bytes raises the limit)")
+        }
+        guard c.recordOpen != 0 else { return }
+        let first = Int(c.openFirstField)
+        let fields = Int(c.endCount) - first
+        if fields > limits.fields {
+            throw .tooLarge(path: "", line: line, what: "有超过 \(limits.fields) 列 (more than \(limits.fields) fields)")
+        }
+        let start = first == 0 ? 0 : Int(c.ends[first - 1])
+        if Int(c.byteCount) - start + parser.entry_pos > limits.recordBytes {
+            throw .tooLarge(path: "", line: line, what: "这一条记录超过 \(limits.recordBytes) 字节（确实需要时可用 --max-record-bytes 调高） (a record longer than \(limits.recordBytes) bytes; --max-record-bytes raises the limit)")
+        }
+    }
+
+    /// Whether the bytes fed so far end where a record may begin: no record, field or
+    /// quoted text is open. A line end inside a quoted field leaves this false.
+    package var isAtRecordStart: Bool {
+        parser.pstate == 0 && parser.entry_pos == 0 && collected.pointee.recordOpen == 0
+    }
+
+    /// Physical lines and records completed so far.
+    package var linesRead: Int { Int(collected.pointee.nextLine) - 1 }
+    package var recordsRead: Int { Int(collected.pointee.ordinal) }
+
+    /// Flushes a last record that has no line end.
+    package func finish() {
+        _ = csv_fini(&parser, schoolstat_csv_field, schoolstat_csv_record, collected)
+        if let sink { drainEvents(sink) }
+    }
+
+    /// Hands every collected record and blank line to `body`, in order, and forgets them.
+    package func drainEvents(_ body: (ParseEvent) -> Void) {
+        let c = collected.pointee
+        for i in 0..<c.entryCount {
+            let e = c.entries[i]
+            if e.fieldCount < 0 {
+                body(.blankLine(line: Int(e.line)))
+                continue
+            }
+            var record = RawRecord()
+            let first = Int(e.firstField)
+            let start = first == 0 ? 0 : Int(c.ends[first - 1])
+            let end = e.fieldCount == 0 ? start : Int(c.ends[first + Int(e.fieldCount) - 1])
+            record.bytes = Array(UnsafeBufferPointer(start: c.bytes + start, count: end - start))
+            record.ends = (0..<Int(e.fieldCount)).map { Int(c.ends[first + $0]) - start }
+            record.line = Int(e.line)
+            record.lineCount = Int(e.lineCount)
+            record.ordinal = Int(e.ordinal)
+            body(.record(record))
+        }
+        schoolstat_csv_sink_clear(collected)
+    }
+
+    /// Moves the collected entries that `keep` accepts into `batch`, handing each
+    /// batch to `full` when it reaches `size`, and forgets them. Runs of accepted
+    /// entries are copied in bulk.
+    package func drain(into batch: inout RecordBatch, size: Int, keeping keep: (EntrySummary) -> Bool, full: (RecordBatch) -> Void) {
+        let c = collected.pointee
+        func summary(_ k: Int) -> EntrySummary {
+            let e = c.entries[k]
+            return EntrySummary(line: Int(e.line), ordinal: Int(e.ordinal), isBlankLine: e.fieldCount < 0, isBlank: e.isBlank != 0)
+        }
+        var i = 0
+        while i < c.entryCount {
+            if !keep(summary(i)) { i += 1; continue }
+            // A run of accepted entries, no longer than what fills the batch.
+            var end = i + 1
+            while end < c.entryCount && batch.count + (end - i) < size && keep(summary(end)) { end += 1 }
+            batch.append(c, entries: i..<end)
+            if batch.count >= size {
+                full(batch)
+                batch.removeAll()
+            }
+            i = end
+        }
+        schoolstat_csv_sink_clear(collected)
+    }
+}

@@ -1,0 +1,303 @@
+// Writing: buffered CSV output, RFC 4180 quoting, and the guard against
+// spreadsheet formula injection.
+import CSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SchoolStatModel
+
+/// A file written through a large buffer and flushed to disk on close.
+package final class BufferedFile {
+    package let path: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private static let capacity = 1 << 16
+    package private(set) var failure: WriteError?
+    /// Bytes written so far, and how many of them are already on their way to disk: the
+    /// disk writes while the run computes, instead of all at once when `close` syncs.
+    private var written = 0
+    private var writebackStarted = 0
+    private static let writebackStep = 8 << 20
+
+    package init(path: String, append: Bool = false) throws(WriteError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        buffer.reserveCapacity(Self.capacity)
+        if append {
+            written = max(0, Int(lseek(fd, 0, SEEK_END)))
+            writebackStarted = written
+        }
+    }
+
+    @inline(__always)
+    package func write(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.capacity { flush() }
+    }
+
+    package func write(_ s: String) { write(s.utf8) }
+
+    package func write(_ lines: CSVLines) { lines.withBytes { write($0) } }
+
+    /// Writes all of `raw` to `fd`, retrying short and interrupted writes; false (with
+    /// `errno` set) when the system refuses.
+    package static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+
+    package func flush() {
+        guard !buffer.isEmpty, failure == nil else { buffer.removeAll(keepingCapacity: true); return }
+        if !buffer.withUnsafeBytes({ Self.writeAll(fd, $0) }) {
+            failure = WriteError(path: path, reason: String(cString: strerror(errno)))
+        }
+        written += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+        if written - writebackStarted >= Self.writebackStep {
+            _ = schoolstat_start_writeback(fd, Int64(writebackStarted), Int64(written - writebackStarted))
+            writebackStarted = written
+        }
+    }
+
+    /// Flushes, syncs to disk and closes; the file is complete when this returns.
+    package func close() throws(WriteError) {
+        flush()
+        if fd >= 0 {
+            if fsync(fd) != 0 && failure == nil { failure = WriteError(path: path, reason: String(cString: strerror(errno))) }
+            _ = Glibc.close(fd)
+            fd = -1
+        }
+        if let failure { throw failure }
+    }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+}
+
+/// Writes CSV rows with minimal quoting.
+package struct CSVWriter {
+    package init(file: BufferedFile) {
+        self.file = file
+    }
+
+    package let file: BufferedFile
+
+    /// Whether a value would start a live formula in a spreadsheet: it starts with = + - @ TAB or CR. Plain
+    /// numbers such as `-5` or `+3.2` are left alone: Excel reads them as numbers.
+    package static func isFormulaLike(_ s: String) -> Bool {
+        s.withBytes(isFormulaLike)
+    }
+
+    @inline(__always)
+    package static func isFormulaLike(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch utf8.first {
+        case 0x3D, 0x40, 0x09, 0x0D: return true
+        case 0x2B, 0x2D: return NumberText.parsePlainDecimal(String(decoding: utf8, as: UTF8.self)) == nil
+        default: return false
+        }
+    }
+
+    package func writeRow(_ fields: [String], defuse: Bool = true) {
+        var line = CSVLines()
+        for field in fields { line.field(field, defuse: defuse) }
+        line.endRow()
+        file.write(line)
+    }
+}
+
+/// CSV rows built in memory (a batch of them), with the quoting and the
+/// formula guard of `CSVWriter`; written out later in one piece.
+package struct CSVLines {
+    private var buffer: ByteBuffer
+    private var rowStarted = false
+
+    package init() { buffer = ByteBuffer() }
+
+    package init(capacity: Int) { buffer = ByteBuffer(capacity: capacity) }
+
+    package var isEmpty: Bool { buffer.isEmpty }
+
+    /// The rows' bytes, for a caller that takes them in one piece.
+    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
+
+    /// The rows' bytes as an array (a copy).
+    package var bytes: [UInt8] { buffer.array }
+
+    /// Empties the rows, keeping the storage for the next ones.
+    package mutating func removeAll() {
+        buffer.removeAll()
+        rowStarted = false
+    }
+
+    private mutating func separate() {
+        if rowStarted { buffer.append(0x2C) }
+        rowStarted = true
+    }
+
+    /// A text field: quoted when it must be, prefixed with ' when a spreadsheet would run it.
+    package mutating func field(_ s: String, defuse: Bool = true) {
+        separate()
+        s.withBytes { appendField($0, defuse: defuse) }
+    }
+
+    private mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
+        guard let first = utf8.first else { return }
+        let guarded = defuse && CSVWriter.isFormulaLike(utf8)
+        let needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20 || schoolstat_csv_needs_quotes(utf8.baseAddress, utf8.count) != 0
+        if !needsQuotes {
+            if guarded { buffer.append(0x27) }
+            buffer.appendBytes(utf8)
+            return
+        }
+        buffer.append(0x22)
+        if guarded { buffer.append(0x27) }
+        for b in utf8 {
+            if b == 0x22 { buffer.append(0x22) }
+            buffer.append(b)
+        }
+        buffer.append(0x22)
+    }
+
+    /// A value in its canonical form. Numbers, dates and booleans need neither quotes
+    /// nor the formula guard (`-5` is a number to a spreadsheet), so they are written directly.
+    package mutating func field(_ value: Value) {
+        switch value {
+        case .missing: separate()
+        case .integer(let i): separate(); Self.appendInteger(i, to: &buffer)
+        case .decimal(let d): separate(); Self.appendDecimal(d, to: &buffer)
+        case .date(let d): separate(); Self.appendDate(d, to: &buffer)
+        case .boolean(let b):
+            separate()
+            let word: StaticString = b ? "true" : "false"
+            buffer.appendBytes(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+        case .text(let s): field(s)
+        case .real: field(value.description)
+        }
+    }
+
+    /// A field already in its written form (from `encoded(_:)`): the same text on every row.
+    package mutating func field(encoded: [UInt8]) {
+        separate()
+        encoded.withUnsafeBufferPointer { buffer.appendBytes($0) }
+    }
+
+    /// A text field as `field(_:)` writes it, for `field(encoded:)`.
+    package static func encoded(_ s: String) -> [UInt8] {
+        var lines = CSVLines()
+        lines.field(s)
+        return lines.bytes
+    }
+
+    package mutating func field(_ integer: Int) {
+        separate()
+        Self.appendInteger(Int64(integer), to: &buffer)
+    }
+
+    package mutating func endRow() {
+        buffer.append(0x0A)
+        rowStarted = false
+    }
+
+    package static func appendInteger(_ value: Int64, to bytes: inout some ByteAppending) {
+        if value < 0 { bytes.append(0x2D) }
+        appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
+    }
+
+    /// Digits of `value`, left-padded with zeros to `minimumWidth`.
+    package static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
+        // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
+            var i = digits.count
+            var v = value
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+            } while v > 0
+            while digits.count - i < minimumWidth {
+                i -= 1
+                digits[i] = 0x30
+            }
+            bytes.appendBytes(UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+    }
+
+    /// An ID number masked as `IDNumber.mask` masks it, without a `String` when it is ASCII
+    /// (every ID number that passed its checks); quoted and guarded as any other field.
+    package mutating func maskedIDNumber(_ id: String) {
+        let done = id.withBytes { b -> Bool in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return false }
+            separate()
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: b.count) { masked in
+                // The ends `IDNumber.keeps` keeps, when it keeps any.
+                let n = b.count
+                masked.initialize(repeating: 0x2A)
+                if IDNumber.keeps(0, of: n) {
+                    for i in 0..<IDNumber.keptHead { masked[i] = b[i] }
+                    for i in (n - IDNumber.keptTail)..<n { masked[i] = b[i] }
+                }
+                appendField(UnsafeBufferPointer(masked), defuse: true)
+            }
+            return true
+        }
+        if !done { field(IDNumber.mask(id)) }
+    }
+
+    /// A name for the clean output, family name kept: `张三丰` → `张**` (as `PersonName.mask`).
+    package mutating func maskedName(_ name: String) {
+        // Chinese characters only (three bytes each, one character each): mask by bytes.
+        let done = name.withBytes { b -> Bool in
+            guard b.count >= 3, b.count % 3 == 0, b.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }),
+                  stride(from: 0, to: b.count, by: 3).allSatisfy({ b[$0] >= 0xE4 }) else { return false }
+            separate()
+            buffer.appendBytes(UnsafeBufferPointer(rebasing: b[0..<3]))
+            buffer.append(0x2A, times: max(1, b.count / 3 - 1))
+            return true
+        }
+        if !done { field(PersonName.mask(name)) }
+    }
+
+    /// Plain decimal notation, the same text as `FixedDecimal.description`.
+    package static func appendDecimal(_ d: FixedDecimal, to bytes: inout some ByteAppending) {
+        if d.exponent >= 0 {
+            appendInteger(d.mantissa, to: &bytes)
+            return
+        }
+        let places = -d.exponent
+        guard places <= 19 else {
+            bytes.appendUTF8(d.description)
+            return
+        }
+        if d.mantissa < 0 { bytes.append(0x2D) }
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let magnitude = d.mantissa.magnitude
+        appendDigits(magnitude / scale, minimumWidth: 1, to: &bytes)
+        bytes.append(0x2E)
+        appendDigits(magnitude % scale, minimumWidth: places, to: &bytes)
+    }
+
+    /// ISO 8601, the same text as `Day.description`.
+    package static func appendDate(_ d: Day, to bytes: inout some ByteAppending) {
+        guard (0...9999).contains(d.year) else {
+            bytes.appendUTF8(d.description)
+            return
+        }
+        // Every part has a fixed width: ten bytes, built in place.
+        let (y, m, day) = (UInt8(truncatingIfNeeded: d.year / 100), UInt8(truncatingIfNeeded: d.month), UInt8(truncatingIfNeeded: d.day))
+        let c = UInt8(truncatingIfNeeded: d.year % 100)
+        let text: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0x30 + y / 10, 0x30 + y % 10, 0x30 + c / 10, 0x30 + c % 10, 0x2D, 0x30 + m / 10, 0x30 + m % 10, 0x2D, 0x30 + day / 10, 0x30 + day % 10)
+        withUnsafeBytes(of: text) { bytes.appendBytes($0.assumingMemoryBound(to: UInt8.self)) }
+    }
+}

@@ -1,0 +1,281 @@
+// Validating: finds repeated keys across all files of a table in bounded
+// memory, before the main pass, so that duplicates are known as rows stream by.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SchoolStatModel
+
+/// Where a row is: which input file (by position in the run) and which record.
+package struct RowPosition: Hashable, Comparable {
+    package init(file: Int32, record: Int32) {
+        self.file = file; self.record = record
+    }
+
+    package var file: Int32
+    package var record: Int32
+    package static func < (a: RowPosition, b: RowPosition) -> Bool { (a.file, a.record) < (b.file, b.record) }
+}
+
+/// The first occurrence a later row repeats.
+package struct DuplicateOf {
+    package init(file: Int32, line: Int32) {
+        self.file = file; self.line = line
+    }
+
+    package var file: Int32
+    package var line: Int32
+}
+
+/// Collects key fingerprints, spilling sorted runs to disk, and reports every
+/// occurrence after the first of each key.
+///
+/// A key is identified by two independent 64-bit hashes of its canonical
+/// text (a 128-bit fingerprint); the chance of two different keys colliding in
+/// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
+/// of `runCapacity` entries plus one read buffer per spilled run. Not thread-safe:
+/// one thread at a time adds to it (the pre-pass's key thread).
+package final class DuplicateFinder: @unchecked Sendable {
+    package struct Entry {
+        package init(h1: UInt64, h2: UInt64, file: Int32, record: Int32, line: Int32, pad: Int32 = 0) {
+            self.h1 = h1; self.h2 = h2; self.file = file; self.record = record; self.line = line; self.pad = pad
+        }
+
+        package var h1: UInt64
+        package var h2: UInt64
+        package var file: Int32
+        package var record: Int32
+        package var line: Int32
+        package var pad: Int32 = 0
+
+        package static func < (a: Entry, b: Entry) -> Bool {
+            (a.h1, a.h2, a.file, a.record) < (b.h1, b.h2, b.file, b.record)
+        }
+    }
+
+    private let runCapacity: Int
+    private var buffer: [Entry] = []
+    private var scratch: [Entry] = []
+    /// Spilled runs, each with what is added to the positions read back from it (see `absorb`).
+    private var runs: [(path: String, offset: PartEnd)] = []
+    private let tempDirectory: String
+    private let name: String
+
+    package static let defaultRunCapacity = 131_072
+
+    package init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
+        self.tempDirectory = tempDirectory
+        self.name = name
+        self.runCapacity = runCapacity
+        buffer.reserveCapacity(runCapacity)
+    }
+
+    package func add(key: String, position: RowPosition, line: Int) {
+        add(fingerprint: Self.fingerprint(key), position: position, line: line)
+    }
+
+    /// Adds a key by its fingerprint (computed where the key was made, perhaps on another thread).
+    package func add(fingerprint: (UInt64, UInt64), position: RowPosition, line: Int) {
+        let (h1, h2) = fingerprint
+        buffer.append(Entry(h1: h1, h2: h2, file: position.file, record: position.record, line: Int32(truncatingIfNeeded: line)))
+        if buffer.count >= runCapacity { spill() }
+    }
+
+    package static func fingerprint(_ key: String) -> (UInt64, UInt64) {
+        key.withBytes(fingerprint)
+    }
+
+    /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell):
+    /// FNV-1a and a second, independent multiplicative hash.
+    package static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var h1 = FNV1a.basis
+        var h2: UInt64 = 0x9E3779B97F4A7C15
+        for b in bytes {
+            h1 = FNV1a.step(h1, b)
+            h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
+            h2 ^= h2 >> 29
+        }
+        return (h1, h2 ^ (h2 >> 32))
+    }
+
+    /// Sorts entries by (h1, h2, file, record): a stable radix sort on h1, eight passes of
+    /// eight bits, then the rare runs of equal h1 ordered by the whole key. The hashes are
+    /// random, so this does a fixed, small amount of work per entry where a comparison
+    /// sort does log n comparisons of four fields.
+    package static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
+        let n = entries.count
+        guard n > 1 else { return }
+        if scratch.count < n { scratch = entries }
+        entries.withUnsafeMutableBufferPointer { a in
+            scratch.withUnsafeMutableBufferPointer { b in
+                var source = a, target = b
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
+                    for pass in 0..<8 {
+                        let shift = UInt64(pass * 8)
+                        counts.initialize(repeating: 0)
+                        for e in source[0..<n] { counts[Int((e.h1 >> shift) & 0xFF)] += 1 }
+                        if counts[Int((source[0].h1 >> shift) & 0xFF)] == n { continue } // one digit for all: nothing moves
+                        var total = 0
+                        for d in 0..<256 { let c = counts[d]; counts[d] = total; total += c }
+                        for e in source[0..<n] {
+                            let d = Int((e.h1 >> shift) & 0xFF)
+                            target[counts[d]] = e
+                            counts[d] += 1
+                        }
+                        swap(&source, &target)
+                    }
+                }
+                if source.baseAddress != a.baseAddress { a.baseAddress!.update(from: source.baseAddress!, count: n) }
+                // Equal h1 (two keys, or the same key twice): order those few by the whole key.
+                var i = 0
+                while i < n {
+                    var j = i + 1
+                    while j < n && a[j].h1 == a[i].h1 { j += 1 }
+                    if j - i > 1 { a[i..<j].sort(by: <) }
+                    i = j
+                }
+            }
+        }
+    }
+
+    private func spill() {
+        Self.sort(&buffer, scratch: &scratch)
+        scratch = [] // only needed while sorting: a file parsed in two parts has twice the finders
+        let path = "\(tempDirectory)/\(name).run\(runs.count)"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if fd >= 0 {
+            buffer.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n <= 0 { break }
+                    offset += n
+                }
+            }
+            close(fd)
+            runs.append((path, .start))
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes over the keys of `other`, which were added for the second part of a file split in
+    /// two, numbered from that part's start: `offset` (the first part's lines and records) is
+    /// added to their positions as the runs are read back. Adding the same number to every
+    /// record of one file leaves each run in order.
+    package func absorb(_ other: DuplicateFinder, offset: PartEnd) {
+        if !other.buffer.isEmpty { other.spill() }
+        for run in other.runs {
+            runs.append((run.path, run.offset + offset))
+        }
+        other.runs = []
+    }
+
+    /// Deletes whatever was spilled (keys of a part that was read again another way).
+    package func discard() {
+        for run in runs { unlink(run.path) }
+        runs = []
+        buffer.removeAll(keepingCapacity: false)
+    }
+
+    /// Every row whose key occurred earlier, with the place of the first occurrence (tests).
+    package func duplicates() -> [RowPosition: DuplicateOf] {
+        var result: [RowPosition: DuplicateOf] = [:]
+        forEachDuplicate { result[$0] = $1 }
+        return result
+    }
+
+    /// Every row whose key occurred earlier, sorted on disk by file and record (see `DuplicateSorter`).
+    package func duplicates(sortingIn directory: String) -> [Int32: String] {
+        let sorter = DuplicateSorter(directory: directory, name: name)
+        forEachDuplicate { sorter.add(DuplicateEntry(file: $0.file, record: $0.record, firstFile: $1.file, firstLine: $1.line)) }
+        return sorter.finish()
+    }
+
+    /// Calls `body` with every row whose key occurred earlier and the place of the first
+    /// occurrence, in key order; the runs are deleted.
+    @inline(__always)
+    package func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
+        var firstOfGroup: Entry?
+        func visit(_ e: Entry) {
+            if let f = firstOfGroup, f.h1 == e.h1, f.h2 == e.h2 {
+                body(RowPosition(file: e.file, record: e.record), DuplicateOf(file: f.file, line: f.line))
+            } else {
+                firstOfGroup = e
+            }
+        }
+        if runs.isEmpty {
+            Self.sort(&buffer, scratch: &scratch)
+            scratch = []
+            buffer.forEach(visit)
+            buffer = []
+            return
+        }
+        if !buffer.isEmpty { spill() }
+        var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
+        // k-way merge through a binary min-heap of run indices, ordered by their heads:
+        // O(n log k), so a national roster's hundred-odd runs cost little more than ten.
+        var heap = readers.indices.filter { readers[$0].head != nil }
+        func less(_ a: Int, _ b: Int) -> Bool { readers[heap[a]].head! < readers[heap[b]].head! }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < heap.count && less(l, smallest) { smallest = l }
+                if r < heap.count && less(r, smallest) { smallest = r }
+                if smallest == i { return }
+                heap.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        while let top = heap.first {
+            visit(readers[top].head!)
+            readers[top].advance()
+            if readers[top].head == nil {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            }
+            siftDown(0)
+        }
+        for run in runs { unlink(run.path) }
+        runs = []
+    }
+
+    /// Streams one sorted run back from disk.
+    private struct RunReader {
+        private let fd: Int32
+        private let offset: PartEnd
+        private var chunk: [Entry] = []
+        private var index = 0
+        private(set) var head: Entry?
+
+        init(path: String, offset: PartEnd) {
+            fd = open(path, O_RDONLY)
+            self.offset = offset
+            refill()
+        }
+
+        mutating func advance() {
+            index += 1
+            if index < chunk.count { head = chunk[index] } else { refill() }
+        }
+
+        private mutating func refill() {
+            chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048)
+            let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = max(0, n) / MemoryLayout<Entry>.stride
+            chunk.removeSubrange(count...)
+            if offset != .start {
+                for i in chunk.indices {
+                    chunk[i].record += Int32(truncatingIfNeeded: offset.records)
+                    chunk[i].line += Int32(truncatingIfNeeded: offset.lines)
+                }
+            }
+            index = 0
+            head = chunk.first
+            if head == nil && fd >= 0 { close(fd) }
+        }
+    }
+}

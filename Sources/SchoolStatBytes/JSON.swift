@@ -1,0 +1,35 @@
+// Bytes: JSON string escaping into a byte buffer.
+import CSupport
+import SchoolStatModel
+
+package enum JSON {
+    /// Appends `s` as a JSON string literal, as UTF-8 bytes.
+    package static func appendString(_ s: String, to out: inout some ByteAppending) {
+        out.append(0x22)
+        s.withBytes { bytes in
+            // Most values need no escaping: copied whole. Otherwise the runs between the
+            // bytes that need it are (messages quote values with ").
+            guard schoolstat_json_needs_escapes(bytes.baseAddress, bytes.count) != 0 else {
+                out.appendBytes(bytes)
+                return
+            }
+            var run = 0
+            for (i, b) in bytes.enumerated() where b == 0x22 || b == 0x5C || b < 0x20 {
+                out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                run = i + 1
+                out.append(0x5C)
+                switch b {
+                case 0x22, 0x5C: out.append(b)
+                case 0x0A: out.append(0x6E)
+                case 0x0D: out.append(0x72)
+                case 0x09: out.append(0x74)
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    for c in [0x75, 0x30, 0x30, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]] { out.append(c) }
+                }
+            }
+            out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run...]))
+        }
+        out.append(0x22)
+    }
+}

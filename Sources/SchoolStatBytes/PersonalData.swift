@@ -1,0 +1,122 @@
+// Bytes: personal data at the byte level — the ID number's checksum, birth date and sex, and the
+// masks that keep a full ID number or name out of every message, ledger and clean file.
+import CSupport
+import SchoolStatModel
+
+/// The 18-character resident ID number (GB 11643-1999).
+package enum IDNumber {
+    private static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    private static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
+
+    /// ISO 7064 MOD 11-2 over the first 17 digits gives the 18th character.
+    package static func checksumIsValid(_ id: String) -> Bool {
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18 else { return false }
+            var sum = 0
+            for i in 0..<17 {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return false }
+                sum += Int(b[i] - 0x30) * weights[i]
+            }
+            let last = b[17] == 0x78 ? 0x58 : b[17]
+            return checkCharacters[sum % 11] == last
+        }
+    }
+
+    package static func birthDate(_ id: String) -> Day? {
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+            return Day(year: n(6..<10), month: n(10..<12), day: n(12..<14))
+        }
+    }
+
+    /// The 17th digit is odd for men and even for women.
+    package static func sex(_ id: String) -> String? {
+        var id = id
+        return id.withUTF8 { b in
+            guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
+            return (b[16] - 0x30) % 2 == 1 ? "male" : "female"
+        }
+    }
+
+    /// Digits in a run that make it look like an ID number (18, or 15 for the first-generation cards).
+    package static let scrubbedRunLength = 15
+
+    /// `text` with every run that looks like an ID number masked as `mask` does: 15 or more
+    /// digits (ASCII or full-width), with a final `X` if there is one. Whatever column a number
+    /// landed in (a comma in a name shifts it into the next one), it never reaches a message or
+    /// the ledger whole. Text without such a run is returned as it is, after one pass over its bytes.
+    /// The quick test `scrub` starts with: false when `text` cannot hold a run of digits long
+    /// enough, after a look at a fraction of its bytes (without copying it).
+    @inline(__always)
+    package static func mayHoldIDNumber(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        if utf8.count < scrubbedRunLength { return false }
+        return utf8.withContiguousStorageIfAvailable { schoolstat_may_hold_digit_run($0.baseAddress, $0.count, scrubbedRunLength) != 0 } ?? true
+    }
+
+    package static func scrub(_ text: String) -> String {
+        // A quick look first: a run of 15 digits is 15 bytes in a row that can belong to a digit
+        // (ASCII 0–9, or EF BC 90–99, a full-width one). Looking at every 15th byte and around
+        // the few that can, most text is passed over in a fraction of its bytes; only text with
+        // such a run of bytes takes the exact pass below.
+        guard mayHoldIDNumber(text) else { return text }
+        func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
+        func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        var changed = false
+        while i < scalars.count {
+            guard isDigit(scalars[i]) else { out.append(scalars[i]); i += 1; continue }
+            var j = i
+            while j < scalars.count && isDigit(scalars[j]) { j += 1 }
+            if j - i >= scrubbedRunLength {
+                if j < scalars.count && isCheck(scalars[j]) { j += 1 }
+                let count = j - i
+                for k in 0..<count { out.append(keeps(k, of: count) ? scalars[i + k] : "*") }
+                changed = true
+            } else {
+                out.append(contentsOf: scalars[i..<j])
+            }
+            i = j
+        }
+        return changed ? String(out) : text
+    }
+
+    /// `500102********123X`: region kept for context, birth date and serial hidden.
+    package static func mask(_ id: String) -> String {
+        var text = id
+        let ascii = text.withUTF8 { b -> String? in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
+            return String(unsafeUninitializedCapacity: b.count) { out in
+                for i in 0..<b.count { out[i] = keeps(i, of: b.count) ? b[i] : UInt8(ascii: "*") }
+                return b.count
+            }
+        }
+        if let ascii { return ascii }
+        let chars = Array(id)
+        return String(chars.indices.map { i in keeps(i, of: chars.count) ? chars[i] : "*" })
+    }
+
+    /// The masking rule, by character: of more than eight, the first six and the last four are
+    /// kept (for nine they overlap); of eight or fewer, none.
+    @inline(__always)
+    package static func keeps(_ i: Int, of count: Int) -> Bool {
+        count > 8 && (i < keptHead || i >= count - keptTail)
+    }
+
+    /// How many characters `keeps` keeps at each end of a long one.
+    package static let keptHead = 6, keptTail = 4
+}
+
+/// A person's name as outputs show it.
+package enum PersonName {
+    /// `张三丰` → `张**`: the family name stays for readability.
+    package static func mask(_ name: String) -> String {
+        guard let first = name.first else { return name }
+        return String(first) + String(repeating: "*", count: max(1, name.count - 1))
+    }
+}

@@ -1,0 +1,72 @@
+// Bytes: rows of values kept together in one allocation, moved in and out without copying.
+import Foundation
+import SchoolStatModel
+
+/// Clean rows' values on their way from a worker to the committer: the rows of a batch
+/// back to back in one buffer. The committer moves each row out as it takes it, so
+/// there is nothing left to destroy afterwards. (An array per row cost more than the
+/// values in it: its allocation, and its destruction, which goes through the runtime's
+/// generic path one value at a time.)
+package final class RowBlock: @unchecked Sendable {
+    package let width: Int
+    private var storage: UnsafeMutablePointer<Value>
+    private var capacity: Int
+    package private(set) var lines: [Int] = []
+    /// Values already moved out, from the front.
+    private var taken = 0
+
+    package init(width: Int, rows: Int = 256) {
+        self.width = width
+        capacity = max(1, rows) * width
+        storage = .allocate(capacity: capacity)
+    }
+
+    /// Moves a row's values in, leaving `.missing` in their place (the row is done with them);
+    /// with `columns`, only those, the others being missing in the block.
+    package func append(movingFrom values: inout [Value], columns: [Int]? = nil, line: Int) {
+        precondition(values.count == width)
+        let end = lines.count * width
+        if end + width > capacity {
+            let grown = UnsafeMutablePointer<Value>.allocate(capacity: capacity * 2)
+            grown.moveInitialize(from: storage, count: end)
+            storage.deallocate()
+            storage = grown
+            capacity *= 2
+        }
+        values.withUnsafeMutableBufferPointer { v in
+            if let columns {
+                (storage + end).initialize(repeating: .missing, count: width)
+                for i in columns {
+                    (storage + end + i).pointee = (v.baseAddress! + i).move()
+                    (v.baseAddress! + i).initialize(to: .missing)
+                }
+                return
+            }
+            for i in 0..<width {
+                (storage + end + i).initialize(to: (v.baseAddress! + i).move())
+                (v.baseAddress! + i).initialize(to: .missing)
+            }
+        }
+        lines.append(line)
+    }
+
+    /// Moves the next row not yet taken into `target`, which has `width` values.
+    package func takeNext(into target: inout [Value]) {
+        precondition(taken < lines.count * width && target.count == width)
+        let row = storage + taken
+        target.withUnsafeMutableBufferPointer { t in
+            for i in 0..<width { t[i] = (row + i).move() }
+        }
+        taken += width
+    }
+
+    deinit {
+        for i in taken..<(lines.count * width) { _ = (storage + i).move() }
+        storage.deallocate()
+    }
+}
+
+/// The rows of one file that repeat an earlier key: per unique constraint, the file
+/// `DuplicateSorter` wrote for this input, sorted by record, read through a `DuplicateCursor`.
+/// Each worker has its own (in its `FileRules`) and sees its records in increasing order, so the
+/// cursor reads the file forward in small windows: a million repeats cost no more memory than none.

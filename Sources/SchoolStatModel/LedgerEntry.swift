@@ -1,0 +1,29 @@
+// Writing: the error ledger — one entry per finding, as CSV for people
+// (UTF-8 with BOM so Excel on a Chinese Windows reads it) and JSON Lines for programs.
+
+/// One finding about the data.
+public struct LedgerEntry: Sendable {
+    package init(table: String, sourceFile: String, line: Int, recordKey: String, column: String, rawValue: String, normalisedValue: String, ruleID: String, severity: Severity, messageZh: String, messageEn: String, expected: String, note: String = "") {
+        self.table = table; self.sourceFile = sourceFile; self.line = line; self.recordKey = recordKey; self.column = column; self.rawValue = rawValue; self.normalisedValue = normalisedValue; self.ruleID = ruleID; self.severity = severity; self.messageZh = messageZh; self.messageEn = messageEn; self.expected = expected; self.note = note
+    }
+
+    public var table: String
+    public var sourceFile: String
+    /// Physical line in the source file; 0 for findings about a whole file.
+    public var line: Int
+    /// Record key such as `school_code=5001100001`, when the row has one.
+    public var recordKey: String
+    public var column: String
+    /// The value as it was in the file (ID numbers masked).
+    public var rawValue: String
+    public var normalisedValue: String
+    public var ruleID: String
+    public var severity: Severity
+    public var messageZh: String
+    public var messageEn: String
+    public var expected: String
+    /// The waiver that covers this finding (reason, expiry, rectification); empty otherwise.
+    public var note: String = ""
+}
+
+/// Writes ledger.csv and ledger.jsonl side by side.

@@ -1,0 +1,62 @@
+// Model: the values of one row as the rule language sees them, and their types.
+/// The type of a value in the rule language.
+package enum ValueType: String, Sendable {
+    case number, text, date, boolean
+    /// The literal `missing`, which fits anywhere.
+    case any
+
+    package init(_ column: ColumnType) {
+        switch column {
+        case .integer, .decimal: self = .number
+        case .text, .code, .enumeration: self = .text
+        case .date: self = .date
+        case .boolean: self = .boolean
+        }
+    }
+
+    package func accepts(_ other: ValueType) -> Bool { self == .any || other == .any || self == other }
+
+    package var label: String {
+        switch self {
+        case .number: return "数字 (number)"
+        case .text: return "文字 (text)"
+        case .date: return "日期 (date)"
+        case .boolean: return "是/否 (boolean)"
+        case .any: return "任意 (any)"
+        }
+    }
+}
+
+/// The values of the row being checked, by column position.
+package final class RowValues {
+    package var values: [Value]
+    /// Results of calls several checks share (`SharedCalls`), valid while `stamp` is unchanged.
+    /// Stamp 0 means none are kept: only a caller that calls `beginRow` for each row gets them.
+    private var stamp = 0
+    private var kept: [Value] = []
+    private var keptStamps: [Int] = []
+
+    package init(count: Int) { values = Array(repeating: .missing, count: count) }
+
+    /// Starts a new row: results kept for the previous one no longer count.
+    package func beginRow() { stamp &+= 1 }
+
+    @inline(__always)
+    package func keptResult(_ slot: Int) -> Value? {
+        stamp != 0 && slot < keptStamps.count && keptStamps[slot] == stamp ? kept[slot] : nil
+    }
+
+    package func keep(_ value: Value, _ slot: Int) {
+        guard stamp != 0 else { return }
+        if slot >= keptStamps.count {
+            kept.append(contentsOf: repeatElement(.missing, count: slot + 1 - kept.count))
+            keptStamps.append(contentsOf: repeatElement(0, count: slot + 1 - keptStamps.count))
+        }
+        kept[slot] = value
+        keptStamps[slot] = stamp
+    }
+}
+
+/// The function calls that occur more than once among a table's row checks
+/// (`id_checksum_ok(id_number)` is the condition of one check and the `when` of
+/// two others): each is computed once per row and its result kept in the row.

@@ -1,0 +1,318 @@
+// Reading: the first worksheet of an Excel workbook (.xlsx), streamed row by row: each part is
+// inflated through ZIPFoundation in chunks into libxml2's push parser, so memory stays flat
+// whatever the sheet's size. A clerk's workbook goes through the same checks as a CSV export;
+// row numbers are Excel's. Every bound a hostile workbook could push on — what is inflated in
+// all and against the compressed size, one cell, the rows and columns — is checked as it goes,
+// and a damaged part is an error naming the sheet, row and cell, never a silently short read.
+import CLibXML2
+import Foundation
+import ZIPFoundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+
+package enum XLSXReader {
+    /// Excel's own bounds.
+    package static let maximumRow = 1_048_576
+    package static let maximumColumns = 16_384
+
+    /// Streams the first worksheet's rows to `sink` (Excel row number, cells left to right with
+    /// gaps filled and trailing empty cells dropped) until the end or `stop` returns true. Throws
+    /// when the workbook cannot be opened, is damaged, or passes a limit; rows handed over before
+    /// that stay handed over.
+    package static func streamFirstSheet(path: String, limits: ReadLimits,
+                                 sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw .cannotOpen(path: path, reason: "不是有效的 xlsx 文件（无法按 zip 打开）(not a valid .xlsx workbook)")
+        }
+        var budget = limits.inflatedBytes
+        // Inflates one part in chunks into `body`; `false` from body stops early.
+        func inflate(_ name: String, maximum: Int, _ body: (UnsafeRawBufferPointer) throws(ReadError) -> Bool) throws(ReadError) -> Bool {
+            let normalised = name.hasPrefix("/") ? String(name.dropFirst()) : name
+            guard let entry = archive[normalised] else { return false }
+            var produced = 0
+            var failure: ReadError?
+            struct Stop: Error {}
+            do {
+                _ = try archive.extract(entry, bufferSize: 1 << 16) { (chunk: Data) throws in
+                    produced += chunk.count
+                    budget -= chunk.count
+                    let compressed = max(Int(clamping: entry.compressedSize), 1)
+                    if produced > maximum || budget < 0 || (produced > limits.ratioFloor && produced / compressed > limits.ratio) {
+                        failure = .damaged(path: path, place: normalised,
+                                           reason: "解压后超过上限（已解压 \(produced) 字节，压缩大小 \(compressed) 字节；上限：全部 \(limits.inflatedBytes) 字节、压缩比 \(limits.ratio)），疑似“压缩炸弹” (inflates past the limits: a zip bomb?)")
+                        throw Stop()
+                    }
+                    var keepGoing = true
+                    chunk.withUnsafeBytes { raw in
+                        do throws(ReadError) { keepGoing = try body(raw) } catch { failure = error }
+                    }
+                    if failure != nil || !keepGoing { throw Stop() }
+                }
+            } catch is Stop {
+                if let failure { throw failure }
+                return true
+            } catch {
+                throw .damaged(path: path, place: normalised, reason: "无法解压（\(error)） (cannot inflate)")
+            }
+            return true
+        }
+        // Parses one part through `handler`, streaming.
+        func parse(_ name: String, maximum: Int, handler: any XMLEventHandler, stopEarly: () -> Bool = { false }) throws(ReadError) -> Bool {
+            let parser = XMLPushParser(handler: handler, name: name)
+            var stoppedEarly = false
+            let found = try inflate(name, maximum: maximum) { (raw) throws(ReadError) -> Bool in
+                do throws(XMLFailure) { try parser.feed(raw) } catch {
+                    throw .damaged(path: path, place: (handler as? SheetHandler)?.place(name) ?? name, reason: error.describe)
+                }
+                if stopEarly() { stoppedEarly = true; return false }
+                return true
+            }
+            if found && !stoppedEarly {
+                do throws(XMLFailure) { try parser.finish() } catch {
+                    throw .damaged(path: path, place: (handler as? SheetHandler)?.place(name) ?? name, reason: error.describe)
+                }
+            }
+            return found
+        }
+
+        let book = WorkbookHandler()
+        guard try parse("xl/workbook.xml", maximum: ReadLimits.smallPartBytes, handler: book) else {
+            throw .cannotOpen(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
+        }
+        guard let first = book.sheets.first else { throw .cannotOpen(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
+        var target = "xl/worksheets/sheet1.xml"
+        let relations = RelationsHandler()
+        if try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {
+            target = t.hasPrefix("/") ? String(t.dropFirst()) : "xl/" + t
+        }
+        let shared = SharedStringsHandler(fieldBytes: limits.fieldBytes)
+        _ = try parse("xl/sharedStrings.xml", maximum: limits.inflatedBytes, handler: shared)
+        var outcome: Result<Bool, ReadError> = .success(true)
+        withoutActuallyEscaping(sink) { sink in
+            let sheet = SheetHandler(sheetName: first.name, shared: shared.strings, fieldBytes: limits.fieldBytes, sink: sink)
+            do throws(ReadError) { outcome = .success(try parse(target, maximum: limits.inflatedBytes, handler: sheet, stopEarly: stop)) } catch {
+                outcome = .failure(error)
+            }
+        }
+        guard try outcome.get() else {
+            throw .cannotOpen(path: path, reason: "工作簿中没有 \(target) (worksheet missing)")
+        }
+    }
+
+    /// Column letters of a cell reference to a 0-based index: "C7" → 2; nil past Excel's last column (XFD).
+    package static func columnIndex(_ reference: [UInt8]) -> Int? {
+        var n = 0
+        var letters = 0
+        for u in reference {
+            guard u >= 65 && u <= 90 else { break }
+            letters += 1
+            guard letters <= 3 else { return nil }
+            n = n * 26 + Int(u - 64)
+        }
+        guard letters > 0, n <= maximumColumns else { return nil }
+        return n - 1
+    }
+
+    /// A stored number as Excel shows it: at most 15 significant digits, in plain decimal
+    /// notation (`65.98999999999999` → `65.99`, `0.30000000000000004` → `0.3`). Integers and
+    /// anything that is not a plain finite number are left as stored.
+    package static func displayedNumber(_ stored: String) -> String {
+        guard stored.utf8.contains(where: { $0 == 0x2E || $0 == 0x45 || $0 == 0x65 }), let x = Double(stored), x.isFinite else { return stored }
+        if x == 0 { return "0" }
+        // d.dddddddddddddde±XX: the 15 significant digits and the exponent.
+        let scientific = String(format: "%.14e", abs(x))
+        let parts = scientific.split(separator: "e")
+        guard parts.count == 2, let exponent = Int(parts[1]), abs(exponent) <= 30 else { return stored }
+        var digits = Array(parts[0].replacingOccurrences(of: ".", with: ""))
+        while digits.count > 1, digits.last == "0" { digits.removeLast() }
+        var text: String
+        let point = exponent + 1 // digits before the decimal point
+        if point <= 0 {
+            text = "0." + String(repeating: "0", count: -point) + String(digits)
+        } else if point >= digits.count {
+            text = String(digits) + String(repeating: "0", count: point - digits.count)
+        } else {
+            text = String(digits[..<point]) + "." + String(digits[point...])
+        }
+        return x < 0 ? "-" + text : text
+    }
+}
+
+private extension XMLFailure {
+    var describe: String { "XML 第 \(line) 行第 \(column) 列：\(message) (XML line \(line), column \(column): \(message))" }
+}
+
+private final class WorkbookHandler: XMLEventHandler {
+    var sheets: [(name: String, rid: String)] = []
+    func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
+        if XMLPushParser.equals(name, "sheet"), sheets.count < 10_000 {
+            let text = { (b: [UInt8]?) in b.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+            sheets.append((text(attributes.value("name")), text(attributes.value("id"))))
+        }
+        return nil
+    }
+    func end(_ name: UnsafePointer<xmlChar>) -> String? { nil }
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { nil }
+}
+
+private final class RelationsHandler: XMLEventHandler {
+    var targets: [String: String] = [:]
+    func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
+        if XMLPushParser.equals(name, "Relationship"), let id = attributes.value("Id"), let target = attributes.value("Target"), targets.count < 10_000 {
+            targets[String(decoding: id, as: UTF8.self)] = String(decoding: target, as: UTF8.self)
+        }
+        return nil
+    }
+    func end(_ name: UnsafePointer<xmlChar>) -> String? { nil }
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { nil }
+}
+
+private final class SharedStringsHandler: XMLEventHandler {
+    var strings: [String] = []
+    private var current: [UInt8] = []
+    private var inText = false
+    private var inPhonetic = false
+    private let fieldBytes: Int
+
+    init(fieldBytes: Int) { self.fieldBytes = fieldBytes }
+
+    func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
+        if XMLPushParser.equals(name, "si") { current.removeAll(keepingCapacity: true) }
+        else if XMLPushParser.equals(name, "t") { inText = true }
+        else if XMLPushParser.equals(name, "rPh") { inPhonetic = true } // phonetic guides are not part of the value
+        return nil
+    }
+    func end(_ name: UnsafePointer<xmlChar>) -> String? {
+        if XMLPushParser.equals(name, "t") { inText = false }
+        else if XMLPushParser.equals(name, "rPh") { inPhonetic = false }
+        else if XMLPushParser.equals(name, "si") {
+            guard strings.count < 16_000_000 else { return "共享字符串超过 1600 万条 (more than 16 million shared strings)" }
+            strings.append(String(decoding: current, as: UTF8.self))
+        }
+        return nil
+    }
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard inText && !inPhonetic else { return nil }
+        guard current.count + bytes.count <= fieldBytes else {
+            return "第 \(strings.count + 1) 条共享字符串超过 \(fieldBytes) 字节 (shared string \(strings.count) longer than \(fieldBytes) bytes)"
+        }
+        current.append(contentsOf: bytes)
+        return nil
+    }
+}
+
+/// The worksheet's rows, handed over one at a time.
+private final class SheetHandler: XMLEventHandler {
+    private let sheetName: String
+    private let shared: [String]
+    private let fieldBytes: Int
+    private let sink: (Int, [String]) -> Void
+    private var rowNumber = 0
+    private var cells: [String] = []
+    private var cellIndex = 0
+    private var cellReference = ""
+    private var cellType: [UInt8] = []
+    private var text: [UInt8] = []
+    private var collecting = false
+    private var inPhonetic = false
+    private var inRow = false
+
+    init(sheetName: String, shared: [String], fieldBytes: Int, sink: @escaping (Int, [String]) -> Void) {
+        self.sheetName = sheetName
+        self.shared = shared
+        self.fieldBytes = fieldBytes
+        self.sink = sink
+    }
+
+    /// Where the parse is, for a message: the sheet, the row and the cell.
+    func place(_ part: String) -> String {
+        var s = "工作表“\(sheetName)”（\(part)）"
+        if rowNumber > 0 { s += "第 \(rowNumber) 行" }
+        if !cellReference.isEmpty { s += "单元格 \(cellReference)" }
+        return s
+    }
+
+    func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
+        if XMLPushParser.equals(name, "row") {
+            let next: Int
+            if let r = attributes.value("r") {
+                guard let n = Int(String(decoding: r, as: UTF8.self)), n >= 1, n <= XLSXReader.maximumRow else {
+                    return "行号 r=\"\(String(decoding: r.prefix(40), as: UTF8.self))\" 无效（应为 1 到 \(XLSXReader.maximumRow)） (invalid row number)"
+                }
+                guard n > rowNumber else { return "行号 \(n) 不大于上一行 \(rowNumber)，行的顺序已损坏 (row numbers out of order)" }
+                next = n
+            } else {
+                guard rowNumber < XLSXReader.maximumRow else { return "行数超过 \(XLSXReader.maximumRow) (more rows than Excel allows)" }
+                next = rowNumber + 1
+            }
+            rowNumber = next
+            cells.removeAll(keepingCapacity: true)
+            cellReference = ""
+            inRow = true
+        } else if XMLPushParser.equals(name, "c") {
+            guard inRow else { return "单元格不在行内 (a cell outside a row)" }
+            if let r = attributes.value("r") {
+                cellReference = String(decoding: r.prefix(40), as: UTF8.self)
+                guard let index = XLSXReader.columnIndex(r) else {
+                    return "单元格引用 \(cellReference) 无效（列应在 A 到 XFD 之间） (invalid cell reference)"
+                }
+                cellIndex = index
+            } else {
+                cellIndex = cells.count
+                guard cellIndex < XLSXReader.maximumColumns else { return "一行超过 \(XLSXReader.maximumColumns) 列 (more columns than Excel allows)" }
+                cellReference = TableValidator.columnLetter(cellIndex) + String(rowNumber)
+            }
+            cellType = attributes.value("t") ?? []
+            text.removeAll(keepingCapacity: true)
+        } else if XMLPushParser.equals(name, "v") || XMLPushParser.equals(name, "t") {
+            collecting = true
+        } else if XMLPushParser.equals(name, "rPh") {
+            inPhonetic = true
+        }
+        return nil
+    }
+
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard collecting && !inPhonetic else { return nil }
+        guard text.count + bytes.count <= fieldBytes else {
+            return "单元格内容超过 \(fieldBytes) 字节 (a cell longer than \(fieldBytes) bytes)"
+        }
+        text.append(contentsOf: bytes)
+        return nil
+    }
+
+    func end(_ name: UnsafePointer<xmlChar>) -> String? {
+        if XMLPushParser.equals(name, "v") || XMLPushParser.equals(name, "t") {
+            collecting = false
+        } else if XMLPushParser.equals(name, "rPh") {
+            inPhonetic = false
+        } else if XMLPushParser.equals(name, "c") {
+            var value = String(decoding: text, as: UTF8.self)
+            switch cellType {
+            case Array("s".utf8):
+                guard let i = Int(value), i >= 0, i < shared.count else {
+                    return "共享字符串编号 \(value.prefix(40)) 无效（共有 \(shared.count) 条） (shared string index out of range)"
+                }
+                value = shared[i]
+            case Array("b".utf8): value = value == "1" ? "TRUE" : "FALSE"
+            case [], Array("n".utf8): value = XLSXReader.displayedNumber(value)
+            default: break
+            }
+            if cellIndex >= cells.count {
+                cells.append(contentsOf: repeatElement("", count: cellIndex - cells.count))
+                cells.append(value)
+            } else {
+                cells[cellIndex] = value
+            }
+            cellReference = ""
+        } else if XMLPushParser.equals(name, "row") {
+            // Trailing empty cells are not data.
+            while let last = cells.last, last.isEmpty { cells.removeLast() }
+            if !cells.isEmpty { sink(rowNumber, cells) }
+            inRow = false
+        }
+        return nil
+    }
+}

@@ -1,0 +1,151 @@
+// Pipeline: summary.json — what was read, what came out, and what was found.
+import Foundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+
+public struct InputSummary: Sendable, Codable {
+    package init(path: String, table: String? = nil, encoding: String, encodingDetected: Bool, dialect: Dialect? = nil, sha256: String, bytes: Int, invalidSequences: Int = 0, error: String? = nil) {
+        self.path = path; self.table = table; self.encoding = encoding; self.encodingDetected = encodingDetected; self.dialect = dialect; self.sha256 = sha256; self.bytes = bytes; self.invalidSequences = invalidSequences; self.error = error
+    }
+
+    public var path: String
+    public var table: String?
+    public var encoding: String
+    public var encodingDetected: Bool
+    public var dialect: Dialect?
+    public var sha256: String
+    public var bytes: Int
+    public var invalidSequences: Int = 0
+    public var error: String?
+
+    package enum CodingKeys: String, CodingKey {
+        case path, table, encoding, dialect, sha256, bytes, error
+        case encodingDetected = "encoding_detected"
+        case invalidSequences = "invalid_byte_sequences"
+    }
+}
+
+public struct TableSummary: Sendable, Codable {
+    package init(files: [String], rowsRead: Int, rowsClean: Int, rowsRejected: Int, blankLines: Int, repeatedHeaders: Int, titleRows: Int) {
+        self.files = files; self.rowsRead = rowsRead; self.rowsClean = rowsClean; self.rowsRejected = rowsRejected; self.blankLines = blankLines; self.repeatedHeaders = repeatedHeaders; self.titleRows = titleRows
+    }
+
+    public var files: [String]
+    /// Data rows: every one is either clean or rejected.
+    public var rowsRead: Int
+    public var rowsClean: Int
+    public var rowsRejected: Int
+    /// Lines that are not data and were skipped with a warning.
+    public var blankLines: Int
+    public var repeatedHeaders: Int
+    public var titleRows: Int
+
+    package enum CodingKeys: String, CodingKey {
+        case files
+        case rowsRead = "rows_read", rowsClean = "rows_clean", rowsRejected = "rows_rejected"
+        case blankLines = "blank_lines_skipped", repeatedHeaders = "repeated_headers_skipped", titleRows = "title_rows_skipped"
+    }
+}
+
+public struct FindingTotals: Sendable, Codable {
+    package init(errors: Int, warnings: Int, waived: Int) {
+        self.errors = errors; self.warnings = warnings; self.waived = waived
+    }
+
+    public var errors: Int
+    public var warnings: Int
+    /// Findings covered by a waiver in force: in the ledger, not counted above.
+    public var waived: Int
+}
+
+public struct RuleFileSummary: Sendable, Codable {
+    package init(path: String, sha256: String) {
+        self.path = path; self.sha256 = sha256
+    }
+
+    public var path: String
+    public var sha256: String
+}
+
+/// Where a run's time went, in seconds of wall time.
+public struct Timings: Sendable, Codable {
+    package init(loadRulesSeconds: Double, uniqueKeysSeconds: Double, mainPassSeconds: Double, rulePacksSeconds: Double, totalSeconds: Double) {
+        self.loadRulesSeconds = loadRulesSeconds; self.uniqueKeysSeconds = uniqueKeysSeconds; self.mainPassSeconds = mainPassSeconds; self.rulePacksSeconds = rulePacksSeconds; self.totalSeconds = totalSeconds
+    }
+
+    public var loadRulesSeconds: Double
+    /// Finding each file's header, then the pre-pass that finds repeated keys (and keeps the parsed batches).
+    public var uniqueKeysSeconds: Double
+    /// Reading, validating and writing every row.
+    public var mainPassSeconds: Double
+    /// Rule packs, quarantines, closing the outputs.
+    public var rulePacksSeconds: Double
+    public var totalSeconds: Double
+
+    package enum CodingKeys: String, CodingKey {
+        case loadRulesSeconds = "load_rules_seconds", uniqueKeysSeconds = "unique_keys_seconds", mainPassSeconds = "main_pass_seconds",
+             rulePacksSeconds = "rule_packs_seconds", totalSeconds = "total_seconds"
+    }
+}
+
+public struct PackSummary: Sendable, Codable {
+    package init(name: String, version: String) {
+        self.name = name; self.version = version
+    }
+
+    public var name: String
+    public var version: String
+}
+
+public struct RunSummary: Sendable, Codable {
+    package init(runID: String, status: Int32, reportDate: String, profile: String? = nil, packs: [PackSummary], ruleResults: [String: [String: Int]], rulesNotRun: [String: String] = [:], skippedOutputDirectories: [String]? = nil, inputs: [InputSummary], tables: [String: TableSummary], findings: [String: [String: Int]], totals: FindingTotals, ruleFiles: [RuleFileSummary], timings: Timings) {
+        self.runID = runID; self.status = status; self.reportDate = reportDate; self.profile = profile; self.packs = packs; self.ruleResults = ruleResults; self.rulesNotRun = rulesNotRun; self.skippedOutputDirectories = skippedOutputDirectories; self.inputs = inputs; self.tables = tables; self.findings = findings; self.totals = totals; self.ruleFiles = ruleFiles; self.timings = timings
+    }
+
+    public var runID: String
+    public var status: Int32
+    public var reportDate: String
+    public var profile: String?
+    public var packs: [PackSummary]
+    /// Pack rule id → verdict (met / not_met / not_evaluable) → count of entities or groups.
+    public var ruleResults: [String: [String: Int]]
+    /// Pack rules that did not run, and why (a table they need had no input file).
+    public var rulesNotRun: [String: String] = [:]
+    /// Directories under the inputs that hold schoolstat's own outputs, and so were not read.
+    public var skippedOutputDirectories: [String]?
+    public var inputs: [InputSummary]
+    public var tables: [String: TableSummary]
+    /// Rule id → severity → count.
+    public var findings: [String: [String: Int]]
+    public var totals: FindingTotals
+    public var ruleFiles: [RuleFileSummary]
+    public var timings: Timings
+
+    package enum CodingKeys: String, CodingKey {
+        case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
+        case ruleResults = "rule_results", rulesNotRun = "rules_not_run"
+        case skippedOutputDirectories = "skipped_output_directories"
+        case ruleFiles = "rule_files", timings
+    }
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+
+    package func write(to path: String) throws(WriteError) {
+        do {
+            let file = try BufferedFile(path: path)
+            file.write([UInt8](try jsonData()))
+            try file.close()
+        } catch let e as WriteError {
+            throw e
+        } catch {
+            throw WriteError(path: path, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+// Writing: the error ledger — one entry per finding, as CSV for people
+// (UTF-8 with BOM so Excel on a Chinese Windows reads it) and JSON Lines for programs.
+import CSupport
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+
+/// Writes ledger.csv and ledger.jsonl side by side.
+package final class LedgerWriter {
+    package static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
+                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver"]
+    private let csv: CSVWriter
+    private let jsonl: BufferedFile
+    private let runID: String
+
+    package init(csvPath: String, jsonlPath: String, runID: String) throws(WriteError) {
+        let file = try BufferedFile(path: csvPath)
+        file.write([0xEF, 0xBB, 0xBF])
+        csv = CSVWriter(file: file)
+        csv.writeRow(Self.columns)
+        jsonl = try BufferedFile(path: jsonlPath)
+        self.runID = runID
+    }
+
+    /// `"name":` for each column, as bytes.
+    private static let jsonNames: [[UInt8]] = columns.map { Array("\"\($0)\":".utf8) }
+    /// One entry's line of each file, built in storage kept from entry to entry.
+    private var csvRow = CSVLines(capacity: 1024)
+    private var json = ByteBuffer(capacity: 2048)
+
+    package func append(_ e: LedgerEntry) {
+        csvRow.removeAll()
+        json.removeAll()
+        json.append(0x7B) // {
+        var column = 0
+        /// The next column's name in the JSON object, after a comma from the second on.
+        func nextName() {
+            if column > 0 { json.append(0x2C) }
+            Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+            column += 1
+        }
+        /// The next column's value in both files.
+        func add(_ value: String) {
+            csvRow.field(value)
+            nextName()
+            JSON.appendString(value, to: &json)
+        }
+        add(runID)
+        add(e.table)
+        add(e.sourceFile)
+        // The line: a number in JSON, or null (and empty in CSV) for findings about a whole file.
+        nextName()
+        if e.line == 0 {
+            csvRow.field("")
+            json.appendUTF8("null")
+        } else {
+            csvRow.field(e.line)
+            CSVLines.appendInteger(Int64(e.line), to: &json)
+        }
+        add(e.recordKey)
+        add(e.column)
+        add(e.rawValue)
+        add(e.normalisedValue)
+        add(e.ruleID)
+        add(e.severity.rawValue)
+        add(e.messageZh)
+        add(e.messageEn)
+        add(e.expected)
+        add(e.note)
+        assert(column == Self.columns.count)
+        csvRow.endRow()
+        csv.file.write(csvRow)
+        json.append(0x7D) // }
+        json.append(0x0A)
+        json.withBytes { jsonl.write($0) }
+    }
+
+    package func close() throws(WriteError) {
+        try csv.file.close()
+        try jsonl.close()
+    }
+}

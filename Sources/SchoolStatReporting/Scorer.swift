@@ -1,0 +1,312 @@
+// Reporting: `schoolstat score` — the county evaluation computed from a run's
+// clean data through the rule packs, laid out as the official method reports it.
+import Foundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+import SchoolStatPipeline
+
+public struct ScoreOptions: Sendable {
+    public var run: String
+    public var rulesDirectory: String
+    /// Where the evaluation goes; by default, and when it names the run itself, `<run>/evaluation`.
+    public var outputDirectory: String?
+    /// Defaults to the profile and reference date the run itself used.
+    public var profile: String?
+    public var asOf: String?
+    public var waivers: String?
+    /// The previous period's validate output, for period-over-period indicators.
+    public var previous: String?
+    public var english = false
+
+    public init(run: String, rulesDirectory: String, outputDirectory: String? = nil) {
+        self.run = run
+        self.rulesDirectory = rulesDirectory
+        self.outputDirectory = outputDirectory
+    }
+}
+
+/// An indicator's conclusion, as the evaluation reports write it.
+public enum Conclusion: String, Sendable {
+    case met = "达标"
+    case metAfterRectification = "整改后达标"
+    case notMet = "不达标"
+    case dataMissing = "数据缺失"
+
+    package var english: String {
+        switch self {
+        case .met: return "met"
+        case .metAfterRectification: return "met after rectification"
+        case .notMet: return "not met"
+        case .dataMissing: return "data missing"
+        }
+    }
+}
+
+/// One indicator of one county (and section), with the figures behind it.
+public struct CountyIndicator: Sendable {
+    public var county: String
+    public var section: String
+    public var indicator: String
+    public var title: String
+    public var schoolsInScope: Int?
+    public var schoolsMeeting: Int?
+    public var cv: String = ""
+    public var cvLimit: String = ""
+    public var conclusion: Conclusion
+    public var figures: String
+    /// Schools or rows that fail it: (key, figures).
+    public var failing: [(String, String)]
+    /// Every school's value and the standard, for the distribution chart.
+    public var distribution: [(school: String, value: Double)] = []
+    public var standard: Double?
+}
+
+public struct ScoreResult: Sendable {
+    public var schoolRows: Int
+    public var indicators: [CountyIndicator]
+    public var outputDirectory: String
+}
+
+private final class NullSink: FindingSink {
+    func record(_ entry: LedgerEntry) {}
+}
+
+public enum Scorer {
+    package static let sections = [("primary", "小学", "p"), ("junior", "初中", "j")]
+    package static let resourceTitles = [
+        "R1": "每百名学生拥有高于规定学历教师数", "R2": "每百名学生拥有县级及以上骨干教师数", "R3": "每百名学生拥有体育、艺术专任教师数",
+        "R4": "生均教学及辅助用房面积", "R5": "生均体育运动场馆面积", "R6": "生均教学仪器设备值", "R7": "每百名学生拥有网络多媒体教室数",
+    ]
+
+    public static func score(_ options: ScoreOptions) throws(RunError) -> ScoreResult {
+        guard FileManager.default.fileExists(atPath: options.run + "/clean") else {
+            throw .arguments("\(options.run) 不是 schoolstat validate 的输出目录（其中没有 clean/）。请先运行 schoolstat validate。 (not a run directory)")
+        }
+        // The evaluation never replaces the run it reads: `--out RUN` means RUN/evaluation.
+        var outputPath = options.outputDirectory ?? options.run + "/evaluation"
+        if let target = OutputDirectory.realPath(outputPath), target == OutputDirectory.realPath(options.run) {
+            outputPath = options.run + "/evaluation"
+        }
+        let protected = [options.run, options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
+        do { _ = try OutputDirectory.vet(path: outputPath, kind: .evaluation, protecting: protected) } catch { throw .outputRefused(error) }
+        // Use the run's own profile and reference date unless told otherwise.
+        var profile = options.profile, asOf = options.asOf
+        if let data = FileManager.default.contents(atPath: options.run + "/summary.json"),
+           let summary = try? JSONDecoder().decode(RunSummary.self, from: data) {
+            profile = profile ?? summary.profile
+            asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
+        }
+        let loaded: LoadedRules
+        do {
+            loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: profile, parameterOverrides: asOf.map { ["report_date": $0] } ?? [:])
+        } catch let e as RuleFileErrors { throw .rules(e) } catch { throw .arguments("\(error)") }
+        let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
+        let tables: Set<String>
+        var filled: [String: Set<String>] = [:]
+        do {
+            if let previous = options.previous { try evaluator.loadPrevious(directory: previous) }
+            tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator, filled: &filled)
+        } catch { throw .arguments(error.description) }
+        var evaluations: [Evaluation] = []
+        evaluator.evaluate(sink: NullSink(), tablesInRun: tables) { evaluations.append($0) }
+        var waivers: WaiverBook?
+        if let path = options.waivers, case .date(let day) = ruleSet.parameters["report_date"] ?? .missing {
+            do { waivers = try WaiverBook.load(path: path, asOf: day) } catch { throw .rules(error) }
+        }
+
+        let schools = evaluator.entityRows("schools").sorted { ($0["school_code"]?.description ?? "") < ($1["school_code"]?.description ?? "") }
+        var byRule: [String: [String: Evaluation]] = [:]
+        for e in evaluations { byRule[e.ruleID, default: [:]][e.groupKey] = e }
+
+        func figures(_ e: Evaluation?) -> [String: String] {
+            Dictionary((e?.figures ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        }
+        func conclusion(_ failing: [Evaluation], evaluated: Int) -> Conclusion {
+            if evaluated == 0 { return .dataMissing }
+            if failing.isEmpty { return .met }
+            let rectified = failing.allSatisfy { e in
+                let entry = LedgerEntry(table: e.table, sourceFile: e.sourceFile, line: e.line, recordKey: e.groupKey, column: "", rawValue: "",
+                                        normalisedValue: "", ruleID: e.ruleID, severity: .error, messageZh: "", messageEn: "", expected: "")
+                return waivers?.match(entry)?.rectification != nil
+            }
+            return rectified ? .metAfterRectification : .notMet
+        }
+
+        // school_indicators.csv
+        let out = OutputFiles(outputPath, protecting: protected)
+        var header = ["school_code", "school_name", "county_code", "school_type", "section", "pupils"]
+        for k in 1...7 { header += ["R\(k)_value", "R\(k)_standard", "R\(k)_met"] }
+        header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
+        var schoolTable: [[String]] = []
+        let minPupils = ruleSet.parameters["teaching_point_min_pupils"]?.description ?? "50"
+        for s in schools {
+            let code = s["school_code"]?.description ?? ""
+            let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
+            if s["in_scope"] != .boolean(true) {
+                let type = s["school_type"]?.description ?? ""
+                let reason = type == "teaching_point" ? "不足\(minPupils)人的教学点不参评" : (type == "special_education" ? "特殊教育学校不参评" : "非义务教育学校不参评")
+                schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 24) + [reason])
+                continue
+            }
+            for (section, _, _) in sections {
+                let key = "school_code=\(code)"
+                guard let verdict = byRule["balance.school.\(section)"]?[key] else { continue }
+                var row = base + [section, figures(byRule["balance.R1.\(section)"]?[key])["pupils"] ?? ""]
+                for k in 1...7 {
+                    let e = byRule["balance.R\(k).\(section)"]?[key]
+                    let f = figures(e)
+                    row += [f["value"] ?? "", f["standard"] ?? "", e.map { $0.verdict == .met ? "true" : "false" } ?? ""]
+                }
+                let f = figures(verdict)
+                row += [f["indicators_met"] ?? "", f["weakest_share"] ?? "", verdict.verdict.rawValue, ""]
+                schoolTable.append(row)
+            }
+        }
+
+        // county_indicators.csv: R1–R7 by county and section, then the county-level indicators.
+        var indicators: [CountyIndicator] = []
+        // Counties: those of the schools, and those of the county-level tables (a run of county
+        // finance alone is scored too).
+        var countySet = Set(schools.compactMap { $0["county_code"]?.description })
+        var yearsByCounty: [String: [String: Set<Int>]] = [:] // table → county → years it has rows for
+        for table in ruleSet.tables where table.name != "schools" && table.columnIndex("county_code") != nil {
+            for row in evaluator.entityRows(table.name) {
+                guard let county = row["county_code"]?.description, !county.isEmpty else { continue }
+                countySet.insert(county)
+                if let year = row["year"]?.number { yearsByCounty[table.name, default: [:]][county, default: []].insert(Int(year)) }
+            }
+        }
+        let counties = countySet.sorted()
+        let countyOf = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")", $0["county_code"]?.description ?? "") }, uniquingKeysWith: { a, _ in a })
+        for county in counties {
+            for (section, _, _) in sections {
+                let cvEval = byRule["balance.cv.\(section)"]?["county_code=\(county)"]
+                let cvFigures = figures(cvEval)
+                for k in 1...7 {
+                    let all = (byRule["balance.R\(k).\(section)"] ?? [:]).values.filter { countyOf[$0.groupKey] == county }.sorted { $0.groupKey < $1.groupKey }
+                    guard !all.isEmpty else { continue }
+                    let failing = all.filter { $0.verdict != .met }
+                    let cv = cvFigures["cv_r\(k)"] ?? ""
+                    let limit = cvFigures["limit"] ?? ""
+                    let cvOK = Double(cv).flatMap { c in Double(limit).map { c <= $0 } } ?? false
+                    // Schools fail individually; the county's verdict on an indicator is its variation coefficient.
+                    var c = CountyIndicator(county: county, section: section, indicator: "R\(k)", title: resourceTitles["R\(k)"]!,
+                                            schoolsInScope: all.count, schoolsMeeting: all.count - failing.count, cv: cv, cvLimit: limit,
+                                            conclusion: cvEval == nil ? .dataMissing : (cvOK ? .met : .notMet),
+                                            figures: "standard=\(figures(all.first)["standard"] ?? "")",
+                                            failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    c.distribution = all.compactMap { e in Double(figures(e)["value"] ?? "").map { (e.groupKey.replacingOccurrences(of: "school_code=", with: ""), $0) } }
+                    c.standard = Double(figures(all.first)["standard"] ?? "")
+                    if !cvOK, cvEval != nil, let w = waivers {
+                        let entry = LedgerEntry(table: "schools", sourceFile: "", line: 0, recordKey: "county_code=\(county)", column: "", rawValue: "",
+                                                normalisedValue: "", ruleID: "balance.cv.\(section)", severity: .error, messageZh: "", messageEn: "", expected: "")
+                        if w.match(entry)?.rectification != nil { c.conclusion = .metAfterRectification }
+                    }
+                    indicators.append(c)
+                }
+            }
+            // Government guarantee, quality and satisfaction: every rule of those packs.
+            for pack in ruleSet.packs where ["guarantee", "quality", "funding", "finance"].contains(pack.name) {
+                for rule in pack.rules {
+                    let year = ruleSet.reportYear
+                    let all = (byRule[rule.id] ?? [:]).values.filter { e in
+                        if e.groupKey.hasPrefix("county_code=\(county)") {
+                            return !e.groupKey.contains(";year=") || e.groupKey.hasSuffix(";year=\(year)")
+                        }
+                        return countyOf[e.groupKey] == county || (countyOf[e.groupKey] == nil && e.table != "schools" && counties.count == 1)
+                    }.sorted { $0.groupKey < $1.groupKey }
+                    // A county table with rows for this county but none of the reporting year: the
+                    // indicator is not evaluable, and says which years there are.
+                    let otherYears = all.isEmpty ? (yearsByCounty[rule.table]?[county] ?? []) : []
+                    // A rule whose scope covers nothing here does not apply (a region without that rule).
+                    if all.isEmpty && evaluator.notRun[rule.id] == nil && (otherYears.isEmpty || otherYears.contains(year)) { continue }
+                    let evaluated = all.filter { $0.verdict != .notEvaluable }
+                    let failing = evaluated.filter { $0.verdict == .notMet }
+                    let perSchool = all.contains { $0.groupKey.hasPrefix("school_code=") }
+                    var c = CountyIndicator(county: county, section: "", indicator: rule.id, title: rule.titleZh,
+                                            schoolsInScope: perSchool ? evaluated.count : nil, schoolsMeeting: perSchool ? evaluated.count - failing.count : nil,
+                                            conclusion: conclusion(failing, evaluated: evaluated.count),
+                                            figures: perSchool ? "" : (evaluated.first?.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") ?? ""),
+                                            failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    if evaluated.isEmpty {
+                        // Name what is missing: a whole table, or columns with no value in any row.
+                        var names: Set<String> = []
+                        for root in [rule.condition.root] + rule.values.map(\.expression.root) { PackEvaluator.collectNames(root, into: &names) }
+                        let columns = ruleSet.table(named: rule.table)?.columns.map(\.name) ?? []
+                        let empty = names.filter { n in
+                            let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n
+                            return columns.contains(base) && (n.hasPrefix("previous.") || !(filled[rule.table]?.contains(n) ?? false))
+                        }.sorted()
+                        c.figures = evaluator.notRun[rule.id]
+                            ?? (!otherYears.isEmpty && !otherYears.contains(year)
+                                ? "\(rule.table) 中没有 \(year) 年的数据（有：\(otherYears.sorted().map(String.init).joined(separator: "、")) 年）；评估其他年份请用 --as-of 指定该年的统计基准日 (no \(year) rows in \(rule.table); it has \(otherYears.sorted().map(String.init).joined(separator: ", ")))"
+                                : (empty.isEmpty ? "所需数据缺失 (data it needs is missing)" : "缺少数据 (no data in) \(rule.table): \(empty.joined(separator: ", "))"))
+                    }
+                    indicators.append(c)
+                }
+            }
+        }
+        do { try out.prepare() } catch { throw RunError(error) }
+        do {
+            try out.csv("school_indicators.csv", header: header, rows: schoolTable)
+            try out.csv("county_indicators.csv",
+                        header: ["county_code", "section", "indicator", "title", "schools_in_scope", "schools_meeting", "ratio", "cv", "cv_limit",
+                                 "numerator", "denominator", "value", "standard", "conclusion", "figures"],
+                        rows: indicators.map { c in
+                            let ratio = c.schoolsInScope.flatMap { n in c.schoolsMeeting.map { n == 0 ? "" : Value.format(Double($0) / Double(n)) } } ?? ""
+                            // County figures by the packs' naming convention: numerator, denominator, value, standard.
+                            var named: [String: String] = [:]
+                            for part in c.figures.components(separatedBy: "; ") {
+                                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                                if kv.count == 2 { named[kv[0]] = kv[1] }
+                            }
+                            return [c.county, c.section, c.indicator, c.title, c.schoolsInScope.map(String.init) ?? "", c.schoolsMeeting.map(String.init) ?? "",
+                                    ratio, c.cv, c.cvLimit, named["numerator"] ?? "", named["denominator"] ?? "", named["value"] ?? "", named["standard"] ?? "",
+                                    options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
+                        })
+            try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+                                                                     profile: ruleSet.profile ?? ""))
+            try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+                                                                   profile: ruleSet.profile ?? ""))
+        } catch { throw .output(error) }
+        do { try out.commit() } catch { throw RunError(error) }
+        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, outputDirectory: out.finalPath)
+    }
+}
+
+/// The score's output files, written atomically like a validation run's.
+package final class OutputFiles {
+    private let path: String
+    private let protected: [String]
+    private var opened: OutputDirectory?
+    package var finalPath: String { opened?.finalPath ?? path }
+
+    package init(_ path: String, protecting inputs: [String]) {
+        self.path = path
+        protected = inputs
+    }
+
+    package func prepare() throws(OutputError) {
+        opened = try OutputDirectory(path: path, kind: .evaluation, runID: ValidationRun.makeRunID(Date()), protecting: protected)
+    }
+
+    package func csv(_ name: String, header: [String], rows: [[String]]) throws(WriteError) {
+        let file = try BufferedFile(path: opened!.path(name))
+        file.write([0xEF, 0xBB, 0xBF])
+        let w = CSVWriter(file: file)
+        w.writeRow(header)
+        for r in rows { w.writeRow(r) }
+        try file.close()
+    }
+
+    package func text(_ name: String, _ content: String) throws(WriteError) {
+        let file = try BufferedFile(path: opened!.path(name))
+        file.write(content)
+        try file.close()
+    }
+
+    package func commit() throws(OutputError) { try opened!.commit() }
+
+    deinit { opened?.abandon() }
+}

@@ -1,0 +1,147 @@
+// Rules: the functions rule files can call. Each is a small, separately
+// testable unit; docs/rules.md lists them.
+import CSupport
+import SchoolStatModel
+import SchoolStatBytes
+
+/// A call's argument values: one or two held inline, so that a call on the per-row path
+/// allocates nothing; three or more in an array.
+package struct Arguments: RandomAccessCollection {
+    private let one: Value
+    private let two: Value
+    private let all: [Value]
+    package let endIndex: Int
+    package var startIndex: Int { 0 }
+
+    package init(_ one: Value) { self.one = one; two = .missing; all = []; endIndex = 1 }
+    package init(_ one: Value, _ two: Value) { self.one = one; self.two = two; all = []; endIndex = 2 }
+    package init(_ values: [Value]) { one = .missing; two = .missing; all = values; endIndex = values.count }
+
+    package subscript(i: Int) -> Value { all.isEmpty ? (i == 0 ? one : two) : all[i] }
+}
+
+/// A function of the rule language.
+package struct BuiltinFunction: Sendable {
+    package init(name: String, summary: String, parameters: [ValueType], variadic: Bool = false, result: ValueType? = nil, propagatesMissing: Bool = true, implementation: @escaping @Sendable (Arguments) -> Value) {
+        self.name = name; self.summary = summary; self.parameters = parameters; self.variadic = variadic; self.result = result; self.propagatesMissing = propagatesMissing; self.implementation = implementation
+    }
+
+    package var name: String
+    package var summary: String
+    /// Argument types; the last repeats when `variadic`.
+    package var parameters: [ValueType]
+    package var variadic: Bool = false
+    /// Result type; `nil` means "the type of the first argument".
+    package var result: ValueType?
+    /// Most functions give `missing` when an argument is missing; `coalesce` and `present` do not.
+    package var propagatesMissing: Bool = true
+    package var implementation: @Sendable (Arguments) -> Value
+
+    package func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
+        let countOK = variadic ? types.count >= parameters.count : types.count == parameters.count
+        guard countOK else {
+            throw ExpressionCompileError(offset: offset, message: "函数 \(name) 需要 \(parameters.count)\(variadic ? " 个或更多" : " 个")参数，实际给了 \(types.count) 个 (\(name) takes \(parameters.count)\(variadic ? "+" : "") arguments, got \(types.count))")
+        }
+        for (i, t) in types.enumerated() {
+            let expected = parameters[min(i, parameters.count - 1)]
+            guard expected.accepts(t) else {
+                throw ExpressionCompileError(offset: offset, message: "函数 \(name) 的第 \(i + 1) 个参数应为 \(expected.label)，实际为 \(t.label) (argument \(i + 1) of \(name): type mismatch)")
+            }
+        }
+        return result ?? (types.first { $0 != .any } ?? .any)
+    }
+}
+
+package enum BuiltinFunctions {
+    package static let all: [String: BuiltinFunction] = {
+        var table: [String: BuiltinFunction] = [:]
+        for f in list { table[f.name] = f }
+        return table
+    }()
+
+    package static let list: [BuiltinFunction] = [
+        BuiltinFunction(name: "id_checksum_ok", summary: "身份证号第18位校验码正确 (ISO 7064 MOD 11-2)", parameters: [.text], result: .boolean) { a in
+            guard case .text(let s) = a[0] else { return .missing }
+            return .boolean(IDNumber.checksumIsValid(s))
+        },
+        BuiltinFunction(name: "id_birth_date", summary: "身份证号中的出生日期", parameters: [.text], result: .date) { a in
+            guard case .text(let s) = a[0], let d = IDNumber.birthDate(s) else { return .missing }
+            return .date(d)
+        },
+        BuiltinFunction(name: "id_sex", summary: "身份证号中的性别：male 或 female", parameters: [.text], result: .text) { a in
+            guard case .text(let s) = a[0], let sex = IDNumber.sex(s) else { return .missing }
+            return .text(sex)
+        },
+        BuiltinFunction(name: "age", summary: "到某日为止的周岁：age(birth_date, $report_date)", parameters: [.date, .date], result: .number) { a in
+            guard case .date(let born) = a[0], case .date(let on) = a[1] else { return .missing }
+            return .integer(Int64(born.wholeYears(until: on)))
+        },
+        BuiltinFunction(name: "year", summary: "日期的年份", parameters: [.date], result: .number) { a in
+            guard case .date(let d) = a[0] else { return .missing }
+            return .integer(Int64(d.year))
+        },
+        BuiltinFunction(name: "date", summary: "把文字转为日期：date('2024-09-01')", parameters: [.text], result: .date) { a in
+            guard case .text(let s) = a[0], let d = DateText.parse(s) else { return .missing }
+            return .date(d)
+        },
+        BuiltinFunction(name: "len", summary: "文字的字符数", parameters: [.text], result: .number) { a in
+            guard case .text(let s) = a[0] else { return .missing }
+            return .integer(Int64(s.count))
+        },
+        BuiltinFunction(name: "starts_with", summary: "文字是否以某前缀开头", parameters: [.text, .text], result: .boolean) { a in
+            guard case .text(let s) = a[0], case .text(let p) = a[1] else { return .missing }
+            return .boolean(s.hasPrefix(p))
+        },
+        BuiltinFunction(name: "contains", summary: "文字是否包含某段文字", parameters: [.text, .text], result: .boolean) { a in
+            guard case .text(let s) = a[0], case .text(let p) = a[1] else { return .missing }
+            return .boolean(s.contains(p))
+        },
+        BuiltinFunction(name: "substr", summary: "子串：substr(text, start, length)，start 从 1 起", parameters: [.text, .number, .number], result: .text) { a in
+            guard case .text(let s) = a[0], let start = a[1].number.flatMap(wholeNumber), let length = a[2].number.flatMap(wholeNumber) else { return .missing }
+            let chars = Array(s)
+            let from = Int(clamping: max(0, start - 1)), to = Int(clamping: min(Int64(chars.count), Int64(from) + max(0, length)))
+            return .text(from < to ? String(chars[from..<to]) : "")
+        },
+        BuiltinFunction(name: "abs", summary: "绝对值", parameters: [.number], result: .number) { a in
+            let v = a[0]
+            if let n = v.number, n < 0 { return Arithmetic.negate(v) }
+            return v
+        },
+        BuiltinFunction(name: "round", summary: "四舍五入到若干位小数：round(x, 2)", parameters: [.number, .number], result: .number) { a in
+            // Places beyond what a double holds, or a result beyond 64-bit integers: not evaluable.
+            guard let x = a[0].number, let places = a[1].number.flatMap(wholeNumber), (-15...15).contains(places) else { return .missing }
+            let p = Int(places)
+            var factor = 1.0
+            for _ in 0..<max(0, p) { factor *= 10 }
+            guard let r = wholeNumber((x * factor).rounded(.toNearestOrAwayFromZero)) else { return .missing }
+            return .decimal(FixedDecimal(mantissa: r, exponent: -max(0, p)))
+        },
+        BuiltinFunction(name: "ceil", summary: "向上取整", parameters: [.number], result: .number) { a in
+            guard let x = a[0].number, let r = wholeNumber(x.rounded(.up)) else { return .missing }
+            return .integer(r)
+        },
+        BuiltinFunction(name: "floor", summary: "向下取整", parameters: [.number], result: .number) { a in
+            guard let x = a[0].number, let r = wholeNumber(x.rounded(.down)) else { return .missing }
+            return .integer(r)
+        },
+        BuiltinFunction(name: "min", summary: "最小值", parameters: [.number, .number], variadic: true, result: .number) { a in
+            a.min { Arithmetic.compare($0, $1) == -1 } ?? .missing
+        },
+        BuiltinFunction(name: "max", summary: "最大值", parameters: [.number, .number], variadic: true, result: .number) { a in
+            a.max { Arithmetic.compare($0, $1) == -1 } ?? .missing
+        },
+        BuiltinFunction(name: "coalesce", summary: "第一个非缺失的值：coalesce(junior_pupils, 0)", parameters: [.any, .any], variadic: true, propagatesMissing: false) { a in
+            a.first { !$0.isMissing } ?? .missing
+        },
+        BuiltinFunction(name: "present", summary: "值是否已填写（非缺失）", parameters: [.any], result: .boolean, propagatesMissing: false) { a in
+            .boolean(!a[0].isMissing)
+        },
+    ]
+}
+
+/// A double's whole part as a 64-bit integer, or nil when it has none (NaN, infinite, out of range):
+/// a built-in given such an argument is not evaluable, as a division by zero is.
+package func wholeNumber(_ x: Double) -> Int64? {
+    guard x.isFinite, x > -9.2e18, x < 9.2e18 else { return nil }
+    return Int64(x.rounded(.towardZero))
+}

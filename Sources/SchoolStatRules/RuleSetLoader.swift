@@ -1,0 +1,177 @@
+// Schema: loads Rules/ — vocabulary, parameters and table schemas — checking
+// every file completely before any data is read.
+import Foundation
+import Yams
+import SchoolStatModel
+import SchoolStatBytes
+
+public enum RuleSetLoader {
+    /// Loads the rule directory. Throws `RuleFileErrors` listing every mistake found. The packs'
+    /// expressions are parsed here and compiled against the schemas by `LoadedRules.load`
+    /// (SchoolStatPipeline), which every command uses, so that every mistake is reported before
+    /// data is read.
+    /// Parameters are layered: parameters.yaml, then each pack's defaults, then
+    /// the chosen profile (`national` when none is named and it exists), then
+    /// the command line.
+    public static func load(directory: String, profile profileName: String? = nil, parameterOverrides: [String: String] = [:]) throws -> RuleSet {
+        var errors: [RuleFileError] = []
+        var files: [(String, String)] = []
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw RuleFileErrors(errors: [RuleFileError(location: SourceLocation(path: directory, line: 1, column: 1),
+                                                        message: "规则目录不存在 (rules directory not found)；请用 --rules 指定 Rules/ 目录")])
+        }
+
+        func read(_ relative: String) -> (YAMLDocument, Node?)? {
+            let path = (directory as NSString).appendingPathComponent(relative)
+            guard fm.fileExists(atPath: path) else { return nil }
+            let doc = YAMLDocument(path: path)
+            guard let (text, bytes) = doc.readText() else {
+                errors += doc.errors
+                return nil
+            }
+            var hasher = SHA256()
+            hasher.update(bytes)
+            files.append((path, hasher.finalHex()))
+            return (doc, doc.compose(text))
+        }
+
+        var vocabulary = Vocabulary()
+        if let (doc, root) = read("vocabulary.yaml") {
+            vocabulary = loadVocabulary(doc, root)
+            errors += doc.errors
+        } else {
+            errors.append(RuleFileError(location: SourceLocation(path: directory + "/vocabulary.yaml", line: 1, column: 1), message: "缺少 vocabulary.yaml (missing)"))
+        }
+
+        var parameters: [String: Value] = [:]
+        if let (doc, root) = read("parameters.yaml") {
+            for (key, _, node) in doc.mapping(root, context: "parameters.yaml") {
+                guard let text = doc.string(node, context: key) else { continue }
+                parameters[key] = parseParameter(text)
+            }
+            errors += doc.errors
+        }
+        var packs: [RulePack] = []
+        var profiles: [Profile] = []
+        for (folder, isPack) in [("packs", true), ("profiles", false)] {
+            let dir = (directory as NSString).appendingPathComponent(folder)
+            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }).sorted() {
+                guard let (doc, root) = read(folder + "/" + name) else { continue }
+                if isPack {
+                    if let pack = RulePackLoader.loadPack(doc, root) {
+                        for v in pack.versions {
+                            for k in v.parameters.keys where pack.parameters[k] == nil {
+                                doc.failAt(v.location, "版本 \(v.version) 设置了包中未定义的参数 `\(k)` (parameter not defined by the pack)")
+                            }
+                        }
+                        packs.append(pack)
+                    }
+                } else if let p = RulePackLoader.loadProfile(doc, root) {
+                    profiles.append(p)
+                }
+                errors += doc.errors
+            }
+        }
+        // Each pack as it applies to the reporting year (parameters.yaml or --as-of).
+        var yearParameters = parameters
+        for (key, text) in parameterOverrides { yearParameters[key] = parseParameter(text) }
+        let year = RuleSet(vocabulary: vocabulary, parameters: yearParameters, tables: [], files: []).reportYear
+        let inactive = packs.filter { $0.applying(to: year) == nil }.map(\.name)
+        packs = packs.compactMap { $0.applying(to: year) }
+        for pack in packs {
+            for (k, v) in pack.parameters where parameters[k] == nil { parameters[k] = v }
+        }
+        var chosen: Profile?
+        if let profileName {
+            chosen = profiles.first { $0.name == profileName }
+            if chosen == nil {
+                errors.append(RuleFileError(location: SourceLocation(path: directory + "/profiles", line: 1, column: 1),
+                                            message: "没有名为 `\(profileName)` 的地区参数 (unknown profile)；可用: \(profiles.map(\.name).sorted().joined(separator: ", "))"))
+            }
+        } else {
+            chosen = profiles.first { $0.name == "national" }
+        }
+        // Every profile may set only parameters that parameters.yaml or a pack defines.
+        for profile in profiles {
+            for k in profile.parameters.keys.sorted() where parameters[k] == nil {
+                errors.append(RuleFileError(location: SourceLocation(path: profile.path, line: 1, column: 1),
+                                            message: "地区参数 \(profile.name) 设置了未定义的参数 `\(k)` (sets a parameter no rule defines)"))
+            }
+        }
+        if let chosen {
+            for (k, v) in chosen.parameters { parameters[k] = v }
+        }
+        for (key, text) in parameterOverrides {
+            parameters[key] = parseParameter(text)
+        }
+
+        var tables: [TableSchema] = []
+        let schemaDir = (directory as NSString).appendingPathComponent("schemas")
+        let names = ((try? fm.contentsOfDirectory(atPath: schemaDir)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        if names.isEmpty {
+            errors.append(RuleFileError(location: SourceLocation(path: schemaDir, line: 1, column: 1), message: "没有找到表结构文件 schemas/*.yaml (no schema files)"))
+        }
+        for name in names {
+            guard let (doc, root) = read("schemas/" + name) else { continue }
+            if let table = SchemaLoader(document: doc, vocabulary: vocabulary, parameters: parameters).load(root) {
+                if let other = tables.first(where: { $0.name == table.name }) {
+                    doc.failAt(SourceLocation(path: doc.path, line: 1, column: 1), "表名 \(table.name) 已在 \(other.path) 中定义 (table defined twice)")
+                } else {
+                    tables.append(table)
+                }
+            }
+            errors += doc.errors
+        }
+        if !errors.isEmpty { throw RuleFileErrors(errors: errors) }
+        var ruleSet = RuleSet(vocabulary: vocabulary, parameters: parameters, tables: tables, files: files)
+        ruleSet.packs = packs
+        ruleSet.inactivePacks = inactive
+        ruleSet.profiles = profiles
+        ruleSet.profile = chosen?.name
+        return ruleSet
+    }
+
+    package static func parseParameter(_ text: String) -> Value {
+        if let d = NumberText.parsePlainDecimal(text) { return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d) }
+        if text.count >= 8, let day = DateText.parse(text), text.contains("-") || text.contains("/") { return .date(day) }
+        if text == "true" || text == "false" { return .boolean(text == "true") }
+        return .text(text)
+    }
+
+    private static func loadVocabulary(_ doc: YAMLDocument, _ root: Node?) -> Vocabulary {
+        var v = Vocabulary()
+        for (key, keyNode, node) in doc.mapping(root, context: "vocabulary.yaml", allowed: ["booleans", "missing", "units"]) {
+            switch key {
+            case "booleans":
+                for (k, kn, list) in doc.mapping(node, context: "booleans", allowed: ["true", "false"]) {
+                    let written = doc.strings(list, context: "booleans.\(k)")
+                    for w in written { v.exactBooleans[w] = k == "true" }
+                    let words = Set(written.map(TextCleaner.matchKey))
+                    if k == "true" { v.trueWords = words } else { v.falseWords = words }
+                    if words.isEmpty { doc.fail(kn, "booleans.\(k) 不能为空 (must list at least one spelling)") }
+                }
+            case "missing":
+                v.missingWords = Set(doc.strings(node, context: "missing").map(TextCleaner.matchKey))
+            case "units":
+                for (name, _, spec) in doc.mapping(node, context: "units") {
+                    var kind = UnitKind(name: name, canonical: name, scales: [:])
+                    for (k, kn, value) in doc.mapping(spec, context: "units.\(name)", allowed: ["canonical", "scales"]) {
+                        if k == "canonical" { kind.canonical = doc.string(value, context: "canonical") ?? name; continue }
+                        for (written, wn, power) in doc.mapping(value, context: "units.\(name).scales") {
+                            guard let p = doc.int(power, context: "单位 \(written) 的十的幂 (power of ten)") else { continue }
+                            kind.scales[TextCleaner.matchKey(written)] = p
+                            _ = wn
+                        }
+                        _ = kn
+                    }
+                    v.units[name] = kind
+                }
+            default:
+                doc.fail(keyNode, "unknown key")
+            }
+        }
+        return v
+    }
+}
