@@ -10,19 +10,19 @@ import SchoolStatModel
 
 /// Where the first part of a file split in two ended: the lines and records in it, which
 /// the second part's line numbers and record ordinals are counted on from.
-package struct PartEnd: Equatable {
-    package init(lines: Int, records: Int) {
+public struct PartEnd: Equatable, Sendable {
+    public init(lines: Int, records: Int) {
         self.lines = lines; self.records = records
     }
 
-    package var lines: Int
-    package var records: Int
+    public var lines: Int
+    public var records: Int
 
     /// Nothing before: a file's own start.
-    package static let start = PartEnd(lines: 0, records: 0)
+    public static let start = PartEnd(lines: 0, records: 0)
 
     /// Both parts' lines and records together: where a part that follows both would be counted from.
-    package static func + (a: PartEnd, b: PartEnd) -> PartEnd { PartEnd(lines: a.lines + b.lines, records: a.records + b.records) }
+    public static func + (a: PartEnd, b: PartEnd) -> PartEnd { PartEnd(lines: a.lines + b.lines, records: a.records + b.records) }
 }
 
 /// The batches of one file, written by the first pass and read back by the second.
@@ -32,19 +32,19 @@ package struct PartEnd: Equatable {
 /// variable-length integers, then the field bytes as they are. Field ends and
 /// each record's first field are sums of what is stored, so the file is about
 /// the size of the text it came from.
-package enum BatchSpill {
+public enum BatchSpill {
     /// Appends batches to the spill file on a thread of its own (the reading thread, which
     /// hands them over, is what a first pass waits for); `finish` says whether all of them
     /// were written.
-    package final class Writer: @unchecked Sendable {
-        package let path: String
+    public final class Writer: @unchecked Sendable {
+        public let path: String
         private var fd: Int32
         private var scratch: [UInt8] = []
         private var failed = false
         private let queue = DispatchQueue(label: "schoolstat.spill")
         private let waiting = DispatchSemaphore(value: 8)
 
-        package init?(path: String) {
+        public init?(path: String) {
             self.path = path
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             guard fd >= 0 else { return nil }
@@ -53,7 +53,7 @@ package enum BatchSpill {
         deinit { if fd >= 0 { close(fd) } }
 
         /// Queues `batch` for writing; waits while eight are already queued.
-        package func write(_ batch: RecordBatch) {
+        public func write(_ batch: RecordBatch) {
             waiting.wait()
             queue.async {
                 self.store(batch)
@@ -62,7 +62,7 @@ package enum BatchSpill {
         }
 
         /// Closes the file once every queued batch is written; true when all of them reached it.
-        package func finish() -> Bool {
+        public func finish() -> Bool {
             queue.sync {
                 if close(fd) != 0 { failed = true }
                 fd = -1
@@ -111,16 +111,16 @@ package enum BatchSpill {
     }
 
     /// Reads the batches back in the order they were written.
-    package final class Reader {
+    public final class Reader {
         /// The input file the batches came from: what errors name, since the spill file
         /// itself is nothing a user knows of.
-        package let source: String
+        public let source: String
         private let fd: Int32
         /// Added to every line number and record ordinal read: the second part of a file
         /// split in two was numbered as if it were a file of its own (see `PartEnd`).
         private let offset: PartEnd
 
-        package init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
+        public init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
             self.source = source
             self.offset = offset
             fd = open(path, O_RDONLY)
@@ -130,7 +130,7 @@ package enum BatchSpill {
         deinit { close(fd) }
 
         /// The next batch, or nil at the end of the file.
-        package func next() throws(ReadError) -> RecordBatch? {
+        public func next() throws(ReadError) -> RecordBatch? {
             var header = [Int64](repeating: 0, count: 5)
             let got = header.withUnsafeMutableBytes { readFully($0) }
             if got == 0 { return nil }

@@ -2,19 +2,19 @@
 import SchoolStatModel
 
 /// Where output bytes are appended: an array, or a `ByteBuffer`.
-package protocol ByteAppending {
+public protocol ByteAppending {
     mutating func append(_ byte: UInt8)
     mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>)
 }
 
 extension Array: ByteAppending where Element == UInt8 {
     @inline(__always)
-    package mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+    public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
 }
 
 extension ByteAppending {
     /// Bytes of a text used rarely (a decimal or date too long for the fixed forms, `null`).
-    package mutating func appendUTF8(_ s: String) {
+    public mutating func appendUTF8(_ s: String) {
         var s = s
         s.withUTF8 { appendBytes($0) }
     }
@@ -24,7 +24,7 @@ extension ByteAppending {
 /// sequence path, about a hundred instructions for a ten-byte field, and a clean row has
 /// fifteen of them. A value type like `Array`: a copy shares the storage until either is
 /// changed.
-package struct ByteBuffer: ByteAppending, @unchecked Sendable {
+public struct ByteBuffer: ByteAppending, @unchecked Sendable {
     private final class Storage {
         let base: UnsafeMutablePointer<UInt8>
         let capacity: Int
@@ -37,13 +37,13 @@ package struct ByteBuffer: ByteAppending, @unchecked Sendable {
 
     /// Nil until the first byte: an empty buffer costs no allocation.
     private var storage: Storage?
-    package private(set) var count = 0
+    public private(set) var count = 0
 
-    package init() {}
+    public init() {}
 
-    package init(capacity: Int) { storage = Storage(capacity: Swift.max(16, capacity)) }
+    public init(capacity: Int) { storage = Storage(capacity: Swift.max(16, capacity)) }
 
-    package var isEmpty: Bool { count == 0 }
+    public var isEmpty: Bool { count == 0 }
 
     /// Room for `extra` more bytes in storage of this buffer's own.
     @inline(__always)
@@ -60,14 +60,14 @@ package struct ByteBuffer: ByteAppending, @unchecked Sendable {
     }
 
     @inline(__always)
-    package mutating func append(_ byte: UInt8) {
+    public mutating func append(_ byte: UInt8) {
         reserve(1)
         (storage.unsafelyUnwrapped.base + count).initialize(to: byte)
         count += 1
     }
 
     @inline(__always)
-    package mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let from = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count)
         (storage.unsafelyUnwrapped.base + count).initialize(from: from, count: bytes.count)
@@ -75,20 +75,20 @@ package struct ByteBuffer: ByteAppending, @unchecked Sendable {
     }
 
     /// `byte` `times` times.
-    package mutating func append(_ byte: UInt8, times: Int) {
+    public mutating func append(_ byte: UInt8, times: Int) {
         guard times > 0 else { return }
         reserve(times)
         (storage.unsafelyUnwrapped.base + count).initialize(repeating: byte, count: times)
         count += times
     }
 
-    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: storage?.base, count: count))
     }
 
     /// Empties the buffer, keeping its storage for the next bytes.
-    package mutating func removeAll() { count = 0 }
+    public mutating func removeAll() { count = 0 }
 
     /// The bytes as an array (a copy).
-    package var array: [UInt8] { withBytes { Array($0) } }
+    public var array: [UInt8] { withBytes { Array($0) } }
 }

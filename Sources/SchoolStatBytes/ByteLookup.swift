@@ -11,12 +11,12 @@ import SchoolStatModel
 /// then by comparing bytes. Cheaper per cell than a `[String: …]` lookup, which
 /// hashes a Unicode-normalised form of non-ASCII text. Matching is byte-exact;
 /// anything else takes the caller's slower, forgiving path (match keys).
-package struct ByteLookup<Value> {
+public struct ByteLookup<Value> {
     /// Entries by length (capped at 31) and first byte: 32 × 256 buckets, most of them empty.
     /// Empty until the first entry: a table with no entries costs nothing.
     private var buckets: [[(bytes: [UInt8], value: Value)]]
 
-    package init(_ pairs: some Sequence<(String, Value)>) {
+    public init(_ pairs: some Sequence<(String, Value)>) {
         buckets = []
         for (text, value) in pairs {
             if buckets.isEmpty { buckets = Array(repeating: [], count: 32 * 256) }
@@ -28,12 +28,12 @@ package struct ByteLookup<Value> {
     @inline(__always)
     private static func bucket(count: Int, first: UInt8) -> Int { min(count, 31) << 8 | Int(first) }
 
-    package func value(for text: String) -> Value? {
+    public func value(for text: String) -> Value? {
         if buckets.isEmpty { return nil }
         return text.withBytes { value(for: $0) }
     }
 
-    package func value(for b: UnsafeBufferPointer<UInt8>) -> Value? {
+    public func value(for b: UnsafeBufferPointer<UInt8>) -> Value? {
         if buckets.isEmpty { return nil }
         let bucket = buckets[Self.bucket(count: b.count, first: b.first ?? 0)]
         for entry in bucket where entry.bytes.count == b.count {
@@ -45,5 +45,5 @@ package struct ByteLookup<Value> {
         return nil
     }
 
-    package func contains(_ text: String) -> Bool { value(for: text) != nil }
+    public func contains(_ text: String) -> Bool { value(for: text) != nil }
 }

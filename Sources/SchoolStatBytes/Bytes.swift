@@ -5,7 +5,7 @@ import SchoolStatModel
 extension String {
     /// Calls `body` with the string's UTF-8 bytes (no copy for native strings).
     @inline(__always)
-    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         // A native string's bytes are read where they are; only a small string (its bytes kept
         // in the value itself) is copied. A copy of a native one would retain its storage.
         if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
@@ -15,26 +15,26 @@ extension String {
 
     /// The same text in storage of its own. A thread that copies a string on every row takes
     /// one that no other thread holds: threads that retain one object contend on its count.
-    package var unshared: String { String(decoding: Array(utf8), as: UTF8.self) }
+    public var unshared: String { String(decoding: Array(utf8), as: UTF8.self) }
 }
 
 /// The 64-bit FNV-1a hash of some bytes (key fingerprints, rule-pack group numbers).
-package enum FNV1a {
-    package static let basis: UInt64 = 0xcbf29ce484222325
+public enum FNV1a {
+    public static let basis: UInt64 = 0xcbf29ce484222325
 
     /// One byte more: for loops that compute another hash over the same bytes at once.
-    @inline(__always) package static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
+    @inline(__always) public static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
 
-    package static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    public static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h = basis
         for b in bytes { h = step(h, b) }
         return h
     }
 }
 
-package enum UTF8Check {
+public enum UTF8Check {
     /// Whether the bytes are well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
-    package static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         let n = b.count
         while i < n {

@@ -13,13 +13,13 @@ import SchoolStatModel
 ///
 /// A record either owns its bytes (an event from the parser, a worksheet row) or is
 /// a view into a `RecordBatch`, whose records share its storage.
-package struct RawRecord {
+public struct RawRecord {
     /// Physical line (1-based) on which the record starts.
-    package var line: Int = 0
+    public var line: Int = 0
     /// Physical lines the record spans (more than one when a quoted field holds newlines).
-    package var lineCount: Int = 1
+    public var lineCount: Int = 1
     /// 1-based ordinal of the record among all non-blank records, header included.
-    package var ordinal: Int = 0
+    public var ordinal: Int = 0
     /// Field bytes, back to back; in a batch, those of every record of the batch.
     package fileprivate(set) var bytes: [UInt8] = []
     /// End offset in `bytes` of each field; in a batch, of every field of the batch.
@@ -28,12 +28,12 @@ package struct RawRecord {
     private var firstField = 0
     private var batchFieldCount: Int?
 
-    package var fieldCount: Int { batchFieldCount ?? ends.count }
+    public var fieldCount: Int { batchFieldCount ?? ends.count }
 
-    package init() {}
+    public init() {}
 
     /// A record from cells that did not come through libcsv (an Excel worksheet row).
-    package init(fields: [String], line: Int, ordinal: Int) {
+    public init(fields: [String], line: Int, ordinal: Int) {
         self.line = line
         self.ordinal = ordinal
         for f in fields {
@@ -60,24 +60,24 @@ package struct RawRecord {
     }
 
     /// Calls `body` with a view that gives each field's bytes without a closure per field.
-    package func withFields<R>(_ body: (FieldView) -> R) -> R {
+    public func withFields<R>(_ body: (FieldView) -> R) -> R {
         bytes.withUnsafeBufferPointer { b in
             ends.withUnsafeBufferPointer { e in body(FieldView(bytes: b, ends: e, first: firstField, count: fieldCount)) }
         }
     }
 
     /// The fields of one record, valid inside `withFields`.
-    package struct FieldView {
-        package init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, first: Int, count: Int) {
+    public struct FieldView {
+        public init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, first: Int, count: Int) {
             self.bytes = bytes; self.ends = ends; self.first = first; self.count = count
         }
 
         fileprivate let bytes: UnsafeBufferPointer<UInt8>
         fileprivate let ends: UnsafeBufferPointer<Int>
         fileprivate let first: Int
-        package let count: Int
+        public let count: Int
 
-        package subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+        public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
             let i = first + index
             let start = i == 0 ? 0 : ends[i - 1]
             return UnsafeBufferPointer(rebasing: bytes[start..<ends[i]])
@@ -85,12 +85,12 @@ package struct RawRecord {
     }
 
     /// The first byte of the first field; 0 when there is none.
-    package var firstByte: UInt8 {
+    public var firstByte: UInt8 {
         let start = firstField == 0 ? 0 : ends[firstField - 1]
         return fieldCount > 0 && ends[firstField] > start ? bytes[start] : 0
     }
 
-    package func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let i = firstField + index
         let start = i == 0 ? 0 : ends[i - 1]
         let end = ends[i]
@@ -98,52 +98,52 @@ package struct RawRecord {
     }
 
     /// The field's bytes decoded as UTF-8, or nil when they are not valid UTF-8.
-    package func string(_ index: Int) -> String? {
+    public func string(_ index: Int) -> String? {
         withField(index) { field in UTF8Check.isValid(field) ? String(decoding: field, as: UTF8.self) : nil }
     }
 
     /// The field decoded leniently: invalid bytes become U+FFFD. For messages only.
-    package func lossyString(_ index: Int) -> String {
+    public func lossyString(_ index: Int) -> String {
         withField(index) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
-    package var isBlank: Bool {
+    public var isBlank: Bool {
         bytes[byteRange].allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 }
 
 /// Records and blank lines of a file, in file order, gathered for a worker thread.
 /// The records' bytes are copied into one buffer: no allocation per record.
-package struct RecordBatch {
-    package enum Item {
+public struct RecordBatch: Sendable {
+    public enum Item {
         case record(RawRecord)
         case blankLine(Int)
     }
 
-    package typealias Entry = (line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)
-    package private(set) var bytes: [UInt8] = []
+    public typealias Entry = (line: Int, lineCount: Int, ordinal: Int, firstField: Int, fieldCount: Int)
+    public private(set) var bytes: [UInt8] = []
     /// End offset in `bytes` of every field of the batch, in order.
-    package private(set) var ends: [Int] = []
+    public private(set) var ends: [Int] = []
     /// Blank lines as entries with no fields (`fieldCount` -1) and ordinal 0.
-    package private(set) var entries: [Entry] = []
-    package var count: Int { entries.count }
+    public private(set) var entries: [Entry] = []
+    public var count: Int { entries.count }
 
-    package init() {
+    public init() {
         bytes.reserveCapacity(1 << 17)
         ends.reserveCapacity(1 << 14)
     }
 
     /// A batch from its parts (as `BatchSpill` stores them).
-    package init(bytes: [UInt8], ends: [Int], entries: [Entry]) {
+    public init(bytes: [UInt8], ends: [Int], entries: [Entry]) {
         self.bytes = bytes
         self.ends = ends
         self.entries = entries
     }
 
-    package var isEmpty: Bool { count == 0 }
+    public var isEmpty: Bool { count == 0 }
 
-    package mutating func append(_ record: RawRecord) {
+    public mutating func append(_ record: RawRecord) {
         let base = bytes.count
         let firstField = ends.count
         bytes.append(contentsOf: record.bytes)
@@ -152,7 +152,7 @@ package struct RecordBatch {
     }
 
     /// Appends the entries `range` of what the parser collected, copying their bytes and field ends in one go.
-    package mutating func append(_ c: schoolstat_csv_sink, entries range: Range<Int>) {
+    public mutating func append(_ c: schoolstat_csv_sink, entries range: Range<Int>) {
         let firstEntry = c.entries[range.lowerBound], lastEntry = c.entries[range.upperBound - 1]
         let firstField = Int(firstEntry.firstField)
         let endField = Int(lastEntry.firstField) + max(0, Int(lastEntry.fieldCount))
@@ -168,13 +168,13 @@ package struct RecordBatch {
         }
     }
 
-    package mutating func appendBlankLine(_ line: Int) {
+    public mutating func appendBlankLine(_ line: Int) {
         entries.append((line, 0, 0, ends.count, -1))
     }
 
     /// Calls `body` with each item in order, each record a view into the batch's storage
     /// (no array of items is built: a batch is gone through once per pass).
-    package func forEachItem(_ body: (Item) throws -> Void) rethrows {
+    public func forEachItem(_ body: (Item) throws -> Void) rethrows {
         for e in entries {
             if e.fieldCount < 0 {
                 try body(.blankLine(e.line))
@@ -186,13 +186,13 @@ package struct RecordBatch {
     }
 
     /// The items as an array (tests and the spill round trip compare them).
-    package var items: [Item] {
+    public var items: [Item] {
         var all: [Item] = []
         forEachItem { all.append($0) }
         return all
     }
 
-    package mutating func removeAll() {
+    public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
@@ -200,25 +200,25 @@ package struct RecordBatch {
 }
 
 /// What the parser reports, in file order.
-package enum ParseEvent {
+public enum ParseEvent {
     case record(RawRecord)
     /// An empty physical line.
     case blankLine(line: Int)
 }
 
 /// What decides whether an entry goes into a batch, without building the record.
-package struct EntrySummary {
-    package init(line: Int, ordinal: Int, isBlankLine: Bool, isBlank: Bool) {
+public struct EntrySummary {
+    public init(line: Int, ordinal: Int, isBlankLine: Bool, isBlank: Bool) {
         self.line = line; self.ordinal = ordinal; self.isBlankLine = isBlankLine; self.isBlank = isBlank
     }
 
     /// Physical line where the record or blank line is.
-    package var line: Int
+    public var line: Int
     /// The record's ordinal (0 for a blank line).
-    package var ordinal: Int
-    package var isBlankLine: Bool
+    public var ordinal: Int
+    public var isBlankLine: Bool
     /// Every field empty or only spaces and tabs (always true for a blank line).
-    package var isBlank: Bool
+    public var isBlank: Bool
 }
 
 /// Streaming CSV parser over libcsv with physical line tracking.
@@ -231,7 +231,7 @@ package struct EntrySummary {
 /// libcsv's callbacks are C functions (`CSupport/csv_sink.c`) that collect
 /// field bytes and records into flat arrays; after each chunk they are handed
 /// on, either as events to `sink` or, in bulk, into batches (`drain(into:)`).
-package final class CSVRecordParser {
+public final class CSVRecordParser {
     private var parser = csv_parser()
     private let collected: UnsafeMutablePointer<schoolstat_csv_sink>
     private let sink: ((ParseEvent) -> Void)?
@@ -244,7 +244,7 @@ package final class CSVRecordParser {
     /// With `sink`, every record and blank line is delivered as an event as soon as
     /// its chunk is parsed; without, the caller drains batches itself. `looksAtChunks` false
     /// parses every chunk the long way (what the per-chunk shortcuts must be equal to).
-    package init(delimiter: UInt8, looksAtChunks: Bool = true, limits: ReadLimits = ReadLimits(), sink: ((ParseEvent) -> Void)? = nil) {
+    public init(delimiter: UInt8, looksAtChunks: Bool = true, limits: ReadLimits = ReadLimits(), sink: ((ParseEvent) -> Void)? = nil) {
         self.sink = sink
         self.limits = limits
         self.delimiter = delimiter
@@ -265,7 +265,7 @@ package final class CSVRecordParser {
     }
 
     /// Parses a chunk of UTF-8 bytes.
-    package func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
+    public func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         if looksAtChunks {
             let bytes = base.assumingMemoryBound(to: UInt8.self)
@@ -310,22 +310,22 @@ package final class CSVRecordParser {
 
     /// Whether the bytes fed so far end where a record may begin: no record, field or
     /// quoted text is open. A line end inside a quoted field leaves this false.
-    package var isAtRecordStart: Bool {
+    public var isAtRecordStart: Bool {
         parser.pstate == 0 && parser.entry_pos == 0 && collected.pointee.recordOpen == 0
     }
 
     /// Physical lines and records completed so far.
-    package var linesRead: Int { Int(collected.pointee.nextLine) - 1 }
-    package var recordsRead: Int { Int(collected.pointee.ordinal) }
+    public var linesRead: Int { Int(collected.pointee.nextLine) - 1 }
+    public var recordsRead: Int { Int(collected.pointee.ordinal) }
 
     /// Flushes a last record that has no line end.
-    package func finish() {
+    public func finish() {
         _ = csv_fini(&parser, schoolstat_csv_field, schoolstat_csv_record, collected)
         if let sink { drainEvents(sink) }
     }
 
     /// Hands every collected record and blank line to `body`, in order, and forgets them.
-    package func drainEvents(_ body: (ParseEvent) -> Void) {
+    public func drainEvents(_ body: (ParseEvent) -> Void) {
         let c = collected.pointee
         for i in 0..<c.entryCount {
             let e = c.entries[i]
@@ -350,7 +350,7 @@ package final class CSVRecordParser {
     /// Moves the collected entries that `keep` accepts into `batch`, handing each
     /// batch to `full` when it reaches `size`, and forgets them. Runs of accepted
     /// entries are copied in bulk.
-    package func drain(into batch: inout RecordBatch, size: Int, keeping keep: (EntrySummary) -> Bool, full: (RecordBatch) -> Void) {
+    public func drain(into batch: inout RecordBatch, size: Int, keeping keep: (EntrySummary) -> Bool, full: (RecordBatch) -> Void) {
         let c = collected.pointee
         func summary(_ k: Int) -> EntrySummary {
             let e = c.entries[k]

@@ -9,19 +9,19 @@ import Darwin
 import SchoolStatModel
 
 /// A file written through a large buffer and flushed to disk on close.
-package final class BufferedFile {
-    package let path: String
+public final class BufferedFile {
+    public let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
     private static let capacity = 1 << 16
-    package private(set) var failure: WriteError?
+    public private(set) var failure: WriteError?
     /// Bytes written so far, and how many of them are already on their way to disk: the
     /// disk writes while the run computes, instead of all at once when `close` syncs.
     private var written = 0
     private var writebackStarted = 0
     private static let writebackStep = 8 << 20
 
-    package init(path: String, append: Bool = false) throws(WriteError) {
+    public init(path: String, append: Bool = false) throws(WriteError) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
@@ -33,18 +33,18 @@ package final class BufferedFile {
     }
 
     @inline(__always)
-    package func write(_ bytes: some Sequence<UInt8>) {
+    public func write(_ bytes: some Sequence<UInt8>) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= Self.capacity { flush() }
     }
 
-    package func write(_ s: String) { write(s.utf8) }
+    public func write(_ s: String) { write(s.utf8) }
 
-    package func write(_ lines: CSVLines) { lines.withBytes { write($0) } }
+    public func write(_ lines: CSVLines) { lines.withBytes { write($0) } }
 
     /// Writes all of `raw` to `fd`, retrying short and interrupted writes; false (with
     /// `errno` set) when the system refuses.
-    package static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
+    public static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset < raw.count {
             let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
@@ -57,7 +57,7 @@ package final class BufferedFile {
         return true
     }
 
-    package func flush() {
+    public func flush() {
         guard !buffer.isEmpty, failure == nil else { buffer.removeAll(keepingCapacity: true); return }
         if !buffer.withUnsafeBytes({ Self.writeAll(fd, $0) }) {
             failure = WriteError(path: path, reason: String(cString: strerror(errno)))
@@ -71,7 +71,7 @@ package final class BufferedFile {
     }
 
     /// Flushes, syncs to disk and closes; the file is complete when this returns.
-    package func close() throws(WriteError) {
+    public func close() throws(WriteError) {
         flush()
         if fd >= 0 {
             if fsync(fd) != 0 && failure == nil { failure = WriteError(path: path, reason: String(cString: strerror(errno))) }
@@ -85,21 +85,21 @@ package final class BufferedFile {
 }
 
 /// Writes CSV rows with minimal quoting.
-package struct CSVWriter {
-    package init(file: BufferedFile) {
+public struct CSVWriter {
+    public init(file: BufferedFile) {
         self.file = file
     }
 
-    package let file: BufferedFile
+    public let file: BufferedFile
 
     /// Whether a value would start a live formula in a spreadsheet: it starts with = + - @ TAB or CR. Plain
     /// numbers such as `-5` or `+3.2` are left alone: Excel reads them as numbers.
-    package static func isFormulaLike(_ s: String) -> Bool {
+    public static func isFormulaLike(_ s: String) -> Bool {
         s.withBytes(isFormulaLike)
     }
 
     @inline(__always)
-    package static func isFormulaLike(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isFormulaLike(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         switch utf8.first {
         case 0x3D, 0x40, 0x09, 0x0D: return true
         case 0x2B, 0x2D: return NumberText.parsePlainDecimal(String(decoding: utf8, as: UTF8.self)) == nil
@@ -107,7 +107,7 @@ package struct CSVWriter {
         }
     }
 
-    package func writeRow(_ fields: [String], defuse: Bool = true) {
+    public func writeRow(_ fields: [String], defuse: Bool = true) {
         var line = CSVLines()
         for field in fields { line.field(field, defuse: defuse) }
         line.endRow()
@@ -117,24 +117,24 @@ package struct CSVWriter {
 
 /// CSV rows built in memory (a batch of them), with the quoting and the
 /// formula guard of `CSVWriter`; written out later in one piece.
-package struct CSVLines {
+public struct CSVLines {
     private var buffer: ByteBuffer
     private var rowStarted = false
 
-    package init() { buffer = ByteBuffer() }
+    public init() { buffer = ByteBuffer() }
 
-    package init(capacity: Int) { buffer = ByteBuffer(capacity: capacity) }
+    public init(capacity: Int) { buffer = ByteBuffer(capacity: capacity) }
 
-    package var isEmpty: Bool { buffer.isEmpty }
+    public var isEmpty: Bool { buffer.isEmpty }
 
     /// The rows' bytes, for a caller that takes them in one piece.
-    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
 
     /// The rows' bytes as an array (a copy).
-    package var bytes: [UInt8] { buffer.array }
+    public var bytes: [UInt8] { buffer.array }
 
     /// Empties the rows, keeping the storage for the next ones.
-    package mutating func removeAll() {
+    public mutating func removeAll() {
         buffer.removeAll()
         rowStarted = false
     }
@@ -145,7 +145,7 @@ package struct CSVLines {
     }
 
     /// A text field: quoted when it must be, prefixed with ' when a spreadsheet would run it.
-    package mutating func field(_ s: String, defuse: Bool = true) {
+    public mutating func field(_ s: String, defuse: Bool = true) {
         separate()
         s.withBytes { appendField($0, defuse: defuse) }
     }
@@ -170,7 +170,7 @@ package struct CSVLines {
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes
     /// nor the formula guard (`-5` is a number to a spreadsheet), so they are written directly.
-    package mutating func field(_ value: Value) {
+    public mutating func field(_ value: Value) {
         switch value {
         case .missing: separate()
         case .integer(let i): separate(); Self.appendInteger(i, to: &buffer)
@@ -186,35 +186,35 @@ package struct CSVLines {
     }
 
     /// A field already in its written form (from `encoded(_:)`): the same text on every row.
-    package mutating func field(encoded: [UInt8]) {
+    public mutating func field(encoded: [UInt8]) {
         separate()
         encoded.withUnsafeBufferPointer { buffer.appendBytes($0) }
     }
 
     /// A text field as `field(_:)` writes it, for `field(encoded:)`.
-    package static func encoded(_ s: String) -> [UInt8] {
+    public static func encoded(_ s: String) -> [UInt8] {
         var lines = CSVLines()
         lines.field(s)
         return lines.bytes
     }
 
-    package mutating func field(_ integer: Int) {
+    public mutating func field(_ integer: Int) {
         separate()
         Self.appendInteger(Int64(integer), to: &buffer)
     }
 
-    package mutating func endRow() {
+    public mutating func endRow() {
         buffer.append(0x0A)
         rowStarted = false
     }
 
-    package static func appendInteger(_ value: Int64, to bytes: inout some ByteAppending) {
+    public static func appendInteger(_ value: Int64, to bytes: inout some ByteAppending) {
         if value < 0 { bytes.append(0x2D) }
         appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
     }
 
     /// Digits of `value`, left-padded with zeros to `minimumWidth`.
-    package static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
+    public static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
         // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
             var i = digits.count
@@ -234,7 +234,7 @@ package struct CSVLines {
 
     /// An ID number masked as `IDNumber.mask` masks it, without a `String` when it is ASCII
     /// (every ID number that passed its checks); quoted and guarded as any other field.
-    package mutating func maskedIDNumber(_ id: String) {
+    public mutating func maskedIDNumber(_ id: String) {
         let done = id.withBytes { b -> Bool in
             guard b.allSatisfy({ $0 < 0x80 }) else { return false }
             separate()
@@ -254,7 +254,7 @@ package struct CSVLines {
     }
 
     /// A name for the clean output, family name kept: `张三丰` → `张**` (as `PersonName.mask`).
-    package mutating func maskedName(_ name: String) {
+    public mutating func maskedName(_ name: String) {
         // Chinese characters only (three bytes each, one character each): mask by bytes.
         let done = name.withBytes { b -> Bool in
             guard b.count >= 3, b.count % 3 == 0, b.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }),
@@ -268,7 +268,7 @@ package struct CSVLines {
     }
 
     /// Plain decimal notation, the same text as `FixedDecimal.description`.
-    package static func appendDecimal(_ d: FixedDecimal, to bytes: inout some ByteAppending) {
+    public static func appendDecimal(_ d: FixedDecimal, to bytes: inout some ByteAppending) {
         if d.exponent >= 0 {
             appendInteger(d.mantissa, to: &bytes)
             return
@@ -288,7 +288,7 @@ package struct CSVLines {
     }
 
     /// ISO 8601, the same text as `Day.description`.
-    package static func appendDate(_ d: Day, to bytes: inout some ByteAppending) {
+    public static func appendDate(_ d: Day, to bytes: inout some ByteAppending) {
         guard (0...9999).contains(d.year) else {
             bytes.appendUTF8(d.description)
             return

@@ -9,14 +9,14 @@ import SchoolStatModel
 /// which single characters OpenCC would change and only calls OpenCC for
 /// strings that contain one of them. Conversions are serialised by a lock, so
 /// one converter can be shared.
-package final class ChineseConverter: @unchecked Sendable {
+public final class ChineseConverter: @unchecked Sendable {
     private let handle: opencc_t?
     /// One bit per code point below U+10000: set when OpenCC changes that character on its own.
     private var traditional = [UInt64](repeating: 0, count: 0x10000 / 64)
     private var cache: [String: String] = [:]
     private let lock = NSLock()
 
-    package init() {
+    public init() {
         var h = opencc_open("t2s.json")
         if h == nil || h == opencc_t(bitPattern: -1) {
             h = opencc_open("/usr/share/opencc/t2s.json")
@@ -30,9 +30,9 @@ package final class ChineseConverter: @unchecked Sendable {
     }
 
     /// Whether OpenCC's data could be loaded; without it text is left as it is.
-    package var isAvailable: Bool { handle != nil }
+    public var isAvailable: Bool { handle != nil }
 
-    package func needsConversion(_ s: String) -> Bool {
+    public func needsConversion(_ s: String) -> Bool {
         for u in s.unicodeScalars where u.value >= 0x3400 {
             let v = Int(u.value)
             if v >= 0x10000 { continue }
@@ -42,7 +42,7 @@ package final class ChineseConverter: @unchecked Sendable {
     }
 
     /// The same from UTF-8 bytes (characters U+3400–FFFF are three bytes, lead E3–EF).
-    package func needsConversion(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    public func needsConversion(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         let n = b.count
         while i < n {
@@ -55,7 +55,7 @@ package final class ChineseConverter: @unchecked Sendable {
         return false
     }
 
-    package func toSimplified(_ s: String) -> String {
+    public func toSimplified(_ s: String) -> String {
         guard handle != nil, needsConversion(s) else { return s }
         lock.lock()
         defer { lock.unlock() }

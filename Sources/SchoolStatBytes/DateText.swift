@@ -2,18 +2,18 @@
 // 2024.12.1, 2024年12月1日, 20241201 and Excel serial numbers.
 import SchoolStatModel
 
-package enum DateText {
+public enum DateText {
     /// Excel's day 0 in the 1900 date system is 1899-12-30 once its fictitious
     /// 1900-02-29 (serial 60) is accounted for; serials from 61 on count from there.
-    package static let excelEpochDays = Day(year: 1899, month: 12, day: 30)!.daysSinceEpoch
+    public static let excelEpochDays = Day(year: 1899, month: 12, day: 30)!.daysSinceEpoch
 
-    package static func parse(_ s: String) -> Day? {
+    public static func parse(_ s: String) -> Day? {
         var s = s
         return s.withUTF8(parse)
     }
 
     /// The same on UTF-8 bytes (already cleaned: full-width digits folded).
-    package static func parse(_ whole: UnsafeBufferPointer<UInt8>) -> Day? {
+    public static func parse(_ whole: UnsafeBufferPointer<UInt8>) -> Day? {
         // The usual form first, read in place: 1985-03-02 (or with / or .), as the general
         // reading below would read it.
         if whole.count == 10, isPlainSeparator(whole[4]), isPlainSeparator(whole[7]),
@@ -125,7 +125,7 @@ package enum DateText {
         return v
     }
 
-    package static func excelSerial(_ serial: Int) -> Day? {
+    public static func excelSerial(_ serial: Int) -> Day? {
         // Accept 1900-03-01 … 2099-12-31; earlier serials hit Excel's leap-year bug.
         guard serial >= 61, serial <= 73415 else { return nil }
         return Day(daysSinceEpoch: excelEpochDays + serial)

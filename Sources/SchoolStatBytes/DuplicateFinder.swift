@@ -8,24 +8,24 @@ import Darwin
 import SchoolStatModel
 
 /// Where a row is: which input file (by position in the run) and which record.
-package struct RowPosition: Hashable, Comparable {
-    package init(file: Int32, record: Int32) {
+public struct RowPosition: Hashable, Comparable {
+    public init(file: Int32, record: Int32) {
         self.file = file; self.record = record
     }
 
-    package var file: Int32
-    package var record: Int32
-    package static func < (a: RowPosition, b: RowPosition) -> Bool { (a.file, a.record) < (b.file, b.record) }
+    public var file: Int32
+    public var record: Int32
+    public static func < (a: RowPosition, b: RowPosition) -> Bool { (a.file, a.record) < (b.file, b.record) }
 }
 
 /// The first occurrence a later row repeats.
-package struct DuplicateOf {
-    package init(file: Int32, line: Int32) {
+public struct DuplicateOf {
+    public init(file: Int32, line: Int32) {
         self.file = file; self.line = line
     }
 
-    package var file: Int32
-    package var line: Int32
+    public var file: Int32
+    public var line: Int32
 }
 
 /// Collects key fingerprints, spilling sorted runs to disk, and reports every
@@ -36,20 +36,20 @@ package struct DuplicateOf {
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
 /// of `runCapacity` entries plus one read buffer per spilled run. Not thread-safe:
 /// one thread at a time adds to it (the pre-pass's key thread).
-package final class DuplicateFinder: @unchecked Sendable {
-    package struct Entry {
-        package init(h1: UInt64, h2: UInt64, file: Int32, record: Int32, line: Int32, pad: Int32 = 0) {
+public final class DuplicateFinder: @unchecked Sendable {
+    public struct Entry {
+        public init(h1: UInt64, h2: UInt64, file: Int32, record: Int32, line: Int32, pad: Int32 = 0) {
             self.h1 = h1; self.h2 = h2; self.file = file; self.record = record; self.line = line; self.pad = pad
         }
 
-        package var h1: UInt64
-        package var h2: UInt64
-        package var file: Int32
-        package var record: Int32
-        package var line: Int32
-        package var pad: Int32 = 0
+        public var h1: UInt64
+        public var h2: UInt64
+        public var file: Int32
+        public var record: Int32
+        public var line: Int32
+        public var pad: Int32 = 0
 
-        package static func < (a: Entry, b: Entry) -> Bool {
+        public static func < (a: Entry, b: Entry) -> Bool {
             (a.h1, a.h2, a.file, a.record) < (b.h1, b.h2, b.file, b.record)
         }
     }
@@ -62,33 +62,33 @@ package final class DuplicateFinder: @unchecked Sendable {
     private let tempDirectory: String
     private let name: String
 
-    package static let defaultRunCapacity = 131_072
+    public static let defaultRunCapacity = 131_072
 
-    package init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
+    public init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
         self.tempDirectory = tempDirectory
         self.name = name
         self.runCapacity = runCapacity
         buffer.reserveCapacity(runCapacity)
     }
 
-    package func add(key: String, position: RowPosition, line: Int) {
+    public func add(key: String, position: RowPosition, line: Int) {
         add(fingerprint: Self.fingerprint(key), position: position, line: line)
     }
 
     /// Adds a key by its fingerprint (computed where the key was made, perhaps on another thread).
-    package func add(fingerprint: (UInt64, UInt64), position: RowPosition, line: Int) {
+    public func add(fingerprint: (UInt64, UInt64), position: RowPosition, line: Int) {
         let (h1, h2) = fingerprint
         buffer.append(Entry(h1: h1, h2: h2, file: position.file, record: position.record, line: Int32(truncatingIfNeeded: line)))
         if buffer.count >= runCapacity { spill() }
     }
 
-    package static func fingerprint(_ key: String) -> (UInt64, UInt64) {
+    public static func fingerprint(_ key: String) -> (UInt64, UInt64) {
         key.withBytes(fingerprint)
     }
 
     /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell):
     /// FNV-1a and a second, independent multiplicative hash.
-    package static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+    public static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var h1 = FNV1a.basis
         var h2: UInt64 = 0x9E3779B97F4A7C15
         for b in bytes {
@@ -103,7 +103,7 @@ package final class DuplicateFinder: @unchecked Sendable {
     /// eight bits, then the rare runs of equal h1 ordered by the whole key. The hashes are
     /// random, so this does a fixed, small amount of work per entry where a comparison
     /// sort does log n comparisons of four fields.
-    package static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
+    public static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
         let n = entries.count
         guard n > 1 else { return }
         if scratch.count < n { scratch = entries }
@@ -163,7 +163,7 @@ package final class DuplicateFinder: @unchecked Sendable {
     /// two, numbered from that part's start: `offset` (the first part's lines and records) is
     /// added to their positions as the runs are read back. Adding the same number to every
     /// record of one file leaves each run in order.
-    package func absorb(_ other: DuplicateFinder, offset: PartEnd) {
+    public func absorb(_ other: DuplicateFinder, offset: PartEnd) {
         if !other.buffer.isEmpty { other.spill() }
         for run in other.runs {
             runs.append((run.path, run.offset + offset))
@@ -172,21 +172,21 @@ package final class DuplicateFinder: @unchecked Sendable {
     }
 
     /// Deletes whatever was spilled (keys of a part that was read again another way).
-    package func discard() {
+    public func discard() {
         for run in runs { unlink(run.path) }
         runs = []
         buffer.removeAll(keepingCapacity: false)
     }
 
     /// Every row whose key occurred earlier, with the place of the first occurrence (tests).
-    package func duplicates() -> [RowPosition: DuplicateOf] {
+    public func duplicates() -> [RowPosition: DuplicateOf] {
         var result: [RowPosition: DuplicateOf] = [:]
         forEachDuplicate { result[$0] = $1 }
         return result
     }
 
     /// Every row whose key occurred earlier, sorted on disk by file and record (see `DuplicateSorter`).
-    package func duplicates(sortingIn directory: String) -> [Int32: String] {
+    public func duplicates(sortingIn directory: String) -> [Int32: String] {
         let sorter = DuplicateSorter(directory: directory, name: name)
         forEachDuplicate { sorter.add(DuplicateEntry(file: $0.file, record: $0.record, firstFile: $1.file, firstLine: $1.line)) }
         return sorter.finish()
@@ -195,7 +195,7 @@ package final class DuplicateFinder: @unchecked Sendable {
     /// Calls `body` with every row whose key occurred earlier and the place of the first
     /// occurrence, in key order; the runs are deleted.
     @inline(__always)
-    package func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
+    public func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
         var firstOfGroup: Entry?
         func visit(_ e: Entry) {
             if let f = firstOfGroup, f.h1 == e.h1, f.h2 == e.h2 {

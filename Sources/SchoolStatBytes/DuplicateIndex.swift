@@ -11,35 +11,35 @@ import Darwin
 import SchoolStatModel
 
 /// One row that repeats a key of one unique constraint, and where the key first occurred.
-package struct DuplicateEntry {
-    package init(file: Int32, record: Int32, firstFile: Int32, firstLine: Int32) {
+public struct DuplicateEntry {
+    public init(file: Int32, record: Int32, firstFile: Int32, firstLine: Int32) {
         self.file = file; self.record = record; self.firstFile = firstFile; self.firstLine = firstLine
     }
 
-    package var file: Int32
-    package var record: Int32
-    package var firstFile: Int32
-    package var firstLine: Int32
+    public var file: Int32
+    public var record: Int32
+    public var firstFile: Int32
+    public var firstLine: Int32
 
-    package var order: UInt64 { UInt64(UInt32(bitPattern: file)) << 32 | UInt64(UInt32(bitPattern: record)) }
+    public var order: UInt64 { UInt64(UInt32(bitPattern: file)) << 32 | UInt64(UInt32(bitPattern: record)) }
 }
 
 /// Sorts one constraint's repeats by (file, record) in bounded memory.
-package final class DuplicateSorter {
-    package static let defaultRunCapacity = 1 << 18
+public final class DuplicateSorter {
+    public static let defaultRunCapacity = 1 << 18
     private let directory: String
     private let name: String
     private let runCapacity: Int
     private var buffer: [DuplicateEntry] = []
     private var runs: [String] = []
 
-    package init(directory: String, name: String, runCapacity: Int = defaultRunCapacity) {
+    public init(directory: String, name: String, runCapacity: Int = defaultRunCapacity) {
         self.directory = directory
         self.name = name
         self.runCapacity = runCapacity
     }
 
-    package func add(_ entry: DuplicateEntry) {
+    public func add(_ entry: DuplicateEntry) {
         buffer.append(entry)
         if buffer.count >= runCapacity { spill() }
     }
@@ -68,7 +68,7 @@ package final class DuplicateSorter {
     }
 
     /// Merges what was added into one file per input file, each sorted by record: input file → path.
-    package func finish() -> [Int32: String] {
+    public func finish() -> [Int32: String] {
         var outputs: [Int32: String] = [:]
         var pending: [DuplicateEntry] = []
         var current: Int32?
@@ -139,4 +139,4 @@ package final class DuplicateSorter {
 }
 
 /// Each unique constraint's repeats in the run, as `DuplicateSorter.finish` left them.
-package typealias DuplicateFiles = [[Int32: String]]
+public typealias DuplicateFiles = [[Int32: String]]

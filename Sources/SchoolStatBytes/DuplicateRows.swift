@@ -6,7 +6,7 @@ import SchoolStatModel
 /// `DuplicateSorter` wrote for this input, sorted by record, read through a `DuplicateCursor`.
 /// Each worker has its own (in its `FileRules`) and sees its records in increasing order, so the
 /// cursor reads the file forward in small windows: a million repeats cost no more memory than none.
-package struct DuplicateRows {
+public struct DuplicateRows {
     private let cursors: [DuplicateCursor?]
     private let count: Int
     /// Per constraint, the records a lookup can skip: below `next` and not below `last` (the last
@@ -17,7 +17,7 @@ package struct DuplicateRows {
     /// Whether any constraint has a repeat in this file: most files have none.
     private let any: Bool
 
-    package init(_ duplicates: DuplicateFiles, file: Int32) {
+    public init(_ duplicates: DuplicateFiles, file: Int32) {
         cursors = duplicates.map { found in found[file].flatMap(DuplicateCursor.init(path:)) }
         any = cursors.contains { $0 != nil }
         count = cursors.count
@@ -32,14 +32,14 @@ package struct DuplicateRows {
         last[cursors.count] = .min
     }
 
-    package func deallocate() {
+    public func deallocate() {
         next.deallocate()
         last.deallocate()
     }
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
     @inline(__always)
-    package func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
+    public func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
         // Most rows: below every constraint's next repeat and not before its last lookup.
         guard any, !(record < next[count] && record >= last[count]) else { return }
         for constraint in 0..<count {
@@ -64,7 +64,7 @@ package struct DuplicateRows {
 /// Reads one file of `DuplicateEntry`s sorted by record through a window of a few thousand: a
 /// lookup at or after the window moves it forward; one before it (not expected: a worker's
 /// records increase) finds its place by binary search in the file.
-package final class DuplicateCursor {
+public final class DuplicateCursor {
     private static let windowCapacity = 2048
     private static let stride = MemoryLayout<DuplicateEntry>.stride
     private let fd: Int32
@@ -73,9 +73,9 @@ package final class DuplicateCursor {
     private var windowStart = 0
     private var windowCount = 0
     /// After a lookup: no entry lies between the record looked up and this one.
-    package private(set) var next: Int32 = .min
+    public private(set) var next: Int32 = .min
 
-    package init?(path: String) {
+    public init?(path: String) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         var st = stat()
@@ -110,7 +110,7 @@ package final class DuplicateCursor {
     }
 
     /// The entry of `record`, if it repeats a key; sets `next`.
-    package func lookup(_ record: Int32) -> DuplicateEntry? {
+    public func lookup(_ record: Int32) -> DuplicateEntry? {
         let found = find(record)
         next = record &+ 1 // unless the window says more
         if windowCount > 0 {

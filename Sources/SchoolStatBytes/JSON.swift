@@ -2,9 +2,9 @@
 import CSupport
 import SchoolStatModel
 
-package enum JSON {
+public enum JSON {
     /// Appends `s` as a JSON string literal, as UTF-8 bytes.
-    package static func appendString(_ s: String, to out: inout some ByteAppending) {
+    public static func appendString(_ s: String, to out: inout some ByteAppending) {
         out.append(0x22)
         s.withBytes { bytes in
             // Most values need no escaping: copied whole. Otherwise the runs between the

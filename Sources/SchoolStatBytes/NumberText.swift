@@ -2,8 +2,8 @@
 // `1,814.2`, `-3`, `1.2E+05`, `15.4203万`, `21.528%`.
 import SchoolStatModel
 
-package enum NumberText {
-    package enum Failure: Error, Equatable {
+public enum NumberText {
+    public enum Failure: Error, Equatable {
         case notANumber
         case tooManyDigits
         case badGrouping
@@ -11,7 +11,7 @@ package enum NumberText {
 
     /// Reads a number at the start of already-cleaned text (full-width folded)
     /// and returns it with the text that follows it, trimmed.
-    package static func parseLeading(_ s: String) -> Result<(FixedDecimal, String), Failure> {
+    public static func parseLeading(_ s: String) -> Result<(FixedDecimal, String), Failure> {
         var s = s
         return s.withUTF8 { bytes in
             parseLeading(bytes).map { number, restStart in
@@ -22,7 +22,7 @@ package enum NumberText {
     }
 
     /// The same on UTF-8 bytes: the number and where the text after it starts.
-    package static func parseLeading(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<(FixedDecimal, Int), Failure> {
+    public static func parseLeading(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<(FixedDecimal, Int), Failure> {
         // Whole numbers of up to 18 digits and nothing else (counts, hours, yuan), read at once.
         if bytes.count > 0 && bytes.count <= 18 {
             var value: Int64 = 0
@@ -92,14 +92,14 @@ package enum NumberText {
     }
 
     /// A whole string that is a plain number (rule files, parameters).
-    package static func parsePlainDecimal(_ s: String) -> FixedDecimal? {
+    public static func parsePlainDecimal(_ s: String) -> FixedDecimal? {
         guard case .success(let (value, rest)) = parseLeading(s.trimmingSpaces()), rest.isEmpty else { return nil }
         return value
     }
 
     /// Whether text looks like Excel's scientific notation (`5.00102E+17`), which
     /// destroys the digits of long codes and ID numbers.
-    package static func looksLikeScientific(_ s: String) -> Bool {
+    public static func looksLikeScientific(_ s: String) -> Bool {
         guard s.utf8.contains(where: { $0 == 0x45 || $0 == 0x65 }) else { return false }
         guard let e = s.firstIndex(where: { $0 == "E" || $0 == "e" }) else { return false }
         let mantissa = s[..<e], power = s[s.index(after: e)...]
@@ -110,7 +110,7 @@ package enum NumberText {
 }
 
 extension String {
-    package func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         var view = Substring(self)
         while let f = view.first, f == " " { view = view.dropFirst() }
         while let l = view.last, l == " " { view = view.dropLast() }

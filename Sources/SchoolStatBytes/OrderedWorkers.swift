@@ -6,7 +6,7 @@
 import Foundation
 import SchoolStatModel
 
-package final class OrderedWorkers<Input, Output>: @unchecked Sendable {
+public final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private let condition = NSCondition()
     /// Batches waiting for a worker; never longer than the window, so taking from the front is cheap.
     private var pending: [(sequence: Int, input: Input)] = []
@@ -20,7 +20,7 @@ package final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private let work: (_ worker: Int, Input) -> Output
 
     /// Starts `threads` workers; `work` gets the worker's number, so it can keep per-worker state.
-    package init(threads: Int, window: Int, work: @escaping (_ worker: Int, Input) -> Output) {
+    public init(threads: Int, window: Int, work: @escaping (_ worker: Int, Input) -> Output) {
         self.window = max(1, window)
         self.work = work
         let count = max(1, threads)
@@ -55,7 +55,7 @@ package final class OrderedWorkers<Input, Output>: @unchecked Sendable {
 
     /// Queues one batch, then hands every result that is ready, in order, to `consume`;
     /// waits only while too many batches are in flight.
-    package func submit(_ input: Input, consume: (Output) -> Void) {
+    public func submit(_ input: Input, consume: (Output) -> Void) {
         condition.lock()
         pending.append((submitted, input))
         submitted += 1
@@ -66,7 +66,7 @@ package final class OrderedWorkers<Input, Output>: @unchecked Sendable {
 
     /// Consumes every remaining result in order and stops the workers; call it once,
     /// on every path (the worker threads keep the pool alive until then).
-    package func finish(consume: (Output) -> Void) {
+    public func finish(consume: (Output) -> Void) {
         drain(consume, keepingAtMost: 0)
         condition.lock()
         closing = true
@@ -91,12 +91,12 @@ package final class OrderedWorkers<Input, Output>: @unchecked Sendable {
 }
 
 /// A value computed on another thread while the caller goes on, or at once on the caller's.
-package final class Pending<Value>: @unchecked Sendable {
+public final class Pending<Value>: @unchecked Sendable {
     private var result: Value?
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
 
-    package init(onAnotherThread: Bool, _ compute: @escaping @Sendable () -> Value) {
+    public init(onAnotherThread: Bool, _ compute: @escaping @Sendable () -> Value) {
         guard onAnotherThread else {
             result = compute()
             done.signal()
@@ -112,7 +112,7 @@ package final class Pending<Value>: @unchecked Sendable {
     }
 
     /// The value, once computed (waits for it the first time).
-    package var value: Value {
+    public var value: Value {
         if let value = lock.withLock({ result }) { return value }
         done.wait()
         return lock.withLock { result! }

@@ -4,12 +4,12 @@ import CSupport
 import SchoolStatModel
 
 /// The 18-character resident ID number (GB 11643-1999).
-package enum IDNumber {
+public enum IDNumber {
     private static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     private static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
 
     /// ISO 7064 MOD 11-2 over the first 17 digits gives the 18th character.
-    package static func checksumIsValid(_ id: String) -> Bool {
+    public static func checksumIsValid(_ id: String) -> Bool {
         var id = id
         return id.withUTF8 { b in
             guard b.count == 18 else { return false }
@@ -23,7 +23,7 @@ package enum IDNumber {
         }
     }
 
-    package static func birthDate(_ id: String) -> Day? {
+    public static func birthDate(_ id: String) -> Day? {
         var id = id
         return id.withUTF8 { b in
             guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
@@ -33,7 +33,7 @@ package enum IDNumber {
     }
 
     /// The 17th digit is odd for men and even for women.
-    package static func sex(_ id: String) -> String? {
+    public static func sex(_ id: String) -> String? {
         var id = id
         return id.withUTF8 { b in
             guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
@@ -42,7 +42,7 @@ package enum IDNumber {
     }
 
     /// Digits in a run that make it look like an ID number (18, or 15 for the first-generation cards).
-    package static let scrubbedRunLength = 15
+    public static let scrubbedRunLength = 15
 
     /// `text` with every run that looks like an ID number masked as `mask` does: 15 or more
     /// digits (ASCII or full-width), with a final `X` if there is one. Whatever column a number
@@ -51,13 +51,13 @@ package enum IDNumber {
     /// The quick test `scrub` starts with: false when `text` cannot hold a run of digits long
     /// enough, after a look at a fraction of its bytes (without copying it).
     @inline(__always)
-    package static func mayHoldIDNumber(_ text: String) -> Bool {
+    public static func mayHoldIDNumber(_ text: String) -> Bool {
         let utf8 = text.utf8
         if utf8.count < scrubbedRunLength { return false }
         return utf8.withContiguousStorageIfAvailable { schoolstat_may_hold_digit_run($0.baseAddress, $0.count, scrubbedRunLength) != 0 } ?? true
     }
 
-    package static func scrub(_ text: String) -> String {
+    public static func scrub(_ text: String) -> String {
         // A quick look first: a run of 15 digits is 15 bytes in a row that can belong to a digit
         // (ASCII 0–9, or EF BC 90–99, a full-width one). Looking at every 15th byte and around
         // the few that can, most text is passed over in a fraction of its bytes; only text with
@@ -87,7 +87,7 @@ package enum IDNumber {
     }
 
     /// `500102********123X`: region kept for context, birth date and serial hidden.
-    package static func mask(_ id: String) -> String {
+    public static func mask(_ id: String) -> String {
         var text = id
         let ascii = text.withUTF8 { b -> String? in
             guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
@@ -104,18 +104,18 @@ package enum IDNumber {
     /// The masking rule, by character: of more than eight, the first six and the last four are
     /// kept (for nine they overlap); of eight or fewer, none.
     @inline(__always)
-    package static func keeps(_ i: Int, of count: Int) -> Bool {
+    public static func keeps(_ i: Int, of count: Int) -> Bool {
         count > 8 && (i < keptHead || i >= count - keptTail)
     }
 
     /// How many characters `keeps` keeps at each end of a long one.
-    package static let keptHead = 6, keptTail = 4
+    public static let keptHead = 6, keptTail = 4
 }
 
 /// A person's name as outputs show it.
-package enum PersonName {
+public enum PersonName {
     /// `张三丰` → `张**`: the family name stays for readability.
-    package static func mask(_ name: String) -> String {
+    public static func mask(_ name: String) -> String {
         guard let first = name.first else { return name }
         return String(first) + String(repeating: "*", count: max(1, name.count - 1))
     }

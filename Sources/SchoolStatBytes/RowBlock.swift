@@ -7,15 +7,15 @@ import SchoolStatModel
 /// there is nothing left to destroy afterwards. (An array per row cost more than the
 /// values in it: its allocation, and its destruction, which goes through the runtime's
 /// generic path one value at a time.)
-package final class RowBlock: @unchecked Sendable {
-    package let width: Int
+public final class RowBlock: @unchecked Sendable {
+    public let width: Int
     private var storage: UnsafeMutablePointer<Value>
     private var capacity: Int
-    package private(set) var lines: [Int] = []
+    public private(set) var lines: [Int] = []
     /// Values already moved out, from the front.
     private var taken = 0
 
-    package init(width: Int, rows: Int = 256) {
+    public init(width: Int, rows: Int = 256) {
         self.width = width
         capacity = max(1, rows) * width
         storage = .allocate(capacity: capacity)
@@ -23,7 +23,7 @@ package final class RowBlock: @unchecked Sendable {
 
     /// Moves a row's values in, leaving `.missing` in their place (the row is done with them);
     /// with `columns`, only those, the others being missing in the block.
-    package func append(movingFrom values: inout [Value], columns: [Int]? = nil, line: Int) {
+    public func append(movingFrom values: inout [Value], columns: [Int]? = nil, line: Int) {
         precondition(values.count == width)
         let end = lines.count * width
         if end + width > capacity {
@@ -51,7 +51,7 @@ package final class RowBlock: @unchecked Sendable {
     }
 
     /// Moves the next row not yet taken into `target`, which has `width` values.
-    package func takeNext(into target: inout [Value]) {
+    public func takeNext(into target: inout [Value]) {
         precondition(taken < lines.count * width && target.count == width)
         let row = storage + taken
         target.withUnsafeMutableBufferPointer { t in

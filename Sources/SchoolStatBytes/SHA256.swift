@@ -6,9 +6,9 @@ import SchoolStatModel
 /// Incremental SHA-256 (FIPS 180-4). Whole blocks go through the CPU's SHA
 /// instructions when it has them (`CSupport/sha256_x86.c`), else through the
 /// portable compression below; both give the same digest.
-package struct SHA256 {
+public struct SHA256 {
     /// Whether this CPU has the SHA-256 instructions.
-    package static let hardwareAvailable = schoolstat_sha256_hardware() != 0
+    public static let hardwareAvailable = schoolstat_sha256_hardware() != 0
 
     /// The round constants, from the C file that also holds the hardware path.
     nonisolated(unsafe) private static let k = UnsafeBufferPointer(start: schoolstat_sha256_constants(), count: 64)
@@ -19,11 +19,11 @@ package struct SHA256 {
     private let usesHardware: Bool
 
     /// `hardware: false` forces the portable code (to check one against the other).
-    package init(hardware: Bool = SHA256.hardwareAvailable) {
+    public init(hardware: Bool = SHA256.hardwareAvailable) {
         usesHardware = hardware && SHA256.hardwareAvailable
     }
 
-    package mutating func update(_ data: UnsafeRawBufferPointer) {
+    public mutating func update(_ data: UnsafeRawBufferPointer) {
         length &+= UInt64(data.count)
         var i = 0
         while i < data.count {
@@ -45,12 +45,12 @@ package struct SHA256 {
         }
     }
 
-    package mutating func update(_ bytes: [UInt8]) {
+    public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The digest as 64 lowercase hex digits.
-    package mutating func finalHex() -> String {
+    public mutating func finalHex() -> String {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         let fill = (blockFill + 1) % 64
@@ -111,13 +111,13 @@ package struct SHA256 {
 
 /// SHA-256 computed on its own thread: the reading thread hands over copies of the
 /// chunks it reads (at most four waiting) and gets the digest at the end.
-package final class BackgroundDigest: @unchecked Sendable {
-    package init() {}
+public final class BackgroundDigest: @unchecked Sendable {
+    public init() {}
     private var hasher = SHA256()
     private let queue = DispatchQueue(label: "schoolstat.digest")
     private let waiting = DispatchSemaphore(value: 4)
 
-    package func update(_ chunk: UnsafeRawBufferPointer) {
+    public func update(_ chunk: UnsafeRawBufferPointer) {
         let copy = [UInt8](chunk)
         waiting.wait()
         queue.async {
@@ -127,7 +127,7 @@ package final class BackgroundDigest: @unchecked Sendable {
     }
 
     /// Waits for the chunks handed over so far and returns the digest.
-    package func finalHex() -> String {
+    public func finalHex() -> String {
         queue.sync { hasher.finalHex() }
     }
 }

@@ -3,23 +3,23 @@
 import SchoolStatModel
 
 /// How much of the full-width range to fold to ASCII.
-package enum WidthFolding {
+public enum WidthFolding {
     /// Digits, letters and punctuation: for numbers, codes, dates and enums.
     case all
     /// Digits and letters only: names keep their Chinese brackets （）.
     case alphanumerics
 }
 
-package enum TextCleaner {
+public enum TextCleaner {
     /// Cleans a cell: drops zero-width characters, turns NBSP, ideographic
     /// and other spaces into plain spaces, folds full-width forms, trims, collapses
     /// runs of spaces and removes spaces between two Chinese characters (`张 三` → `张三`).
-    package static func clean(_ input: String, folding: WidthFolding) -> String {
+    public static func clean(_ input: String, folding: WidthFolding) -> String {
         isAlreadyClean(input) ? input : cleanScalars(input, folding: folding)
     }
 
     /// The cleaning itself, character by character.
-    package static func cleanScalars(_ input: String, folding: WidthFolding) -> String {
+    public static func cleanScalars(_ input: String, folding: WidthFolding) -> String {
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(input.unicodeScalars.count)
         for s in input.unicodeScalars {
@@ -61,11 +61,11 @@ package enum TextCleaner {
     /// character `clean` changes (U+0080–00BF, U+1000–2FFF, U+3000–303F, U+F000–FFFF) send the
     /// text the long way, as does a space anywhere in non-ASCII text (`张 三` → `张三`).
     @inline(__always)
-    package static func isAlreadyClean(_ s: String) -> Bool {
+    public static func isAlreadyClean(_ s: String) -> Bool {
         s.withBytes { isAlreadyClean($0) }
     }
 
-    package static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isAlreadyClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         // Eight bytes at a time while they are all printable ASCII other than the space (codes,
         // numbers, dates): nothing in them to clean, so only the bytes after them need a look.
         var start = 0
@@ -113,7 +113,7 @@ package enum TextCleaner {
         return !previousSpace || bytes.isEmpty
     }
 
-    package static func isCJK(_ s: Unicode.Scalar) -> Bool {
+    public static func isCJK(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F: return true
         default: return false
@@ -122,7 +122,7 @@ package enum TextCleaner {
 
     /// Whether `matchKey` would return already-cleaned text unchanged: no ASCII capitals and
     /// none of the characters it drops.
-    package static func isOwnMatchKey(_ cleaned: String) -> Bool {
+    public static func isOwnMatchKey(_ cleaned: String) -> Bool {
         for u in cleaned.unicodeScalars {
             let v = u.value
             if v < 0x80 {
@@ -134,7 +134,7 @@ package enum TextCleaner {
         return true
     }
 
-    package static func isDroppedASCII(_ b: UInt8) -> Bool { droppedASCII[Int(b)] }
+    public static func isDroppedASCII(_ b: UInt8) -> Bool { droppedASCII[Int(b)] }
 
     private static let droppedASCII: [Bool] = (0..<128).map { droppedFromKeys.contains(Unicode.Scalar(UInt8($0))) }
 
@@ -142,7 +142,7 @@ package enum TextCleaner {
 
     /// Whether `matchKey` of these UTF-8 bytes equals `key`, without building the key
     /// when the bytes are only ASCII letters and digits (their key is themselves, lowercased).
-    package static func matchKey(of bytes: UnsafeBufferPointer<UInt8>, equals key: String) -> Bool {
+    public static func matchKey(of bytes: UnsafeBufferPointer<UInt8>, equals key: String) -> Bool {
         let simple = bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
         guard simple else { return matchKey(String(decoding: bytes, as: UTF8.self)) == key }
         let k = key.utf8
@@ -152,7 +152,7 @@ package enum TextCleaner {
 
     /// `matchKey` of already-cleaned text, built directly when the text is ASCII
     /// (lowercased, dropped characters left out); the general path otherwise.
-    package static func keyOfCleaned(_ cleaned: String) -> String {
+    public static func keyOfCleaned(_ cleaned: String) -> String {
         var ascii = true
         var own = true
         cleaned.withBytes { bytes in
@@ -172,7 +172,7 @@ package enum TextCleaner {
     /// A lookup key: cleaned, all folded, lowercased, with spaces, underscores,
     /// hyphens and brackets of either width removed. Used for headers, enum
     /// aliases and booleans.
-    package static func matchKey(_ input: String) -> String {
+    public static func matchKey(_ input: String) -> String {
         let cleaned = clean(input, folding: .all).lowercased()
         var out = String.UnicodeScalarView()
         for s in cleaned.unicodeScalars where !droppedFromKeys.contains(s) {

@@ -12,16 +12,16 @@ import SchoolStatModel
 /// single byte 0xFF, which can never occur in UTF-8. The parser passes it
 /// through untouched, so the field that holds it is later found by UTF-8
 /// validation and reported with its row and column rather than lost here.
-package struct Transcoder {
-    package static let invalidMarker: UInt8 = 0xFF
+public struct Transcoder {
+    public static let invalidMarker: UInt8 = 0xFF
 
-    package let encoding: TextEncoding
+    public let encoding: TextEncoding
     private var descriptor: iconv_t?
     private var carry: [UInt8] = []
     private var output: [UInt8] = []
-    package private(set) var invalidSequences = 0
+    public private(set) var invalidSequences = 0
 
-    package init(encoding: TextEncoding) throws(ReadError) {
+    public init(encoding: TextEncoding) throws(ReadError) {
         self.encoding = encoding
         switch encoding {
         case .utf8, .utf8BOM:
@@ -35,14 +35,14 @@ package struct Transcoder {
         }
     }
 
-    package mutating func close() {
+    public mutating func close() {
         if let cd = descriptor { iconv_close(cd) }
         descriptor = nil
     }
 
     /// Converts one chunk. Bytes of a sequence cut by the chunk's end are kept
     /// for the next call; `final` flushes them as invalid.
-    package mutating func convert(_ input: UnsafeRawBufferPointer, final: Bool, _ body: (UnsafeRawBufferPointer) -> Void) {
+    public mutating func convert(_ input: UnsafeRawBufferPointer, final: Bool, _ body: (UnsafeRawBufferPointer) -> Void) {
         guard let cd = descriptor else {
             // UTF-8 needs no conversion; invalid bytes are found per field later.
             body(input)

@@ -6,8 +6,8 @@ import CLibXML2
 import SchoolStatModel
 
 /// One start tag's attributes, valid during the callback only.
-package struct XMLAttributes {
-    package init(pointer: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, count: Int) {
+public struct XMLAttributes {
+    public init(pointer: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, count: Int) {
         self.pointer = pointer; self.count = count
     }
 
@@ -15,7 +15,7 @@ package struct XMLAttributes {
     fileprivate let count: Int
 
     /// The value of the attribute with local name `name` (ASCII), if present.
-    package func value(_ name: StaticString) -> [UInt8]? {
+    public func value(_ name: StaticString) -> [UInt8]? {
         guard let pointer else { return nil }
         for i in 0..<count {
             guard let local = pointer[5 * i], let start = pointer[5 * i + 3], let end = pointer[5 * i + 4] else { continue }
@@ -28,7 +28,7 @@ package struct XMLAttributes {
 }
 
 /// Receives a part's events.
-package protocol XMLEventHandler: AnyObject {
+public protocol XMLEventHandler: AnyObject {
     /// `name` is the element's local name (no prefix). Return a reason to stop the parse.
     func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String?
     func end(_ name: UnsafePointer<xmlChar>) -> String?
@@ -36,24 +36,24 @@ package protocol XMLEventHandler: AnyObject {
 }
 
 /// Why a part could not be read to its end.
-package struct XMLFailure: Error {
-    package init(line: Int, column: Int, message: String) {
+public struct XMLFailure: Error {
+    public init(line: Int, column: Int, message: String) {
         self.line = line; self.column = column; self.message = message
     }
 
-    package var line: Int
-    package var column: Int
-    package var message: String
+    public var line: Int
+    public var column: Int
+    public var message: String
 }
 
-package final class XMLPushParser {
+public final class XMLPushParser {
     private var context: xmlParserCtxtPtr?
     private unowned let handler: any XMLEventHandler
     /// Set by a handler (a limit passed, a damaged cell) or by this class (a DTD, an entity).
     private var stopReason: String?
     private var finished = false
 
-    package init(handler: any XMLEventHandler, name: String) {
+    public init(handler: any XMLEventHandler, name: String) {
         self.handler = handler
         var sax = xmlSAXHandler()
         sax.initialized = UInt32(XML_SAX2_MAGIC)
@@ -112,12 +112,12 @@ package final class XMLPushParser {
     }
 
     /// Parses the next bytes of the part; throws at the first error.
-    package func feed(_ bytes: UnsafeRawBufferPointer) throws(XMLFailure) {
+    public func feed(_ bytes: UnsafeRawBufferPointer) throws(XMLFailure) {
         try parse(bytes, terminate: false)
     }
 
     /// Tells the parser the part is complete: an element left open is an error here.
-    package func finish() throws(XMLFailure) {
+    public func finish() throws(XMLFailure) {
         guard !finished else { return }
         finished = true
         try parse(UnsafeRawBufferPointer(start: nil, count: 0), terminate: true)
@@ -143,7 +143,7 @@ package final class XMLPushParser {
         } while offset < bytes.count
     }
 
-    package static func equals(_ name: UnsafePointer<xmlChar>, _ literal: StaticString) -> Bool {
+    public static func equals(_ name: UnsafePointer<xmlChar>, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         let l = literal.utf8Start
         for i in 0..<n where name[i] != l[i] { return false }

@@ -1,16 +1,16 @@
 // Model: the syntax tree of the rule language (Rules/ parses it; see ExpressionParser.swift there).
 /// A parsed expression with the text it came from and where that text is.
 public struct Expression: Sendable {
-    package init(text: String, location: SourceLocation, root: ExpressionNode) {
+    public init(text: String, location: SourceLocation, root: ExpressionNode) {
         self.text = text; self.location = location; self.root = root
     }
 
     public var text: String
     public var location: SourceLocation
-    package var root: ExpressionNode
+    public var root: ExpressionNode
 }
 
-package indirect enum ExpressionNode: Sendable {
+public indirect enum ExpressionNode: Sendable {
     case literal(Value, offset: Int)
     case column(String, offset: Int)
     case parameter(String, offset: Int)
@@ -23,7 +23,7 @@ package indirect enum ExpressionNode: Sendable {
     case isMissing(ExpressionNode, negated: Bool, offset: Int)
     case conditional(ExpressionNode, ExpressionNode, ExpressionNode, offset: Int)
 
-    package var offset: Int {
+    public var offset: Int {
         switch self {
         case let .literal(_, o), let .column(_, o), let .parameter(_, o), let .call(_, _, o), let .negate(_, o),
              let .not(_, o), let .binary(_, _, _, o), let .membership(_, _, _, o), let .between(_, _, _, o),
@@ -33,7 +33,7 @@ package indirect enum ExpressionNode: Sendable {
     }
 
     /// The expression as text without positions: two nodes with the same text compute the same value.
-    package var canonicalText: String {
+    public var canonicalText: String {
         switch self {
         case let .literal(v, _): return "lit(\(String(reflecting: v)))"
         case let .column(n, _): return n
@@ -51,7 +51,7 @@ package indirect enum ExpressionNode: Sendable {
     }
 
     /// Every function call in the expression, nested ones included, as canonical text.
-    package func forEachCall(_ body: (String) -> Void) {
+    public func forEachCall(_ body: (String) -> Void) {
         switch self {
         case .literal, .column, .parameter: return
         case let .call(_, args, _):
@@ -65,7 +65,7 @@ package indirect enum ExpressionNode: Sendable {
     }
 }
 
-package enum BinaryOperator: String, Sendable {
+public enum BinaryOperator: String, Sendable {
     case add = "+", subtract = "-", multiply = "*", divide = "/"
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and, or

@@ -1,7 +1,7 @@
 // Model: where findings go.
 
 /// Where findings go: the ledger, the summary counts and the console.
-package protocol FindingSink: AnyObject {
+public protocol FindingSink: AnyObject {
     func record(_ entry: LedgerEntry)
 }
 

@@ -3,7 +3,7 @@
 
 /// One finding about the data.
 public struct LedgerEntry: Sendable {
-    package init(table: String, sourceFile: String, line: Int, recordKey: String, column: String, rawValue: String, normalisedValue: String, ruleID: String, severity: Severity, messageZh: String, messageEn: String, expected: String, note: String = "") {
+    public init(table: String, sourceFile: String, line: Int, recordKey: String, column: String, rawValue: String, normalisedValue: String, ruleID: String, severity: Severity, messageZh: String, messageEn: String, expected: String, note: String = "") {
         self.table = table; self.sourceFile = sourceFile; self.line = line; self.recordKey = recordKey; self.column = column; self.rawValue = rawValue; self.normalisedValue = normalisedValue; self.ruleID = ruleID; self.severity = severity; self.messageZh = messageZh; self.messageEn = messageEn; self.expected = expected; self.note = note
     }
 

@@ -16,7 +16,7 @@ public struct ReadLimits: Sendable {
     public var ratio: Int = 100
     public var ratioFloor: Int = 32 << 20
     /// Bytes of the small parts read whole (workbook.xml, its relations).
-    package static let smallPartBytes = 16 << 20
+    public static let smallPartBytes = 16 << 20
 
     public init() {}
 }

@@ -1,11 +1,11 @@
 // Model: the values of one row as the rule language sees them, and their types.
 /// The type of a value in the rule language.
-package enum ValueType: String, Sendable {
+public enum ValueType: String, Sendable {
     case number, text, date, boolean
     /// The literal `missing`, which fits anywhere.
     case any
 
-    package init(_ column: ColumnType) {
+    public init(_ column: ColumnType) {
         switch column {
         case .integer, .decimal: self = .number
         case .text, .code, .enumeration: self = .text
@@ -14,9 +14,9 @@ package enum ValueType: String, Sendable {
         }
     }
 
-    package func accepts(_ other: ValueType) -> Bool { self == .any || other == .any || self == other }
+    public func accepts(_ other: ValueType) -> Bool { self == .any || other == .any || self == other }
 
-    package var label: String {
+    public var label: String {
         switch self {
         case .number: return "数字 (number)"
         case .text: return "文字 (text)"
@@ -28,25 +28,25 @@ package enum ValueType: String, Sendable {
 }
 
 /// The values of the row being checked, by column position.
-package final class RowValues {
-    package var values: [Value]
+public final class RowValues {
+    public var values: [Value]
     /// Results of calls several checks share (`SharedCalls`), valid while `stamp` is unchanged.
     /// Stamp 0 means none are kept: only a caller that calls `beginRow` for each row gets them.
     private var stamp = 0
     private var kept: [Value] = []
     private var keptStamps: [Int] = []
 
-    package init(count: Int) { values = Array(repeating: .missing, count: count) }
+    public init(count: Int) { values = Array(repeating: .missing, count: count) }
 
     /// Starts a new row: results kept for the previous one no longer count.
-    package func beginRow() { stamp &+= 1 }
+    public func beginRow() { stamp &+= 1 }
 
     @inline(__always)
-    package func keptResult(_ slot: Int) -> Value? {
+    public func keptResult(_ slot: Int) -> Value? {
         stamp != 0 && slot < keptStamps.count && keptStamps[slot] == stamp ? kept[slot] : nil
     }
 
-    package func keep(_ value: Value, _ slot: Int) {
+    public func keep(_ value: Value, _ slot: Int) {
         guard stamp != 0 else { return }
         if slot >= keptStamps.count {
             kept.append(contentsOf: repeatElement(.missing, count: slot + 1 - kept.count))

@@ -2,7 +2,7 @@
 
 /// A place in a rule file: path, 1-based line and column.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    package init(path: String, line: Int, column: Int) {
+    public init(path: String, line: Int, column: Int) {
         self.path = path; self.line = line; self.column = column
     }
 
@@ -15,7 +15,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
 /// A mistake in a file under `Rules/`. The run stops before reading any data (exit code 2).
 public struct RuleFileError: Error, Sendable, CustomStringConvertible {
-    package init(location: SourceLocation, message: String) {
+    public init(location: SourceLocation, message: String) {
         self.location = location; self.message = message
     }
 
@@ -27,7 +27,7 @@ public struct RuleFileError: Error, Sendable, CustomStringConvertible {
 
 /// Every mistake found while loading rule files; loading goes on past the first.
 public struct RuleFileErrors: Error, Sendable, CustomStringConvertible {
-    package init(errors: [RuleFileError]) {
+    public init(errors: [RuleFileError]) {
         self.errors = errors
     }
 

@@ -2,21 +2,21 @@
 
 /// Spellings shared by all tables: booleans, missing placeholders, units.
 public struct Vocabulary: Sendable {
-    package init(trueWords: Set<String> = [], falseWords: Set<String> = [], missingWords: Set<String> = [], exactBooleans: [String: Bool] = [:], units: [String: UnitKind] = [:]) {
+    public init(trueWords: Set<String> = [], falseWords: Set<String> = [], missingWords: Set<String> = [], exactBooleans: [String: Bool] = [:], units: [String: UnitKind] = [:]) {
         self.trueWords = trueWords; self.falseWords = falseWords; self.missingWords = missingWords; self.exactBooleans = exactBooleans; self.units = units
     }
 
-    package var trueWords: Set<String> = []
-    package var falseWords: Set<String> = []
-    package var missingWords: Set<String> = []
+    public var trueWords: Set<String> = []
+    public var falseWords: Set<String> = []
+    public var missingWords: Set<String> = []
     /// Spellings exactly as written → value: the fast path before match keys.
-    package var exactBooleans: [String: Bool] = [:]
-    package var units: [String: UnitKind] = [:]
+    public var exactBooleans: [String: Bool] = [:]
+    public var units: [String: UnitKind] = [:]
 }
 
 /// Everything a run validates against.
 public struct RuleSet: Sendable {
-    package init(vocabulary: Vocabulary, parameters: [String: Value], tables: [TableSchema], packs: [RulePack] = [], inactivePacks: [String] = [], profiles: [Profile] = [], profile: String? = nil, files: [(path: String, sha256: String)]) {
+    public init(vocabulary: Vocabulary, parameters: [String: Value], tables: [TableSchema], packs: [RulePack] = [], inactivePacks: [String] = [], profiles: [Profile] = [], profile: String? = nil, files: [(path: String, sha256: String)]) {
         self.vocabulary = vocabulary; self.parameters = parameters; self.tables = tables; self.packs = packs; self.inactivePacks = inactivePacks; self.profiles = profiles; self.profile = profile; self.files = files
     }
 
@@ -24,10 +24,10 @@ public struct RuleSet: Sendable {
     public var parameters: [String: Value]
     public var tables: [TableSchema]
     /// Packs in force for the reporting year, each at its matching version.
-    package var packs: [RulePack] = []
+    public var packs: [RulePack] = []
     /// Packs that have no version for the reporting year.
     public var inactivePacks: [String] = []
-    package var profiles: [Profile] = []
+    public var profiles: [Profile] = []
     /// The profile whose parameters are in force, if any.
     public var profile: String?
     /// Rule files read, with their SHA-256, in a stable order.

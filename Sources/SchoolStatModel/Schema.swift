@@ -22,7 +22,7 @@ public enum CleanOutputPolicy: String, Sendable {
 
 /// A family of units and the suffixes that scale into its canonical unit.
 public struct UnitKind: Sendable {
-    package init(name: String, canonical: String, scales: [String: Int]) {
+    public init(name: String, canonical: String, scales: [String: Int]) {
         self.name = name; self.canonical = canonical; self.scales = scales
     }
 
@@ -33,7 +33,7 @@ public struct UnitKind: Sendable {
 }
 
 public struct ColumnSpec: Sendable {
-    package init(name: String, type: ColumnType, titleZh: String, titleEn: String, aliases: [String], required: Bool, unit: UnitKind? = nil, minimum: FixedDecimal? = nil, maximum: FixedDecimal? = nil, earliest: Day? = nil, latest: Day? = nil, length: ClosedRange<Int>? = nil, digitsOnly: Bool, uppercase: Bool, pattern: String? = nil, enumAliases: [String: String], enumValues: [String], enumExact: [String: String] = [:], enumLabelsZh: [String: String] = [:], missingTokens: Set<String>, acceptRatio: Bool, personal: PersonalData? = nil, cleanOutput: CleanOutputPolicy, hintZh: String? = nil, hintEn: String? = nil, location: SourceLocation) {
+    public init(name: String, type: ColumnType, titleZh: String, titleEn: String, aliases: [String], required: Bool, unit: UnitKind? = nil, minimum: FixedDecimal? = nil, maximum: FixedDecimal? = nil, earliest: Day? = nil, latest: Day? = nil, length: ClosedRange<Int>? = nil, digitsOnly: Bool, uppercase: Bool, pattern: String? = nil, enumAliases: [String: String], enumValues: [String], enumExact: [String: String] = [:], enumLabelsZh: [String: String] = [:], missingTokens: Set<String>, acceptRatio: Bool, personal: PersonalData? = nil, cleanOutput: CleanOutputPolicy, hintZh: String? = nil, hintEn: String? = nil, location: SourceLocation) {
         self.name = name; self.type = type; self.titleZh = titleZh; self.titleEn = titleEn; self.aliases = aliases; self.required = required; self.unit = unit; self.minimum = minimum; self.maximum = maximum; self.earliest = earliest; self.latest = latest; self.length = length; self.digitsOnly = digitsOnly; self.uppercase = uppercase; self.pattern = pattern; self.enumAliases = enumAliases; self.enumValues = enumValues; self.enumExact = enumExact; self.enumLabelsZh = enumLabelsZh; self.missingTokens = missingTokens; self.acceptRatio = acceptRatio; self.personal = personal; self.cleanOutput = cleanOutput; self.hintZh = hintZh; self.hintEn = hintEn; self.location = location
     }
 
@@ -72,12 +72,12 @@ public struct ColumnSpec: Sendable {
     public func zhText(_ value: String) -> String { enumLabelsZh[value] ?? value }
 
     /// The column's label in messages: `出生日期（birth_date）`.
-    package var label: String { "\(titleZh)（\(name)）" }
+    public var label: String { "\(titleZh)（\(name)）" }
 }
 
 /// A cross-field check on one row, written as an expression in the rule language.
 public struct RowCheck: Sendable {
-    package init(id: String, titleZh: String, titleEn: String, column: String? = nil, scope: Expression? = nil, condition: Expression, severity: Severity, messageZh: String, messageEn: String, fixZh: String? = nil, fixEn: String? = nil, values: [(name: String, expression: Expression)], onMissing: MissingPolicy, source: String? = nil, location: SourceLocation) {
+    public init(id: String, titleZh: String, titleEn: String, column: String? = nil, scope: Expression? = nil, condition: Expression, severity: Severity, messageZh: String, messageEn: String, fixZh: String? = nil, fixEn: String? = nil, values: [(name: String, expression: Expression)], onMissing: MissingPolicy, source: String? = nil, location: SourceLocation) {
         self.id = id; self.titleZh = titleZh; self.titleEn = titleEn; self.column = column; self.scope = scope; self.condition = condition; self.severity = severity; self.messageZh = messageZh; self.messageEn = messageEn; self.fixZh = fixZh; self.fixEn = fixEn; self.values = values; self.onMissing = onMissing; self.source = source; self.location = location
     }
 
@@ -110,7 +110,7 @@ public enum MissingPolicy: String, Sendable {
 }
 
 public struct UniqueKey: Sendable {
-    package init(id: String, columns: [String], severity: Severity, location: SourceLocation) {
+    public init(id: String, columns: [String], severity: Severity, location: SourceLocation) {
         self.id = id; self.columns = columns; self.severity = severity; self.location = location
     }
 
@@ -121,7 +121,7 @@ public struct UniqueKey: Sendable {
 }
 
 public struct TableSchema: Sendable {
-    package init(name: String, titleZh: String, titleEn: String, columns: [ColumnSpec], key: [String], unique: [UniqueKey], checks: [RowCheck], minimumHeaderMatches: Int, path: String) {
+    public init(name: String, titleZh: String, titleEn: String, columns: [ColumnSpec], key: [String], unique: [UniqueKey], checks: [RowCheck], minimumHeaderMatches: Int, path: String) {
         self.name = name; self.titleZh = titleZh; self.titleEn = titleEn; self.columns = columns; self.key = key; self.unique = unique; self.checks = checks; self.minimumHeaderMatches = minimumHeaderMatches; self.path = path
     }
 
@@ -135,5 +135,5 @@ public struct TableSchema: Sendable {
     public var minimumHeaderMatches: Int
     public var path: String
 
-    package func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+    public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 }

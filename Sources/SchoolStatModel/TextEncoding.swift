@@ -22,7 +22,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     }
 
     /// The name iconv knows this encoding by.
-    package var iconvName: String {
+    public var iconvName: String {
         switch self {
         case .utf8, .utf8BOM: return "UTF-8"
         case .gb18030: return "GB18030"
@@ -32,7 +32,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     }
 
     /// Length of the byte-order mark this encoding starts with in a file, if any.
-    package var bomLength: Int {
+    public var bomLength: Int {
         switch self {
         case .utf8BOM: return 3
         case .utf16LE, .utf16BE: return 2
@@ -41,7 +41,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     }
 
     /// Bytes to skip after an undecodable sequence: one code unit.
-    package var invalidSkip: Int {
+    public var invalidSkip: Int {
         switch self {
         case .utf16LE, .utf16BE: return 2
         default: return 1
@@ -54,7 +54,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     /// alternate positions is UTF-16; text that is (almost all) valid UTF-8 is UTF-8;
     /// anything else is taken as GB18030, the superset of GBK and GB2312 that
     /// Excel on a Chinese Windows writes.
-    package static func detect(prefix: [UInt8], isWholeFile: Bool) -> TextEncoding {
+    public static func detect(prefix: [UInt8], isWholeFile: Bool) -> TextEncoding {
         if prefix.starts(with: [0xEF, 0xBB, 0xBF]) { return .utf8BOM }
         if prefix.starts(with: [0xFF, 0xFE]) { return .utf16LE }
         if prefix.starts(with: [0xFE, 0xFF]) { return .utf16BE }
@@ -75,7 +75,7 @@ public enum TextEncoding: String, Sendable, CaseIterable, Codable {
     }
 
     /// Counts well-formed multi-byte UTF-8 sequences and malformed bytes.
-    package static func utf8SequenceCounts(_ bytes: [UInt8], allowTruncatedTail: Bool) -> (valid: Int, invalid: Int) {
+    public static func utf8SequenceCounts(_ bytes: [UInt8], allowTruncatedTail: Bool) -> (valid: Int, invalid: Int) {
         var valid = 0, invalid = 0
         var i = 0
         let n = bytes.count

@@ -78,9 +78,9 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.day = day
     }
 
-    package static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+    public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
-    package static func daysIn(month: Int, year: Int) -> Int {
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -145,7 +145,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     public var isMissing: Bool { if case .missing = self { return true } else { return false } }
 
     /// Whether this is the boolean true (what a check's condition must give to pass).
-    package var isTrue: Bool { if case .boolean(true) = self { return true } else { return false } }
+    public var isTrue: Bool { if case .boolean(true) = self { return true } else { return false } }
 
     /// The canonical textual form written to clean outputs.
     public var description: String {
@@ -171,7 +171,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Up to six decimal places, trailing zeros dropped: deterministic across runs.
-    package static func format(_ r: Double) -> String {
+    public static func format(_ r: Double) -> String {
         guard r.isFinite else { return r.isNaN ? "NaN" : (r > 0 ? "Infinity" : "-Infinity") }
         let scaled = (r * 1_000_000).rounded()
         guard abs(scaled) < 9e17 else { return String(r) }

@@ -3,17 +3,17 @@
 // fail the run; an expired waiver no longer applies and is itself reported.
 import Foundation
 
-package struct Waiver: Sendable {
-    package init(rule: String, key: String, reason: String, expires: Day, rectification: String? = nil, location: SourceLocation) {
+public struct Waiver: Sendable {
+    public init(rule: String, key: String, reason: String, expires: Day, rectification: String? = nil, location: SourceLocation) {
         self.rule = rule; self.key = key; self.reason = reason; self.expires = expires; self.rectification = rectification; self.location = location
     }
 
-    package var rule: String
+    public var rule: String
     /// The ledger's record key (`school_code=3150010001`), or `*` for every entity.
-    package var key: String
-    package var reason: String
-    package var expires: Day
+    public var key: String
+    public var reason: String
+    public var expires: Day
     /// How the problem is being put right; a waiver with one counts as rectification (整改).
-    package var rectification: String?
-    package var location: SourceLocation
+    public var rectification: String?
+    public var location: SourceLocation
 }

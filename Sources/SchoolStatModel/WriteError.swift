@@ -1,6 +1,6 @@
 /// What happened writing an output file.
 public struct WriteError: Error, Sendable, CustomStringConvertible {
-    package init(path: String, reason: String) {
+    public init(path: String, reason: String) {
         self.path = path; self.reason = reason
     }
 

@@ -6,11 +6,11 @@ import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 
-package enum CleanDataLoader {
+public enum CleanDataLoader {
     /// Feeds every `clean/<table>.csv` of a run to the evaluator, and the keys of `rejected/<table>.csv`.
     /// Returns the tables found.
     /// `filled` receives, per table, the columns that have a value in at least one row.
-    package static func load(run: String, ruleSet: RuleSet, into evaluator: PackEvaluator, filled: inout [String: Set<String>]) throws(ReadError) -> Set<String> {
+    public static func load(run: String, ruleSet: RuleSet, into evaluator: PackEvaluator, filled: inout [String: Set<String>]) throws(ReadError) -> Set<String> {
         var found: Set<String> = []
         for schema in ruleSet.tables {
             let clean = run + "/clean/\(schema.name).csv"

@@ -5,8 +5,8 @@ import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 
-package enum EvaluationReport {
-    package static func markdown(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
+public enum EvaluationReport {
+    public static func markdown(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
         func conclusion(_ c: Conclusion) -> String { english ? c.english : c.rawValue }
         func section(_ s: String) -> String {
             switch s {
@@ -64,7 +64,7 @@ package enum EvaluationReport {
 extension EvaluationReport {
     /// One self-contained HTML file: no scripts, fonts or images from elsewhere;
     /// charts are inline SVG; the layout prints on A4.
-    package static func html(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
+    public static func html(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
         func esc(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")

@@ -33,7 +33,7 @@ public enum Conclusion: String, Sendable {
     case notMet = "不达标"
     case dataMissing = "数据缺失"
 
-    package var english: String {
+    public var english: String {
         switch self {
         case .met: return "met"
         case .metAfterRectification: return "met after rectification"
@@ -73,8 +73,8 @@ private final class NullSink: FindingSink {
 }
 
 public enum Scorer {
-    package static let sections = [("primary", "小学", "p"), ("junior", "初中", "j")]
-    package static let resourceTitles = [
+    public static let sections = [("primary", "小学", "p"), ("junior", "初中", "j")]
+    public static let resourceTitles = [
         "R1": "每百名学生拥有高于规定学历教师数", "R2": "每百名学生拥有县级及以上骨干教师数", "R3": "每百名学生拥有体育、艺术专任教师数",
         "R4": "生均教学及辅助用房面积", "R5": "生均体育运动场馆面积", "R6": "生均教学仪器设备值", "R7": "每百名学生拥有网络多媒体教室数",
     ]
@@ -276,22 +276,22 @@ public enum Scorer {
 }
 
 /// The score's output files, written atomically like a validation run's.
-package final class OutputFiles {
+public final class OutputFiles {
     private let path: String
     private let protected: [String]
     private var opened: OutputDirectory?
-    package var finalPath: String { opened?.finalPath ?? path }
+    public var finalPath: String { opened?.finalPath ?? path }
 
-    package init(_ path: String, protecting inputs: [String]) {
+    public init(_ path: String, protecting inputs: [String]) {
         self.path = path
         protected = inputs
     }
 
-    package func prepare() throws(OutputError) {
+    public func prepare() throws(OutputError) {
         opened = try OutputDirectory(path: path, kind: .evaluation, runID: ValidationRun.makeRunID(Date()), protecting: protected)
     }
 
-    package func csv(_ name: String, header: [String], rows: [[String]]) throws(WriteError) {
+    public func csv(_ name: String, header: [String], rows: [[String]]) throws(WriteError) {
         let file = try BufferedFile(path: opened!.path(name))
         file.write([0xEF, 0xBB, 0xBF])
         let w = CSVWriter(file: file)
@@ -300,13 +300,13 @@ package final class OutputFiles {
         try file.close()
     }
 
-    package func text(_ name: String, _ content: String) throws(WriteError) {
+    public func text(_ name: String, _ content: String) throws(WriteError) {
         let file = try BufferedFile(path: opened!.path(name))
         file.write(content)
         try file.close()
     }
 
-    package func commit() throws(OutputError) { try opened!.commit() }
+    public func commit() throws(OutputError) { try opened!.commit() }
 
     deinit { opened?.abandon() }
 }

@@ -6,38 +6,38 @@ import SchoolStatBytes
 
 /// A call's argument values: one or two held inline, so that a call on the per-row path
 /// allocates nothing; three or more in an array.
-package struct Arguments: RandomAccessCollection {
+public struct Arguments: RandomAccessCollection {
     private let one: Value
     private let two: Value
     private let all: [Value]
-    package let endIndex: Int
-    package var startIndex: Int { 0 }
+    public let endIndex: Int
+    public var startIndex: Int { 0 }
 
-    package init(_ one: Value) { self.one = one; two = .missing; all = []; endIndex = 1 }
-    package init(_ one: Value, _ two: Value) { self.one = one; self.two = two; all = []; endIndex = 2 }
-    package init(_ values: [Value]) { one = .missing; two = .missing; all = values; endIndex = values.count }
+    public init(_ one: Value) { self.one = one; two = .missing; all = []; endIndex = 1 }
+    public init(_ one: Value, _ two: Value) { self.one = one; self.two = two; all = []; endIndex = 2 }
+    public init(_ values: [Value]) { one = .missing; two = .missing; all = values; endIndex = values.count }
 
-    package subscript(i: Int) -> Value { all.isEmpty ? (i == 0 ? one : two) : all[i] }
+    public subscript(i: Int) -> Value { all.isEmpty ? (i == 0 ? one : two) : all[i] }
 }
 
 /// A function of the rule language.
-package struct BuiltinFunction: Sendable {
-    package init(name: String, summary: String, parameters: [ValueType], variadic: Bool = false, result: ValueType? = nil, propagatesMissing: Bool = true, implementation: @escaping @Sendable (Arguments) -> Value) {
+public struct BuiltinFunction: Sendable {
+    public init(name: String, summary: String, parameters: [ValueType], variadic: Bool = false, result: ValueType? = nil, propagatesMissing: Bool = true, implementation: @escaping @Sendable (Arguments) -> Value) {
         self.name = name; self.summary = summary; self.parameters = parameters; self.variadic = variadic; self.result = result; self.propagatesMissing = propagatesMissing; self.implementation = implementation
     }
 
-    package var name: String
-    package var summary: String
+    public var name: String
+    public var summary: String
     /// Argument types; the last repeats when `variadic`.
-    package var parameters: [ValueType]
-    package var variadic: Bool = false
+    public var parameters: [ValueType]
+    public var variadic: Bool = false
     /// Result type; `nil` means "the type of the first argument".
-    package var result: ValueType?
+    public var result: ValueType?
     /// Most functions give `missing` when an argument is missing; `coalesce` and `present` do not.
-    package var propagatesMissing: Bool = true
-    package var implementation: @Sendable (Arguments) -> Value
+    public var propagatesMissing: Bool = true
+    public var implementation: @Sendable (Arguments) -> Value
 
-    package func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
+    public func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
         let countOK = variadic ? types.count >= parameters.count : types.count == parameters.count
         guard countOK else {
             throw ExpressionCompileError(offset: offset, message: "函数 \(name) 需要 \(parameters.count)\(variadic ? " 个或更多" : " 个")参数，实际给了 \(types.count) 个 (\(name) takes \(parameters.count)\(variadic ? "+" : "") arguments, got \(types.count))")
@@ -52,14 +52,14 @@ package struct BuiltinFunction: Sendable {
     }
 }
 
-package enum BuiltinFunctions {
-    package static let all: [String: BuiltinFunction] = {
+public enum BuiltinFunctions {
+    public static let all: [String: BuiltinFunction] = {
         var table: [String: BuiltinFunction] = [:]
         for f in list { table[f.name] = f }
         return table
     }()
 
-    package static let list: [BuiltinFunction] = [
+    public static let list: [BuiltinFunction] = [
         BuiltinFunction(name: "id_checksum_ok", summary: "身份证号第18位校验码正确 (ISO 7064 MOD 11-2)", parameters: [.text], result: .boolean) { a in
             guard case .text(let s) = a[0] else { return .missing }
             return .boolean(IDNumber.checksumIsValid(s))
@@ -141,7 +141,7 @@ package enum BuiltinFunctions {
 
 /// A double's whole part as a 64-bit integer, or nil when it has none (NaN, infinite, out of range):
 /// a built-in given such an argument is not evaluable, as a division by zero is.
-package func wholeNumber(_ x: Double) -> Int64? {
+public func wholeNumber(_ x: Double) -> Int64? {
     guard x.isFinite, x > -9.2e18, x < 9.2e18 else { return nil }
     return Int64(x.rounded(.towardZero))
 }

@@ -5,7 +5,7 @@ import SchoolStatBytes
 
 /// A whole-string pattern made of ASCII character classes and literals with
 /// quantifiers `{n}`, `{m,n}`, `+`, `*`, `?`.
-package struct CharacterClassPattern {
+public struct CharacterClassPattern {
     private struct Piece {
         /// The ASCII bytes allowed, one bit each: 0–63 in `low`, 64–127 in `high`.
         var low: UInt64
@@ -32,7 +32,7 @@ package struct CharacterClassPattern {
     private let pieces: [Piece]
 
     /// Nil when the pattern uses syntax this matcher does not handle.
-    package init?(_ pattern: String) {
+    public init?(_ pattern: String) {
         let b = Array(pattern.utf8)
         var pieces: [Piece] = []
         var i = 0
@@ -85,11 +85,11 @@ package struct CharacterClassPattern {
     }
 
     /// Whole-string match. Greedy per piece with backtracking over counts.
-    package func matches(_ s: String) -> Bool {
+    public func matches(_ s: String) -> Bool {
         s.withBytes(matches)
     }
 
-    package func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         fixedUntilLast ? matchInOrder(bytes) : match(bytes, 0, 0)
     }
 

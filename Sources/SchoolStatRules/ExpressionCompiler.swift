@@ -6,51 +6,51 @@ import SchoolStatBytes
 /// The function calls that occur more than once among a table's row checks
 /// (`id_checksum_ok(id_number)` is the condition of one check and the `when` of
 /// two others): each is computed once per row and its result kept in the row.
-package final class SharedCalls {
+public final class SharedCalls {
     private var slots: [String: Int] = [:]
 
     /// Counts the calls in `nodes`; those seen twice or more get a slot.
-    package init(_ nodes: [ExpressionNode]) {
+    public init(_ nodes: [ExpressionNode]) {
         var seen: [String: Int] = [:]
         for node in nodes { node.forEachCall { seen[$0, default: 0] += 1 } }
         for key in seen.keys.sorted() where seen[key]! > 1 { slots[key] = slots.count }
     }
 
-    package func slot(_ node: ExpressionNode) -> Int? { slots.isEmpty ? nil : slots[node.canonicalText] }
+    public func slot(_ node: ExpressionNode) -> Int? { slots.isEmpty ? nil : slots[node.canonicalText] }
 }
 
 /// An expression ready to run on rows of one table.
-package struct CompiledExpression {
-    package init(type: ValueType, columns: Set<Int>, evaluate: @escaping (RowValues) -> Value) {
+public struct CompiledExpression {
+    public init(type: ValueType, columns: Set<Int>, evaluate: @escaping (RowValues) -> Value) {
         self.type = type; self.columns = columns; self.evaluate = evaluate
     }
 
-    package let type: ValueType
-    package let columns: Set<Int>
-    package let evaluate: (RowValues) -> Value
+    public let type: ValueType
+    public let columns: Set<Int>
+    public let evaluate: (RowValues) -> Value
 }
 
-package struct ExpressionCompileError: Error {
-    package init(offset: Int, message: String) {
+public struct ExpressionCompileError: Error {
+    public init(offset: Int, message: String) {
         self.offset = offset; self.message = message
     }
 
-    package var offset: Int
-    package var message: String
+    public var offset: Int
+    public var message: String
 }
 
 /// Resolves column and parameter names and checks types.
-package struct ExpressionCompiler {
-    package init(schema: TableSchema, parameters: [String: Value], shared: SharedCalls? = nil) {
+public struct ExpressionCompiler {
+    public init(schema: TableSchema, parameters: [String: Value], shared: SharedCalls? = nil) {
         self.schema = schema; self.parameters = parameters; self.shared = shared
     }
 
-    package let schema: TableSchema
-    package let parameters: [String: Value]
+    public let schema: TableSchema
+    public let parameters: [String: Value]
     /// Calls whose results are kept per row; only for rows whose owner calls `RowValues.beginRow`.
-    package var shared: SharedCalls? = nil
+    public var shared: SharedCalls? = nil
 
-    package func compile(_ node: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression {
+    public func compile(_ node: ExpressionNode) throws(ExpressionCompileError) -> CompiledExpression {
         switch node {
         case let .literal(value, _):
             return CompiledExpression(type: Self.type(of: value), columns: []) { _ in value }
@@ -257,7 +257,7 @@ package struct ExpressionCompiler {
         }
     }
 
-    package static func type(of value: Value) -> ValueType {
+    public static func type(of value: Value) -> ValueType {
         switch value {
         case .missing: return .any
         case .integer, .decimal, .real: return .number
@@ -269,8 +269,8 @@ package struct ExpressionCompiler {
 }
 
 /// Arithmetic and comparison with missing values propagating.
-package enum Arithmetic {
-    package static func negate(_ v: Value) -> Value {
+public enum Arithmetic {
+    public static func negate(_ v: Value) -> Value {
         switch v {
         case .integer(let i): return i == .min ? .real(-Double(i)) : .integer(-i)
         case .decimal(let d): return d.mantissa == .min ? .real(-d.doubleValue) : .decimal(FixedDecimal(mantissa: -d.mantissa, exponent: d.exponent))
@@ -279,7 +279,7 @@ package enum Arithmetic {
         }
     }
 
-    package static func exact(_ v: Value) -> FixedDecimal? {
+    public static func exact(_ v: Value) -> FixedDecimal? {
         switch v {
         case .integer(let i): return FixedDecimal(i)
         case .decimal(let d): return d
@@ -287,7 +287,7 @@ package enum Arithmetic {
         }
     }
 
-    package static func apply(_ op: BinaryOperator, _ a: Value, _ b: Value) -> Value {
+    public static func apply(_ op: BinaryOperator, _ a: Value, _ b: Value) -> Value {
         guard let x = a.number, let y = b.number else { return .missing }
         if op != .divide, let p = exact(a), let q = exact(b), let r = exactResult(op, p, q) {
             return r.exponent >= 0 ? .integer(r.mantissa) : .decimal(r)
@@ -322,13 +322,13 @@ package enum Arithmetic {
     }
 
     /// Whether `compare` would give 0, without ordering texts that differ.
-    package static func isEqual(_ a: Value, _ b: Value) -> Bool {
+    public static func isEqual(_ a: Value, _ b: Value) -> Bool {
         if case let (.text(x), .text(y)) = (a, b) { return x == y }
         return compare(a, b) == 0
     }
 
     /// -1, 0 or 1; nil when either side is missing or the types differ.
-    package static func compare(_ a: Value, _ b: Value) -> Int? {
+    public static func compare(_ a: Value, _ b: Value) -> Int? {
         switch (a, b) {
         case (.missing, _), (_, .missing): return nil
         case let (.integer(x), .integer(y)): return x == y ? 0 : (x < y ? -1 : 1)

@@ -17,7 +17,7 @@
 import SchoolStatModel
 import SchoolStatBytes
 
-package enum Token: Equatable {
+public enum Token: Equatable {
     case number(FixedDecimal)
     case string(String)
     case name(String)
@@ -26,18 +26,18 @@ package enum Token: Equatable {
     case end
 }
 
-package struct ExpressionSyntaxError: Error {
-    package init(offset: Int, message: String) {
+public struct ExpressionSyntaxError: Error {
+    public init(offset: Int, message: String) {
         self.offset = offset; self.message = message
     }
 
-    package var offset: Int
-    package var message: String
+    public var offset: Int
+    public var message: String
 }
 
 /// Turns expression text into tokens with their character offsets.
-package struct ExpressionLexer {
-    package static func tokenize(_ text: String) throws(ExpressionSyntaxError) -> [(Token, Int)] {
+public struct ExpressionLexer {
+    public static func tokenize(_ text: String) throws(ExpressionSyntaxError) -> [(Token, Int)] {
         let chars = Array(text)
         var tokens: [(Token, Int)] = []
         var i = 0
@@ -95,14 +95,14 @@ package struct ExpressionLexer {
 /// or nested deeper than `maximumDepth` (parentheses, unary operators, a chain of one operator)
 /// is refused with its offset, so that neither this parser nor the compiler and evaluator that
 /// walk the tree recursively can run out of stack.
-package struct ExpressionParser {
-    package static let maximumTokens = 10_000
-    package static let maximumDepth = 200
+public struct ExpressionParser {
+    public static let maximumTokens = 10_000
+    public static let maximumDepth = 200
     private var tokens: [(Token, Int)]
     private var position = 0
     private var depth = 0
 
-    package static func parse(_ text: String) throws(ExpressionSyntaxError) -> ExpressionNode {
+    public static func parse(_ text: String) throws(ExpressionSyntaxError) -> ExpressionNode {
         if text.utf8.count > maximumTokens * 16 {
             throw ExpressionSyntaxError(offset: 0, message: "表达式过长（\(text.utf8.count) 字节）；请拆成几个派生值 (derived) 分步计算。 (expression too long; split it into derived values)")
         }

@@ -11,18 +11,18 @@ import SchoolStatBytes
 /// `* + ? {n} {n,} {n,m}` (lazy forms are accepted and mean the same for a whole match); `^` and
 /// `$`. What cannot be matched in linear time — backreferences, lookaround, possessive
 /// quantifiers, inline flags — is refused when the rules load, with the reason.
-package struct LinearPattern: Sendable {
+public struct LinearPattern: Sendable {
     /// Instructions a pattern may compile to (counted repetitions are expanded).
-    package static let maximumProgram = 5_000
+    public static let maximumProgram = 5_000
 
-    package struct SyntaxError: Error, Equatable, CustomStringConvertible {
-        package init(offset: Int, message: String) {
+    public struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        public init(offset: Int, message: String) {
             self.offset = offset; self.message = message
         }
 
-        package var offset: Int
-        package var message: String
-        package var description: String { "第 \(offset + 1) 个字符处：\(message)" }
+        public var offset: Int
+        public var message: String
+        public var description: String { "第 \(offset + 1) 个字符处：\(message)" }
     }
 
     fileprivate indirect enum Node {
@@ -46,7 +46,7 @@ package struct LinearPattern: Sendable {
 
     private let program: [Instruction]
 
-    package init(_ pattern: String) throws(SyntaxError) {
+    public init(_ pattern: String) throws(SyntaxError) {
         var parser = PatternParser(Array(pattern.unicodeScalars))
         let node = try parser.parseAll()
         var builder = ProgramBuilder()
@@ -56,7 +56,7 @@ package struct LinearPattern: Sendable {
     }
 
     /// Whether the whole of `text` matches.
-    package func matches(_ text: String) -> Bool {
+    public func matches(_ text: String) -> Bool {
         let count = program.count
         var current: [Int] = []
         var next: [Int] = []

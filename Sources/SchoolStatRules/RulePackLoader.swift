@@ -3,12 +3,12 @@ import Yams
 import SchoolStatModel
 import SchoolStatBytes
 
-package enum RulePackLoader {
-    package static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions"]
-    package static let ruleKeys: Set<String> = ["id", "title_zh", "title_en", "on", "by", "when", "check", "values", "severity", "message_zh",
+public enum RulePackLoader {
+    public static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions"]
+    public static let ruleKeys: Set<String> = ["id", "title_zh", "title_en", "on", "by", "when", "check", "values", "severity", "message_zh",
                                         "message_en", "fix_zh", "fix_en", "on_missing", "source", "quarantine"]
 
-    package static func loadPack(_ doc: YAMLDocument, _ root: Node?) -> RulePack? {
+    public static func loadPack(_ doc: YAMLDocument, _ root: Node?) -> RulePack? {
         guard let root else { return nil }
         var pack = RulePack(name: "", titleZh: "", version: "", source: nil, years: 0...9999, parameters: [:], derived: [], rules: [], path: doc.path)
         for (key, keyNode, node) in doc.mapping(root, context: "规则包 (rule pack)", allowed: packKeys) {
@@ -67,7 +67,7 @@ package enum RulePackLoader {
         return pack
     }
 
-    package static func loadProfile(_ doc: YAMLDocument, _ root: Node?) -> Profile? {
+    public static func loadProfile(_ doc: YAMLDocument, _ root: Node?) -> Profile? {
         guard let root else { return nil }
         var profile = Profile(name: "", titleZh: "", parameters: [:], path: doc.path)
         for (key, _, node) in doc.mapping(root, context: "地区参数 (profile)", allowed: ["profile", "title_zh", "title_en", "source", "parameters"]) {

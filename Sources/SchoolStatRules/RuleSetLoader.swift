@@ -133,7 +133,7 @@ public enum RuleSetLoader {
         return ruleSet
     }
 
-    package static func parseParameter(_ text: String) -> Value {
+    public static func parseParameter(_ text: String) -> Value {
         if let d = NumberText.parsePlainDecimal(text) { return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d) }
         if text.count >= 8, let day = DateText.parse(text), text.contains("-") || text.contains("/") { return .date(day) }
         if text == "true" || text == "false" { return .boolean(text == "true") }

@@ -3,23 +3,23 @@ import Yams
 import SchoolStatModel
 import SchoolStatBytes
 
-package struct SchemaLoader {
-    package init(document: YAMLDocument, vocabulary: Vocabulary, parameters: [String: Value]) {
+public struct SchemaLoader {
+    public init(document: YAMLDocument, vocabulary: Vocabulary, parameters: [String: Value]) {
         self.document = document; self.vocabulary = vocabulary; self.parameters = parameters
     }
 
-    package let document: YAMLDocument
-    package let vocabulary: Vocabulary
-    package let parameters: [String: Value]
+    public let document: YAMLDocument
+    public let vocabulary: Vocabulary
+    public let parameters: [String: Value]
 
-    package static let tableKeys: Set<String> = ["table", "title_zh", "title_en", "description", "recognise_with", "key", "unique", "columns", "checks"]
-    package static let columnKeys: Set<String> = ["type", "title_zh", "title_en", "aliases", "required", "unit", "min", "max", "earliest", "latest",
+    public static let tableKeys: Set<String> = ["table", "title_zh", "title_en", "description", "recognise_with", "key", "unique", "columns", "checks"]
+    public static let columnKeys: Set<String> = ["type", "title_zh", "title_en", "aliases", "required", "unit", "min", "max", "earliest", "latest",
                                           "length", "digits", "uppercase", "pattern", "values", "missing", "accept_ratio", "personal",
                                           "clean_output", "hint_zh", "hint_en"]
-    package static let checkKeys: Set<String> = ["id", "title_zh", "title_en", "column", "when", "check", "severity", "message_zh", "message_en",
+    public static let checkKeys: Set<String> = ["id", "title_zh", "title_en", "column", "when", "check", "severity", "message_zh", "message_en",
                                          "fix_zh", "fix_en", "values", "on_missing", "source"]
 
-    package func load(_ root: Node?) -> TableSchema? {
+    public func load(_ root: Node?) -> TableSchema? {
         guard let root else { return nil }
         var schema = TableSchema(name: "", titleZh: "", titleEn: "", columns: [], key: [], unique: [], checks: [], minimumHeaderMatches: 2, path: document.path)
         var keyNode: Node?, uniqueNode: Node?, checksNode: Node?
@@ -255,8 +255,8 @@ package struct SchemaLoader {
 }
 
 /// `{name}` placeholders in rule messages.
-package enum Placeholders {
-    package static func names(in text: String) -> [String] {
+public enum Placeholders {
+    public static func names(in text: String) -> [String] {
         var names: [String] = []
         var current: String?
         for ch in text {
@@ -269,7 +269,7 @@ package enum Placeholders {
     }
 
     /// Replaces each `{name}` by `lookup(name)`; unknown names and unclosed braces stay as written.
-    package static func fill(_ text: String, _ lookup: (String) -> String?) -> String {
+    public static func fill(_ text: String, _ lookup: (String) -> String?) -> String {
         let utf8 = text.utf8
         guard utf8.contains(0x7B) else { return text }
         var out = ""

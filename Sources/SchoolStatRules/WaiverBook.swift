@@ -6,18 +6,18 @@ import Yams
 import SchoolStatModel
 import SchoolStatBytes
 
-package final class WaiverBook {
-    package private(set) var waivers: [Waiver] = []
+public final class WaiverBook {
+    public private(set) var waivers: [Waiver] = []
     private var used: [Bool] = []
-    package let asOf: Day
+    public let asOf: Day
 
-    package init(waivers: [Waiver], asOf: Day) {
+    public init(waivers: [Waiver], asOf: Day) {
         self.waivers = waivers
         self.used = Array(repeating: false, count: waivers.count)
         self.asOf = asOf
     }
 
-    package static func load(path: String, asOf: Day) throws(RuleFileErrors) -> WaiverBook {
+    public static func load(path: String, asOf: Day) throws(RuleFileErrors) -> WaiverBook {
         let doc = YAMLDocument(path: path)
         guard let (text, _) = doc.readText() else {
             let errors = doc.errors.isEmpty
@@ -54,7 +54,7 @@ package final class WaiverBook {
     }
 
     /// The waiver covering a finding, if one is in force.
-    package func match(_ entry: LedgerEntry) -> Waiver? {
+    public func match(_ entry: LedgerEntry) -> Waiver? {
         for (i, w) in waivers.enumerated() where w.rule == entry.ruleID && (w.key == "*" || w.key == entry.recordKey) {
             used[i] = true
             if w.expires >= asOf { return w }
@@ -63,7 +63,7 @@ package final class WaiverBook {
     }
 
     /// Findings about the waivers themselves: expired ones that were needed, and ones nothing matched.
-    package func report() -> [LedgerEntry] {
+    public func report() -> [LedgerEntry] {
         var out: [LedgerEntry] = []
         for (i, w) in waivers.enumerated() {
             let place = "\(w.location.path)"

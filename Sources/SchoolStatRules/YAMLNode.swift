@@ -5,33 +5,33 @@ import SchoolStatModel
 import SchoolStatBytes
 
 /// Walks a YAML document, recording every mistake with its file, line and column.
-package final class YAMLDocument {
-    package let path: String
-    package private(set) var errors: [RuleFileError] = []
+public final class YAMLDocument {
+    public let path: String
+    public private(set) var errors: [RuleFileError] = []
 
-    package init(path: String) { self.path = path }
+    public init(path: String) { self.path = path }
 
-    package func location(of node: Node?) -> SourceLocation {
+    public func location(of node: Node?) -> SourceLocation {
         SourceLocation(path: path, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
     }
 
-    package func fail(_ node: Node?, _ message: String) {
+    public func fail(_ node: Node?, _ message: String) {
         errors.append(RuleFileError(location: location(of: node), message: message))
     }
 
-    package func failAt(_ location: SourceLocation, _ message: String) {
+    public func failAt(_ location: SourceLocation, _ message: String) {
         errors.append(RuleFileError(location: location, message: message))
     }
 
     /// The largest rule file read, in bytes: rule files are a few kilobytes.
-    package static let maximumBytes = 4 << 20
+    public static let maximumBytes = 4 << 20
     /// How deep collections may nest, and how many aliases a file may use: Yams builds the tree
     /// recursively, and every alias is a copy the loaders walk.
-    package static let maximumNesting = 64
-    package static let maximumAliases = 100
+    public static let maximumNesting = 64
+    public static let maximumAliases = 100
 
     /// Reads a rule file: a regular file of at most `maximumBytes`, in UTF-8. A failure is recorded.
-    package func readText() -> (text: String, data: [UInt8])? {
+    public func readText() -> (text: String, data: [UInt8])? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
@@ -124,7 +124,7 @@ package final class YAMLDocument {
     }
 
     /// Parses text into a node tree; a syntax error is recorded with its position.
-    package func compose(_ text: String) -> Node? {
+    public func compose(_ text: String) -> Node? {
         guard checkShape(text) else { return nil }
         do {
             return try Yams.compose(yaml: text)
@@ -143,7 +143,7 @@ package final class YAMLDocument {
     }
 
     /// The entries of a mapping, checking that only `allowed` keys appear.
-    package func mapping(_ node: Node?, context: String, allowed: Set<String>? = nil) -> [(key: String, keyNode: Node, value: Node)] {
+    public func mapping(_ node: Node?, context: String, allowed: Set<String>? = nil) -> [(key: String, keyNode: Node, value: Node)] {
         guard let node else { return [] }
         guard let map = node.mapping else {
             fail(node, "\(context) 应为映射 (expected a mapping of key: value)")
@@ -162,20 +162,20 @@ package final class YAMLDocument {
         return out
     }
 
-    package func string(_ node: Node?, context: String) -> String? {
+    public func string(_ node: Node?, context: String) -> String? {
         guard let node else { return nil }
         guard let s = node.scalar?.string else { fail(node, "\(context) 应为文字 (expected text)"); return nil }
         return s
     }
 
-    package func strings(_ node: Node?, context: String) -> [String] {
+    public func strings(_ node: Node?, context: String) -> [String] {
         guard let node else { return [] }
         if let s = node.scalar?.string { return [s] }
         guard let seq = node.sequence else { fail(node, "\(context) 应为列表 (expected a list)"); return [] }
         return seq.compactMap { string($0, context: context) }
     }
 
-    package func bool(_ node: Node?, context: String) -> Bool? {
+    public func bool(_ node: Node?, context: String) -> Bool? {
         guard let node else { return nil }
         switch node.scalar?.string.lowercased() {
         case "true", "yes": return true
@@ -184,13 +184,13 @@ package final class YAMLDocument {
         }
     }
 
-    package func int(_ node: Node?, context: String) -> Int? {
+    public func int(_ node: Node?, context: String) -> Int? {
         guard let node else { return nil }
         guard let s = node.scalar?.string, let i = Int(s) else { fail(node, "\(context) 应为整数 (expected an integer)"); return nil }
         return i
     }
 
-    package func decimal(_ node: Node?, context: String) -> FixedDecimal? {
+    public func decimal(_ node: Node?, context: String) -> FixedDecimal? {
         guard let node else { return nil }
         guard let s = node.scalar?.string, let d = NumberText.parsePlainDecimal(s) else {
             fail(node, "\(context) 应为数字 (expected a number)")
@@ -210,7 +210,7 @@ package final class YAMLDocument {
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
-package func editDistance(_ a: String, _ b: String) -> Int {
+public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }

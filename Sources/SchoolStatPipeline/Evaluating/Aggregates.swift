@@ -6,22 +6,22 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// One aggregate call found in an expression, such as `sum(total_pupils)`.
-package struct AggregateCall {
-    package enum Kind: String {
+public struct AggregateCall {
+    public enum Kind: String {
         case count, sum, mean, min, max, share, cv, first
         case weightedMean = "weighted_mean"
     }
-    package var kind: Kind
-    package var arguments: [ExpressionNode]
+    public var kind: Kind
+    public var arguments: [ExpressionNode]
 }
 
-package enum AggregateRewriter {
-    package static let names: Set<String> = ["count", "sum", "mean", "share", "cv", "weighted_mean", "min", "max", "first"]
+public enum AggregateRewriter {
+    public static let names: Set<String> = ["count", "sum", "mean", "share", "cv", "weighted_mean", "min", "max", "first"]
 
     /// Replaces each aggregate call by a reference to a slot column `__agg<n>`
     /// and returns the calls in slot order. `min`/`max` with one argument are
     /// aggregates; with more they stay the scalar functions.
-    package static func rewrite(_ node: ExpressionNode, into calls: inout [AggregateCall]) throws(ExpressionCompileError) -> ExpressionNode {
+    public static func rewrite(_ node: ExpressionNode, into calls: inout [AggregateCall]) throws(ExpressionCompileError) -> ExpressionNode {
         switch node {
         case let .call(name, args, offset) where names.contains(name) && !((name == "min" || name == "max") && args.count != 1):
             let kind = AggregateCall.Kind(rawValue: name)!
@@ -61,32 +61,32 @@ package enum AggregateRewriter {
 /// Kept small (88 bytes): a row touches one accumulator per aggregate of each rule it
 /// feeds, in whichever group it belongs to, so their size decides how much of the cache
 /// a run over thousands of groups needs. Fields serve several kinds where they can.
-package struct Accumulator {
-    package init() {}
-    package var rows = 0
+public struct Accumulator {
+    public init() {}
+    public var rows = 0
     /// Rows with a usable value (mean's divisor).
-    package var known = 0
+    public var known = 0
     /// count and share: rows whose condition is true.
-    package var trues = 0
+    public var trues = 0
     /// sum: the exact sum as mantissa × 10^exponent, not reduced while adding (reducing
     /// divides); given up once a value is not exact or the sum would overflow.
-    package var exactMantissa: Int64 = 0
-    package var exactExponent = 0
-    package var isExact = true
+    public var exactMantissa: Int64 = 0
+    public var exactExponent = 0
+    public var isExact = true
     /// sum and mean: Σx; cv and weighted mean: Σw·x.
-    package var sum = 0.0
-    package var weightSum = 0.0
-    package var weightedSquares = 0.0
+    public var sum = 0.0
+    public var weightSum = 0.0
+    public var weightedSquares = 0.0
     /// min, max: the extreme so far; first: the first row's value.
-    package var value: Value = .missing
+    public var value: Value = .missing
 
     /// Adds one row's argument values.
-    package mutating func add(_ kind: AggregateCall.Kind, _ args: [Value]) {
+    public mutating func add(_ kind: AggregateCall.Kind, _ args: [Value]) {
         add(kind, count: args.count, args.first ?? .missing, args.count > 1 ? args[1] : .missing)
     }
 
     /// Adds one row's arguments: `count` of them (0, 1 or 2), in `one` and `two`.
-    package mutating func add(_ kind: AggregateCall.Kind, count: Int, _ one: Value, _ two: Value) {
+    public mutating func add(_ kind: AggregateCall.Kind, count: Int, _ one: Value, _ two: Value) {
         rows += 1
         switch kind {
         case .first:
@@ -159,7 +159,7 @@ package struct Accumulator {
     }
 
     /// The aggregate's value once every row is in.
-    package func result(_ kind: AggregateCall.Kind) -> Value {
+    public func result(_ kind: AggregateCall.Kind) -> Value {
         switch kind {
         case .count: return .integer(Int64(trues))
         case .share: return rows == 0 ? .missing : .real(Double(trues) / Double(rows))
@@ -185,20 +185,20 @@ package struct Accumulator {
 
 /// An expression with aggregates, compiled in two halves: the per-row
 /// arguments of each aggregate, and the outer expression over the results.
-package struct GroupExpression {
-    package let calls: [AggregateCall]
-    package let arguments: [[CompiledExpression]]
-    package let outer: CompiledExpression
+public struct GroupExpression {
+    public let calls: [AggregateCall]
+    public let arguments: [[CompiledExpression]]
+    public let outer: CompiledExpression
 
     /// Adds one row (evaluated in the row context) to a group's accumulators.
-    package func add(_ row: RowValues, to state: inout [Accumulator]) {
+    public func add(_ row: RowValues, to state: inout [Accumulator]) {
         for (i, call) in calls.enumerated() {
             state[i].add(call.kind, arguments[i].map { $0.evaluate(row) })
         }
     }
 
     /// Writes the aggregate results into the group row's slot columns.
-    package func finish(_ state: [Accumulator], into group: RowValues, slotOffset: Int) {
+    public func finish(_ state: [Accumulator], into group: RowValues, slotOffset: Int) {
         for (i, call) in calls.enumerated() { group.values[slotOffset + i] = state[i].result(call.kind) }
     }
 }

@@ -5,12 +5,12 @@ import SchoolStatRules
 /// The rule set and the evaluator compiled from its packs, for one run. Loading compiles the
 /// packs against the schemas, so that a mistake in a pack is reported with the others in the
 /// rule files, before any data is read; the run then uses that same evaluator.
-package struct LoadedRules {
-    package let ruleSet: RuleSet
-    package let evaluator: PackEvaluator
+public struct LoadedRules {
+    public let ruleSet: RuleSet
+    public let evaluator: PackEvaluator
 
     /// Throws `RuleFileErrors` listing the rule files' mistakes.
-    package static func load(directory: String, profile: String? = nil, parameterOverrides: [String: String] = [:]) throws -> LoadedRules {
+    public static func load(directory: String, profile: String? = nil, parameterOverrides: [String: String] = [:]) throws -> LoadedRules {
         let ruleSet = try RuleSetLoader.load(directory: directory, profile: profile, parameterOverrides: parameterOverrides)
         return LoadedRules(ruleSet: ruleSet, evaluator: try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear))
     }

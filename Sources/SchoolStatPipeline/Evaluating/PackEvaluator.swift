@@ -27,25 +27,25 @@ public struct Evaluation: Sendable {
 }
 
 /// Retained clean rows of a table that rules are evaluated on.
-package final class EntityStore {
-    package let schema: TableSchema
-    package var rows: [[Value]] = []
-    package var files: [String] = []
-    package var lines: [Int] = []
-    package init(schema: TableSchema) { self.schema = schema }
+public final class EntityStore {
+    public let schema: TableSchema
+    public var rows: [[Value]] = []
+    public var files: [String] = []
+    public var lines: [Int] = []
+    public init(schema: TableSchema) { self.schema = schema }
 }
 
 /// Per-group accumulators fed by a streaming table. Groups live in slots, in the
 /// order they were first seen; one hash lookup per row finds the slot.
-package final class GroupState {
-    package private(set) var order: [String] = []
+public final class GroupState {
+    public private(set) var order: [String] = []
     private var slots: [String: Int] = [:]
-    package private(set) var keyValues: [[Value]] = []
+    public private(set) var keyValues: [[Value]] = []
     /// Every slot's accumulators, one after another (`calls` per slot).
-    package var accumulators: [Accumulator] = []
+    public var accumulators: [Accumulator] = []
     private var calls = 0
     /// Where each group's first row is, so a finding about the group can point a clerk at the file.
-    package private(set) var firstRows: [(file: String, line: Int)] = []
+    public private(set) var firstRows: [(file: String, line: Int)] = []
 
     /// Slots by group number (see `PackEvaluator.groupNumber`); -1 where the group has none yet.
     private var slotOfGroup: [Int] = []
@@ -53,13 +53,13 @@ package final class GroupState {
     /// Asks for the accumulators of the group numbered `group` to be brought into the cache, when
     /// the group has a slot already.
     @inline(__always)
-    package func prefetch(group: Int, calls: Int) {
+    public func prefetch(group: Int, calls: Int) {
         guard group < slotOfGroup.count, case let s = slotOfGroup[group], s >= 0 else { return }
         accumulators.withUnsafeBufferPointer { schoolstat_prefetch_for_write($0.baseAddress! + s * calls) }
     }
 
     /// The slot of the group numbered `group`, found by number; made on its first row.
-    package func slot(group: Int, _ key: () -> String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
+    public func slot(group: Int, _ key: () -> String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
         if group < slotOfGroup.count, slotOfGroup[group] >= 0 { return slotOfGroup[group] }
         let s = slot(key(), keyValues: keyValues(), calls: calls, file: file, line: line)
         if group >= slotOfGroup.count { slotOfGroup.append(contentsOf: repeatElement(-1, count: group + 1 - slotOfGroup.count)) }
@@ -68,7 +68,7 @@ package final class GroupState {
     }
 
     /// The slot of group `key`, made on its first row.
-    package func slot(_ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
+    public func slot(_ key: String, keyValues: @autoclosure () -> [Value], calls: Int, file: String, line: Int) -> Int {
         if let s = slots[key] { return s }
         let s = order.count
         slots[key] = s
@@ -80,7 +80,7 @@ package final class GroupState {
         return s
     }
 
-    package func group(_ key: String) -> (keyValues: [Value], accumulators: [Accumulator], firstRow: (file: String, line: Int))? {
+    public func group(_ key: String) -> (keyValues: [Value], accumulators: [Accumulator], firstRow: (file: String, line: Int))? {
         guard let s = slots[key] else { return nil }
         return (keyValues[s], Array(accumulators[(s * calls)..<((s + 1) * calls)]), firstRows[s])
     }
@@ -108,7 +108,7 @@ private final class Streamer {
     }
 }
 
-package final class PackEvaluator {
+public final class PackEvaluator {
     private struct CompiledDerived {
         var name: String
         var row: CompiledExpression?
@@ -140,8 +140,8 @@ package final class PackEvaluator {
         var state = GroupState()
     }
 
-    package let parameters: [String: Value]
-    package private(set) var stores: [String: EntityStore] = [:]
+    public let parameters: [String: Value]
+    public private(set) var stores: [String: EntityStore] = [:]
     private var extended: [String: TableSchema] = [:]
     private var derived: [String: [CompiledDerived]] = [:]
     private var rules: [CompiledRule] = []
@@ -157,13 +157,13 @@ package final class PackEvaluator {
     /// Every group key seen, per set of group columns, numbered in order of first sight: one
     /// hash lookup per row and set of columns, however many rules group by them.
     private var groupNumbers: [GroupNumbers] = []
-    package private(set) var activePacks: [(name: String, version: String)] = []
+    public private(set) var activePacks: [(name: String, version: String)] = []
 
     /// Clean rows of the previous period (`--previous`), by table and first key column.
     private var previous: [String: [String: [[Value]]]] = [:]
 
     /// Compiles every pack that applies to `reportYear`; mistakes are collected with their place.
-    package init(ruleSet: RuleSet, reportYear: Int) throws(RuleFileErrors) {
+    public init(ruleSet: RuleSet, reportYear: Int) throws(RuleFileErrors) {
         parameters = ruleSet.parameters
         var errors: [RuleFileError] = []
         // The loader has already chosen each pack's version for the reporting year.
@@ -331,13 +331,13 @@ package final class PackEvaluator {
     }
 
     /// A schema for a group: its key columns, then one number column per aggregate slot.
-    package static func slotSchema(base: TableSchema?, keys: [Int], slots: Int, name: String, slotTypes: [ValueType] = []) -> TableSchema {
+    public static func slotSchema(base: TableSchema?, keys: [Int], slots: Int, name: String, slotTypes: [ValueType] = []) -> TableSchema {
         var columns = keys.map { base!.columns[$0] }
         for i in 0..<slots { columns.append(syntheticColumn("__agg\(i)", slotTypes.count > i ? slotTypes[i] : .number, SourceLocation(path: "", line: 0, column: 0))) }
         return TableSchema(name: name, titleZh: name, titleEn: name, columns: columns, key: [], unique: [], checks: [], minimumHeaderMatches: 0, path: "")
     }
 
-    package static func syntheticColumn(_ name: String, _ type: ValueType, _ location: SourceLocation) -> ColumnSpec {
+    public static func syntheticColumn(_ name: String, _ type: ValueType, _ location: SourceLocation) -> ColumnSpec {
         let columnType: ColumnType
         switch type {
         case .number, .any: columnType = .decimal
@@ -351,7 +351,7 @@ package final class PackEvaluator {
                           hintZh: nil, hintEn: nil, location: location)
     }
 
-    package static func collectNames(_ node: ExpressionNode, into names: inout Set<String>) {
+    public static func collectNames(_ node: ExpressionNode, into names: inout Set<String>) {
         switch node {
         case let .column(n, _): names.insert(n)
         case let .call(_, args, _): args.forEach { collectNames($0, into: &names) }
@@ -364,7 +364,7 @@ package final class PackEvaluator {
     }
 
     /// Every kept row of `table` with its derived values, by column name (for reports).
-    package func entityRows(_ table: String) -> [[String: Value]] {
+    public func entityRows(_ table: String) -> [[String: Value]] {
         guard let store = stores[table] else { return [] }
         let schema = extended[table] ?? store.schema
         let keyIndex = store.schema.key.first.flatMap { store.schema.columnIndex($0) }
@@ -393,13 +393,13 @@ package final class PackEvaluator {
 
     /// The previous period's row for a current row: with a `year` column, the
     /// latest earlier year; otherwise the only (or last) row with the same key.
-    package static func previousRow(for current: [Value], in candidates: [[Value]], schema: TableSchema) -> [Value]? {
+    public static func previousRow(for current: [Value], in candidates: [[Value]], schema: TableSchema) -> [Value]? {
         guard let yearIndex = schema.columnIndex("year"), let year = current[yearIndex].number else { return candidates.last }
         return candidates.filter { ($0[yearIndex].number ?? .infinity) < year }.max { ($0[yearIndex].number ?? 0) < ($1[yearIndex].number ?? 0) }
     }
 
     /// Reads `clean/<table>.csv` of a previous run for every entity table.
-    package func loadPrevious(directory: String) throws(ReadError) {
+    public func loadPrevious(directory: String) throws(ReadError) {
         for (name, store) in stores {
             let path = directory + "/clean/\(name).csv"
             guard let keyName = store.schema.key.first, let keyIndex = store.schema.columnIndex(keyName) else { continue }
@@ -424,7 +424,7 @@ package final class PackEvaluator {
     }
 
     /// Reads a value in the canonical form clean outputs are written in.
-    package static func canonicalValue(_ text: String, _ type: ColumnType) -> Value {
+    public static func canonicalValue(_ text: String, _ type: ColumnType) -> Value {
         if text.isEmpty { return .missing }
         switch type {
         case .integer, .decimal:
@@ -437,7 +437,7 @@ package final class PackEvaluator {
     }
 
     /// Tables whose clean rows this evaluator needs to see during the row pass.
-    package var observedTables: Set<String> {
+    public var observedTables: Set<String> {
         var names = Set(stores.keys)
         for list in derived.values { for d in list { if let s = d.source { names.insert(s) } } }
         for r in rules where r.streaming { names.insert(r.spec.table) }
@@ -446,16 +446,16 @@ package final class PackEvaluator {
 
     /// Rows to move to rejected/ because a rule that quarantines failed for them:
     /// table → (columns identifying the rows, their values joined by U+001F) → rule ids.
-    package private(set) var quarantines: [String: [[String]: [String: [String]]]] = [:]
+    public private(set) var quarantines: [String: [[String]: [String: [String]]]] = [:]
 
     /// Rules that could not run because a table they need had no input, with the reason.
-    package private(set) var notRun: [String: String] = [:]
+    public private(set) var notRun: [String: String] = [:]
 
     /// Keys of rejected rows of entity tables.
     private var rejectedKeys: [String: Set<String>] = [:]
 
     /// Called with the key of each rejected row of `table`.
-    package func observeRejected(table: String, key: String) {
+    public func observeRejected(table: String, key: String) {
         guard stores[table] != nil else { return }
         rejectedKeys[table, default: []].insert(key)
     }
@@ -463,7 +463,7 @@ package final class PackEvaluator {
     /// The columns of `table` the observer reads from a clean row, in order; nil for all of
     /// them (a table whose rows are kept whole). Workers hand the committer only these, so the
     /// other values (an ID number's `String`, say) are freed on the thread that made them.
-    package func observedColumns(table: String) -> [Int]? {
+    public func observedColumns(table: String) -> [Int]? {
         guard stores[table] == nil else { return nil }
         var columns = Set<Int>()
         for streamer in streamers[table] ?? [] {
@@ -476,7 +476,7 @@ package final class PackEvaluator {
 
     /// What to call with each clean row of `table` as it is written (the table's store and
     /// streamers are looked up here, once, not for every row).
-    package func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
+    public func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
         // Taken unretained: `streamers` holds them for the evaluator's life, and a retain and
         // release of each, for each row, is what the loop below would otherwise cost.
@@ -560,7 +560,7 @@ package final class PackEvaluator {
     /// `tablesInRun` are the tables at least one input file was recognised as;
     /// a rule that reads another table runs only when that table is there too.
     /// Each evaluation is handed to `emit` as it is made, not collected.
-    package func evaluate(sink: FindingSink, tablesInRun: Set<String>, emit: (Evaluation) -> Void) {
+    public func evaluate(sink: FindingSink, tablesInRun: Set<String>, emit: (Evaluation) -> Void) {
         let active = rules.filter { $0.needs.isSubset(of: tablesInRun) }
         notRun = [:]
         for rule in rules {
@@ -686,16 +686,16 @@ package final class PackEvaluator {
 /// Group keys numbered in order of first sight: open addressing over an FNV-1a hash of the
 /// key's UTF-8 bytes. A `Dictionary<String, Int>` hashed each row's key with SipHash, about
 /// 350 instructions for a school code, on the thread every row passes through.
-package struct GroupNumbers {
-    package init() {}
+public struct GroupNumbers {
+    public init() {}
     /// Hash and number of each key, at the key's slot or after it; number -1 for an empty slot.
     private var slots = [(hash: UInt64, number: Int)](repeating: (0, -1), count: 64)
     private var keys: [String] = []
 
-    package var count: Int { keys.count }
+    public var count: Int { keys.count }
 
     /// The key's number, given the next number when it is new.
-    package mutating func number(for key: String) -> Int {
+    public mutating func number(for key: String) -> Int {
         let hash = key.withBytes(FNV1a.hash)
         let mask = slots.count - 1
         var i = Self.home(hash, mask)

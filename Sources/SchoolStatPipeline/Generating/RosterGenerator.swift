@@ -4,10 +4,10 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// SplitMix64: small, fast and the same on every machine for a given seed.
-package struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
-    package init(seed: UInt64) { state = seed }
-    package mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E3779B97F4A7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
@@ -31,21 +31,21 @@ public struct RosterGenerator {
         self.schools = schools ?? max(1, rows / 60)
     }
 
-    package static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁")
-    package static let given = Array("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国庆春梅晓燕")
-    package static let degrees = ["本科", "大学本科", "专科", "大专", "研究生", "硕士", "本科", "本科"]
-    package static let certificates = ["是", "是", "是", "Y", "√", "有", "1", "否"]
-    package static let subjects = ["语文", "数学", "英语", "体育", "音乐", "美术", "科学", "道德与法治", "物理", "化学"]
-    package static let backbone = ["无", "无", "无", "", "区级", "市级", "县级"]
+    public static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁")
+    public static let given = Array("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国庆春梅晓燕")
+    public static let degrees = ["本科", "大学本科", "专科", "大专", "研究生", "硕士", "本科", "本科"]
+    public static let certificates = ["是", "是", "是", "Y", "√", "有", "1", "否"]
+    public static let subjects = ["语文", "数学", "英语", "体育", "音乐", "美术", "科学", "道德与法治", "物理", "化学"]
+    public static let backbone = ["无", "无", "无", "", "区级", "市级", "县级"]
     private static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
-    package func schoolCode(_ i: Int) -> String {
+    public func schoolCode(_ i: Int) -> String {
         let n = String(10001 + i)
         return "31" + String(repeating: "0", count: 8 - n.count) + n
     }
 
     /// A valid ID number; the region varies with `serial` so that generated numbers rarely repeat.
-    package static func idNumber(birth: String, serial: Int, male: Bool) -> String {
+    public static func idNumber(birth: String, serial: Int, male: Bool) -> String {
         let region = "5001" + String(10 + serial / 500 % 90)
         let sequence = String(serial % 500 * 2 + (male ? 1 : 0))
         let body = region + birth + String(repeating: "0", count: 3 - sequence.count) + sequence

@@ -5,24 +5,24 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// Why a cell could not be accepted, in words a school clerk can act on.
-package struct CellProblem: Error {
+public struct CellProblem: Error {
     /// The constraint that failed: `required`, `type`, `range`, `enum`, `length`, `digits`, `pattern`, `unit`, `encoding`.
-    package var constraint: String
-    package var zh: String
-    package var en: String
-    package var expected: String
-    package var severity: Severity = .error
+    public var constraint: String
+    public var zh: String
+    public var en: String
+    public var expected: String
+    public var severity: Severity = .error
 }
 
 /// Normalises the cells of one column, knowing its schema and the unit its header declared.
 /// A class: it is shared per column for a whole file, never copied per cell.
-package final class CellNormaliser {
-    package let column: ColumnSpec
-    package let vocabulary: Vocabulary
-    package let converter: ChineseConverter
+public final class CellNormaliser {
+    public let column: ColumnSpec
+    public let vocabulary: Vocabulary
+    public let converter: ChineseConverter
     /// Power of ten from a unit in the header, e.g. 4 for `（万元）`.
-    package let headerScale: Int
-    package let headerUnit: String?
+    public let headerScale: Int
+    public let headerUnit: String?
     /// First bytes of the column's missing-value words (match keys), for a quick "cannot be one".
     private let missingFirstBytes: [Bool]
     /// The missing-value words (match keys), and the spellings this column takes exactly as written.
@@ -39,7 +39,7 @@ package final class CellNormaliser {
     private let allowedKeys: String
     private let allowedZh: String
 
-    package init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
+    public init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
         self.column = column
         self.vocabulary = vocabulary
         self.converter = converter
@@ -67,11 +67,11 @@ package final class CellNormaliser {
     }
 
     /// The value shown in messages: ID numbers are masked.
-    package func display(_ raw: String) -> String {
+    public func display(_ raw: String) -> String {
         column.personal == .idNumber ? IDNumber.mask(raw) : raw
     }
 
-    package func normalise(_ raw: String) -> Result<Value, CellProblem> {
+    public func normalise(_ raw: String) -> Result<Value, CellProblem> {
         let folding: WidthFolding = (column.type == .text) ? .alphanumerics : .all
         var cleaned = TextCleaner.clean(raw, folding: folding)
         if isMissing(cleaned) {
@@ -119,7 +119,7 @@ package final class CellNormaliser {
     /// spelling, boolean or simplified text for the column. Nil means "take the general way" (`normalise`),
     /// which gives the same value for these cells and explains every problem; no `String`
     /// is built here except for the value of a code or text. `FastPathTests` checks both agree.
-    package func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
+    public func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
         // Each type tests what it needs. Codes, numbers and the exact spellings of enums and
         // booleans are made of bytes that cleaning leaves alone, so their own test says the cell
         // is clean; text and dates are tested for that first.
@@ -152,21 +152,21 @@ package final class CellNormaliser {
     /// A field's value: straight from its bytes when `acceptedValue` takes it, else the general
     /// way. Nil when the bytes are not valid UTF-8.
     @inline(__always)
-    package func normalise(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
+    public func normalise(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
         if let value = acceptedValue(b) { return .success(value) }
         return normaliseInFull(field: b)
     }
 
     /// The general way alone, for a caller that has already tried `acceptedValue`. Nil when
     /// the bytes are not valid UTF-8.
-    package func normaliseInFull(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
+    public func normaliseInFull(field b: UnsafeBufferPointer<UInt8>) -> Result<Value, CellProblem>? {
         guard UTF8Check.isValid(b) else { return nil }
         return normalise(String(decoding: b, as: UTF8.self))
     }
 
     /// Whether a code or text cell is accepted with its canonical text exactly the bytes as
     /// written (what `acceptedValue` would give, without building it): the key columns' fast way.
-    package func isAcceptedAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    public func isAcceptedAsWritten(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         switch column.type {
         case .code: return isCodeAsWritten(b)
         case .text: return isCleanValue(b) && isTextAsWritten(b)

@@ -6,26 +6,26 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// How one file's header cells map onto a schema's columns.
-package struct HeaderMap {
-    package var schema: TableSchema
+public struct HeaderMap {
+    public var schema: TableSchema
     /// Header cells as written.
-    package var headers: [String]
+    public var headers: [String]
     /// For each field position, the column it feeds (nil: not in the schema).
-    package var columnForField: [Int?]
+    public var columnForField: [Int?]
     /// For each schema column, the field position that feeds it.
-    package var fieldForColumn: [Int?]
+    public var fieldForColumn: [Int?]
     /// A unit written in the header of a column, e.g. 万元.
-    package var unitForColumn: [String?]
+    public var unitForColumn: [String?]
     /// Header cells that match no column: (position, text).
-    package var unknown: [(Int, String)]
+    public var unknown: [(Int, String)]
     /// A column named twice: (column, first position, repeated position).
-    package var duplicates: [(Int, Int, Int)]
-    package var matched: Int { fieldForColumn.compactMap { $0 }.count }
+    public var duplicates: [(Int, Int, Int)]
+    public var matched: Int { fieldForColumn.compactMap { $0 }.count }
 
     /// A record's cells as rejected/ lays them out after its source and rule ids: one per schema
     /// column, as written (empty when the file has no such column), then the fields no column
     /// claimed, as `header=value | …`.
-    package func forEachRejectedField(_ record: RawRecord, _ emit: (String) -> Void) {
+    public func forEachRejectedField(_ record: RawRecord, _ emit: (String) -> Void) {
         for i in schema.columns.indices {
             if let f = fieldForColumn[i], f < record.fieldCount { emit(record.lossyString(f)) } else { emit("") }
         }
@@ -36,19 +36,19 @@ package struct HeaderMap {
         }
         emit(extra.joined(separator: " | "))
     }
-    package var missingRequired: [Int] {
+    public var missingRequired: [Int] {
         schema.columns.indices.filter { schema.columns[$0].required && fieldForColumn[$0] == nil }
     }
 }
 
-package struct HeaderMatcher {
-    package let ruleSet: RuleSet
-    package let converter: ChineseConverter
+public struct HeaderMatcher {
+    public let ruleSet: RuleSet
+    public let converter: ChineseConverter
     /// Per table: match key → column index.
     private let lookup: [String: [String: Int]]
     private let unitWords: Set<String>
 
-    package init(ruleSet: RuleSet, converter: ChineseConverter) {
+    public init(ruleSet: RuleSet, converter: ChineseConverter) {
         self.ruleSet = ruleSet
         self.converter = converter
         var lookup: [String: [String: Int]] = [:]
@@ -67,7 +67,7 @@ package struct HeaderMatcher {
     }
 
     /// Splits `年工资收入（万元）` into the name `年工资收入` and the unit `万元`.
-    package func split(_ header: String) -> (key: String, unit: String?) {
+    public func split(_ header: String) -> (key: String, unit: String?) {
         let text = converter.toSimplified(TextCleaner.clean(header, folding: .all))
         var name = text
         var unit: String?
@@ -93,7 +93,7 @@ package struct HeaderMatcher {
         return (TextCleaner.matchKey(name), unit)
     }
 
-    package func map(headers: [String], to schema: TableSchema) -> HeaderMap {
+    public func map(headers: [String], to schema: TableSchema) -> HeaderMap {
         let table = lookup[schema.name] ?? [:]
         var m = HeaderMap(schema: schema, headers: headers, columnForField: Array(repeating: nil, count: headers.count),
                           fieldForColumn: Array(repeating: nil, count: schema.columns.count),
@@ -115,7 +115,7 @@ package struct HeaderMatcher {
 
     /// The schema whose columns best match these headers, if it matches enough.
     /// Returns nil and the scores when nothing matches or two tables tie.
-    package func recognise(headers: [String], named: String?) -> (HeaderMap?, [(String, Int)]) {
+    public func recognise(headers: [String], named: String?) -> (HeaderMap?, [(String, Int)]) {
         let candidates = named.flatMap { ruleSet.table(named: $0) }.map { [$0] } ?? ruleSet.tables
         let maps = candidates.map { map(headers: headers, to: $0) }
         let scores = maps.map { ($0.schema.name, $0.matched) }

@@ -23,7 +23,7 @@ public struct Dialect: Sendable, Equatable, Codable {
         }
     }
 
-    package enum CodingKeys: String, CodingKey { case delimiter, lineEnding = "line_ending" }
+    public enum CodingKeys: String, CodingKey { case delimiter, lineEnding = "line_ending" }
 
     public init(delimiter: UInt8, lineEnding: String) {
         self.delimiter = delimiter
@@ -58,22 +58,22 @@ public struct FileFacts: Sendable {
 }
 
 /// Reads one CSV or tab-separated file through the transcoder and libcsv.
-package struct TableFileReader {
-    package static let chunkSize = 1 << 18
-    package static let sniffSize = 1 << 16
+public struct TableFileReader: Sendable {
+    public static let chunkSize = 1 << 18
+    public static let sniffSize = 1 << 16
 
-    package private(set) var facts: FileFacts
+    public private(set) var facts: FileFacts
     /// Whether `read` computes the file's SHA-256 (a second pass over the same file need not).
-    package var computesDigest = true
+    public var computesDigest = true
     /// A worksheet row is padded with empty cells to this width (its header's): Excel leaves
     /// trailing empty cells out, so a short row is not a short record, while a longer one is.
-    package var minimumFields = 0
+    public var minimumFields = 0
     /// Bounds on one value, one record and what a workbook inflates to.
-    package var readLimits = ReadLimits()
+    public var readLimits = ReadLimits()
 
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
-    package init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil) throws(ReadError) {
+    public init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil) throws(ReadError) {
         if path.lowercased().hasSuffix(".xlsx") {
             // An Excel workbook: XML inside a zip, always Unicode; cells, not delimiters.
             facts = FileFacts(path: path, encoding: .utf8, encodingDetected: true, dialect: Dialect(delimiter: 0x2C, lineEnding: "xlsx"))
@@ -93,14 +93,14 @@ package struct TableFileReader {
     }
 
     /// Streams every record and blank line of the file to `sink`, in order.
-    package mutating func read(_ sink: @escaping (ParseEvent) -> Void) throws(ReadError) {
+    public mutating func read(_ sink: @escaping (ParseEvent) -> Void) throws(ReadError) {
         try read(sink, stopWhen: { false })
     }
 
     /// Streams the records and blank lines `keep` accepts in batches of `size`, in file
     /// order. The last, partial batch is handed over even when reading fails part-way,
     /// so that no record already read is lost.
-    package mutating func readBatches(of size: Int, keeping keep: @escaping (EntrySummary) -> Bool,
+    public mutating func readBatches(of size: Int, keeping keep: @escaping (EntrySummary) -> Bool,
                               _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
@@ -132,7 +132,7 @@ package struct TableFileReader {
     /// records read; the rest of the file then only goes through the digest. When the line
     /// end before `split` turns out to lie inside a quoted field, it reads on to the end
     /// of the file instead and returns nil.
-    package mutating func readFirstPart(of size: Int, until split: Int, from minimumRecords: Int, keeping keep: @escaping (EntrySummary) -> Bool,
+    public mutating func readFirstPart(of size: Int, until split: Int, from minimumRecords: Int, keeping keep: @escaping (EntrySummary) -> Bool,
                                 _ body: @escaping (RecordBatch) -> Void) throws(ReadError) -> PartEnd? {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
@@ -147,7 +147,7 @@ package struct TableFileReader {
     /// `start` to the end, numbered as if that part were a file of its own (the first
     /// part's `PartEnd` is added to them once it is known). Stops early when `stopWhen`
     /// says so after a chunk.
-    package mutating func readLastPart(of size: Int, from start: Int, stopWhen: () -> Bool,
+    public mutating func readLastPart(of size: Int, from start: Int, stopWhen: () -> Bool,
                                _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
@@ -163,7 +163,7 @@ package struct TableFileReader {
     /// UTF-16 a line end is two bytes; GB 18030 files are converted as a stream).
     /// Whether that line end really ends a record (and not a line inside a quoted field) is
     /// only known once the first part is parsed: see `readFirstPart`.
-    package func splitPoint(minimumBytes: Int) -> Int? {
+    public func splitPoint(minimumBytes: Int) -> Int? {
         guard facts.format == "csv", facts.encoding == .utf8 || facts.encoding == .utf8BOM else { return nil }
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { return nil }
@@ -178,7 +178,7 @@ package struct TableFileReader {
     }
 
     /// Collects up to `count` records from the start of the file (for finding the header).
-    package func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
+    public func readPrefix(records count: Int, _ body: @escaping (RawRecord) -> Void) throws(ReadError) {
         var copy = self
         copy.computesDigest = false
         var seen = 0
@@ -197,7 +197,7 @@ package struct TableFileReader {
     }
 
     /// Streams events until the file ends or `stopWhen` says so after a chunk.
-    package mutating func read(_ sink: @escaping (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
+    public mutating func read(_ sink: @escaping (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
         if facts.format == "xlsx" {
             try readWorkbook(sink, stopWhen: stopWhen)
             return
@@ -327,7 +327,7 @@ package struct TableFileReader {
     }
 
     /// The encoding detection would choose for this file (when the caller forced another).
-    package static func detectedEncoding(path: String) -> TextEncoding? {
+    public static func detectedEncoding(path: String) -> TextEncoding? {
         guard let prefix = try? readPrefix(path: path, count: sniffSize) else { return nil }
         return TextEncoding.detect(prefix: prefix, isWholeFile: prefix.count < sniffSize)
     }
@@ -355,7 +355,7 @@ package struct TableFileReader {
     }
 
     /// Picks tab, comma or semicolon: whichever occurs most, outside quotes, in the first non-blank line.
-    package static func sniffDelimiter(_ text: [UInt8]) -> UInt8 {
+    public static func sniffDelimiter(_ text: [UInt8]) -> UInt8 {
         var counts: [UInt8: Int] = [0x2C: 0, 0x09: 0, 0x3B: 0]
         var inQuotes = false
         var sawContent = false
@@ -373,7 +373,7 @@ package struct TableFileReader {
         return best.value == 0 ? 0x2C : best.key
     }
 
-    package static func sniffLineEnding(_ text: [UInt8]) -> String {
+    public static func sniffLineEnding(_ text: [UInt8]) -> String {
         guard let i = text.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else { return "none" }
         if text[i] == 0x0A { return "lf" }
         return i + 1 < text.count && text[i + 1] == 0x0A ? "crlf" : "cr"

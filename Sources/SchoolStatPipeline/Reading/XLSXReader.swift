@@ -11,16 +11,16 @@ import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
 
-package enum XLSXReader {
+public enum XLSXReader {
     /// Excel's own bounds.
-    package static let maximumRow = 1_048_576
-    package static let maximumColumns = 16_384
+    public static let maximumRow = 1_048_576
+    public static let maximumColumns = 16_384
 
     /// Streams the first worksheet's rows to `sink` (Excel row number, cells left to right with
     /// gaps filled and trailing empty cells dropped) until the end or `stop` returns true. Throws
     /// when the workbook cannot be opened, is damaged, or passes a limit; rows handed over before
     /// that stay handed over.
-    package static func streamFirstSheet(path: String, limits: ReadLimits,
+    public static func streamFirstSheet(path: String, limits: ReadLimits,
                                  sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
@@ -102,7 +102,7 @@ package enum XLSXReader {
     }
 
     /// Column letters of a cell reference to a 0-based index: "C7" → 2; nil past Excel's last column (XFD).
-    package static func columnIndex(_ reference: [UInt8]) -> Int? {
+    public static func columnIndex(_ reference: [UInt8]) -> Int? {
         var n = 0
         var letters = 0
         for u in reference {
@@ -118,7 +118,7 @@ package enum XLSXReader {
     /// A stored number as Excel shows it: at most 15 significant digits, in plain decimal
     /// notation (`65.98999999999999` → `65.99`, `0.30000000000000004` → `0.3`). Integers and
     /// anything that is not a plain finite number are left as stored.
-    package static func displayedNumber(_ stored: String) -> String {
+    public static func displayedNumber(_ stored: String) -> String {
         guard stored.utf8.contains(where: { $0 == 0x2E || $0 == 0x45 || $0 == 0x65 }), let x = Double(stored), x.isFinite else { return stored }
         if x == 0 { return "0" }
         // d.dddddddddddddde±XX: the 15 significant digits and the exponent.

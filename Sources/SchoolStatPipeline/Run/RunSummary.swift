@@ -5,7 +5,7 @@ import SchoolStatBytes
 import SchoolStatRules
 
 public struct InputSummary: Sendable, Codable {
-    package init(path: String, table: String? = nil, encoding: String, encodingDetected: Bool, dialect: Dialect? = nil, sha256: String, bytes: Int, invalidSequences: Int = 0, error: String? = nil) {
+    public init(path: String, table: String? = nil, encoding: String, encodingDetected: Bool, dialect: Dialect? = nil, sha256: String, bytes: Int, invalidSequences: Int = 0, error: String? = nil) {
         self.path = path; self.table = table; self.encoding = encoding; self.encodingDetected = encodingDetected; self.dialect = dialect; self.sha256 = sha256; self.bytes = bytes; self.invalidSequences = invalidSequences; self.error = error
     }
 
@@ -19,7 +19,7 @@ public struct InputSummary: Sendable, Codable {
     public var invalidSequences: Int = 0
     public var error: String?
 
-    package enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case path, table, encoding, dialect, sha256, bytes, error
         case encodingDetected = "encoding_detected"
         case invalidSequences = "invalid_byte_sequences"
@@ -27,7 +27,7 @@ public struct InputSummary: Sendable, Codable {
 }
 
 public struct TableSummary: Sendable, Codable {
-    package init(files: [String], rowsRead: Int, rowsClean: Int, rowsRejected: Int, blankLines: Int, repeatedHeaders: Int, titleRows: Int) {
+    public init(files: [String], rowsRead: Int, rowsClean: Int, rowsRejected: Int, blankLines: Int, repeatedHeaders: Int, titleRows: Int) {
         self.files = files; self.rowsRead = rowsRead; self.rowsClean = rowsClean; self.rowsRejected = rowsRejected; self.blankLines = blankLines; self.repeatedHeaders = repeatedHeaders; self.titleRows = titleRows
     }
 
@@ -41,7 +41,7 @@ public struct TableSummary: Sendable, Codable {
     public var repeatedHeaders: Int
     public var titleRows: Int
 
-    package enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case files
         case rowsRead = "rows_read", rowsClean = "rows_clean", rowsRejected = "rows_rejected"
         case blankLines = "blank_lines_skipped", repeatedHeaders = "repeated_headers_skipped", titleRows = "title_rows_skipped"
@@ -49,7 +49,7 @@ public struct TableSummary: Sendable, Codable {
 }
 
 public struct FindingTotals: Sendable, Codable {
-    package init(errors: Int, warnings: Int, waived: Int) {
+    public init(errors: Int, warnings: Int, waived: Int) {
         self.errors = errors; self.warnings = warnings; self.waived = waived
     }
 
@@ -60,7 +60,7 @@ public struct FindingTotals: Sendable, Codable {
 }
 
 public struct RuleFileSummary: Sendable, Codable {
-    package init(path: String, sha256: String) {
+    public init(path: String, sha256: String) {
         self.path = path; self.sha256 = sha256
     }
 
@@ -70,7 +70,7 @@ public struct RuleFileSummary: Sendable, Codable {
 
 /// Where a run's time went, in seconds of wall time.
 public struct Timings: Sendable, Codable {
-    package init(loadRulesSeconds: Double, uniqueKeysSeconds: Double, mainPassSeconds: Double, rulePacksSeconds: Double, totalSeconds: Double) {
+    public init(loadRulesSeconds: Double, uniqueKeysSeconds: Double, mainPassSeconds: Double, rulePacksSeconds: Double, totalSeconds: Double) {
         self.loadRulesSeconds = loadRulesSeconds; self.uniqueKeysSeconds = uniqueKeysSeconds; self.mainPassSeconds = mainPassSeconds; self.rulePacksSeconds = rulePacksSeconds; self.totalSeconds = totalSeconds
     }
 
@@ -83,14 +83,14 @@ public struct Timings: Sendable, Codable {
     public var rulePacksSeconds: Double
     public var totalSeconds: Double
 
-    package enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case loadRulesSeconds = "load_rules_seconds", uniqueKeysSeconds = "unique_keys_seconds", mainPassSeconds = "main_pass_seconds",
              rulePacksSeconds = "rule_packs_seconds", totalSeconds = "total_seconds"
     }
 }
 
 public struct PackSummary: Sendable, Codable {
-    package init(name: String, version: String) {
+    public init(name: String, version: String) {
         self.name = name; self.version = version
     }
 
@@ -99,7 +99,7 @@ public struct PackSummary: Sendable, Codable {
 }
 
 public struct RunSummary: Sendable, Codable {
-    package init(runID: String, status: Int32, reportDate: String, profile: String? = nil, packs: [PackSummary], ruleResults: [String: [String: Int]], rulesNotRun: [String: String] = [:], skippedOutputDirectories: [String]? = nil, inputs: [InputSummary], tables: [String: TableSummary], findings: [String: [String: Int]], totals: FindingTotals, ruleFiles: [RuleFileSummary], timings: Timings) {
+    public init(runID: String, status: Int32, reportDate: String, profile: String? = nil, packs: [PackSummary], ruleResults: [String: [String: Int]], rulesNotRun: [String: String] = [:], skippedOutputDirectories: [String]? = nil, inputs: [InputSummary], tables: [String: TableSummary], findings: [String: [String: Int]], totals: FindingTotals, ruleFiles: [RuleFileSummary], timings: Timings) {
         self.runID = runID; self.status = status; self.reportDate = reportDate; self.profile = profile; self.packs = packs; self.ruleResults = ruleResults; self.rulesNotRun = rulesNotRun; self.skippedOutputDirectories = skippedOutputDirectories; self.inputs = inputs; self.tables = tables; self.findings = findings; self.totals = totals; self.ruleFiles = ruleFiles; self.timings = timings
     }
 
@@ -122,7 +122,7 @@ public struct RunSummary: Sendable, Codable {
     public var ruleFiles: [RuleFileSummary]
     public var timings: Timings
 
-    package enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
         case ruleResults = "rule_results", rulesNotRun = "rules_not_run"
         case skippedOutputDirectories = "skipped_output_directories"
@@ -137,7 +137,7 @@ public struct RunSummary: Sendable, Codable {
         return data
     }
 
-    package func write(to path: String) throws(WriteError) {
+    public func write(to path: String) throws(WriteError) {
         do {
             let file = try BufferedFile(path: path)
             file.write([UInt8](try jsonData()))

@@ -79,7 +79,7 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    package init(_ error: OutputError) {
+    public init(_ error: OutputError) {
         switch error {
         case .refused(let r): self = .outputRefused(r)
         case .failed(let w): self = .output(w)
@@ -111,7 +111,7 @@ public final class ValidationRun: FindingSink {
         self.onFinding = onFinding
     }
 
-    package func record(_ entry: LedgerEntry) {
+    public func record(_ entry: LedgerEntry) {
         var entry = entry
         // No ID number reaches the ledger or the console whole, whatever field it is in.
         if IDNumber.mayHoldIDNumber(entry.recordKey) { entry.recordKey = IDNumber.scrub(entry.recordKey) }
@@ -370,7 +370,7 @@ public final class ValidationRun: FindingSink {
         options.inputs + [options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
     }
 
-    package static func makeRunID(_ date: Date) -> String {
+    public static func makeRunID(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
@@ -380,22 +380,22 @@ public final class ValidationRun: FindingSink {
 
     // MARK: - Inputs
 
-    package struct Input {
-        package var path: String
-        package var display: String
+    public struct Input {
+        public var path: String
+        public var display: String
     }
 
-    package struct FilePlan {
-        package var input: Input
-        package var index: Int32
-        package var reader: TableFileReader
-        package var header: HeaderMap
-        package var headerLine: Int
-        package var headerOrdinal: Int
-        package var titleRows: [Int]
+    public struct FilePlan {
+        public var input: Input
+        public var index: Int32
+        public var reader: TableFileReader
+        public var header: HeaderMap
+        public var headerLine: Int
+        public var headerOrdinal: Int
+        public var titleRows: [Int]
     }
 
-    package static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx"]
+    public static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx"]
 
     /// Finds the files to read: named ones, and in named directories every regular `.csv`, `.tsv`,
     /// `.txt` and `.xlsx` file, searched recursively (through symbolic links, each directory once)

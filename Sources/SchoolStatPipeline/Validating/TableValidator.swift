@@ -8,34 +8,34 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// Counts for one table, summed over its files.
-package struct TableCounts {
-    package var files: [String] = []
-    package var rowsRead = 0
-    package var rowsClean = 0
-    package var rowsRejected = 0
-    package var blankLines = 0
-    package var repeatedHeaders = 0
-    package var titleRows = 0
+public struct TableCounts {
+    public var files: [String] = []
+    public var rowsRead = 0
+    public var rowsClean = 0
+    public var rowsRejected = 0
+    public var blankLines = 0
+    public var repeatedHeaders = 0
+    public var titleRows = 0
 }
 
 /// The outputs of one table, shared by every file of that table.
-package final class TableOutput {
-    package let schema: TableSchema
-    package let clean: CSVWriter
-    package let rejected: CSVWriter
+public final class TableOutput {
+    public let schema: TableSchema
+    public let clean: CSVWriter
+    public let rejected: CSVWriter
     /// Schema columns written to the clean file (personal columns may be dropped).
-    package let cleanColumns: [Int]
-    package var counts = TableCounts()
+    public let cleanColumns: [Int]
+    public var counts = TableCounts()
     /// Sees each clean row as it is written (rule packs keep or aggregate it).
-    package var observer: ((RowValues, String, Int) -> Void)?
+    public var observer: ((RowValues, String, Int) -> Void)?
     /// The columns `observer` reads, nil for all: the others reach it as missing.
-    package var observedColumns: [Int]?
+    public var observedColumns: [Int]?
     /// Sees the key of each rejected row, so rules can tell "rejected" from "absent".
-    package var rejectObserver: ((String) -> Void)?
+    public var rejectObserver: ((String) -> Void)?
     /// The row handed to `observer`, reused.
-    package let scratch: RowValues
+    public let scratch: RowValues
 
-    package init(schema: TableSchema, cleanPath: String, rejectedPath: String) throws(WriteError) {
+    public init(schema: TableSchema, cleanPath: String, rejectedPath: String) throws(WriteError) {
         self.schema = schema
         scratch = RowValues(count: schema.columns.count)
         cleanColumns = schema.columns.indices.filter { schema.columns[$0].cleanOutput != .drop }
@@ -45,23 +45,23 @@ package final class TableOutput {
         rejected.writeRow(["source_file", "source_line", "rule_ids"] + schema.columns.map(\.name) + ["extra_fields"])
     }
 
-    package func close() throws(WriteError) {
+    public func close() throws(WriteError) {
         try clean.file.close()
         try rejected.file.close()
     }
 }
 
 /// A row check compiled for this table. A class: the row loop reads it without copying its texts.
-package final class CompiledCheck {
-    package let spec: RowCheck
-    package let scope: CompiledExpression?
-    package let condition: CompiledExpression
-    package let values: [(String, CompiledExpression)]
-    package let blamedColumn: Int?
+public final class CompiledCheck {
+    public let spec: RowCheck
+    public let scope: CompiledExpression?
+    public let condition: CompiledExpression
+    public let values: [(String, CompiledExpression)]
+    public let blamedColumn: Int?
     /// The columns it reads; it is skipped when one of them already failed its own check.
-    package let columns: [Int]
+    public let columns: [Int]
 
-    package init(spec: RowCheck, scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)],
+    public init(spec: RowCheck, scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)],
          blamedColumn: Int?, columns: Set<Int>) {
         self.spec = spec
         self.scope = scope
@@ -75,15 +75,15 @@ package final class CompiledCheck {
 /// Where findings go: the ledger, the summary counts and the console.
 
 /// What validating one batch produced. Committed in file order by `TableValidator`.
-package final class BatchResult: @unchecked Sendable {
-    package var findings: [LedgerEntry] = []
-    package var clean = CSVLines(capacity: 1 << 17)
-    package var rejected = CSVLines(capacity: 1 << 12)
+public final class BatchResult: @unchecked Sendable {
+    public var findings: [LedgerEntry] = []
+    public var clean = CSVLines(capacity: 1 << 17)
+    public var rejected = CSVLines(capacity: 1 << 12)
     /// Clean rows' values and lines, kept only when rule packs observe the table.
-    package var cleanRows: RowBlock?
+    public var cleanRows: RowBlock?
     /// Keys of rejected rows, when rule packs observe the table.
-    package var rejectedKeys: [String] = []
-    package var counts = TableCounts()
+    public var rejectedKeys: [String] = []
+    public var counts = TableCounts()
 }
 
 /// Clean rows' values on their way from a worker to the committer: the rows of a batch
@@ -94,42 +94,42 @@ package final class BatchResult: @unchecked Sendable {
 
 /// Everything about one file that stays the same from row to row. Each worker has a copy of its own
 /// (see `TableValidator.init`) and only reads it.
-package final class FileRules: @unchecked Sendable {
-    package let header: HeaderMap
-    package let schema: TableSchema
-    package let columns: [ColumnSpec]
-    package let fileIndex: Int32
-    package let displayPath: String
+public final class FileRules: @unchecked Sendable {
+    public let header: HeaderMap
+    public let schema: TableSchema
+    public let columns: [ColumnSpec]
+    public let fileIndex: Int32
+    public let displayPath: String
     /// The file's name as the clean rows' `source_file` field.
-    package let displayPathField: [UInt8]
-    package let encodingName: String
-    package let normalisers: [CellNormaliser?]
+    public let displayPathField: [UInt8]
+    public let encodingName: String
+    public let normalisers: [CellNormaliser?]
     /// The columns the file has, in column order: what the row pass needs of each, with the
     /// normaliser held unretained (`normalisers` keeps it alive); one retain and release per
     /// cell were a tenth of the cells' cost.
-    package let cellPlans: [CellPlan]
-    package let checks: [CompiledCheck]
+    public let cellPlans: [CellPlan]
+    public let checks: [CompiledCheck]
     /// The same, held unretained (`checks` keeps them alive): no retain and release of each check for each row.
-    package let uncheckedChecks: [Unmanaged<CompiledCheck>]
+    public let uncheckedChecks: [Unmanaged<CompiledCheck>]
     /// This file's rows that repeat an earlier key, by record (see `DuplicateRows`).
-    package let duplicateRows: DuplicateRows
-    package let fileNames: [String]
-    package let headerKeys: [String]
+    public let duplicateRows: DuplicateRows
+    public let fileNames: [String]
+    public let headerKeys: [String]
     /// The first byte of the header's first match key (0 for none).
-    package let headerFirstKeyByte: UInt8
-    package let missingColumnRules: [String]
+    public let headerFirstKeyByte: UInt8
+    public let missingColumnRules: [String]
     /// The record key's columns: (name, index).
-    package let keyColumns: [(String, Int)]
+    public let keyColumns: [(String, Int)]
     /// Columns written to the clean file and what is done to each.
-    package let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
-    package let uniqueColumns: [[Int?]]
+    public let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
+    public let uniqueColumns: [[Int?]]
     /// Whether the rule packs see the clean rows.
-    package let observed: Bool
+    public let observed: Bool
     /// The columns the observer reads (all when nil): only these go to the committer.
-    package let observedColumns: [Int]?
-    package let wantsRejectedKeys: Bool
+    public let observedColumns: [Int]?
+    public let wantsRejectedKeys: Bool
 
-    package init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
+    public init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
          ruleSet: RuleSet, converter: ChineseConverter, duplicates: DuplicateFiles, fileNames: [String]) throws {
         self.header = header
         let schema = header.schema
@@ -181,12 +181,12 @@ package final class FileRules: @unchecked Sendable {
     }
 
     /// A value as messages show it: ID numbers masked.
-    package func display(_ column: Int, _ value: Value) -> String {
+    public func display(_ column: Int, _ value: Value) -> String {
         columns[column].personal == .idNumber ? IDNumber.mask(value.description) : value.description
     }
 
     /// A finding about a line of the file rather than a cell (header, blank or repeated-header lines).
-    package func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity = .warning,
+    public func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity = .warning,
                      zh: String, en: String, expected: String = "") -> LedgerEntry {
         LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
                     normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
@@ -196,15 +196,15 @@ package final class FileRules: @unchecked Sendable {
 }
 
 /// Validates rows. Each worker thread has its own; it only reads `FileRules`.
-package final class RowValidator {
-    package let rules: FileRules
+public final class RowValidator {
+    public let rules: FileRules
     private let row: RowValues
     private var problems: [Bool]
     private var rowFindings: [LedgerEntry] = []
     private var failedRules: [String] = []
     private var result = BatchResult()
 
-    package init(rules: FileRules) {
+    public init(rules: FileRules) {
         self.rules = rules
         row = RowValues(count: rules.columns.count)
         problems = Array(repeating: false, count: rules.columns.count)
@@ -212,7 +212,7 @@ package final class RowValidator {
 
     private var schema: TableSchema { rules.schema }
 
-    package func validate(_ batch: RecordBatch) -> BatchResult {
+    public func validate(_ batch: RecordBatch) -> BatchResult {
         result = BatchResult()
         batch.forEachItem { item in
             switch item {
@@ -518,18 +518,18 @@ package final class RowValidator {
 /// validate, and one committer thread writes the results in order (outputs,
 /// ledger, rule-pack accumulators). The committer has finished when `run` returns,
 /// so the caller may go on recording findings itself.
-package final class TableValidator: @unchecked Sendable {
-    package static let batchSize = 1024
+public final class TableValidator: @unchecked Sendable {
+    public static let batchSize = 1024
 
-    package let rules: FileRules
+    public let rules: FileRules
     private let workerRules: [FileRules]
-    package let output: TableOutput
+    public let output: TableOutput
     private let sink: FindingSink
     private let headerLine: Int
     /// The file's name as the committer hands it on with each row (the workers have theirs).
     private let committedPath: String
 
-    package init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
+    public init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
          duplicates: DuplicateFiles, fileNames: [String], threads: Int, sink: FindingSink) throws {
         // Each worker gets its own compiled copy: threads that share objects contend on their reference counts.
@@ -548,7 +548,7 @@ package final class TableValidator: @unchecked Sendable {
     private var schema: TableSchema { rules.schema }
 
     /// Excel's column letters: A … Z, AA …
-    package static func columnLetter(_ index: Int) -> String {
+    public static func columnLetter(_ index: Int) -> String {
         var n = index + 1
         var s = ""
         while n > 0 {
@@ -560,7 +560,7 @@ package final class TableValidator: @unchecked Sendable {
     }
 
     /// `张三丰` → `张**`: the family name stays for readability.
-    package static func maskName(_ name: String) -> String { PersonName.mask(name) }
+    public static func maskName(_ name: String) -> String { PersonName.mask(name) }
 
     private func reportHeader() {
         let header = rules.header
@@ -585,7 +585,7 @@ package final class TableValidator: @unchecked Sendable {
     }
 
     /// Reads the file after its header and validates every record on the worker threads.
-    package func run(reader: inout TableFileReader, headerOrdinal: Int) throws(ReadError) {
+    public func run(reader: inout TableFileReader, headerOrdinal: Int) throws(ReadError) {
         let headerLine = self.headerLine
         try run { (submit) throws(ReadError) in
             try reader.readBatches(of: Self.batchSize, keeping: { entry in
@@ -596,7 +596,7 @@ package final class TableValidator: @unchecked Sendable {
 
     /// Validates the batches a first pass kept (see `BatchSpill`), the file not being parsed
     /// again: one spill, or one per part of a file parsed in two parts, in file order.
-    package func run(spills: [BatchSpill.Reader]) throws(ReadError) {
+    public func run(spills: [BatchSpill.Reader]) throws(ReadError) {
         try run { (submit) throws(ReadError) in
             for spill in spills {
                 while let batch = try spill.next() { submit(batch) }
@@ -605,7 +605,7 @@ package final class TableValidator: @unchecked Sendable {
     }
 
     /// What the main pass reads: blank lines below the header line, records after the header record.
-    package static func isAfterHeader(_ entry: EntrySummary, headerLine: Int, headerOrdinal: Int) -> Bool {
+    public static func isAfterHeader(_ entry: EntrySummary, headerLine: Int, headerOrdinal: Int) -> Bool {
         entry.isBlankLine ? entry.line > headerLine : entry.ordinal > headerOrdinal
     }
 
@@ -651,9 +651,9 @@ package final class TableValidator: @unchecked Sendable {
 }
 
 /// One column of a file as the row pass reads it.
-package struct CellPlan {
-    package let column: Int
-    package let field: Int
-    package let normaliser: Unmanaged<CellNormaliser>
-    package let isText: Bool
+public struct CellPlan {
+    public let column: Int
+    public let field: Int
+    public let normaliser: Unmanaged<CellNormaliser>
+    public let isText: Bool
 }

@@ -5,24 +5,24 @@ import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
 
-package final class EvaluationWriter {
+public final class EvaluationWriter {
     private let file: BufferedFile
     private let csv: CSVWriter
     /// Rule id → verdict → count, for summary.json.
-    package private(set) var tally: [String: [String: Int]] = [:]
+    public private(set) var tally: [String: [String: Int]] = [:]
 
-    package init(path: String) throws(WriteError) {
+    public init(path: String) throws(WriteError) {
         file = try BufferedFile(path: path)
         file.write([0xEF, 0xBB, 0xBF])
         csv = CSVWriter(file: file)
         csv.writeRow(["rule_id", "table", "key", "source_file", "source_line", "verdict", "figures"])
     }
 
-    package func write(_ e: Evaluation) {
+    public func write(_ e: Evaluation) {
         tally[e.ruleID, default: [:]][e.verdict.rawValue, default: 0] += 1
         csv.writeRow([e.ruleID, e.table, e.groupKey, e.sourceFile, e.line == 0 ? "" : String(e.line), e.verdict.rawValue,
                       e.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")])
     }
 
-    package func close() throws(WriteError) { try file.close() }
+    public func close() throws(WriteError) { try file.close() }
 }

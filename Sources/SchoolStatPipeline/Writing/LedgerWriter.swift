@@ -6,14 +6,14 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// Writes ledger.csv and ledger.jsonl side by side.
-package final class LedgerWriter {
-    package static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
+public final class LedgerWriter {
+    public static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
                           "rule_id", "severity", "message_zh", "message_en", "expected", "waiver"]
     private let csv: CSVWriter
     private let jsonl: BufferedFile
     private let runID: String
 
-    package init(csvPath: String, jsonlPath: String, runID: String) throws(WriteError) {
+    public init(csvPath: String, jsonlPath: String, runID: String) throws(WriteError) {
         let file = try BufferedFile(path: csvPath)
         file.write([0xEF, 0xBB, 0xBF])
         csv = CSVWriter(file: file)
@@ -28,7 +28,7 @@ package final class LedgerWriter {
     private var csvRow = CSVLines(capacity: 1024)
     private var json = ByteBuffer(capacity: 2048)
 
-    package func append(_ e: LedgerEntry) {
+    public func append(_ e: LedgerEntry) {
         csvRow.removeAll()
         json.removeAll()
         json.append(0x7B) // {
@@ -75,7 +75,7 @@ package final class LedgerWriter {
         json.withBytes { jsonl.write($0) }
     }
 
-    package func close() throws(WriteError) {
+    public func close() throws(WriteError) {
         try csv.file.close()
         try jsonl.close()
     }

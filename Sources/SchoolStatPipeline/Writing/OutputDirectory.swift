@@ -28,10 +28,10 @@ public enum OutputKind: String, Sendable {
 /// and input discovery skips directories holding one.
 public enum OutputMarker {
     public static let fileName = ".schoolstat-run"
-    package static let formatVersion = 1
+    public static let formatVersion = 1
     private static let signature = "schoolstat-run"
 
-    package static func text(kind: OutputKind, runID: String) -> String {
+    public static func text(kind: OutputKind, runID: String) -> String {
         let id = runID.unicodeScalars.filter { $0.value >= 0x20 && $0 != "\"" && $0 != "\\" }.map(String.init).joined()
         return "{\"format\":\"\(signature)\",\"version\":\(formatVersion),\"kind\":\"\(kind.rawValue)\",\"run_id\":\"\(id)\"}\n"
     }
@@ -47,7 +47,7 @@ public enum OutputMarker {
     /// clean/ and rejected/ of CSV files, evaluations and evaluation/; or an evaluation's four
     /// files. So that a nightly job keeps working after an upgrade, and its outputs are not
     /// read back as inputs.
-    package static func legacyKind(of directory: String) -> OutputKind? {
+    public static func legacyKind(of directory: String) -> OutputKind? {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: directory), !entries.isEmpty else { return nil }
         func isFile(_ path: String, maxBytes: Int = .max) -> Bool {
@@ -192,7 +192,7 @@ public final class OutputDirectory {
         return absolute
     }
 
-    package static func realPath(_ path: String) -> String? {
+    public static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)

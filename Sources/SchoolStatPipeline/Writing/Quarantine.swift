@@ -5,21 +5,21 @@ import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
 
-package enum Quarantine {
+public enum Quarantine {
     /// A clean row that a quarantining rule moves to rejected/.
-    package struct Moved {
-        package var file: String
-        package var line: Int
-        package var rules: [String]
+    public struct Moved {
+        public var file: String
+        public var line: Int
+        public var rules: [String]
         /// The row as it was in clean/ (canonical), in rejected/'s column order: written only
         /// when the row can no longer be found in its input file.
-        package var canonical: [String]
+        public var canonical: [String]
     }
 
     /// Rewrites `clean/<table>.csv` without the rows whose identifying columns
     /// match, and returns them: the caller writes each to `rejected/<table>.csv`
     /// as it was read from its input file (`writeAsRead`).
-    package static func apply(table: TableSchema, groups: [[String]: [String: [String]]], cleanPath: String) throws(WriteError) -> [Moved] {
+    public static func apply(table: TableSchema, groups: [[String]: [String: [String]]], cleanPath: String) throws(WriteError) -> [Moved] {
         var reader: TableFileReader
         do { reader = try TableFileReader(path: cleanPath, encoding: .utf8, delimiter: 0x2C) } catch { throw WriteError(path: cleanPath, reason: error.description) }
         let kept = try BufferedFile(path: cleanPath + ".kept")
@@ -62,7 +62,7 @@ package enum Quarantine {
     /// last moved line, and each row is written like a row rejected by its own checks — raw
     /// fields under the canonical column names, fields no column claimed — so that a school can
     /// correct it and send it back. A row no longer in its file keeps its canonical form.
-    package static func writeAsRead(_ moved: [Moved], readers: [(display: String, reader: TableFileReader, header: HeaderMap)],
+    public static func writeAsRead(_ moved: [Moved], readers: [(display: String, reader: TableFileReader, header: HeaderMap)],
                             rejectedPath: String) throws(WriteError) {
         guard !moved.isEmpty else { return }
         let file = try BufferedFile(path: rejectedPath, append: true)
