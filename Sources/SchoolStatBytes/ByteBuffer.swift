@@ -25,10 +25,10 @@ extension ByteAppending {
 /// fifteen of them. A value type like `Array`: a copy shares the storage until either is
 /// changed.
 public struct ByteBuffer: ByteAppending, @unchecked Sendable {
-    private final class Storage {
-        let base: UnsafeMutablePointer<UInt8>
-        let capacity: Int
-        init(capacity: Int) {
+    @usableFromInline final class Storage {
+        @usableFromInline let base: UnsafeMutablePointer<UInt8>
+        @usableFromInline let capacity: Int
+        @usableFromInline init(capacity: Int) {
             self.capacity = capacity
             base = .allocate(capacity: capacity)
         }
@@ -36,8 +36,10 @@ public struct ByteBuffer: ByteAppending, @unchecked Sendable {
     }
 
     /// Nil until the first byte: an empty buffer costs no allocation.
-    private var storage: Storage?
-    public private(set) var count = 0
+    @usableFromInline var storage: Storage?
+    @usableFromInline var byteCount = 0
+    /// Bytes in the buffer.
+    @inlinable public var count: Int { byteCount }
 
     public init() {}
 
@@ -46,48 +48,50 @@ public struct ByteBuffer: ByteAppending, @unchecked Sendable {
     public var isEmpty: Bool { count == 0 }
 
     /// Room for `extra` more bytes in storage of this buffer's own.
-    @inline(__always)
-    private mutating func reserve(_ extra: Int) {
+    @inlinable @inline(__always)
+    mutating func reserve(_ extra: Int) {
         if count + extra > capacity || !isKnownUniquelyReferenced(&storage) { grow(extra) }
     }
 
-    private var capacity: Int { storage?.capacity ?? 0 }
+    @usableFromInline var capacity: Int { storage?.capacity ?? 0 }
 
-    private mutating func grow(_ extra: Int) {
+    @usableFromInline mutating func grow(_ extra: Int) {
         let bigger = Storage(capacity: Swift.max(count + extra, capacity * 2, 64))
         if let storage { bigger.base.initialize(from: storage.base, count: count) }
         storage = bigger
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func append(_ byte: UInt8) {
         reserve(1)
         (storage.unsafelyUnwrapped.base + count).initialize(to: byte)
-        count += 1
+        byteCount += 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let from = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count)
         (storage.unsafelyUnwrapped.base + count).initialize(from: from, count: bytes.count)
-        count += bytes.count
+        byteCount += bytes.count
     }
 
     /// `byte` `times` times.
+    @inlinable
     public mutating func append(_ byte: UInt8, times: Int) {
         guard times > 0 else { return }
         reserve(times)
         (storage.unsafelyUnwrapped.base + count).initialize(repeating: byte, count: times)
-        count += times
+        byteCount += times
     }
 
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: storage?.base, count: count))
     }
 
     /// Empties the buffer, keeping its storage for the next bytes.
-    public mutating func removeAll() { count = 0 }
+    @inlinable public mutating func removeAll() { byteCount = 0 }
 
     /// The bytes as an array (a copy).
     public var array: [UInt8] { withBytes { Array($0) } }

@@ -23,7 +23,7 @@ public enum FNV1a {
     public static let basis: UInt64 = 0xcbf29ce484222325
 
     /// One byte more: for loops that compute another hash over the same bytes at once.
-    @inline(__always) public static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
+    @inlinable @inline(__always) public static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
 
     public static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h = basis

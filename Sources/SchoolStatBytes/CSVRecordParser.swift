@@ -21,14 +21,14 @@ public struct RawRecord {
     /// 1-based ordinal of the record among all non-blank records, header included.
     public var ordinal: Int = 0
     /// Field bytes, back to back; in a batch, those of every record of the batch.
-    package fileprivate(set) var bytes: [UInt8] = []
+    @usableFromInline package internal(set) var bytes: [UInt8] = []
     /// End offset in `bytes` of each field; in a batch, of every field of the batch.
-    package fileprivate(set) var ends: [Int] = []
+    @usableFromInline package internal(set) var ends: [Int] = []
     /// This record's first field in `ends` (0 unless the record lives in a batch).
-    private var firstField = 0
-    private var batchFieldCount: Int?
+    @usableFromInline var firstField = 0
+    @usableFromInline var batchFieldCount: Int?
 
-    public var fieldCount: Int { batchFieldCount ?? ends.count }
+    @inlinable public var fieldCount: Int { batchFieldCount ?? ends.count }
 
     public init() {}
 
@@ -43,7 +43,7 @@ public struct RawRecord {
     }
 
     /// A record inside a batch's storage.
-    fileprivate init(batchBytes: [UInt8], ends: [Int], firstField: Int, fieldCount: Int, line: Int, lineCount: Int, ordinal: Int) {
+    @inlinable init(batchBytes: [UInt8], ends: [Int], firstField: Int, fieldCount: Int, line: Int, lineCount: Int, ordinal: Int) {
         bytes = batchBytes
         self.ends = ends
         self.firstField = firstField
@@ -60,6 +60,7 @@ public struct RawRecord {
     }
 
     /// Calls `body` with a view that gives each field's bytes without a closure per field.
+    @inlinable
     public func withFields<R>(_ body: (FieldView) -> R) -> R {
         bytes.withUnsafeBufferPointer { b in
             ends.withUnsafeBufferPointer { e in body(FieldView(bytes: b, ends: e, first: firstField, count: fieldCount)) }
@@ -68,15 +69,17 @@ public struct RawRecord {
 
     /// The fields of one record, valid inside `withFields`.
     public struct FieldView {
+        @inlinable
         public init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, first: Int, count: Int) {
             self.bytes = bytes; self.ends = ends; self.first = first; self.count = count
         }
 
-        fileprivate let bytes: UnsafeBufferPointer<UInt8>
-        fileprivate let ends: UnsafeBufferPointer<Int>
-        fileprivate let first: Int
+        @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+        @usableFromInline let ends: UnsafeBufferPointer<Int>
+        @usableFromInline let first: Int
         public let count: Int
 
+        @inlinable
         public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
             let i = first + index
             let start = i == 0 ? 0 : ends[i - 1]
@@ -174,6 +177,7 @@ public struct RecordBatch: Sendable {
 
     /// Calls `body` with each item in order, each record a view into the batch's storage
     /// (no array of items is built: a batch is gone through once per pass).
+    @inlinable
     public func forEachItem(_ body: (Item) throws -> Void) rethrows {
         for e in entries {
             if e.fieldCount < 0 {

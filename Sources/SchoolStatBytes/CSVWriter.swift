@@ -118,39 +118,46 @@ public struct CSVWriter {
 /// CSV rows built in memory (a batch of them), with the quoting and the
 /// formula guard of `CSVWriter`; written out later in one piece.
 public struct CSVLines {
-    private var buffer: ByteBuffer
-    private var rowStarted = false
+    @usableFromInline var buffer: ByteBuffer
+    @usableFromInline var rowStarted = false
 
+    @inlinable
     public init() { buffer = ByteBuffer() }
 
+    @inlinable
     public init(capacity: Int) { buffer = ByteBuffer(capacity: capacity) }
 
     public var isEmpty: Bool { buffer.isEmpty }
 
     /// The rows' bytes, for a caller that takes them in one piece.
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
 
     /// The rows' bytes as an array (a copy).
     public var bytes: [UInt8] { buffer.array }
 
     /// Empties the rows, keeping the storage for the next ones.
+    @inlinable
     public mutating func removeAll() {
         buffer.removeAll()
         rowStarted = false
     }
 
-    private mutating func separate() {
+    @inlinable
+    mutating func separate() {
         if rowStarted { buffer.append(0x2C) }
         rowStarted = true
     }
 
     /// A text field: quoted when it must be, prefixed with ' when a spreadsheet would run it.
+    @inlinable
     public mutating func field(_ s: String, defuse: Bool = true) {
         separate()
         s.withBytes { appendField($0, defuse: defuse) }
     }
 
-    private mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
+    @inlinable
+    mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
         guard let first = utf8.first else { return }
         let guarded = defuse && CSVWriter.isFormulaLike(utf8)
         let needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20 || schoolstat_csv_needs_quotes(utf8.baseAddress, utf8.count) != 0
@@ -170,6 +177,7 @@ public struct CSVLines {
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes
     /// nor the formula guard (`-5` is a number to a spreadsheet), so they are written directly.
+    @inlinable
     public mutating func field(_ value: Value) {
         switch value {
         case .missing: separate()
@@ -186,34 +194,40 @@ public struct CSVLines {
     }
 
     /// A field already in its written form (from `encoded(_:)`): the same text on every row.
+    @inlinable
     public mutating func field(encoded: [UInt8]) {
         separate()
         encoded.withUnsafeBufferPointer { buffer.appendBytes($0) }
     }
 
     /// A text field as `field(_:)` writes it, for `field(encoded:)`.
+    @inlinable
     public static func encoded(_ s: String) -> [UInt8] {
         var lines = CSVLines()
         lines.field(s)
         return lines.bytes
     }
 
+    @inlinable
     public mutating func field(_ integer: Int) {
         separate()
         Self.appendInteger(Int64(integer), to: &buffer)
     }
 
+    @inlinable
     public mutating func endRow() {
         buffer.append(0x0A)
         rowStarted = false
     }
 
+    @inlinable
     public static func appendInteger(_ value: Int64, to bytes: inout some ByteAppending) {
         if value < 0 { bytes.append(0x2D) }
         appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
     }
 
     /// Digits of `value`, left-padded with zeros to `minimumWidth`.
+    @inlinable
     public static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
         // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
@@ -234,6 +248,7 @@ public struct CSVLines {
 
     /// An ID number masked as `IDNumber.mask` masks it, without a `String` when it is ASCII
     /// (every ID number that passed its checks); quoted and guarded as any other field.
+    @inlinable
     public mutating func maskedIDNumber(_ id: String) {
         let done = id.withBytes { b -> Bool in
             guard b.allSatisfy({ $0 < 0x80 }) else { return false }
@@ -254,6 +269,7 @@ public struct CSVLines {
     }
 
     /// A name for the clean output, family name kept: `张三丰` → `张**` (as `PersonName.mask`).
+    @inlinable
     public mutating func maskedName(_ name: String) {
         // Chinese characters only (three bytes each, one character each): mask by bytes.
         let done = name.withBytes { b -> Bool in
@@ -268,6 +284,7 @@ public struct CSVLines {
     }
 
     /// Plain decimal notation, the same text as `FixedDecimal.description`.
+    @inlinable
     public static func appendDecimal(_ d: FixedDecimal, to bytes: inout some ByteAppending) {
         if d.exponent >= 0 {
             appendInteger(d.mantissa, to: &bytes)
@@ -288,6 +305,7 @@ public struct CSVLines {
     }
 
     /// ISO 8601, the same text as `Day.description`.
+    @inlinable
     public static func appendDate(_ d: Day, to bytes: inout some ByteAppending) {
         guard (0...9999).contains(d.year) else {
             bytes.appendUTF8(d.description)

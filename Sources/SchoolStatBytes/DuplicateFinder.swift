@@ -88,6 +88,7 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell):
     /// FNV-1a and a second, independent multiplicative hash.
+    @inlinable
     public static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var h1 = FNV1a.basis
         var h2: UInt64 = 0x9E3779B97F4A7C15

@@ -9,11 +9,11 @@ import SchoolStatModel
 /// generic path one value at a time.)
 public final class RowBlock: @unchecked Sendable {
     public let width: Int
-    private var storage: UnsafeMutablePointer<Value>
+    @usableFromInline var storage: UnsafeMutablePointer<Value>
     private var capacity: Int
-    public private(set) var lines: [Int] = []
+    public internal(set) var lines: [Int] = []
     /// Values already moved out, from the front.
-    private var taken = 0
+    @usableFromInline var taken = 0
 
     public init(width: Int, rows: Int = 256) {
         self.width = width
@@ -51,6 +51,7 @@ public final class RowBlock: @unchecked Sendable {
     }
 
     /// Moves the next row not yet taken into `target`, which has `width` values.
+    @inlinable
     public func takeNext(into target: inout [Value]) {
         precondition(taken < lines.count * width && target.count == width)
         let row = storage + taken

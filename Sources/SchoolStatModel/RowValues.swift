@@ -32,16 +32,16 @@ public final class RowValues {
     public var values: [Value]
     /// Results of calls several checks share (`SharedCalls`), valid while `stamp` is unchanged.
     /// Stamp 0 means none are kept: only a caller that calls `beginRow` for each row gets them.
-    private var stamp = 0
-    private var kept: [Value] = []
-    private var keptStamps: [Int] = []
+    @usableFromInline var stamp = 0
+    @usableFromInline var kept: [Value] = []
+    @usableFromInline var keptStamps: [Int] = []
 
     public init(count: Int) { values = Array(repeating: .missing, count: count) }
 
     /// Starts a new row: results kept for the previous one no longer count.
-    public func beginRow() { stamp &+= 1 }
+    @inlinable public func beginRow() { stamp &+= 1 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func keptResult(_ slot: Int) -> Value? {
         stamp != 0 && slot < keptStamps.count && keptStamps[slot] == stamp ? kept[slot] : nil
     }

@@ -8,16 +8,17 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public var mantissa: Int64
     public var exponent: Int
 
+    @inlinable
     public init(mantissa: Int64, exponent: Int) {
         self.mantissa = mantissa
         self.exponent = exponent
         normalise()
     }
 
-    public init(_ integer: Int64) { self.init(mantissa: integer, exponent: 0) }
+    @inlinable public init(_ integer: Int64) { self.init(mantissa: integer, exponent: 0) }
 
     /// Drops trailing zeros so equal numbers have equal representations.
-    private mutating func normalise() {
+    @usableFromInline mutating func normalise() {
         if mantissa == 0 { exponent = 0; return }
         while mantissa % 10 == 0 && exponent < 0 { mantissa /= 10; exponent += 1 }
         while exponent > 0 {
