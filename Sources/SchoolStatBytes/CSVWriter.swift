@@ -98,7 +98,7 @@ public struct CSVWriter {
         s.withBytes(isFormulaLike)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func isFormulaLike(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         switch utf8.first {
         case 0x3D, 0x40, 0x09, 0x0D: return true

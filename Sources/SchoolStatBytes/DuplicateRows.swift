@@ -7,15 +7,15 @@ import SchoolStatModel
 /// Each worker has its own (in its `FileRules`) and sees its records in increasing order, so the
 /// cursor reads the file forward in small windows: a million repeats cost no more memory than none.
 public struct DuplicateRows {
-    private let cursors: [DuplicateCursor?]
-    private let count: Int
+    @usableFromInline let cursors: [DuplicateCursor?]
+    @usableFromInline let count: Int
     /// Per constraint, the records a lookup can skip: below `next` and not below `last` (the last
     /// record looked up) there is no repeat. Unmanaged storage, so that the per-row test touches
     /// no reference count; a constraint without repeats in this file skips every record.
-    private let next: UnsafeMutableBufferPointer<Int32>
-    private let last: UnsafeMutableBufferPointer<Int32>
+    @usableFromInline let next: UnsafeMutableBufferPointer<Int32>
+    @usableFromInline let last: UnsafeMutableBufferPointer<Int32>
     /// Whether any constraint has a repeat in this file: most files have none.
-    private let any: Bool
+    @usableFromInline let any: Bool
 
     public init(_ duplicates: DuplicateFiles, file: Int32) {
         cursors = duplicates.map { found in found[file].flatMap(DuplicateCursor.init(path:)) }
@@ -38,7 +38,7 @@ public struct DuplicateRows {
     }
 
     /// Calls `body` with each unique constraint `record` breaks, in the schema's order, and where the key first occurred.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func forEach(record: Int32, _ body: (_ constraint: Int, _ first: DuplicateOf) -> Void) {
         // Most rows: below every constraint's next repeat and not before its last lookup.
         guard any, !(record < next[count] && record >= last[count]) else { return }

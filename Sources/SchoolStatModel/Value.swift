@@ -18,7 +18,7 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     @inlinable public init(_ integer: Int64) { self.init(mantissa: integer, exponent: 0) }
 
     /// Drops trailing zeros so equal numbers have equal representations.
-    @usableFromInline mutating func normalise() {
+    @inlinable mutating func normalise() {
         if mantissa == 0 { exponent = 0; return }
         while mantissa % 10 == 0 && exponent < 0 { mantissa /= 10; exponent += 1 }
         while exponent > 0 {
