@@ -34,6 +34,7 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         FixedDecimal(mantissa: mantissa, exponent: exponent + power)
     }
 
+    @inlinable
     public var doubleValue: Double {
         var v = Double(mantissa)
         if exponent > 0 { for _ in 0..<exponent { v *= 10 } }
@@ -59,6 +60,7 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return (negative ? "-" : "") + digits[..<cut] + "." + digits[cut...]
     }
 
+    @inlinable
     public static func < (a: FixedDecimal, b: FixedDecimal) -> Bool {
         a.doubleValue < b.doubleValue
     }
@@ -129,7 +131,7 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Calendar order: every `Day` is a real date, so (year, month, day) orders them as the days since the epoch would.
-    public static func < (a: Day, b: Day) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+    @inlinable public static func < (a: Day, b: Day) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 }
 
 /// A normalised cell value.
@@ -143,12 +145,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// A computed number that has no exact decimal form (a quotient).
     case real(Double)
 
+    @inlinable
     public var isMissing: Bool { if case .missing = self { return true } else { return false } }
 
     /// Whether this is the boolean true (what a check's condition must give to pass).
+    @inlinable
     public var isTrue: Bool { if case .boolean(true) = self { return true } else { return false } }
 
     /// The canonical textual form written to clean outputs.
+    @inlinable
     public var description: String {
         switch self {
         case .missing: return ""
@@ -162,6 +167,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The numeric value, for arithmetic in rules.
+    @inlinable
     public var number: Double? {
         switch self {
         case .integer(let i): return Double(i)
