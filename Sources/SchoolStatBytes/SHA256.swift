@@ -16,7 +16,8 @@ public struct SHA256 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockFill = 0
     private var length: UInt64 = 0
-    private let usesHardware: Bool
+    /// Whether this hasher runs the CPU's SHA instructions.
+    public let usesHardware: Bool
 
     /// `hardware: false` forces the portable code (to check one against the other).
     public init(hardware: Bool = SHA256.hardwareAvailable) {

@@ -131,13 +131,36 @@ struct CommandLineTests {
         #expect(ledger.contains("read.unknown_table") && ledger.contains("empty.csv"))
     }
 
-    @Test("--encoding overrides detection")
+    @Test("--encoding overrides detection: a GBK roster whose bytes also pass as UTF-8 reads right only with --encoding gbk")
     func encodingOverride() throws {
-        let out = TestSupport.temporaryDirectory() + "/out"
-        let r = try schoolstat(["validate", TestSupport.fixture("reading/encoding_gb18030.csv"), "--rules", TestSupport.rules, "--out", out,
-                                "--encoding", "gbk", "--format", "json"])
-        #expect(r.stdout.contains("\"encoding_detected\" : false"))
-        #expect(r.stdout.contains("\"encoding\" : \"gb18030\""))
+        // The names' GBK bytes (卢 C2 AC, 伟 CE B0, 叶 D2 B6, 倩 D9 BB, 史 CA B7) are also valid
+        // UTF-8, and the header is ASCII: detection cannot tell, reads UTF-8 and gets Latin letters.
+        let dir = TestSupport.temporaryDirectory()
+        let gbk: [Character: [UInt8]] = ["卢": [0xC2, 0xAC], "伟": [0xCE, 0xB0], "叶": [0xD2, 0xB6], "倩": [0xD9, 0xBB], "史": [0xCA, 0xB7]]
+        let text = "teacher_id,name,id_number,school_code,sex,birth_date,degree,certified\r\n"
+            + "T0000001,卢伟,500110198604120015,3150010001,M,1986-04-12,bachelor,Y\r\n"
+            + "T0000002,叶倩,500110199001010022,3150010001,F,1990-01-01,bachelor,Y\r\n"
+            + "T0000003,史伟,500110198808080035,3150010001,M,1988-08-08,bachelor,Y\r\n"
+        let bytes = text.flatMap { gbk[$0] ?? Array(String($0).utf8) }
+        #expect(String(validating: bytes, as: UTF8.self) != nil, "the file must be valid UTF-8 too")
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/teachers.csv"))
+
+        func firstCharacters(_ extra: [String]) throws -> ((status: Int32, stdout: String, stderr: String), [String]) {
+            let out = TestSupport.temporaryDirectory() + "/out"
+            let r = try schoolstat(["validate", dir + "/teachers.csv", "--rules", TestSupport.rules, "--out", out, "--format", "json"] + extra)
+            // Clean names are masked to their first character: 卢** .
+            let names = TestSupport.csvRecords(out + "/clean/teachers.csv").compactMap { $0["name"]?.first.map(String.init) }
+            return (r, names)
+        }
+        let (detected, guessed) = try firstCharacters([])
+        #expect(detected.stdout.contains("\"encoding_detected\" : true"))
+        #expect(detected.stdout.contains("\"encoding\" : \"utf-8\""))
+        #expect(!guessed.contains("卢"), "\(guessed)")
+
+        let (forced, names) = try firstCharacters(["--encoding", "gbk"])
+        #expect(forced.stdout.contains("\"encoding_detected\" : false"))
+        #expect(forced.stdout.contains("\"encoding\" : \"gb18030\""))
+        #expect(names == ["卢", "叶", "史"], "\(names)")
     }
 
     @Test("--encoding utf-8 forced on a GB18030 file: the bytes do not fit the encoding given and look like GB18030")

@@ -8,8 +8,14 @@ import SchoolStatReporting
 
 @Suite("Recognising tables from their headers")
 struct HeaderTests {
-    static let ruleSet = try! LoadedRules.load(directory: TestSupport.rules).ruleSet
-    static let matcher = HeaderMatcher(ruleSet: ruleSet, converter: ChineseConverter())
+    let ruleSet: RuleSet
+    let matcher: HeaderMatcher
+
+    /// A rule file that does not load fails each test here with the loader's message.
+    init() throws {
+        ruleSet = try LoadedRules.load(directory: TestSupport.rules).ruleSet
+        matcher = HeaderMatcher(ruleSet: ruleSet, converter: ChineseConverter())
+    }
 
     @Test("width, brackets, spaces, case and traditional characters do not matter", arguments: [
         ("学校标识码", "school_code"), ("學校標識碼", "school_code"), ("School_Code", "school_code"), ("school code", "school_code"),
@@ -17,15 +23,15 @@ struct HeaderTests {
         ("教学及辅助用房面积（m²）", "building_area"), ("体育运动场馆面积(平方米)", "sports_area"), ("公用经费预算/万元", "public_funds_budget"),
     ])
     func columnMatching(header: String, column: String) {
-        let schema = Self.ruleSet.table(named: "schools")!
-        let map = Self.matcher.map(headers: [header], to: schema)
+        let schema = ruleSet.table(named: "schools")!
+        let map = matcher.map(headers: [header], to: schema)
         #expect(map.fieldForColumn[schema.columnIndex(column)!] == 0)
     }
 
     @Test("a unit written in the header is kept for the column")
     func headerUnit() {
-        let schema = Self.ruleSet.table(named: "teachers")!
-        let map = Self.matcher.map(headers: ["年工資收入（萬元）"], to: schema)
+        let schema = ruleSet.table(named: "teachers")!
+        let map = matcher.map(headers: ["年工資收入（萬元）"], to: schema)
         let i = schema.columnIndex("annual_wage")!
         #expect(map.fieldForColumn[i] == 0)
         #expect(map.unitForColumn[i] == "万元")
@@ -33,20 +39,20 @@ struct HeaderTests {
 
     @Test("the table is the one whose columns match best")
     func recognition() {
-        let (teachers, _) = Self.matcher.recognise(headers: ["教职工号", "姓名", "身份证号码", "学校代码", "性别"], named: nil)
+        let (teachers, _) = matcher.recognise(headers: ["教职工号", "姓名", "身份证号码", "学校代码", "性别"], named: nil)
         #expect(teachers?.schema.name == "teachers")
-        let (finance, _) = Self.matcher.recognise(headers: ["county_code", "county_name", "year", "edu_expenditure"], named: nil)
+        let (finance, _) = matcher.recognise(headers: ["county_code", "county_name", "year", "edu_expenditure"], named: nil)
         #expect(finance?.schema.name == "county_finance")
-        let (none, scores) = Self.matcher.recognise(headers: ["a", "b", "c"], named: nil)
+        let (none, scores) = matcher.recognise(headers: ["a", "b", "c"], named: nil)
         #expect(none == nil)
         #expect(scores.allSatisfy { $0.1 == 0 })
     }
 
     @Test("areas in m² spelled several ways are all m²", arguments: ["1200.5", "1,200.5㎡", "1200.5平方米", "1200.5 m2", "１２００.５m²"])
     func areaUnits(raw: String) {
-        let schema = Self.ruleSet.table(named: "schools")!
+        let schema = ruleSet.table(named: "schools")!
         let column = schema.columns[schema.columnIndex("building_area")!]
-        let n = CellNormaliser(column: column, vocabulary: Self.ruleSet.vocabulary, converter: ChineseConverter(), headerUnit: nil)
+        let n = CellNormaliser(column: column, vocabulary: ruleSet.vocabulary, converter: ChineseConverter(), headerUnit: nil)
         guard case .success(let v) = n.normalise(raw) else { Issue.record("\(raw) rejected"); return }
         #expect(v.description == "1200.5")
     }

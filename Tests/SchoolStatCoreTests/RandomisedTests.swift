@@ -81,19 +81,50 @@ struct RandomisedTests {
         let pieces = ["total_pupils", "school_type", "(", ")", "[", "]", ",", "+", "-", "*", "/", "==", "<", "and", "or", "not",
                       "in", "between", "is", "missing", "if", "then", "else", "'primary'", "3", "0.5", "coalesce", "present", "$report_date", "=", "\"", "@"]
         var rng = SeededGenerator(seed: 99)
-        var compiled = 0
+        // Rows to run what compiles on: all missing, and values of each column's type.
+        let typed: [Value] = schema.columns.map { c in
+            switch c.type {
+            case .integer: return .integer(1200)
+            case .decimal: return .decimal(FixedDecimal(mantissa: 35, exponent: -1))
+            case .date: return .date(Day(year: 2020, month: 9, day: 1)!)
+            case .boolean: return .boolean(true)
+            case .enumeration: return .text(c.enumValues.first ?? "x")
+            case .text, .code: return .text("primary")
+            }
+        }
+        var compiled = 0, rejected = 0
         for _ in 0..<3000 {
             let text = (0..<Int.random(in: 1...9, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined(separator: " ")
             do {
                 let node = try ExpressionParser.parse(text)
                 let c = try ExpressionCompiler(schema: schema, parameters: ["report_date": .date(Day(year: 2024, month: 9, day: 30)!)]).compile(node)
-                _ = c.evaluate(RowValues(count: schema.columns.count))
                 compiled += 1
-            } catch is ExpressionSyntaxError {
+                // What the compiler promised is what evaluation gives: a value of the static type, or missing.
+                for values in [Array(repeating: Value.missing, count: schema.columns.count), typed] {
+                    let row = RowValues(count: schema.columns.count)
+                    row.values = values
+                    let v = c.evaluate(row)
+                    let fits: Bool
+                    switch (c.type, v) {
+                    case (_, .missing), (.any, _): fits = true
+                    case (.number, .integer), (.number, .decimal), (.number, .real): fits = true
+                    case (.text, .text), (.date, .date), (.boolean, .boolean): fits = true
+                    default: fits = false
+                    }
+                    #expect(fits, "`\(text)` compiled as \(c.type) but gave \(v)")
+                }
+                // The same text parses to the same tree: the parser is deterministic.
+                #expect(try ExpressionParser.parse(text).canonicalText == node.canonicalText)
+            } catch let e as ExpressionSyntaxError {
+                rejected += 1
+                // A syntax error points inside the text (or just past its end).
+                #expect(e.offset >= 0 && e.offset <= text.utf8.count, "`\(text)`: offset \(e.offset)")
             } catch is ExpressionCompileError {
+                rejected += 1
             }
         }
-        #expect(compiled > 0)
+        // Both kinds occur, so neither branch above goes untested.
+        #expect(compiled > 50 && rejected > 100, "compiled \(compiled), rejected \(rejected)")
     }
 }
 

@@ -313,8 +313,10 @@ struct ReadingTests {
         #expect(portable.finalHex() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
-    @Test("SHA-256 with the CPU's instructions equals the portable code for any lengths and chunking")
+    @Test("SHA-256 with the CPU's instructions equals the portable code for any lengths and chunking",
+          .enabled(if: SHA256.hardwareAvailable, "this CPU has no SHA instructions: only the portable code runs here (see the known-answer test)"))
     func sha256HardwareAgreesWithPortable() {
+        #expect(SHA256().usesHardware && !SHA256(hardware: false).usesHardware)
         var generator = SystemRandomNumberGenerator()
         for length in [0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 100_003] {
             let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -336,8 +338,38 @@ struct ReadingTests {
         #expect(million.finalHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test("SHA-256 in the portable code gives the known answers however the input is chunked")
+    func sha256PortableChunking() {
+        var generator = SeededGenerator(seed: 256)
+        // FIPS 180-2 appendix B: "abc", the 448-bit message, and one million "a".
+        let vectors: [([UInt8], String)] = [
+            (Array("abc".utf8), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+            ([UInt8](repeating: 0x61, count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+        ]
+        for (data, digest) in vectors {
+            for _ in 0..<5 {
+                var h = SHA256(hardware: false)
+                var offset = 0
+                while offset < data.count {
+                    let n = min(data.count - offset, Int.random(in: 1...200, using: &generator))
+                    data[offset..<(offset + n)].withUnsafeBytes { h.update($0) }
+                    offset += n
+                }
+                #expect(h.finalHex() == digest, "\(data.count) bytes")
+            }
+        }
+    }
+
     @Test("a missing file is a read error naming the path")
-    func missingFile() {
-        #expect(throws: ReadError.self) { try TableFileReader(path: "/nonexistent/teachers.csv") }
+    func missingFile() throws {
+        let path = TestSupport.temporaryDirectory() + "/不存在/teachers.csv"
+        let error = #expect(throws: ReadError.self) { try TableFileReader(path: path) }
+        guard case .cannotOpen(let named, _)? = error else {
+            Issue.record("expected cannotOpen, got \(String(describing: error))")
+            return
+        }
+        #expect(named == path)
+        #expect(error?.description.contains(path) == true, "\(error!.description)")
     }
 }
