@@ -100,7 +100,7 @@ public enum Scorer {
         let loaded: LoadedRules
         do {
             loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: profile, parameterOverrides: asOf.map { ["report_date": $0] } ?? [:])
-        } catch let e as RuleFileErrors { throw .rules(e) } catch { throw .arguments("\(error)") }
+        } catch { throw .rules(error) }
         let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
         let tables: Set<String>
         var filled: [String: Set<String>] = [:]

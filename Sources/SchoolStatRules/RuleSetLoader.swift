@@ -13,7 +13,7 @@ public enum RuleSetLoader {
     /// Parameters are layered: parameters.yaml, then each pack's defaults, then
     /// the chosen profile (`national` when none is named and it exists), then
     /// the command line.
-    public static func load(directory: String, profile profileName: String? = nil, parameterOverrides: [String: String] = [:]) throws -> RuleSet {
+    public static func load(directory: String, profile profileName: String? = nil, parameterOverrides: [String: String] = [:]) throws(RuleFileErrors) -> RuleSet {
         var errors: [RuleFileError] = []
         var files: [(String, String)] = []
         let fm = FileManager.default

@@ -10,7 +10,7 @@ public struct LoadedRules {
     public let evaluator: PackEvaluator
 
     /// Throws `RuleFileErrors` listing the rule files' mistakes.
-    public static func load(directory: String, profile: String? = nil, parameterOverrides: [String: String] = [:]) throws -> LoadedRules {
+    public static func load(directory: String, profile: String? = nil, parameterOverrides: [String: String] = [:]) throws(RuleFileErrors) -> LoadedRules {
         let ruleSet = try RuleSetLoader.load(directory: directory, profile: profile, parameterOverrides: parameterOverrides)
         return LoadedRules(ruleSet: ruleSet, evaluator: try PackEvaluator(ruleSet: ruleSet, reportYear: ruleSet.reportYear))
     }

@@ -149,10 +149,8 @@ public final class ValidationRun: FindingSink {
         let loaded: LoadedRules
         do {
             loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: options.profile, parameterOverrides: overrides)
-        } catch let e as RuleFileErrors {
-            throw .rules(e)
         } catch {
-            throw .arguments("\(error)")
+            throw .rules(error)
         }
         let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
         if let table = options.table, ruleSet.table(named: table) == nil {
@@ -267,11 +265,16 @@ public final class ValidationRun: FindingSink {
                                    messageZh: "第 \(line) 行在表头之前，不是表头也不是数据（如标题行），已跳过。",
                                    messageEn: "Line \(line) comes before the header and is neither header nor data (a title?); skipped.", expected: ""))
             }
+            let validator: TableValidator
             do {
-                let validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, output: output,
+                validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, output: output,
                                                    fileIndex: plan.index, displayPath: plan.input.display, encodingName: plan.reader.facts.encoding.rawValue,
                                                    ruleSet: ruleSet, converter: converter, duplicates: duplicates[schema.name] ?? [],
                                                    fileNames: fileNames, threads: options.threads, sink: self)
+            } catch {
+                throw .rules(error)
+            }
+            do throws(ReadError) {
                 var facts: FileFacts
                 if let first = firstPasses[plan.index], !first.spills.isEmpty {
                     var spills: [BatchSpill.Reader] = []
@@ -291,12 +294,10 @@ public final class ValidationRun: FindingSink {
                     inputSummaries[i].bytes = facts.byteCount
                     inputSummaries[i].invalidSequences = facts.invalidSequences
                 }
-            } catch let e as ReadError {
-                unreadable = true
-                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: e.line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: e.ruleID, severity: .error, messageZh: e.description, messageEn: e.description, expected: ""))
             } catch {
-                throw .arguments("\(error)")
+                unreadable = true
+                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: error.line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                   ruleID: error.ruleID, severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
             }
         }
 

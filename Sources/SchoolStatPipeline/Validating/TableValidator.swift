@@ -130,7 +130,7 @@ public final class FileRules: @unchecked Sendable {
     public let wantsRejectedKeys: Bool
 
     public init(header: HeaderMap, output: TableOutput, fileIndex: Int32, displayPath: String, encodingName: String,
-         ruleSet: RuleSet, converter: ChineseConverter, duplicates: DuplicateFiles, fileNames: [String]) throws {
+         ruleSet: RuleSet, converter: ChineseConverter, duplicates: DuplicateFiles, fileNames: [String]) throws(RuleFileErrors) {
         self.header = header
         let schema = header.schema
         self.schema = schema
@@ -157,15 +157,23 @@ public final class FileRules: @unchecked Sendable {
         })
         // A check that needs a required column the file does not have is skipped: the missing column is
         // reported once. An absent optional column is simply missing in every row (coalesce() sees it so).
-        let checks = try schema.checks.compactMap { spec -> CompiledCheck? in
-            let scope = try spec.scope.map { try compiler.compile($0.root) }
-            let condition = try compiler.compile(spec.condition.root)
-            let values = try spec.values.map { ($0.name, try compiler.compile($0.expression.root)) }
+        // The loader compiled every check against the schema already; a check that does not compile
+        // now is reported as a mistake in its rule file, never as a crash.
+        var checks: [CompiledCheck] = []
+        for spec in schema.checks {
+            let scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)]
+            do {
+                scope = try spec.scope.map { e throws(ExpressionCompileError) in try compiler.compile(e.root) }
+                condition = try compiler.compile(spec.condition.root)
+                values = try spec.values.map { v throws(ExpressionCompileError) in (v.name, try compiler.compile(v.expression.root)) }
+            } catch {
+                throw RuleFileErrors(errors: [RuleFileError(location: spec.location, message: "\(spec.id): \(error.message)")])
+            }
             var columns = condition.columns.union(scope?.columns ?? [])
             for (_, v) in values { columns.formUnion(v.columns) }
-            if columns.contains(where: { header.fieldForColumn[$0] == nil && schema.columns[$0].required }) { return nil }
-            return CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
-                                 blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns)
+            if columns.contains(where: { header.fieldForColumn[$0] == nil && schema.columns[$0].required }) { continue }
+            checks.append(CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
+                                        blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns))
         }
         self.checks = checks
         uncheckedChecks = checks.map { Unmanaged.passUnretained($0) }
@@ -531,9 +539,9 @@ public final class TableValidator: @unchecked Sendable {
 
     public init(header: HeaderMap, headerLine: Int, output: TableOutput, fileIndex: Int32, displayPath: String,
          encodingName: String, ruleSet: RuleSet, converter: ChineseConverter,
-         duplicates: DuplicateFiles, fileNames: [String], threads: Int, sink: FindingSink) throws {
+         duplicates: DuplicateFiles, fileNames: [String], threads: Int, sink: FindingSink) throws(RuleFileErrors) {
         // Each worker gets its own compiled copy: threads that share objects contend on their reference counts.
-        workerRules = try (0..<max(1, threads)).map { _ in
+        workerRules = try (0..<max(1, threads)).map { _ throws(RuleFileErrors) in
             try FileRules(header: header, output: output, fileIndex: fileIndex, displayPath: displayPath, encodingName: encodingName,
                           ruleSet: ruleSet, converter: converter, duplicates: duplicates, fileNames: fileNames)
         }
