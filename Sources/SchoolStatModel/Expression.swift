@@ -70,3 +70,18 @@ public enum BinaryOperator: String, Sendable {
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and, or
 }
+
+extension ExpressionNode {
+    /// Every column name `node` reads, into `names`.
+    public static func collectNames(_ node: ExpressionNode, into names: inout Set<String>) {
+        switch node {
+        case let .column(n, _): names.insert(n)
+        case let .call(_, args, _): args.forEach { collectNames($0, into: &names) }
+        case let .negate(a, _), let .not(a, _), let .isMissing(a, _, _): collectNames(a, into: &names)
+        case let .binary(_, l, r, _): collectNames(l, into: &names); collectNames(r, into: &names)
+        case let .membership(s, items, _, _): collectNames(s, into: &names); items.forEach { collectNames($0, into: &names) }
+        case let .between(a, b, c, _), let .conditional(a, b, c, _): [a, b, c].forEach { collectNames($0, into: &names) }
+        case .literal, .parameter: break
+        }
+    }
+}

@@ -232,7 +232,7 @@ public enum Scorer {
                     if evaluated.isEmpty {
                         // Name what is missing: a whole table, or columns with no value in any row.
                         var names: Set<String> = []
-                        for root in [rule.condition.root] + rule.values.map(\.expression.root) { PackEvaluator.collectNames(root, into: &names) }
+                        for root in [rule.condition.root] + rule.values.map(\.expression.root) { ExpressionNode.collectNames(root, into: &names) }
                         let columns = ruleSet.table(named: rule.table)?.columns.map(\.name) ?? []
                         let empty = names.filter { n in
                             let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n

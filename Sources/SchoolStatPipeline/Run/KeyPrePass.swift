@@ -1,0 +1,246 @@
+// Run: the unique-key pre-pass. Before the main pass, every file of a table is read once for its
+// keys on worker threads; the keys are sorted on disk and the rows that repeat a key are known
+// before any row is validated.
+import CSupport
+import Foundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+
+extension ValidationRun {
+    /// One batch's unique keys: each record's ordinal and line, and per unique constraint
+    /// of the table its fingerprint (nil when the record has no complete key), row by row.
+    struct BatchKeys {
+        var positions: [(ordinal: Int32, line: Int32)] = []
+        var keys: [(UInt64, UInt64)?] = []
+    }
+
+    /// A file the pre-pass read to the end: what reading established, and where its batches are kept.
+    struct FirstPass {
+        var facts: FileFacts
+        /// The spill files in file order, each with what is added to its line numbers and
+        /// ordinals (two when the file was parsed in two parts at once); empty when writing
+        /// one failed (the main pass then reads the file itself).
+        var spills: [(path: String, offset: PartEnd)]
+    }
+
+    /// One part of a file in the pre-pass: worker threads fingerprint each batch's keys, which
+    /// are added to `finders` in file order on a thread of their own (sorting and spilling
+    /// runs takes time, and the reading thread is what this pass waits for).
+    final class KeyStage: @unchecked Sendable {
+        let finders: [DuplicateFinder]
+        private let fileIndex: Int32
+        private let workers: OrderedWorkers<RecordBatch, BatchKeys>
+        private let queue = DispatchQueue(label: "schoolstat.keys")
+        private let waiting = DispatchSemaphore(value: 8)
+
+        /// `readers` gives each worker the normaliser and field of each key column the file has (one
+        /// set per worker, so that the threads do not contend on shared reference counts);
+        /// `positions` lists each unique constraint's columns as indices into that set.
+        init(finders: [DuplicateFinder], fileIndex: Int32, readers: [[(normaliser: CellNormaliser, field: Int)?]], positions: [[Int]]) {
+            self.finders = finders
+            self.fileIndex = fileIndex
+            workers = OrderedWorkers(threads: readers.count, window: 4 * readers.count) { worker, batch in
+                Self.keys(of: batch, readers: readers[worker], positions: positions)
+            }
+        }
+
+        func submit(_ batch: RecordBatch) { workers.submit(batch, consume: add) }
+
+        /// Waits until every submitted batch's keys are in the finders.
+        func finish() {
+            workers.finish(consume: add)
+            queue.sync {}
+        }
+
+        private func add(_ batch: BatchKeys) {
+            waiting.wait()
+            queue.async { [self] in
+                let constraints = finders.count
+                for (row, position) in batch.positions.enumerated() {
+                    for u in 0..<constraints {
+                        if let key = batch.keys[row * constraints + u] {
+                            finders[u].add(fingerprint: key, position: RowPosition(file: fileIndex, record: position.ordinal), line: Int(position.line))
+                        }
+                    }
+                }
+                waiting.signal()
+            }
+        }
+
+        private static func keys(of batch: RecordBatch, readers: [(normaliser: CellNormaliser, field: Int)?], positions: [[Int]]) -> BatchKeys {
+            let constraints = positions.count
+            var out = BatchKeys()
+            out.keys.reserveCapacity(batch.count * constraints)
+            var values = [String?](repeating: nil, count: readers.count)
+            batch.forEachItem { item in
+                guard case .record(let r) = item, !r.isBlank else { return }
+                out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
+                // A one-column key written as it is canonically: fingerprinted straight from its bytes.
+                var general = false
+                for p in positions {
+                    if p.count == 1, let reader = readers[p[0]], reader.field < r.fieldCount,
+                       let key = r.withField(reader.field, { reader.normaliser.isAcceptedAsWritten($0) ? DuplicateFinder.fingerprint($0) : nil }) {
+                        out.keys.append(key)
+                    } else {
+                        out.keys.append(nil)
+                        general = true
+                    }
+                }
+                guard general else { return }
+                // Otherwise the general way: normalise the key cells, join multi-column keys.
+                for (k, reader) in readers.enumerated() {
+                    values[k] = nil
+                    guard let reader, reader.field < r.fieldCount,
+                          case .success(let v)? = r.withField(reader.field, reader.normaliser.normalise(field:)), !v.isMissing else { continue }
+                    values[k] = v.description
+                }
+                let base = out.keys.count - constraints
+                for (u, p) in positions.enumerated() where out.keys[base + u] == nil {
+                    if p.count == 1 { out.keys[base + u] = values[p[0]].map(DuplicateFinder.fingerprint); continue }
+                    guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { continue }
+                    out.keys[base + u] = DuplicateFinder.fingerprint(p.map { values[$0]! }.joined(separator: "\u{1F}"))
+                }
+            }
+            return out
+        }
+    }
+
+    /// The second part of a large file, parsed on a thread of its own while the calling thread
+    /// parses the first: its batches go to a spill file of their own and its keys to finders of
+    /// their own, all numbered from the part's start until the first part's end is known.
+    final class SecondPart: @unchecked Sendable {
+        let spill: BatchSpill.Writer?
+        let stage: KeyStage
+        private let done = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var stopRequested = false
+        private var outcome: (kept: Bool, invalidSequences: Int)?
+
+        init(reader: TableFileReader, from start: Int, spillPath: String, stage: KeyStage) {
+            spill = BatchSpill.Writer(path: spillPath)
+            self.stage = stage
+            let thread = Thread { [self] in
+                var reader = reader
+                var read = true
+                do {
+                    try reader.readLastPart(of: TableValidator.batchSize, from: start, stopWhen: { self.lock.withLock { self.stopRequested } }) { batch in
+                        self.spill?.write(batch)
+                        self.stage.submit(batch)
+                    }
+                } catch {
+                    read = false // the main pass reads the whole file again and reports what went wrong
+                }
+                stage.finish()
+                let kept = spill?.finish() ?? false
+                lock.withLock { outcome = read && !stopRequested ? (kept, reader.facts.invalidSequences) : nil }
+                done.signal()
+            }
+            thread.stackSize = 8 << 20
+            thread.name = "schoolstat-second-part"
+            thread.start()
+        }
+
+        /// Waits for the part to be read; nil when it could not be read to the end.
+        func wait() -> (kept: Bool, invalidSequences: Int)? {
+            done.wait()
+            return lock.withLock { outcome }
+        }
+
+        /// The first part's reader went on to the end of the file: stops this part and forgets it.
+        func cancel() {
+            lock.withLock { stopRequested = true }
+            done.wait()
+            stage.finders.forEach { $0.discard() }
+            if let spill { unlink(spill.path) }
+        }
+    }
+
+    /// The pre-pass: reads every file of a table and keeps the unique keys, and the batches
+    /// for the main pass. Worker threads normalise the key cells of a batch; the keys are
+    /// added in file order. A large UTF-8 file is parsed in two parts at once, one per thread
+    /// (`--threads` above 1): libcsv is most of what this pass waits for.
+    func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
+                                firstPasses: inout [Int32: FirstPass]) -> DuplicateFiles {
+        let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
+        let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
+        let threads = max(1, options.threads)
+        for plan in plans {
+            let columns = Array(Set(keyColumns.flatMap { $0 })).sorted()
+            let positions = keyColumns.map { u in u.map { columns.firstIndex(of: $0)! } }
+            func stage(_ finders: [DuplicateFinder]) -> KeyStage {
+                let readers = (0..<threads).map { _ in
+                    columns.map { i -> (normaliser: CellNormaliser, field: Int)? in
+                        guard let field = plan.header.fieldForColumn[i] else { return nil }
+                        return (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                               headerUnit: plan.header.unitForColumn[i]), field)
+                    }
+                }
+                return KeyStage(finders: finders, fileIndex: plan.index, readers: readers, positions: positions)
+            }
+            let first = stage(finders)
+            var reader = plan.reader
+            let (headerLine, headerOrdinal) = (plan.headerLine, plan.headerOrdinal)
+            let spillPath = "\(tempDir)/\(plan.index).batches"
+            let spill = BatchSpill.Writer(path: spillPath)
+            let split = threads > 1 ? reader.splitPoint(minimumBytes: options.splitParseMinimumBytes) : nil
+            let second = split.map { start in
+                SecondPart(reader: plan.reader, from: start, spillPath: "\(tempDir)/\(plan.index).part2.batches",
+                           stage: stage(table.unique.indices.map {
+                               // Half the usual run: this part's finders come on top of the file's own. Named after
+                               // the file: their runs stay on disk, taken over by the table's finders, until the merge.
+                               DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0).file\(plan.index).part2",
+                                               runCapacity: DuplicateFinder.defaultRunCapacity / 2)
+                           }))
+            }
+            let keep: (EntrySummary) -> Bool = { TableValidator.isAfterHeader($0, headerLine: headerLine, headerOrdinal: headerOrdinal) }
+            let submit: (RecordBatch) -> Void = { batch in
+                spill?.write(batch)
+                first.submit(batch)
+            }
+            var end: PartEnd?
+            var read = true
+            do {
+                if let split, let second {
+                    end = try reader.readFirstPart(of: TableValidator.batchSize, until: split, from: headerOrdinal, keeping: keep, submit)
+                    if end == nil { second.cancel() } // the first part's reader read the whole file
+                } else {
+                    try reader.readBatches(of: TableValidator.batchSize, keeping: keep, submit)
+                }
+            } catch {
+                read = false // the main pass reads the file again and reports what went wrong
+                if end == nil, let second { second.cancel() }
+            }
+            first.finish()
+            let kept = spill?.finish() ?? false
+            guard read else { continue }
+            var pass = FirstPass(facts: reader.facts, spills: kept ? [(spillPath, .start)] : [])
+            if let end, let second {
+                let part = second.wait()
+                for (u, finder) in finders.enumerated() { finder.absorb(second.stage.finders[u], offset: end) }
+                if let part, part.kept, kept {
+                    pass.spills.append((second.spill!.path, end))
+                    pass.facts.invalidSequences += part.invalidSequences
+                } else {
+                    pass.spills = [] // not all of the file is kept: the main pass reads it itself
+                }
+            }
+            firstPasses[plan.index] = pass
+        }
+        // Each constraint's runs are merged on its own thread: the merges share nothing, and the
+        // pass would otherwise leave all but one core idle while they run.
+        guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates(sortingIn: tempDir) } }
+        let merged = MergedDuplicates(count: finders.count)
+        DispatchQueue.concurrentPerform(iterations: finders.count) { i in merged.set(i, finders[i].duplicates(sortingIn: tempDir)) }
+        return merged.all
+    }
+
+    /// What the constraints' merges found, each set once from its own thread.
+    final class MergedDuplicates: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: DuplicateFiles
+        init(count: Int) { results = Array(repeating: [:], count: count) }
+        func set(_ i: Int, _ found: [Int32: String]) { lock.withLock { results[i] = found } }
+        var all: DuplicateFiles { lock.withLock { results } }
+    }
+}

@@ -1,0 +1,321 @@
+// Validating: one row through the reading checks, normalisation, schema constraints and row
+// checks, and into the clean or rejected lines.
+import Foundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatRules
+
+/// Validates rows. Each worker thread has its own; it only reads `FileRules`.
+public final class RowValidator {
+    public let rules: FileRules
+    private let row: RowValues
+    private var problems: [Bool]
+    private var rowFindings: [LedgerEntry] = []
+    private var failedRules: [String] = []
+    private var result = BatchResult()
+
+    public init(rules: FileRules) {
+        self.rules = rules
+        row = RowValues(count: rules.columns.count)
+        problems = Array(repeating: false, count: rules.columns.count)
+    }
+
+    private var schema: TableSchema { rules.schema }
+
+    public func validate(_ batch: RecordBatch) -> BatchResult {
+        result = BatchResult()
+        batch.forEachItem { item in
+            switch item {
+            case .blankLine(let line): blankLine(line)
+            case .record(let record): process(record)
+            }
+        }
+        return result
+    }
+
+    private func blankLine(_ line: Int) {
+        result.counts.blankLines += 1
+        result.findings.append(rules.fileFinding(line: line, rule: "read.blank_row",
+            zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
+    }
+
+    /// Handles one record after the header.
+    private func process(_ record: RawRecord) {
+        if record.isBlank {
+            blankLine(record.line)
+            return
+        }
+        if isRepeatedHeader(record) {
+            result.counts.repeatedHeaders += 1
+            result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header",
+                zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
+                en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
+            return
+        }
+        result.counts.rowsRead += 1
+        row.beginRow()
+        if !rowFindings.isEmpty { rowFindings.removeAll(keepingCapacity: true) }
+        if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
+        for i in problems.indices { problems[i] = false }
+        row.values.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = .missing }
+        }
+
+        checkShape(record)
+        normaliseCells(record)
+        evaluateChecks(record)
+        checkDuplicates(record)
+        failedRules.append(contentsOf: rules.missingColumnRules)
+
+        if !rowFindings.isEmpty {
+            let key = recordKey()
+            for var f in rowFindings {
+                f.recordKey = key
+                result.findings.append(f)
+            }
+        }
+        if failedRules.isEmpty {
+            result.counts.rowsClean += 1
+            writeClean(record)
+        } else {
+            result.counts.rowsRejected += 1
+            writeRejected(record)
+        }
+    }
+
+    private func isRepeatedHeader(_ record: RawRecord) -> Bool {
+        let keys = rules.headerKeys
+        guard record.fieldCount == keys.count, !keys.isEmpty else { return false }
+        // Cheap test first: a repeated header's first cell is the header's first cell. A cell
+        // starting with an ASCII letter or digit has a match key starting with it, lower-cased,
+        // so most data rows are told apart by their first byte.
+        let first = record.firstByte
+        if (first >= 0x30 && first <= 0x39) || (first | 0x20 >= 0x61 && first | 0x20 <= 0x7A),
+           (first >= 0x41 ? first | 0x20 : first) != rules.headerFirstKeyByte { return false }
+        guard record.withField(0, { TextCleaner.matchKey(of: $0, equals: keys[0]) }) else { return false }
+        var same = 0
+        for i in 0..<record.fieldCount where TextCleaner.matchKey(record.lossyString(i)) == keys[i] { same += 1 }
+        return same * 5 >= keys.count * 4
+    }
+
+    private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
+                            severity: Severity, zh: String, en: String, expected: String) {
+        let columnName = column.map { rules.columns[$0].name } ?? (field.map { "#\(TableValidator.columnLetter($0))" } ?? "")
+        rowFindings.append(LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: record.line, recordKey: "", column: columnName,
+                                       rawValue: raw, normalisedValue: normalised, ruleID: rule, severity: severity,
+                                       messageZh: zh, messageEn: en, expected: expected))
+        if severity == .error { failedRules.append(rule) }
+    }
+
+    private func checkShape(_ record: RawRecord) {
+        let expected = rules.headerKeys.count
+        let got = record.fieldCount
+        if got == expected { return }
+        let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
+        if got < expected {
+            // A short record spanning several lines is the mark of a quote opened and never closed.
+            let quoteZh = record.lineCount > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"
+            let quoteEn = record.lineCount > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
+            addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
+                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。" + quoteZh,
+                en: "Line \(record.line) has \(got) fields but the header has \(expected)." + quoteEn,
+                expected: "\(expected) 列")
+        } else {
+            var extra: [String] = []
+            for i in expected..<got { extra.append(record.lossyString(i)) }
+            let nonEmpty = extra.contains { !$0.trimmingSpaces().isEmpty }
+            let shown = extra.prefix(3).map { "“\($0)”" }.joined(separator: "、")
+            addFinding(record, column: nil, field: expected, raw: extra.joined(separator: " | "), normalised: "",
+                rule: nonEmpty ? "read.too_many_fields" : "read.trailing_empty_fields", severity: nonEmpty ? .error : .warning,
+                zh: nonEmpty ? "\(lines)有 \(got) 列，比表头多 \(got - expected) 列（多出：\(shown)）。可能是某个值里含有未加引号的逗号；请检查该行。"
+                             : "\(lines)末尾有 \(got - expected) 个多余的空列，已忽略。",
+                en: nonEmpty ? "Line \(record.line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
+                             : "Line \(record.line) ends with \(got - expected) empty extra fields; ignored.",
+                expected: "\(expected) 列")
+        }
+    }
+
+    private func normaliseCells(_ record: RawRecord) {
+        // Most cells: accepted straight from their bytes, written into the row in place. Text
+        // that a spreadsheet would run as a formula, and every cell with a problem, take the
+        // general way afterwards, which reports it. Those cells are noted as bits (the first 64
+        // columns: every schema so far), any further ones in a list.
+        var generalBits: UInt64 = 0
+        var generalBeyond: [Int] = []
+        rules.cellPlans.withUnsafeBufferPointer { plans in
+            record.withFields { fields in
+                row.values.withUnsafeMutableBufferPointer { values in
+                    for (p, plan) in plans.enumerated() {
+                        guard plan.field < fields.count else {
+                            // The row is too short to reach this column: the shape finding already covers it.
+                            problems[plan.column] = true
+                            continue
+                        }
+                        let b = fields[plan.field]
+                        let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
+                        if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
+                            values[plan.column] = value
+                        } else if p < 64 {
+                            generalBits |= 1 &<< UInt64(p)
+                        } else {
+                            generalBeyond.append(p)
+                        }
+                    }
+                }
+            }
+        }
+        while generalBits != 0 {
+            let p = generalBits.trailingZeroBitCount
+            generalBits &= generalBits &- 1
+            normaliseInFull(record, rules.cellPlans[p])
+        }
+        for p in generalBeyond { normaliseInFull(record, rules.cellPlans[p]) }
+    }
+
+    /// A cell the bytes alone did not settle: its value the general way, or its problem reported.
+    private func normaliseInFull(_ record: RawRecord, _ plan: CellPlan) {
+        let i = plan.column, field = plan.field
+        let normaliser = plan.normaliser.takeUnretainedValue()
+        guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
+            let lossy = record.lossyString(field)
+            let column = rules.columns[i]
+            problems[i] = true
+            addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
+                zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
+                en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                expected: "有效的 \(rules.encodingName) 文本")
+            return
+        }
+        let value: Value
+        switch outcome {
+        case .success(let v):
+            value = v
+        case .failure(let p):
+            problems[i] = true
+            addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
+                       rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)", severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+            return
+        }
+        row.values[i] = value
+        if plan.isText, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
+            let column = rules.columns[i]
+            addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+                severity: .warning,
+                zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
+                en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                expected: "文字 (text)")
+        }
+    }
+
+    private func recordKey() -> String {
+        rules.keyColumns.compactMap { (name, i) in
+            row.values[i].isMissing ? nil : "\(name)=\(rules.display(i, row.values[i]))"
+        }.joined(separator: ";")
+    }
+
+    private func evaluateChecks(_ record: RawRecord) {
+        for check in rules.uncheckedChecks {
+            check._withUnsafeGuaranteedRef { check in
+                // A value that failed its own column check is already reported; do not pile on.
+                if check.columns.contains(where: { problems[$0] }) { return }
+                if let scope = check.scope, !scope.evaluate(row).isTrue { return }
+                let verdict = check.condition.evaluate(row)
+                if verdict.isTrue { return }
+                let notEvaluable = verdict.isMissing
+                if notEvaluable && check.spec.onMissing == .skip { return }
+                report(check, notEvaluable: notEvaluable, record)
+            }
+        }
+    }
+
+    private func report(_ check: CompiledCheck, notEvaluable: Bool, _ record: RawRecord) {
+        let severity: Severity = notEvaluable && check.spec.onMissing == .report ? .warning : check.spec.severity
+        let blamed = check.blamedColumn
+        var named: [String: String] = [:]
+        for (name, v) in check.values { named[name] = v.evaluate(row).description }
+        let lookup: (String) -> String? = { name in
+            if let v = named[name] { return v }
+            if let i = self.schema.columnIndex(name) { return self.rules.display(i, self.row.values[i]) }
+            if name == "value", let b = blamed { return self.rules.display(b, self.row.values[b]) }
+            return nil
+        }
+        // In Chinese, an enumeration's value reads as its Chinese spelling (female → 女): a column's
+        // own value, and a named value of the rule's column (`expected: id_sex(id_number)`).
+        let lookupZh: (String) -> String? = { name in
+            if let v = named[name] { return blamed.flatMap { self.rules.columns[$0].enumLabelsZh[v] } ?? v }
+            if let i = self.schema.columnIndex(name) {
+                let shown = self.rules.display(i, self.row.values[i])
+                return self.rules.columns[i].enumLabelsZh[shown] ?? shown
+            }
+            return lookup(name)
+        }
+        var zh = Placeholders.fill(check.spec.messageZh, lookupZh)
+        var en = Placeholders.fill(check.spec.messageEn, lookup)
+        if let fix = check.spec.fixZh { zh += " " + Placeholders.fill(fix, lookupZh) }
+        if let fix = check.spec.fixEn { en += " " + Placeholders.fill(fix, lookup) }
+        if notEvaluable {
+            zh = "无法核验（所需的值缺失）：" + check.spec.titleZh + "。"
+            en = "Not evaluable (a value it needs is missing): " + check.spec.titleEn + "."
+        }
+        let raw: String
+        if let b = blamed, let f = rules.header.fieldForColumn[b], f < record.fieldCount {
+            raw = rules.normalisers[b]?.display(record.lossyString(f)) ?? ""
+        } else {
+            raw = ""
+        }
+        addFinding(record, column: blamed, field: nil, raw: raw, normalised: blamed.map { rules.display($0, row.values[$0]) } ?? "",
+                   rule: check.spec.id, severity: severity, zh: zh, en: en, expected: named["expected"] ?? check.spec.condition.text)
+    }
+
+    private func checkDuplicates(_ record: RawRecord) {
+        rules.duplicateRows.forEach(record: Int32(record.ordinal)) { n, first in
+            let u = schema.unique[n]
+            let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
+            let fileIndex = rules.fileIndex
+            let where_ = first.file == fileIndex ? "第 \(first.line) 行" : "\(rules.fileNames[Int(first.file)]) 第 \(first.line) 行"
+            let whereEn = first.file == fileIndex ? "line \(first.line)" : "\(rules.fileNames[Int(first.file)]) line \(first.line)"
+            addFinding(record, column: rules.uniqueColumns[n].first ?? nil, field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
+                zh: "\(u.columns.joined(separator: "+")) 为“\(keyText)”的记录重复：与\(where_)相同。每条记录只能出现一次；请删除重复行，或更正编号。",
+                en: "Duplicate \(u.columns.joined(separator: "+")) \"\(keyText)\": same as \(whereEn). Remove the duplicate row or correct the key.",
+                expected: "唯一 (unique)")
+        }
+    }
+
+    private func writeClean(_ record: RawRecord) {
+        // Written through a local copy: the batch's buffer is moved out and back, not copied.
+        var lines = CSVLines()
+        swap(&lines, &result.clean)
+        row.values.withUnsafeBufferPointer { values in
+            for (i, policy, personal) in rules.cleanColumns {
+                if policy == .mask && !values[i].isMissing {
+                    if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description) }
+                } else {
+                    lines.field(values[i])
+                }
+            }
+        }
+        lines.field(encoded: rules.displayPathField)
+        lines.field(record.line)
+        lines.endRow()
+        swap(&lines, &result.clean)
+        if rules.observed {
+            if result.cleanRows == nil { result.cleanRows = RowBlock(width: row.values.count) }
+            result.cleanRows!.append(movingFrom: &row.values, columns: rules.observedColumns, line: record.line)
+        }
+    }
+
+    private func writeRejected(_ record: RawRecord) {
+        let header = rules.header
+        let out = result
+        out.rejected.field(rules.displayPath)
+        out.rejected.field(record.line)
+        out.rejected.field(Array(Set(failedRules)).sorted().joined(separator: ";"))
+        header.forEachRejectedField(record) { out.rejected.field($0) }
+        out.rejected.endRow()
+        if rules.wantsRejectedKeys, let (_, i) = rules.keyColumns.first {
+            // The normalised key when it could be read, else the cell as written.
+            if !row.values[i].isMissing { out.rejectedKeys.append(row.values[i].description) }
+            else if let f = header.fieldForColumn[i], f < record.fieldCount { out.rejectedKeys.append(TextCleaner.clean(record.lossyString(f), folding: .all)) }
+        }
+    }
+}
