@@ -309,7 +309,7 @@ struct PackTests {
             let dir = TestSupport.temporaryDirectory() + "/Rules"
             try! FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
             TestSupport.write(edit(TestSupport.text(dir + "/" + file)), to: dir + "/" + file)
-            do { _ = try LoadedRules.load(directory: dir).ruleSet; return [] } catch let e as RuleFileErrors { return e.errors } catch { return [] }
+            do { _ = try LoadedRules.load(directory: dir).ruleSet; return [] } catch { return error.errors }
         }
         let table = load("packs/quality.yaml") { $0.replacingOccurrences(of: "on: county_finance\n    when: present(disabled_enrolment_rate)", with: "on: county_finances\n    when: present(disabled_enrolment_rate)") }
         #expect(table.contains { $0.message.contains("county_finances") && $0.location.path.hasSuffix("packs/quality.yaml") })

@@ -82,10 +82,8 @@ enum TestSupport {
         do {
             _ = try LoadedRules.load(directory: dir).ruleSet
             return []
-        } catch let e as RuleFileErrors {
-            return e.errors
         } catch {
-            return []
+            return error.errors
         }
     }
 

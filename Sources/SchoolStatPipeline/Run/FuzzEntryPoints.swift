@@ -62,10 +62,8 @@ import SchoolStatRules
         do {
             _ = try LoadedRules.load(directory: rules).ruleSet
             return true
-        } catch let errors as RuleFileErrors {
-            _ = errors.description
-            return false
         } catch {
+            _ = error.description
             return false
         }
     }
