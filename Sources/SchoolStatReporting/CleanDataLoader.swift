@@ -16,42 +16,35 @@ public enum CleanDataLoader {
             let clean = run + "/clean/\(schema.name).csv"
             guard FileManager.default.fileExists(atPath: clean) else { continue }
             found.insert(schema.name)
-            var reader = try TableFileReader(path: clean, encoding: .utf8, delimiter: 0x2C)
-            var positions: [Int?] = []
+            var reader = try CleanTableReader(path: clean)
+            var positions: [Int?]?
             var fileColumn: Int?, lineColumn: Int?
             let row = RowValues(count: schema.columns.count)
             let observe = evaluator.observer(table: schema.name)
             var hasValue = Array(repeating: false, count: schema.columns.count)
-            try reader.read { event in
-                guard case .record(let r) = event else { return }
-                let cells = (0..<r.fieldCount).map { r.string($0) ?? "" }
-                if r.ordinal == 1 {
-                    positions = schema.columns.map { c in cells.firstIndex(of: c.name) }
-                    fileColumn = cells.firstIndex(of: "source_file")
-                    lineColumn = cells.firstIndex(of: "source_line")
-                    return
+            try reader.forEachRow { header, cells, line in
+                if positions == nil {
+                    positions = schema.columns.map { c in header.firstIndex(of: c.name) }
+                    fileColumn = header.firstIndex(of: "source_file")
+                    lineColumn = header.firstIndex(of: "source_line")
                 }
                 for (i, c) in schema.columns.enumerated() {
-                    row.values[i] = positions[i].map { $0 < cells.count ? PackEvaluator.canonicalValue(cells[$0], c.type) : .missing } ?? .missing
+                    row.values[i] = positions![i].map { $0 < cells.count ? CleanTableReader.canonicalValue(cells[$0], c.type) : .missing } ?? .missing
                     if !row.values[i].isMissing { hasValue[i] = true }
                 }
                 let file = fileColumn.map { $0 < cells.count ? cells[$0] : "" } ?? clean
-                let line = lineColumn.flatMap { $0 < cells.count ? Int(cells[$0]) : nil } ?? r.line
+                let line = lineColumn.flatMap { $0 < cells.count ? Int(cells[$0]) : nil } ?? line
                 observe(row, file, line)
             }
             filled[schema.name] = Set(schema.columns.indices.filter { hasValue[$0] }.map { schema.columns[$0].name })
             let rejected = run + "/rejected/\(schema.name).csv"
             guard let keyName = schema.key.first, FileManager.default.fileExists(atPath: rejected) else { continue }
-            var rejectedReader = try TableFileReader(path: rejected, encoding: .utf8, delimiter: 0x2C)
-            var keyPosition: Int?
-            try rejectedReader.read { event in
-                guard case .record(let r) = event else { return }
-                if r.ordinal == 1 {
-                    keyPosition = (0..<r.fieldCount).first { r.string($0) == keyName }
-                    return
-                }
-                if let k = keyPosition, k < r.fieldCount {
-                    evaluator.observeRejected(table: schema.name, key: TextCleaner.clean(r.lossyString(k), folding: .all))
+            var rejectedReader = try CleanTableReader(path: rejected)
+            var keyPosition: Int??
+            try rejectedReader.forEachRow { header, cells, _ in
+                if keyPosition == nil { keyPosition = .some(header.firstIndex(of: keyName)) }
+                if let k = keyPosition!, k < cells.count {
+                    evaluator.observeRejected(table: schema.name, key: TextCleaner.clean(cells[k], folding: .all))
                 }
             }
         }

@@ -109,36 +109,19 @@ public final class PackEvaluator {
         for (name, store) in stores {
             let path = directory + "/clean/\(name).csv"
             guard let keyName = store.schema.key.first, let keyIndex = store.schema.columnIndex(keyName) else { continue }
-            var reader: TableFileReader
-            do { reader = try TableFileReader(path: path, encoding: .utf8, delimiter: 0x2C) } catch { continue }
+            var reader: CleanTableReader
+            do { reader = try CleanTableReader(path: path) } catch { continue }
             var positions: [Int?] = []
             var byKey: [String: [[Value]]] = [:]
-            try reader.read { event in
-                guard case .record(let r) = event else { return }
-                if r.ordinal == 1 {
-                    positions = store.schema.columns.map { c in (0..<r.fieldCount).first { r.string($0) == c.name } }
-                    return
-                }
+            try reader.forEachRow { header, cells, _ in
+                if positions.isEmpty { positions = store.schema.columns.map { c in header.firstIndex(of: c.name) } }
                 let values = store.schema.columns.enumerated().map { i, c -> Value in
-                    guard let f = positions[i], f < r.fieldCount, let text = r.string(f) else { return .missing }
-                    return Self.canonicalValue(text, c.type)
+                    guard let f = positions[i], f < cells.count else { return .missing }
+                    return CleanTableReader.canonicalValue(cells[f], c.type)
                 }
                 byKey[values[keyIndex].description, default: []].append(values)
             }
             previous[name] = byKey
-        }
-    }
-
-    /// Reads a value in the canonical form clean outputs are written in.
-    public static func canonicalValue(_ text: String, _ type: ColumnType) -> Value {
-        if text.isEmpty { return .missing }
-        switch type {
-        case .integer, .decimal:
-            guard let d = NumberText.parsePlainDecimal(text) else { return .missing }
-            return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d)
-        case .date: return DateText.parse(text).map(Value.date) ?? .missing
-        case .boolean: return text == "true" ? .boolean(true) : (text == "false" ? .boolean(false) : .missing)
-        default: return .text(text.hasPrefix("'") && CSVWriter.isFormulaLike(String(text.dropFirst())) ? String(text.dropFirst()) : text)
         }
     }
 

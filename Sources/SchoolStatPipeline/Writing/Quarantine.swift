@@ -20,21 +20,13 @@ public enum Quarantine {
     /// match, and returns them: the caller writes each to `rejected/<table>.csv`
     /// as it was read from its input file (`writeAsRead`).
     public static func apply(table: TableSchema, groups: [[String]: [String: [String]]], cleanPath: String) throws(WriteError) -> [Moved] {
-        var reader: TableFileReader
-        do { reader = try TableFileReader(path: cleanPath, encoding: .utf8, delimiter: 0x2C) } catch { throw WriteError(path: cleanPath, reason: error.description) }
+        var reader: CleanTableReader
+        do { reader = try CleanTableReader(path: cleanPath) } catch { throw WriteError(path: cleanPath, reason: error.description) }
         let kept = try BufferedFile(path: cleanPath + ".kept")
         let keptCSV = CSVWriter(file: kept)
-        var header: [String] = []
         var moved: [Moved] = []
         do {
-            try reader.read { event in
-                guard case .record(let r) = event else { return }
-                let cells = (0..<r.fieldCount).map { r.string($0) ?? r.lossyString($0) }
-                if r.ordinal == 1 {
-                    header = cells
-                    keptCSV.writeRow(cells, defuse: false)
-                    return
-                }
+            try reader.forEachRow(header: { keptCSV.writeRow($0, defuse: false) }) { header, cells, _ in
                 var rules: [String] = []
                 for (columns, keys) in groups {
                     let key = columns.map { c in header.firstIndex(of: c).map { $0 < cells.count ? cells[$0] : "" } ?? "" }.joined(separator: "\u{1F}")
