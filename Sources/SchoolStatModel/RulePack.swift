@@ -65,6 +65,8 @@ public struct RulePack: Sendable {
     public var path: String
     /// Versions by reporting year: each overrides some parameters (standards change over time).
     public var versions: [PackVersion] = []
+    /// How `schoolstat score` lays the pack's results out; a pack without one is not in the evaluation.
+    public var report: PackReport?
 
     /// The pack as it applies to `year`: the matching version's name, years and parameters.
     public func applying(to year: Int) -> RulePack? {
@@ -99,4 +101,46 @@ public struct Profile: Sendable {
     public var titleZh: String
     public var parameters: [String: Value]
     public var path: String
+}
+
+/// How `schoolstat score` reports a pack, as its `report:` block says: the indicator ids, titles
+/// and rules of the evaluation tables and charts are data in the pack, not code.
+public struct PackReport: Sendable {
+    public enum Layout: String, Sendable {
+        /// One row per school and section: each indicator's value, standard and verdict, then the
+        /// school's verdict; per county and section, each indicator's schools and variation.
+        case schools
+        /// One row per county and rule.
+        case county
+    }
+
+    /// An indicator of the `schools` layout: its rule is `<rule>.<section>`.
+    public struct Indicator: Sendable {
+        public var id: String
+        public var rule: String
+        public var titleZh: String
+        /// The county rule's figure holding this indicator's variation coefficient.
+        public var variation: String
+        public init(id: String, rule: String, titleZh: String, variation: String) {
+            self.id = id; self.rule = rule; self.titleZh = titleZh; self.variation = variation
+        }
+    }
+
+    public var layout: Layout
+    /// Sections in order, with their Chinese names.
+    public var sections: [(name: String, titleZh: String)] = []
+    public var indicators: [Indicator] = []
+    /// The rule judging a school as a whole, `<schoolRule>.<section>`, grouped by school.
+    public var schoolRule: String?
+    /// The rule judging the county's variation, `<countyRule>.<section>`, grouped by county.
+    public var countyRule: String?
+    /// Why schools of a type are not evaluated, by `school_type`; `other` for any type not in
+    /// scope and not listed. `{name}` is a parameter's value.
+    public var excluded: [String: String] = [:]
+    public var location: SourceLocation
+
+    public init(layout: Layout, location: SourceLocation) {
+        self.layout = layout
+        self.location = location
+    }
 }

@@ -73,11 +73,12 @@ private final class NullSink: FindingSink {
 }
 
 public enum Scorer {
-    public static let sections = [("primary", "小学", "p"), ("junior", "初中", "j")]
-    public static let resourceTitles = [
-        "R1": "每百名学生拥有高于规定学历教师数", "R2": "每百名学生拥有县级及以上骨干教师数", "R3": "每百名学生拥有体育、艺术专任教师数",
-        "R4": "生均教学及辅助用房面积", "R5": "生均体育运动场馆面积", "R6": "生均教学仪器设备值", "R7": "每百名学生拥有网络多媒体教室数",
-    ]
+    /// `text` with each `{name}` replaced by the parameter's value.
+    static func fillParameters(_ text: String, _ parameters: [String: Value]) -> String {
+        var out = text
+        for (name, value) in parameters where out.contains("{\(name)}") { out = out.replacingOccurrences(of: "{\(name)}", with: value.description) }
+        return out
+    }
 
     public static func score(_ options: ScoreOptions) throws(RunError) -> ScoreResult {
         guard FileManager.default.fileExists(atPath: options.run + "/clean") else {
@@ -133,28 +134,31 @@ public enum Scorer {
             return rectified ? .metAfterRectification : .notMet
         }
 
-        // school_indicators.csv
+        // school_indicators.csv: laid out as the pack with `report: {layout: schools}` says.
         let out = OutputFiles(outputPath, protecting: protected)
+        let schoolsReport = ruleSet.packs.lazy.compactMap(\.report).first { $0.layout == .schools }
+        let reportIndicators = schoolsReport?.indicators ?? []
+        let reportSections = schoolsReport?.sections.map(\.name) ?? []
         var header = ["school_code", "school_name", "county_code", "school_type", "section", "pupils"]
-        for k in 1...7 { header += ["R\(k)_value", "R\(k)_standard", "R\(k)_met"] }
+        for i in reportIndicators { header += ["\(i.id)_value", "\(i.id)_standard", "\(i.id)_met"] }
         header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
         var schoolTable: [[String]] = []
-        let minPupils = ruleSet.parameters["teaching_point_min_pupils"]?.description ?? "50"
-        for s in schools {
+        for s in schools where schoolsReport != nil {
             let code = s["school_code"]?.description ?? ""
             let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
             if s["in_scope"] != .boolean(true) {
                 let type = s["school_type"]?.description ?? ""
-                let reason = type == "teaching_point" ? "不足\(minPupils)人的教学点不参评" : (type == "special_education" ? "特殊教育学校不参评" : "非义务教育学校不参评")
-                schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 24) + [reason])
+                let reason = schoolsReport?.excluded[type] ?? schoolsReport?.excluded["other"] ?? ""
+                schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 3 * reportIndicators.count + 3)
+                                   + [fillParameters(reason, ruleSet.parameters)])
                 continue
             }
-            for (section, _, _) in sections {
+            for section in reportSections {
                 let key = "school_code=\(code)"
-                guard let verdict = byRule["balance.school.\(section)"]?[key] else { continue }
-                var row = base + [section, figures(byRule["balance.R1.\(section)"]?[key])["pupils"] ?? ""]
-                for k in 1...7 {
-                    let e = byRule["balance.R\(k).\(section)"]?[key]
+                guard let school = schoolsReport?.schoolRule, let verdict = byRule["\(school).\(section)"]?[key] else { continue }
+                var row = base + [section, reportIndicators.first.flatMap { figures(byRule["\($0.rule).\(section)"]?[key])["pupils"] } ?? ""]
+                for indicator in reportIndicators {
+                    let e = byRule["\(indicator.rule).\(section)"]?[key]
                     let f = figures(e)
                     row += [f["value"] ?? "", f["standard"] ?? "", e.map { $0.verdict == .met ? "true" : "false" } ?? ""]
                 }
@@ -164,7 +168,8 @@ public enum Scorer {
             }
         }
 
-        // county_indicators.csv: R1–R7 by county and section, then the county-level indicators.
+        // county_indicators.csv: the schools layout's indicators by county and section, then the
+        // rules of the packs with `report: {layout: county}`.
         var indicators: [CountyIndicator] = []
         // Counties: those of the schools, and those of the county-level tables (a run of county
         // finance alone is scored too).
@@ -180,18 +185,19 @@ public enum Scorer {
         let counties = countySet.sorted()
         let countyOf = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")", $0["county_code"]?.description ?? "") }, uniquingKeysWith: { a, _ in a })
         for county in counties {
-            for (section, _, _) in sections {
-                let cvEval = byRule["balance.cv.\(section)"]?["county_code=\(county)"]
+            for section in reportSections {
+                let countyRule = schoolsReport?.countyRule.map { "\($0).\(section)" }
+                let cvEval = countyRule.flatMap { byRule[$0]?["county_code=\(county)"] }
                 let cvFigures = figures(cvEval)
-                for k in 1...7 {
-                    let all = (byRule["balance.R\(k).\(section)"] ?? [:]).values.filter { countyOf[$0.groupKey] == county }.sorted { $0.groupKey < $1.groupKey }
+                for indicator in reportIndicators {
+                    let all = (byRule["\(indicator.rule).\(section)"] ?? [:]).values.filter { countyOf[$0.groupKey] == county }.sorted { $0.groupKey < $1.groupKey }
                     guard !all.isEmpty else { continue }
                     let failing = all.filter { $0.verdict != .met }
-                    let cv = cvFigures["cv_r\(k)"] ?? ""
+                    let cv = cvFigures[indicator.variation] ?? ""
                     let limit = cvFigures["limit"] ?? ""
                     let cvOK = Double(cv).flatMap { c in Double(limit).map { c <= $0 } } ?? false
                     // Schools fail individually; the county's verdict on an indicator is its variation coefficient.
-                    var c = CountyIndicator(county: county, section: section, indicator: "R\(k)", title: resourceTitles["R\(k)"]!,
+                    var c = CountyIndicator(county: county, section: section, indicator: indicator.id, title: indicator.titleZh,
                                             schoolsInScope: all.count, schoolsMeeting: all.count - failing.count, cv: cv, cvLimit: limit,
                                             conclusion: cvEval == nil ? .dataMissing : (cvOK ? .met : .notMet),
                                             figures: "standard=\(figures(all.first)["standard"] ?? "")",
@@ -200,14 +206,14 @@ public enum Scorer {
                     c.standard = Double(figures(all.first)["standard"] ?? "")
                     if !cvOK, cvEval != nil, let w = waivers {
                         let entry = LedgerEntry(table: "schools", sourceFile: "", line: 0, recordKey: "county_code=\(county)", column: "", rawValue: "",
-                                                normalisedValue: "", ruleID: "balance.cv.\(section)", severity: .error, messageZh: "", messageEn: "", expected: "")
+                                                normalisedValue: "", ruleID: countyRule ?? "", severity: .error, messageZh: "", messageEn: "", expected: "")
                         if w.match(entry)?.rectification != nil { c.conclusion = .metAfterRectification }
                     }
                     indicators.append(c)
                 }
             }
-            // Government guarantee, quality and satisfaction: every rule of those packs.
-            for pack in ruleSet.packs where ["guarantee", "quality", "funding", "finance"].contains(pack.name) {
+            // Government guarantee, quality, funding, finance: every rule of the county-layout packs.
+            for pack in ruleSet.packs where pack.report?.layout == .county {
                 for rule in pack.rules {
                     let year = ruleSet.reportYear
                     let all = (byRule[rule.id] ?? [:]).values.filter { e in

@@ -4,7 +4,7 @@ import SchoolStatModel
 import SchoolStatBytes
 
 public enum RulePackLoader {
-    public static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions"]
+    public static let packKeys: Set<String> = ["pack", "title_zh", "title_en", "version", "source", "years", "parameters", "derive", "rules", "versions", "report"]
     public static let ruleKeys: Set<String> = ["id", "title_zh", "title_en", "on", "by", "when", "check", "values", "severity", "message_zh",
                                         "message_en", "fix_zh", "fix_en", "on_missing", "source", "quarantine"]
 
@@ -58,13 +58,75 @@ public enum RulePackLoader {
             case "rules":
                 guard let seq = node.sequence else { doc.fail(node, "rules 应为列表 (expected a list)"); continue }
                 for item in seq { if let r = loadRule(doc, item, pack: pack.name) { pack.rules.append(r) } }
+            case "report":
+                pack.report = loadReport(doc, node)
             default: doc.fail(keyNode, "unknown key")
             }
         }
         if pack.name.isEmpty { doc.fail(root, "缺少 `pack:` 名称 (missing pack name)"); return nil }
         var seen: Set<String> = []
         for r in pack.rules where !seen.insert(r.id).inserted { doc.failAt(r.location, "规则编号 \(r.id) 重复 (duplicate rule id)") }
+        if let report = pack.report, report.layout == .schools {
+            // Every rule the layout names is one of the pack's.
+            var named = report.indicators.map(\.rule)
+            named += [report.schoolRule, report.countyRule].compactMap { $0 }
+            for base in named {
+                for section in report.sections where !seen.contains("\(base).\(section.name)") {
+                    doc.failAt(report.location, "report 引用的规则 \(base).\(section.name) 不在本规则包中 (the report names a rule the pack does not have)")
+                }
+            }
+        }
         return pack
+    }
+
+    /// The `report:` block: `layout: county`, or `layout: schools` with sections, indicators and
+    /// the school and county rules.
+    static func loadReport(_ doc: YAMLDocument, _ node: Node) -> PackReport? {
+        let entries = doc.mapping(node, context: "report", allowed: ["layout", "sections", "indicators", "school_rule", "county_rule", "excluded"])
+        guard let layoutEntry = entries.first(where: { $0.key == "layout" }) else {
+            doc.fail(node, "report 缺少 layout（schools 或 county） (report needs a layout: schools or county)")
+            return nil
+        }
+        guard let text = doc.string(layoutEntry.value, context: "layout"), let layout = PackReport.Layout(rawValue: text) else {
+            doc.fail(layoutEntry.value, "layout 应为 schools 或 county (layout must be schools or county)")
+            return nil
+        }
+        var report = PackReport(layout: layout, location: doc.location(of: node))
+        for (key, _, value) in entries {
+            switch key {
+            case "sections":
+                for (name, _, title) in doc.mapping(value, context: "report.sections") {
+                    report.sections.append((name, doc.string(title, context: "report.sections.\(name)") ?? name))
+                }
+            case "indicators":
+                guard let seq = value.sequence else { doc.fail(value, "report.indicators 应为列表 (expected a list)"); continue }
+                for item in seq {
+                    var id = "", rule = "", title = "", variation = ""
+                    for (k, _, v) in doc.mapping(item, context: "report.indicators", allowed: ["id", "rule", "title_zh", "variation"]) {
+                        let s = doc.string(v, context: "report.indicators.\(k)") ?? ""
+                        switch k {
+                        case "id": id = s
+                        case "rule": rule = s
+                        case "title_zh": title = s
+                        default: variation = s
+                        }
+                    }
+                    guard !id.isEmpty, !rule.isEmpty else { doc.fail(item, "report.indicators 的每项须有 id 和 rule (each indicator needs an id and a rule)"); continue }
+                    report.indicators.append(PackReport.Indicator(id: id, rule: rule, titleZh: title.isEmpty ? id : title, variation: variation))
+                }
+            case "school_rule": report.schoolRule = doc.string(value, context: key)
+            case "county_rule": report.countyRule = doc.string(value, context: key)
+            case "excluded":
+                for (type, _, reason) in doc.mapping(value, context: "report.excluded") {
+                    report.excluded[type] = doc.string(reason, context: "report.excluded.\(type)") ?? ""
+                }
+            default: break
+            }
+        }
+        if layout == .schools && (report.sections.isEmpty || report.indicators.isEmpty || report.schoolRule == nil) {
+            doc.fail(node, "layout: schools 需要 sections、indicators 和 school_rule (the schools layout needs sections, indicators and school_rule)")
+        }
+        return report
     }
 
     public static func loadProfile(_ doc: YAMLDocument, _ root: Node?) -> Profile? {

@@ -19,6 +19,32 @@ private func score(_ inputs: [String], configure: (inout ScoreOptions) -> Void =
 
 @Suite("The county evaluation (schoolstat score)", .serialized)
 struct ScoreTests {
+    @Test("the evaluation's layout is pack data: an indicator dropped from `report:` leaves the tables, a pack without `report:` leaves the county list")
+    func layoutFromPackData() throws {
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        let balance = rules + "/packs/balance.yaml", quality = rules + "/packs/quality.yaml"
+        TestSupport.write(TestSupport.text(balance).replacingOccurrences(of: "    - {id: R7, rule: balance.R7, title_zh: 每百名学生拥有网络多媒体教室数, variation: cv_r7}\n", with: ""), to: balance)
+        TestSupport.write(TestSupport.text(quality).replacingOccurrences(of: "report:\n  layout: county\n", with: ""), to: quality)
+        let run = try TestSupport.validate([pair])
+        let out = TestSupport.temporaryDirectory() + "/evaluation"
+        let result = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: rules, outputDirectory: out))
+        let header = TestSupport.csvRows(out + "/school_indicators.csv").first ?? []
+        #expect(header.contains("R6_value") && !header.contains("R7_value"), "\(header)")
+        #expect(TestSupport.csvRows(out + "/school_indicators.csv").allSatisfy { $0.count == header.count })
+        let indicators = result.indicators.map(\.indicator)
+        #expect(indicators.contains("R6") && !indicators.contains("R7"))
+        #expect(!indicators.contains { $0.hasPrefix("quality.") } && indicators.contains { $0.hasPrefix("guarantee.") })
+    }
+
+    @Test("a `report:` block that names a rule the pack does not have, or no layout, is a located rule-file error")
+    func reportMistakes() {
+        let unknown = TestSupport.loadRules(editing: "packs/balance.yaml") { $0.replacingOccurrences(of: "rule: balance.R7,", with: "rule: balance.R8,") }
+        #expect(unknown.contains { $0.location.path.hasSuffix("balance.yaml") && $0.message.contains("balance.R8.primary") }, "\(unknown)")
+        let layout = TestSupport.loadRules(editing: "packs/quality.yaml") { $0.replacingOccurrences(of: "layout: county", with: "layout: district") }
+        #expect(layout.contains { $0.location.path.hasSuffix("quality.yaml") && $0.message.contains("layout") }, "\(layout)")
+    }
+
     @Test("school indicators: sections, the 85 % boundary, exclusions with their reason")
     func schoolIndicators() throws {
         let (_, out) = try score([pair])
