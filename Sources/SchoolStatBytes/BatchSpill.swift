@@ -1,4 +1,4 @@
-// Reading: a file's parsed batches kept on disk, so that a file read twice (the
+// Bytes (reading): a file's parsed batches kept on disk, so that a file read twice (the
 // unique-key pre-pass, then the main pass) goes through libcsv only once.
 import Dispatch
 #if canImport(Glibc)

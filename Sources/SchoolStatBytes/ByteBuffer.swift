@@ -1,4 +1,4 @@
-// Writing: a growable byte buffer for output built in memory.
+// Bytes (writing): a growable byte buffer for output built in memory.
 import SchoolStatModel
 
 /// Where output bytes are appended: an array, or a `ByteBuffer`.
@@ -20,10 +20,9 @@ extension ByteAppending {
     }
 }
 
-/// Bytes appended with one copy each. `Array.append(contentsOf:)` goes through the generic
-/// sequence path, about a hundred instructions for a ten-byte field, and a clean row has
-/// fifteen of them. A value type like `Array`: a copy shares the storage until either is
-/// changed.
+/// Bytes appended with one copy each, not through `Array.append(contentsOf:)`'s generic
+/// sequence path (docs/performance.md). A value type like `Array`: a copy shares the storage
+/// until either is changed.
 public struct ByteBuffer: ByteAppending, @unchecked Sendable {
     @usableFromInline final class Storage {
         @usableFromInline let base: UnsafeMutablePointer<UInt8>

@@ -1,4 +1,4 @@
-// Normalising: exact lookup of short texts by their UTF-8 bytes, for the
+// Bytes (normalising): exact lookup of short texts by their UTF-8 bytes, for the
 // spellings a column accepts as written (`女`, `本科`, `是`, `-`).
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-// Reading: the one place that talks to libcsv. Everything unsafe about the C
+// Bytes (reading): the one place that talks to libcsv. Everything unsafe about the C
 // callbacks lives in this file behind `CSVRecordParser.feed` and `finish`.
 import CLibCSV
 import CSupport

@@ -1,4 +1,4 @@
-// Writing: buffered CSV output, RFC 4180 quoting, and the guard against
+// Bytes (writing): buffered CSV output, RFC 4180 quoting, and the guard against
 // spreadsheet formula injection.
 import CSupport
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-// Normalising: traditional to simplified Chinese through OpenCC (Debian's libopencc).
+// Bytes (normalising): traditional to simplified Chinese through OpenCC (Debian's libopencc).
 import COpenCC
 import Foundation
 import SchoolStatModel

@@ -1,4 +1,4 @@
-// Normalising: dates in the forms exports use — 2024-12-01, 2024/12/1,
+// Bytes (normalising): dates in the forms exports use — 2024-12-01, 2024/12/1,
 // 2024.12.1, 2024年12月1日, 20241201 and Excel serial numbers.
 import SchoolStatModel
 

@@ -1,4 +1,4 @@
-// Validating: finds repeated keys across all files of a table in bounded
+// Bytes (validating): finds repeated keys across all files of a table in bounded
 // memory, before the main pass, so that duplicates are known as rows stream by.
 #if canImport(Glibc)
 import Glibc
@@ -215,7 +215,7 @@ public final class DuplicateFinder: @unchecked Sendable {
         if !buffer.isEmpty { spill() }
         var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
         // k-way merge through a binary min-heap of run indices, ordered by their heads:
-        // O(n log k), so a national roster's hundred-odd runs cost little more than ten.
+        // O(n log k) in the n keys and k runs.
         var heap = readers.indices.filter { readers[$0].head != nil }
         func less(_ a: Int, _ b: Int) -> Bool { readers[heap[a]].head! < readers[heap[b]].head! }
         func siftDown(_ start: Int) {

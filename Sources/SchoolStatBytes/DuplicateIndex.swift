@@ -1,4 +1,4 @@
-// Validating: the rows that repeat an earlier key, kept on disk sorted by file and record, so that
+// Bytes (validating): the rows that repeat an earlier key, kept on disk sorted by file and record, so that
 // a roster appended to itself (a million repeated keys) costs the main pass no more memory than a
 // clean one: the finder's merge hands each repeat to a `DuplicateSorter`, which sorts them in runs
 // of bounded size and merges the runs into one file per input file; each worker maps that file

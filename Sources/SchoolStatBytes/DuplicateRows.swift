@@ -154,6 +154,3 @@ public final class DuplicateCursor {
         return low < windowCount && window[low].record == record ? window[low] : nil
     }
 }
-
-/// Everything about one file that stays the same from row to row. Each worker has a copy of its own
-/// (see `TableValidator.init`) and only reads it.

@@ -1,4 +1,4 @@
-// Normalising: reading numbers as people write them in exports —
+// Bytes (normalising): reading numbers as people write them in exports —
 // `1,814.2`, `-3`, `1.2E+05`, `15.4203万`, `21.528%`.
 import SchoolStatModel
 

@@ -1,4 +1,4 @@
-// Pipeline: a small ordered worker pool. The caller hands in batches in file
+// Bytes (pipeline): a small ordered worker pool. The caller hands in batches in file
 // order; worker threads transform them in parallel; the results come back to
 // the caller's thread in the order the batches went in, so everything written
 // from them is the same whatever the number of threads.

@@ -4,9 +4,8 @@ import SchoolStatModel
 
 /// Clean rows' values on their way from a worker to the committer: the rows of a batch
 /// back to back in one buffer. The committer moves each row out as it takes it, so
-/// there is nothing left to destroy afterwards. (An array per row cost more than the
-/// values in it: its allocation, and its destruction, which goes through the runtime's
-/// generic path one value at a time.)
+/// there is nothing left to destroy afterwards, and no array is allocated per row
+/// (docs/performance.md, "Why the code is shaped as it is").
 public final class RowBlock: @unchecked Sendable {
     public let width: Int
     @usableFromInline var storage: UnsafeMutablePointer<Value>
@@ -66,8 +65,3 @@ public final class RowBlock: @unchecked Sendable {
         storage.deallocate()
     }
 }
-
-/// The rows of one file that repeat an earlier key: per unique constraint, the file
-/// `DuplicateSorter` wrote for this input, sorted by record, read through a `DuplicateCursor`.
-/// Each worker has its own (in its `FileRules`) and sees its records in increasing order, so the
-/// cursor reads the file forward in small windows: a million repeats cost no more memory than none.

@@ -1,4 +1,4 @@
-// Writing: SHA-256 of input files for the run summary, computed while reading.
+// Bytes (writing): SHA-256 of input files for the run summary, computed while reading.
 import CSupport
 import Dispatch
 import SchoolStatModel

@@ -1,4 +1,4 @@
-// Normalising: the first pass every cell gets — invisible characters,
+// Bytes (normalising): the first pass every cell gets — invisible characters,
 // full-width forms and stray spaces.
 import SchoolStatModel
 

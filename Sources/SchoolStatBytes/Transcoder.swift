@@ -1,4 +1,4 @@
-// Reading: turns a file's bytes, in whatever encoding, into UTF-8 for libcsv.
+// Bytes (reading): turns a file's bytes, in whatever encoding, into UTF-8 for libcsv.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,4 @@
-// Reading: libxml2's SAX2 push parser, fed a workbook part chunk by chunk as it is inflated,
+// Bytes (reading): libxml2's SAX2 push parser, fed a workbook part chunk by chunk as it is inflated,
 // so that no part is ever held whole. Made for hostile input: a document type declaration or an
 // entity other than the five predefined ones stops the parse, nothing is fetched from the
 // network, and libxml2's own limits on names and text nodes stay on.

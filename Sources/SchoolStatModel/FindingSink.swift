@@ -4,5 +4,3 @@
 public protocol FindingSink: AnyObject {
     func record(_ entry: LedgerEntry)
 }
-
-/// What validating one batch produced. Committed in file order by `TableValidator`.

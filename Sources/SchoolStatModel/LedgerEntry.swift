@@ -1,4 +1,4 @@
-// Writing: the error ledger — one entry per finding, as CSV for people
+// Model (writing): the error ledger — one entry per finding, as CSV for people
 // (UTF-8 with BOM so Excel on a Chinese Windows reads it) and JSON Lines for programs.
 
 /// One finding about the data.
@@ -26,4 +26,11 @@ public struct LedgerEntry: Sendable {
     public var note: String = ""
 }
 
-/// Writes ledger.csv and ledger.jsonl side by side.
+extension LedgerEntry {
+    /// A finding whose words come from the message catalogue.
+    public init(table: String, file: String, line: Int, rule: String, severity: Severity, message: FileMessage,
+                column: String = "", raw: String = "", normalised: String = "", recordKey: String = "", expected: String = "") {
+        self.init(table: table, sourceFile: file, line: line, recordKey: recordKey, column: column, rawValue: raw, normalisedValue: normalised,
+                  ruleID: rule, severity: severity, messageZh: message.zh, messageEn: message.en, expected: expected)
+    }
+}

@@ -1,4 +1,4 @@
-// Reading: failures that stop a file from being read at all (exit code 3).
+// Model (reading): failures that stop a file from being read at all (exit code 3).
 
 /// A failure that stops one input file from being read; other files go on.
 public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -56,7 +56,3 @@ public final class RowValues {
         keptStamps[slot] = stamp
     }
 }
-
-/// The function calls that occur more than once among a table's row checks
-/// (`id_checksum_ok(id_number)` is the condition of one check and the `when` of
-/// two others): each is computed once per row and its result kept in the row.

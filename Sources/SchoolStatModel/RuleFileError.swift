@@ -1,4 +1,4 @@
-// Schema: mistakes in rule, schema and vocabulary files, with their place.
+// Model (schema): mistakes in rule, schema and vocabulary files, with their place.
 
 /// A place in a rule file: path, 1-based line and column.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {

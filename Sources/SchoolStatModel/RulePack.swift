@@ -1,4 +1,4 @@
-// Rules: rule packs — derived values, aggregates and rules over entities and
+// Model (rules): rule packs — derived values, aggregates and rules over entities and
 // groups, as loaded from Rules/packs/*.yaml — and regional profiles.
 
 /// A value computed for each row of an entity table.

@@ -1,4 +1,4 @@
-// Schema: what a table looks like, as loaded from Rules/schemas/*.yaml.
+// Model (schema): what a table looks like, as loaded from Rules/schemas/*.yaml.
 
 public enum ColumnType: String, Sendable, CaseIterable {
     case integer, decimal, text, date, boolean, code

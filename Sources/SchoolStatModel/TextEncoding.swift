@@ -1,4 +1,4 @@
-// Reading: which character encoding a file is in, and how it was decided.
+// Model (reading): which character encoding a file is in, and how it was decided.
 
 /// The encodings Chinese spreadsheet exports arrive in.
 public enum TextEncoding: String, Sendable, CaseIterable, Codable {

@@ -1,4 +1,4 @@
-// Normalising: the typed values a cell becomes, with their canonical text forms.
+// Model (normalising): the typed values a cell becomes, with their canonical text forms.
 
 /// An exact decimal number: `mantissa × 10^exponent`.
 ///

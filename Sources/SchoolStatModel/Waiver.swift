@@ -1,4 +1,4 @@
-// Rules: waivers — findings a county has accepted, with the reason and an
+// Model (rules): waivers — findings a county has accepted, with the reason and an
 // expiry date. A waived finding stays in the ledger, marked, and does not
 // fail the run; an expired waiver no longer applies and is itself reported.
 import Foundation

@@ -1,4 +1,4 @@
-// Normalising: a fast matcher for the simple patterns codes use, such as
+// Rules (normalising): a fast matcher for the simple patterns codes use, such as
 // `[0-9]{17}[0-9X]` or `[A-Z0-9]+`. Anything richer falls back to Regex.
 import SchoolStatModel
 import SchoolStatBytes

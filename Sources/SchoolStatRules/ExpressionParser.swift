@@ -1,4 +1,4 @@
-// Rules: the syntax tree of the rule language and its parser.
+// Rules: the rule language's lexer and parser (the syntax tree is in SchoolStatModel).
 //
 // Grammar (lowest precedence first):
 //   expr     := 'if' expr 'then' expr 'else' expr | or

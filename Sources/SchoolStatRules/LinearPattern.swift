@@ -1,4 +1,4 @@
-// Normalising: the regular expressions a schema's `pattern:` may use, matched in time linear
+// Rules (normalising): the regular expressions a schema's `pattern:` may use, matched in time linear
 // in the cell (a Thompson automaton run breadth-first, as RE2 does), so that no pattern a county
 // writes and no cell a school sends can make a run hang.
 import SchoolStatModel

@@ -1,4 +1,4 @@
-// Schema: loads Rules/ — vocabulary, parameters and table schemas — checking
+// Rules (schema): loads Rules/ — vocabulary, parameters and table schemas — checking
 // every file completely before any data is read.
 import Foundation
 import Yams

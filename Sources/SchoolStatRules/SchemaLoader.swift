@@ -1,4 +1,4 @@
-// Schema: reads one Rules/schemas/<table>.yaml into a TableSchema.
+// Rules (schema): reads one Rules/schemas/<table>.yaml into a TableSchema.
 import Yams
 import SchoolStatModel
 import SchoolStatBytes
@@ -59,7 +59,7 @@ public struct SchemaLoader {
                     default: u.severity = severity(v)
                     }
                 }
-                if u.id.isEmpty { u.id = "\(schema.name).unique_\(u.columns.joined(separator: "_"))" }
+                if u.id.isEmpty { u.id = RuleID.table(schema.name, "unique_" + u.columns.joined(separator: "_")) }
                 if u.columns.isEmpty { document.fail(item, "unique 需要 columns (list the key columns)") }
                 schema.unique.append(u)
             }

@@ -68,17 +68,12 @@ public final class WaiverBook {
         for (i, w) in waivers.enumerated() {
             let place = "\(w.location.path)"
             if w.expires < asOf {
-                out.append(LedgerEntry(table: "", sourceFile: place, line: w.location.line, recordKey: w.key, column: "", rawValue: "",
-                                       normalisedValue: "", ruleID: "waiver.expired", severity: .warning,
-                                       messageZh: "对规则 \(w.rule)（\(w.key)）的豁免已于 \(w.expires) 到期，不再生效\(used[i] ? "，相关问题已按原级别报告" : "")。请续期或删除该豁免。",
-                                       messageEn: "The waiver of \(w.rule) (\(w.key)) expired on \(w.expires) and no longer applies. Renew or remove it.",
-                                       expected: "expires ≥ \(asOf)"))
+                out.append(LedgerEntry(table: "", file: place, line: w.location.line, rule: "waiver.expired", severity: .warning,
+                                       message: .waiverExpired(rule: w.rule, key: w.key, expires: w.expires.description, wasNeeded: used[i]),
+                                       recordKey: w.key, expected: "expires ≥ \(asOf)"))
             } else if !used[i] {
-                out.append(LedgerEntry(table: "", sourceFile: place, line: w.location.line, recordKey: w.key, column: "", rawValue: "",
-                                       normalisedValue: "", ruleID: "waiver.unused", severity: .warning,
-                                       messageZh: "对规则 \(w.rule)（\(w.key)）的豁免没有对应的问题，可能问题已解决；请考虑删除。",
-                                       messageEn: "The waiver of \(w.rule) (\(w.key)) matched no finding; the problem may be solved. Consider removing it.",
-                                       expected: ""))
+                out.append(LedgerEntry(table: "", file: place, line: w.location.line, rule: "waiver.unused", severity: .warning,
+                                       message: .waiverUnused(rule: w.rule, key: w.key), recordKey: w.key))
             }
         }
         return out

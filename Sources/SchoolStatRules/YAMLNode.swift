@@ -1,4 +1,4 @@
-// Schema: a thin, position-aware reading layer over Yams nodes.
+// Rules (schema): a thin, position-aware reading layer over Yams nodes.
 import Foundation
 import Yams
 import SchoolStatModel

@@ -37,6 +37,8 @@ public final class CellNormaliser {
     private let patternRegex: LinearPattern?
     /// An enumeration's accepted values, for messages: the keys, and their Chinese spellings.
     private let allowedKeys: String
+    /// How messages name the column (the catalogue's subject).
+    private let subject: CellSubject
     private let allowedZh: String
 
     public init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {
@@ -59,6 +61,7 @@ public final class CellNormaliser {
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
         patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? LinearPattern($0) }
+        subject = CellSubject(column)
         allowedKeys = column.enumValues.joined(separator: ", ")
         allowedZh = column.hintZh ?? column.enumValues.map { column.zhText($0) }.joined(separator: "、")
         let taken: (String) -> Bool = { [self] spelling in spelling.withBytes(isCleanValue) }
@@ -76,10 +79,7 @@ public final class CellNormaliser {
         var cleaned = TextCleaner.clean(raw, folding: folding)
         if isMissing(cleaned) {
             if column.required {
-                return .failure(problem("required",
-                    zh: "「\(column.label)」为必填项，但此处为空。请填写\(column.titleZh)\(hintZh)。",
-                    en: "\(column.titleEn) (\(column.name)) is required but empty.\(hintEn)",
-                    expected: "非空 (a value)"))
+                return .failure(problem("required", .required, expected: "非空 (a value)"))
             }
             return .success(.missing)
         }
@@ -107,11 +107,10 @@ public final class CellNormaliser {
         return patternRegex?.matches(value) ?? false
     }
 
-    private var hintZh: String { column.hintZh.map { "（\($0)）" } ?? "" }
-    private var hintEn: String { column.hintEn.map { " \($0)" } ?? "" }
 
-    private func problem(_ constraint: String, zh: String, en: String, expected: String) -> CellProblem {
-        CellProblem(constraint: constraint, zh: zh, en: en, expected: expected)
+    /// A problem in both languages, from the message catalogue (Model/Messages).
+    private func problem(_ constraint: String, _ message: CellMessage, expected: String) -> CellProblem {
+        CellProblem(constraint: constraint, zh: message.zh(subject), en: message.en(subject), expected: expected)
     }
 
     /// The common case straight from a field's bytes: a cell that cleaning leaves as it is,
@@ -273,16 +272,11 @@ public final class CellNormaliser {
     /// Length and pattern, shared by text and code columns.
     private func checkText(_ value: String, _ raw: String, isASCII: Bool = false) -> Result<Value, CellProblem> {
         if let length = column.length, !length.contains(isASCII ? value.utf8.count : Self.characterCount(value)) {
-            return .failure(problem("length",
-                zh: "「\(column.label)」应为 \(describe(length)) 个字符，实际为 \(value.count) 个（“\(display(raw))”）\(hintZh)。",
-                en: "\(column.titleEn) must have \(describe(length)) characters, found \(value.count) (\"\(display(raw))\").\(hintEn)",
+            return .failure(problem("length", .length(expected: describe(length), found: value.count, shown: display(raw)),
                 expected: "\(describe(length)) 字符"))
         }
         if !matchesPattern(value) {
-            return .failure(problem("pattern",
-                zh: "「\(column.label)」的值“\(display(raw))”格式不对\(hintZh)。",
-                en: "\(column.titleEn) value \"\(display(raw))\" does not have the expected form.\(hintEn)",
-                expected: column.pattern ?? ""))
+            return .failure(problem("pattern", .pattern(shown: display(raw)), expected: column.pattern ?? ""))
         }
         return .success(.text(value))
     }
@@ -307,17 +301,13 @@ public final class CellNormaliser {
             if b < 0x30 || b > 0x39 { allDigits = false }
         } }
         if hasExponentLetter, NumberText.looksLikeScientific(cleaned) {
-            return .failure(problem("scientific",
-                zh: "「\(column.label)」的值“\(display(raw))”是 Excel 的科学计数法，原来的各位数字已经丢失。请在 Excel 中把该列设置为“文本”格式，重新填写后再导出。",
-                en: "\(column.titleEn) \"\(display(raw))\" is in Excel scientific notation; the digits are lost. Format the column as Text in Excel, re-enter the codes and export again.",
+            return .failure(problem("scientific", .scientific(shown: display(raw)),
                 expected: column.length.map { "\(describe($0)) 位编码" } ?? "编码 (a code)"))
         }
         var value = hasSpace ? String(cleaned.filter { $0 != " " }) : cleaned
         if column.uppercase, hasLowerOrNonASCII { value = value.uppercased() }
         if column.digitsOnly, !allDigits, !(hasSpace && value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })) {
-            return .failure(problem("digits",
-                zh: "「\(column.label)」应只含数字，实际为“\(display(raw))”\(hintZh)。",
-                en: "\(column.titleEn) must contain digits only, found \"\(display(raw))\".\(hintEn)",
+            return .failure(problem("digits", .digits(shown: display(raw)),
                 expected: column.length.map { "\(describe($0)) 位数字" } ?? "数字 (digits)"))
         }
         return checkText(value, raw, isASCII: !hasLowerOrNonASCII || column.uppercase && !hasNonASCII)
@@ -330,9 +320,7 @@ public final class CellNormaliser {
 
     private func normaliseNumber(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         let expectedZh = column.type == .integer ? "整数" : "数字"
-        var notNumber: CellProblem { problem("type",
-            zh: "「\(column.label)」应为\(expectedZh)\(column.unit.map { "（单位：\($0.canonical)）" } ?? "")，实际为“\(display(raw))”\(hintZh)。",
-            en: "\(column.titleEn) must be \(column.type == .integer ? "a whole number" : "a number")\(column.unit.map { " in \($0.canonical)" } ?? ""), found \"\(display(raw))\".\(hintEn)",
+        var notNumber: CellProblem { problem("type", .notNumber(integer: column.type == .integer, unit: column.unit?.canonical, shown: display(raw)),
             expected: expectedZh + (column.unit.map { "（\($0.canonical)）" } ?? "")) }
         var number: FixedDecimal
         var rest: String
@@ -350,15 +338,9 @@ public final class CellNormaliser {
                 number = n
                 rest = r
             case .failure(.badGrouping):
-                return .failure(problem("type",
-                    zh: "「\(column.label)」的值“\(display(raw))”中的千位分隔符“,”位置不对，无法确定数值。请去掉逗号后重新填写。",
-                    en: "\(column.titleEn) \"\(display(raw))\" has misplaced thousands separators; the number is ambiguous. Remove the commas and re-enter it.",
-                    expected: expectedZh))
+                return .failure(problem("type", .misplacedGrouping(shown: display(raw)), expected: expectedZh))
             case .failure(.tooManyDigits):
-                return .failure(problem("type",
-                    zh: "「\(column.label)」的值“\(display(raw))”位数过多，超出了可处理的范围。",
-                    en: "\(column.titleEn) \"\(display(raw))\" has too many digits.",
-                    expected: expectedZh))
+                return .failure(problem("type", .tooManyDigits(shown: display(raw)), expected: expectedZh))
             case .failure(.notANumber):
                 return .failure(notNumber)
             }
@@ -370,9 +352,7 @@ public final class CellNormaliser {
                 if column.unit == nil {
                     return .failure(notNumber)
                 }
-                return .failure(problem("unit",
-                    zh: "「\(column.label)」的值“\(display(raw))”中的单位“\(rest)”不适用；本列的单位是\(column.unit!.canonical)，可写作：\(unitNames())。",
-                    en: "\(column.titleEn) \"\(display(raw))\": unit \"\(rest)\" is not accepted; this column is in \(column.unit!.canonical).",
+                return .failure(problem("unit", .unknownUnit(shown: display(raw), written: rest, unit: column.unit!.canonical, spellings: unitNames()),
                     expected: column.unit!.canonical))
             }
             power = p
@@ -380,10 +360,7 @@ public final class CellNormaliser {
         number = number.scaled(byPowerOfTen: power)
         if column.type == .integer {
             guard let i = number.integerValue else {
-                return .failure(problem("type",
-                    zh: "「\(column.label)」应为整数，实际为“\(display(raw))”（\(number)）。",
-                    en: "\(column.titleEn) must be a whole number, found \"\(display(raw))\" (\(number)).",
-                    expected: "整数"))
+                return .failure(problem("type", .notWhole(shown: display(raw), read: number.description), expected: "整数"))
             }
             return checkRange(.integer(i), number, raw)
         }
@@ -397,11 +374,8 @@ public final class CellNormaliser {
             let unit = column.unit?.canonical ?? ""
             let negative = number.mantissa < 0 && (low.map { $0.mantissa >= 0 } ?? false)
             // Say how the value was read when a unit in the header scaled it.
-            let scaledZh = headerScale != 0 ? "（表头单位为\(headerUnit ?? "")，折合 \(number)\(unit)）" : ""
-            let scaledEn = headerScale != 0 ? " (the header says \(headerUnit ?? ""), so this is \(number) \(unit))" : ""
-            return .failure(problem("range",
-                zh: "「\(column.label)」的值“\(display(raw))”\(scaledZh)\(negative ? "为负数，" : "")超出合理范围 \(range)\(unit)。请核对数值和单位后更正\(hintZh)。",
-                en: "\(column.titleEn) \"\(display(raw))\"\(scaledEn) is outside the plausible range \(range) \(unit).\(hintEn)",
+            return .failure(problem("range", .outOfRange(shown: display(raw), range: range, unit: unit, negative: negative,
+                                                         headerUnit: headerScale != 0 ? (headerUnit ?? "") : nil, read: number.description),
                 expected: range))
         }
         return .success(value)
@@ -409,17 +383,11 @@ public final class CellNormaliser {
 
     private func normaliseDate(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         guard let day = DateText.parse(cleaned) else {
-            return .failure(problem("type",
-                zh: "「\(column.label)」的值“\(display(raw))”不是有效日期。请写成 2024-09-01、2024/9/1 或 2024年9月1日 的形式\(hintZh)。",
-                en: "\(column.titleEn) \"\(display(raw))\" is not a valid date. Write it as 2024-09-01, 2024/9/1 or 2024年9月1日.\(hintEn)",
-                expected: "日期 YYYY-MM-DD"))
+            return .failure(problem("type", .notDate(shown: display(raw)), expected: "日期 YYYY-MM-DD"))
         }
         if (column.earliest.map { day < $0 } ?? false) || (column.latest.map { day > $0 } ?? false) {
             let range = "\(column.earliest.map(\.description) ?? "…") ~ \(column.latest.map(\.description) ?? "…")"
-            return .failure(problem("range",
-                zh: "「\(column.label)」的日期 \(day)（“\(display(raw))”）不在合理范围 \(range) 内。请核对。",
-                en: "\(column.titleEn) \(day) (\"\(display(raw))\") is outside \(range).",
-                expected: range))
+            return .failure(problem("range", .dateOutOfRange(day: day.description, shown: display(raw), range: range), expected: range))
         }
         return .success(.date(day))
     }
@@ -429,19 +397,14 @@ public final class CellNormaliser {
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if vocabulary.trueWords.contains(key) { return .success(.boolean(true)) }
         if vocabulary.falseWords.contains(key) { return .success(.boolean(false)) }
-        return .failure(problem("type",
-            zh: "「\(column.label)」应填“是”或“否”，实际为“\(display(raw))”。",
-            en: "\(column.titleEn) must be yes or no (是/否, Y/N, 1/0), found \"\(display(raw))\".",
-            expected: "是/否"))
+        return .failure(problem("type", .notBoolean(shown: display(raw)), expected: "是/否"))
     }
 
     private func normaliseEnum(_ cleaned: String, _ raw: String) -> Result<Value, CellProblem> {
         if let canonical = exactEnum.value(for: cleaned) { return .success(.text(canonical)) }
         let key = TextCleaner.keyOfCleaned(converter.toSimplified(cleaned))
         if let canonical = column.enumAliases[key] { return .success(.text(canonical)) }
-        return .failure(problem("enum",
-            zh: "「\(column.label)」的值“\(display(raw))”不在允许的取值中。可填：\(allowedZh)。",
-            en: "\(column.titleEn) \"\(display(raw))\" is not an accepted value. Accepted: \(column.hintEn ?? allowedKeys).",
+        return .failure(problem("enum", .notAccepted(shown: display(raw), acceptedZh: allowedZh, acceptedEn: column.hintEn ?? allowedKeys),
             expected: allowedKeys))
     }
 }

@@ -35,30 +35,25 @@ extension ValidationRun {
         var found: [Input] = []
         var skipped: [LedgerEntry] = []
         var outputs: [String] = []
-        func skip(_ path: String, _ rule: String, _ severity: Severity, _ zh: String, _ en: String, expected: String = "") {
-            skipped.append(LedgerEntry(table: "", sourceFile: path, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                       ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected))
+        func skip(_ path: String, _ rule: String, _ severity: Severity, _ message: FileMessage, expected: String = "") {
+            skipped.append(LedgerEntry(table: "", file: path, line: 0, rule: rule, severity: severity, message: message, expected: expected))
         }
         func isCandidate(_ name: String) -> Bool { Self.dataExtensions.contains((name as NSString).pathExtension.lowercased()) }
         func notRegular(_ path: String, _ mode: mode_t) {
-            let kind = switch mode & S_IFMT {
-            case S_IFIFO: ("命名管道", "a named pipe")
-            case S_IFSOCK: ("套接字", "a socket")
-            case S_IFCHR, S_IFBLK: ("设备文件", "a device")
-            default: ("特殊文件", "a special file")
+            let kind: SpecialFile = switch mode & S_IFMT {
+            case S_IFIFO: .pipe
+            case S_IFSOCK: .socket
+            case S_IFCHR, S_IFBLK: .device
+            default: .other
             }
-            skip(path, "read.not_regular_file", .error,
-                 "\(path) 是\(kind.0)，不是普通文件，未读取。请把导出的数据保存为普通文件后再检查。",
-                 "\(path) is \(kind.1), not a regular file; not read. Save the export as a regular file and check that.")
+            skip(path, "read.not_regular_file", .error, .notRegularFile(path: path, kind: kind))
         }
         var visited: Set<[UInt64]> = []
         // Walks one directory; `relative` is its path under the argument, for sorting.
         func walk(_ directory: String, relative: String, into entries: inout [(String, Input)]) {
             guard let handle = opendir(directory) else {
                 let reason = String(cString: strerror(errno))
-                skip(directory, "read.unreadable_directory", .error,
-                     "无法打开目录 \(directory)（\(reason)），其中的文件未读取。请检查目录的权限。",
-                     "Cannot open the directory \(directory) (\(reason)); the files in it were not read. Check its permissions.")
+                skip(directory, "read.unreadable_directory", .error, .unreadableDirectory(path: directory, reason: reason))
                 return
             }
             closedir(handle)
@@ -71,7 +66,7 @@ extension ValidationRun {
                 let isLink = (st.st_mode & S_IFMT) == S_IFLNK
                 if isLink && stat(full, &st) != 0 {
                     if isCandidate(name) {
-                        skip(full, "read.broken_link", .error, "\(full) 是一个指向不存在文件的符号链接，未读取。", "\(full) is a symbolic link to nothing; not read.")
+                        skip(full, "read.broken_link", .error, .brokenLink(path: full))
                     }
                     continue
                 }
@@ -84,9 +79,7 @@ extension ValidationRun {
                     if isCandidate(name) {
                         entries.append((rel, Input(path: full, display: full)))
                     } else if (name as NSString).pathExtension.lowercased() == "xls" {
-                        skip(full, "read.unsupported_format", .warning,
-                             "旧版 Excel 97-2003 工作簿（.xls）不能直接读取，已跳过。请在 Excel 中“另存为” .xlsx 或 CSV 后再检查。",
-                             "Excel 97-2003 workbooks (.xls) are not read; skipped. Save the sheet as .xlsx or CSV and check that file.", expected: "xlsx / CSV")
+                        skip(full, "read.unsupported_format", .warning, .oldExcelWorkbook, expected: "xlsx / CSV")
                     }
                 default:
                     if isCandidate(name) { notRegular(full, st.st_mode) }
@@ -154,19 +147,13 @@ extension ValidationRun {
         if let forced = options.encoding, reader.facts.format != "xlsx",
            candidates.contains(where: { r in (0..<r.fieldCount).contains { r.lossyString($0).contains("\u{FFFD}") } }),
            let detected = TableFileReader.detectedEncoding(path: input.path), detected != forced {
-            record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                               ruleID: "read.wrong_encoding", severity: .error,
-                               messageZh: "按 --encoding \(forced.rawValue) 读取时，文件开头的字节不是有效的 \(forced.rawValue) 编码；它们看起来是 \(detected.rawValue)。请去掉 --encoding 让程序自动识别，或改为 --encoding \(detected.rawValue)。",
-                               messageEn: "The bytes at the start are not valid \(forced.rawValue), the encoding given with --encoding; they look like \(detected.rawValue). Leave --encoding out or pass --encoding \(detected.rawValue).",
-                               expected: detected.rawValue))
+            record(LedgerEntry(table: "", file: input.display, line: candidates.first?.line ?? 1, rule: "read.wrong_encoding", severity: .error,
+                               message: .wrongEncoding(given: forced.rawValue, detected: detected.rawValue), expected: detected.rawValue))
             return nil
         }
         let scoreText = best.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
-        record(LedgerEntry(table: "", sourceFile: input.display, line: candidates.first?.line ?? 1, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                           ruleID: "read.unknown_table", severity: .error,
-                           messageZh: candidates.isEmpty ? "文件是空的，没有表头也没有数据。" : "无法从表头识别这是哪张表（各表匹配到的列数：\(scoreText)）。请检查表头是否为标准列名，或用 --table 指定表名。",
-                           messageEn: candidates.isEmpty ? "The file is empty." : "Cannot tell which table this is from its header (matched columns: \(scoreText)). Check the header or name the table with --table.",
-                           expected: ""))
+        record(LedgerEntry(table: "", file: input.display, line: candidates.first?.line ?? 1, rule: "read.unknown_table", severity: .error,
+                           message: candidates.isEmpty ? .emptyFile : .unknownTable(scores: scoreText)))
         return nil
     }
 }

@@ -143,8 +143,8 @@ public final class ValidationRun: FindingSink {
             guard DateText.parse(asOf) != nil else { throw .arguments("--as-of 的值“\(asOf)”不是日期；请写成 2024-09-30。 (--as-of must be a date)") }
             overrides["report_date"] = asOf
         }
-        // The converter learns OpenCC's traditional characters (about a tenth of a second) on
-        // another thread while the rules load, when there is one to spare.
+        // The converter learns OpenCC's traditional characters on another thread while the
+        // rules load, when there is one to spare.
         let pendingConverter = Pending(onAnotherThread: options.threads > 1) { ChineseConverter() }
         let loaded: LoadedRules
         do {
@@ -260,10 +260,8 @@ public final class ValidationRun: FindingSink {
             output.counts.files.append(plan.input.display)
             output.counts.titleRows += plan.titleRows.count
             for line in plan.titleRows {
-                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: "read.title_row", severity: .warning,
-                                   messageZh: "第 \(line) 行在表头之前，不是表头也不是数据（如标题行），已跳过。",
-                                   messageEn: "Line \(line) comes before the header and is neither header nor data (a title?); skipped.", expected: ""))
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: line, rule: "read.title_row", severity: .warning,
+                                   message: .titleRow(line: line)))
             }
             let validator: TableValidator
             do {
@@ -316,11 +314,9 @@ public final class ValidationRun: FindingSink {
             guard !years.isEmpty, !years.contains(reportYear) else { continue }
             let list = years.sorted().map(String.init)
             let file = outputs[table.name]?.counts.files.first ?? ""
-            record(LedgerEntry(table: table.name, sourceFile: file, line: 0, recordKey: "", column: "year", rawValue: list.joined(separator: ", "), normalisedValue: "",
-                               ruleID: "\(table.name).year_not_covered", severity: .error,
-                               messageZh: "\(table.name) 中没有 \(reportYear) 年（统计基准日所在年份）的行，只有 \(list.joined(separator: "、")) 年，按年份评估的规则没有可评估的数据。请补上 \(reportYear) 年的数据，或用 --as-of 指定要评估年份的统计基准日（如 --as-of \(list.last!)-09-30）。",
-                               messageEn: "\(table.name) has no row for \(reportYear), the reporting year, only \(list.joined(separator: ", ")); the rules judged on that year's row have nothing to judge. Add the \(reportYear) row, or pass --as-of with a date in the year to evaluate.",
-                               expected: String(reportYear)))
+            record(LedgerEntry(table: table.name, file: file, line: 0, rule: RuleID.table(table.name, "year_not_covered"), severity: .error,
+                               message: .yearNotCovered(table: TableSubject(table), year: reportYear, years: list),
+                               column: "year", raw: list.joined(separator: ", "), expected: String(reportYear)))
         }
         if let book = waiverBook { for entry in book.report() { record(entry) } }
         do {

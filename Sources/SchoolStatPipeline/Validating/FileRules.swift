@@ -41,8 +41,7 @@ public final class FileRules: @unchecked Sendable {
     public let encodingName: String
     public let normalisers: [CellNormaliser?]
     /// The columns the file has, in column order: what the row pass needs of each, with the
-    /// normaliser held unretained (`normalisers` keeps it alive); one retain and release per
-    /// cell were a tenth of the cells' cost.
+    /// normaliser held unretained (`normalisers` keeps it alive): no retain and release per cell.
     public let cellPlans: [CellPlan]
     public let checks: [CompiledCheck]
     /// The same, held unretained (`checks` keeps them alive): no retain and release of each check for each row.
@@ -115,7 +114,7 @@ public final class FileRules: @unchecked Sendable {
         uncheckedChecks = checks.map { Unmanaged.passUnretained($0) }
         headerKeys = header.headers.map(TextCleaner.matchKey)
         headerFirstKeyByte = headerKeys.first?.utf8.first ?? 0
-        missingColumnRules = header.missingRequired.map { "\(schema.name).\(schema.columns[$0].name).required" }
+        missingColumnRules = header.missingRequired.map { RuleID.column(schema.name, schema.columns[$0].name, "required") }
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
@@ -131,9 +130,9 @@ public final class FileRules: @unchecked Sendable {
 
     /// A finding about a line of the file rather than a cell (header, blank or repeated-header lines).
     public func fileFinding(line: Int, column: String = "", raw: String = "", rule: String, severity: Severity = .warning,
-                     zh: String, en: String, expected: String = "") -> LedgerEntry {
-        LedgerEntry(table: schema.name, sourceFile: displayPath, line: line, recordKey: "", column: column, rawValue: raw,
-                    normalisedValue: "", ruleID: rule, severity: severity, messageZh: zh, messageEn: en, expected: expected)
+                            _ message: FileMessage, expected: String = "") -> LedgerEntry {
+        LedgerEntry(table: schema.name, file: displayPath, line: line, rule: rule, severity: severity, message: message,
+                    column: column, raw: raw, expected: expected)
     }
 
     deinit { duplicateRows.deallocate() }

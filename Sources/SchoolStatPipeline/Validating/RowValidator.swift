@@ -35,8 +35,7 @@ public final class RowValidator {
 
     private func blankLine(_ line: Int) {
         result.counts.blankLines += 1
-        result.findings.append(rules.fileFinding(line: line, rule: "read.blank_row",
-            zh: "第 \(line) 行是空行，已跳过。", en: "Line \(line) is blank and was skipped."))
+        result.findings.append(rules.fileFinding(line: line, rule: "read.blank_row", .blankLine(line: line)))
     }
 
     /// Handles one record after the header.
@@ -47,9 +46,7 @@ public final class RowValidator {
         }
         if isRepeatedHeader(record) {
             result.counts.repeatedHeaders += 1
-            result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header",
-                zh: "第 \(record.line) 行重复了表头（可能是几个文件拼接而成），已跳过。",
-                en: "Line \(record.line) repeats the header row (files pasted together?) and was skipped."))
+            result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header", .repeatedHeader(line: record.line)))
             return
         }
         result.counts.rowsRead += 1
@@ -99,6 +96,12 @@ public final class RowValidator {
     }
 
     private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
+                            severity: Severity, _ message: FileMessage, expected: String) {
+        addFinding(record, column: column, field: field, raw: raw, normalised: normalised, rule: rule, severity: severity,
+                   zh: message.zh, en: message.en, expected: expected)
+    }
+
+    private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
                             severity: Severity, zh: String, en: String, expected: String) {
         let columnName = column.map { rules.columns[$0].name } ?? (field.map { "#\(TableValidator.columnLetter($0))" } ?? "")
         rowFindings.append(LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: record.line, recordKey: "", column: columnName,
@@ -111,26 +114,17 @@ public final class RowValidator {
         let expected = rules.headerKeys.count
         let got = record.fieldCount
         if got == expected { return }
-        let lines = record.lineCount > 1 ? "第 \(record.line)–\(record.line + record.lineCount - 1) 行" : "第 \(record.line) 行"
         if got < expected {
-            // A short record spanning several lines is the mark of a quote opened and never closed.
-            let quoteZh = record.lineCount > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"
-            let quoteEn = record.lineCount > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
             addFinding(record, column: nil, field: nil, raw: "", normalised: "", rule: "read.too_few_fields", severity: .error,
-                zh: "\(lines)只有 \(got) 列，表头有 \(expected) 列。" + quoteZh,
-                en: "Line \(record.line) has \(got) fields but the header has \(expected)." + quoteEn,
-                expected: "\(expected) 列")
+                .tooFewFields(line: record.line, lineCount: record.lineCount, got: got, expected: expected), expected: "\(expected) 列")
         } else {
             var extra: [String] = []
             for i in expected..<got { extra.append(record.lossyString(i)) }
             let nonEmpty = extra.contains { !$0.trimmingSpaces().isEmpty }
-            let shown = extra.prefix(3).map { "“\($0)”" }.joined(separator: "、")
             addFinding(record, column: nil, field: expected, raw: extra.joined(separator: " | "), normalised: "",
                 rule: nonEmpty ? "read.too_many_fields" : "read.trailing_empty_fields", severity: nonEmpty ? .error : .warning,
-                zh: nonEmpty ? "\(lines)有 \(got) 列，比表头多 \(got - expected) 列（多出：\(shown)）。可能是某个值里含有未加引号的逗号；请检查该行。"
-                             : "\(lines)末尾有 \(got - expected) 个多余的空列，已忽略。",
-                en: nonEmpty ? "Line \(record.line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
-                             : "Line \(record.line) ends with \(got - expected) empty extra fields; ignored.",
+                nonEmpty ? .tooManyFields(line: record.line, lineCount: record.lineCount, got: got, expected: expected, extra: extra)
+                         : .trailingEmptyFields(line: record.line, lineCount: record.lineCount, got: got, expected: expected),
                 expected: "\(expected) 列")
         }
     }
@@ -181,8 +175,7 @@ public final class RowValidator {
             let column = rules.columns[i]
             problems[i] = true
             addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                zh: "「\(column.label)」含有不能按 \(rules.encodingName) 解码的字节（显示为 �）：“\(normaliser.display(lossy))”。文件可能混用了编码或已损坏；请在 Excel 中另存为“CSV UTF-8”后重新导出。",
-                en: "\(column.titleEn) contains bytes that are not valid \(rules.encodingName): \"\(normaliser.display(lossy))\". Re-save the file as CSV UTF-8.",
+                .invalidEncoding(column: CellSubject(column), encoding: rules.encodingName, shown: normaliser.display(lossy)),
                 expected: "有效的 \(rules.encodingName) 文本")
             return
         }
@@ -193,16 +186,15 @@ public final class RowValidator {
         case .failure(let p):
             problems[i] = true
             addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
-                       rule: "\(schema.name).\(rules.columns[i].name).\(p.constraint)", severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
+                       rule: RuleID.column(schema.name, rules.columns[i].name, p.constraint), severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
             return
         }
         row.values[i] = value
         if plan.isText, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
             let column = rules.columns[i]
-            addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: "\(schema.name).\(column.name).formula_like",
+            addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: RuleID.column(schema.name, column.name, "formula_like"),
                 severity: .warning,
-                zh: "「\(column.label)」的值以“\(s.prefix(1))”开头，在 Excel 中会被当作公式。输出文件中已在前面加上单引号 ' 使其成为文字；请核对该值。",
-                en: "\(column.titleEn) starts with \"\(s.prefix(1))\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text.",
+                .formulaLike(column: CellSubject(column), first: String(s.prefix(1))),
                 expected: "文字 (text)")
         }
     }
@@ -272,11 +264,10 @@ public final class RowValidator {
             let u = schema.unique[n]
             let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
             let fileIndex = rules.fileIndex
-            let where_ = first.file == fileIndex ? "第 \(first.line) 行" : "\(rules.fileNames[Int(first.file)]) 第 \(first.line) 行"
-            let whereEn = first.file == fileIndex ? "line \(first.line)" : "\(rules.fileNames[Int(first.file)]) line \(first.line)"
+            let columnsZh = u.columns.map { name in schema.columnIndex(name).map { schema.columns[$0].titleZh } ?? name }.joined(separator: "+")
             addFinding(record, column: rules.uniqueColumns[n].first ?? nil, field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
-                zh: "\(u.columns.joined(separator: "+")) 为“\(keyText)”的记录重复：与\(where_)相同。每条记录只能出现一次；请删除重复行，或更正编号。",
-                en: "Duplicate \(u.columns.joined(separator: "+")) \"\(keyText)\": same as \(whereEn). Remove the duplicate row or correct the key.",
+                .duplicateKey(columnsZh: columnsZh, columnsEn: u.columns.joined(separator: "+"), key: keyText, firstLine: Int(first.line),
+                              firstFile: first.file == fileIndex ? nil : rules.fileNames[Int(first.file)]),
                 expected: "唯一 (unique)")
         }
     }

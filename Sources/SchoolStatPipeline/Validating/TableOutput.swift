@@ -60,9 +60,3 @@ public final class BatchResult: @unchecked Sendable {
     public var rejectedKeys: [String] = []
     public var counts = TableCounts()
 }
-
-/// Clean rows' values on their way from a worker to the committer: the rows of a batch
-/// back to back in one buffer. The committer moves each row out as it takes it, so
-/// there is nothing left to destroy afterwards. (An array per row cost more than the
-/// values in it: its allocation, and its destruction, which goes through the runtime's
-/// generic path one value at a time.)

@@ -62,22 +62,19 @@ public final class TableValidator: @unchecked Sendable {
     private func reportHeader() {
         let header = rules.header
         for (position, text) in header.unknown {
-            sink.record(rules.fileFinding(line: headerLine, column: text, raw: text, rule: "\(schema.name).header.unknown_column", severity: .warning,
-                zh: "第 \(Self.columnLetter(position)) 列的表头“\(text)”不属于「\(schema.titleZh)」，该列已忽略。如果它应当对应某个字段，请改用标准列名或在规则文件中添加别名。",
-                en: "Header \"\(text)\" in column \(Self.columnLetter(position)) is not part of \(schema.titleEn); the column is ignored. Rename it or add an alias in the schema."))
+            sink.record(rules.fileFinding(line: headerLine, column: text, raw: text, rule: RuleID.header(schema.name, "unknown_column"), severity: .warning,
+                .unknownHeader(table: TableSubject(schema), letter: Self.columnLetter(position), text: text)))
         }
         for (column, first, repeated) in header.duplicates {
             let c = schema.columns[column]
-            sink.record(rules.fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: "\(schema.name).header.duplicate_column", severity: .warning,
-                zh: "「\(c.label)」出现了两次：第 \(Self.columnLetter(first)) 列“\(header.headers[first])”和第 \(Self.columnLetter(repeated)) 列“\(header.headers[repeated])”。已使用第 \(Self.columnLetter(first)) 列，第 \(Self.columnLetter(repeated)) 列被忽略；请删除重复的列。",
-                en: "\(c.titleEn) appears twice, in columns \(Self.columnLetter(first)) and \(Self.columnLetter(repeated)); column \(Self.columnLetter(first)) is used. Remove the duplicate."))
+            sink.record(rules.fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: RuleID.header(schema.name, "duplicate_column"), severity: .warning,
+                .duplicateHeader(column: CellSubject(c), firstLetter: Self.columnLetter(first), firstText: header.headers[first],
+                                 repeatedLetter: Self.columnLetter(repeated), repeatedText: header.headers[repeated])))
         }
         for column in header.missingRequired {
             let c = schema.columns[column]
-            sink.record(rules.fileFinding(line: headerLine, column: c.name, rule: "\(schema.name).\(c.name).required", severity: .error,
-                zh: "文件缺少必填列「\(c.label)」，所有数据行都无法通过。请添加该列（表头可写作：\(([c.titleZh] + c.aliases.prefix(3)).joined(separator: "、"))）。",
-                en: "The file has no \(c.titleEn) column, which is required; every row fails. Add the column (header: \(c.titleEn) or \(c.titleZh)).",
-                expected: c.titleZh))
+            sink.record(rules.fileFinding(line: headerLine, column: c.name, rule: RuleID.column(schema.name, c.name, "required"), severity: .error,
+                .missingRequiredColumn(column: CellSubject(c), headers: [c.titleZh] + c.aliases.prefix(3)), expected: c.titleZh))
         }
     }
 

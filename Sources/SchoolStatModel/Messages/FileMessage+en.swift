@@ -1,0 +1,61 @@
+// Model (messages): the English catalogue of file, header and row messages.
+
+extension FileMessage {
+    public var en: String {
+        switch self {
+        case let .blankLine(line):
+            return "Line \(line) is blank and was skipped."
+        case let .repeatedHeader(line):
+            return "Line \(line) repeats the header row (files pasted together?) and was skipped."
+        case let .titleRow(line):
+            return "Line \(line) comes before the header and is neither header nor data (a title?); skipped."
+        case let .tooFewFields(line, count, got, expected):
+            let why = count > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
+            return "Line \(line) has \(got) fields but the header has \(expected)." + why
+        case let .tooManyFields(line, _, got, expected, _):
+            return "Line \(line) has \(got) fields, \(got - expected) more than the header. A value may contain an unquoted comma."
+        case let .trailingEmptyFields(line, _, got, expected):
+            return "Line \(line) ends with \(got - expected) empty extra fields; ignored."
+        case let .invalidEncoding(c, encoding, shown):
+            return "\(c.titleEn) contains bytes that are not valid \(encoding): \"\(shown)\". Re-save the file as CSV UTF-8."
+        case let .formulaLike(c, first):
+            return "\(c.titleEn) starts with \"\(first)\", which a spreadsheet runs as a formula; outputs prefix it with ' to keep it text."
+        case let .duplicateKey(_, columnsEn, key, firstLine, firstFile):
+            let first = firstFile.map { "\($0) line \(firstLine)" } ?? "line \(firstLine)"
+            return "Duplicate \(columnsEn) \"\(key)\": same as \(first). Remove the duplicate row or correct the key."
+        case let .unknownHeader(t, letter, text):
+            return "Header \"\(text)\" in column \(letter) is not part of \(t.titleEn); the column is ignored. Rename it or add an alias in the schema."
+        case let .duplicateHeader(c, firstLetter, _, repeatedLetter, _):
+            return "\(c.titleEn) appears twice, in columns \(firstLetter) and \(repeatedLetter); column \(firstLetter) is used. Remove the duplicate."
+        case let .missingRequiredColumn(c, _):
+            return "The file has no \(c.titleEn) column, which is required; every row fails. Add the column (header: \(c.titleEn) or \(c.titleZh))."
+        case let .wrongEncoding(given, detected):
+            return "The bytes at the start are not valid \(given), the encoding given with --encoding; they look like \(detected). Leave --encoding out or pass --encoding \(detected)."
+        case let .waiverExpired(rule, key, expires, _):
+            return "The waiver of \(rule) (\(key)) expired on \(expires) and no longer applies. Renew or remove it."
+        case let .waiverUnused(rule, key):
+            return "The waiver of \(rule) (\(key)) matched no finding; the problem may be solved. Consider removing it."
+        case let .notRegularFile(path, kind):
+            let what: String
+            switch kind {
+            case .pipe: what = "a named pipe"
+            case .socket: what = "a socket"
+            case .device: what = "a device"
+            case .other: what = "a special file"
+            }
+            return "\(path) is \(what), not a regular file; not read. Save the export as a regular file and check that."
+        case let .unreadableDirectory(path, reason):
+            return "Cannot open the directory \(path) (\(reason)); the files in it were not read. Check its permissions."
+        case let .brokenLink(path):
+            return "\(path) is a symbolic link to nothing; not read."
+        case .oldExcelWorkbook:
+            return "Excel 97-2003 workbooks (.xls) are not read; skipped. Save the sheet as .xlsx or CSV and check that file."
+        case .emptyFile:
+            return "The file is empty."
+        case let .unknownTable(scores):
+            return "Cannot tell which table this is from its header (matched columns: \(scores)). Check the header or name the table with --table."
+        case let .yearNotCovered(t, year, years):
+            return "\(t.name) has no row for \(year), the reporting year, only \(years.joined(separator: ", ")); the rules judged on that year's row have nothing to judge. Add the \(year) row, or pass --as-of with a date in the year to evaluate."
+        }
+    }
+}
