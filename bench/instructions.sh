@@ -5,7 +5,7 @@
 # at a time anyway); the fixed start-up is measured on a one-row file and
 # subtracted. valgrind cannot run the CPU's SHA instructions, so the portable
 # SHA-256 is counted (about 7.8 k instructions per row of the generated roster).
-# Usage: bash bench/instructions.sh [rows] [binary]     (default 100000, the release build)
+# Usage: bash bench/instructions.sh [rows] [binary] [rules]     (default 100000, the release build, Rules)
 set -euo pipefail
 # Swift seeds its hashing per process, which moves the count by about ±100 instructions per row
 # from run to run; a fixed seed makes two builds comparable from one run each.
@@ -13,6 +13,7 @@ export SWIFT_DETERMINISTIC_HASHING=1
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
 bin=${2:-.build/release/schoolstat}
+rules=${3:-Rules}
 work=bench/work
 mkdir -p "$work"
 if ! command -v valgrind >/dev/null; then
@@ -33,7 +34,7 @@ count() { # count COMMAND... → instructions executed (validate exits 1 when it
   { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } \
     | awk '/I[ ]+refs:/ { gsub(",", "", $NF); print $NF }'
 }
-validate=("$stripped" validate --rules Rules --out "$work/out-instructions-$$" --quiet --threads 1)
+validate=("$stripped" validate --rules "$rules" --out "$work/out-instructions-$$" --quiet --threads 1)
 
 parse_n=$(count "$work/parse_only" "$dir/teachers.csv")
 parse_1=$(count "$work/parse_only" "$work/one-row.csv")
