@@ -54,7 +54,10 @@ let package = Package(
         // pre-pass's sort and duplicate lookups, the ordered worker threads.
         .target(
             name: "SchoolStatBytes",
-            dependencies: ["SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CSupport"],
+            dependencies: [
+                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CSupport",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             path: "Sources/SchoolStatBytes", swiftSettings: release
         ),
         // Rules: Rules/ loaded and checked — YAML, schemas, packs, profiles, waivers, the rule
@@ -68,8 +71,7 @@ let package = Package(
         .target(
             name: "SchoolStatPipeline",
             dependencies: [
-                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "CSupport", "CLibXML2",
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "CSupport",
             ],
             path: "Sources/SchoolStatPipeline", swiftSettings: release
         ),

@@ -18,6 +18,12 @@ extension ByteAppending {
         var s = s
         s.withUTF8 { appendBytes($0) }
     }
+
+    /// The bytes of `array`, copied in one go.
+    @inlinable
+    public mutating func appendBytes(_ array: [UInt8]) {
+        array.withUnsafeBufferPointer { appendBytes($0) }
+    }
 }
 
 /// Bytes appended with one copy each, not through `Array.append(contentsOf:)`'s generic

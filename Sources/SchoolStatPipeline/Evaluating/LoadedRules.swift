@@ -1,5 +1,6 @@
 // Evaluating: Rules/ loaded and every pack compiled, before any data is read.
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatRules
 
 /// The rule set and the evaluator compiled from its packs, for one run. Loading compiles the

@@ -107,7 +107,6 @@ public final class CellNormaliser {
         return patternRegex?.matches(value) ?? false
     }
 
-
     /// A problem in both languages, from the message catalogue (Model/Messages).
     private func problem(_ constraint: String, _ message: CellMessage, expected: String) -> CellProblem {
         CellProblem(constraint: constraint, zh: message.zh(subject), en: message.en(subject), expected: expected)

@@ -45,7 +45,7 @@ public final class FileRules: @unchecked Sendable {
     public let cellPlans: [CellPlan]
     public let checks: [CompiledCheck]
     /// The same, held unretained (`checks` keeps them alive): no retain and release of each check for each row.
-    public let uncheckedChecks: [Unmanaged<CompiledCheck>]
+    public let borrowedChecks: BorrowedObjects<CompiledCheck>
     /// This file's rows that repeat an earlier key, by record (see `DuplicateRows`).
     public let duplicateRows: DuplicateRows
     public let fileNames: [String]
@@ -111,7 +111,7 @@ public final class FileRules: @unchecked Sendable {
                                         blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns))
         }
         self.checks = checks
-        uncheckedChecks = checks.map { Unmanaged.passUnretained($0) }
+        borrowedChecks = BorrowedObjects(checks)
         headerKeys = header.headers.map(TextCleaner.matchKey)
         headerFirstKeyByte = headerKeys.first?.utf8.first ?? 0
         missingColumnRules = header.missingRequired.map { RuleID.column(schema.name, schema.columns[$0].name, "required") }

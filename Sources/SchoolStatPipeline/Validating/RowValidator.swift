@@ -206,17 +206,15 @@ public final class RowValidator {
     }
 
     private func evaluateChecks(_ record: RawRecord) {
-        for check in rules.uncheckedChecks {
-            check._withUnsafeGuaranteedRef { check in
-                // A value that failed its own column check is already reported; do not pile on.
-                if check.columns.contains(where: { problems[$0] }) { return }
-                if let scope = check.scope, !scope.evaluate(row).isTrue { return }
-                let verdict = check.condition.evaluate(row)
-                if verdict.isTrue { return }
-                let notEvaluable = verdict.isMissing
-                if notEvaluable && check.spec.onMissing == .skip { return }
-                report(check, notEvaluable: notEvaluable, record)
-            }
+        rules.borrowedChecks.forEach { check in
+            // A value that failed its own column check is already reported; do not pile on.
+            if check.columns.contains(where: { problems[$0] }) { return }
+            if let scope = check.scope, !scope.evaluate(row).isTrue { return }
+            let verdict = check.condition.evaluate(row)
+            if verdict.isTrue { return }
+            let notEvaluable = verdict.isMissing
+            if notEvaluable && check.spec.onMissing == .skip { return }
+            report(check, notEvaluable: notEvaluable, record)
         }
     }
 

@@ -45,16 +45,7 @@ public final class TableValidator: @unchecked Sendable {
     private var schema: TableSchema { rules.schema }
 
     /// Excel's column letters: A … Z, AA …
-    public static func columnLetter(_ index: Int) -> String {
-        var n = index + 1
-        var s = ""
-        while n > 0 {
-            let r = (n - 1) % 26
-            s = String(UnicodeScalar(UInt8(65 + r))) + s
-            n = (n - 1) / 26
-        }
-        return s
-    }
+    public static func columnLetter(_ index: Int) -> String { Spreadsheet.columnLetter(index) }
 
     /// `张三丰` → `张**`: the family name stays for readability.
     public static func maskName(_ name: String) -> String { PersonName.mask(name) }

@@ -36,7 +36,7 @@ public final class LedgerWriter {
         /// The next column's name in the JSON object, after a comma from the second on.
         func nextName() {
             if column > 0 { json.append(0x2C) }
-            Self.jsonNames[column].withUnsafeBufferPointer { json.appendBytes($0) }
+            json.appendBytes(Self.jsonNames[column])
             column += 1
         }
         /// The next column's value in both files.

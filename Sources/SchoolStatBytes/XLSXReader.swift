@@ -1,4 +1,4 @@
-// Reading: the first worksheet of an Excel workbook (.xlsx), streamed row by row: each part is
+// Bytes (reading): the first worksheet of an Excel workbook (.xlsx), streamed row by row: each part is
 // inflated through ZIPFoundation in chunks into libxml2's push parser, so memory stays flat
 // whatever the sheet's size. A clerk's workbook goes through the same checks as a CSV export;
 // row numbers are Excel's. Every bound a hostile workbook could push on — what is inflated in
@@ -8,8 +8,6 @@ import CLibXML2
 import Foundation
 import ZIPFoundation
 import SchoolStatModel
-import SchoolStatBytes
-import SchoolStatRules
 
 public enum XLSXReader {
     /// Excel's own bounds.
@@ -262,7 +260,7 @@ private final class SheetHandler: XMLEventHandler {
             } else {
                 cellIndex = cells.count
                 guard cellIndex < XLSXReader.maximumColumns else { return "一行超过 \(XLSXReader.maximumColumns) 列 (more columns than Excel allows)" }
-                cellReference = TableValidator.columnLetter(cellIndex) + String(rowNumber)
+                cellReference = Spreadsheet.columnLetter(cellIndex) + String(rowNumber)
             }
             cellType = attributes.value("t") ?? []
             text.removeAll(keepingCapacity: true)

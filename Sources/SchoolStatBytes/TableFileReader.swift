@@ -1,4 +1,4 @@
-// Reading: opens one input file, works out its encoding and dialect, and
+// Bytes (reading): opens one input file, works out its encoding and dialect, and
 // streams its records in bounded memory.
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +6,6 @@ import Glibc
 import Darwin
 #endif
 import SchoolStatModel
-import SchoolStatBytes
-import SchoolStatRules
 
 /// How a file's text is laid out: what separates fields and lines.
 public struct Dialect: Sendable, Equatable, Codable {

@@ -1,0 +1,34 @@
+// Bytes: objects lent to a per-row loop without a retain and release each time, and cache hints.
+// The loops that need them call them for every row; what makes lending safe is kept here.
+import CSupport
+
+/// Objects kept alive by this list and lent to `forEach` without a retain and release per use.
+/// Safe: the list holds each object strongly for as long as it exists, and a borrowed reference
+/// cannot outlive the call.
+public struct BorrowedObjects<T: AnyObject> {
+    @usableFromInline let owned: [T]
+    @usableFromInline let lent: [Unmanaged<T>]
+
+    @inlinable
+    public init(_ objects: [T]) {
+        owned = objects
+        lent = objects.map { Unmanaged.passUnretained($0) }
+    }
+
+    @inlinable public var isEmpty: Bool { lent.isEmpty }
+
+    /// Calls `body` with each object in order.
+    @inlinable @inline(__always)
+    public func forEach(_ body: (T) -> Void) {
+        for object in lent { object._withUnsafeGuaranteedRef(body) }
+    }
+}
+
+public enum CacheHint {
+    /// Asks for `array[index]` to be brought into the cache before it is written.
+    @inlinable @inline(__always)
+    public static func prefetchForWrite<Element>(_ array: [Element], at index: Int) {
+        precondition(index >= 0 && index < array.count, "prefetch outside the array")
+        array.withUnsafeBufferPointer { schoolstat_prefetch_for_write($0.baseAddress! + index) }
+    }
+}
