@@ -1,6 +1,7 @@
 // Bytes: objects lent to a per-row loop without a retain and release each time, and cache hints.
 // The loops that need them call them for every row; what makes lending safe is kept here.
 import CSupport
+import SchoolStatModel
 
 /// Objects kept alive by this list and lent to `forEach` without a retain and release per use.
 /// Safe: the list holds each object strongly for as long as it exists, and a borrowed reference
@@ -25,10 +26,12 @@ public struct BorrowedObjects<T: AnyObject> {
 }
 
 public enum CacheHint {
-    /// Asks for `array[index]` to be brought into the cache before it is written.
+    /// Asks for `array[index]` to be brought into the cache before it is written; an index
+    /// outside the array asks for nothing.
     @inlinable @inline(__always)
     public static func prefetchForWrite<Element>(_ array: [Element], at index: Int) {
-        precondition(index >= 0 && index < array.count, "prefetch outside the array")
-        array.withUnsafeBufferPointer { schoolstat_prefetch_for_write($0.baseAddress! + index) }
+        array.withUnsafeBufferPointer { b in
+            if UInt(bitPattern: index) < UInt(b.count) { schoolstat_prefetch_for_write(b.baseAddress! + index) }
+        }
     }
 }

@@ -25,7 +25,7 @@ public final class GroupState {
     @inline(__always)
     public func prefetch(group: Int, calls: Int) {
         guard group < slotOfGroup.count, case let s = slotOfGroup[group], s >= 0 else { return }
-        if s * calls < accumulators.count { CacheHint.prefetchForWrite(accumulators, at: s * calls) }
+        CacheHint.prefetchForWrite(accumulators, at: s * calls)
     }
 
     /// The slot of the group numbered `group`, found by number; made on its first row.

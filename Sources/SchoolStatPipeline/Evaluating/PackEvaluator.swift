@@ -167,8 +167,9 @@ public final class PackEvaluator {
     /// streamers are looked up here, once, not for every row).
     public func observer(table: String) -> (_ row: RowValues, _ file: String, _ line: Int) -> Void {
         let store = stores[table]
-        // Borrowed: no retain and release of each streamer for each row.
-        let list = BorrowedObjects(streamers[table] ?? [])
+        // Taken unretained: `streamers` holds them for the evaluator's life, and a retain and
+        // release of each, for each row, is what the loop below would otherwise cost.
+        let list = (streamers[table] ?? []).map { Unmanaged.passUnretained($0) }
         return { row, file, line in
             if let store {
                 store.rows.append(row.values)
@@ -180,8 +181,10 @@ public final class PackEvaluator {
             // Each streamer's accumulators for the row's group are asked for first, all at once:
             // in a file not sorted by school they are rarely in the cache, and the waits for them
             // then overlap instead of coming one after another.
-            list.forEach { $0.state.prefetch(group: self.groupNumber($0, row), calls: $0.kinds.count) }
-            list.forEach { self.feed($0, row, file: file, line: line) }
+            for streamer in list {
+                streamer._withUnsafeGuaranteedRef { $0.state.prefetch(group: self.groupNumber($0, row), calls: $0.kinds.count) }
+            }
+            for streamer in list { streamer._withUnsafeGuaranteedRef { self.feed($0, row, file: file, line: line) } }
         }
     }
 
