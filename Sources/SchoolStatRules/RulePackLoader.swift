@@ -25,7 +25,7 @@ public enum RulePackLoader {
                 }
             case "parameters":
                 for (name, _, value) in doc.mapping(node, context: key) {
-                    if let text = doc.string(value, context: name) { pack.parameters[name] = RuleSetLoader.parseParameter(text) }
+                    if let text = doc.string(value, context: name) { pack.parameters[name] = ParameterText.parse(text) }
                 }
             case "derive":
                 for (table, _, entries) in doc.mapping(node, context: key) {
@@ -45,7 +45,7 @@ public enum RulePackLoader {
                             if ys.count == 2, ys[0] <= ys[1] { v.years = ys[0]...ys[1] } else { doc.fail(value, "years 应为 [起始年, 结束年] (expected [first, last])") }
                         default:
                             for (name, _, pv) in doc.mapping(value, context: "parameters") {
-                                if let text = doc.string(pv, context: name) { v.parameters[name] = RuleSetLoader.parseParameter(text) }
+                                if let text = doc.string(pv, context: name) { v.parameters[name] = ParameterText.parse(text) }
                             }
                         }
                         _ = kn
@@ -138,7 +138,7 @@ public enum RulePackLoader {
             case "title_zh": profile.titleZh = doc.string(node, context: key) ?? ""
             case "parameters":
                 for (name, _, value) in doc.mapping(node, context: key) {
-                    if let text = doc.string(value, context: name) { profile.parameters[name] = RuleSetLoader.parseParameter(text) }
+                    if let text = doc.string(value, context: name) { profile.parameters[name] = ParameterText.parse(text) }
                 }
             default: break
             }

@@ -49,7 +49,7 @@ public enum RuleSetLoader {
         if let (doc, root) = read("parameters.yaml") {
             for (key, _, node) in doc.mapping(root, context: "parameters.yaml") {
                 guard let text = doc.string(node, context: key) else { continue }
-                parameters[key] = parseParameter(text)
+                parameters[key] = ParameterText.parse(text)
             }
             errors += doc.errors
         }
@@ -76,7 +76,7 @@ public enum RuleSetLoader {
         }
         // Each pack as it applies to the reporting year (parameters.yaml or --as-of).
         var yearParameters = parameters
-        for (key, text) in parameterOverrides { yearParameters[key] = parseParameter(text) }
+        for (key, text) in parameterOverrides { yearParameters[key] = ParameterText.parse(text) }
         let year = RuleSet(vocabulary: vocabulary, parameters: yearParameters, tables: [], files: []).reportYear
         let inactive = packs.filter { $0.applying(to: year) == nil }.map(\.name)
         packs = packs.compactMap { $0.applying(to: year) }
@@ -104,7 +104,7 @@ public enum RuleSetLoader {
             for (k, v) in chosen.parameters { parameters[k] = v }
         }
         for (key, text) in parameterOverrides {
-            parameters[key] = parseParameter(text)
+            parameters[key] = ParameterText.parse(text)
         }
 
         var tables: [TableSchema] = []
@@ -131,13 +131,6 @@ public enum RuleSetLoader {
         ruleSet.profiles = profiles
         ruleSet.profile = chosen?.name
         return ruleSet
-    }
-
-    public static func parseParameter(_ text: String) -> Value {
-        if let d = NumberText.parsePlainDecimal(text) { return d.exponent >= 0 ? .integer(d.mantissa) : .decimal(d) }
-        if text.count >= 8, let day = DateText.parse(text), text.contains("-") || text.contains("/") { return .date(day) }
-        if text == "true" || text == "false" { return .boolean(text == "true") }
-        return .text(text)
     }
 
     private static func loadVocabulary(_ doc: YAMLDocument, _ root: Node?) -> Vocabulary {
