@@ -1,7 +1,6 @@
-// Rules (normalising): a fast matcher for the simple patterns codes use, such as
+// Bytes (normalising): a fast matcher for the simple patterns codes use, such as
 // `[0-9]{17}[0-9X]` or `[A-Z0-9]+`. Anything richer falls back to Regex.
 import SchoolStatModel
-import SchoolStatBytes
 
 /// A whole-string pattern made of ASCII character classes and literals with
 /// quantifiers `{n}`, `{m,n}`, `+`, `*`, `?`.
