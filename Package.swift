@@ -90,11 +90,11 @@ let package = Package(
             path: "Sources/schoolstat", swiftSettings: release
         ),
         .testTarget(
-            name: "SchoolStatCoreTests",
+            name: "SchoolStatTests",
             dependencies: [
                 "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 "schoolstat", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-            path: "Tests/SchoolStatCoreTests",
+            path: "Tests/SchoolStatTests",
             exclude: ["Fixtures"]
         ),
     ]

@@ -15,7 +15,7 @@ enum TestSupport {
 
     static var rules: String { packageRoot + "/Rules" }
     static var samples: String { packageRoot + "/Samples" }
-    static func fixture(_ relative: String) -> String { packageRoot + "/Tests/SchoolStatCoreTests/Fixtures/" + relative }
+    static func fixture(_ relative: String) -> String { packageRoot + "/Tests/SchoolStatTests/Fixtures/" + relative }
     static var binary: String { packageRoot + "/.build/debug/schoolstat" }
 
     /// One directory per test run holding every test's scratch directory, removed when the run exits.
