@@ -75,6 +75,16 @@ public enum RulePackLoader {
                     doc.failAt(report.location, "report 引用的规则 \(base).\(section.name) 不在本规则包中 (the report names a rule the pack does not have)")
                 }
             }
+            // Each indicator's variation is a value the county rule computes.
+            if let county = report.countyRule {
+                for section in report.sections {
+                    guard let rule = pack.rules.first(where: { $0.id == "\(county).\(section.name)" }) else { continue }
+                    let values = Set(rule.values.map(\.name))
+                    for indicator in report.indicators where !indicator.variation.isEmpty && !values.contains(indicator.variation) {
+                        doc.failAt(report.location, "report 中 \(indicator.id) 的 variation `\(indicator.variation)` 不是规则 \(rule.id) 的 values 之一 (not a value of the county rule)")
+                    }
+                }
+            }
         }
         return pack
     }

@@ -41,6 +41,8 @@ struct ScoreTests {
     func reportMistakes() {
         let unknown = TestSupport.loadRules(editing: "packs/balance.yaml") { $0.replacingOccurrences(of: "rule: balance.R7,", with: "rule: balance.R8,") }
         #expect(unknown.contains { $0.location.path.hasSuffix("balance.yaml") && $0.message.contains("balance.R8.primary") }, "\(unknown)")
+        let variation = TestSupport.loadRules(editing: "packs/balance.yaml") { $0.replacingOccurrences(of: "variation: cv_r3}", with: "variation: cv_r9}") }
+        #expect(variation.contains { $0.message.contains("cv_r9") && $0.message.contains("balance.cv.primary") }, "\(variation)")
         let layout = TestSupport.loadRules(editing: "packs/quality.yaml") { $0.replacingOccurrences(of: "layout: county", with: "layout: district") }
         #expect(layout.contains { $0.location.path.hasSuffix("quality.yaml") && $0.message.contains("layout") }, "\(layout)")
     }
