@@ -27,6 +27,13 @@ public struct LedgerEntry: Sendable {
 }
 
 extension LedgerEntry {
+    /// A file that could not be read, or not past `line` (0: not at all); its message is the
+    /// error's own, which names the file, place and what to do in both languages.
+    public init(table: String, file: String, line: Int, readError: ReadError) {
+        self.init(table: table, sourceFile: file, line: line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                  ruleID: readError.ruleID, severity: .error, messageZh: readError.description, messageEn: readError.description, expected: "")
+    }
+
     /// A finding whose words come from the message catalogue.
     public init(table: String, file: String, line: Int, rule: String, severity: Severity, message: FileMessage,
                 column: String = "", raw: String = "", normalised: String = "", recordKey: String = "", expected: String = "") {

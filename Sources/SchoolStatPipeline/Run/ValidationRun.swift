@@ -213,8 +213,7 @@ public final class ValidationRun: FindingSink {
             } catch {
                 unreadable = true
                 summary.error = error.description
-                record(LedgerEntry(table: "", sourceFile: input.display, line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: error.ruleID, severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
+                record(LedgerEntry(table: "", file: input.display, line: 0, readError: error))
             }
             inputSummaries.append(summary)
         }
@@ -294,8 +293,7 @@ public final class ValidationRun: FindingSink {
                 }
             } catch {
                 unreadable = true
-                record(LedgerEntry(table: schema.name, sourceFile: plan.input.display, line: error.line, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                   ruleID: error.ruleID, severity: .error, messageZh: error.description, messageEn: error.description, expected: ""))
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: error.line, readError: error))
             }
         }
 
