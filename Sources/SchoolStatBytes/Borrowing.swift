@@ -16,8 +16,6 @@ public struct BorrowedObjects<T: AnyObject> {
         lent = objects.map { Unmanaged.passUnretained($0) }
     }
 
-    @inlinable public var isEmpty: Bool { lent.isEmpty }
-
     /// Calls `body` with each object in order.
     @inlinable @inline(__always)
     public func forEach(_ body: (T) -> Void) {

@@ -73,13 +73,6 @@ private final class NullSink: FindingSink {
 }
 
 public enum Scorer {
-    /// `text` with each `{name}` replaced by the parameter's value.
-    static func fillParameters(_ text: String, _ parameters: [String: Value]) -> String {
-        var out = text
-        for (name, value) in parameters where out.contains("{\(name)}") { out = out.replacingOccurrences(of: "{\(name)}", with: value.description) }
-        return out
-    }
-
     public static func score(_ options: ScoreOptions) throws(RunError) -> ScoreResult {
         guard FileManager.default.fileExists(atPath: options.run + "/clean") else {
             throw .arguments("\(options.run) 不是 schoolstat validate 的输出目录（其中没有 clean/）。请先运行 schoolstat validate。 (not a run directory)")
@@ -150,7 +143,7 @@ public enum Scorer {
                 let type = s["school_type"]?.description ?? ""
                 let reason = schoolsReport?.excluded[type] ?? schoolsReport?.excluded["other"] ?? ""
                 schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 3 * reportIndicators.count + 3)
-                                   + [fillParameters(reason, ruleSet.parameters)])
+                                   + [Placeholders.fill(reason) { ruleSet.parameters[$0]?.description }])
                 continue
             }
             for section in reportSections {

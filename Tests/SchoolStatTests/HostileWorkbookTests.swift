@@ -32,7 +32,7 @@ enum WorkbookBuilder {
     static func row(_ number: Int, _ cells: [String]) -> String {
         var xml = "<row r=\"\(number)\">"
         for (i, cell) in cells.enumerated() {
-            let ref = TableValidator.columnLetter(i) + String(number)
+            let ref = Spreadsheet.columnLetter(i) + String(number)
             if cell.hasPrefix("n:") {
                 xml += "<c r=\"\(ref)\"><v>\(cell.dropFirst(2))</v></c>"
             } else {

@@ -38,7 +38,7 @@ public final class CellNormaliser {
     /// An enumeration's accepted values, for messages: the keys, and their Chinese spellings.
     private let allowedKeys: String
     /// How messages name the column (the catalogue's subject).
-    private let subject: CellSubject
+    public let subject: CellSubject
     private let allowedZh: String
 
     public init(column: ColumnSpec, vocabulary: Vocabulary, converter: ChineseConverter, headerUnit: String?) {

@@ -7,11 +7,9 @@ import SchoolStatRules
 
 public struct CleanTableReader {
     private var reader: TableFileReader
-    public let path: String
 
     /// Opens `path`; throws `ReadError.cannotOpen` when there is no such file.
     public init(path: String) throws(ReadError) {
-        self.path = path
         reader = try TableFileReader(path: path, encoding: .utf8, delimiter: 0x2C)
     }
 

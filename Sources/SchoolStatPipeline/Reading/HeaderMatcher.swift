@@ -32,7 +32,7 @@ public struct HeaderMap {
         var extra: [String] = []
         for f in 0..<record.fieldCount where f >= columnForField.count || columnForField[f] == nil {
             let s = record.lossyString(f)
-            if !s.isEmpty { extra.append((f < headers.count ? headers[f] : "#\(TableValidator.columnLetter(f))") + "=" + s) }
+            if !s.isEmpty { extra.append((f < headers.count ? headers[f] : "#\(Spreadsheet.columnLetter(f))") + "=" + s) }
         }
         emit(extra.joined(separator: " | "))
     }

@@ -103,7 +103,7 @@ public final class RowValidator {
 
     private func addFinding(_ record: RawRecord, column: Int?, field: Int?, raw: String, normalised: String, rule: String,
                             severity: Severity, zh: String, en: String, expected: String) {
-        let columnName = column.map { rules.columns[$0].name } ?? (field.map { "#\(TableValidator.columnLetter($0))" } ?? "")
+        let columnName = column.map { rules.columns[$0].name } ?? (field.map { "#\(Spreadsheet.columnLetter($0))" } ?? "")
         rowFindings.append(LedgerEntry(table: schema.name, sourceFile: rules.displayPath, line: record.line, recordKey: "", column: columnName,
                                        rawValue: raw, normalisedValue: normalised, ruleID: rule, severity: severity,
                                        messageZh: zh, messageEn: en, expected: expected))
@@ -172,10 +172,9 @@ public final class RowValidator {
         let normaliser = plan.normaliser.takeUnretainedValue()
         guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
             let lossy = record.lossyString(field)
-            let column = rules.columns[i]
             problems[i] = true
             addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
-                .invalidEncoding(column: CellSubject(column), encoding: rules.encodingName, shown: normaliser.display(lossy)),
+                .invalidEncoding(column: normaliser.subject, encoding: rules.encodingName, shown: normaliser.display(lossy)),
                 expected: "有效的 \(rules.encodingName) 文本")
             return
         }
@@ -194,7 +193,7 @@ public final class RowValidator {
             let column = rules.columns[i]
             addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: RuleID.column(schema.name, column.name, "formula_like"),
                 severity: .warning,
-                .formulaLike(column: CellSubject(column), first: String(s.prefix(1))),
+                .formulaLike(column: normaliser.subject, first: String(s.prefix(1))),
                 expected: "文字 (text)")
         }
     }

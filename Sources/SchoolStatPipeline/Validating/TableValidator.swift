@@ -45,22 +45,17 @@ public final class TableValidator: @unchecked Sendable {
     private var schema: TableSchema { rules.schema }
 
     /// Excel's column letters: A … Z, AA …
-    public static func columnLetter(_ index: Int) -> String { Spreadsheet.columnLetter(index) }
-
-    /// `张三丰` → `张**`: the family name stays for readability.
-    public static func maskName(_ name: String) -> String { PersonName.mask(name) }
-
     private func reportHeader() {
         let header = rules.header
         for (position, text) in header.unknown {
             sink.record(rules.fileFinding(line: headerLine, column: text, raw: text, rule: RuleID.header(schema.name, "unknown_column"), severity: .warning,
-                .unknownHeader(table: TableSubject(schema), letter: Self.columnLetter(position), text: text)))
+                .unknownHeader(table: TableSubject(schema), letter: Spreadsheet.columnLetter(position), text: text)))
         }
         for (column, first, repeated) in header.duplicates {
             let c = schema.columns[column]
             sink.record(rules.fileFinding(line: headerLine, column: c.name, raw: header.headers[repeated], rule: RuleID.header(schema.name, "duplicate_column"), severity: .warning,
-                .duplicateHeader(column: CellSubject(c), firstLetter: Self.columnLetter(first), firstText: header.headers[first],
-                                 repeatedLetter: Self.columnLetter(repeated), repeatedText: header.headers[repeated])))
+                .duplicateHeader(column: CellSubject(c), firstLetter: Spreadsheet.columnLetter(first), firstText: header.headers[first],
+                                 repeatedLetter: Spreadsheet.columnLetter(repeated), repeatedText: header.headers[repeated])))
         }
         for column in header.missingRequired {
             let c = schema.columns[column]
