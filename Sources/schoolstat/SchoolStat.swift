@@ -1,6 +1,7 @@
 // The schoolstat command line: parses arguments and calls one entry point per subcommand in the library targets.
 import ArgumentParser
 import Foundation
+import Synchronization
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
@@ -347,34 +348,42 @@ struct Score: ParsableCommand {
 }
 
 /// Removes a run's staging directory when the process is told to stop.
-final class SignalCleanup: @unchecked Sendable {
-    private let lock = NSLock()
-    private var path: String?
-    private var stopping = false
-    private var sources: [any DispatchSourceSignal] = []
+final class SignalCleanup: Sendable {
+    private struct State {
+        var path: String?
+        var stopping = false
+    }
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+    private let shared = Shared()
+    /// Kept for the life of the process; never touched after `init`.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
 
     var staging: String? {
-        get { lock.lock(); defer { lock.unlock() }; return path }
-        set { lock.lock(); path = newValue; lock.unlock() }
+        get { shared.state.withLock { $0.path } }
+        set { shared.state.withLock { $0.path = newValue } }
     }
-
-    private func markStopping() { lock.withLock { stopping = true } }
 
     /// Blocks for good once a signal has been taken: the handler exits the process when it has
     /// removed the staging directory, with the signal's status, which an error the removal
     /// caused on this thread must not pre-empt.
     func waitIfStopping() {
-        guard lock.withLock({ stopping }) else { return }
+        guard shared.state.withLock({ $0.stopping }) else { return }
         while true { sleep(60) }
     }
 
     init() {
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        let shared = self.shared
+        sources = [SIGTERM, SIGINT, SIGHUP].map { sig in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.markStopping()
-                if let path = self?.staging {
+            source.setEventHandler {
+                let path = shared.state.withLock { state -> String? in
+                    state.stopping = true
+                    return state.path
+                }
+                if let path {
                     // Moved aside first: threads still writing cannot create files in it any more.
                     let doomed = path + ".removing"
                     try? FileManager.default.removeItem(atPath: rename(path, doomed) == 0 ? doomed : path)
@@ -383,7 +392,7 @@ final class SignalCleanup: @unchecked Sendable {
                 exit(128 + sig)
             }
             source.resume()
-            sources.append(source)
+            return source
         }
     }
 }

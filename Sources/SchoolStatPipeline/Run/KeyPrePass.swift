@@ -3,6 +3,7 @@
 // before any row is validated.
 import CSupport
 import Foundation
+import Synchronization
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
@@ -236,11 +237,10 @@ extension ValidationRun {
     }
 
     /// What the constraints' merges found, each set once from its own thread.
-    final class MergedDuplicates: @unchecked Sendable {
-        private let lock = NSLock()
-        private var results: DuplicateFiles
-        init(count: Int) { results = Array(repeating: [:], count: count) }
-        func set(_ i: Int, _ found: [Int32: String]) { lock.withLock { results[i] = found } }
-        var all: DuplicateFiles { lock.withLock { results } }
+    final class MergedDuplicates: Sendable {
+        private let results: Mutex<DuplicateFiles>
+        init(count: Int) { results = Mutex(Array(repeating: [:], count: count)) }
+        func set(_ i: Int, _ found: [Int32: String]) { results.withLock { $0[i] = found } }
+        var all: DuplicateFiles { results.withLock { $0 } }
     }
 }
