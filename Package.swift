@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
     ],
     targets: [
         // libcsv from Debian's libcsv-dev (header csv.h, library libcsv).
@@ -40,6 +43,13 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // libxlsxwriter from Debian's libxlsxwriter-dev: the clerk's annotated workbook.
+        .systemLibrary(
+            name: "CLibXLSXWriter",
+            path: "Sources/CLibXLSXWriter",
+            pkgConfig: "xlsxwriter",
+            providers: [.apt(["libxlsxwriter-dev"])]
+        ),
         // Small POSIX helpers Swift cannot call directly (renameat2).
         .target(name: "CSupport", path: "Sources/CSupport"),
         // The targets below depend on each other one way, in this order: what each may use is what
@@ -55,7 +65,7 @@ let package = Package(
         .target(
             name: "SchoolStatBytes",
             dependencies: [
-                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CSupport",
+                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Sources/SchoolStatBytes", swiftSettings: release
@@ -81,10 +91,29 @@ let package = Package(
             dependencies: ["SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline"],
             path: "Sources/SchoolStatReporting", swiftSettings: release
         ),
+        // Check: one school's files checked before submission, as a problem list with Excel cell
+        // addresses and the clerk's own workbook handed back with every problem marked.
+        .target(
+            name: "SchoolStatCheck",
+            dependencies: ["SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline"],
+            path: "Sources/SchoolStatCheck", swiftSettings: release
+        ),
+        // Server: the clerk's check as a local web page (Hummingbird), every asset embedded.
+        .target(
+            name: "SchoolStatServer",
+            dependencies: [
+                "SchoolStatModel", "SchoolStatCheck",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SchoolStatServer", swiftSettings: release
+        ),
         .executableTarget(
             name: "schoolstat",
             dependencies: [
                 "SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
+                "SchoolStatCheck", "SchoolStatServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/schoolstat", swiftSettings: release
@@ -93,7 +122,10 @@ let package = Package(
             name: "SchoolStatTests",
             dependencies: [
                 "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
-                "schoolstat", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                "SchoolStatCheck", "SchoolStatServer", "schoolstat",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             path: "Tests/SchoolStatTests",
             exclude: ["Fixtures"]
         ),

@@ -79,7 +79,9 @@ public enum XLSXReader {
         guard try parse("xl/workbook.xml", maximum: ReadLimits.smallPartBytes, handler: book) else {
             throw .cannotOpen(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
         }
-        guard let first = book.sheets.first else { throw .cannotOpen(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
+        // The first worksheet, passing over the problem list that schoolstat's annotated copy of a
+        // workbook puts first, so that a clerk may correct that copy and send it back.
+        guard let first = book.sheets.first(where: { $0.name != Spreadsheet.problemListSheet }) ?? book.sheets.first else { throw .cannotOpen(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
         var target = "xl/worksheets/sheet1.xml"
         let relations = RelationsHandler()
         if try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {

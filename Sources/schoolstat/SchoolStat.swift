@@ -18,7 +18,7 @@ struct SchoolStat: ParsableCommand {
         2 命令行、规则文件或输出目录有误 (bad command line, rule files or output path; nothing written);
         3 有输入文件无法读取或被跳过 (an input could not be read or was skipped); 4 输出无法写入 (an output could not be written).
         """,
-        subcommands: [Validate.self, Score.self, Generate.self],
+        subcommands: [Validate.self, Check.self, Serve.self, Score.self, Generate.self],
         defaultSubcommand: Validate.self
     )
 

@@ -105,6 +105,8 @@ public final class ValidationRun: FindingSink {
     /// Told, once, what the run chose to leave aside (in Chinese and English), such as its own
     /// output directories found among the inputs.
     public var onNotice: (_ zh: String, _ en: String) -> Void = { _, _ in }
+    /// Told each file the run will read, once its table, encoding and header are settled.
+    public var onFilePlanned: (FilePlan) -> Void = { _ in }
 
     public init(options: ValidationOptions, onFinding: @escaping (LedgerEntry) -> Void = { _ in }) {
         self.options = options
@@ -207,6 +209,7 @@ public final class ValidationRun: FindingSink {
                 if let plan = try locateHeader(reader: reader, input: input, index: Int32(index), matcher: matcher) {
                     summary.table = plan.header.schema.name
                     plans.append(plan)
+                    onFilePlanned(plan)
                 } else {
                     unreadable = true
                 }

@@ -1,0 +1,216 @@
+// Server: the clerk's check as a local web page. One binary, every asset embedded, no network
+// needed. A file posted to /api/check is written to a private temporary directory under a name
+// the server chooses, checked with the rules fixed at start, and removed before the response
+// leaves; the answer carries the problems and the annotated workbook, so nothing is kept.
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import SchoolStatModel
+import SchoolStatCheck
+
+public struct ServerOptions: Sendable {
+    public var rulesDirectory: String
+    public var profile: String?
+    public var schools: String?
+    public var asOf: String?
+    public var host = "127.0.0.1"
+    /// 0: any free port (the one chosen is told to `onRunning`).
+    public var port = 8765
+    /// Largest upload in bytes.
+    public var maxUploadBytes = ServerOptions.defaultMaxUploadBytes
+    /// Required on every request when set (`?token=` or the `X-Schoolstat-Token` header).
+    public var token: String?
+    /// Checks running at once; more wait their turn.
+    public var concurrentChecks = 2
+    public var workDirectory = NSTemporaryDirectory()
+
+    public static let defaultMaxUploadBytes = 20 << 20
+
+    public init(rulesDirectory: String) { self.rulesDirectory = rulesDirectory }
+
+    /// Whether `host` is a loopback address, which needs no token.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// A random token of 32 hex digits.
+    public static func makeToken() -> String {
+        (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
+    }
+}
+
+public enum CheckServer {
+    /// The router: the page and its assets, and the check.
+    public static func router(_ options: ServerOptions) -> Router<BasicRequestContext> {
+        let router = Router()
+        if let token = options.token { router.add(middleware: TokenMiddleware(token: token)) }
+        router.add(middleware: SecurityHeaders())
+        router.get("/") { _, _ in page(PageAssets.html, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in page(PageAssets.script, type: "text/javascript; charset=utf-8") }
+        router.get("/app.css") { _, _ in page(PageAssets.style, type: "text/css; charset=utf-8") }
+        router.get("/health") { _, _ in "ok" }
+        let gate = Gate(slots: options.concurrentChecks)
+        router.post("/api/check") { request, context in
+            try await check(request: request, context: context, options: options, gate: gate)
+        }
+        return router
+    }
+
+    /// Serves until stopped; `onRunning` is told the address and port once it listens.
+    public static func run(_ options: ServerOptions, onRunning: @escaping @Sendable (String, Int) -> Void) async throws {
+        var logger = Logger(label: "schoolstat.serve")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router(options),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "schoolstat"),
+            onServerRunning: { channel in onRunning(options.host, channel.localAddress?.port ?? options.port) },
+            logger: logger)
+        try await app.runService()
+    }
+
+    static func page(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ data: Data) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A message for the page, in both languages.
+    static func failure(_ status: HTTPResponse.Status, zh: String, en: String) -> Response {
+        let body = try? JSONSerialization.data(withJSONObject: ["error_zh": zh, "error_en": en], options: [.sortedKeys])
+        return json(status, body ?? Data())
+    }
+
+    /// The extensions the reader takes; any other name is checked by its content.
+    static let extensions: Set<String> = ["xlsx", "csv", "tsv", "txt"]
+
+    static func check(request: Request, context: BasicRequestContext, options: ServerOptions, gate: Gate) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: options.maxUploadBytes)
+        } catch {
+            let mb = Double(options.maxUploadBytes) / 1_048_576
+            return failure(.contentTooLarge, zh: "文件超过 \(String(format: "%g", mb)) MB 的上限，未作检查。请只上传本校的表格，或请管理员调高上限（--max-upload-mb）。",
+                           en: "The file is larger than the \(String(format: "%g", mb)) MB limit and was not checked. Upload only your school's table, or ask for a higher limit (--max-upload-mb).")
+        }
+        guard body.readableBytes > 0 else {
+            return failure(.badRequest, zh: "没有收到文件内容；请重新选择文件。", en: "No file content was received; choose the file again.")
+        }
+        // The name is shown to the clerk and never reaches the file system; its extension only
+        // chooses between the workbook and text readers.
+        let given = request.uri.queryParameters["name"].map { String($0) } ?? ""
+        let shown = displayName(given)
+        let bytes = Array(body.readableBytesView)
+        let named = (shown as NSString).pathExtension.lowercased()
+        let ext = extensions.contains(named) ? named : (bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) ? "xlsx" : "csv")
+
+        await gate.enter()
+        let outcome: Result<(CheckReport, Data), CheckError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: runCheck(bytes: bytes, ext: ext, shown: shown, options: options))
+            }
+        }
+        await gate.leave()
+        switch outcome {
+        case .success(let (report, workbook)):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var object = (try? JSONSerialization.jsonObject(with: encoder.encode(report))) as? [String: Any] ?? [:]
+            object["workbook"] = workbook.base64EncodedString()
+            object["workbook_name"] = ((shown as NSString).deletingPathExtension.isEmpty ? "检查结果" : (shown as NSString).deletingPathExtension) + "-标注.xlsx"
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            return json(.ok, data)
+        case .failure(let error):
+            return failure(.unprocessableContent, zh: "无法检查这个文件：" + error.description, en: "The file could not be checked: " + error.description)
+        }
+    }
+
+    /// The upload's name as shown: its last path component, printable, at most 100 characters.
+    static func displayName(_ given: String) -> String {
+        let last = given.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let printable = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+        let trimmed = String(printable.prefix(100)).trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "上传的文件" : trimmed
+    }
+
+    /// The check in a directory of its own, removed before returning.
+    static func runCheck(bytes: [UInt8], ext: String, shown: String, options: ServerOptions) -> Result<(CheckReport, Data), CheckError> {
+        let directory = options.workDirectory + "/schoolstat-upload-" + UUID().uuidString
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            return .failure(.output(WriteError(path: "(temporary directory)", reason: error.localizedDescription)))
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let upload = directory + "/upload." + ext
+        guard FileManager.default.createFile(atPath: upload, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            return .failure(.output(WriteError(path: "(temporary directory)", reason: "cannot write the upload")))
+        }
+        var check = CheckOptions(files: [upload], rulesDirectory: options.rulesDirectory)
+        check.displayNames = [shown]
+        check.schools = options.schools
+        check.profile = options.profile
+        check.asOf = options.asOf
+        check.threads = 1
+        check.workDirectory = directory
+        let annotated = directory + "/annotated.xlsx"
+        do {
+            let report = try ClerkCheck.run(check, annotate: annotated)
+            let workbook = FileManager.default.contents(atPath: annotated) ?? Data()
+            return .success((report, workbook))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// Every request must carry the token printed at start.
+struct TokenMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let given = request.headers[HTTPField.Name("X-Schoolstat-Token")!] ?? request.uri.queryParameters["token"].map(String.init)
+        guard let given, constantTimeEqual(given, token) else {
+            return CheckServer.failure(.unauthorized, zh: "需要访问令牌：请使用启动时显示的完整网址。",
+                                       en: "An access token is needed: use the full address printed at start.")
+        }
+        return try await next(request, context)
+    }
+
+    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// The page may load only its own assets.
+struct SecurityHeaders: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        return response
+    }
+}
+
+/// At most `slots` checks at once.
+actor Gate {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    init(slots: Int) { free = max(1, slots) }
+    func enter() async {
+        if free > 0 { free -= 1; return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+    func leave() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}

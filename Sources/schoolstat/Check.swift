@@ -1,0 +1,196 @@
+// `schoolstat check` and `schoolstat serve`: a school clerk's check before submission, on the
+// command line and as a local web page.
+import ArgumentParser
+import Foundation
+import SchoolStatModel
+import SchoolStatPipeline
+import SchoolStatCheck
+import SchoolStatServer
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "提交前检查本校的文件，可写出标注了问题的工作簿 (check one school's files before submission; optionally write the annotated workbook).",
+        discussion: """
+        每个问题都给出 Excel 中的位置（第 17 行 D 列（D17））、填写的值和改法。只判断本校自己的行和本校指标，
+        不显示需要全县数据的指标。退出码与 validate 相同 (exit codes as for validate): 0 没有错误, 1 有错误,
+        2 命令行或规则有误, 3 文件无法读取, 4 输出无法写入。
+        """)
+
+    @Argument(help: "本校的文件 (the school's files: xlsx, csv, tsv, txt).")
+    var files: [String]
+
+    @Option(name: .long, help: "全县的学校表 (the county's schools table): the roster's school codes are checked against it.")
+    var schools: String?
+
+    @Option(name: .long, help: "写出标注工作簿 (write the annotated workbook here, .xlsx). An existing file is replaced only if schoolstat wrote it.")
+    var annotate: String?
+
+    @Option(name: .long, help: "规则目录 (rules directory).")
+    var rules: String = "Rules"
+
+    @Option(name: .long, help: "地区参数 (regional profile).")
+    var profile: String?
+
+    @Option(name: .long, help: "统计基准日 (reference date), e.g. 2024-09-30.")
+    var asOf: String?
+
+    @Option(name: .long, help: "输入编码 (input encoding); detected when omitted.")
+    var encoding: String?
+
+    @Option(name: .long, help: "输出格式 (console output format): text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "消息语言 (message language): zh or en.")
+    var lang: Language = .zh
+
+    func validate() throws {
+        if let encoding, TextEncoding(userName: encoding) == nil {
+            throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
+        }
+        if let annotate, !annotate.lowercased().hasSuffix(".xlsx") {
+            throw ValidationError("--annotate 的文件名应以 .xlsx 结尾。 (--annotate must name an .xlsx file)")
+        }
+    }
+
+    func run() throws {
+        var options = CheckOptions(files: files, rulesDirectory: rules)
+        options.schools = schools
+        options.profile = profile
+        options.asOf = asOf
+        options.encoding = encoding.flatMap(TextEncoding.init(userName:))
+        let report: CheckReport
+        do {
+            report = try ClerkCheck.run(options, annotate: annotate)
+        } catch {
+            FileHandle.standardError.write(Data("schoolstat check: \(error.description)\n".utf8))
+            throw ExitCode(error.status.rawValue)
+        }
+        if format == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(CheckListing.text(report, zh: lang == .zh, annotated: annotate))
+        }
+        if report.status != 0 { throw ExitCode(report.status) }
+    }
+}
+
+enum CheckListing {
+    static func text(_ report: CheckReport, zh: Bool, annotated: String?) -> String {
+        var lines: [String] = []
+        for f in report.files {
+            let table = f.table.isEmpty ? (zh ? "未识别的表" : "table not recognised") : (zh ? f.tableTitleZh : f.tableTitleEn)
+            lines.append(zh ? "\(f.file)（\(table)）：读取 \(f.rowsRead) 行，合格 \(f.rowsClean) 行，有错误 \(f.rowsRejected) 行。"
+                            : "\(f.file) (\(table)): \(f.rowsRead) rows read, \(f.rowsClean) clean, \(f.rowsRejected) with errors.")
+        }
+        lines.append(zh ? "错误 \(report.errors) 处，警告 \(report.warnings) 处。" : "\(report.errors) errors, \(report.warnings) warnings.")
+        for p in report.problems {
+            let level = p.severity == .error ? (zh ? "错误" : "error") : (zh ? "警告" : "warning")
+            let value = p.value.isEmpty ? "" : (zh ? " “\(p.value)”" : " \"\(p.value)\"")
+            let heading = p.heading.isEmpty ? "" : (zh ? " 「\(p.heading)」" : " [\(p.heading)]")
+            lines.append("  [\(level)] \(p.file) \(zh ? p.placeZh : p.placeEn)\(heading)\(value)" + (zh ? "：\(p.messageZh)" : ": \(p.messageEn)"))
+        }
+        if let annotated {
+            lines.append(zh ? "已写出标注工作簿 \(annotated)：第一张表“问题清单”列出全部问题，问题单元格标红（错误）或标黄（警告），批注中有改法。"
+                            : "Annotated workbook written to \(annotated): the first sheet lists every problem; problem cells are red (error) or yellow (warning) with a comment saying how to fix them.")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "在本机打开提交前检查网页 (serve the pre-submission check as a local web page).",
+        discussion: """
+        默认只在本机 127.0.0.1 上提供服务，启动时打印网址。绑定其他地址需要 --allow-remote，并会打印访问令牌，
+        每个请求都必须带上它。规则、地区参数和学校表在启动时固定。上传的文件在检查完成后立即删除。
+        (Listens on 127.0.0.1 by default and prints the address. Any other address needs --allow-remote and prints an access
+        token every request must carry. Rules, profile and schools table are fixed at start. Uploads are deleted once checked.)
+        """)
+
+    @Option(name: .long, help: "规则目录 (rules directory).")
+    var rules: String = "Rules"
+
+    @Option(name: .long, help: "地区参数 (regional profile).")
+    var profile: String?
+
+    @Option(name: .long, help: "全县的学校表 (the county's schools table).")
+    var schools: String?
+
+    @Option(name: .long, help: "统计基准日 (reference date).")
+    var asOf: String?
+
+    @Option(name: .long, help: "监听地址 (address to bind); default 127.0.0.1.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "端口 (port); 0 picks a free one. Default 8765.")
+    var port: Int = 8765
+
+    @Flag(name: .long, help: "允许绑定本机以外的地址 (allow binding a non-loopback address; a token is then required).")
+    var allowRemote = false
+
+    @Option(name: .long, help: "上传文件大小上限，单位 MB (largest upload in MB; default 20).")
+    var maxUploadMb: Int = ServerOptions.defaultMaxUploadBytes >> 20
+
+    func validate() throws {
+        if !ServerOptions.isLoopback(host) && !allowRemote {
+            throw ValidationError("绑定 \(host) 会让其他电脑访问本服务；如确需如此，请加 --allow-remote。 (binding \(host) needs --allow-remote)")
+        }
+        if port < 0 || port > 65535 { throw ValidationError("--port 应在 0 到 65535 之间。") }
+        if maxUploadMb < 1 || maxUploadMb > 1024 { throw ValidationError("--max-upload-mb 应在 1 到 1024 之间。") }
+    }
+
+    func run() throws {
+        // The rules are checked once, now: a broken rule file stops the server before it listens.
+        do { _ = try LoadedRules.load(directory: rules, profile: profile) } catch {
+            FileHandle.standardError.write(Data("schoolstat serve: \(error.description)\n".utf8))
+            throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+        }
+        if let schools, !FileManager.default.isReadableFile(atPath: schools) {
+            FileHandle.standardError.write(Data("schoolstat serve: 无法读取学校表 \(schools) (cannot read the schools table)\n".utf8))
+            throw ExitCode(RunStatus.unreadableInput.rawValue)
+        }
+        var options = ServerOptions(rulesDirectory: rules)
+        options.profile = profile
+        options.schools = schools
+        options.asOf = asOf
+        options.host = host
+        options.port = port
+        options.maxUploadBytes = maxUploadMb << 20
+        if !ServerOptions.isLoopback(host) { options.token = ServerOptions.makeToken() }
+        let serverOptions = options
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        Task {
+            do {
+                try await CheckServer.run(serverOptions) { host, port in
+                    let shownHost = host.contains(":") ? "[\(host)]" : host
+                    let url = "http://\(shownHost):\(port)/" + (serverOptions.token.map { "?token=\($0)" } ?? "")
+                    var text = "schoolstat 检查网页已启动 (check page running): \(url)\n"
+                    if serverOptions.token != nil {
+                        text += "访问令牌 (access token) 已包含在上面的网址中；每个请求都必须带上它。\n"
+                    }
+                    text += "按 Ctrl+C 停止 (Ctrl+C to stop).\n"
+                    // Unbuffered: whoever started the server reads the address at once.
+                    FileHandle.standardOutput.write(Data(text.utf8))
+                }
+            } catch {
+                failure.set("\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        if let message = failure.get() {
+            FileHandle.standardError.write(Data("schoolstat serve: 无法启动 (could not start): \(message)\n".utf8))
+            throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+        }
+    }
+}
+
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var message: String?
+    func set(_ m: String) { lock.withLock { message = m } }
+    func get() -> String? { lock.withLock { message } }
+}
