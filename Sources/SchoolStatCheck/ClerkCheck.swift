@@ -297,11 +297,23 @@ public enum ClerkCheck {
         var problem = CheckProblem(file: file, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
                                    column: entry.column, heading: "", value: entry.rawValue, severity: entry.severity, rule: entry.ruleID,
                                    messageZh: messageZh, messageEn: messageEn, recordKey: entry.recordKey)
-        guard let layout, entry.line > 0 else { return problem }
+        guard let layout else {
+            if !entry.sourceFile.isEmpty {
+                problem.placeZh = "\(file) 中本校的记录"
+                problem.placeEn = "this school's record in \(file)"
+            }
+            return problem
+        }
+        var line = entry.line
+        if line == 0, let (field, value) = layout.keyField(entry.recordKey) {
+            // A finding about a group of rows (all the rows with one school code): its first row.
+            line = layout.firstLine(field: field, value: value) ?? 0
+        }
+        guard line > 0 else { return problem }
         // Messages name physical lines; the clerk looks for Excel's rows.
         problem.messageZh = layout.rowsForLines(problem.messageZh, pattern: zhLine, template: "第 %d 行")
         problem.messageEn = layout.rowsForLines(problem.messageEn, pattern: enLine, template: "row %d")
-        let row = layout.excelRow[entry.line] ?? entry.line
+        let row = layout.excelRow[line] ?? line
         problem.row = row
         problem.placeZh = "第 \(row) 行"
         problem.placeEn = "row \(row)"

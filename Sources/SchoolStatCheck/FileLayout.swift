@@ -76,6 +76,21 @@ struct FileLayout {
         return nil
     }
 
+    /// The field and value of a record key such as `school_code=3150010001`.
+    func keyField(_ recordKey: String) -> (Int, String)? {
+        guard let equals = recordKey.firstIndex(of: "="), let field = fieldForColumn[String(recordKey[..<equals])] else { return nil }
+        return (field, String(recordKey[recordKey.index(after: equals)...]))
+    }
+
+    /// The physical line of the first data row whose `field` holds `value`.
+    func firstLine(field: Int, value: String) -> Int? {
+        let lines = Dictionary(excelRow.map { ($0.value, $0.key) }, uniquingKeysWith: min)
+        for row in rows.keys.sorted() where row > headerRow {
+            if let cells = rows[row], field < cells.count, cells[field].trimmingCharacters(in: .whitespaces) == value { return lines[row] }
+        }
+        return nil
+    }
+
     /// `D` → 3.
     static func index(letters: Substring) -> Int? {
         var n = 0
