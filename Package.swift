@@ -125,6 +125,7 @@ let package = Package(
                 "SchoolStatCheck", "SchoolStatServer", "schoolstat",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Tests/SchoolStatTests",
             exclude: ["Fixtures"]

@@ -217,7 +217,7 @@ public enum ClerkCheck {
                 guard options.schools != nil, entry.sourceFile == options.schools, isPackRule(entry.ruleID, ruleSet),
                       schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { continue }
             }
-            problems.append(place(entry, layout: inClerkFile ? layouts[entry.sourceFile] : nil, display: display, options: options))
+            problems.append(place(entry, clerk: inClerkFile, layout: layouts[entry.sourceFile], display: display, options: options))
         }
         problems.sort { a, b in
             let fa = names.firstIndex(of: a.file) ?? names.count, fb = names.firstIndex(of: b.file) ?? names.count
@@ -286,7 +286,7 @@ public enum ClerkCheck {
     }
 
     /// A ledger entry placed in the clerk's file.
-    static func place(_ entry: LedgerEntry, layout: FileLayout?, display: [String: String], options: CheckOptions) -> CheckProblem {
+    static func place(_ entry: LedgerEntry, clerk: Bool, layout: FileLayout?, display: [String: String], options: CheckOptions) -> CheckProblem {
         let file = display[entry.sourceFile] ?? (entry.sourceFile == options.schools ? URL(fileURLWithPath: entry.sourceFile).lastPathComponent : entry.sourceFile)
         var messageZh = entry.messageZh, messageEn = entry.messageEn
         if file != entry.sourceFile, !entry.sourceFile.isEmpty {
@@ -297,8 +297,8 @@ public enum ClerkCheck {
         var problem = CheckProblem(file: file, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
                                    column: entry.column, heading: "", value: entry.rawValue, severity: entry.severity, rule: entry.ruleID,
                                    messageZh: messageZh, messageEn: messageEn, recordKey: entry.recordKey)
-        guard let layout else {
-            if !entry.sourceFile.isEmpty {
+        guard clerk, let layout else {
+            if !clerk, !entry.sourceFile.isEmpty {
                 problem.placeZh = "\(file) 中本校的记录"
                 problem.placeEn = "this school's record in \(file)"
             }

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import SchoolStatServer
+
+/// `schoolstat serve`: routes and responses through Hummingbird's router testing, no sockets.
+@Suite("The clerk's check page")
+struct ServerTests {
+    static let roster = TestSupport.fixture("check/roster_gbk.csv")
+
+    func app(_ configure: (inout ServerOptions) -> Void = { _ in }) -> (some ApplicationProtocol, String) {
+        var options = ServerOptions(rulesDirectory: TestSupport.rules)
+        options.workDirectory = TestSupport.temporaryDirectory()
+        configure(&options)
+        return (Application(router: CheckServer.router(options)), options.workDirectory)
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+    }
+
+    @Test("the page and its assets are served from the binary, with a policy allowing only its own assets")
+    func page() async throws {
+        let (app, _) = app()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                let html = String(buffer: response.body)
+                #expect(html.contains("学校数据提交前检查"))
+                #expect(html.contains("app.js"))
+                #expect(!html.contains("http://") && !html.contains("https://"))
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            }
+            try await client.execute(uri: "/app.js", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("api/check"))
+            }
+        }
+    }
+
+    @Test("an upload is checked: problems with Excel places, the annotated workbook, and nothing left on disk")
+    func upload() async throws {
+        let (app, work) = app()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.roster))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=..%2F..%2Fetc%2F%E5%90%8D%E5%86%8C.csv", method: .post,
+                                     body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["errors"] as? Int == 3)
+                let problems = try #require(body["problems"] as? [[String: Any]])
+                #expect(problems.contains { $0["cell"] as? String == "F7" && ($0["message_zh"] as? String)?.contains("不是有效日期") == true })
+                // The name is shown as its last component only, and never used as a path.
+                #expect(problems.allSatisfy { $0["file"] as? String == "名册.csv" })
+                #expect(body["workbook_name"] as? String == "名册-标注.xlsx")
+                let workbook = try #require(Data(base64Encoded: body["workbook"] as? String ?? ""))
+                #expect(workbook.starts(with: [0x50, 0x4B, 0x03, 0x04]))
+                let rows = try #require(body["rows"] as? [[String: Any]])
+                // ID numbers on the page are masked.
+                #expect(rows.allSatisfy { ($0["cells"] as? [String] ?? []).allSatisfy { !$0.contains("500110197") } })
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+
+    @Test("a file that is not a table gets a message for the page, not a server error")
+    func badFile() async throws {
+        let (app, _) = app()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=x.xlsx", method: .post, body: ByteBuffer(string: "not a workbook at all")) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["status"] as? Int == 3)
+                let problems = try #require(body["problems"] as? [[String: Any]])
+                let message = problems.first?["message_zh"] as? String ?? ""
+                #expect(message.contains("x.xlsx"))
+                #expect(!message.contains("schoolstat-upload"))
+            }
+            try await client.execute(uri: "/api/check?name=x.csv", method: .post) { response in
+                #expect(response.status == .badRequest)
+                let body = try Self.json(response)
+                #expect(body["error_zh"] as? String != nil)
+            }
+        }
+    }
+
+    @Test("an upload over the limit is refused with a message naming the limit")
+    func tooLarge() async throws {
+        let (app, work) = app { $0.maxUploadBytes = 1 << 20 }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=big.csv", method: .post,
+                                     body: ByteBuffer(repeating: 0x41, count: (1 << 20) + 1)) { response in
+                #expect(response.status == .contentTooLarge)
+                let body = try Self.json(response)
+                #expect((body["error_zh"] as? String)?.contains("1 MB") == true)
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+
+    @Test("with a token, every request must carry it")
+    func token() async throws {
+        let (app, _) = app { $0.token = "s3cret" }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/?token=wrong", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/?token=s3cret", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/check?name=a.csv", method: .post, headers: [.init("X-Schoolstat-Token")!: "s3cret"],
+                                     body: ByteBuffer(string: "a,b\n1,2\n")) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test("uploads at the same time are checked apart from each other")
+    func concurrent() async throws {
+        let (app, work) = app()
+        let roster = try Data(contentsOf: URL(fileURLWithPath: Self.roster))
+        let fixed = try Data(contentsOf: URL(fileURLWithPath: TestSupport.fixture("check/roster_fixed_gbk.csv")))
+        try await app.test(.router) { client in
+            try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                for i in 0..<6 {
+                    let (name, data) = i % 2 == 0 ? ("bad\(i).csv", roster) : ("good\(i).csv", fixed)
+                    group.addTask {
+                        try await client.execute(uri: "/api/check?name=\(name)", method: .post, body: ByteBuffer(bytes: data)) { response in
+                            let body = try Self.json(response)
+                            let files = body["files"] as? [[String: Any]] ?? []
+                            #expect(files.map { $0["file"] as? String } == [name])
+                            return (name, body["errors"] as? Int ?? -1)
+                        }
+                    }
+                }
+                for try await (name, errors) in group { #expect(errors == (name.hasPrefix("bad") ? 3 : 0), "\(name)") }
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+}
