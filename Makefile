@@ -3,20 +3,28 @@
 #   make test   install what is missing, build, run the test suite
 
 SWIFT ?= swift
-DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev pkg-config
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev pkg-config
+# The browser test of `schoolstat serve`: headless Chromium, its WebDriver, Selenium and openpyxl
+# (a second reader of the annotated workbook), all from Debian.
+TEST_PACKAGES := chromium chromium-driver python3-selenium python3-openpyxl
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 
-.PHONY: run test build deps bench bench-peers clean samples fuzz fuzz-build
+.PHONY: run test build deps test-deps bench bench-peers clean samples fuzz fuzz-build screenshots serve
 
 deps:
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+PACKAGES ?= $(DEBIAN_PACKAGES)
+
+test-deps:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES)"
 
 build: deps
 	$(SWIFT) build -c $(CONFIG)
@@ -26,9 +34,20 @@ run: build
 	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments, rules or output path, 3 unreadable input, 4 output not written)"; \
 	[ $$status -le 1 ]
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
+
+# The clerk's page on this computer (http://127.0.0.1:8765/).
+serve: build
+	$(BIN) serve --rules Rules
+
+# The README's pictures, taken by the browser test (needs a Chinese font).
+screenshots: test-deps
+	@$(MAKE) --no-print-directory deps PACKAGES=fonts-wqy-microhei
+	$(SWIFT) build
+	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
 
 samples:
 	python3 Samples/generate.py

@@ -50,7 +50,7 @@ enum PageAssets {
 
     static let style = #"""
 * { box-sizing: border-box; }
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; margin: 0; color: #1f2933; background: #f5f7fa; }
+body { font-family: "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; margin: 0; color: #1f2933; background: #f5f7fa; }
 header { display: flex; justify-content: space-between; align-items: center; padding: 12px 24px; background: #1f4e79; color: #fff; }
 header h1 { font-size: 20px; margin: 0; }
 header button { background: transparent; color: #fff; border: 1px solid #fff; border-radius: 4px; padding: 4px 12px; cursor: pointer; }
