@@ -299,8 +299,8 @@ public enum ClerkCheck {
                                    messageZh: messageZh, messageEn: messageEn, recordKey: entry.recordKey)
         guard clerk, let layout else {
             if !clerk, !entry.sourceFile.isEmpty {
-                problem.placeZh = "\(file) 中本校的记录"
-                problem.placeEn = "this school's record in \(file)"
+                problem.placeZh = "本校在学校表中的记录"
+                problem.placeEn = "this school's record in the schools table"
             }
             return problem
         }

@@ -24,6 +24,8 @@ def rows(fixed):
         row = [f"T5001100{i:02d}", name, id_number(birth, i, female), "3150010001", "女" if female else "男", birth,
                "小学", "本科", "是", subject, "无", "120", "12.5000"]
         if not fixed:
+            if i == 4:
+                row[6] = "高中"  # 3150010001 is a primary school in the county's table
             if i == 6:
                 row[5] = birth[:8] + "31" if birth[5:7] in ("02", "04", "06", "09", "11") else "1980-02-30"
             if i == 8:
