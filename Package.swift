@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // libcsv from Debian's libcsv-dev (header csv.h, library libcsv).
@@ -109,11 +111,22 @@ let package = Package(
             ],
             path: "Sources/SchoolStatServer", swiftSettings: release
         ),
+        // History: every run recorded in an embedded SQLite database (GRDB), what changed since the
+        // previous run, and a run's clean tables exported to PostgreSQL (postgres-nio) or SQLite.
+        .target(
+            name: "SchoolStatHistory",
+            dependencies: [
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Sources/SchoolStatHistory", swiftSettings: release
+        ),
         .executableTarget(
             name: "schoolstat",
             dependencies: [
                 "SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
-                "SchoolStatCheck", "SchoolStatServer",
+                "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/schoolstat", swiftSettings: release
@@ -122,7 +135,7 @@ let package = Package(
             name: "SchoolStatTests",
             dependencies: [
                 "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
-                "SchoolStatCheck", "SchoolStatServer", "schoolstat",
+                "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory", "schoolstat",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

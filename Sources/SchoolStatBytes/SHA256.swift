@@ -132,3 +132,12 @@ public final class BackgroundDigest: @unchecked Sendable {
         queue.sync { hasher.finalHex() }
     }
 }
+
+extension SHA256 {
+    /// The digest of `bytes`, as 64 hex digits.
+    public static func hexDigest(_ bytes: [UInt8]) -> String {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalHex()
+    }
+}

@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
     var annotate: String?
 
     @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = "Rules"
+    var rules: String = RulesLocation.defaultDirectory
 
     @Option(name: .long, help: "地区参数 (regional profile).")
     var profile: String?
@@ -110,7 +110,7 @@ struct Serve: ParsableCommand {
         """)
 
     @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = "Rules"
+    var rules: String = RulesLocation.defaultDirectory
 
     @Option(name: .long, help: "地区参数 (regional profile).")
     var profile: String?

@@ -7,9 +7,10 @@ import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 import SchoolStatReporting
+import SchoolStatHistory
 
 @main
-struct SchoolStat: ParsableCommand {
+struct SchoolStat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schoolstat",
         abstract: "校验、规范化学校统计数据 (validate and normalise school statistics exports).",
@@ -18,15 +19,19 @@ struct SchoolStat: ParsableCommand {
         2 命令行、规则文件或输出目录有误 (bad command line, rule files or output path; nothing written);
         3 有输入文件无法读取或被跳过 (an input could not be read or was skipped); 4 输出无法写入 (an output could not be written).
         """,
-        subcommands: [Validate.self, Check.self, Serve.self, Score.self, Generate.self],
+        subcommands: [Validate.self, Check.self, Serve.self, History.self, Diff.self, Export.self, Score.self, Generate.self],
         defaultSubcommand: Validate.self
     )
 
     /// Usage mistakes exit with 2, as documented, rather than ArgumentParser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
@@ -54,7 +59,7 @@ struct Validate: ParsableCommand {
     var inputs: [String]
 
     @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = "Rules"
+    var rules: String = RulesLocation.defaultDirectory
 
     @Option(name: .long, help: "输出目录 (output directory): a new path, or one schoolstat wrote before, replaced atomically when the run completes. Any other existing path is refused.")
     var out: String = "out"
@@ -110,6 +115,15 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "一个工作簿解压后最多多少字节 (largest inflated size of one workbook; default 2147483648).")
     var maxWorkbookBytes: Int?
 
+    @Option(name: .long, help: "运行历史数据库 (run history, SQLite); default schoolstat-history.sqlite beside the output directory.")
+    var history: String?
+
+    @Flag(name: .long, help: "不记录运行历史、不比较上次运行 (do not record this run or compare it with the last one).")
+    var noHistory = false
+
+    @Option(name: .long, help: "何时以退出码 1 结束 (when to exit 1): any-errors (default) or new-errors (only errors new since the last run over the same inputs).")
+    var failOn: FailOn = .anyErrors
+
     func validate() throws {
         for (name, value) in [("--max-field-bytes", maxFieldBytes), ("--max-record-bytes", maxRecordBytes), ("--max-workbook-bytes", maxWorkbookBytes)] {
             if let value, value < 1024 { throw ValidationError("\(name) 至少为 1024。 (\(name) must be at least 1024)") }
@@ -122,6 +136,9 @@ struct Validate: ParsableCommand {
             throw ValidationError("分隔符应为 comma、tab 或 semicolon。 (delimiter must be comma, tab or semicolon)")
         }
         if maxMessages < 0 { throw ValidationError("--max-messages 不能为负数。") }
+        if noHistory && (history != nil || failOn == .newErrors) {
+            throw ValidationError("--no-history 不能与 --history 或 --fail-on new-errors 同用。 (--no-history excludes --history and --fail-on new-errors)")
+        }
     }
 
     static func delimiterByte(_ name: String) -> UInt8? {
@@ -150,6 +167,18 @@ struct Validate: ParsableCommand {
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }
+        // The history is opened before any work: a database that cannot be used stops the run now.
+        var runHistory: RunHistory?
+        if !noHistory {
+            do {
+                let database = try HistoryDatabase(path: history ?? RunHistory.defaultPath(outputDirectory: out))
+                runHistory = RunHistory(database: database, options: options, failOn: failOn)
+                runHistory?.attach(to: run)
+            } catch {
+                console.fail(.arguments(error.description))
+                throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+            }
+        }
         // A scheduler's SIGTERM or a clerk's Ctrl-C: drop the half-written staging directory and
         // leave the previous outputs as they were.
         let cleanup = SignalCleanup()
@@ -164,6 +193,14 @@ struct Validate: ParsableCommand {
             cleanup.waitIfStopping()
             console.fail(error)
             throw ExitCode(error.status.rawValue)
+        }
+        // Recorded once the outputs are in place, in one transaction.
+        var historyFailed = false
+        if let runHistory {
+            do { try runHistory.recordRun(outputDirectory: result.outputDirectory) } catch {
+                console.note("本次运行未能记入运行历史：\(error.description)", "This run was not recorded in the history: \(error.description)")
+                historyFailed = true
+            }
         }
         if score {
             var scoreOptions = ScoreOptions(run: result.outputDirectory, rulesDirectory: rules, outputDirectory: result.outputDirectory + "/evaluation")
@@ -185,6 +222,7 @@ struct Validate: ParsableCommand {
             console.summarise(result)
         }
         if result.status != .clean { throw ExitCode(result.status.rawValue) }
+        if historyFailed { throw ExitCode(RunStatus.outputFailed.rawValue) }
     }
 }
 
@@ -261,8 +299,15 @@ final class Console {
                   ? "规则包评估（\(s.profile ?? "无地区参数")；\(packs)）：达标 \(met) 次，不达标 \(notMet) 次，无法核验 \(missing) 次；明细见 evaluations.csv"
                   : "Rule packs (\(s.profile ?? "no profile"); \(packs)): \(met) met, \(notMet) not met, \(missing) not evaluable; see evaluations.csv")
         }
+        if let changes = s.changes {
+            Changes.describe(changes, zh: language == .zh).forEach { print($0) }
+            if changes.previousRun != nil { print(language == .zh ? "新增、修复和仍未解决的问题见 changes.csv" : "New, fixed and open findings: see changes.csv") }
+        }
         let verdict: String
         switch result.status {
+        case .clean where s.totals.errors > 0:
+            verdict = language == .zh ? "没有新增错误（仍有 \(s.totals.errors) 个错误、\(s.totals.warnings) 个警告未解决）。"
+                                      : "No new errors (\(s.totals.errors) errors, \(s.totals.warnings) warnings still open)."
         case .clean: verdict = language == .zh ? "没有错误。" : "No errors."
         case .dataErrors: verdict = language == .zh ? "发现 \(s.totals.errors) 个错误、\(s.totals.warnings) 个警告。" : "\(s.totals.errors) errors, \(s.totals.warnings) warnings."
         case .unreadableInput: verdict = language == .zh ? "有文件无法读取；另有 \(s.totals.errors) 个错误。" : "Some inputs could not be read; \(s.totals.errors) errors."
@@ -312,7 +357,7 @@ struct Score: ParsableCommand {
     var runDirectory: String
 
     @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = "Rules"
+    var rules: String = RulesLocation.defaultDirectory
 
     @Option(name: .long, help: "评估结果目录 (where to write the evaluation); default, and when it names the run itself: <run>/evaluation.")
     var out: String?

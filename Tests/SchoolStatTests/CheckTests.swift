@@ -82,10 +82,11 @@ struct CheckTests {
         let unknown = try #require(report.problems.first { $0.rule == "consistency.teacher_school_exists" })
         #expect(unknown.cell == "D13")
         #expect(unknown.messageZh.contains("3150019999"))
-        // A teacher in the senior section of a primary school (the fourth; the roster's school is 小学 in the county's table).
+        // A teacher in the senior section of a primary school (the fourth; the roster's school is 小学 in the
+        // county's table): a verdict on the school's record, shown to the clerk as such.
         let section = try #require(report.problems.first { $0.rule == "consistency.teacher_section_offered" })
-        #expect(section.messageZh.contains("高中 1 人"))
-        #expect(section.cell == "D2")
+        #expect(section.messageZh.contains("高中 1 人") && section.messageZh.contains("“小学”"))
+        #expect(section.placeZh == "本校在学校表中的记录")
         let county = report.problems.filter { $0.file != Self.roster }
         #expect(!county.isEmpty)
         #expect(county.allSatisfy { $0.recordKey.contains("3150010001") && $0.file == "schools.csv" })

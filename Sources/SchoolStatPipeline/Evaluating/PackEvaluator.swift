@@ -42,7 +42,21 @@ public final class PackEvaluator {
         extended = packs.extended
         derived = packs.derived
         rules = packs.rules
-        for (_, list) in derived.sorted(by: { $0.key < $1.key }) {
+        wireStreamers(tables: nil)
+    }
+
+    /// Streams only what can be evaluated with `tables`, the tables the run's files were
+    /// recognised as: a value derived for a table the run does not have, or a group rule that
+    /// reads one, is not accumulated row by row only to be left out by `evaluate`. The findings
+    /// and evaluations are the same; the row pass does less.
+    public func restrict(toTables tables: Set<String>) {
+        wireStreamers(tables: tables)
+    }
+
+    private func wireStreamers(tables: Set<String>?) {
+        streamers = [:]
+        for (target, list) in derived.sorted(by: { $0.key < $1.key }) {
+            if let tables, !tables.contains(target) { continue }
             for d in list {
                 guard let source = d.source, let by = d.by else { continue }
                 streamers[source, default: []].append(Streamer(filter: d.filter, byColumns: [by], kinds: d.calls.map(\.kind),
@@ -50,6 +64,7 @@ public final class PackEvaluator {
             }
         }
         for rule in rules where rule.streaming {
+            if let tables, !rule.needs.isSubset(of: tables) || !tables.contains(rule.spec.table) { continue }
             streamers[rule.spec.table, default: []].append(Streamer(filter: rule.scope, byColumns: rule.byColumns, kinds: rule.calls.map(\.kind),
                                                                     arguments: rule.arguments, state: rule.state, keepsGroupFacts: true))
         }
@@ -127,10 +142,7 @@ public final class PackEvaluator {
 
     /// Tables whose clean rows this evaluator needs to see during the row pass.
     public var observedTables: Set<String> {
-        var names = Set(stores.keys)
-        for list in derived.values { for d in list { if let s = d.source { names.insert(s) } } }
-        for r in rules where r.streaming { names.insert(r.spec.table) }
-        return names
+        Set(stores.keys).union(streamers.keys)
     }
 
     /// Rows to move to rejected/ because a rule that quarantines failed for them:

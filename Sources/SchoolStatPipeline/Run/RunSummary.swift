@@ -121,9 +121,11 @@ public struct RunSummary: Sendable, Codable {
     public var totals: FindingTotals
     public var ruleFiles: [RuleFileSummary]
     public var timings: Timings
+    /// What changed since the previous recorded run over the same inputs (with a run history).
+    public var changes: ChangeSummary?
 
     public enum CodingKeys: String, CodingKey {
-        case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals
+        case runID = "run_id", status = "exit_code", reportDate = "report_date", profile, packs, inputs, tables, findings, totals, changes
         case ruleResults = "rule_results", rulesNotRun = "rules_not_run"
         case skippedOutputDirectories = "skipped_output_directories"
         case ruleFiles = "rule_files", timings
@@ -147,5 +149,35 @@ public struct RunSummary: Sendable, Codable {
         } catch {
             throw WriteError(path: path, reason: "\(error)")
         }
+    }
+}
+
+/// Findings new since the previous run, fixed since it, and still open.
+public struct ChangeCounts: Sendable, Codable, Equatable {
+    public init(new: Int = 0, fixed: Int = 0, open: Int = 0) { self.new = new; self.fixed = fixed; self.open = open }
+    public var new: Int
+    public var fixed: Int
+    public var open: Int
+}
+
+/// What changed between two runs over the same inputs, findings matched by table, the row's
+/// business key, rule and column (not by line, which moves when a row is inserted).
+public struct ChangeSummary: Sendable, Codable {
+    public init(previousRun: String?, previousFinished: String?, totals: ChangeCounts, newErrors: Int, byRule: [String: ChangeCounts], bySchool: [String: ChangeCounts]) {
+        self.previousRun = previousRun; self.previousFinished = previousFinished; self.totals = totals; self.newErrors = newErrors; self.byRule = byRule; self.bySchool = bySchool
+    }
+    /// nil: no earlier run over the same inputs is recorded, so every finding is new.
+    public var previousRun: String?
+    public var previousFinished: String?
+    public var totals: ChangeCounts
+    /// New findings of severity error (what `--fail-on new-errors` acts on).
+    public var newErrors: Int
+    public var byRule: [String: ChangeCounts]
+    /// By school code; findings not tied to a school are under "".
+    public var bySchool: [String: ChangeCounts]
+
+    public enum CodingKeys: String, CodingKey {
+        case previousRun = "previous_run", previousFinished = "previous_finished", totals, newErrors = "new_errors"
+        case byRule = "by_rule", bySchool = "by_school"
     }
 }

@@ -105,6 +105,12 @@ public final class ValidationRun: FindingSink {
     /// Told, once, what the run chose to leave aside (in Chinese and English), such as its own
     /// output directories found among the inputs.
     public var onNotice: (_ zh: String, _ en: String) -> Void = { _, _ in }
+    /// Told every ledger entry as it is recorded, waived ones included (for the run history).
+    public var onEntry: (LedgerEntry) -> Void = { _ in }
+    /// Called once every output is written and closed, before summary.json is written and the
+    /// outputs committed: may add files to the staging directory (`path` gives their place) and
+    /// fill in the summary (what changed since the last run, a different exit status).
+    public var beforeCommit: ((_ path: (String) -> String, _ summary: inout RunSummary) throws(RunError) -> Void)?
     /// Told each file the run will read, once its table, encoding and header are settled.
     public var onFilePlanned: (FilePlan) -> Void = { _ in }
 
@@ -127,9 +133,11 @@ public final class ValidationRun: FindingSink {
             waivedCount += 1
             findingCounts[entry.ruleID, default: [:]]["waived", default: 0] += 1
             ledger?.append(entry)
+            onEntry(entry)
             return
         }
         ledger?.append(entry)
+        onEntry(entry)
         findingCounts[entry.ruleID, default: [:]][entry.severity.rawValue, default: 0] += 1
         if entry.severity == .error { errorCount += 1 } else { warningCount += 1 }
         onFinding(entry)
@@ -169,7 +177,6 @@ public final class ValidationRun: FindingSink {
             }
             do { try evaluator.loadPrevious(directory: previous) } catch { throw .arguments(error.description) }
         }
-        let observed = evaluator.observedTables
         if let path = options.waivers {
             guard case .date(let asOf) = ruleSet.parameters["report_date"] ?? .missing else {
                 throw .arguments("使用豁免文件需要统计基准日 report_date (waivers need report_date)")
@@ -220,6 +227,10 @@ public final class ValidationRun: FindingSink {
             }
             inputSummaries.append(summary)
         }
+
+        // Rules and derived values that need a table no file was recognised as are left out of the row pass.
+        evaluator.restrict(toTables: Set(plans.map(\.header.schema.name)))
+        let observed = evaluator.observedTables
 
         // 2. Repeated keys, found across all files of a table in bounded memory.
         var duplicates: [String: DuplicateFiles] = [:]
@@ -357,9 +368,10 @@ public final class ValidationRun: FindingSink {
                              totalSeconds: finished.timeIntervalSince(started)))
         summary.rulesNotRun = evaluator.notRun
         summary.skippedOutputDirectories = skippedOutputs.isEmpty ? nil : skippedOutputs
+        if let beforeCommit { try beforeCommit({ out.path($0) }, &summary) }
         do { try summary.write(to: out.path("summary.json")) } catch { throw .output(error) }
         do { try out.commit() } catch { throw RunError(error) }
-        return RunResult(status: status, summary: summary, outputDirectory: out.finalPath)
+        return RunResult(status: RunStatus(rawValue: summary.status) ?? status, summary: summary, outputDirectory: out.finalPath)
     }
 
     /// What the run reads: inputs, rules, the previous period, waivers. The output never replaces

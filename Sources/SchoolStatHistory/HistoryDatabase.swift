@@ -1,0 +1,266 @@
+// History: every validate run recorded in an embedded SQLite database (GRDB) — the run, its
+// inputs with their SHA-256, every finding with the row's business key, every evaluation verdict —
+// in one transaction once the run's outputs are in place. Only masked values are stored (the
+// ledger's), so the database is as safe to share as the ledger. WAL and a busy timeout let two
+// runs record into one database at once.
+import Foundation
+import GRDB
+import SchoolStatModel
+import SchoolStatPipeline
+
+/// A finding as the history keeps it.
+public struct RecordedFinding: Sendable, Equatable {
+    public var table: String
+    /// The row's business key (`teacher_id=T500110004`), or `file=…` for a finding about a file.
+    public var key: String
+    public var school: String
+    public var rule: String
+    public var severity: String
+    public var column: String
+    public var value: String
+    public var file: String
+    public var line: Int
+    public var messageZh: String
+    public var messageEn: String
+    public var waived: Bool
+    /// Runs in a row, this one included, that the finding has been open.
+    public var openRuns: Int
+
+    public init(table: String, key: String, school: String, rule: String, severity: String, column: String, value: String,
+                file: String, line: Int, messageZh: String, messageEn: String, waived: Bool, openRuns: Int = 1) {
+        self.table = table; self.key = key; self.school = school; self.rule = rule; self.severity = severity; self.column = column
+        self.value = value; self.file = file; self.line = line; self.messageZh = messageZh; self.messageEn = messageEn
+        self.waived = waived; self.openRuns = openRuns
+    }
+
+    /// What matches a finding across runs: table, business key, rule and column, never the line.
+    public var matchKey: String { [table, key, rule, column].joined(separator: "\u{1F}") }
+}
+
+/// A recorded run, as `schoolstat history` lists it.
+public struct RecordedRun: Sendable, Codable {
+    public var id: String
+    public var started: String
+    public var finished: String
+    public var status: Int
+    public var profile: String
+    public var rulesDigest: String
+    public var outputDirectory: String
+    public var inputs: Int
+    public var rowsRead: Int
+    public var errors: Int
+    public var warnings: Int
+    public var new: Int?
+    public var fixed: Int?
+    public var open: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "run_id", started, finished, status = "exit_code", profile, rulesDigest = "rules_digest"
+        case outputDirectory = "output_directory", inputs, rowsRead = "rows_read", errors, warnings, new, fixed, open
+    }
+}
+
+public struct HistoryError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String {
+        "运行历史数据库 \(path) 无法使用：\(reason) (the run history database cannot be used)"
+    }
+}
+
+public final class HistoryDatabase: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating when needed) the history at `path`. A file that is not a schoolstat history
+    /// is refused, never altered.
+    public init(path: String) throws(HistoryError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.label = "schoolstat.history"
+        do {
+            let existed = FileManager.default.fileExists(atPath: path)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if existed {
+                let tables = try pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+                if !tables.isEmpty && !tables.contains("schoolstat_history") {
+                    throw HistoryError(path: path, reason: "这不是 schoolstat 的运行历史数据库，不会改动它 (not a schoolstat history; left alone)")
+                }
+            }
+            try Self.migrator.migrate(pool)
+        } catch let error as HistoryError {
+            throw error
+        } catch {
+            throw HistoryError(path: path, reason: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE schoolstat_history (format INTEGER NOT NULL);
+                INSERT INTO schoolstat_history VALUES (1);
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL, status INTEGER NOT NULL,
+                    profile TEXT NOT NULL, report_date TEXT NOT NULL, rules_digest TEXT NOT NULL, inputs_key TEXT NOT NULL,
+                    output_directory TEXT NOT NULL, rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL,
+                    rows_rejected INTEGER NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL, waived INTEGER NOT NULL,
+                    previous_run TEXT, new INTEGER, fixed INTEGER, open INTEGER);
+                CREATE INDEX runs_inputs ON runs(inputs_key, finished);
+                CREATE TABLE inputs (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, path TEXT NOT NULL, table_name TEXT,
+                    sha256 TEXT NOT NULL, encoding TEXT NOT NULL, bytes INTEGER NOT NULL, error TEXT);
+                CREATE TABLE run_tables (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
+                    rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL, rows_rejected INTEGER NOT NULL);
+                CREATE TABLE findings (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
+                    business_key TEXT NOT NULL, school_code TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+                    column_name TEXT NOT NULL, value TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
+                    message_zh TEXT NOT NULL, message_en TEXT NOT NULL, waived INTEGER NOT NULL, open_runs INTEGER NOT NULL);
+                CREATE INDEX findings_run ON findings(run_id);
+                CREATE TABLE verdicts (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rule TEXT NOT NULL, table_name TEXT NOT NULL,
+                    group_key TEXT NOT NULL, verdict TEXT NOT NULL, figures TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL);
+                CREATE INDEX verdicts_run ON verdicts(run_id);
+                CREATE INDEX verdicts_rule ON verdicts(rule, group_key);
+                """)
+        }
+        return migrator
+    }
+
+    /// The latest run over the same inputs, finished before now.
+    public func previousRun(inputsKey: String) throws(HistoryError) -> (id: String, finished: String)? {
+        do {
+            return try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT id, finished FROM runs WHERE inputs_key = ? ORDER BY finished DESC, id DESC LIMIT 1",
+                                 arguments: [inputsKey]).map { ($0["id"], $0["finished"]) }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    public func runExists(_ id: String) throws(HistoryError) -> Bool {
+        do { return try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [id]) ?? false } } catch {
+            throw HistoryError(path: path, reason: "\(error)")
+        }
+    }
+
+    public func findings(run: String) throws(HistoryError) -> [RecordedFinding] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT table_name, business_key, school_code, rule, severity, column_name, value, file, line, message_zh, message_en, waived, open_runs
+                    FROM findings WHERE run_id = ? ORDER BY rowid
+                    """, arguments: [run]).map { r in
+                    RecordedFinding(table: r["table_name"], key: r["business_key"], school: r["school_code"], rule: r["rule"], severity: r["severity"],
+                                    column: r["column_name"], value: r["value"], file: r["file"], line: r["line"], messageZh: r["message_zh"],
+                                    messageEn: r["message_en"], waived: r["waived"], openRuns: r["open_runs"])
+                }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    public func run(_ id: String) throws(HistoryError) -> RecordedRun? {
+        try runs(where: "WHERE r.id = ?", [id], limit: 1).first
+    }
+
+    /// The last `limit` runs, newest first.
+    public func runs(last limit: Int) throws(HistoryError) -> [RecordedRun] {
+        try runs(where: "", [], limit: limit)
+    }
+
+    private func runs(where clause: String, _ arguments: [String], limit: Int) throws(HistoryError) -> [RecordedRun] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT r.*, (SELECT count(*) FROM inputs i WHERE i.run_id = r.id) AS input_count FROM runs r \(clause)
+                    ORDER BY r.finished DESC, r.id DESC LIMIT ?
+                    """, arguments: StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible) } + [limit])).map { r in
+                    RecordedRun(id: r["id"], started: r["started"], finished: r["finished"], status: r["status"], profile: r["profile"],
+                                rulesDigest: r["rules_digest"], outputDirectory: r["output_directory"], inputs: r["input_count"],
+                                rowsRead: r["rows_read"], errors: r["errors"], warnings: r["warnings"], new: r["new"], fixed: r["fixed"], open: r["open"])
+                }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    /// A county indicator's value and verdict over the recorded runs (oldest first), per group key.
+    public func verdictSeries(rule: String, last limit: Int) throws(HistoryError) -> [(run: String, finished: String, key: String, verdict: String, figures: String)] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT v.run_id, r.finished, v.group_key, v.verdict, v.figures FROM verdicts v JOIN runs r ON r.id = v.run_id
+                    WHERE v.rule = ? AND r.id IN (SELECT id FROM runs ORDER BY finished DESC LIMIT ?) ORDER BY r.finished, v.group_key
+                    """, arguments: [rule, limit]).map { ($0["run_id"], $0["finished"], $0["group_key"], $0["verdict"], $0["figures"]) }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    /// Removes runs that finished more than `days` days before `now`, with everything recorded about them.
+    @discardableResult
+    public func prune(keepDays days: Int, now: Date = Date()) throws(HistoryError) -> Int {
+        let cutoff = HistoryDatabase.timestamp(now.addingTimeInterval(-Double(days) * 86_400))
+        do {
+            return try pool.write { db in
+                try db.execute(sql: "DELETE FROM runs WHERE finished < ?", arguments: [cutoff])
+                return db.changesCount
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    /// Records a run in one transaction: all of it or nothing.
+    public func record(_ run: RunRecord) throws(HistoryError) {
+        do {
+            try pool.write { db in
+                let s = run.summary
+                let tables = s.tables.values
+                try db.execute(sql: """
+                    INSERT INTO runs (id, started, finished, status, profile, report_date, rules_digest, inputs_key, output_directory,
+                        rows_read, rows_clean, rows_rejected, errors, warnings, waived, previous_run, new, fixed, open)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [s.runID, run.started, run.finished, Int(s.status), s.profile ?? "national", s.reportDate, run.rulesDigest,
+                                     run.inputsKey, run.outputDirectory, tables.reduce(0) { $0 + $1.rowsRead },
+                                     tables.reduce(0) { $0 + $1.rowsClean }, tables.reduce(0) { $0 + $1.rowsRejected },
+                                     s.totals.errors, s.totals.warnings, s.totals.waived, s.changes?.previousRun,
+                                     s.changes?.totals.new, s.changes?.totals.fixed, s.changes?.totals.open])
+                for input in s.inputs {
+                    try db.execute(sql: "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   arguments: [s.runID, input.path, input.table, input.sha256, input.encoding, input.bytes, input.error])
+                }
+                for (name, t) in s.tables.sorted(by: { $0.key < $1.key }) {
+                    try db.execute(sql: "INSERT INTO run_tables VALUES (?, ?, ?, ?, ?)", arguments: [s.runID, name, t.rowsRead, t.rowsClean, t.rowsRejected])
+                }
+                let finding = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                for f in run.findings {
+                    try finding.execute(arguments: [s.runID, f.table, f.key, f.school, f.rule, f.severity, f.column, f.value, f.file, f.line,
+                                                    f.messageZh, f.messageEn, f.waived, f.openRuns])
+                }
+                let verdict = try db.cachedStatement(sql: "INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                for v in run.verdicts {
+                    try verdict.execute(arguments: [s.runID, v.rule, v.table, v.key, v.verdict, v.figures, v.file, v.line])
+                }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    public static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}
+
+/// Everything recorded about one run.
+public struct RunRecord: Sendable {
+    public var summary: RunSummary
+    public var started: String
+    public var finished: String
+    public var rulesDigest: String
+    public var inputsKey: String
+    public var outputDirectory: String
+    public var findings: [RecordedFinding]
+    public var verdicts: [(rule: String, table: String, key: String, verdict: String, figures: String, file: String, line: Int)]
+}

@@ -1,0 +1,376 @@
+// History: a run's clean tables and findings loaded into PostgreSQL (COPY through postgres-nio) or
+// into a local SQLite file. Columns are typed from the rules' schemas: integers, exact decimals
+// (NUMERIC in PostgreSQL; text in SQLite, whose numbers are floating point), dates, booleans.
+// Every table has a run_id column: one fixed set of tables holds every run exported, so runs can
+// be compared with a query. An export is one transaction and replaces that run's rows, so
+// exporting the same run again changes nothing.
+import Foundation
+import GRDB
+import Logging
+import PostgresNIO
+import Synchronization
+import SchoolStatModel
+import SchoolStatRules
+import SchoolStatPipeline
+
+public struct ExportError: Error, Sendable, CustomStringConvertible {
+    public var zh: String
+    public var en: String
+    public init(_ zh: String, _ en: String) { self.zh = zh; self.en = en }
+    public var description: String { "\(zh) (\(en))" }
+}
+
+public enum ExportTarget: Sendable {
+    case postgres(host: String?, socket: String?, port: Int, user: String, password: String?, database: String, schema: String)
+    case sqlite(path: String)
+
+    /// `postgresql://user[:password]@host[:port]/database[?schema=NAME&host=/socket/dir]` or `sqlite:PATH`.
+    public static func parse(_ text: String) throws(ExportError) -> ExportTarget {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ExportError("sqlite: 后面应写文件路径", "sqlite: needs a file path") }
+            return .sqlite(path: path)
+        }
+        guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://"), let url = URLComponents(string: text) else {
+            throw ExportError("--to 应为 postgresql://用户@主机:端口/数据库 或 sqlite:文件路径", "--to must be postgresql://user@host:port/database or sqlite:PATH")
+        }
+        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        let schema = query["schema"] ?? "schoolstat"
+        guard RunExport.isIdentifier(schema) else {
+            throw ExportError("模式名 \(schema) 只能由小写字母、数字和下划线组成", "schema name \(schema) must be lower-case letters, digits and underscores")
+        }
+        let database = String(url.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw ExportError("网址中没有数据库名", "the address names no database") }
+        let user = url.user ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
+        let socket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        return .postgres(host: url.host, socket: socket, port: url.port ?? 5432, user: user, password: url.password, database: database, schema: schema)
+    }
+}
+
+/// What an export loaded.
+public struct ExportReport: Sendable {
+    public var runID: String
+    public var tables: [String: Int]
+    public var findings: Int
+}
+
+public enum RunExport {
+    static func isIdentifier(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || ("a"..."z").contains(first) else { return false }
+        return s.count <= 63 && s.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    }
+
+    /// A column of an exported table.
+    struct Column {
+        var name: String
+        var type: ColumnType?
+        var postgres: String {
+            switch type {
+            case .integer: return "BIGINT"
+            case .decimal: return "NUMERIC"
+            case .date: return "DATE"
+            case .boolean: return "BOOLEAN"
+            default: return name == "source_line" ? "BIGINT" : "TEXT"
+            }
+        }
+        var sqlite: String {
+            switch type {
+            case .integer, .boolean: return "INTEGER"
+            default: return name == "source_line" ? "INTEGER" : "TEXT"
+            }
+        }
+    }
+
+    /// A run's output directory read for export.
+    struct LoadedRun {
+        var summary: RunSummary
+        var tables: [(name: String, columns: [Column], path: String)]
+        var ledger: String
+    }
+
+    static let findingColumns = ["table_name", "source_file", "line", "record_key", "column_name", "raw_value", "normalised_value", "rule_id",
+                                 "severity", "message_zh", "message_en", "expected", "waiver"]
+
+    static func load(runDirectory: String, rulesDirectory: String) throws(ExportError) -> LoadedRun {
+        guard let data = FileManager.default.contents(atPath: runDirectory + "/summary.json"),
+              let summary = try? JSONDecoder().decode(RunSummary.self, from: data) else {
+            throw ExportError("\(runDirectory) 不是 schoolstat 的输出目录（没有可读的 summary.json）", "\(runDirectory) is not a schoolstat output directory (no readable summary.json)")
+        }
+        let ruleSet: RuleSet
+        do { ruleSet = try RuleSetLoader.load(directory: rulesDirectory, profile: summary.profile) } catch {
+            throw ExportError("规则目录无法读取：\(error.description)", "the rules could not be read")
+        }
+        var tables: [(String, [Column], String)] = []
+        for name in summary.tables.keys.sorted() {
+            let path = runDirectory + "/clean/\(name).csv"
+            guard isIdentifier(name), FileManager.default.fileExists(atPath: path), var reader = try? CleanTableReader(path: path) else { continue }
+            var header: [String] = []
+            try? reader.forEachRow(header: { header = $0 }) { _, _, _ in }
+            let schema = ruleSet.table(named: name)
+            let columns = header.map { h in Column(name: h, type: schema?.columns.first { $0.name == h }?.type) }
+            guard columns.allSatisfy({ isIdentifier($0.name) }) else { continue }
+            tables.append((name, columns, path))
+        }
+        return LoadedRun(summary: summary, tables: tables, ledger: runDirectory + "/ledger.csv")
+    }
+
+    /// The rows of a run's table, one array of cells (nil: empty) per row.
+    static func forEachRow(_ path: String, _ body: ([String?]) throws -> Void) throws {
+        var reader = try CleanTableReader(path: path)
+        var failure: (any Error)?
+        try reader.forEachRow { _, cells, _ in
+            guard failure == nil else { return }
+            do { try body(cells.map { $0.isEmpty ? nil : $0 }) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The ledger's findings as the export's columns.
+    static func forEachFinding(_ path: String, _ body: ([String?]) throws -> Void) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try forEachRow(path) { cells in
+            // run_id, table, source_file, line, record_key, column, raw, normalised, rule, severity, zh, en, expected, waiver
+            var row = Array(cells.dropFirst())
+            while row.count < findingColumns.count { row.append(nil) }
+            try body(Array(row.prefix(findingColumns.count)))
+        }
+    }
+
+    // MARK: PostgreSQL
+
+    /// A value in COPY's text format.
+    static func copyText(_ value: String?) -> String {
+        guard let value else { return "\\N" }
+        var out = ""
+        out.reserveCapacity(value.utf8.count)
+        for c in value.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    public static func export(runDirectory: String, rulesDirectory: String, to target: ExportTarget) async throws(ExportError) -> ExportReport {
+        let run = try load(runDirectory: runDirectory, rulesDirectory: rulesDirectory)
+        switch target {
+        case .sqlite(let path): return try exportSQLite(run, path: path)
+        case .postgres(let host, let socket, let port, let user, let password, let database, let schema):
+            do {
+                return try await exportPostgres(run, host: host, socket: socket, port: port, user: user, password: password, database: database, schema: schema)
+            } catch let error as ExportError {
+                throw error
+            } catch let error as PSQLError {
+                throw ExportError("导出到 PostgreSQL 失败：\(error.serverInfo?[.message] ?? String(reflecting: error.code))", "export to PostgreSQL failed")
+            } catch {
+                throw ExportError("导出到 PostgreSQL 失败：\(error)", "export to PostgreSQL failed")
+            }
+        }
+    }
+
+    static func exportPostgres(_ run: LoadedRun, host: String?, socket: String?, port: Int, user: String, password: String?, database: String,
+                               schema: String) async throws -> ExportReport {
+        var logger = Logger(label: "schoolstat.export")
+        logger.logLevel = .critical
+        let configuration: PostgresConnection.Configuration
+        if let socket {
+            configuration = .init(unixSocketPath: socket + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            configuration = .init(host: host ?? "localhost", port: port, username: user, password: password, database: database, tls: .disable)
+        }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            let report = try await loadPostgres(run, connection: connection, schema: schema, logger: logger)
+            try await connection.close()
+            return report
+        } catch {
+            try? await connection.query("ROLLBACK", logger: logger)
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static func loadPostgres(_ run: LoadedRun, connection: PostgresConnection, schema: String, logger: Logger) async throws -> ExportReport {
+        let id = run.summary.runID
+        func execute(_ sql: String) async throws { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+        try await execute("BEGIN")
+        try await execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try await execute("""
+            CREATE TABLE IF NOT EXISTS \(schema).runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER,
+                errors INTEGER, warnings INTEGER, rows_read BIGINT, exported_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """)
+        try await execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
+                          + findingColumns.map { "\($0) \($0 == "line" ? "BIGINT" : "TEXT")" }.joined(separator: ", ") + ")")
+        for table in run.tables {
+            try await execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
+            for c in table.columns { try await execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
+        }
+        for name in ["runs", "findings"] + run.tables.map(\.name) {
+            try await connection.query("DELETE FROM \(unescaped: schema).\(unescaped: name) WHERE run_id = \(id)", logger: logger)
+        }
+        var counts: [String: Int] = [:]
+        for table in run.tables {
+            var n = 0
+            try await connection.copyFrom(table: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name), logger: logger) { writer in
+                let columns = table.columns.count, path = table.path
+                var stream = chunks({ emit in
+                    try forEachRow(path) { cells in
+                        var line = copyText(id)
+                        for i in 0..<columns { line += "\t" + copyText(i < cells.count ? cells[i] : nil) }
+                        try emit(line + "\n")
+                    }
+                })
+                while let chunk = try await stream.next() {
+                    try await writer.write(ByteBuffer(string: chunk.text))
+                    n += chunk.lines
+                }
+            }
+            counts[table.name] = n
+        }
+        var findings = 0
+        try await connection.copyFrom(table: "\(schema).findings", columns: ["run_id"] + findingColumns, logger: logger) { writer in
+            let ledger = run.ledger
+            var stream = chunks({ emit in
+                try forEachFinding(ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }
+            })
+            while let chunk = try await stream.next() {
+                try await writer.write(ByteBuffer(string: chunk.text))
+                findings += chunk.lines
+            }
+        }
+        let s = run.summary
+        let rowsRead = s.tables.values.reduce(0) { $0 + $1.rowsRead }
+        try await connection.query("""
+            INSERT INTO \(unescaped: schema).runs (run_id, report_date, profile, exit_code, errors, warnings, rows_read)
+            VALUES (\(id), \(s.reportDate), \(s.profile), \(Int(s.status)), \(s.totals.errors), \(s.totals.warnings), \(rowsRead))
+            """, logger: logger)
+        try await execute("COMMIT")
+        return ExportReport(runID: id, tables: counts, findings: findings)
+    }
+
+    /// Lines made on a thread of their own by `produce`, handed over in chunks of about 64 KB with
+    /// at most eight waiting (`ChunkStream.next` frees a place): a table of any size is copied in
+    /// bounded memory.
+    static func chunks(_ produce: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void) -> ChunkStream {
+        let room = DispatchSemaphore(value: 8)
+        let stopped = StopFlag()
+        let (stream, continuation) = AsyncThrowingStream<(text: String, lines: Int), any Error>.makeStream()
+        continuation.onTermination = { _ in stopped.set(); room.signal() }
+        Thread {
+            var text = "", lines = 0
+            do {
+                try produce { line in
+                    text += line
+                    lines += 1
+                    if text.utf8.count >= 1 << 16 {
+                        room.wait()
+                        if stopped.isSet { room.signal(); throw CancellationError() }
+                        continuation.yield((text, lines))
+                        text = ""; lines = 0
+                    }
+                }
+                if !text.isEmpty { continuation.yield((text, lines)) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }.start()
+        return ChunkStream(iterator: stream.makeAsyncIterator(), room: room)
+    }
+
+    // MARK: SQLite
+
+    static let sqliteMarker = "schoolstat_export"
+
+    static func exportSQLite(_ run: LoadedRun, path: String) throws(ExportError) -> ExportReport {
+        do {
+            let existed = FileManager.default.fileExists(atPath: path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            if existed {
+                let tables = try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+                guard tables.isEmpty || tables.contains(sqliteMarker) else {
+                    throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone")
+                }
+            }
+            let id = run.summary.runID
+            var counts: [String: Int] = [:]
+            var findings = 0
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(sqliteMarker) (format INTEGER NOT NULL)")
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER, errors INTEGER, warnings INTEGER, rows_read INTEGER, exported_at TEXT)")
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS findings (run_id TEXT NOT NULL, "
+                               + findingColumns.map { "\($0) \($0 == "line" ? "INTEGER" : "TEXT")" }.joined(separator: ", ") + ")")
+                for table in run.tables {
+                    try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(table.name) (run_id TEXT NOT NULL)")
+                    let existing = Set(try Row.fetchAll(db, sql: "PRAGMA table_info(\(table.name))").map { $0["name"] as String })
+                    for c in table.columns where !existing.contains(c.name) {
+                        try db.execute(sql: "ALTER TABLE \(table.name) ADD COLUMN \(c.name) \(c.sqlite)")
+                    }
+                }
+                for name in ["runs", "findings"] + run.tables.map(\.name) {
+                    try db.execute(sql: "DELETE FROM \(name) WHERE run_id = ?", arguments: [id])
+                }
+                for table in run.tables {
+                    let names = ["run_id"] + table.columns.map(\.name)
+                    let insert = try db.makeStatement(sql: "INSERT INTO \(table.name) (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))")
+                    var n = 0
+                    try forEachRow(table.path) { cells in
+                        var values: [(any DatabaseValueConvertible)?] = [id]
+                        for (i, c) in table.columns.enumerated() {
+                            let text = i < cells.count ? cells[i] : nil
+                            switch c.type {
+                            case .integer: values.append(text.flatMap { Int64($0) })
+                            case .boolean: values.append(text.map { $0 == "true" ? 1 : 0 })
+                            default: values.append(c.name == "source_line" ? text.flatMap { Int64($0) } : text)
+                            }
+                        }
+                        try insert.execute(arguments: StatementArguments(values))
+                        n += 1
+                    }
+                    counts[table.name] = n
+                }
+                let insert = try db.makeStatement(sql: "INSERT INTO findings (run_id, \(findingColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: findingColumns.count + 1).joined(separator: ", ")))")
+                try forEachFinding(run.ledger) { cells in
+                    var values: [(any DatabaseValueConvertible)?] = [id]
+                    for (i, c) in cells.enumerated() { values.append(findingColumns[i] == "line" ? c.flatMap { Int64($0) } : c) }
+                    try insert.execute(arguments: StatementArguments(values))
+                    findings += 1
+                }
+                let s = run.summary
+                try db.execute(sql: "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+                    id, s.reportDate, s.profile, Int(s.status), s.totals.errors, s.totals.warnings, s.tables.values.reduce(0) { $0 + $1.rowsRead },
+                    HistoryDatabase.timestamp(Date())])
+            }
+            return ExportReport(runID: id, tables: counts, findings: findings)
+        } catch let error as ExportError {
+            throw error
+        } catch {
+            throw ExportError("导出到 SQLite 失败：\(error)", "export to SQLite failed")
+        }
+    }
+}
+
+/// Set once the consumer of a `ChunkStream` has gone.
+final class StopFlag: Sendable {
+    private let stopped = Mutex(false)
+    func set() { stopped.withLock { $0 = true } }
+    var isSet: Bool { stopped.withLock { $0 } }
+}
+
+/// The chunks of `RunExport.chunks`, each freeing a place for the next as it is taken.
+struct ChunkStream {
+    var iterator: AsyncThrowingStream<(text: String, lines: Int), any Error>.AsyncIterator
+    let room: DispatchSemaphore
+
+    mutating func next() async throws -> (text: String, lines: Int)? {
+        let chunk = try await iterator.next()
+        if chunk != nil { room.signal() }
+        return chunk
+    }
+}

@@ -1,0 +1,129 @@
+// History: a validate run tied to its history. The run's findings are collected as they are
+// recorded; before the outputs are committed, the previous run over the same inputs is looked
+// up, changes.csv written beside the ledger and summary.json told what changed; once the outputs
+// are in place the run is recorded in one transaction.
+import Foundation
+import SchoolStatModel
+import SchoolStatBytes
+import SchoolStatPipeline
+
+public enum FailOn: String, Sendable, CaseIterable {
+    /// Exit 1 when the data has any error (the default).
+    case anyErrors = "any-errors"
+    /// Exit 1 only when an error is new since the previous run over the same inputs.
+    case newErrors = "new-errors"
+}
+
+public final class RunHistory {
+    public let database: HistoryDatabase
+    let inputsKey: String
+    let failOn: FailOn
+    let started = Date()
+    private var findings: [RecordedFinding] = []
+    private var record: RunRecord?
+
+    /// The default database: `schoolstat-history.sqlite` in the directory holding the output directory.
+    public static func defaultPath(outputDirectory: String) -> String {
+        let parent = (URL(fileURLWithPath: outputDirectory).standardizedFileURL.path as NSString).deletingLastPathComponent
+        return (parent.isEmpty ? "." : parent) + "/schoolstat-history.sqlite"
+    }
+
+    /// What identifies "the same inputs": the inputs named (as absolute paths, sorted) and the table forced on them.
+    public static func inputsKey(inputs: [String], table: String?) -> String {
+        let paths = inputs.map { OutputDirectory.realPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path }.sorted()
+        return SHA256.hexDigest(Array((paths.joined(separator: "\n") + "\n" + (table ?? "")).utf8))
+    }
+
+    public init(database: HistoryDatabase, options: ValidationOptions, failOn: FailOn) {
+        self.database = database
+        inputsKey = Self.inputsKey(inputs: options.inputs, table: options.table)
+        self.failOn = failOn
+    }
+
+    /// Wires the history into `run`.
+    public func attach(to run: ValidationRun) {
+        run.onEntry = { [unowned self] entry in
+            let key = entry.recordKey.isEmpty ? "file=" + entry.sourceFile : entry.recordKey
+            findings.append(RecordedFinding(table: entry.table, key: key, school: Self.school(entry.recordKey), rule: entry.ruleID,
+                                            severity: entry.severity.rawValue, column: entry.column, value: entry.rawValue,
+                                            file: entry.sourceFile, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
+                                            waived: !entry.note.isEmpty))
+        }
+        run.beforeCommit = { [unowned self] path, summary throws(RunError) in
+            try self.prepare(path: path, summary: &summary)
+        }
+    }
+
+    static func school(_ recordKey: String) -> String {
+        guard let range = recordKey.range(of: "school_code=") else { return "" }
+        return String(recordKey[range.upperBound...].prefix { $0 != "," && $0 != ";" && $0 != " " })
+    }
+
+    func prepare(path: (String) -> String, summary: inout RunSummary) throws(RunError) {
+        SchoolOfRow.fill(&findings, tablesDirectory: path(""))
+        let previous: (id: String, finished: String)?
+        let earlier: [RecordedFinding]
+        do {
+            previous = try database.previousRun(inputsKey: inputsKey)
+            earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id) } ?? []
+        } catch { throw .arguments(error.description) }
+        let (changes, rows) = Changes.compare(previous: earlier, current: &findings, previousRun: previous?.id, previousFinished: previous?.finished)
+        do { try Changes.writeCSV(rows, to: path("changes.csv")) } catch { throw .output(error) }
+        summary.changes = changes
+        if failOn == .newErrors, summary.status == RunStatus.dataErrors.rawValue, changes.newErrors == 0 {
+            summary.status = RunStatus.clean.rawValue
+        }
+        let digest = SHA256.hexDigest(Array(summary.ruleFiles.map { $0.path + " " + $0.sha256 }.joined(separator: "\n").utf8))
+        record = RunRecord(summary: summary, started: HistoryDatabase.timestamp(started), finished: HistoryDatabase.timestamp(Date()),
+                           rulesDigest: digest, inputsKey: inputsKey, outputDirectory: "", findings: findings,
+                           verdicts: Self.verdicts(path("evaluations.csv")))
+    }
+
+    /// Records the run once its outputs are committed to `outputDirectory`.
+    public func recordRun(outputDirectory: String) throws(HistoryError) {
+        guard var record else { return }
+        record.outputDirectory = OutputDirectory.realPath(outputDirectory) ?? outputDirectory
+        try database.record(record)
+        self.record = nil
+    }
+
+    static func verdicts(_ path: String) -> [(rule: String, table: String, key: String, verdict: String, figures: String, file: String, line: Int)] {
+        guard var reader = try? CleanTableReader(path: path) else { return [] }
+        var out: [(String, String, String, String, String, String, Int)] = []
+        try? reader.forEachRow { _, c, _ in
+            guard c.count >= 7 else { return }
+            out.append((c[0], c[1], c[2], c[5], c[6], c[3], Int(c[4]) ?? 0))
+        }
+        return out
+    }
+}
+
+/// The school of a finding about a row whose key is not the school code (a teacher's row): read
+/// from the run's own clean and rejected tables, for the rows with findings only.
+enum SchoolOfRow {
+    static func fill(_ findings: inout [RecordedFinding], tablesDirectory: String) {
+        var wanted: [String: Set<String>] = [:]
+        for f in findings where f.school.isEmpty && !f.key.hasPrefix("file=") { wanted[f.table, default: []].insert(f.key) }
+        var schools: [String: [String: String]] = [:]
+        for (table, keys) in wanted {
+            var found: [String: String] = [:]
+            for part in ["clean", "rejected"] {
+                guard var reader = try? CleanTableReader(path: tablesDirectory + part + "/" + table + ".csv") else { continue }
+                var keyColumn: (name: String, index: Int)?
+                var schoolColumn: Int?
+                try? reader.forEachRow(header: { header in
+                    schoolColumn = header.firstIndex(of: "school_code")
+                    if let name = keys.first?.split(separator: "=").first.map(String.init), let i = header.firstIndex(of: name) { keyColumn = (name, i) }
+                }) { _, cells, _ in
+                    guard let k = keyColumn, let s = schoolColumn, k.index < cells.count, s < cells.count else { return }
+                    let key = k.name + "=" + cells[k.index]
+                    if keys.contains(key), found[key] == nil { found[key] = cells[s] }
+                }
+            }
+            schools[table] = found
+        }
+        for i in findings.indices where findings[i].school.isEmpty {
+            if let s = schools[findings[i].table]?[findings[i].key] { findings[i].school = s }
+        }
+    }
+}
