@@ -143,6 +143,16 @@ let package = Package(
             path: "Tests/SchoolStatTests",
             exclude: ["Fixtures"]
         ),
+        // The run history and exports against real SQLite files and a real PostgreSQL server. A
+        // target of its own: GRDB's SQL operators would slow the type-checking of every test file.
+        .testTarget(
+            name: "SchoolStatHistoryTests",
+            dependencies: [
+                "SchoolStatModel", "SchoolStatPipeline", "SchoolStatHistory", "schoolstat",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/SchoolStatHistoryTests"
+        ),
     ]
 )
 

@@ -81,15 +81,21 @@ public final class HistoryDatabase: Sendable {
         configuration.busyMode = .timeout(30)
         configuration.label = "schoolstat.history"
         do {
-            let existed = FileManager.default.fileExists(atPath: path)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            if existed {
-                let tables = try pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
-                if !tables.isEmpty && !tables.contains("schoolstat_history") {
-                    throw HistoryError(path: path, reason: "这不是 schoolstat 的运行历史数据库，不会改动它 (not a schoolstat history; left alone)")
+            // An existing file is looked at read-only first: opening a pool would turn on WAL,
+            // which rewrites the file's header, and a file that is not ours must stay as it is.
+            if FileManager.default.fileExists(atPath: path) { try Self.vet(path: path) }
+            pool = try Self.openPool(path: path, configuration: configuration)
+            // Made in one immediate transaction, every statement idempotent: two runs creating
+            // the same new history at once wait for each other instead of colliding.
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: Self.schema)
+                    if try Int.fetchOne(db, sql: "SELECT count(*) FROM schoolstat_history") == 0 {
+                        try db.execute(sql: "INSERT INTO schoolstat_history VALUES (1)")
+                    }
+                    return .commit
                 }
             }
-            try Self.migrator.migrate(pool)
         } catch let error as HistoryError {
             throw error
         } catch {
@@ -97,40 +103,67 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE schoolstat_history (format INTEGER NOT NULL);
-                INSERT INTO schoolstat_history VALUES (1);
-                CREATE TABLE runs (
-                    id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL, status INTEGER NOT NULL,
-                    profile TEXT NOT NULL, report_date TEXT NOT NULL, rules_digest TEXT NOT NULL, inputs_key TEXT NOT NULL,
-                    output_directory TEXT NOT NULL, rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL,
-                    rows_rejected INTEGER NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL, waived INTEGER NOT NULL,
-                    previous_run TEXT, new INTEGER, fixed INTEGER, open INTEGER);
-                CREATE INDEX runs_inputs ON runs(inputs_key, finished);
-                CREATE TABLE inputs (
-                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, path TEXT NOT NULL, table_name TEXT,
-                    sha256 TEXT NOT NULL, encoding TEXT NOT NULL, bytes INTEGER NOT NULL, error TEXT);
-                CREATE TABLE run_tables (
-                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
-                    rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL, rows_rejected INTEGER NOT NULL);
-                CREATE TABLE findings (
-                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
-                    business_key TEXT NOT NULL, school_code TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
-                    column_name TEXT NOT NULL, value TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
-                    message_zh TEXT NOT NULL, message_en TEXT NOT NULL, waived INTEGER NOT NULL, open_runs INTEGER NOT NULL);
-                CREATE INDEX findings_run ON findings(run_id);
-                CREATE TABLE verdicts (
-                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rule TEXT NOT NULL, table_name TEXT NOT NULL,
-                    group_key TEXT NOT NULL, verdict TEXT NOT NULL, figures TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL);
-                CREATE INDEX verdicts_run ON verdicts(run_id);
-                CREATE INDEX verdicts_rule ON verdicts(rule, group_key);
-                """)
+    /// Opens the pool, waiting while another run holds the file: switching a new database to WAL
+    /// takes a lock that SQLite does not wait for by itself, so a run that finds it taken tries
+    /// again (for up to about 30 seconds).
+    static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        var attempt = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                attempt += 1
+                if attempt > 600 { throw error }
+                usleep(UInt32.random(in: 20_000...80_000))
+            }
         }
-        return migrator
     }
+
+    /// Throws unless the SQLite file at `path` is empty or a schoolstat history; never writes to it.
+    static func vet(path: String) throws {
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        readOnly.busyMode = .timeout(30)
+        let tables: [String]
+        do {
+            tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        } catch {
+            throw HistoryError(path: path, reason: "不是可读的 SQLite 数据库，不会改动它 (not a readable SQLite database; left alone)")
+        }
+        if !tables.isEmpty && !tables.contains("schoolstat_history") {
+            throw HistoryError(path: path, reason: "这不是 schoolstat 的运行历史数据库，不会改动它 (not a schoolstat history; left alone)")
+        }
+    }
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS schoolstat_history (format INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS runs (
+            id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL, status INTEGER NOT NULL,
+            profile TEXT NOT NULL, report_date TEXT NOT NULL, rules_digest TEXT NOT NULL, inputs_key TEXT NOT NULL,
+            output_directory TEXT NOT NULL, rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL,
+            rows_rejected INTEGER NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL, waived INTEGER NOT NULL,
+            previous_run TEXT, new INTEGER, fixed INTEGER, open INTEGER);
+        CREATE INDEX IF NOT EXISTS runs_inputs ON runs(inputs_key, finished);
+        CREATE TABLE IF NOT EXISTS inputs (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, path TEXT NOT NULL, table_name TEXT,
+            sha256 TEXT NOT NULL, encoding TEXT NOT NULL, bytes INTEGER NOT NULL, error TEXT);
+        CREATE TABLE IF NOT EXISTS run_tables (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
+            rows_read INTEGER NOT NULL, rows_clean INTEGER NOT NULL, rows_rejected INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS findings (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, table_name TEXT NOT NULL,
+            business_key TEXT NOT NULL, school_code TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+            column_name TEXT NOT NULL, value TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
+            message_zh TEXT NOT NULL, message_en TEXT NOT NULL, waived INTEGER NOT NULL, open_runs INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS findings_run ON findings(run_id);
+        CREATE TABLE IF NOT EXISTS verdicts (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rule TEXT NOT NULL, table_name TEXT NOT NULL,
+            group_key TEXT NOT NULL, verdict TEXT NOT NULL, figures TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
+        CREATE INDEX IF NOT EXISTS verdicts_rule ON verdicts(rule, group_key);
+        """
 
     /// The latest run over the same inputs, finished before now.
     public func previousRun(inputsKey: String) throws(HistoryError) -> (id: String, finished: String)? {

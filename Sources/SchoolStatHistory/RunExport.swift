@@ -288,16 +288,20 @@ public enum RunExport {
 
     static func exportSQLite(_ run: LoadedRun, path: String) throws(ExportError) -> ExportReport {
         do {
-            let existed = FileManager.default.fileExists(atPath: path)
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(30)
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            if existed {
-                let tables = try queue.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+            if FileManager.default.fileExists(atPath: path) {
+                // Looked at read-only: a file that is not ours must stay exactly as it is.
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                let tables = (try? DatabaseQueue(path: path, configuration: readOnly).read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                }) ?? ["(unreadable)"]
                 guard tables.isEmpty || tables.contains(sqliteMarker) else {
                     throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone")
                 }
             }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
             let id = run.summary.runID
             var counts: [String: Int] = [:]
             var findings = 0

@@ -44,7 +44,7 @@ public final class RunHistory {
     public func attach(to run: ValidationRun) {
         run.onEntry = { [unowned self] entry in
             let key = entry.recordKey.isEmpty ? "file=" + entry.sourceFile : entry.recordKey
-            findings.append(RecordedFinding(table: entry.table, key: key, school: Self.school(entry.recordKey), rule: entry.ruleID,
+            findings.append(RecordedFinding(table: entry.table, key: key, school: entry.school.isEmpty ? Self.school(entry.recordKey) : entry.school, rule: entry.ruleID,
                                             severity: entry.severity.rawValue, column: entry.column, value: entry.rawValue,
                                             file: entry.sourceFile, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
                                             waived: !entry.note.isEmpty))
@@ -60,7 +60,6 @@ public final class RunHistory {
     }
 
     func prepare(path: (String) -> String, summary: inout RunSummary) throws(RunError) {
-        SchoolOfRow.fill(&findings, tablesDirectory: path(""))
         let previous: (id: String, finished: String)?
         let earlier: [RecordedFinding]
         do {
@@ -95,35 +94,5 @@ public final class RunHistory {
             out.append((c[0], c[1], c[2], c[5], c[6], c[3], Int(c[4]) ?? 0))
         }
         return out
-    }
-}
-
-/// The school of a finding about a row whose key is not the school code (a teacher's row): read
-/// from the run's own clean and rejected tables, for the rows with findings only.
-enum SchoolOfRow {
-    static func fill(_ findings: inout [RecordedFinding], tablesDirectory: String) {
-        var wanted: [String: Set<String>] = [:]
-        for f in findings where f.school.isEmpty && !f.key.hasPrefix("file=") { wanted[f.table, default: []].insert(f.key) }
-        var schools: [String: [String: String]] = [:]
-        for (table, keys) in wanted {
-            var found: [String: String] = [:]
-            for part in ["clean", "rejected"] {
-                guard var reader = try? CleanTableReader(path: tablesDirectory + part + "/" + table + ".csv") else { continue }
-                var keyColumn: (name: String, index: Int)?
-                var schoolColumn: Int?
-                try? reader.forEachRow(header: { header in
-                    schoolColumn = header.firstIndex(of: "school_code")
-                    if let name = keys.first?.split(separator: "=").first.map(String.init), let i = header.firstIndex(of: name) { keyColumn = (name, i) }
-                }) { _, cells, _ in
-                    guard let k = keyColumn, let s = schoolColumn, k.index < cells.count, s < cells.count else { return }
-                    let key = k.name + "=" + cells[k.index]
-                    if keys.contains(key), found[key] == nil { found[key] = cells[s] }
-                }
-            }
-            schools[table] = found
-        }
-        for i in findings.indices where findings[i].school.isEmpty {
-            if let s = schools[findings[i].table]?[findings[i].key] { findings[i].school = s }
-        }
     }
 }

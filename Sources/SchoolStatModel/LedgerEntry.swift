@@ -24,6 +24,9 @@ public struct LedgerEntry: Sendable {
     public var expected: String
     /// The waiver that covers this finding (reason, expiry, rectification); empty otherwise.
     public var note: String = ""
+    /// The school code of the row the finding is about, when its table has one and the key is
+    /// not it (a teacher's row): for the run history's changes per school. Not in the ledger.
+    public var school: String = ""
 }
 
 extension LedgerEntry {

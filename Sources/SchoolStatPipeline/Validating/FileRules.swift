@@ -55,6 +55,8 @@ public final class FileRules: @unchecked Sendable {
     public let missingColumnRules: [String]
     /// The record key's columns: (name, index).
     public let keyColumns: [(String, Int)]
+    /// The `school_code` column, in a table keyed otherwise (the roster): findings carry the school.
+    public let schoolColumn: Int?
     /// Columns written to the clean file and what is done to each.
     public let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
     public let uniqueColumns: [[Int?]]
@@ -116,6 +118,7 @@ public final class FileRules: @unchecked Sendable {
         headerFirstKeyByte = headerKeys.first?.utf8.first ?? 0
         missingColumnRules = header.missingRequired.map { RuleID.column(schema.name, schema.columns[$0].name, "required") }
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
+        schoolColumn = schema.key == ["school_code"] ? nil : schema.columnIndex("school_code")
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
         observed = output.observer != nil

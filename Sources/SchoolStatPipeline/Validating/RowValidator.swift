@@ -66,8 +66,10 @@ public final class RowValidator {
 
         if !rowFindings.isEmpty {
             let key = recordKey()
+            let school = rules.schoolColumn.map { row.values[$0].isMissing ? "" : row.values[$0].description } ?? ""
             for var f in rowFindings {
                 f.recordKey = key
+                f.school = school
                 result.findings.append(f)
             }
         }
