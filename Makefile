@@ -3,14 +3,15 @@
 #   make test   install what is missing, build, run the test suite
 
 SWIFT ?= swift
-DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev pkg-config
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libsqlite3-dev pkg-config
 # The browser test of `schoolstat serve`: headless Chromium, its WebDriver, Selenium and openpyxl
-# (a second reader of the annotated workbook), all from Debian.
-TEST_PACKAGES := chromium chromium-driver python3-selenium python3-openpyxl
+# (a second reader of the annotated workbook); PostgreSQL for the export tests (a private cluster
+# made with initdb in a temporary directory). All from Debian.
+TEST_PACKAGES := chromium chromium-driver python3-selenium python3-openpyxl postgresql
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 
-.PHONY: run test build deps test-deps bench bench-peers clean samples fuzz fuzz-build screenshots serve
+.PHONY: run test build deps test-deps bench bench-peers clean samples fuzz fuzz-build screenshots serve install uninstall
 
 deps:
 	@missing=""; \
@@ -38,6 +39,22 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
+
+# Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by
+# itself (--rules still overrides). SAMPLES=1 installs the sample county too.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/schoolstat
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/schoolstat
+	rm -rf $(DESTDIR)$(PREFIX)/share/schoolstat/Rules
+	cp -R Rules $(DESTDIR)$(PREFIX)/share/schoolstat/Rules
+	if [ -n "$(SAMPLES)" ]; then rm -rf $(DESTDIR)$(PREFIX)/share/schoolstat/Samples; cp -R Samples $(DESTDIR)$(PREFIX)/share/schoolstat/Samples; fi
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/schoolstat and its rules in $(DESTDIR)$(PREFIX)/share/schoolstat/Rules"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/schoolstat
+	rm -rf $(DESTDIR)$(PREFIX)/share/schoolstat
 
 # The clerk's page on this computer (http://127.0.0.1:8765/).
 serve: build

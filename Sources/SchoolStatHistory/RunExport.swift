@@ -199,6 +199,8 @@ public enum RunExport {
         func execute(_ sql: String) async throws { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
         try await execute("BEGIN")
         try await execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        // COPY names its table as one quoted identifier: the schema comes from the search path.
+        try await execute("SET LOCAL search_path TO \(schema)")
         try await execute("""
             CREATE TABLE IF NOT EXISTS \(schema).runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER,
                 errors INTEGER, warnings INTEGER, rows_read BIGINT, exported_at TIMESTAMPTZ NOT NULL DEFAULT now())
@@ -215,7 +217,7 @@ public enum RunExport {
         var counts: [String: Int] = [:]
         for table in run.tables {
             var n = 0
-            try await connection.copyFrom(table: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name), logger: logger) { writer in
+            try await connection.copyFrom(table: table.name, columns: ["run_id"] + table.columns.map(\.name), logger: logger) { writer in
                 let columns = table.columns.count, path = table.path
                 var stream = chunks({ emit in
                     try forEachRow(path) { cells in
@@ -232,7 +234,7 @@ public enum RunExport {
             counts[table.name] = n
         }
         var findings = 0
-        try await connection.copyFrom(table: "\(schema).findings", columns: ["run_id"] + findingColumns, logger: logger) { writer in
+        try await connection.copyFrom(table: "findings", columns: ["run_id"] + findingColumns, logger: logger) { writer in
             let ledger = run.ledger
             var stream = chunks({ emit in
                 try forEachFinding(ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// A private PostgreSQL cluster for the tests: `initdb` in a temporary directory, started by
+/// `pg_ctl` on a Unix socket only (no TCP), stopped and removed at the end. Debian's `postgresql`
+/// package provides the programs (`make test` installs it). As root, the server runs as the
+/// `postgres` user, which the package creates.
+final class PostgresCluster {
+    let directory: String
+    let port: Int
+    let bin: String
+    private let asRoot = getuid() == 0
+
+    var socket: String { directory + "/socket" }
+    var url: String { "postgresql://postgres@localhost:\(port)/postgres?host=\(socket)" }
+
+    init() throws {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard let version = versions.compactMap(Int.init).max() else {
+            throw ClusterError("PostgreSQL is not installed (Debian package postgresql; make test installs it)")
+        }
+        bin = "/usr/lib/postgresql/\(version)/bin"
+        // Short: a Unix socket's path must fit in 107 bytes.
+        var template = Array("/tmp/pg-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ClusterError("mkdtemp failed") }
+        directory = String(cString: made)
+        port = Int.random(in: 20_000...60_000)
+        try FileManager.default.createDirectory(atPath: socket, withIntermediateDirectories: true)
+        if asRoot { try run("/bin/chown", ["-R", "postgres:postgres", directory], asServer: false) }
+        try run(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+        try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
+                                  "-o", "-k \(socket) -c listen_addresses='' -p \(port) -c fsync=off", "start"])
+    }
+
+    func stop() {
+        _ = try? run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// One value per line of the query's answer (`psql -At`).
+    func query(_ sql: String) throws -> [String] {
+        try run(bin + "/psql", ["-h", socket, "-p", String(port), "-U", "postgres", "-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Runs `program` and waits for it with `waitpid` (Foundation's `Process` does not always
+    /// notice `runuser` ending). Output goes to files, not pipes: the server pg_ctl starts would
+    /// hold a pipe open for good.
+    @discardableResult
+    func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws -> String {
+        let argv = (asRoot && asServer) ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
+        let scratch = TestSupport.temporaryDirectory()
+        let outPath = scratch + "/out", errPath = scratch + "/err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for p in cArguments { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw ClusterError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exited = (status & 0x7F) == 0, code = (status >> 8) & 0xFF
+        guard exited && code == 0 else {
+            throw ClusterError("\(program) failed (status \(status)): " + TestSupport.text(errPath))
+        }
+        return TestSupport.text(outPath)
+    }
+}
+
+struct ClusterError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+@Suite("Export to PostgreSQL", .serialized)
+struct PostgresTests {
+    @Test("a run's clean tables and findings land typed in one transaction, and a second export of the run changes nothing")
+    func export() throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let dir = TestSupport.temporaryDirectory()
+        let out = dir + "/out"
+        let run = try TestSupport.runBinary(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--quiet", "--run-id", "night-1"])
+        #expect(run.status == 1)
+
+        let first = try TestSupport.runBinary(["export", "night-1", "--db", dir + "/schoolstat-history.sqlite", "--to", cluster.url, "--rules", TestSupport.rules])
+        #expect(first.status == 0, "\(first.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+        let tables = try #require(summary?["tables"] as? [String: [String: Any]])
+        func counts() throws -> [String: String] {
+            var c: [String: String] = [:]
+            for name in tables.keys.sorted() { c[name] = try cluster.query("SELECT count(*) FROM schoolstat.\(name) WHERE run_id = 'night-1'").first }
+            c["findings"] = try cluster.query("SELECT count(*) FROM schoolstat.findings WHERE run_id = 'night-1'").first
+            return c
+        }
+        let before = try counts()
+        for (name, t) in tables { #expect(before[name] == (t["rows_clean"] as? Int).map(String.init), "\(name)") }
+        #expect(before["findings"] == String(TestSupport.csvRecords(out + "/ledger.csv").count))
+
+        // Typed columns: integers, exact decimals, dates, booleans.
+        let types = Dictionary(uniqueKeysWithValues: try cluster.query("""
+            SELECT table_name || '.' || column_name || '=' || data_type FROM information_schema.columns WHERE table_schema = 'schoolstat'
+            """).map { line -> (String, String) in let p = line.split(separator: "="); return (String(p[0]), String(p[1])) })
+        #expect(types["schools.total_pupils"] == "bigint")
+        #expect(types["teachers.annual_wage"] == "numeric")
+        #expect(types["teachers.birth_date"] == "date")
+        #expect(types["teachers.certified"] == "boolean")
+        #expect(types["teachers.school_code"] == "text")
+        // Exact decimals: the clean CSV's text comes back digit for digit.
+        let clean = TestSupport.csvRecords(out + "/clean/teachers.csv")
+        let sample = try #require(clean.first { !($0["annual_wage"] ?? "").isEmpty })
+        let wage = try cluster.query("SELECT annual_wage::text FROM schoolstat.teachers WHERE run_id = 'night-1' AND teacher_id = '\(sample["teacher_id"]!)'")
+        #expect(wage.first.map { Decimal(string: $0) } == Decimal(string: sample["annual_wage"]!))
+
+        // The same run again: nothing changes.
+        let digest = "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM schoolstat.teachers t"
+        let fingerprint = try cluster.query(digest)
+        let again = try TestSupport.runBinary(["export", out, "--to", cluster.url, "--rules", TestSupport.rules])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try counts() == before)
+        #expect(try cluster.query(digest) == fingerprint)
+        #expect(try cluster.query("SELECT count(*) FROM schoolstat.runs").first == "1")
+
+        // A later run sits beside it, told apart by its run id.
+        _ = try TestSupport.runBinary(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", out, "--quiet", "--run-id", "night-2"])
+        #expect(try TestSupport.runBinary(["export", "night-2", "--db", dir + "/schoolstat-history.sqlite", "--to", cluster.url, "--rules", TestSupport.rules]).status == 0)
+        #expect(try cluster.query("SELECT run_id FROM schoolstat.runs ORDER BY run_id") == ["night-1", "night-2"])
+        // night-1's outputs were replaced by night-2's: exporting it again is refused, not guessed.
+        let gone = try TestSupport.runBinary(["export", "night-1", "--db", dir + "/schoolstat-history.sqlite", "--to", cluster.url, "--rules", TestSupport.rules])
+        #expect(gone.status == 3)
+        #expect(gone.stderr.contains("已被之后的运行替换"))
+    }
+
+    @Test("a failed export leaves nothing behind")
+    func failedExportRollsBack() throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.runBinary(["validate", TestSupport.samples, "--rules", TestSupport.rules, "--out", dir + "/out", "--quiet", "--run-id", "r1"])
+        // A table of the same name with an incompatible column: the COPY fails half-way.
+        _ = try cluster.query("CREATE SCHEMA schoolstat; CREATE TABLE schoolstat.teachers (run_id TEXT NOT NULL, birth_date INTEGER)")
+        let failed = try TestSupport.runBinary(["export", dir + "/out", "--to", cluster.url, "--rules", TestSupport.rules])
+        #expect(failed.status == 4)
+        #expect(try cluster.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'schoolstat'") == ["1"])
+        #expect(try cluster.query("SELECT count(*) FROM schoolstat.teachers") == ["0"])
+    }
+}
