@@ -7,6 +7,8 @@
 # evaluation's marker, which is made from the clock.
 # Usage: bash bench/compare-outputs.sh BEFORE_BINARY AFTER_BINARY [BEFORE_RULES] [AFTER_RULES]
 #        (rules default to Rules/; exit 0: identical)
+#        AFTER_ARGS: options the after build's validate runs get too, e.g. AFTER_ARGS=--no-history
+#        when the before build has no run history to compare with.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 before=${1:?before binary}; after=${2:?after binary}
@@ -19,9 +21,9 @@ for rows in 20000 400000; do
   [ -f "$d/teachers.csv" ] || "$before" generate --rows "$rows" --seed 7 --schools $((rows / 200)) --out "$d" >/dev/null
 done
 
-run_all() { # run_all BINARY DIR RULES
+run_all() { # run_all BINARY DIR RULES [EXTRA VALIDATE OPTIONS]
   local bin=$1 o=$2 rules=$3; mkdir -p "$o"
-  local r=(--rules "$rules" --run-id compare)
+  local r=(--rules "$rules" --run-id compare ${4:-})
   "$bin" validate Samples "${r[@]}" --out "$o/samples" --score > "$o/samples.stdout" 2> "$o/samples.stderr"; echo "exit $?" >> "$o/samples.stdout"
   "$bin" validate Samples "${r[@]}" --out "$o/samples-en" --lang en --format json --max-messages 500 > "$o/samples-en.stdout" 2> "$o/samples-en.stderr"; echo "exit $?" >> "$o/samples-en.stdout"
   "$bin" validate Samples "${r[@]}" --out "$o/samples-prev" --previous "$o/samples" --profile yubei > "$o/samples-prev.stdout" 2> "$o/samples-prev.stderr"; echo "exit $?" >> "$o/samples-prev.stdout"
@@ -52,7 +54,7 @@ PY
   find "$o" -path '*evaluation/.schoolstat-run' -o -path '*-score/.schoolstat-run' | xargs -r sed -i -E 's/"run_id":"[^"]*"/"run_id":"X"/' 
 }
 run_all "$before" "$work/before" "$before_rules"
-run_all "$after" "$work/after" "$after_rules"
+run_all "$after" "$work/after" "$after_rules" "${AFTER_ARGS:-}"
 # EXPECTED_CHANGES (a regular expression): changed lines it matches, on both sides, are counted
 # and set aside — for a build that fixes a message on purpose; every other difference fails.
 diff -r "$work/before" "$work/after" > "$work/diff.txt"

@@ -15,7 +15,10 @@ public enum FailOn: String, Sendable, CaseIterable {
 }
 
 public final class RunHistory {
-    public let database: HistoryDatabase
+    /// The database's path. It is opened only once the run has outputs to commit, and created
+    /// only once they are committed: a run refused or failed leaves no database behind.
+    public let databasePath: String
+    private var database: HistoryDatabase?
     let inputsKey: String
     let failOn: FailOn
     let started = Date()
@@ -34,8 +37,8 @@ public final class RunHistory {
         return SHA256.hexDigest(Array((paths.joined(separator: "\n") + "\n" + (table ?? "")).utf8))
     }
 
-    public init(database: HistoryDatabase, options: ValidationOptions, failOn: FailOn) {
-        self.database = database
+    public init(path: String, options: ValidationOptions, failOn: FailOn) {
+        self.databasePath = path
         inputsKey = Self.inputsKey(inputs: options.inputs, table: options.table)
         self.failOn = failOn
     }
@@ -63,8 +66,15 @@ public final class RunHistory {
         let previous: (id: String, finished: String)?
         let earlier: [RecordedFinding]
         do {
-            previous = try database.previousRun(inputsKey: inputsKey)
-            earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id) } ?? []
+            if FileManager.default.fileExists(atPath: databasePath) {
+                let database = try HistoryDatabase(path: databasePath)
+                self.database = database
+                previous = try database.previousRun(inputsKey: inputsKey)
+                earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id) } ?? []
+            } else {
+                previous = nil
+                earlier = []
+            }
         } catch { throw .arguments(error.description) }
         let (changes, rows) = Changes.compare(previous: earlier, current: &findings, previousRun: previous?.id, previousFinished: previous?.finished)
         do { try Changes.writeCSV(rows, to: path("changes.csv")) } catch { throw .output(error) }
@@ -82,6 +92,8 @@ public final class RunHistory {
     public func recordRun(outputDirectory: String) throws(HistoryError) {
         guard var record else { return }
         record.outputDirectory = OutputDirectory.realPath(outputDirectory) ?? outputDirectory
+        let database: HistoryDatabase
+        if let opened = self.database { database = opened } else { database = try HistoryDatabase(path: databasePath) }
         try database.record(record)
         self.record = nil
     }

@@ -167,17 +167,12 @@ struct Validate: ParsableCommand {
 
         let console = Console(language: lang, quiet: quiet || format == .json, limit: maxMessages)
         let run = ValidationRun(options: options) { console.show($0) }
-        // The history is opened before any work: a database that cannot be used stops the run now.
+        // The history is read before the outputs are committed (a database that cannot be used
+        // stops the run there, with nothing written) and written once they are.
         var runHistory: RunHistory?
         if !noHistory {
-            do {
-                let database = try HistoryDatabase(path: history ?? RunHistory.defaultPath(outputDirectory: out))
-                runHistory = RunHistory(database: database, options: options, failOn: failOn)
-                runHistory?.attach(to: run)
-            } catch {
-                console.fail(.arguments(error.description))
-                throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
-            }
+            runHistory = RunHistory(path: history ?? RunHistory.defaultPath(outputDirectory: out), options: options, failOn: failOn)
+            runHistory?.attach(to: run)
         }
         // A scheduler's SIGTERM or a clerk's Ctrl-C: drop the half-written staging directory and
         // leave the previous outputs as they were.

@@ -211,9 +211,17 @@ struct CommandLineTests {
         #expect(try FileManager.default.subpathsOfDirectory(atPath: out).sorted() == before)
         #expect(TestSupport.text(out + "/ledger.csv") == ledgerBefore)
         #expect(ledgerBefore.contains("previous"))
+        // The run history holds the earlier run only: nothing of the killed one.
+        func recordedRuns() throws -> [String] {
+            let listed = try schoolstat(["history", "--db", dir + "/schoolstat-history.sqlite", "--format", "json"])
+            let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+            return runs.compactMap { $0["run_id"] as? String }
+        }
+        #expect(try recordedRuns() == ["previous"])
         // The next run cleans up what the killed one left behind.
         let next = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out])
         #expect(next.status <= 1)
+        #expect(try recordedRuns().count == 2)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }
         #expect(leftovers.isEmpty)
     }
