@@ -15,7 +15,7 @@ mkdir -p "$work"
 peak() { # rows → "kbytes seconds"
   local dir="$work/roster-$1-500"
   [ -f "$dir/teachers.csv" ] || "$bin" generate --rows "$1" --seed 1 --schools 500 --out "$dir"
-  /usr/bin/time -f "%M %e" "$bin" validate "$dir" --rules Rules --out "$work/out-$1" --quiet >/dev/null 2>"$work/time-$1" || true
+  /usr/bin/time -f "%M %e" "$bin" validate "$dir" --rules Rules --out "$work/out-$1" --quiet --no-history >/dev/null 2>"$work/time-$1" || true
   tail -1 "$work/time-$1"
 }
 read -r small_kb small_s < <(peak "$small")

@@ -47,7 +47,8 @@ for n in "${sizes[@]}"; do
   best_s=(); best_kb=()
   for _ in $(seq "$reps"); do
     run_once parse "$work/parse_only" "$dir/teachers.csv"
-    run_once schoolstat "$bin" validate "$dir/teachers.csv" --rules Rules --out "$work/out-$n" --quiet
+    # The same checks as the peers: no run history (bench/history.sh measures it).
+    run_once schoolstat "$bin" validate "$dir/teachers.csv" --rules Rules --out "$work/out-$n" --quiet --no-history
     if [ $peers = 1 ]; then
       run_once polars "$py" bench/peers/checks_polars.py "$dir/teachers.csv" "$work/polars-$n"
       run_once duckdb "$py" bench/peers/checks_duckdb.py "$dir/teachers.csv" "$work/duckdb-$n"
