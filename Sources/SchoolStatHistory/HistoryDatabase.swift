@@ -25,6 +25,8 @@ public struct RecordedFinding: Sendable, Equatable {
     public var waived: Bool
     /// Runs in a row, this one included, that the finding has been open.
     public var openRuns: Int
+    /// Its row in the history, once recorded.
+    public var id: Int64?
 
     public init(table: String, key: String, school: String, rule: String, severity: String, column: String, value: String,
                 file: String, line: Int, messageZh: String, messageEn: String, waived: Bool, openRuns: Int = 1) {
@@ -181,19 +183,41 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
-    public func findings(run: String) throws(HistoryError) -> [RecordedFinding] {
+    /// A run's findings in the order they were found; without their messages (left empty) when
+    /// only matching them is wanted, which holds a large run in far less memory.
+    public func findings(run: String, messages: Bool = true) throws(HistoryError) -> [RecordedFinding] {
+        let text = messages ? "message_zh, message_en" : "'' AS message_zh, '' AS message_en"
         do {
             return try pool.read { db in
                 try Row.fetchAll(db, sql: """
-                    SELECT table_name, business_key, school_code, rule, severity, column_name, value, file, line, message_zh, message_en, waived, open_runs
+                    SELECT rowid, table_name, business_key, school_code, rule, severity, column_name, value, file, line, \(text), waived, open_runs
                     FROM findings WHERE run_id = ? ORDER BY rowid
                     """, arguments: [run]).map { r in
-                    RecordedFinding(table: r["table_name"], key: r["business_key"], school: r["school_code"], rule: r["rule"], severity: r["severity"],
-                                    column: r["column_name"], value: r["value"], file: r["file"], line: r["line"], messageZh: r["message_zh"],
-                                    messageEn: r["message_en"], waived: r["waived"], openRuns: r["open_runs"])
+                    var f = RecordedFinding(table: r["table_name"], key: r["business_key"], school: r["school_code"], rule: r["rule"], severity: r["severity"],
+                                            column: r["column_name"], value: r["value"], file: r["file"], line: r["line"], messageZh: r["message_zh"],
+                                            messageEn: r["message_en"], waived: r["waived"], openRuns: r["open_runs"])
+                    f.id = r["rowid"]
+                    return f
                 }
             }
         } catch { throw HistoryError(path: path, reason: "\(error)") }
+    }
+
+    /// The messages of recorded findings, by row.
+    public func messages(of ids: [Int64]) throws(HistoryError) -> [Int64: (zh: String, en: String)] {
+        var out: [Int64: (String, String)] = [:]
+        do {
+            try pool.read { db in
+                for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                    let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                    for r in try Row.fetchAll(db, sql: "SELECT rowid, message_zh, message_en FROM findings WHERE rowid IN (\(marks))",
+                                              arguments: StatementArguments(chunk)) {
+                        out[r["rowid"]] = (r["message_zh"], r["message_en"])
+                    }
+                }
+            }
+        } catch { throw HistoryError(path: path, reason: "\(error)") }
+        return out
     }
 
     public func run(_ id: String) throws(HistoryError) -> RecordedRun? {

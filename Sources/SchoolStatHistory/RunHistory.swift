@@ -70,13 +70,22 @@ public final class RunHistory {
                 let database = try HistoryDatabase(path: databasePath)
                 self.database = database
                 previous = try database.previousRun(inputsKey: inputsKey)
-                earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id) } ?? []
+                earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id, messages: false) } ?? []
             } else {
                 previous = nil
                 earlier = []
             }
         } catch { throw .arguments(error.description) }
-        let (changes, rows) = Changes.compare(previous: earlier, current: &findings, previousRun: previous?.id, previousFinished: previous?.finished)
+        var (changes, rows) = Changes.compare(previous: earlier, current: &findings, previousRun: previous?.id, previousFinished: previous?.finished)
+        // The previous run was read without its messages; the fixed findings need theirs.
+        let fixedIDs = rows.compactMap { $0.change == .fixed ? $0.finding.id : nil }
+        if !fixedIDs.isEmpty, let database {
+            let messages: [Int64: (zh: String, en: String)]
+            do { messages = try database.messages(of: fixedIDs) } catch { throw .arguments(error.description) }
+            for i in rows.indices where rows[i].change == .fixed {
+                if let id = rows[i].finding.id, let m = messages[id] { rows[i].finding.messageZh = m.zh; rows[i].finding.messageEn = m.en }
+            }
+        }
         do { try Changes.writeCSV(rows, to: path("changes.csv")) } catch { throw .output(error) }
         summary.changes = changes
         if failOn == .newErrors, summary.status == RunStatus.dataErrors.rawValue, changes.newErrors == 0 {

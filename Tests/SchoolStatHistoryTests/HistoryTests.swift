@@ -78,6 +78,9 @@ struct HistoryTests {
         #expect(new.map { $0["rule_id"] } == ["teachers.degree.enum"], "\(new)")
         #expect(new.first?["school_code"] == "3150010001" || new.first?["school_code"]?.isEmpty == false)
         #expect(fixed.map { $0["rule_id"] } == ["teachers.birth_date.type"], "\(fixed)")
+        // A fixed finding says what it was, in both languages, from the previous run's record.
+        #expect(fixed.first?["message_zh"]?.contains("不是有效日期") == true)
+        #expect(fixed.first?["message_en"]?.isEmpty == false)
         #expect(totals["new"] == 1 && totals["fixed"] == 1)
         // Everything else is still open, although its line moved: open for the second run.
         let open = rows.filter { $0["change"] == "open" }
