@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the run history costs on a large roster: the generated roster (default 4,000,000 rows)
 # validated twice with history, 1 % of its rows changed between the runs, next to the same two
-# validations with --no-history in the same session. Reports wall time and peak RSS (GNU time) of
+# validations with --no-history, measured together. Reports wall time and peak RSS (GNU time) of
 # each, and what the second run found changed.
 # Usage: bash bench/history.sh [rows]
 set -euo pipefail
