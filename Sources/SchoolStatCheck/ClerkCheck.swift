@@ -199,7 +199,8 @@ public enum ClerkCheck {
         let names = options.displayNames ?? options.files
         let display = Dictionary(zip(options.files, names), uniquingKeysWith: { a, _ in a })
         let clerkFiles = Set(options.files)
-        let ruleSet = try? RuleSetLoader.load(directory: options.rulesDirectory, profile: options.profile)
+        // Rule ids of the packs start with the pack's name (`consistency.…`); the tables' own checks with the table's.
+        let packs = Set(result.summary.packs.map(\.name))
 
         // Each clerk file read again: Excel's row for each line, the rows with problems, the school codes.
         var layouts: [String: FileLayout] = [:]
@@ -214,7 +215,7 @@ public enum ClerkCheck {
             let inClerkFile = clerkFiles.contains(entry.sourceFile)
             if !inClerkFile {
                 // The county's schools table: only what the rules found about this school's own rows.
-                guard options.schools != nil, entry.sourceFile == options.schools, isPackRule(entry.ruleID, ruleSet),
+                guard options.schools != nil, entry.sourceFile == options.schools, entry.ruleID.split(separator: ".").first.map({ packs.contains(String($0)) }) == true,
                       schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { continue }
             }
             problems.append(place(entry, clerk: inClerkFile, layout: layouts[entry.sourceFile], display: display, options: options))
@@ -230,7 +231,7 @@ public enum ClerkCheck {
         for (file, name) in zip(options.files, names) {
             let summary = result.summary.inputs.first { $0.path == file }
             let table = summary?.table ?? ""
-            let schema = ruleSet?.table(named: table)
+            let schema = plans[file]?.header.schema
             var read = layouts[file]?.dataRows ?? 0
             // The table's counts when this is its only file; otherwise the rows with an error.
             let rejected: Int
@@ -278,11 +279,6 @@ public enum ClerkCheck {
             }
         }
         return report
-    }
-
-    static func isPackRule(_ id: String, _ ruleSet: RuleSet?) -> Bool {
-        guard let pack = id.split(separator: ".").first else { return false }
-        return ruleSet?.table(named: String(pack)) == nil && !id.hasPrefix("read.")
     }
 
     /// A ledger entry placed in the clerk's file.

@@ -244,18 +244,6 @@ public final class HistoryDatabase: Sendable {
         } catch { throw HistoryError(path: path, reason: "\(error)") }
     }
 
-    /// A county indicator's value and verdict over the recorded runs (oldest first), per group key.
-    public func verdictSeries(rule: String, last limit: Int) throws(HistoryError) -> [(run: String, finished: String, key: String, verdict: String, figures: String)] {
-        do {
-            return try pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT v.run_id, r.finished, v.group_key, v.verdict, v.figures FROM verdicts v JOIN runs r ON r.id = v.run_id
-                    WHERE v.rule = ? AND r.id IN (SELECT id FROM runs ORDER BY finished DESC LIMIT ?) ORDER BY r.finished, v.group_key
-                    """, arguments: [rule, limit]).map { ($0["run_id"], $0["finished"], $0["group_key"], $0["verdict"], $0["figures"]) }
-            }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
-    }
-
     /// Removes runs that finished more than `days` days before `now`, with everything recorded about them.
     @discardableResult
     public func prune(keepDays days: Int, now: Date = Date()) throws(HistoryError) -> Int {

@@ -2,6 +2,7 @@
 // command line and as a local web page.
 import ArgumentParser
 import Foundation
+import Synchronization
 import SchoolStatModel
 import SchoolStatPipeline
 import SchoolStatCheck
@@ -188,9 +189,8 @@ struct Serve: ParsableCommand {
     }
 }
 
-final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var message: String?
-    func set(_ m: String) { lock.withLock { message = m } }
-    func get() -> String? { lock.withLock { message } }
+final class FailureBox: Sendable {
+    private let message = Mutex<String?>(nil)
+    func set(_ m: String) { message.withLock { $0 = m } }
+    func get() -> String? { message.withLock { $0 } }
 }

@@ -195,11 +195,11 @@ struct Export: AsyncParsableCommand {
 enum RulesLocation {
     static var defaultDirectory: String {
         if FileManager.default.fileExists(atPath: "Rules/schemas") { return "Rules" }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let installed = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/schoolstat/Rules").path
-        if FileManager.default.fileExists(atPath: installed + "/schemas") { return installed }
-        if let found = Bundle.main.executablePath.map({ URL(fileURLWithPath: $0).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/schoolstat/Rules").path }),
-           FileManager.default.fileExists(atPath: found + "/schemas") { return found }
+        if let executable = Bundle.main.executablePath {
+            let installed = URL(fileURLWithPath: executable).resolvingSymlinksInPath()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/schoolstat/Rules").path
+            if FileManager.default.fileExists(atPath: installed + "/schemas") { return installed }
+        }
         return "Rules"
     }
 }

@@ -161,5 +161,9 @@ struct CheckTests {
         #expect(damaged.stdout.contains("not_really.xlsx 整个文件"))
         let wrongName = try TestSupport.runBinary(["check", Self.roster, "--annotate", out + ".csv"])
         #expect(wrongName.status == 2)
+        // The page listens beyond this computer only when asked to, explicitly.
+        let remote = try TestSupport.runBinary(["serve", "--host", "0.0.0.0", "--rules", TestSupport.rules], timeout: 20)
+        #expect(remote.status == 2)
+        #expect(remote.stderr.contains("--allow-remote"))
     }
 }

@@ -225,4 +225,24 @@ struct CommandLineTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }
         #expect(leftovers.isEmpty)
     }
+
+    @Test("installed as make install lays it out, the binary finds its rules without --rules")
+    func installedLayout() throws {
+        let prefix = TestSupport.temporaryDirectory() + "/usr"
+        try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: prefix + "/share/schoolstat", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.binary, toPath: prefix + "/bin/schoolstat")
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: prefix + "/share/schoolstat/Rules")
+        let work = TestSupport.temporaryDirectory()   // no Rules/ here
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: prefix + "/bin/schoolstat")
+        process.arguments = ["validate", TestSupport.samples + "/teachers.csv", "--out", work + "/out", "--quiet", "--no-history"]
+        process.currentDirectoryURL = URL(fileURLWithPath: work)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(TestSupport.text(work + "/out/summary.json").contains(prefix + "/share/schoolstat/Rules/schemas/teachers.yaml"))
+    }
 }
