@@ -112,11 +112,12 @@ let package = Package(
             path: "Sources/SchoolStatServer", swiftSettings: release
         ),
         // History: every run recorded in an embedded SQLite database (GRDB), what changed since the
-        // previous run, and a run's clean tables exported to PostgreSQL (postgres-nio) or SQLite.
+        // previous run, the verdicts of the recorded runs for the evaluation's series, and a run's
+        // clean tables exported to PostgreSQL (postgres-nio) or SQLite.
         .target(
             name: "SchoolStatHistory",
             dependencies: [
-                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline",
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -7,6 +7,7 @@ import Foundation
 import GRDB
 import SchoolStatModel
 import SchoolStatPipeline
+import SchoolStatReporting
 
 /// A finding as the history keeps it.
 public struct RecordedFinding: Sendable, Equatable {
@@ -308,4 +309,46 @@ public struct RunRecord: Sendable {
     public var outputDirectory: String
     public var findings: [RecordedFinding]
     public var verdicts: [(rule: String, table: String, key: String, verdict: String, figures: String, file: String, line: Int)]
+}
+
+extension HistoryDatabase {
+    /// The verdicts of the runs recorded over the same inputs as `runID`, oldest first, up to and
+    /// including it: at most `limit` runs. Nil when there is no database at `path`. The file is only
+    /// read: scoring never creates or changes a history.
+    public static func scoreHistory(path: String, runID: String, limit: Int) throws(HistoryError) -> ScoreHistory? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            try vet(path: path)
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            readOnly.busyMode = .timeout(30)
+            return try DatabaseQueue(path: path, configuration: readOnly).read { db in
+                guard let scored = try Row.fetchOne(db, sql: "SELECT inputs_key, finished FROM runs WHERE id = ?", arguments: [runID]) else {
+                    return ScoreHistory(database: path, runs: [], complete: true, scoredRunRecorded: false)
+                }
+                let inputsKey: String = scored["inputs_key"], finished: String = scored["finished"]
+                let listed = try Row.fetchAll(db, sql: """
+                    SELECT id, finished FROM runs WHERE inputs_key = ? AND (finished < ? OR id = ?)
+                    ORDER BY finished DESC, id DESC LIMIT ?
+                    """, arguments: [inputsKey, finished, runID, limit + 1]).map { (id: $0["id"] as String, finished: $0["finished"] as String) }
+                let runs = Array(listed.prefix(limit).reversed())
+                var verdicts: [String: [String: [String: RecordedVerdict]]] = [:]
+                let statement = try db.makeStatement(sql: "SELECT rule, group_key, verdict, figures FROM verdicts WHERE run_id = ?")
+                for run in runs {
+                    var mine: [String: [String: RecordedVerdict]] = [:]
+                    let rows = try Row.fetchCursor(statement, arguments: [run.id])
+                    while let r = try rows.next() {
+                        mine[r["rule"], default: [:]][r["group_key"]] = RecordedVerdict(verdict: r["verdict"], figures: RecordedVerdict.figures(r["figures"]))
+                    }
+                    verdicts[run.id] = mine
+                }
+                return ScoreHistory(database: path, runs: runs.map { RecordedRunVerdicts(runID: $0.id, finished: $0.finished, verdicts: verdicts[$0.id] ?? [:]) },
+                                    complete: listed.count <= limit, scoredRunRecorded: true)
+            }
+        } catch let error as HistoryError {
+            throw error
+        } catch {
+            throw HistoryError(path: path, reason: "\(error)")
+        }
+    }
 }

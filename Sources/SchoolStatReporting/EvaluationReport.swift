@@ -6,7 +6,8 @@ import SchoolStatRules
 import SchoolStatPipeline
 
 public enum EvaluationReport {
-    public static func markdown(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
+    public static func markdown(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String,
+                                streaks: [FailureStreak] = [], history: ScoreHistory? = nil) -> String {
         func conclusion(_ c: Conclusion) -> String { english ? c.english : c.rawValue }
         func section(_ s: String) -> String {
             switch s {
@@ -55,6 +56,7 @@ public enum EvaluationReport {
                     for (key, figures) in c.failing { md += "- \(c.indicator)：\(key)（\(figures)）\n" }
                 }
             }
+            md += historyMarkdown(county: county, indicators: mine, streaks: streaks.filter { $0.county == county }, history: history, english: english)
             md += "\n"
         }
         return md
@@ -64,7 +66,8 @@ public enum EvaluationReport {
 extension EvaluationReport {
     /// One self-contained HTML file: no scripts, fonts or images from elsewhere;
     /// charts are inline SVG; the layout prints on A4.
-    public static func html(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String) -> String {
+    public static func html(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String,
+                            streaks: [FailureStreak] = [], history: ScoreHistory? = nil) -> String {
         func esc(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -116,6 +119,7 @@ extension EvaluationReport {
                 h += "<tr><td>\(esc(c.indicator))<br>\(english ? "" : esc(c.title))</td><td>\(cell)</td><td>\(conclusion(c.conclusion))</td></tr>\n"
             }
             h += "</table>\n"
+            h += historyHTML(indicators: mine, streaks: streaks.filter { $0.county == county }, history: history, english: english, esc: esc)
         }
         return h + "</body></html>\n"
     }

@@ -18,6 +18,8 @@ public struct ScoreOptions: Sendable {
     /// The previous period's validate output, for period-over-period indicators.
     public var previous: String?
     public var english = false
+    /// The runs recorded over the same inputs, for the report's section on how the indicators moved.
+    public var history: ScoreHistory?
 
     public init(run: String, rulesDirectory: String, outputDirectory: String? = nil) {
         self.run = run
@@ -60,11 +62,17 @@ public struct CountyIndicator: Sendable {
     /// Every school's value and the standard, for the distribution chart.
     public var distribution: [(school: String, value: Double)] = []
     public var standard: Double?
+    /// Where its county value is read from in a run's verdicts, for the series over recorded runs.
+    public var source: IndicatorSource?
+    /// Its value in each recorded run over the same inputs, oldest first, this run last.
+    public var trend: [TrendPoint] = []
 }
 
 public struct ScoreResult: Sendable {
     public var schoolRows: Int
     public var indicators: [CountyIndicator]
+    /// Schools failing an indicator now, with how many recorded runs in a row they have.
+    public var streaks: [FailureStreak] = []
     public var outputDirectory: String
 }
 
@@ -86,8 +94,10 @@ public enum Scorer {
         do { _ = try OutputDirectory.vet(path: outputPath, kind: .evaluation, protecting: protected) } catch { throw .outputRefused(error) }
         // Use the run's own profile and reference date unless told otherwise.
         var profile = options.profile, asOf = options.asOf
+        var scoredRun = ""
         if let data = FileManager.default.contents(atPath: options.run + "/summary.json"),
            let summary = try? JSONDecoder().decode(RunSummary.self, from: data) {
+            scoredRun = summary.runID
             profile = profile ?? summary.profile
             asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
         }
@@ -136,6 +146,9 @@ public enum Scorer {
         for i in reportIndicators { header += ["\(i.id)_value", "\(i.id)_standard", "\(i.id)_met"] }
         header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
         var schoolTable: [[String]] = []
+        // Per-school verdicts failing now, for how long each has failed over the recorded runs.
+        var failingNow: [(rule: String, group: String, indicator: String, title: String, section: String)] = []
+        let ruleTitles = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleZh) }, uniquingKeysWith: { a, _ in a })
         for s in schools where schoolsReport != nil {
             let code = s["school_code"]?.description ?? ""
             let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
@@ -154,6 +167,9 @@ public enum Scorer {
                     let e = byRule["\(indicator.rule).\(section)"]?[key]
                     let f = figures(e)
                     row += [f["value"] ?? "", f["standard"] ?? "", e.map { $0.verdict == .met ? "true" : "false" } ?? ""]
+                }
+                if verdict.verdict == .notMet {
+                    failingNow.append((verdict.ruleID, key, school, ruleTitles[verdict.ruleID] ?? "", section))
                 }
                 let f = figures(verdict)
                 row += [f["indicators_met"] ?? "", f["weakest_share"] ?? "", verdict.verdict.rawValue, ""]
@@ -195,6 +211,10 @@ public enum Scorer {
                                             conclusion: cvEval == nil ? .dataMissing : (cvOK ? .met : .notMet),
                                             figures: "standard=\(figures(all.first)["standard"] ?? "")",
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    c.source = countyRule.map { .variation(rule: $0, group: "county_code=\(county)", figure: indicator.variation) }
+                    for e in failing where e.verdict == .notMet {
+                        failingNow.append((e.ruleID, e.groupKey, indicator.id, indicator.titleZh, section))
+                    }
                     c.distribution = all.compactMap { e in Double(figures(e)["value"] ?? "").map { (e.groupKey.replacingOccurrences(of: "school_code=", with: ""), $0) } }
                     c.standard = Double(figures(all.first)["standard"] ?? "")
                     if !cvOK, cvEval != nil, let w = waivers {
@@ -228,6 +248,14 @@ public enum Scorer {
                                             conclusion: conclusion(failing, evaluated: evaluated.count),
                                             figures: perSchool ? "" : (evaluated.first?.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") ?? ""),
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    if perSchool {
+                        c.source = .schoolShare(rule: rule.id, groups: Set(countyOf.filter { $0.value == county }.keys))
+                        for e in failing where e.groupKey.hasPrefix("school_code=") {
+                            failingNow.append((rule.id, e.groupKey, rule.id, rule.titleZh, ""))
+                        }
+                    } else {
+                        c.source = .countyFigure(rule: rule.id, county: county, year: year)
+                    }
                     if evaluated.isEmpty {
                         // Name what is missing: a whole table, or columns with no value in any row.
                         var names: Set<String> = []
@@ -245,6 +273,20 @@ public enum Scorer {
                     indicators.append(c)
                 }
             }
+        }
+        // The recorded runs: each indicator's series, and how long each failing school has failed.
+        var streaks: [FailureStreak] = []
+        if let history = options.history, history.scoredRunRecorded {
+            var current: [String: [String: RecordedVerdict]] = [:]
+            for e in evaluations {
+                current[e.ruleID, default: [:]][e.groupKey] = RecordedVerdict(verdict: e.verdict.rawValue,
+                                                                              figures: Dictionary(e.figures.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
+            }
+            TrendBuilder.attach(history, scoredRun: scoredRun, current: current, to: &indicators, reportYear: ruleSet.reportYear)
+            let schoolInfo = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")",
+                                                      (name: $0["school_name"]?.description ?? "", county: $0["county_code"]?.description ?? "")) },
+                                        uniquingKeysWith: { a, _ in a })
+            streaks = TrendBuilder.streaks(history, scoredRun: scoredRun, failing: failingNow, schools: schoolInfo)
         }
         do { try out.prepare() } catch { throw RunError(error) }
         do {
@@ -265,12 +307,26 @@ public enum Scorer {
                                     options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
                         })
             try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
-                                                                     profile: ruleSet.profile ?? ""))
+                                                                     profile: ruleSet.profile ?? "", streaks: streaks, history: options.history))
             try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
-                                                                   profile: ruleSet.profile ?? ""))
+                                                                   profile: ruleSet.profile ?? "", streaks: streaks, history: options.history))
+            if let history = options.history, history.scoredRunRecorded {
+                try out.csv("indicator_trend.csv",
+                            header: ["county_code", "section", "indicator", "run_id", "finished", "value", "standard", "conclusion"],
+                            rows: indicators.flatMap { c in
+                                c.trend.map { p in
+                                    [c.county, c.section, c.indicator, p.runID, p.finished, p.value.map { Value.format($0) } ?? "",
+                                     p.standard.map { Value.format($0) } ?? "", options.english ? p.conclusion.english : p.conclusion.rawValue]
+                                }
+                            })
+                try out.csv("failing_schools.csv",
+                            header: ["school_code", "school_name", "county_code", "indicator", "section", "rule_id", "runs_failed", "at_least", "failing_since"],
+                            rows: streaks.map { [$0.school, $0.schoolName, $0.county, $0.indicator, $0.section, $0.rule, String($0.runs),
+                                                 $0.atLeast ? "true" : "false", $0.since] })
+            }
         } catch { throw .output(error) }
         do { try out.commit() } catch { throw RunError(error) }
-        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, outputDirectory: out.finalPath)
+        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, streaks: streaks, outputDirectory: out.finalPath)
     }
 }
 

@@ -203,6 +203,15 @@ struct Validate: ParsableCommand {
             scoreOptions.waivers = waivers
             scoreOptions.previous = previous
             scoreOptions.english = lang == .en
+            // The run just recorded, in the series of runs over the same inputs.
+            if let runHistory, !historyFailed {
+                do {
+                    scoreOptions.history = try HistoryDatabase.scoreHistory(path: runHistory.databasePath, runID: result.summary.runID,
+                                                                            limit: Score.defaultTrendRuns)
+                } catch {
+                    console.note("评估报告不含历次运行：\(error.description)", "The evaluation leaves out the recorded runs: \(error.description)")
+                }
+            }
             do {
                 _ = try Scorer.score(scoreOptions)
             } catch {
@@ -369,8 +378,41 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: "报告语言 (report language): zh or en.")
     var lang: Language = .zh
 
+    @Option(name: .long, help: "运行历史数据库 (run history), for each indicator over the recorded runs; default schoolstat-history.sqlite beside the run directory. Only read.")
+    var history: String?
+
+    @Flag(name: .long, help: "报告不含历次运行 (leave the recorded runs out of the report).")
+    var noHistory = false
+
+    @Option(name: .long, help: "最多比较最近几次运行 (how many recorded runs the series cover, this one included; default 30).")
+    var trendRuns: Int = Score.defaultTrendRuns
+
+    static let defaultTrendRuns = 30
+
+    func validate() throws {
+        if trendRuns < 1 || trendRuns > 1000 { throw ValidationError("--trend-runs 应在 1 到 1000 之间。 (--trend-runs must be 1–1000)") }
+        if noHistory && history != nil { throw ValidationError("--no-history 不能与 --history 同用。 (--no-history excludes --history)") }
+    }
+
     func run() throws {
         var options = ScoreOptions(run: runDirectory, rulesDirectory: rules, outputDirectory: out)
+        if !noHistory {
+            let runID = FileManager.default.contents(atPath: runDirectory + "/summary.json")
+                .flatMap { try? JSONDecoder().decode(RunSummary.self, from: $0) }?.runID ?? ""
+            do {
+                options.history = try HistoryDatabase.scoreHistory(path: history ?? RunHistory.defaultPath(outputDirectory: runDirectory),
+                                                                   runID: runID, limit: trendRuns)
+            } catch {
+                // A named history that cannot be read is the user's mistake; a default one beside
+                // the run is only left out.
+                FileHandle.standardError.write(Data("schoolstat score: \(error.description)\n".utf8))
+                if history != nil { throw ExitCode(RunStatus.badRulesOrArguments.rawValue) }
+            }
+            if options.history == nil, let history {
+                FileHandle.standardError.write(Data("schoolstat score: 运行历史 \(history) 不存在 (no run history there)\n".utf8))
+                throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+            }
+        }
         options.previous = previous
         options.profile = profile
         options.waivers = waivers

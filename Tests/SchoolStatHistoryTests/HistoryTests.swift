@@ -212,4 +212,94 @@ struct HistoryTests {
         #expect(refused.stderr.contains("不会改动它"))
         #expect(try DatabaseQueue(path: foreign).read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master") } == ["notes"])
     }
+
+    /// The schools table with one school's line edited as text (UTF-8 with BOM, CRLF kept).
+    func editSchool(_ path: String, code: String, _ pairs: [(String, String)]) throws {
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        let start = try #require(text.range(of: "\r\n" + code + ","))
+        let end = text[start.upperBound...].range(of: "\r\n")?.lowerBound ?? text.endIndex
+        var line = String(text[start.upperBound..<end])
+        for (old, new) in pairs {
+            #expect(line.contains(old), "\(old) in \(line)")
+            line = line.replacingOccurrences(of: old, with: new)
+        }
+        text.replaceSubrange(start.upperBound..<end, with: line)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    @Test("--score shows each county indicator over the recorded runs and how long each failing school has failed")
+    func evaluationOverRuns() throws {
+        let (_, inputs, out, db) = try county()
+        let schools = inputs + "/schools.csv"
+        let original = try Data(contentsOf: URL(fileURLWithPath: schools))
+        // Night 1 as exported; night 2 万盛小学 (3150010001) has fixed its largest class (49 → 44)
+        // and its equipment value (316.6522 → 616.6522); night 3 the export has both back as before.
+        #expect(try validate(inputs, out: out, ["--score"]).status == 1)
+        try editSchool(schools, code: "3150010001", [(",40,49,126,", ",40,44,126,"), ("316.6522", "616.6522")])
+        #expect(try validate(inputs, out: out, ["--score"]).status == 1)
+        try original.write(to: URL(fileURLWithPath: schools))
+        #expect(try validate(inputs, out: out, ["--score"]).status == 1)
+
+        let trend = TestSupport.csvRecords(out + "/evaluation/indicator_trend.csv")
+        func series(_ indicator: String, _ section: String = "") -> [[String: String]] {
+            trend.filter { $0["indicator"] == indicator && $0["section"] == section }
+        }
+        // Class size: the share of the county's schools meeting it rises on night 2 and falls back.
+        let classSize = series("guarantee.G5.class_size")
+        #expect(classSize.count == 3)
+        let shares = classSize.compactMap { $0["value"].flatMap(Double.init) }
+        #expect(shares.count == 3 && shares[1] > shares[0] && shares[2] == shares[0], "\(classSize)")
+        #expect(classSize.map { $0["conclusion"] } == ["不达标", "不达标", "不达标"])
+        // Equipment per pupil: the variation coefficient moves on night 2 and comes back.
+        let equipment = series("R6", "primary").compactMap { $0["value"].flatMap(Double.init) }
+        #expect(equipment.count == 3 && equipment[1] != equipment[0] && equipment[2] == equipment[0], "\(equipment)")
+        // Three runs, one run id each, in the order they were recorded, the scored one last.
+        let runIDs = classSize.compactMap { $0["run_id"] }
+        #expect(Set(runIDs).count == 3)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+        #expect(runIDs.last == summary?["run_id"] as? String)
+
+        // 万盛小学 fails class size again since tonight only; its music and art rooms, never fixed,
+        // have failed all three nights; a school never edited has failed three nights too.
+        let failing = TestSupport.csvRecords(out + "/evaluation/failing_schools.csv")
+        func streak(_ school: String, _ indicator: String, _ section: String = "") -> String? {
+            failing.first { $0["school_code"] == school && $0["indicator"] == indicator && $0["section"] == section }?["runs_failed"]
+        }
+        #expect(streak("3150010001", "guarantee.G5.class_size") == "1")
+        #expect(streak("3150010001", "R6", "primary") == "1")
+        #expect(streak("3150010001", "guarantee.G3.rooms") == "3")
+        #expect(streak("3150010112", "guarantee.G5.class_size") == "3")
+        #expect(failing.allSatisfy { $0["at_least"] == "false" })
+        let rows = failing.compactMap { $0["runs_failed"].flatMap(Int.init) }
+        #expect(rows == rows.sorted(by: >), "longest first")
+
+        // The report: a chart per indicator with a dot per run, and the streaks table.
+        let html = TestSupport.text(out + "/evaluation/evaluation.html")
+        #expect(html.contains("（三）历次运行"))
+        let charts = html.components(separatedBy: "<svg class=\"chart trend\"").dropFirst()
+        #expect(charts.count == Set(trend.map { "\($0["county_code"] ?? "")|\($0["section"] ?? "")|\($0["indicator"] ?? "")" }).count)
+        #expect(charts.allSatisfy { $0.components(separatedBy: "<circle class=\"run\"").count - 1 == 3 })
+        let markdown = TestSupport.text(out + "/evaluation/evaluation.md")
+        #expect(markdown.contains("| 3150010001 万盛小学 | guarantee.G5.class_size"))
+
+        // Scoring reads the history and never changes it; a window of 2 runs says "at least".
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        let scored = try TestSupport.runBinary(["score", out, "--rules", TestSupport.rules, "--trend-runs", "2"])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        let windowed = TestSupport.csvRecords(out + "/evaluation/failing_schools.csv")
+        #expect(windowed.first { $0["school_code"] == "3150010112" && $0["indicator"] == "guarantee.G5.class_size" }?["at_least"] == "true")
+        #expect(windowed.first { $0["school_code"] == "3150010001" && $0["indicator"] == "guarantee.G5.class_size" }?["at_least"] == "false")
+        #expect(TestSupport.csvRecords(out + "/evaluation/indicator_trend.csv").filter { $0["indicator"] == "guarantee.G5.class_size" }.count == 2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+        #expect(try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") } == 3)
+
+        // Without a history the report says so and writes no series.
+        let alone = try TestSupport.runBinary(["score", out, "--rules", TestSupport.rules, "--no-history", "--out", out + "-alone"])
+        #expect(alone.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: out + "-alone/indicator_trend.csv"))
+        #expect(TestSupport.text(out + "-alone/evaluation.md").contains("没有可用的运行历史"))
+        let named = try TestSupport.runBinary(["score", out, "--rules", TestSupport.rules, "--history", out + "/nothing.sqlite", "--out", out + "-none"])
+        #expect(named.status == 2)
+        #expect(named.stderr.contains("nothing.sqlite"))
+    }
 }
