@@ -26,8 +26,6 @@ public struct RecordedFinding: Sendable, Equatable {
     public var waived: Bool
     /// Runs in a row, this one included, that the finding has been open.
     public var openRuns: Int
-    /// Its row in the history, once recorded.
-    public var id: Int64?
 
     public init(table: String, key: String, school: String, rule: String, severity: String, column: String, value: String,
                 file: String, line: Int, messageZh: String, messageEn: String, waived: Bool, openRuns: Int = 1) {
@@ -35,9 +33,6 @@ public struct RecordedFinding: Sendable, Equatable {
         self.value = value; self.file = file; self.line = line; self.messageZh = messageZh; self.messageEn = messageEn
         self.waived = waived; self.openRuns = openRuns
     }
-
-    /// What matches a finding across runs: table, business key, rule and column, never the line.
-    public var matchKey: String { [table, key, rule, column].joined(separator: "\u{1F}") }
 }
 
 /// A recorded run, as `schoolstat history` lists it.
@@ -184,43 +179,6 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
-    /// A run's findings in the order they were found; without their messages (left empty) when
-    /// only matching them is wanted, which holds a large run in far less memory.
-    public func findings(run: String, messages: Bool = true) throws(HistoryError) -> [RecordedFinding] {
-        let text = messages ? "message_zh, message_en" : "'' AS message_zh, '' AS message_en"
-        do {
-            return try pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT rowid, table_name, business_key, school_code, rule, severity, column_name, value, file, line, \(text), waived, open_runs
-                    FROM findings WHERE run_id = ? ORDER BY rowid
-                    """, arguments: [run]).map { r in
-                    var f = RecordedFinding(table: r["table_name"], key: r["business_key"], school: r["school_code"], rule: r["rule"], severity: r["severity"],
-                                            column: r["column_name"], value: r["value"], file: r["file"], line: r["line"], messageZh: r["message_zh"],
-                                            messageEn: r["message_en"], waived: r["waived"], openRuns: r["open_runs"])
-                    f.id = r["rowid"]
-                    return f
-                }
-            }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
-    }
-
-    /// The messages of recorded findings, by row.
-    public func messages(of ids: [Int64]) throws(HistoryError) -> [Int64: (zh: String, en: String)] {
-        var out: [Int64: (String, String)] = [:]
-        do {
-            try pool.read { db in
-                for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-                    let marks = chunk.map { _ in "?" }.joined(separator: ",")
-                    for r in try Row.fetchAll(db, sql: "SELECT rowid, message_zh, message_en FROM findings WHERE rowid IN (\(marks))",
-                                              arguments: StatementArguments(chunk)) {
-                        out[r["rowid"]] = (r["message_zh"], r["message_en"])
-                    }
-                }
-            }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
-        return out
-    }
-
     public func run(_ id: String) throws(HistoryError) -> RecordedRun? {
         try runs(where: "WHERE r.id = ?", [id], limit: 1).first
     }
@@ -257,39 +215,31 @@ public final class HistoryDatabase: Sendable {
         } catch { throw HistoryError(path: path, reason: "\(error)") }
     }
 
-    /// Records a run in one transaction: all of it or nothing.
-    public func record(_ run: RunRecord) throws(HistoryError) {
-        do {
-            try pool.write { db in
-                let s = run.summary
-                let tables = s.tables.values
-                try db.execute(sql: """
-                    INSERT INTO runs (id, started, finished, status, profile, report_date, rules_digest, inputs_key, output_directory,
-                        rows_read, rows_clean, rows_rejected, errors, warnings, waived, previous_run, new, fixed, open)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [s.runID, run.started, run.finished, Int(s.status), s.profile ?? "national", s.reportDate, run.rulesDigest,
-                                     run.inputsKey, run.outputDirectory, tables.reduce(0) { $0 + $1.rowsRead },
-                                     tables.reduce(0) { $0 + $1.rowsClean }, tables.reduce(0) { $0 + $1.rowsRejected },
-                                     s.totals.errors, s.totals.warnings, s.totals.waived, s.changes?.previousRun,
-                                     s.changes?.totals.new, s.changes?.totals.fixed, s.changes?.totals.open])
-                for input in s.inputs {
-                    try db.execute(sql: "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                   arguments: [s.runID, input.path, input.table, input.sha256, input.encoding, input.bytes, input.error])
-                }
-                for (name, t) in s.tables.sorted(by: { $0.key < $1.key }) {
-                    try db.execute(sql: "INSERT INTO run_tables VALUES (?, ?, ?, ?, ?)", arguments: [s.runID, name, t.rowsRead, t.rowsClean, t.rowsRejected])
-                }
-                let finding = try db.cachedStatement(sql: "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                for f in run.findings {
-                    try finding.execute(arguments: [s.runID, f.table, f.key, f.school, f.rule, f.severity, f.column, f.value, f.file, f.line,
-                                                    f.messageZh, f.messageEn, f.waived, f.openRuns])
-                }
-                let verdict = try db.cachedStatement(sql: "INSERT INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                for v in run.verdicts {
-                    try verdict.execute(arguments: [s.runID, v.rule, v.table, v.key, v.verdict, v.figures, v.file, v.line])
-                }
-            }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
+    /// Inserts everything recorded about `run` but its findings (staged apart, see
+    /// `FindingStaging.record`) into the history reached as `schema` on `db`.
+    static func insert(_ run: RunRecord, into db: Database, schema: String) throws {
+        let s = run.summary
+        let tables = s.tables.values
+        try db.execute(sql: """
+            INSERT INTO \(schema).runs (id, started, finished, status, profile, report_date, rules_digest, inputs_key, output_directory,
+                rows_read, rows_clean, rows_rejected, errors, warnings, waived, previous_run, new, fixed, open)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [s.runID, run.started, run.finished, Int(s.status), s.profile ?? "national", s.reportDate, run.rulesDigest,
+                             run.inputsKey, run.outputDirectory, tables.reduce(0) { $0 + $1.rowsRead },
+                             tables.reduce(0) { $0 + $1.rowsClean }, tables.reduce(0) { $0 + $1.rowsRejected },
+                             s.totals.errors, s.totals.warnings, s.totals.waived, s.changes?.previousRun,
+                             s.changes?.totals.new, s.changes?.totals.fixed, s.changes?.totals.open])
+        for input in s.inputs {
+            try db.execute(sql: "INSERT INTO \(schema).inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [s.runID, input.path, input.table, input.sha256, input.encoding, input.bytes, input.error])
+        }
+        for (name, t) in s.tables.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO \(schema).run_tables VALUES (?, ?, ?, ?, ?)", arguments: [s.runID, name, t.rowsRead, t.rowsClean, t.rowsRejected])
+        }
+        let verdict = try db.cachedStatement(sql: "INSERT INTO \(schema).verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        for v in run.verdicts {
+            try verdict.execute(arguments: [s.runID, v.rule, v.table, v.key, v.verdict, v.figures, v.file, v.line])
+        }
     }
 
     public static func timestamp(_ date: Date) -> String {
@@ -299,7 +249,7 @@ public final class HistoryDatabase: Sendable {
     }
 }
 
-/// Everything recorded about one run.
+/// Everything recorded about one run but its findings, which are staged apart.
 public struct RunRecord: Sendable {
     public var summary: RunSummary
     public var started: String
@@ -307,7 +257,6 @@ public struct RunRecord: Sendable {
     public var rulesDigest: String
     public var inputsKey: String
     public var outputDirectory: String
-    public var findings: [RecordedFinding]
     public var verdicts: [(rule: String, table: String, key: String, verdict: String, figures: String, file: String, line: Int)]
 }
 

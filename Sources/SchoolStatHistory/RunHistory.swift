@@ -22,7 +22,9 @@ public final class RunHistory {
     let inputsKey: String
     let failOn: FailOn
     let started = Date()
-    private var findings: [RecordedFinding] = []
+    /// The run's findings, as they are found, in a temporary database of their own.
+    private var staging: FindingStaging?
+    private var stagingFailure: HistoryError?
     private var record: RunRecord?
 
     /// The default database: `schoolstat-history.sqlite` in the directory holding the output directory.
@@ -45,12 +47,13 @@ public final class RunHistory {
 
     /// Wires the history into `run`.
     public func attach(to run: ValidationRun) {
+        do { staging = try FindingStaging() } catch { stagingFailure = error }
         run.onEntry = { [unowned self] entry in
             let key = entry.recordKey.isEmpty ? "file=" + entry.sourceFile : entry.recordKey
-            findings.append(RecordedFinding(table: entry.table, key: key, school: entry.school.isEmpty ? Self.school(entry.recordKey) : entry.school, rule: entry.ruleID,
-                                            severity: entry.severity.rawValue, column: entry.column, value: entry.rawValue,
-                                            file: entry.sourceFile, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
-                                            waived: !entry.note.isEmpty))
+            staging?.add(RecordedFinding(table: entry.table, key: key, school: entry.school.isEmpty ? Self.school(entry.recordKey) : entry.school,
+                                         rule: entry.ruleID, severity: entry.severity.rawValue, column: entry.column, value: entry.rawValue,
+                                         file: entry.sourceFile, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
+                                         waived: !entry.note.isEmpty))
         }
         run.beforeCommit = { [unowned self] path, summary throws(RunError) in
             try self.prepare(path: path, summary: &summary)
@@ -63,48 +66,39 @@ public final class RunHistory {
     }
 
     func prepare(path: (String) -> String, summary: inout RunSummary) throws(RunError) {
-        let previous: (id: String, finished: String)?
-        let earlier: [RecordedFinding]
-        do {
+        let changes: ChangeSummary
+        do throws(HistoryError) {
+            if let stagingFailure { throw stagingFailure }
+            guard let staging else { return }
+            var previous: (id: String, finished: String)?
             if FileManager.default.fileExists(atPath: databasePath) {
                 let database = try HistoryDatabase(path: databasePath)
                 self.database = database
                 previous = try database.previousRun(inputsKey: inputsKey)
-                earlier = try previous.map { p throws(HistoryError) in try database.findings(run: p.id, messages: false) } ?? []
-            } else {
-                previous = nil
-                earlier = []
+                try staging.attach(history: databasePath)
             }
+            changes = try staging.compare(previousRun: previous?.id, previousFinished: previous?.finished)
         } catch { throw .arguments(error.description) }
-        var (changes, rows) = Changes.compare(previous: earlier, current: &findings, previousRun: previous?.id, previousFinished: previous?.finished)
-        // The previous run was read without its messages; the fixed findings need theirs.
-        let fixedIDs = rows.compactMap { $0.change == .fixed ? $0.finding.id : nil }
-        if !fixedIDs.isEmpty, let database {
-            let messages: [Int64: (zh: String, en: String)]
-            do { messages = try database.messages(of: fixedIDs) } catch { throw .arguments(error.description) }
-            for i in rows.indices where rows[i].change == .fixed {
-                if let id = rows[i].finding.id, let m = messages[id] { rows[i].finding.messageZh = m.zh; rows[i].finding.messageEn = m.en }
-            }
-        }
-        do { try Changes.writeCSV(rows, to: path("changes.csv")) } catch { throw .output(error) }
+        do { try staging?.writeCSV(to: path("changes.csv")) } catch { throw .output(error) }
         summary.changes = changes
         if failOn == .newErrors, summary.status == RunStatus.dataErrors.rawValue, changes.newErrors == 0 {
             summary.status = RunStatus.clean.rawValue
         }
         let digest = SHA256.hexDigest(Array(summary.ruleFiles.map { $0.path + " " + $0.sha256 }.joined(separator: "\n").utf8))
         record = RunRecord(summary: summary, started: HistoryDatabase.timestamp(started), finished: HistoryDatabase.timestamp(Date()),
-                           rulesDigest: digest, inputsKey: inputsKey, outputDirectory: "", findings: findings,
-                           verdicts: Self.verdicts(path("evaluations.csv")))
+                           rulesDigest: digest, inputsKey: inputsKey, outputDirectory: "", verdicts: Self.verdicts(path("evaluations.csv")))
     }
 
     /// Records the run once its outputs are committed to `outputDirectory`.
     public func recordRun(outputDirectory: String) throws(HistoryError) {
-        guard var record else { return }
+        guard var record, let staging else { return }
         record.outputDirectory = OutputDirectory.realPath(outputDirectory) ?? outputDirectory
-        let database: HistoryDatabase
-        if let opened = self.database { database = opened } else { database = try HistoryDatabase(path: databasePath) }
-        try database.record(record)
+        // Created here when it did not exist: the schema is made by HistoryDatabase.
+        if database == nil { database = try HistoryDatabase(path: databasePath) }
+        try staging.attach(history: databasePath)
+        try staging.record(record)
         self.record = nil
+        self.staging = nil
     }
 
     static func verdicts(_ path: String) -> [(rule: String, table: String, key: String, verdict: String, figures: String, file: String, line: Int)] {

@@ -103,16 +103,17 @@ struct Diff: ParsableCommand {
                 FileHandle.standardError.write(Data("schoolstat: 运行历史中没有运行 \(id)。 (no run \(id) in the history)\n".utf8))
                 throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
             }
-            let earlier = try database.findings(run: runA)
-            var later = try database.findings(run: runB)
             let finished = try database.run(runA)?.finished
-            let (summary, rows) = Changes.compare(previous: earlier, current: &later, previousRun: runA, previousFinished: finished)
+            let staging = try FindingStaging()
+            try staging.attach(history: db)
+            try staging.load(recordedRun: runB)
+            let summary = try staging.compare(previousRun: runA, previousFinished: finished)
             if let csv {
                 guard !FileManager.default.fileExists(atPath: csv) else {
                     FileHandle.standardError.write(Data("schoolstat: \(csv) 已存在，不会覆盖。 (\(csv) exists; not replaced)\n".utf8))
                     throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
                 }
-                do { try Changes.writeCSV(rows, to: csv) } catch {
+                do { try staging.writeCSV(to: csv) } catch {
                     FileHandle.standardError.write(Data("schoolstat: \(error.description)\n".utf8))
                     throw ExitCode(RunStatus.outputFailed.rawValue)
                 }
@@ -123,9 +124,9 @@ struct Diff: ParsableCommand {
                 print(String(decoding: try encoder.encode(summary), as: UTF8.self))
             } else {
                 Changes.describe(summary, zh: lang == .zh, limit: 20).forEach { print($0) }
-                for row in rows where row.change != .open {
-                    let f = row.finding
-                    let word = lang == .zh ? (row.change == .new ? "新增" : "修复") : row.change.rawValue
+                try staging.forEachChange { change, f in
+                    guard change != .open else { return }
+                    let word = lang == .zh ? (change == .new ? "新增" : "修复") : change.rawValue
                     print("  [\(word)] \(f.school.isEmpty ? "-" : f.school) \(f.key) \(f.rule) \(f.column): \(lang == .zh ? f.messageZh : f.messageEn)")
                 }
             }
