@@ -22,7 +22,7 @@ public enum XLSXReader {
                                  sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw .cannotOpen(path: path, reason: "不是有效的 xlsx 文件（无法按 zip 打开）(not a valid .xlsx workbook)")
+            throw .notAWorkbook(path: path, reason: "文件内容不是 zip 压缩包，可能是改了扩展名的其他文件或已损坏 (its content is not a zip archive)")
         }
         var budget = limits.inflatedBytes
         // Inflates one part in chunks into `body`; `false` from body stops early.
@@ -77,11 +77,11 @@ public enum XLSXReader {
 
         let book = WorkbookHandler()
         guard try parse("xl/workbook.xml", maximum: ReadLimits.smallPartBytes, handler: book) else {
-            throw .cannotOpen(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
+            throw .notAWorkbook(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
         }
         // The first worksheet, passing over the problem list that schoolstat's annotated copy of a
         // workbook puts first, so that a clerk may correct that copy and send it back.
-        guard let first = book.sheets.first(where: { $0.name != Spreadsheet.problemListSheet }) ?? book.sheets.first else { throw .cannotOpen(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
+        guard let first = book.sheets.first(where: { $0.name != Spreadsheet.problemListSheet }) ?? book.sheets.first else { throw .notAWorkbook(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
         var target = "xl/worksheets/sheet1.xml"
         let relations = RelationsHandler()
         if try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {
@@ -97,7 +97,7 @@ public enum XLSXReader {
             }
         }
         guard try outcome.get() else {
-            throw .cannotOpen(path: path, reason: "工作簿中没有 \(target) (worksheet missing)")
+            throw .notAWorkbook(path: path, reason: "工作簿中没有 \(target) (worksheet missing)")
         }
     }
 

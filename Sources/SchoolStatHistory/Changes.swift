@@ -41,6 +41,10 @@ public final class FindingStaging {
                         open_runs INTEGER NOT NULL DEFAULT 1, change TEXT);
                     CREATE TABLE matched (seq INTEGER PRIMARY KEY, previous_rowid INTEGER NOT NULL, open_runs INTEGER NOT NULL);
                     CREATE TABLE fixed_findings (seq INTEGER PRIMARY KEY, previous_rowid INTEGER NOT NULL);
+                    CREATE TABLE previous_findings (
+                        pid INTEGER PRIMARY KEY, table_name TEXT NOT NULL, business_key TEXT NOT NULL, rule TEXT NOT NULL,
+                        column_name TEXT NOT NULL, n INTEGER NOT NULL, open_runs INTEGER NOT NULL);
+                    CREATE INDEX previous_key ON previous_findings (table_name, business_key, rule, column_name, n);
                     """)
             }
         } catch {
@@ -106,29 +110,37 @@ public final class FindingStaging {
         var byRule: [String: ChangeCounts] = [:], bySchool: [String: ChangeCounts] = [:]
         do {
             try queue.write { db in
-                try db.execute(sql: "DELETE FROM matched; DELETE FROM fixed_findings; UPDATE current_findings SET change = NULL, open_runs = 1")
+                try db.execute(sql: """
+                    DELETE FROM matched; DELETE FROM fixed_findings; DELETE FROM previous_findings;
+                    UPDATE current_findings SET change = NULL, open_runs = 1
+                    """)
                 if let previousRun {
-                    // The k-th finding with a key in one run continues the k-th with that key in the other.
+                    // The k-th finding with a key in one run continues the k-th with that key in the
+                    // other. The earlier run's are numbered into a table with an index on the key, and
+                    // the later run's looked up in it: one pass over each, not one over their product.
+                    try db.execute(sql: """
+                        INSERT INTO previous_findings (pid, table_name, business_key, rule, column_name, n, open_runs)
+                        SELECT rowid, table_name, business_key, rule, column_name,
+                               row_number() OVER (PARTITION BY table_name, business_key, rule, column_name ORDER BY rowid), open_runs
+                        FROM history.findings WHERE run_id = ? AND waived = 0
+                        """, arguments: [previousRun])
                     try db.execute(sql: """
                         INSERT INTO matched (seq, previous_rowid, open_runs)
-                        WITH c AS (SELECT seq, table_name, business_key, rule, column_name,
-                                          row_number() OVER (PARTITION BY table_name, business_key, rule, column_name ORDER BY seq) AS n
-                                   FROM current_findings WHERE waived = 0),
-                             p AS (SELECT rowid AS pid, table_name, business_key, rule, column_name, open_runs,
-                                          row_number() OVER (PARTITION BY table_name, business_key, rule, column_name ORDER BY rowid) AS n
-                                   FROM history.findings WHERE run_id = ?1 AND waived = 0)
-                        SELECT c.seq, p.pid, p.open_runs FROM c JOIN p
-                        ON c.table_name = p.table_name AND c.business_key = p.business_key AND c.rule = p.rule
-                           AND c.column_name = p.column_name AND c.n = p.n
-                        """, arguments: [previousRun])
+                        SELECT c.seq, p.pid, p.open_runs
+                        FROM (SELECT seq, table_name, business_key, rule, column_name,
+                                     row_number() OVER (PARTITION BY table_name, business_key, rule, column_name ORDER BY seq) AS n
+                              FROM current_findings WHERE waived = 0) AS c
+                        CROSS JOIN previous_findings AS p
+                        ON p.table_name = c.table_name AND p.business_key = c.business_key AND p.rule = c.rule
+                           AND p.column_name = c.column_name AND p.n = c.n
+                        """)
                     try db.execute(sql: """
                         UPDATE current_findings SET change = 'open', open_runs = m.open_runs + 1 FROM matched m WHERE m.seq = current_findings.seq
                         """)
                     try db.execute(sql: """
                         INSERT INTO fixed_findings (previous_rowid)
-                        SELECT rowid FROM history.findings WHERE run_id = ? AND waived = 0
-                            AND rowid NOT IN (SELECT previous_rowid FROM matched) ORDER BY rowid
-                        """, arguments: [previousRun])
+                        SELECT pid FROM previous_findings WHERE pid NOT IN (SELECT previous_rowid FROM matched) ORDER BY pid
+                        """)
                 }
                 try db.execute(sql: "UPDATE current_findings SET change = 'new' WHERE waived = 0 AND change IS NULL")
                 let fixed = previousRun == nil ? "" : """

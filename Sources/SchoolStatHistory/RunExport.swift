@@ -188,7 +188,7 @@ public enum RunExport {
             try await connection.close()
             return report
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             try? await connection.close()
             throw error
         }

@@ -3,6 +3,8 @@
 /// A failure that stops one input file from being read; other files go on.
 public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
+    /// The file opened but is not a workbook that can be read (not a zip, no worksheet).
+    case notAWorkbook(path: String, reason: String)
     case ioFailure(path: String, reason: String)
     case encodingUnavailable(String)
     case parserFailure(path: String, reason: String)
@@ -30,6 +32,8 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .cannotOpen(path, reason):
             return "无法打开文件 \(path)：\(reason)。请确认路径正确且文件可读。 (cannot open \(path): \(reason))"
+        case let .notAWorkbook(path, reason):
+            return "\(path) 不是可以读取的 Excel 工作簿：\(reason)。请在 Excel 或 WPS 中打开它，另存为“Excel 工作簿 (.xlsx)”或 CSV 后再检查。 (\(path) is not a readable Excel workbook: \(reason); open it in Excel and save it as .xlsx or CSV)"
         case let .ioFailure(path, reason):
             return "读取文件 \(path) 时出错：\(reason)。 (read error in \(path): \(reason))"
         case let .encodingUnavailable(name):

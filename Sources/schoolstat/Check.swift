@@ -26,14 +26,10 @@ struct Check: ParsableCommand {
     @Option(name: .long, help: "写出标注工作簿 (write the annotated workbook here, .xlsx). An existing file is replaced only if schoolstat wrote it.")
     var annotate: String?
 
-    @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = RulesLocation.defaultDirectory
-
-    @Option(name: .long, help: "地区参数 (regional profile).")
-    var profile: String?
-
-    @Option(name: .long, help: "统计基准日 (reference date), e.g. 2024-09-30.")
-    var asOf: String?
+    @OptionGroup var ruleOptions: RuleOptions
+    var rules: String { ruleOptions.rules }
+    var asOf: String? { ruleOptions.asOf }
+    var profile: String? { ruleOptions.profile }
 
     @Option(name: .long, help: "输入编码 (input encoding); detected when omitted.")
     var encoding: String?
@@ -110,17 +106,13 @@ struct Serve: ParsableCommand {
         token every request must carry. Rules, profile and schools table are fixed at start. Uploads are deleted once checked.)
         """)
 
-    @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = RulesLocation.defaultDirectory
-
-    @Option(name: .long, help: "地区参数 (regional profile).")
-    var profile: String?
+    @OptionGroup var ruleOptions: RuleOptions
+    var rules: String { ruleOptions.rules }
+    var asOf: String? { ruleOptions.asOf }
+    var profile: String? { ruleOptions.profile }
 
     @Option(name: .long, help: "全县的学校表 (the county's schools table).")
     var schools: String?
-
-    @Option(name: .long, help: "统计基准日 (reference date).")
-    var asOf: String?
 
     @Option(name: .long, help: "监听地址 (address to bind); default 127.0.0.1.")
     var host: String = "127.0.0.1"

@@ -193,6 +193,18 @@ struct Export: AsyncParsableCommand {
 /// Where the rules are when `--rules` is not given: `Rules` in the working directory when there is
 /// one, else those installed beside the binary (`PREFIX/share/schoolstat/Rules` for
 /// `PREFIX/bin/schoolstat`), else `Rules`.
+/// The rules a run is checked with: shared by validate, check and serve.
+struct RuleOptions: ParsableArguments {
+    @Option(name: .long, help: "规则目录 (rules directory); default ./Rules, or the installed rules beside the program.")
+    var rules: String = RulesLocation.defaultDirectory
+
+    @Option(name: .long, help: "统计基准日 (reference date for ages), e.g. 2024-09-30; default from Rules/parameters.yaml.")
+    var asOf: String?
+
+    @Option(name: .long, help: "地区参数 (regional profile in Rules/profiles): national, yubei, shapingba, wansheng …")
+    var profile: String?
+}
+
 enum RulesLocation {
     static var defaultDirectory: String {
         if FileManager.default.fileExists(atPath: "Rules/schemas") { return "Rules" }

@@ -58,8 +58,10 @@ struct Validate: ParsableCommand {
     @Argument(help: "要检查的 CSV 文件或目录 (CSV files or directories).")
     var inputs: [String]
 
-    @Option(name: .long, help: "规则目录 (rules directory).")
-    var rules: String = RulesLocation.defaultDirectory
+    @OptionGroup var ruleOptions: RuleOptions
+    var rules: String { ruleOptions.rules }
+    var asOf: String? { ruleOptions.asOf }
+    var profile: String? { ruleOptions.profile }
 
     @Option(name: .long, help: "输出目录 (output directory): a new path, or one schoolstat wrote before, replaced atomically when the run completes. Any other existing path is refused.")
     var out: String = "out"
@@ -72,12 +74,6 @@ struct Validate: ParsableCommand {
 
     @Option(name: .long, help: "分隔符 (delimiter): comma, tab or semicolon. Detected when omitted.")
     var delimiter: String?
-
-    @Option(name: .long, help: "统计基准日 (reference date for ages), e.g. 2024-09-30; default from Rules/parameters.yaml.")
-    var asOf: String?
-
-    @Option(name: .long, help: "地区参数 (regional profile in Rules/profiles): national, yubei, shapingba, wansheng …")
-    var profile: String?
 
     @Option(name: .long, help: "上一期的输出目录 (the previous period's --out directory), for period-over-period rules.")
     var previous: String?

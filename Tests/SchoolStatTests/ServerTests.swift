@@ -78,6 +78,9 @@ struct ServerTests {
                 let message = problems.first?["message_zh"] as? String ?? ""
                 #expect(message.contains("x.xlsx"))
                 #expect(!message.contains("schoolstat-upload"))
+                // What a clerk can do about it, and nothing about paths they never typed.
+                #expect(message.contains("另存为"), "\(message)")
+                #expect(!message.contains("路径"), "\(message)")
             }
             try await client.execute(uri: "/api/check?name=x.csv", method: .post) { response in
                 #expect(response.status == .badRequest)
