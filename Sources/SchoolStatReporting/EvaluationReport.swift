@@ -9,13 +9,7 @@ public enum EvaluationReport {
     public static func markdown(_ indicators: [CountyIndicator], english: Bool, reportDate: String, profile: String,
                                 streaks: [FailureStreak] = [], history: ScoreHistory? = nil) -> String {
         func conclusion(_ c: Conclusion) -> String { english ? c.english : c.rawValue }
-        func section(_ s: String) -> String {
-            switch s {
-            case "primary": return english ? "primary" : "小学"
-            case "junior": return english ? "junior" : "初中"
-            default: return s
-            }
-        }
+        func section(_ s: String) -> String { sectionName(s, english: english) }
         var md = english
             ? "# County compulsory-education evaluation\n\nReference date \(reportDate); regional profile `\(profile)`. Computed by schoolstat from the run's clean data; every figure can be recomputed from `clean/` with the formulas below.\n\n"
             : "# 县域义务教育优质均衡发展评估\n\n统计基准日 \(reportDate)；地区参数 `\(profile)`。由 schoolstat 根据本次运行的合格数据计算，每个数字都可按下列公式从 `clean/` 重新算出。\n\n"
@@ -76,7 +70,7 @@ extension EvaluationReport {
             let cls = c == .met ? "met" : (c == .metAfterRectification ? "rectified" : (c == .notMet ? "notmet" : "missing"))
             return "<span class=\"\(cls)\">\(esc(english ? c.english : c.rawValue))</span>"
         }
-        func section(_ s: String) -> String { s == "primary" ? (english ? "primary" : "小学") : (s == "junior" ? (english ? "junior" : "初中") : s) }
+        func section(_ s: String) -> String { sectionName(s, english: english) }
         var h = """
         <!DOCTYPE html>
         <html lang="\(english ? "en" : "zh-CN")"><head><meta charset="utf-8">

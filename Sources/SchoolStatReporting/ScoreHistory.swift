@@ -88,7 +88,7 @@ public struct FailureStreak: Sendable {
 
 extension IndicatorSource {
     /// The value and conclusion this source gives in a set of verdicts.
-    func point(_ verdicts: [String: [String: RecordedVerdict]], reportYear: Int) -> (value: Double?, standard: Double?, conclusion: Conclusion) {
+    func point(_ verdicts: [String: [String: RecordedVerdict]]) -> (value: Double?, standard: Double?, conclusion: Conclusion) {
         switch self {
         case .variation(let rule, let group, let figure):
             guard let v = verdicts[rule]?[group] else { return (nil, nil, .dataMissing) }
@@ -116,16 +116,16 @@ enum TrendBuilder {
     /// Each indicator's points over `history`'s earlier runs, then the scored run's own (from
     /// `current`, with the conclusion the report gives it).
     static func attach(_ history: ScoreHistory, scoredRun: String, current: [String: [String: RecordedVerdict]],
-                       to indicators: inout [CountyIndicator], reportYear: Int) {
+                       to indicators: inout [CountyIndicator]) {
         let earlier = history.runs.filter { $0.runID != scoredRun }
         let finished = history.runs.first { $0.runID == scoredRun }?.finished ?? ""
         for i in indicators.indices {
             guard let source = indicators[i].source else { continue }
             var points = earlier.map { run -> TrendPoint in
-                let p = source.point(run.verdicts, reportYear: reportYear)
+                let p = source.point(run.verdicts)
                 return TrendPoint(runID: run.runID, finished: run.finished, value: p.value, standard: p.standard, conclusion: p.conclusion)
             }
-            let now = source.point(current, reportYear: reportYear)
+            let now = source.point(current)
             points.append(TrendPoint(runID: scoredRun, finished: finished, value: now.value, standard: now.standard, conclusion: indicators[i].conclusion))
             indicators[i].trend = points
         }

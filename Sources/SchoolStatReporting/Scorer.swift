@@ -282,7 +282,7 @@ public enum Scorer {
                 current[e.ruleID, default: [:]][e.groupKey] = RecordedVerdict(verdict: e.verdict.rawValue,
                                                                               figures: Dictionary(e.figures.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
             }
-            TrendBuilder.attach(history, scoredRun: scoredRun, current: current, to: &indicators, reportYear: ruleSet.reportYear)
+            TrendBuilder.attach(history, scoredRun: scoredRun, current: current, to: &indicators)
             let schoolInfo = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")",
                                                       (name: $0["school_name"]?.description ?? "", county: $0["county_code"]?.description ?? "")) },
                                         uniquingKeysWith: { a, _ in a })
