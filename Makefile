@@ -39,6 +39,7 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
+	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
 
 # Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by
 # itself (--rules still overrides). SAMPLES=1 installs the sample county too.
@@ -65,6 +66,7 @@ screenshots: test-deps
 	@$(MAKE) --no-print-directory deps PACKAGES=fonts-wqy-microhei
 	$(SWIFT) build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
+	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat --screenshots docs/images
 
 samples:
 	python3 Samples/generate.py

@@ -244,7 +244,7 @@ extension EvaluationReport {
         func r(_ v: Double) -> String { String(format: "%.1f", v) }
         let latest = points.last.map { trendValue(c, $0) } ?? ""
         var svg = "<svg class=\"chart trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
-        svg += "<title>\(esc(title))</title><text x=\"0\" y=\"12\" font-size=\"11\" font-weight=\"bold\">\(esc(title))</text>"
+        svg += "<title>\(esc(english ? title : title + " " + c.title))</title><text x=\"0\" y=\"12\" font-size=\"11\" font-weight=\"bold\">\(esc(title))</text>"
         svg += "<text x=\"\(Int(width))\" y=\"12\" font-size=\"11\" text-anchor=\"end\">\(esc(latest))</text>"
         if let standard = points.last?.standard {
             svg += "<line x1=\"\(r(left))\" y1=\"\(r(y(standard)))\" x2=\"\(r(width - right))\" y2=\"\(r(y(standard)))\" stroke=\"#b71c1c\" stroke-width=\"1\" stroke-dasharray=\"4 2\"/>"

@@ -1,0 +1,128 @@
+"""The county evaluation over recorded runs, opened in a real browser (Debian's headless Chromium
+through chromedriver and Selenium): the sample county is validated with --score three nights in a
+row, one school's largest class fixed on the second night and back on the third, and
+evaluation.html is checked as rendered — a chart per indicator with a visible dot per run, the
+dots' colours and tooltips, the school that failed again since tonight, and that the file loads
+nothing from anywhere else.
+
+    python3 Tests/browser/evaluation_report.py BINARY [--screenshots DIR]
+
+Exit status 0 when every check passes; each failed check is printed."""
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def validate(binary, inputs, out):
+    result = subprocess.run([binary, "validate", inputs, "--rules", os.path.join(ROOT, "Rules"), "--out", out, "--score", "--quiet"],
+                            capture_output=True, text=True)
+    check(result.returncode == 1, f"validate --score exits 1 (errors in the samples), got {result.returncode}: {result.stderr[-300:]}")
+
+
+def edit_school(path, code, old, new):
+    with open(path, encoding="utf-8", newline="") as f:
+        text = f.read()
+    start = text.index("\r\n" + code + ",") + 2
+    end = text.index("\r\n", start)
+    line = text[start:end]
+    check(old in line, f"{old} is in the line of school {code}")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text[:start] + line.replace(old, new) + text[end:])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--screenshots")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.binary)
+    work = tempfile.mkdtemp(prefix="schoolstat-evaluation-")
+    try:
+        inputs, out = os.path.join(work, "in"), os.path.join(work, "out")
+        shutil.copytree(os.path.join(ROOT, "Samples"), inputs)
+        schools = os.path.join(inputs, "schools.csv")
+        with open(schools, "rb") as f:
+            original = f.read()
+        validate(binary, inputs, out)
+        edit_school(schools, "3150010001", ",40,49,126,", ",40,44,126,")
+        validate(binary, inputs, out)
+        with open(schools, "wb") as f:
+            f.write(original)
+        validate(binary, inputs, out)
+
+        with open(os.path.join(out, "evaluation", "indicator_trend.csv"), encoding="utf-8-sig") as f:
+            trend = list(csv.DictReader(f))
+        series = {(r["county_code"], r["section"], r["indicator"]) for r in trend}
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                         "--lang=zh-CN", "--disable-gpu"):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            driver.get("file://" + os.path.join(out, "evaluation", "evaluation.html"))
+            headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h3")]
+            check(any("历次运行" in h for h in headings), f"the report has its part on the recorded runs: {headings}")
+            charts = driver.find_elements(By.CSS_SELECTOR, "svg.trend")
+            check(len(charts) == len(series) and len(charts) > 20, f"one chart per indicator: {len(charts)} charts, {len(series)} series")
+            shown = [c for c in charts if c.size["width"] > 100 and c.size["height"] > 50 and c.is_displayed()]
+            check(len(shown) == len(charts), f"every chart is laid out and visible ({len(shown)} of {len(charts)})")
+            dots = [len(c.find_elements(By.CSS_SELECTOR, "circle.run")) for c in charts]
+            check(all(n == 3 for n in dots), f"three runs, a dot each, in every chart: {sorted(set(dots))}")
+
+            # Class size: the share meeting it rose on night 2 and fell back; every night is not met (red).
+            class_size = next(c for c in charts if c.get_attribute("aria-label").startswith("guarantee.G5.class_size"))
+            driver.execute_script("arguments[0].scrollIntoView()", class_size)
+            circles = class_size.find_elements(By.CSS_SELECTOR, "circle.run")
+            heights = [float(c.get_attribute("cy")) for c in circles]
+            check(heights[1] < heights[0] and heights[2] == heights[0], f"the class-size line rises on night 2 and falls back: cy {heights}")
+            check(all(c.get_attribute("fill") == "#c62828" for c in circles), "every class-size dot is red (not met)")
+            tips = [c.find_element(By.TAG_NAME, "title").get_attribute("textContent") for c in circles]
+            check(all("不达标" in t and "%" in t for t in tips), f"each dot's tooltip gives its date, share and conclusion: {tips}")
+
+            # The school that fixed its class size and then undid it fails since tonight only.
+            rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.streaks tr")]
+            again = [r for r in rows if r.startswith("3150010001") and "guarantee.G5.class_size" in r]
+            check(len(again) == 1 and again[0].split()[-3] == "1", f"万盛小学 fails class size since tonight: {again}")
+            stuck = [r for r in rows if r.startswith("3150010112") and "guarantee.G5.class_size" in r]
+            check(len(stuck) == 1 and " 3 " in stuck[0], f"青年小学 has failed class size three nights: {stuck}")
+
+            # One self-contained file: nothing loaded from anywhere but the file itself.
+            resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+            check(resources == [], f"the report loads nothing else: {resources}")
+            if args.screenshots:
+                os.makedirs(args.screenshots, exist_ok=True)
+                section = next(h for h in driver.find_elements(By.TAG_NAME, "h3") if "历次运行" in h.text)
+                driver.execute_script("arguments[0].scrollIntoView()", section)
+                driver.save_screenshot(os.path.join(args.screenshots, "evaluation-history.png"))
+        finally:
+            driver.quit()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("the evaluation over recorded runs renders as it should")
+
+
+if __name__ == "__main__":
+    main()
