@@ -29,6 +29,9 @@ private func startRunAndWaitForStaging(roster: String, dir: String) throws -> (P
     process.arguments = ["validate", roster, "--rules", TestSupport.rules, "--out", dir + "/out", "--quiet"]
     process.standardError = FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
+    // Its temporary files (the run history's staging database) go to a directory of the test's own.
+    try FileManager.default.createDirectory(atPath: dir + "/tmp", withIntermediateDirectories: true)
+    process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": dir + "/tmp"]) { _, new in new }
     try process.run()
     let deadline = Date().addingTimeInterval(30)
     while Date() < deadline && process.isRunning {
@@ -218,6 +221,8 @@ struct CommandLineTests {
             return runs.compactMap { $0["run_id"] as? String }
         }
         #expect(try recordedRuns() == ["previous"])
+        // Nor any temporary file: the findings' staging database was unlinked as soon as it was made.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/tmp") == [])
         // The next run cleans up what the killed one left behind.
         let next = try schoolstat(["validate", TestSupport.fixture("reading/encoding_utf8.csv"), "--rules", TestSupport.rules, "--out", out])
         #expect(next.status <= 1)
