@@ -190,9 +190,6 @@ struct Export: AsyncParsableCommand {
     }
 }
 
-/// Where the rules are when `--rules` is not given: `Rules` in the working directory when there is
-/// one, else those installed beside the binary (`PREFIX/share/schoolstat/Rules` for
-/// `PREFIX/bin/schoolstat`), else `Rules`.
 /// The rules a run is checked with: shared by validate, check and serve.
 struct RuleOptions: ParsableArguments {
     @Option(name: .long, help: "规则目录 (rules directory); default ./Rules, or the installed rules beside the program.")
@@ -205,6 +202,9 @@ struct RuleOptions: ParsableArguments {
     var profile: String?
 }
 
+/// Where the rules are when `--rules` is not given: `Rules` in the working directory when there is
+/// one, else those installed beside the binary (`PREFIX/share/schoolstat/Rules` for
+/// `PREFIX/bin/schoolstat`), else `Rules`.
 enum RulesLocation {
     static var defaultDirectory: String {
         if FileManager.default.fileExists(atPath: "Rules/schemas") { return "Rules" }

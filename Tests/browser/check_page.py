@@ -13,18 +13,16 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
 import openpyxl
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from browser_support import ROOT, check, chromium, finish
+
 HEADER = ["教师编号", "姓名", "身份证号", "学校标识码", "性别", "出生日期", "任教学段", "最高学历", "教师资格证",
           "任教学科", "骨干教师级别", "近五年培训学时", "年工资收入（万元）"]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -36,13 +34,6 @@ PLANTED = {
     "I10": (8, "待定", "应填“是”或“否”"),
     "L12": (11, "3600", "超出合理范围"),
 }
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
 
 
 def id_number(birth, i, female):
@@ -74,18 +65,6 @@ def start_server(binary):
         server.kill()
         raise SystemExit("the server did not start: " + line + server.stderr.read())
     return server, line[line.index("http://"):].strip()
-
-
-def browser(downloads):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                     "--lang=zh-CN", "--disable-gpu"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-    return driver
 
 
 def upload(driver, path, wait):
@@ -145,7 +124,7 @@ def main():
     server, url = start_server(os.path.abspath(args.binary))
     driver = None
     try:
-        driver = browser(downloads)
+        driver = chromium(downloads)
         wait = WebDriverWait(driver, 60)
         driver.get(url)
         check(driver.find_element(By.TAG_NAME, "h1").text == "学校数据提交前检查", "the page opens in Chinese")
@@ -223,10 +202,7 @@ def main():
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("browser test passed")
+    finish("browser test passed")
 
 
 if __name__ == "__main__":

@@ -14,21 +14,11 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
+from browser_support import ROOT, check, chromium, finish
 
 
 def validate(binary, inputs, out):
@@ -72,12 +62,7 @@ def main():
             trend = list(csv.DictReader(f))
         series = {(r["county_code"], r["section"], r["indicator"]) for r in trend}
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                         "--lang=zh-CN", "--disable-gpu"):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver = chromium()
         try:
             driver.get("file://" + os.path.join(out, "evaluation", "evaluation.html"))
             headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h3")]
@@ -118,10 +103,7 @@ def main():
             driver.quit()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("the evaluation over recorded runs renders as it should")
+    finish("the evaluation over recorded runs renders as it should")
 
 
 if __name__ == "__main__":
