@@ -132,10 +132,13 @@ let package = Package(
             ],
             path: "Sources/schoolstat", swiftSettings: release
         ),
+        // Helpers both test targets use: the package's folders, scratch directories, the built
+        // binary run with a time limit, a reference CSV reader. Foundation only.
+        .target(name: "SchoolStatTestSupport", path: "Tests/SchoolStatTestSupport"),
         .testTarget(
             name: "SchoolStatTests",
             dependencies: [
-                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
+                "SchoolStatTestSupport", "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory", "schoolstat",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -149,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "SchoolStatHistoryTests",
             dependencies: [
-                "SchoolStatModel", "SchoolStatPipeline", "SchoolStatHistory", "schoolstat",
+                "SchoolStatTestSupport", "SchoolStatModel", "SchoolStatPipeline", "SchoolStatHistory", "schoolstat",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/SchoolStatHistoryTests"

@@ -119,19 +119,22 @@ public final class HistoryDatabase: Sendable {
 
     /// Throws unless the SQLite file at `path` is empty or a schoolstat history; never writes to it.
     static func vet(path: String) throws {
-        var readOnly = Configuration()
-        readOnly.readonly = true
-        readOnly.busyMode = .timeout(30)
-        let tables: [String]
-        do {
-            tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-        } catch {
+        guard let tables = tableNames(path: path) else {
             throw HistoryError(path: path, reason: "不是可读的 SQLite 数据库，不会改动它 (not a readable SQLite database; left alone)")
         }
         if !tables.isEmpty && !tables.contains("schoolstat_history") {
             throw HistoryError(path: path, reason: "这不是 schoolstat 的运行历史数据库，不会改动它 (not a schoolstat history; left alone)")
+        }
+    }
+
+    /// The tables of the existing SQLite file at `path`, looked at read-only (a file that is not
+    /// ours must stay exactly as it is); nil when it is not a readable SQLite database.
+    static func tableNames(path: String) -> [String]? {
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        readOnly.busyMode = .timeout(30)
+        return try? DatabaseQueue(path: path, configuration: readOnly).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
         }
     }
 

@@ -103,9 +103,8 @@ public enum RunExport {
         var tables: [(String, [Column], String)] = []
         for name in summary.tables.keys.sorted() {
             let path = runDirectory + "/clean/\(name).csv"
-            guard isIdentifier(name), FileManager.default.fileExists(atPath: path), var reader = try? CleanTableReader(path: path) else { continue }
-            var header: [String] = []
-            try? reader.forEachRow(header: { header = $0 }) { _, _, _ in }
+            guard isIdentifier(name), FileManager.default.fileExists(atPath: path),
+                  let header = try? CleanTableReader(path: path).header() else { continue }
             let schema = ruleSet.table(named: name)
             let columns = header.map { h in Column(name: h, type: schema?.columns.first { $0.name == h }?.type) }
             guard columns.allSatisfy({ isIdentifier($0.name) }) else { continue }
@@ -291,12 +290,7 @@ public enum RunExport {
     static func exportSQLite(_ run: LoadedRun, path: String) throws(ExportError) -> ExportReport {
         do {
             if FileManager.default.fileExists(atPath: path) {
-                // Looked at read-only: a file that is not ours must stay exactly as it is.
-                var readOnly = Configuration()
-                readOnly.readonly = true
-                let tables = (try? DatabaseQueue(path: path, configuration: readOnly).read { db in
-                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-                }) ?? ["(unreadable)"]
+                let tables = HistoryDatabase.tableNames(path: path) ?? ["(unreadable)"]
                 guard tables.isEmpty || tables.contains(sqliteMarker) else {
                     throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone")
                 }

@@ -63,9 +63,7 @@ struct Check: ParsableCommand {
             throw ExitCode(error.status.rawValue)
         }
         if format == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(CheckListing.text(report, zh: lang == .zh, annotated: annotate))
         }

@@ -19,6 +19,13 @@ func openHistory(_ path: String) throws -> HistoryDatabase {
     }
 }
 
+/// One JSON document on stdout, keys sorted: what `--format json` prints.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "列出记录的运行，或删除旧的运行记录 (list recorded runs, or prune old ones).")
@@ -54,9 +61,7 @@ struct History: ParsableCommand {
             }
             let runs = try database.runs(last: last)
             if format == .json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(runs), as: UTF8.self))
+                try printJSON(runs)
                 return
             }
             print("run_id                    finished                  exit  rows      errors  warnings  new   fixed  open")
@@ -119,9 +124,7 @@ struct Diff: ParsableCommand {
                 }
             }
             if format == .json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try printJSON(summary)
             } else {
                 Changes.describe(summary, zh: lang == .zh, limit: 20).forEach { print($0) }
                 try staging.forEachChange { change, f in

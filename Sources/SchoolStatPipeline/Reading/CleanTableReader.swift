@@ -13,6 +13,13 @@ public struct CleanTableReader {
         reader = try TableFileReader(path: path, encoding: .utf8, delimiter: 0x2C)
     }
 
+    /// The header row alone, read without the rest of the file.
+    public func header() throws(ReadError) -> [String] {
+        var header: [String] = []
+        try reader.readPrefix(records: 1) { r in header = (0..<r.fieldCount).map { r.string($0) ?? r.lossyString($0) } }
+        return header
+    }
+
     /// Calls `onHeader` with the header (canonical column names, then `source_file`,
     /// `source_line` in clean/), then `body` with each data row's cells and line. A cell that is
     /// not valid UTF-8, which schoolstat never writes, is read with replacement characters.

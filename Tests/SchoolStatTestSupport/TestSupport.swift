@@ -1,0 +1,140 @@
+// Paths and helpers shared by both test targets: the package's folders, one scratch directory per
+// test run, the built binary run with a time limit, and a deliberately simple CSV reader.
+import Foundation
+
+public enum TestSupport {
+    public static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    public static var rules: String { packageRoot + "/Rules" }
+    public static var samples: String { packageRoot + "/Samples" }
+    public static var binary: String { packageRoot + "/.build/debug/schoolstat" }
+
+    /// One directory per test run holding every test's scratch directory, removed when the run exits.
+    public static let scratchRoot: String = {
+        let path = NSTemporaryDirectory() + "schoolstat-tests-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestSupport.scratchRoot) }
+        return path
+    }()
+
+    public static func temporaryDirectory() -> String {
+        let path = scratchRoot + "/" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    public static func write(_ text: String, to path: String, encoding: String.Encoding = .utf8) {
+        try! text.data(using: encoding)!.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Runs the built `schoolstat` binary; a run still going after `timeout` seconds is killed
+    /// and reported with status -1, so that a hang fails the test instead of the suite.
+    public static func runBinary(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
+                                 timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let outPath = temporaryDirectory() + "/stdout", errPath = temporaryDirectory() + "/stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline { process.terminate(); timedOut = true; break }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        return (timedOut ? -1 : process.terminationStatus, text(outPath), text(errPath))
+    }
+
+    public static func text(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// Rows of a UTF-8 CSV file (BOM stripped) by a small, obviously correct reader.
+    public static func csvRows(_ path: String) -> [[String]] {
+        var s = text(path)
+        if s.hasPrefix("\u{FEFF}") { s.removeFirst() }
+        return ReferenceCSV.parse(Array(s.utf8), delimiter: UInt8(ascii: ",")).map(\.fields)
+    }
+
+    /// Rows of a CSV as dictionaries keyed by the header.
+    public static func csvRecords(_ path: String) -> [[String: String]] {
+        let rows = csvRows(path)
+        guard let header = rows.first else { return [] }
+        return rows.dropFirst().map { row in
+            var d: [String: String] = [:]
+            for (i, h) in header.enumerated() where i < row.count { d[h] = row[i] }
+            return d
+        }
+    }
+}
+
+/// A deliberately simple CSV reader: the reference the libcsv reader is compared with.
+public enum ReferenceCSV {
+    public struct Row: Equatable {
+        public var line: Int
+        public var fields: [String]
+        public init(line: Int, fields: [String]) { self.line = line; self.fields = fields }
+    }
+
+    /// Parses RFC 4180 with CR, LF or CRLF line ends; blank lines are skipped.
+    public static func parse(_ bytes: [UInt8], delimiter: UInt8) -> [Row] {
+        var rows: [Row] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var inQuotes = false
+        var line = 1
+        var rowStart = 1
+        var rowHasContent = false
+        var i = 0
+        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field = [] }
+        while i < bytes.count {
+            let b = bytes[i]
+            if inQuotes {
+                if b == 0x22 {
+                    if i + 1 < bytes.count && bytes[i + 1] == 0x22 { field.append(0x22); i += 2; continue }
+                    inQuotes = false
+                } else {
+                    if b == 0x0A { line += 1 }
+                    field.append(b)
+                }
+                i += 1
+                continue
+            }
+            if b == 0x22 && field.isEmpty { inQuotes = true; rowHasContent = true; i += 1; continue }
+            if b == delimiter { endField(); rowHasContent = true; i += 1; continue }
+            if b == 0x0D || b == 0x0A {
+                if rowHasContent || !field.isEmpty {
+                    endField()
+                    rows.append(Row(line: rowStart, fields: fields))
+                }
+                fields = []
+                rowHasContent = false
+                if b == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A { i += 1 }
+                line += 1
+                rowStart = line
+                i += 1
+                continue
+            }
+            if !rowHasContent && field.isEmpty { rowStart = line }
+            field.append(b)
+            rowHasContent = true
+            i += 1
+        }
+        if rowHasContent || !field.isEmpty {
+            endField()
+            rows.append(Row(line: rowStart, fields: fields))
+        }
+        return rows
+    }
+}
