@@ -130,10 +130,7 @@ public final class HistoryDatabase: Sendable {
     /// The tables of the existing SQLite file at `path`, looked at read-only (a file that is not
     /// ours must stay exactly as it is); nil when it is not a readable SQLite database.
     static func tableNames(path: String) -> [String]? {
-        var readOnly = Configuration()
-        readOnly.readonly = true
-        readOnly.busyMode = .timeout(30)
-        return try? DatabaseQueue(path: path, configuration: readOnly).read { db in
+        try? readOnlyQueue(path).read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
         }
     }
@@ -264,43 +261,43 @@ public struct RunRecord: Sendable {
 }
 
 extension HistoryDatabase {
-    /// The verdicts of the runs recorded over the same inputs as `runID`, oldest first, up to and
-    /// including it: at most `limit` runs. Nil when there is no database at `path`. The file is only
-    /// read: scoring never creates or changes a history.
+    /// The runs recorded over the same inputs as `runID`, oldest first, up to and including it: at
+    /// most `limit` runs, each one's verdicts read when asked for, as a stream. Nil when there is no
+    /// database at `path`. The file is only read: scoring never creates or changes a history.
     public static func scoreHistory(path: String, runID: String, limit: Int) throws(HistoryError) -> ScoreHistory? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             try vet(path: path)
-            var readOnly = Configuration()
-            readOnly.readonly = true
-            readOnly.busyMode = .timeout(30)
-            return try DatabaseQueue(path: path, configuration: readOnly).read { db in
+            let queue = try readOnlyQueue(path)
+            return try queue.read { db in
+                let stream: @Sendable (String, (String, String, String, String) -> Void) throws -> Void = { run, body in
+                    try readOnlyQueue(path).read { db in
+                        let rows = try Row.fetchCursor(db, sql: "SELECT rule, group_key, verdict, figures FROM verdicts WHERE run_id = ?", arguments: [run])
+                        while let r = try rows.next() { body(r[0], r[1], r[2], r[3]) }
+                    }
+                }
                 guard let scored = try Row.fetchOne(db, sql: "SELECT inputs_key, finished FROM runs WHERE id = ?", arguments: [runID]) else {
-                    return ScoreHistory(database: path, runs: [], complete: true, scoredRunRecorded: false)
+                    return ScoreHistory(database: path, runs: [], complete: true, scoredRunRecorded: false, forEachVerdict: stream)
                 }
                 let inputsKey: String = scored["inputs_key"], finished: String = scored["finished"]
                 let listed = try Row.fetchAll(db, sql: """
                     SELECT id, finished FROM runs WHERE inputs_key = ? AND (finished < ? OR id = ?)
                     ORDER BY finished DESC, id DESC LIMIT ?
-                    """, arguments: [inputsKey, finished, runID, limit + 1]).map { (id: $0["id"] as String, finished: $0["finished"] as String) }
-                let runs = Array(listed.prefix(limit).reversed())
-                var verdicts: [String: [String: [String: RecordedVerdict]]] = [:]
-                let statement = try db.makeStatement(sql: "SELECT rule, group_key, verdict, figures FROM verdicts WHERE run_id = ?")
-                for run in runs {
-                    var mine: [String: [String: RecordedVerdict]] = [:]
-                    let rows = try Row.fetchCursor(statement, arguments: [run.id])
-                    while let r = try rows.next() {
-                        mine[r["rule"], default: [:]][r["group_key"]] = RecordedVerdict(verdict: r["verdict"], figures: RecordedVerdict.figures(r["figures"]))
-                    }
-                    verdicts[run.id] = mine
-                }
-                return ScoreHistory(database: path, runs: runs.map { RecordedRunVerdicts(runID: $0.id, finished: $0.finished, verdicts: verdicts[$0.id] ?? [:]) },
-                                    complete: listed.count <= limit, scoredRunRecorded: true)
+                    """, arguments: [inputsKey, finished, runID, limit + 1]).map { RecordedRunRef(runID: $0["id"], finished: $0["finished"]) }
+                return ScoreHistory(database: path, runs: Array(listed.prefix(limit).reversed()), complete: listed.count <= limit,
+                                    scoredRunRecorded: true, forEachVerdict: stream)
             }
         } catch let error as HistoryError {
             throw error
         } catch {
             throw HistoryError(path: path, reason: "\(error)")
         }
+    }
+
+    static func readOnlyQueue(_ path: String) throws -> DatabaseQueue {
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        readOnly.busyMode = .timeout(30)
+        return try DatabaseQueue(path: path, configuration: readOnly)
     }
 }

@@ -24,28 +24,33 @@ public struct RecordedVerdict: Sendable {
     }
 }
 
-/// A recorded run's verdicts: rule → group key → verdict.
-public struct RecordedRunVerdicts: Sendable {
+/// A recorded run: its id and when it finished.
+public struct RecordedRunRef: Sendable {
     public var runID: String
     public var finished: String
-    public var verdicts: [String: [String: RecordedVerdict]]
-    public init(runID: String, finished: String, verdicts: [String: [String: RecordedVerdict]]) {
-        self.runID = runID; self.finished = finished; self.verdicts = verdicts
-    }
+    public init(runID: String, finished: String) { self.runID = runID; self.finished = finished }
 }
 
-/// The runs recorded over the same inputs as the scored run, oldest first, up to and including it.
+/// The runs recorded over the same inputs as the scored run, oldest first, up to and including it,
+/// and a way to read each one's verdicts. The verdicts are streamed a run at a time: a county of
+/// many schools over many runs is summed up run by run, never held whole.
 public struct ScoreHistory: Sendable {
     /// The history database they come from.
     public var database: String
-    public var runs: [RecordedRunVerdicts]
+    public var runs: [RecordedRunRef]
     /// Whether `runs` reaches back to the first run recorded over these inputs (false when the
     /// window of runs asked for cut older ones off).
     public var complete: Bool
     /// Whether the scored run itself is recorded; without it there is no series to place it in.
     public var scoredRunRecorded: Bool
-    public init(database: String, runs: [RecordedRunVerdicts], complete: Bool, scoredRunRecorded: Bool) {
+    /// Streams one recorded run's verdicts: rule, group key, verdict and figures (as
+    /// evaluations.csv writes them).
+    public var forEachVerdict: @Sendable (_ run: String, _ body: (_ rule: String, _ group: String, _ verdict: String, _ figures: String) -> Void) throws -> Void
+
+    public init(database: String, runs: [RecordedRunRef], complete: Bool, scoredRunRecorded: Bool,
+                forEachVerdict: @escaping @Sendable (String, (String, String, String, String) -> Void) throws -> Void) {
         self.database = database; self.runs = runs; self.complete = complete; self.scoredRunRecorded = scoredRunRecorded
+        self.forEachVerdict = forEachVerdict
     }
 }
 
@@ -53,8 +58,8 @@ public struct ScoreHistory: Sendable {
 public enum IndicatorSource: Sendable {
     /// A variation coefficient: figure `figure` of the county rule's verdict `group`, against `limit`.
     case variation(rule: String, group: String, figure: String)
-    /// The share of the county's schools (group keys) that meet a per-school rule.
-    case schoolShare(rule: String, groups: Set<String>)
+    /// The share of the county's schools that meet a per-school rule.
+    case schoolShare(rule: String, county: String)
     /// A county-level rule's verdicts (`county_code=…`, of the reporting year): its `value` figure.
     case countyFigure(rule: String, county: String, year: Int)
 }
@@ -86,22 +91,45 @@ public struct FailureStreak: Sendable {
     public var atLeast: Bool
 }
 
+/// What one run's verdicts come to, in memory that does not grow with the schools: the verdicts
+/// about counties (with their figures), per rule and county the schools evaluated and meeting, and
+/// which of the schools failing now failed in that run.
+struct RunDigest {
+    var countyVerdicts: [String: [String: RecordedVerdict]] = [:]
+    var schoolCounts: [String: [String: (met: Int, evaluated: Int)]] = [:]
+    var failing: Set<Int> = []
+
+    /// `countyOf`: a school's group key → its county; `candidates`: rule → group key → index of a
+    /// verdict failing now.
+    mutating func add(rule: String, group: String, verdict: String, figures: () -> String,
+                      countyOf: [String: String], candidates: [String: [String: Int]]) {
+        guard group.hasPrefix("school_code=") else {
+            countyVerdicts[rule, default: [:]][group] = RecordedVerdict(verdict: verdict, figures: RecordedVerdict.figures(figures()))
+            return
+        }
+        if verdict == Verdict.notMet.rawValue, let i = candidates[rule]?[group] { failing.insert(i) }
+        guard let county = countyOf[group], verdict != Verdict.notEvaluable.rawValue else { return }
+        var counts = schoolCounts[rule, default: [:]][county] ?? (0, 0)
+        counts.evaluated += 1
+        if verdict == Verdict.met.rawValue { counts.met += 1 }
+        schoolCounts[rule, default: [:]][county] = counts
+    }
+}
+
 extension IndicatorSource {
-    /// The value and conclusion this source gives in a set of verdicts.
-    func point(_ verdicts: [String: [String: RecordedVerdict]]) -> (value: Double?, standard: Double?, conclusion: Conclusion) {
+    /// The value and conclusion this source gives in a run.
+    func point(_ run: RunDigest) -> (value: Double?, standard: Double?, conclusion: Conclusion) {
         switch self {
         case .variation(let rule, let group, let figure):
-            guard let v = verdicts[rule]?[group] else { return (nil, nil, .dataMissing) }
+            guard let v = run.countyVerdicts[rule]?[group] else { return (nil, nil, .dataMissing) }
             let value = v.figures[figure].flatMap(Double.init), limit = v.figures["limit"].flatMap(Double.init)
             guard let value, let limit else { return (value, limit, .dataMissing) }
             return (value, limit, value <= limit ? .met : .notMet)
-        case .schoolShare(let rule, let groups):
-            let all = (verdicts[rule] ?? [:]).filter { groups.contains($0.key) && $0.value.verdict != Verdict.notEvaluable.rawValue }
-            guard !all.isEmpty else { return (nil, nil, .dataMissing) }
-            let met = all.values.filter { $0.verdict == Verdict.met.rawValue }.count
-            return (Double(met) / Double(all.count), nil, met == all.count ? .met : .notMet)
+        case .schoolShare(let rule, let county):
+            guard let counts = run.schoolCounts[rule]?[county], counts.evaluated > 0 else { return (nil, nil, .dataMissing) }
+            return (Double(counts.met) / Double(counts.evaluated), nil, counts.met == counts.evaluated ? .met : .notMet)
         case .countyFigure(let rule, let county, let year):
-            let all = (verdicts[rule] ?? [:]).filter { key, v in
+            let all = (run.countyVerdicts[rule] ?? [:]).filter { key, v in
                 key.hasPrefix("county_code=\(county)") && (!key.contains(";year=") || key.hasSuffix(";year=\(year)"))
                     && v.verdict != Verdict.notEvaluable.rawValue
             }.sorted { $0.key < $1.key }
@@ -113,45 +141,55 @@ extension IndicatorSource {
 }
 
 enum TrendBuilder {
-    /// Each indicator's points over `history`'s earlier runs, then the scored run's own (from
-    /// `current`, with the conclusion the report gives it).
-    static func attach(_ history: ScoreHistory, scoredRun: String, current: [String: [String: RecordedVerdict]],
-                       to indicators: inout [CountyIndicator]) {
+    /// Fills each indicator's points over `history`'s earlier runs, then the scored run's own (from
+    /// `current`, with the conclusion the report gives it), and returns every per-school verdict
+    /// failing now (`failing`) with how many recorded runs in a row it has failed. Each earlier run
+    /// is read once, as a stream.
+    static func build(_ history: ScoreHistory, scoredRun: String, current: [Evaluation], indicators: inout [CountyIndicator],
+                      failing: [(rule: String, group: String, indicator: String, title: String, section: String)],
+                      schools: [String: (name: String, county: String)]) throws -> [FailureStreak] {
+        let countyOf = schools.mapValues(\.county)
+        var candidates: [String: [String: Int]] = [:]
+        for (i, f) in failing.enumerated() { candidates[f.rule, default: [:]][f.group] = i }
         let earlier = history.runs.filter { $0.runID != scoredRun }
-        let finished = history.runs.first { $0.runID == scoredRun }?.finished ?? ""
-        for i in indicators.indices {
-            guard let source = indicators[i].source else { continue }
-            var points = earlier.map { run -> TrendPoint in
-                let p = source.point(run.verdicts)
-                return TrendPoint(runID: run.runID, finished: run.finished, value: p.value, standard: p.standard, conclusion: p.conclusion)
+        var points = Array(repeating: [TrendPoint](), count: indicators.count)
+        var failingByRun: [Set<Int>] = []
+        for run in earlier {
+            var digest = RunDigest()
+            try history.forEachVerdict(run.runID) { rule, group, verdict, figures in
+                digest.add(rule: rule, group: group, verdict: verdict, figures: { figures }, countyOf: countyOf, candidates: candidates)
             }
-            let now = source.point(current)
-            points.append(TrendPoint(runID: scoredRun, finished: finished, value: now.value, standard: now.standard, conclusion: indicators[i].conclusion))
-            indicators[i].trend = points
+            for (i, c) in indicators.enumerated() {
+                guard let p = c.source?.point(digest) else { continue }
+                points[i].append(TrendPoint(runID: run.runID, finished: run.finished, value: p.value, standard: p.standard, conclusion: p.conclusion))
+            }
+            failingByRun.append(digest.failing)
         }
-    }
-
-    /// Every per-school verdict failing now (`failing`: rule, group key, indicator, title, section),
-    /// with how many recorded runs in a row it has failed.
-    static func streaks(_ history: ScoreHistory, scoredRun: String,
-                        failing: [(rule: String, group: String, indicator: String, title: String, section: String)],
-                        schools: [String: (name: String, county: String)]) -> [FailureStreak] {
-        let earlier = Array(history.runs.filter { $0.runID != scoredRun }.reversed()) // newest first
+        var now = RunDigest()
+        for e in current {
+            now.add(rule: e.ruleID, group: e.groupKey, verdict: e.verdict.rawValue, figures: { e.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") },
+                    countyOf: countyOf, candidates: [:])
+        }
         let finished = history.runs.first { $0.runID == scoredRun }?.finished ?? ""
+        for (i, c) in indicators.enumerated() {
+            guard let p = c.source?.point(now) else { continue }
+            indicators[i].trend = points[i] + [TrendPoint(runID: scoredRun, finished: finished, value: p.value, standard: p.standard, conclusion: c.conclusion)]
+        }
+
         var out: [FailureStreak] = []
-        for f in failing {
-            var runs = 1, since = finished, reachedEnd = earlier.isEmpty
-            for (n, run) in earlier.enumerated() {
-                guard run.verdicts[f.rule]?[f.group]?.verdict == Verdict.notMet.rawValue else { break }
+        for (i, f) in failing.enumerated() {
+            // Back from the newest earlier run while the verdict was not met.
+            var runs = 1, since = finished
+            for (run, failed) in zip(earlier, failingByRun).reversed() {
+                guard failed.contains(i) else { break }
                 runs += 1
                 since = run.finished
-                if n == earlier.count - 1 { reachedEnd = true }
             }
             let code = f.group.hasPrefix("school_code=") ? String(f.group.dropFirst("school_code=".count)) : f.group
             let school = schools[f.group]
             out.append(FailureStreak(school: code, schoolName: school?.name ?? "", county: school?.county ?? "", indicator: f.indicator,
                                      title: f.title, section: f.section, rule: f.rule, runs: runs, since: since,
-                                     atLeast: reachedEnd && !history.complete))
+                                     atLeast: runs == earlier.count + 1 && !history.complete))
         }
         return out.sorted { ($1.runs, $0.county, $0.school, $0.indicator, $0.section) < ($0.runs, $1.county, $1.school, $1.indicator, $1.section) }
     }

@@ -249,7 +249,7 @@ public enum Scorer {
                                             figures: perSchool ? "" : (evaluated.first?.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") ?? ""),
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
                     if perSchool {
-                        c.source = .schoolShare(rule: rule.id, groups: Set(countyOf.filter { $0.value == county }.keys))
+                        c.source = .schoolShare(rule: rule.id, county: county)
                         for e in failing where e.groupKey.hasPrefix("school_code=") {
                             failingNow.append((rule.id, e.groupKey, rule.id, rule.titleZh, ""))
                         }
@@ -277,16 +277,15 @@ public enum Scorer {
         // The recorded runs: each indicator's series, and how long each failing school has failed.
         var streaks: [FailureStreak] = []
         if let history = options.history, history.scoredRunRecorded {
-            var current: [String: [String: RecordedVerdict]] = [:]
-            for e in evaluations {
-                current[e.ruleID, default: [:]][e.groupKey] = RecordedVerdict(verdict: e.verdict.rawValue,
-                                                                              figures: Dictionary(e.figures.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
-            }
-            TrendBuilder.attach(history, scoredRun: scoredRun, current: current, to: &indicators)
             let schoolInfo = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")",
                                                       (name: $0["school_name"]?.description ?? "", county: $0["county_code"]?.description ?? "")) },
                                         uniquingKeysWith: { a, _ in a })
-            streaks = TrendBuilder.streaks(history, scoredRun: scoredRun, failing: failingNow, schools: schoolInfo)
+            do {
+                streaks = try TrendBuilder.build(history, scoredRun: scoredRun, current: evaluations, indicators: &indicators,
+                                                 failing: failingNow, schools: schoolInfo)
+            } catch {
+                throw .arguments("运行历史 \(history.database) 无法读取：\(error) (the run history cannot be read)")
+            }
         }
         do { try out.prepare() } catch { throw RunError(error) }
         do {
