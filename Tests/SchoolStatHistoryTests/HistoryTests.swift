@@ -94,6 +94,19 @@ struct HistoryTests {
         let diff = try TestSupport.runBinary(["diff", runs[1]["run_id"] as! String, runs[0]["run_id"] as! String, "--db", db, "--format", "json"])
         let diffTotals = (try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])?["totals"] as? [String: Int]
         #expect(diffTotals == totals)
+        // The same rows as CSV, into a new file only; an existing file is left as it is.
+        let csv = TestSupport.temporaryDirectory() + "/week.csv"
+        let written = try TestSupport.runBinary(["diff", runs[1]["run_id"] as! String, runs[0]["run_id"] as! String, "--db", db, "--csv", csv])
+        #expect(written.status == 0, "\(written.stderr)")
+        func lines(_ rows: [[String: String]]) -> [String] {
+            rows.map { "\($0["change"] ?? "")|\($0["record_key"] ?? "")|\($0["rule_id"] ?? "")|\($0["column"] ?? "")|\($0["runs_open"] ?? "")" }
+        }
+        #expect(lines(TestSupport.csvRecords(csv)) == lines(rows))
+        let before = try Data(contentsOf: URL(fileURLWithPath: csv))
+        let again = try TestSupport.runBinary(["diff", runs[1]["run_id"] as! String, runs[0]["run_id"] as! String, "--db", db, "--csv", csv])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("不会覆盖"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: csv)) == before)
     }
 
     @Test("--fail-on new-errors exits 0 while old errors remain and 1 when an error is new")
