@@ -163,9 +163,9 @@ let package = Package(
 // libFuzzer targets, only when `make fuzz` asks for them (SCHOOLSTAT_FUZZ=1): they are built with
 // -sanitize=fuzzer, which supplies their main. See Fuzz/README.md.
 if Context.environment["SCHOOLSTAT_FUZZ"] != nil {
-    for name in ["FuzzCSV", "FuzzWorkbook", "FuzzRules"] {
+    for name in ["FuzzCSV", "FuzzWorkbook", "FuzzRules", "FuzzCheck"] {
         package.targets.append(.executableTarget(
-            name: name, dependencies: ["SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline"], path: "Fuzz/Sources/\(name)",
+            name: name, dependencies: ["SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatCheck"], path: "Fuzz/Sources/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
         package.products.append(.executable(name: name, targets: [name]))
     }

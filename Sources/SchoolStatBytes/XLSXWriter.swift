@@ -101,11 +101,14 @@ public final class XLSXWriter {
     private let temporaryDirectory: String
 
     /// A new workbook at `path`, written when `close` is called. libxlsxwriter keeps its temporary
-    /// files in `temporaryDirectory`.
-    public init(path: String, temporaryDirectory: String) throws(WriteError) {
+    /// files in `temporaryDirectory`. With `constantMemory`, each sheet is written row by row in
+    /// order and each row leaves memory once the next begins, whatever the sheet's size; text is
+    /// then stored in its cell rather than in a shared table.
+    public init(path: String, temporaryDirectory: String, constantMemory: Bool = false) throws(WriteError) {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
         var options = lxw_workbook_options()
+        options.constant_memory = constantMemory ? 1 : 0
         let made: UnsafeMutablePointer<lxw_workbook>? = temporaryDirectory.withCString { dir in
             options.tmpdir = UnsafeMutablePointer(mutating: dir)
             return workbook_new_opt(path, &options)

@@ -4,24 +4,41 @@
 // error, yellow: a warning) with a comment saying what is wrong and how to put it right. The
 // header row is frozen and filtered. The workbook can be corrected and checked again: the reader
 // passes over the problem list.
+//
+// Written in libxlsxwriter's constant-memory mode, row after row: the problem list in the order
+// the findings were placed, each file read again as it is written, so that neither the clerk's
+// rows nor the findings' texts are held, however many there are.
 import Foundation
 import SchoolStatModel
 import SchoolStatBytes
+import SchoolStatPipeline
 
 enum AnnotatedWorkbook {
     static let errorFill: UInt32 = 0xFFC7CE
     static let warningFill: UInt32 = 0xFFEB9C
     static let headerFill: UInt32 = 0xDDEBF7
 
-    static func write(report: CheckReport, layouts: [(name: String, layout: FileLayout)], to path: String, temporaryDirectory: String) throws(WriteError) {
-        let book = try XLSXWriter(path: path, temporaryDirectory: temporaryDirectory)
+    /// One of the clerk's files.
+    struct Source {
+        var name: String
+        var path: String
+        var order: Int32
+        var plan: ValidationRun.FilePlan
+        var layout: FileLayout
+    }
+
+    /// Writes the workbook: `placed` in order (their texts read from `spill` and placed by
+    /// `problem`), after the `extra` problems about whole files.
+    static func write(placed: [ClerkCheck.Placed], spill: ProblemSpill, extra: [CheckProblem], sources: [Source], limits: CheckLimits,
+                      to path: String, temporaryDirectory: String, problem: (LedgerEntry) -> CheckProblem) throws(WriteError) {
+        let book = try XLSXWriter(path: path, temporaryDirectory: temporaryDirectory, constantMemory: true)
         book.mark(title: "schoolstat 检查结果", ClerkCheck.workbookMark)
         let list = book.addSheet(Spreadsheet.problemListSheet)
         // Sheet names first, so that the list can link to them.
         var sheets: [String: XLSXWriter.Sheet] = [:]
-        for (name, _) in layouts {
-            let base = (name as NSString).lastPathComponent
-            sheets[name] = book.addSheet((base as NSString).deletingPathExtension)
+        for source in sources {
+            let base = (source.name as NSString).lastPathComponent
+            sheets[source.name] = book.addSheet((base as NSString).deletingPathExtension)
         }
 
         // 问题清单
@@ -32,8 +49,10 @@ enum AnnotatedWorkbook {
             list.write(row: 0, column: i, title, style: heading)
             list.setWidth(column: i, width, style: i == 6 ? XLSXWriter.Style(wrap: true) : nil)
         }
-        for (n, p) in report.problems.enumerated() {
-            let row = n + 1
+        var row = 0
+        let room = XLSXWriter.maximumRows - 2
+        func listed(_ p: CheckProblem) {
+            row += 1
             let fill = XLSXWriter.Style(fill: p.severity == .error ? errorFill : warningFill)
             list.write(row: row, column: 0, String(row))
             list.write(row: row, column: 1, p.severity == .error ? "错误" : "警告", style: fill)
@@ -48,41 +67,80 @@ enum AnnotatedWorkbook {
             list.write(row: row, column: 6, p.messageZh, style: XLSXWriter.Style(wrap: true))
             list.write(row: row, column: 7, p.rule)
         }
-        if report.problems.isEmpty { list.write(row: 1, column: 6, "没有发现问题。") }
+        for p in extra { listed(p) }
+        for p in placed where row < room {
+            guard let entry = spill.entry(at: p.offset) else { continue }
+            listed(problem(entry))
+        }
+        let unlisted = extra.count + placed.count - row
+        if unlisted > 0 {
+            row += 1
+            list.write(row: row, column: 6, "另有 \(unlisted) 处问题超出了 Excel 一张表的行数，未列出；问题单元格在各表中仍已标色。", style: XLSXWriter.Style(wrap: true))
+        }
+        if row == 0 { list.write(row: 1, column: 6, "没有发现问题。") }
         list.freeze(rows: 1)
-        list.filter(headerRow: 0, columns: columns.count, lastRow: max(report.problems.count, 1))
+        list.filter(headerRow: 0, columns: columns.count, lastRow: max(row, 1))
 
         // The clerk's files, each as written, problems marked.
-        for (name, layout) in layouts {
-            guard let sheet = sheets[name] else { continue }
-            var marks: [Int: [Int: [CheckProblem]]] = [:]
-            for p in report.problems where p.file == name && p.row > 0 {
-                marks[p.row, default: [:]][p.columnIndex ?? 0, default: []].append(p)
-            }
-            for (row, cells) in layout.rows {
-                for (column, text) in cells.enumerated() {
-                    let style: XLSXWriter.Style? = row == layout.headerRow ? heading : nil
-                    if marks[row]?[column] == nil { sheet.write(row: row - 1, column: column, text, style: style) }
-                }
-            }
-            for (row, byColumn) in marks {
-                for (column, problems) in byColumn {
-                    let worst: Severity = problems.contains { $0.severity == .error } ? .error : .warning
-                    let text = column < (layout.rows[row]?.count ?? 0) ? layout.rows[row]![column] : ""
-                    sheet.write(row: row - 1, column: column, text, style: XLSXWriter.Style(fill: worst == .error ? errorFill : warningFill))
-                    let note = problems.map { ($0.severity == .error ? "【错误】" : "【警告】") + $0.messageZh }.joined(separator: "\n")
-                    sheet.comment(row: row - 1, column: column, note)
-                }
-            }
-            for column in 0..<min(layout.widest, XLSXWriter.maximumColumns) {
-                let title = column < layout.header.count ? layout.header[column] : ""
-                sheet.setWidth(column: column, min(max(Double(title.utf8.count) * 0.8 + 4, 10), 40))
-            }
-            if layout.headerRow > 0 {
-                sheet.freeze(rows: layout.headerRow)
-                sheet.filter(headerRow: layout.headerRow - 1, columns: max(layout.header.count, 1), lastRow: max(layout.lastRow - 1, layout.headerRow - 1))
-            }
+        for source in sources {
+            guard let sheet = sheets[source.name] else { continue }
+            writeSheet(sheet, source: source, placed: placed, spill: spill, limits: limits, heading: heading)
         }
         try book.close()
+    }
+
+    /// One file's rows in order, each problem cell filled and (up to the limit) commented.
+    static func writeSheet(_ sheet: XLSXWriter.Sheet, source: Source, placed: [ClerkCheck.Placed], spill: ProblemSpill, limits: CheckLimits,
+                           heading: XLSXWriter.Style) {
+        let layout = source.layout
+        // This file's findings on a row, in row order (placed is sorted by file, row, column).
+        let mine = placed.filter { $0.order == source.order && $0.row > 0 }
+        var next = 0
+        /// Findings whose range of rows is still under way.
+        var open: [ClerkCheck.Placed] = []
+        var comments = 0
+        for column in 0..<min(layout.widest, XLSXWriter.maximumColumns) {
+            let title = column < layout.header.count ? layout.header[column] : ""
+            sheet.setWidth(column: column, min(max(Double(title.utf8.count) * 0.8 + 4, 10), 40))
+        }
+        if layout.headerRow > 0 {
+            sheet.freeze(rows: layout.headerRow)
+            sheet.filter(headerRow: layout.headerRow - 1, columns: max(layout.header.count, 1), lastRow: max(layout.lastRow - 1, layout.headerRow - 1))
+        }
+        var reader = source.plan.reader
+        reader.computesDigest = false
+        // A file damaged part-way: the run reported where; the rows up to the damage are in the sheet.
+        try? reader.read({ event in
+            guard case .record(let record) = event, let row = layout.excelRow(record.line) else { return }
+            // The findings on this row: ranges still open, and those starting here.
+            open.removeAll { Int(max($0.row, $0.lastRow)) < row }
+            var here: [ClerkCheck.Placed] = open
+            while next < mine.count, Int(mine[next].row) <= row {
+                let p = mine[next]
+                next += 1
+                if Int(max(p.row, p.lastRow)) < row { continue }
+                here.append(p)
+                if p.lastRow > p.row { open.append(p) }
+            }
+            var byColumn: [Int: [ClerkCheck.Placed]] = [:]
+            for p in here { byColumn[Int(max(p.column, 0)), default: []].append(p) }
+            let style: XLSXWriter.Style? = row == layout.headerRow ? heading : nil
+            for column in 0..<record.fieldCount where byColumn[column] == nil {
+                sheet.write(row: row - 1, column: column, record.lossyString(column), style: style)
+            }
+            for (column, problems) in byColumn.sorted(by: { $0.key < $1.key }) {
+                let worst = problems.contains { $0.isError }
+                let text = column < record.fieldCount ? record.lossyString(column) : ""
+                sheet.write(row: row - 1, column: column, text, style: XLSXWriter.Style(fill: worst ? errorFill : warningFill))
+                // A range's comment on its first row only: the message names the range.
+                let starting = problems.filter { Int($0.row) == row }
+                guard !starting.isEmpty, comments < limits.comments else { continue }
+                comments += 1
+                let note = starting.compactMap { p -> String? in
+                    spill.entry(at: p.offset).map { (p.isError ? "【错误】" : "【警告】") + layout.rowsForLines($0.messageZh, pattern: zhLine, template: "第 %d 行") }
+                }.joined(separator: "\n")
+                sheet.comment(row: row - 1, column: column, note)
+            }
+        }, stopWhen: { false })
     }
 }

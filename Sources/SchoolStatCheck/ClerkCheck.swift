@@ -8,6 +8,26 @@ import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 
+/// What a check may take on, each with a flag to raise it. The defaults suit one school's files:
+/// a school's roster has hundreds of rows, not hundreds of thousands.
+public struct CheckLimits: Sendable, Equatable {
+    /// Data rows in one file; a larger file is not checked (0: no limit). `--max-rows`.
+    public var rows = 100_000
+    /// Problems listed in detail; the rest are counted, and all are in the annotated workbook
+    /// (0: no limit). `--max-problems`.
+    public var problemsShown = 1_000
+    /// Rows shown with their problems, per file.
+    public var rowsShown = 500
+    /// Characters of a cell, and cells of a row, shown with a problem.
+    public var cellCharacters = 300
+    public var cellsShown = 200
+    /// Cells given a comment in each sheet of the annotated workbook; past these a problem cell is
+    /// still coloured, and the problem list still has every message.
+    public var comments = 10_000
+
+    public init() {}
+}
+
 /// What a clerk's check is asked to do.
 public struct CheckOptions: Sendable {
     /// The clerk's files (workbooks or text exports).
@@ -21,6 +41,7 @@ public struct CheckOptions: Sendable {
     public var asOf: String?
     public var encoding: TextEncoding?
     public var readLimits = ReadLimits()
+    public var limits = CheckLimits()
     public var threads = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
     /// Where the run's private working directory is made (removed when the check returns).
     public var workDirectory: String = NSTemporaryDirectory()
@@ -36,6 +57,8 @@ public struct CheckProblem: Sendable, Codable, Equatable {
     public var file: String
     /// The row Excel shows (0: about the whole file).
     public var row: Int
+    /// The last row of a range of rows with the same problem (0: the problem is about `row` alone).
+    public var lastRow: Int = 0
     /// The column Excel shows, 0-based (nil: the whole row or file).
     public var columnIndex: Int?
     /// 「D」, empty when there is no column.
@@ -57,9 +80,39 @@ public struct CheckProblem: Sendable, Codable, Equatable {
     /// The row's business key (`teacher_id=T500110004`), for matching a problem across versions of the file.
     public var recordKey: String
 
+    /// The rows the problem is on.
+    public var rows: Int { row > 0 && lastRow > row ? lastRow - row + 1 : 1 }
+
     enum CodingKeys: String, CodingKey {
-        case file, row, columnIndex = "column_index", columnLetter = "column_letter", cell, placeZh = "place_zh", placeEn = "place_en"
+        case file, row, lastRow = "last_row", columnIndex = "column_index", columnLetter = "column_letter", cell, placeZh = "place_zh", placeEn = "place_en"
         case column, heading, value, severity, rule, messageZh = "message_zh", messageEn = "message_en", recordKey = "record_key"
+    }
+
+    public init(file: String, row: Int, lastRow: Int = 0, columnIndex: Int?, columnLetter: String, cell: String, placeZh: String, placeEn: String,
+                column: String, heading: String, value: String, severity: Severity, rule: String, messageZh: String, messageEn: String, recordKey: String) {
+        self.file = file; self.row = row; self.lastRow = lastRow; self.columnIndex = columnIndex; self.columnLetter = columnLetter; self.cell = cell
+        self.placeZh = placeZh; self.placeEn = placeEn; self.column = column; self.heading = heading; self.value = value; self.severity = severity
+        self.rule = rule; self.messageZh = messageZh; self.messageEn = messageEn; self.recordKey = recordKey
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        file = try c.decode(String.self, forKey: .file)
+        row = try c.decode(Int.self, forKey: .row)
+        lastRow = try c.decodeIfPresent(Int.self, forKey: .lastRow) ?? 0
+        columnIndex = try c.decodeIfPresent(Int.self, forKey: .columnIndex)
+        columnLetter = try c.decode(String.self, forKey: .columnLetter)
+        cell = try c.decode(String.self, forKey: .cell)
+        placeZh = try c.decode(String.self, forKey: .placeZh)
+        placeEn = try c.decode(String.self, forKey: .placeEn)
+        column = try c.decode(String.self, forKey: .column)
+        heading = try c.decode(String.self, forKey: .heading)
+        value = try c.decode(String.self, forKey: .value)
+        severity = try c.decode(Severity.self, forKey: .severity)
+        rule = try c.decode(String.self, forKey: .rule)
+        messageZh = try c.decode(String.self, forKey: .messageZh)
+        messageEn = try c.decode(String.self, forKey: .messageEn)
+        recordKey = try c.decode(String.self, forKey: .recordKey)
     }
 }
 
@@ -95,27 +148,26 @@ public struct ProblemRow: Sendable, Codable {
 
 /// The outcome of a check.
 public struct CheckReport: Sendable, Codable {
-    /// As for `validate`: 0 no errors, 1 errors in the data, 3 a file could not be read.
+    /// As for `validate`: 0 no errors, 1 errors in the data, 3 a file could not be read (or was
+    /// larger than the check takes).
     public var status: Int32
     public var files: [CheckedFile]
+    /// The problems listed in detail: the first `CheckLimits.problemsShown` by file, row and column.
     public var problems: [CheckProblem]
-    /// Each file's header row and the rows with problems (at most `ClerkCheck.shownRows` per file).
+    /// Each file's header row and the rows with problems (at most `CheckLimits.rowsShown` per file).
     public var headers: [String: [String]]
     public var rows: [ProblemRow]
-    public var errors: Int { problems.filter { $0.severity == .error }.count }
-    public var warnings: Int { problems.filter { $0.severity == .warning }.count }
+    /// Every problem found, by the rows it is on, listed or not.
+    public var errors: Int
+    public var warnings: Int
+    /// Problems found but not listed in `problems` (all of them are in the annotated workbook).
+    public var problemsNotShown: Int
+    /// What the check left out and why, for the clerk.
+    public var notesZh: [String]
+    public var notesEn: [String]
 
-    enum CodingKeys: String, CodingKey { case status, files, problems, headers, rows, errors, warnings }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(status, forKey: .status)
-        try c.encode(files, forKey: .files)
-        try c.encode(problems, forKey: .problems)
-        try c.encode(headers, forKey: .headers)
-        try c.encode(rows, forKey: .rows)
-        try c.encode(errors, forKey: .errors)
-        try c.encode(warnings, forKey: .warnings)
+    enum CodingKeys: String, CodingKey {
+        case status, files, problems, headers, rows, errors, warnings, problemsNotShown = "problems_not_shown", notesZh = "notes_zh", notesEn = "notes_en"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -125,10 +177,17 @@ public struct CheckReport: Sendable, Codable {
         problems = try c.decode([CheckProblem].self, forKey: .problems)
         headers = try c.decode([String: [String]].self, forKey: .headers)
         rows = try c.decode([ProblemRow].self, forKey: .rows)
+        errors = try c.decodeIfPresent(Int.self, forKey: .errors) ?? problems.filter { $0.severity == .error }.count
+        warnings = try c.decodeIfPresent(Int.self, forKey: .warnings) ?? problems.filter { $0.severity == .warning }.count
+        problemsNotShown = try c.decodeIfPresent(Int.self, forKey: .problemsNotShown) ?? 0
+        notesZh = try c.decodeIfPresent([String].self, forKey: .notesZh) ?? []
+        notesEn = try c.decodeIfPresent([String].self, forKey: .notesEn) ?? []
     }
 
-    init(status: Int32, files: [CheckedFile], problems: [CheckProblem], headers: [String: [String]], rows: [ProblemRow]) {
+    init(status: Int32, files: [CheckedFile], problems: [CheckProblem], headers: [String: [String]], rows: [ProblemRow],
+         errors: Int, warnings: Int, problemsNotShown: Int, notesZh: [String], notesEn: [String]) {
         self.status = status; self.files = files; self.problems = problems; self.headers = headers; self.rows = rows
+        self.errors = errors; self.warnings = warnings; self.problemsNotShown = problemsNotShown; self.notesZh = notesZh; self.notesEn = notesEn
     }
 }
 
@@ -157,22 +216,27 @@ public enum CheckError: Error, Sendable, CustomStringConvertible {
 }
 
 public enum ClerkCheck {
-    /// Rows with problems kept per file for showing on the page.
-    public static let shownRows = 500
     /// The mark an annotated workbook carries in its properties.
     public static let workbookMark = "schoolstat check: annotated workbook"
 
+    /// A finding's place, kept for every finding while the full text stays on disk.
+    struct Placed {
+        var offset: UInt64
+        /// The file's position among the clerk's files (the schools table after them).
+        var order: Int32
+        var row: Int32
+        var lastRow: Int32
+        /// -1: no column.
+        var column: Int32
+        var isError: Bool
+    }
+
     /// Checks the files; with `annotate`, writes the annotated workbook there (atomically: a
-    /// temporary file beside it, renamed into place).
+    /// temporary file beside it, renamed into place). Memory does not grow with the rows or the
+    /// findings: findings are kept in a file of the check's private directory, and the clerk's
+    /// files are read again rather than held.
     public static func run(_ options: CheckOptions, annotate: String? = nil) throws(CheckError) -> CheckReport {
-        if let annotate {
-            guard !FileManager.default.fileExists(atPath: annotate) || XLSXWriter.isMarked(path: annotate, workbookMark) else {
-                throw .refused(path: annotate)
-            }
-            let target = URL(fileURLWithPath: annotate).standardizedFileURL.path
-            let inputs = (options.files + [options.schools].compactMap { $0 }).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            guard !inputs.contains(target) else { throw .refused(path: annotate) }
-        }
+        if let annotate { try vetAnnotationTarget(annotate, options: options) }
         let work = options.workDirectory + "/schoolstat-check-" + UUID().uuidString
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -180,94 +244,164 @@ public enum ClerkCheck {
             throw .output(WriteError(path: work, reason: "\(error.localizedDescription)"))
         }
         defer { try? FileManager.default.removeItem(atPath: work) }
-
-        var validation = ValidationOptions(inputs: options.files + [options.schools].compactMap { $0 }, rulesDirectory: options.rulesDirectory,
-                                           outputDirectory: work + "/run")
-        validation.profile = options.profile
-        validation.asOf = options.asOf
-        validation.encoding = options.encoding
-        validation.readLimits = options.readLimits
-        validation.threads = options.threads
-
-        var entries: [LedgerEntry] = []
-        var plans: [String: ValidationRun.FilePlan] = [:]
-        let run = ValidationRun(options: validation) { entries.append($0) }
-        run.onFilePlanned = { plans[$0.input.display] = $0 }
-        let result: RunResult
-        do { result = try run.run() } catch { throw .run(error) }
-
+        let limits = options.limits
         let names = options.displayNames ?? options.files
         let display = Dictionary(zip(options.files, names), uniquingKeysWith: { a, _ in a })
+        var notesZh: [String] = [], notesEn: [String] = []
+
+        // 1. The limits, before the work: a file with more rows than a school's is not checked.
+        var tooLarge: [String: Int] = [:]
+        if limits.rows > 0 {
+            for file in options.files {
+                if let count = countRecords(file, encoding: options.encoding, readLimits: options.readLimits, stopAfter: limits.rows + 1),
+                   count > limits.rows + 1 {
+                    tooLarge[file] = limits.rows
+                }
+            }
+        }
+        let accepted = options.files.filter { tooLarge[$0] == nil }
+
+        // 2. The same validation as a county run, its findings spilled to disk as they come.
+        let spill: ProblemSpill
+        do { spill = try ProblemSpill(path: work + "/findings") } catch { throw .output(error) }
+        var spillError: WriteError?
+        var keys: Set<String> = []
+        var plans: [String: ValidationRun.FilePlan] = [:]
+        var result: RunResult?
+        if !accepted.isEmpty {
+            var validation = ValidationOptions(inputs: accepted + [options.schools].compactMap { $0 }, rulesDirectory: options.rulesDirectory,
+                                               outputDirectory: work + "/run")
+            validation.profile = options.profile
+            validation.asOf = options.asOf
+            validation.encoding = options.encoding
+            validation.readLimits = options.readLimits
+            validation.threads = options.threads
+            let run = ValidationRun(options: validation) { entry in
+                guard spillError == nil else { return }
+                do throws(WriteError) { try spill.append(entry) } catch { spillError = error }
+                if entry.line == 0, !entry.recordKey.isEmpty, keys.count < 100_000 { keys.insert(entry.recordKey) }
+            }
+            run.onFilePlanned = { plans[$0.input.display] = $0 }
+            do throws(RunError) { result = try run.run() } catch { throw .run(error) }
+        }
+        if let spillError { throw .output(spillError) }
+        do { try spill.flush() } catch { throw .output(error) }
         let clerkFiles = Set(options.files)
         // Rule ids of the packs start with the pack's name (`consistency.…`); the tables' own checks with the table's.
-        let packs = Set(result.summary.packs.map(\.name))
+        let packs = Set(result?.summary.packs.map(\.name) ?? [])
 
-        // Each clerk file read again: Excel's row for each line, the rows with problems, the school codes.
+        // 3. Each clerk file read again: Excel's row for each line, the school codes, the first row of each key named.
         var layouts: [String: FileLayout] = [:]
-        for file in options.files {
+        for file in accepted {
             guard let plan = plans[file] else { continue }
-            layouts[file] = FileLayout.read(plan: plan)
+            layouts[file] = FileLayout.read(plan: plan, keys: keys)
         }
         let schoolCodes = Set(layouts.values.flatMap(\.schoolCodes))
 
-        var problems: [CheckProblem] = []
-        for entry in entries {
+        // 4. Every finding placed, in a few bytes each; counted by the rows it is on.
+        var placed: [Placed] = []
+        var errors = 0, warnings = 0
+        var rowsWithErrors: [String: RowSet] = [:]
+        let order = Dictionary(zip(options.files, options.files.indices.map { Int32($0) }), uniquingKeysWith: { a, _ in a })
+        spill.forEach { offset, entry in
             let inClerkFile = clerkFiles.contains(entry.sourceFile)
             if !inClerkFile {
                 // The county's schools table: only what the rules found about this school's own rows.
                 guard options.schools != nil, entry.sourceFile == options.schools, entry.ruleID.split(separator: ".").first.map({ packs.contains(String($0)) }) == true,
-                      schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { continue }
+                      schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { return }
             }
-            problems.append(place(entry, clerk: inClerkFile, layout: layouts[entry.sourceFile], display: display, options: options))
+            let layout = inClerkFile ? layouts[entry.sourceFile] : nil
+            let place = locate(entry, layout: layout)
+            let rows = place.row > 0 && place.lastRow > place.row ? place.lastRow - place.row + 1 : 1
+            if entry.severity == .error {
+                errors += rows
+                if inClerkFile, place.row > 0 { rowsWithErrors[entry.sourceFile, default: RowSet()].insert(place.row, through: max(place.row, place.lastRow)) }
+            } else {
+                warnings += rows
+            }
+            placed.append(Placed(offset: offset, order: order[entry.sourceFile] ?? Int32(options.files.count), row: Int32(clamping: place.row),
+                                 lastRow: Int32(clamping: place.lastRow), column: Int32(clamping: place.column ?? -1), isError: entry.severity == .error))
         }
-        problems.sort { a, b in
-            let fa = names.firstIndex(of: a.file) ?? names.count, fb = names.firstIndex(of: b.file) ?? names.count
-            if fa != fb { return fa < fb }
+        placed.sort { a, b in
+            if a.order != b.order { return a.order < b.order }
             if a.row != b.row { return a.row < b.row }
-            return (a.columnIndex ?? -1) < (b.columnIndex ?? -1)
+            if a.column != b.column { return a.column < b.column }
+            return a.offset < b.offset
         }
 
+        // 5. The problems listed in detail.
+        let shownCount = limits.problemsShown > 0 ? min(limits.problemsShown, placed.count) : placed.count
+        var problems: [CheckProblem] = []
+        problems.reserveCapacity(shownCount)
+        for p in placed.prefix(shownCount) {
+            guard let entry = spill.entry(at: p.offset) else { continue }
+            let inClerkFile = clerkFiles.contains(entry.sourceFile)
+            problems.append(place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.sourceFile] : nil, display: display, options: options))
+        }
+        let notShown = placed.count - problems.count
+        if notShown > 0 {
+            notesZh.append("共发现 \(placed.count) 处问题，这里列出前 \(problems.count) 处；其余 \(notShown) 处都在标注工作簿的“问题清单”中（或用 --max-problems 调高显示上限）。")
+            notesEn.append("\(placed.count) problems found; the first \(problems.count) are listed here, and the other \(notShown) are in the annotated workbook's problem list (or raise the limit with --max-problems).")
+        }
+        for problem in tooLargeProblems(tooLarge, display: display) {
+            problems.insert(problem, at: 0)
+            errors += 1
+            notesZh.append(problem.messageZh)
+            notesEn.append(problem.messageEn)
+        }
+
+        // 6. What each file held.
         var files: [CheckedFile] = []
         for (file, name) in zip(options.files, names) {
-            let summary = result.summary.inputs.first { $0.path == file }
+            let summary = result?.summary.inputs.first { $0.path == file }
             let table = summary?.table ?? ""
             let schema = plans[file]?.header.schema
             var read = layouts[file]?.dataRows ?? 0
             // The table's counts when this is its only file; otherwise the rows with an error.
             let rejected: Int
-            if let t = result.summary.tables[table], t.files == [file] {
+            if let t = result?.summary.tables[table], t.files == [file] {
                 read = t.rowsRead
                 rejected = t.rowsRejected
             } else {
-                rejected = Set(problems.filter { $0.file == name && $0.severity == .error && $0.row > 0 }.map(\.row)).count
+                rejected = rowsWithErrors[file]?.count ?? 0
             }
             files.append(CheckedFile(file: name, table: table, tableTitleZh: schema?.titleZh ?? "", tableTitleEn: schema?.titleEn ?? "",
                                      encoding: summary?.encoding ?? "", rowsRead: read, rowsClean: read - rejected, rowsRejected: rejected))
         }
 
+        // 7. Each file's header and the rows of the problems listed, as written, cut for showing.
         var headers: [String: [String]] = [:]
         var rows: [ProblemRow] = []
         for (file, name) in zip(options.files, names) {
-            guard let layout = layouts[file] else { continue }
-            headers[name] = layout.header.map { IDNumber.mayHoldIDNumber($0) ? IDNumber.scrub($0) : $0 }
-            let marks = CellMarks(problems.filter { $0.file == name })
-            for (row, cells) in layout.rows.sorted(by: { $0.key < $1.key }) where marks.rows.contains(row) {
-                guard rows.filter({ $0.file == name }).count < shownRows else { break }
-                rows.append(ProblemRow(file: name, row: row, cells: cells.map { IDNumber.mayHoldIDNumber($0) ? IDNumber.scrub($0) : $0 },
+            guard let layout = layouts[file], let plan = plans[file] else { continue }
+            headers[name] = layout.header.prefix(limits.cellsShown).map { scrubbed(FileLayout.shown($0, limits.cellCharacters)) }
+            let mine = problems.filter { $0.file == name && $0.row > 0 }
+            let marks = CellMarks(mine)
+            let wanted = Set(marks.rows.sorted().prefix(limits.rowsShown))
+            let cells = FileLayout.cells(plan: plan, layout: layout, rows: wanted, characters: limits.cellCharacters, columns: limits.cellsShown)
+            for row in wanted.sorted() {
+                rows.append(ProblemRow(file: name, row: row, cells: (cells[row] ?? []).map(scrubbed),
                                        errorColumns: marks.columns(row: row, severity: .error),
                                        warningColumns: marks.columns(row: row, severity: .warning)))
             }
         }
 
-        let unreadable = result.status == .unreadableInput || options.files.contains { plans[$0] == nil }
-        let status: Int32 = unreadable ? RunStatus.unreadableInput.rawValue
-            : (problems.contains { $0.severity == .error } ? RunStatus.dataErrors.rawValue : RunStatus.clean.rawValue)
-        let report = CheckReport(status: status, files: files, problems: problems, headers: headers, rows: rows)
+        let unreadable = !tooLarge.isEmpty || result?.status == .unreadableInput || accepted.contains { plans[$0] == nil }
+        let status: Int32 = unreadable ? RunStatus.unreadableInput.rawValue : (errors > 0 ? RunStatus.dataErrors.rawValue : RunStatus.clean.rawValue)
+        let report = CheckReport(status: status, files: files, problems: problems, headers: headers, rows: rows,
+                                 errors: errors, warnings: warnings, problemsNotShown: notShown, notesZh: notesZh, notesEn: notesEn)
         if let annotate {
             let partial = annotate + ".partial-" + UUID().uuidString.prefix(8)
             do {
-                try AnnotatedWorkbook.write(report: report, layouts: options.files.compactMap { f in layouts[f].map { (display[f] ?? f, $0) } },
-                                            to: partial, temporaryDirectory: work)
+                let sources = accepted.compactMap { f -> AnnotatedWorkbook.Source? in
+                    guard let layout = layouts[f], let plan = plans[f] else { return nil }
+                    return AnnotatedWorkbook.Source(name: display[f] ?? f, path: f, order: order[f] ?? 0, plan: plan, layout: layout)
+                }
+                try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: tooLargeProblems(tooLarge, display: display), sources: sources,
+                                            limits: limits, to: partial, temporaryDirectory: work) { entry in
+                    let inClerkFile = clerkFiles.contains(entry.sourceFile)
+                    return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.sourceFile] : nil, display: display, options: options)
+                }
             } catch {
                 unlink(partial)
                 throw .output(error)
@@ -279,6 +413,59 @@ public enum ClerkCheck {
             }
         }
         return report
+    }
+
+    /// The annotated workbook may replace only a workbook schoolstat wrote, never an input, a link
+    /// or anything but a regular file (a pipe there would never be opened).
+    static func vetAnnotationTarget(_ annotate: String, options: CheckOptions) throws(CheckError) {
+        var st = stat()
+        if lstat(annotate, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFREG, XLSXWriter.isMarked(path: annotate, workbookMark) else { throw .refused(path: annotate) }
+        }
+        let target = URL(fileURLWithPath: annotate).standardizedFileURL.path
+        let inputs = (options.files + [options.schools].compactMap { $0 }).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        guard !inputs.contains(target) else { throw .refused(path: annotate) }
+    }
+
+    /// Records in `file`, counting up to `stopAfter` + 1 (nil: not a regular file, or unreadable;
+    /// the run reports that itself).
+    static func countRecords(_ file: String, encoding: TextEncoding?, readLimits: ReadLimits, stopAfter: Int) -> Int? {
+        guard let type = (try? FileManager.default.attributesOfItem(atPath: file))?[.type] as? FileAttributeType, type == .typeRegular,
+              var reader = try? TableFileReader(path: file, encoding: encoding) else { return nil }
+        reader.readLimits = readLimits
+        reader.computesDigest = false
+        var count = 0
+        try? reader.read({ event in if case .record = event { count += 1 } }, stopWhen: { count > stopAfter })
+        return count
+    }
+
+    /// A problem for each file larger than the check takes.
+    static func tooLargeProblems(_ tooLarge: [String: Int], display: [String: String]) -> [CheckProblem] {
+        tooLarge.keys.sorted().reversed().map { file in
+            let name = display[file] ?? file
+            let limit = tooLarge[file]!
+            return CheckProblem(file: name, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
+                                column: "", heading: "", value: "", severity: .error, rule: "check.too_many_rows",
+                                messageZh: "文件“\(name)”有超过 \(limit) 行数据，超出了检查的上限，没有检查。一所学校的表通常只有几百行：请确认选的是本校的表，而不是全县的汇总表；确实需要时，可用 --max-rows 调高上限。",
+                                messageEn: "\(name) has more than \(limit) data rows, more than a check takes, and was not checked. A school's table usually has a few hundred rows: make sure this is your school's table, not the county's; if it really is, raise the limit with --max-rows.",
+                                recordKey: "")
+        }
+    }
+
+    static func scrubbed(_ text: String) -> String { IDNumber.mayHoldIDNumber(text) ? IDNumber.scrub(text) : text }
+
+    /// Where a finding falls in the clerk's file: Excel's row (0: the whole file), the last row of
+    /// a range, and the column.
+    static func locate(_ entry: LedgerEntry, layout: FileLayout?) -> (row: Int, lastRow: Int, column: Int?) {
+        guard let layout else { return (0, 0, nil) }
+        var line = entry.line
+        if line == 0, !entry.recordKey.isEmpty {
+            // A finding about a group of rows (all the rows with one school code): its first row.
+            line = layout.firstLines[entry.recordKey] ?? 0
+        }
+        guard line > 0, let row = layout.excelRow(line) else { return (0, 0, nil) }
+        let last = entry.lastLine > entry.line ? (layout.excelRow(entry.lastLine) ?? row) : 0
+        return (row, last > row ? last : 0, layout.field(for: entry))
     }
 
     /// A ledger entry placed in the clerk's file.
@@ -300,29 +487,48 @@ public enum ClerkCheck {
             }
             return problem
         }
-        var line = entry.line
-        if line == 0, let (field, value) = layout.keyField(entry.recordKey) {
-            // A finding about a group of rows (all the rows with one school code): its first row.
-            line = layout.firstLine(field: field, value: value) ?? 0
-        }
-        guard line > 0 else { return problem }
+        let (row, lastRow, column) = locate(entry, layout: layout)
+        guard row > 0 else { return problem }
         // Messages name physical lines; the clerk looks for Excel's rows.
         problem.messageZh = layout.rowsForLines(problem.messageZh, pattern: zhLine, template: "第 %d 行")
         problem.messageEn = layout.rowsForLines(problem.messageEn, pattern: enLine, template: "row %d")
-        let row = layout.excelRow[line] ?? line
         problem.row = row
-        problem.placeZh = "第 \(row) 行"
-        problem.placeEn = "row \(row)"
-        if let column = layout.field(for: entry) {
+        problem.lastRow = lastRow
+        let rows = lastRow > row ? "\(row)–\(lastRow)" : "\(row)"
+        problem.placeZh = "第 \(rows) 行"
+        problem.placeEn = lastRow > row ? "rows \(rows)" : "row \(rows)"
+        if let column {
             let place = Spreadsheet.cellPlace(row: row, column: column)
             problem.columnIndex = column
             problem.columnLetter = Spreadsheet.columnLetter(column)
             problem.cell = place.reference
-            problem.placeZh = place.zh
-            problem.placeEn = place.en
+            if lastRow > row {
+                let letter = problem.columnLetter
+                problem.placeZh = "第 \(rows) 行 \(letter) 列（\(letter)\(row):\(letter)\(lastRow)）"
+                problem.placeEn = "rows \(rows), column \(letter) (\(letter)\(row):\(letter)\(lastRow))"
+            } else {
+                problem.placeZh = place.zh
+                problem.placeEn = place.en
+            }
             if column < layout.header.count { problem.heading = layout.header[column] }
         }
         return problem
+    }
+}
+
+/// Rows of a file as bits: which rows have an error, whatever their number.
+struct RowSet {
+    private var words: [UInt64] = []
+    private(set) var count = 0
+
+    mutating func insert(_ first: Int, through last: Int) {
+        guard first > 0, last >= first, last < 1 << 31 else { return }
+        let needed = last / 64 + 1
+        if words.count < needed { words.append(contentsOf: repeatElement(0, count: needed - words.count)) }
+        for row in first...last {
+            let bit = UInt64(1) << UInt64(row % 64)
+            if words[row / 64] & bit == 0 { words[row / 64] |= bit; count += 1 }
+        }
     }
 }
 
@@ -336,7 +542,7 @@ extension FileLayout {
         var out = ""
         var last = 0
         for match in pattern.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
-            guard let line = Int(ns.substring(with: match.range(at: 1))), let row = excelRow[line] else { continue }
+            guard let line = Int(ns.substring(with: match.range(at: 1))), let row = excelRow(line) else { continue }
             var place = String(format: template, row)
             if match.range.location == 0, let first = place.first { place = first.uppercased() + place.dropFirst() }
             out += ns.substring(with: NSRange(location: last, length: match.range.location - last)) + place

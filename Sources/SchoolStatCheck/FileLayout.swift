@@ -1,5 +1,7 @@
 // Check: a clerk's file as Excel shows it — each record at the row Excel gives it, the header, the
-// field each column came from — read again with the encoding and header its run settled.
+// field each column came from — read again with the encoding and header its run settled. What is
+// kept does not grow with the rows: the header, where a record spanning several lines shifts the
+// rows after it, the first row of each key a finding names, and a bounded set of school codes.
 import Foundation
 import SchoolStatModel
 import SchoolStatBytes
@@ -9,57 +11,111 @@ struct FileLayout {
     /// The header row's cells as written, and its Excel row.
     var header: [String] = []
     var headerRow = 0
-    /// Every record's cells as written, by Excel row.
-    var rows: [Int: [String]] = [:]
-    /// Excel's row for each physical line a record starts on. A text file's record whose quoted
-    /// value holds line breaks spans several lines but is one row in Excel, so rows after it
-    /// are fewer than lines.
-    var excelRow: [Int: Int] = [:]
-    /// The field position each schema column came from, and each field's column.
+    /// The physical line the header is on.
+    var headerLine = 0
+    /// Where Excel's rows fall behind the physical lines: from `line` on, rows are `shift` fewer.
+    /// A text file's record whose quoted value holds line breaks spans several lines but is one
+    /// row in Excel.
+    var shifts: [(line: Int, shift: Int)] = []
+    /// The last physical line of the file.
+    var lastLine = 0
+    /// The field position each schema column came from.
     var fieldForColumn: [String: Int] = [:]
     /// Data rows after the header.
     var dataRows = 0
-    /// Codes in the school_code column.
+    /// Codes in the school_code column (at most `schoolCodeLimit` of them).
     var schoolCodes: Set<String> = []
+    static let schoolCodeLimit = 10_000
     /// The last Excel row and the widest row.
     var lastRow = 0
     var widest = 0
+    /// The first physical line of each record key asked for (`school_code=3150010001`).
+    var firstLines: [String: Int] = [:]
 
-    static func read(plan: ValidationRun.FilePlan) -> FileLayout {
+    /// Reads the file of `plan` once, learning the first line of each of `keys`.
+    static func read(plan: ValidationRun.FilePlan, keys: Set<String> = []) -> FileLayout {
         var layout = FileLayout()
         let schema = plan.header.schema
         for (i, field) in plan.header.fieldForColumn.enumerated() {
             if let field, i < schema.columns.count { layout.fieldForColumn[schema.columns[i].name] = field }
         }
         layout.header = plan.header.headers
+        layout.headerLine = plan.headerLine
         let schoolField = layout.fieldForColumn["school_code"]
+        // The keys asked for, by field: value → key.
+        var wanted: [Int: [String: String]] = [:]
+        for key in keys {
+            if let (field, value) = layout.keyField(key) { wanted[field, default: [:]][value] = key }
+        }
         var reader = plan.reader
         reader.computesDigest = false
         var extraLines = 0
         try? reader.read({ event in
             switch event {
             case .blankLine(let line):
-                layout.excelRow[line] = line - extraLines
+                layout.lastLine = max(layout.lastLine, line)
             case .record(let record):
                 let row = record.line - extraLines
-                layout.excelRow[record.line] = row
-                extraLines += record.lineCount - 1
-                let cells = (0..<record.fieldCount).map { record.lossyString($0) }
-                layout.rows[row] = cells
+                layout.lastLine = max(layout.lastLine, record.line + record.lineCount - 1)
+                if record.lineCount > 1 {
+                    extraLines += record.lineCount - 1
+                    layout.shifts.append((record.line + record.lineCount, extraLines))
+                }
                 layout.lastRow = max(layout.lastRow, row)
-                layout.widest = max(layout.widest, cells.count)
-                if record.line == plan.headerLine { layout.headerRow = row }
-                if record.line > plan.headerLine {
-                    layout.dataRows += 1
-                    if let f = schoolField, f < cells.count, !cells[f].isEmpty {
-                        layout.schoolCodes.insert(cells[f].trimmingCharacters(in: .whitespaces))
-                    }
+                layout.widest = max(layout.widest, record.fieldCount)
+                if record.line == plan.headerLine {
+                    layout.headerRow = row
+                    layout.header = (0..<record.fieldCount).map { record.lossyString($0) }
+                }
+                guard record.line > plan.headerLine else { return }
+                layout.dataRows += 1
+                if let f = schoolField, f < record.fieldCount, layout.schoolCodes.count < schoolCodeLimit {
+                    let code = record.lossyString(f).trimmingCharacters(in: .whitespaces)
+                    if !code.isEmpty { layout.schoolCodes.insert(code) }
+                }
+                for (field, values) in wanted where field < record.fieldCount {
+                    let value = record.lossyString(field).trimmingCharacters(in: .whitespaces)
+                    if let key = values[value], layout.firstLines[key] == nil { layout.firstLines[key] = record.line }
                 }
             }
         }, stopWhen: { false })
-        if let header = layout.rows[layout.headerRow] { layout.header = header }
         layout.widest = max(layout.widest, layout.header.count)
         return layout
+    }
+
+    /// Excel's row for a physical line of the file (nil past its end).
+    func excelRow(_ line: Int) -> Int? {
+        guard line > 0, line <= max(lastLine, 1) else { return nil }
+        var low = 0, high = shifts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if shifts[mid].line <= line { low = mid + 1 } else { high = mid }
+        }
+        return line - (low == 0 ? 0 : shifts[low - 1].shift)
+    }
+
+    /// The cells of the records at the given Excel rows, each cut to `characters` and at most
+    /// `columns` of them, for showing.
+    static func cells(plan: ValidationRun.FilePlan, layout: FileLayout, rows wanted: Set<Int>, characters: Int, columns: Int) -> [Int: [String]] {
+        guard !wanted.isEmpty else { return [:] }
+        var found: [Int: [String]] = [:]
+        var reader = plan.reader
+        reader.computesDigest = false
+        let last = wanted.max() ?? 0
+        var passed = false
+        try? reader.read({ event in
+            guard case .record(let record) = event, let row = layout.excelRow(record.line) else { return }
+            if row >= last { passed = true }
+            guard wanted.contains(row) else { return }
+            found[row] = (0..<min(record.fieldCount, columns)).map { shown(record.lossyString($0), characters) }
+        }, stopWhen: { passed })
+        return found
+    }
+
+    /// `text` cut to `characters` with a mark.
+    static func shown(_ text: String, _ characters: Int) -> String {
+        guard text.utf8.count > characters, text.count > characters else { return text }
+        return String(text.prefix(characters)) + "…"
     }
 
     /// The field a finding is about: its column, a field beyond the header (`#N`), or the column
@@ -82,20 +138,11 @@ struct FileLayout {
         return (field, String(recordKey[recordKey.index(after: equals)...]))
     }
 
-    /// The physical line of the first data row whose `field` holds `value`.
-    func firstLine(field: Int, value: String) -> Int? {
-        let lines = Dictionary(excelRow.map { ($0.value, $0.key) }, uniquingKeysWith: min)
-        for row in rows.keys.sorted() where row > headerRow {
-            if let cells = rows[row], field < cells.count, cells[field].trimmingCharacters(in: .whitespaces) == value { return lines[row] }
-        }
-        return nil
-    }
-
     /// `D` → 3.
     static func index(letters: Substring) -> Int? {
         var n = 0
         for c in letters.utf8 {
-            guard c >= 65, c <= 90 else { return nil }
+            guard c >= 65, c <= 90, n < 1 << 20 else { return nil }
             n = n * 26 + Int(c - 64)
         }
         return n > 0 ? n - 1 : nil

@@ -11,6 +11,9 @@ public struct LedgerEntry: Sendable {
     public var sourceFile: String
     /// Physical line in the source file; 0 for findings about a whole file.
     public var line: Int
+    /// The last line of a range of consecutive lines with the same finding, recorded once
+    /// (0: the finding is about `line` alone).
+    public var lastLine: Int = 0
     /// Record key such as `school_code=5001100001`, when the row has one.
     public var recordKey: String
     public var column: String

@@ -21,9 +21,22 @@ public struct ServerOptions: Sendable {
     public var maxUploadBytes = ServerOptions.defaultMaxUploadBytes
     /// Required on every request when set (`?token=` or the `X-Schoolstat-Token` header).
     public var token: String?
-    /// Checks running at once; more wait their turn.
+    /// Checks running at once; more wait their turn, up to `waitingChecks`, and the rest are
+    /// told to try again shortly.
     public var concurrentChecks = 2
+    public var waitingChecks = 8
     public var workDirectory = NSTemporaryDirectory()
+    /// The program each check runs in: a process of its own, so that no upload can take the page
+    /// down and each check's memory returns when it ends. nil: this program.
+    public var executable: String?
+    /// Rows a file may have, problems listed in detail (`check`'s limits).
+    public var limits = CheckLimits()
+    /// Largest answer in bytes, the annotated workbook included; past it the workbook is left out.
+    public var maxAnswerBytes = 32 << 20
+    /// Seconds a check may take before it is stopped.
+    public var checkSeconds = 120
+    /// Memory one check may use, in MB of address space.
+    public var checkMemoryMB = 2048
 
     public static let defaultMaxUploadBytes = 20 << 20
 
@@ -104,29 +117,29 @@ public enum CheckServer {
         // chooses between the workbook and text readers.
         let given = request.uri.queryParameters["name"].map { String($0) } ?? ""
         let shown = displayName(given)
-        let bytes = Array(body.readableBytesView)
         let named = (shown as NSString).pathExtension.lowercased()
-        let ext = extensions.contains(named) ? named : (bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) ? "xlsx" : "csv")
+        let zip = body.getBytes(at: body.readerIndex, length: min(4, body.readableBytes)) == [0x50, 0x4B, 0x03, 0x04]
+        let ext = extensions.contains(named) ? named : (zip ? "xlsx" : "csv")
 
-        await gate.enter()
-        let outcome: Result<(CheckReport, Data), CheckError> = await withCheckedContinuation { continuation in
+        guard await gate.enter(waiting: options.waitingChecks) else {
+            return failure(.serviceUnavailable, zh: "现在同时检查的文件太多，请过一两分钟再试。",
+                           en: "Too many files are being checked at the moment; try again in a minute or two.")
+        }
+        let outcome: CheckOutcome = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: runCheck(bytes: bytes, ext: ext, shown: shown, options: options))
+                continuation.resume(returning: runCheck(body: body, ext: ext, shown: shown, options: options))
             }
         }
         await gate.leave()
         switch outcome {
-        case .success(let (report, workbook)):
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            var object = (try? JSONSerialization.jsonObject(with: encoder.encode(report))) as? [String: Any] ?? [:]
-            object["workbook"] = workbook.base64EncodedString()
-            object["workbook_name"] = ((shown as NSString).deletingPathExtension.isEmpty ? "检查结果" : (shown as NSString).deletingPathExtension) + "-标注.xlsx"
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            return json(.ok, data)
-        case .failure(let error):
-            return failure(.unprocessableContent, zh: "无法检查这个文件：" + error.description, en: "The file could not be checked: " + error.description)
+        case .answer(let data): return json(.ok, data)
+        case .refused(let status, let zh, let en): return failure(status, zh: zh, en: en)
         }
+    }
+
+    enum CheckOutcome: Sendable {
+        case answer(Data)
+        case refused(HTTPResponse.Status, zh: String, en: String)
     }
 
     /// The upload's name as shown: its last path component, printable, at most 100 characters.
@@ -137,33 +150,89 @@ public enum CheckServer {
         return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "上传的文件" : trimmed
     }
 
-    /// The check in a directory of its own, removed before returning.
-    static func runCheck(bytes: [UInt8], ext: String, shown: String, options: ServerOptions) -> Result<(CheckReport, Data), CheckError> {
+    /// This program, for running each check in a process of its own.
+    public static func ownExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// The check in a directory of its own, removed before returning, and in a process of its own,
+    /// stopped when it runs past its time; its memory is bounded and returns when it ends.
+    static func runCheck(body: ByteBuffer, ext: String, shown: String, options: ServerOptions) -> CheckOutcome {
         let directory = options.workDirectory + "/schoolstat-upload-" + UUID().uuidString
+        let broken = CheckOutcome.refused(.internalServerError, zh: "服务器无法写临时文件，请联系管理员。", en: "The server cannot write its temporary files; tell the administrator.")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            return .failure(.output(WriteError(path: "(temporary directory)", reason: error.localizedDescription)))
+            return broken
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let upload = directory + "/upload." + ext
-        guard FileManager.default.createFile(atPath: upload, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            return .failure(.output(WriteError(path: "(temporary directory)", reason: "cannot write the upload")))
-        }
-        var check = CheckOptions(files: [upload], rulesDirectory: options.rulesDirectory)
-        check.displayNames = [shown]
-        check.schools = options.schools
-        check.profile = options.profile
-        check.asOf = options.asOf
-        check.threads = 1
-        check.workDirectory = directory
+        guard FileManager.default.createFile(atPath: upload, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600]),
+              FileManager.default.createFile(atPath: directory + "/answer.json", contents: nil, attributes: [.posixPermissions: 0o600]),
+              FileManager.default.createFile(atPath: directory + "/messages.txt", contents: nil, attributes: [.posixPermissions: 0o600]),
+              let answerFile = FileHandle(forWritingAtPath: directory + "/answer.json"),
+              let messagesFile = FileHandle(forWritingAtPath: directory + "/messages.txt") else { return broken }
         let annotated = directory + "/annotated.xlsx"
-        do {
-            let report = try ClerkCheck.run(check, annotate: annotated)
-            let workbook = FileManager.default.contents(atPath: annotated) ?? Data()
-            return .success((report, workbook))
-        } catch {
-            return .failure(error)
+        var arguments = ["check", upload, "--rules", options.rulesDirectory, "--format", "json", "--annotate", annotated,
+                         "--display-name", shown, "--max-rows", String(options.limits.rows), "--max-problems", String(options.limits.problemsShown),
+                         "--memory-limit-mb", String(options.checkMemoryMB)]
+        if let schools = options.schools { arguments += ["--schools", schools] }
+        if let profile = options.profile { arguments += ["--profile", profile] }
+        if let asOf = options.asOf { arguments += ["--as-of", asOf] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: options.executable ?? ownExecutable())
+        process.arguments = arguments
+        // The check's own working files go under the upload's directory, removed with it whatever happens.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = directory
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = answerFile
+        process.standardError = messagesFile
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        do { try process.run() } catch { return broken }
+        try? answerFile.close()
+        try? messagesFile.close()
+        if finished.wait(timeout: .now() + .seconds(max(1, options.checkSeconds))) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            finished.wait()
+            return .refused(.unprocessableContent,
+                            zh: "这个文件检查了 \(options.checkSeconds) 秒还没有完成，已停止。一所学校的表通常几秒就能查完：请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-timeout）。",
+                            en: "Checking this file took longer than \(options.checkSeconds) seconds and was stopped. A school's table is usually checked in seconds: make sure this is your school's table, or ask for a higher limit (--check-timeout).")
+        }
+        let answerBytes = (try? FileManager.default.attributesOfItem(atPath: directory + "/answer.json"))?[.size] as? Int ?? 0
+        switch (process.terminationReason, process.terminationStatus) {
+        case (.exit, 0), (.exit, 1), (.exit, 3):
+            guard answerBytes > 0, answerBytes <= options.maxAnswerBytes else {
+                return .refused(.unprocessableContent, zh: "这个文件的检查结果太大（超过 \(options.maxAnswerBytes >> 20) MB），无法在网页上显示。请确认上传的是本校的表，或在本机用 schoolstat check 检查。",
+                                en: "The result of this check is too large to show on the page (over \(options.maxAnswerBytes >> 20) MB). Make sure this is your school's table, or check it on this computer with schoolstat check.")
+            }
+            guard let data = FileManager.default.contents(atPath: directory + "/answer.json"),
+                  var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return broken }
+            var notesZh = object["notes_zh"] as? [String] ?? [], notesEn = object["notes_en"] as? [String] ?? []
+            let workbookBytes = (try? FileManager.default.attributesOfItem(atPath: annotated))?[.size] as? Int ?? 0
+            if workbookBytes > 0, answerBytes + (workbookBytes + 2) / 3 * 4 <= options.maxAnswerBytes,
+               let workbook = FileManager.default.contents(atPath: annotated) {
+                object["workbook"] = workbook.base64EncodedString()
+                object["workbook_name"] = ((shown as NSString).deletingPathExtension.isEmpty ? "检查结果" : (shown as NSString).deletingPathExtension) + "-标注.xlsx"
+            } else if workbookBytes > 0 {
+                notesZh.append("标注工作簿太大（\(workbookBytes >> 20) MB），网页上不提供下载；请在本机用 schoolstat check --annotate 生成。")
+                notesEn.append("The annotated workbook is too large (\(workbookBytes >> 20) MB) to download from the page; make it on this computer with schoolstat check --annotate.")
+            }
+            object["notes_zh"] = notesZh
+            object["notes_en"] = notesEn
+            return .answer((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        case (.exit, _):
+            // Refused before the check (rules, arguments) or an output that could not be written: the check's own message.
+            let text = (FileManager.default.contents(atPath: directory + "/messages.txt").map { String(decoding: $0.prefix(4096), as: UTF8.self) } ?? "")
+                .replacingOccurrences(of: "schoolstat check: ", with: "").replacingOccurrences(of: upload, with: shown)
+                .replacingOccurrences(of: directory, with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+            return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
+        default:
+            return .refused(.unprocessableContent,
+                            zh: "检查这个文件所需的内存超过了上限（\(options.checkMemoryMB) MB），已停止。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）。",
+                            en: "Checking this file needed more memory than the limit (\(options.checkMemoryMB) MB) and was stopped. Make sure this is your school's table, or ask for a higher limit (--check-memory-mb).")
         }
     }
 }
@@ -206,9 +275,12 @@ actor Gate {
     private var free: Int
     private var waiting: [CheckedContinuation<Void, Never>] = []
     init(slots: Int) { free = max(1, slots) }
-    func enter() async {
-        if free > 0 { free -= 1; return }
+    /// Waits for a slot; false at once when `waiting` checks already wait.
+    func enter(waiting limit: Int) async -> Bool {
+        if free > 0 { free -= 1; return true }
+        guard waiting.count < max(0, limit) else { return false }
         await withCheckedContinuation { waiting.append($0) }
+        return true
     }
     func leave() {
         if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }

@@ -31,6 +31,7 @@ enum PageAssets {
   <section id="result" hidden>
     <h2 id="title"></h2>
     <ul id="summary"></ul>
+    <ul id="notes" class="notes" hidden></ul>
     <div id="compare" hidden></div>
     <div class="tools">
       <button id="download" type="button" data-zh="下载标注工作簿（问题单元格已标色并加批注）" data-en="Download the annotated workbook (problem cells coloured, with comments)"></button>
@@ -59,6 +60,7 @@ main { max-width: 1200px; margin: 0 auto; padding: 16px 24px 48px; }
 #drop.over { background: #e8f0fa; }
 #drop input { display: block; margin: 12px auto 0; }
 .failure { color: #9b1c1c; background: #fde8e8; padding: 10px 14px; border-radius: 6px; white-space: pre-wrap; }
+.notes { background: #fff8e6; border-left: 4px solid #a15c07; padding: 8px 14px 8px 28px; }
 #summary { list-style: none; padding: 0; display: flex; gap: 12px; flex-wrap: wrap; }
 #summary li { background: #fff; border-radius: 6px; padding: 8px 14px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
 #summary .count { font-size: 22px; font-weight: bold; display: block; }
@@ -162,6 +164,13 @@ td.warning { background: #ffeb9c; }
     stat("rejected", t("有错误的行", "rows with errors"), rejected);
     stat("errors", t("错误", "errors"), report.errors);
     stat("warnings", t("警告", "warnings"), report.warnings);
+    // What the check left out (problems past the listed ones, a file past the row limit, a workbook too large to download).
+    var notes = document.getElementById("notes");
+    notes.replaceChildren();
+    var noteTexts = (lang === "zh" ? report.notes_zh : report.notes_en) || [];
+    noteTexts.forEach(function (n) { notes.appendChild(el("li", "", n)); });
+    notes.hidden = noteTexts.length === 0;
+    document.getElementById("download").hidden = !report.workbook;
 
     var compare = document.getElementById("compare");
     compare.replaceChildren();

@@ -40,7 +40,26 @@ struct Check: ParsableCommand {
     @Option(name: .long, help: "消息语言 (message language): zh or en.")
     var lang: Language = .zh
 
+    @Option(name: .long, help: "每个文件最多检查的数据行数 (data rows a file may have to be checked; 0: no limit). Default 100000.")
+    var maxRows: Int = CheckLimits().rows
+
+    @Option(name: .long, help: "最多逐条列出的问题数，其余只计数并写入标注工作簿 (problems listed in detail; the rest are counted and in the annotated workbook; 0: all). Default 1000.")
+    var maxProblems: Int = CheckLimits().problemsShown
+
+    /// The names the files are shown under (the page's uploads), one per file.
+    @Option(name: .long, help: .hidden)
+    var displayName: [String] = []
+
+    /// A ceiling on the process's memory in MB, set by the page for each check it runs.
+    @Option(name: .long, help: .hidden)
+    var memoryLimitMb: Int = 0
+
     func validate() throws {
+        if maxRows < 0 { throw ValidationError("--max-rows 不能为负数。 (--max-rows must be 0 or more)") }
+        if maxProblems < 0 { throw ValidationError("--max-problems 不能为负数。 (--max-problems must be 0 or more)") }
+        if !displayName.isEmpty && displayName.count != files.count {
+            throw ValidationError("--display-name 的个数应与文件个数相同。 (one --display-name per file)")
+        }
         if let encoding, TextEncoding(userName: encoding) == nil {
             throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
         }
@@ -50,7 +69,11 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        if memoryLimitMb > 0 { MemoryCeiling.set(megabytes: memoryLimitMb) }
         var options = CheckOptions(files: files, rulesDirectory: rules)
+        if !displayName.isEmpty { options.displayNames = displayName }
+        options.limits.rows = maxRows
+        options.limits.problemsShown = maxProblems
         options.schools = schools
         options.profile = profile
         options.asOf = asOf
@@ -80,6 +103,7 @@ enum CheckListing {
                             : "\(f.file) (\(table)): \(f.rowsRead) rows read, \(f.rowsClean) clean, \(f.rowsRejected) with errors.")
         }
         lines.append(zh ? "错误 \(report.errors) 处，警告 \(report.warnings) 处。" : "\(report.errors) errors, \(report.warnings) warnings.")
+        for note in zh ? report.notesZh : report.notesEn { lines.append(note) }
         for p in report.problems {
             let level = p.severity == .error ? (zh ? "错误" : "error") : (zh ? "警告" : "warning")
             let value = p.value.isEmpty ? "" : (zh ? " “\(p.value)”" : " \"\(p.value)\"")
@@ -124,12 +148,36 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "上传文件大小上限，单位 MB (largest upload in MB; default 20).")
     var maxUploadMb: Int = ServerOptions.defaultMaxUploadBytes >> 20
 
+    @Option(name: .long, help: "每个文件最多检查的数据行数 (data rows an upload may have; 0: no limit). Default 100000.")
+    var maxRows: Int = CheckLimits().rows
+
+    @Option(name: .long, help: "网页上逐条列出的问题数 (problems listed on the page; the rest are counted and in the annotated workbook). Default 1000.")
+    var maxProblems: Int = CheckLimits().problemsShown
+
+    @Option(name: .long, help: "一次回答的大小上限，单位 MB，含标注工作簿 (largest answer in MB, the annotated workbook included). Default 32.")
+    var maxAnswerMb: Int = ServerOptions(rulesDirectory: "").maxAnswerBytes >> 20
+
+    @Option(name: .long, help: "每次检查的时间上限，秒 (seconds a check may take before it is stopped). Default 120.")
+    var checkTimeout: Int = ServerOptions(rulesDirectory: "").checkSeconds
+
+    @Option(name: .long, help: "每次检查的内存上限，MB (memory a check may use, MB of address space). Default 2048.")
+    var checkMemoryMb: Int = ServerOptions(rulesDirectory: "").checkMemoryMB
+
+    @Option(name: .long, help: "同时进行的检查数 (checks at once; up to 4 times as many wait, the rest are asked to try again). Default 2.")
+    var concurrentChecks: Int = ServerOptions(rulesDirectory: "").concurrentChecks
+
     func validate() throws {
         if !ServerOptions.isLoopback(host) && !allowRemote {
             throw ValidationError("绑定 \(host) 会让其他电脑访问本服务；如确需如此，请加 --allow-remote。 (binding \(host) needs --allow-remote)")
         }
         if port < 0 || port > 65535 { throw ValidationError("--port 应在 0 到 65535 之间。") }
         if maxUploadMb < 1 || maxUploadMb > 1024 { throw ValidationError("--max-upload-mb 应在 1 到 1024 之间。") }
+        if maxRows < 0 { throw ValidationError("--max-rows 不能为负数。 (--max-rows must be 0 or more)") }
+        if maxProblems < 0 { throw ValidationError("--max-problems 不能为负数。 (--max-problems must be 0 or more)") }
+        if maxAnswerMb < 1 || maxAnswerMb > 1024 { throw ValidationError("--max-answer-mb 应在 1 到 1024 之间。") }
+        if checkTimeout < 1 || checkTimeout > 86_400 { throw ValidationError("--check-timeout 应在 1 到 86400 秒之间。") }
+        if checkMemoryMb < 256 || checkMemoryMb > 1 << 20 { throw ValidationError("--check-memory-mb 应在 256 到 1048576 之间。") }
+        if concurrentChecks < 1 || concurrentChecks > 64 { throw ValidationError("--concurrent-checks 应在 1 到 64 之间。") }
     }
 
     func run() throws {
@@ -149,6 +197,14 @@ struct Serve: ParsableCommand {
         options.host = host
         options.port = port
         options.maxUploadBytes = maxUploadMb << 20
+        options.limits.rows = maxRows
+        options.limits.problemsShown = maxProblems
+        options.maxAnswerBytes = maxAnswerMb << 20
+        options.checkSeconds = checkTimeout
+        options.checkMemoryMB = checkMemoryMb
+        options.concurrentChecks = concurrentChecks
+        options.waitingChecks = concurrentChecks * 4
+        options.executable = CheckServer.ownExecutable()
         if !ServerOptions.isLoopback(host) { options.token = ServerOptions.makeToken() }
         let serverOptions = options
         let done = DispatchSemaphore(value: 0)
@@ -183,4 +239,14 @@ final class FailureBox: Sendable {
     private let message = Mutex<String?>(nil)
     func set(_ m: String) { message.withLock { $0 = m } }
     func get() -> String? { message.withLock { $0 } }
+}
+
+/// A ceiling on this process's address space: past it an allocation fails and the process ends,
+/// rather than the machine running short. Set by the page for each check it runs.
+enum MemoryCeiling {
+    static func set(megabytes: Int) {
+        let bytes = rlim_t(megabytes) << 20
+        var limit = rlimit(rlim_cur: bytes, rlim_max: bytes)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
+    }
 }

@@ -45,7 +45,14 @@ struct CheckTests {
             let ref = String(c.prefix { $0 != "\"" })
             let style = c.range(of: " s=\"").map { Int(c[$0.upperBound...].prefix { $0 != "\"" }) ?? 0 } ?? 0
             let value = c.range(of: "<v>").map { String(c[$0.upperBound...].prefix { $0 != "<" }) }
-            cells[ref] = (value.flatMap { Int($0) }.map { strings[$0] } ?? "", style)
+            // Text in the cell itself (a workbook written row by row), or an index into the shared strings.
+            let inline = c.range(of: "<is>").map { start -> String in
+                let body = c[start.upperBound...]
+                return body.components(separatedBy: "</is>")[0].components(separatedBy: "<t").dropFirst().map { t in
+                    unescape(String(t[t.index(after: t.firstIndex(of: ">")!)...].prefix { $0 != "<" }))
+                }.joined()
+            }
+            cells[ref] = (inline ?? value.flatMap { Int($0) }.map { strings[$0] } ?? "", style)
         }
         var comments: [String: String] = [:]
         for c in try part("xl/comments\(sheet - 1).xml").components(separatedBy: "<comment ref=\"").dropFirst() {

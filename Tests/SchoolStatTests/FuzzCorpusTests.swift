@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Fuzzing) import SchoolStatPipeline
+@_spi(Fuzzing) import SchoolStatCheck
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
@@ -49,5 +50,28 @@ struct FuzzCorpusTests {
         var compiled = 0
         for file in Self.corpus("rules") where FuzzEntryPoints.ruleLanguage(Self.bytes(file), ruleSet: ruleSet, rules: dir) { compiled += 1 }
         #expect(compiled >= 6)
+    }
+
+    @Test("every seed of every reader goes through the whole clerk's check, annotated workbook included, without a crash")
+    func check() {
+        let files = Self.corpus("check") + Self.corpus("csv") + Self.corpus("xlsx")
+        #expect(files.count >= 20)
+        let directory = TestSupport.temporaryDirectory()
+        var limits = CheckLimits()
+        limits.rows = 20_000
+        limits.problemsShown = 200
+        var readLimits = ReadLimits()
+        readLimits.inflatedBytes = 64 << 20
+        readLimits.ratioFloor = 1 << 20
+        var outcomes: [String: Int32] = [:]
+        for file in files {
+            outcomes[(file as NSString).lastPathComponent] = CheckFuzzEntryPoint.check(Self.bytes(file), directory: directory, rules: TestSupport.rules,
+                                                                                       limits: limits, readLimits: readLimits)
+        }
+        #expect(outcomes["copied-down.csv"] == 1)
+        #expect(outcomes["roster-gbk-multiline.csv"] == 1)
+        for (name, status) in outcomes where name.hasPrefix("hostile-") { #expect(status == 3 || status == -1, "\(name)") }
+        // Each check cleans up after itself: nothing but what the entry point writes is left.
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true)
     }
 }

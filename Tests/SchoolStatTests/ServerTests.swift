@@ -13,6 +13,8 @@ struct ServerTests {
     func app(_ configure: (inout ServerOptions) -> Void = { _ in }) -> (some ApplicationProtocol, String) {
         var options = ServerOptions(rulesDirectory: TestSupport.rules)
         options.workDirectory = TestSupport.temporaryDirectory()
+        // Each check runs in a process of its own: the built program.
+        options.executable = TestSupport.binary
         configure(&options)
         return (Application(router: CheckServer.router(options)), options.workDirectory)
     }

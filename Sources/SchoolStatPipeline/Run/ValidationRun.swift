@@ -121,6 +121,10 @@ public final class ValidationRun: FindingSink {
 
     public func record(_ entry: LedgerEntry) {
         var entry = entry
+        // Findings are the same mistake only if their values are the same as written: a masked ID
+        // number (different numbers look alike once masked) is never taken for another.
+        let value = entry.rawValue
+        let comparable = !value.contains("****") && !IDNumber.mayHoldIDNumber(value)
         // No ID number reaches the ledger or the console whole, whatever field it is in.
         if IDNumber.mayHoldIDNumber(entry.recordKey) { entry.recordKey = IDNumber.scrub(entry.recordKey) }
         if IDNumber.mayHoldIDNumber(entry.rawValue) { entry.rawValue = IDNumber.scrub(entry.rawValue) }
@@ -128,19 +132,49 @@ public final class ValidationRun: FindingSink {
         if IDNumber.mayHoldIDNumber(entry.messageZh) { entry.messageZh = IDNumber.scrub(entry.messageZh) }
         if IDNumber.mayHoldIDNumber(entry.messageEn) { entry.messageEn = IDNumber.scrub(entry.messageEn) }
         if IDNumber.mayHoldIDNumber(entry.expected) { entry.expected = IDNumber.scrub(entry.expected) }
+        // A value is shown for what it is, not in full: a megabyte-long cell does not make a
+        // megabyte-long ledger entry.
+        entry.rawValue = Self.shortened(entry.rawValue, Self.valueCharacters)
+        entry.normalisedValue = Self.shortened(entry.normalisedValue, Self.valueCharacters)
+        entry.messageZh = Self.shortened(entry.messageZh, Self.messageCharacters)
+        entry.messageEn = Self.shortened(entry.messageEn, Self.messageCharacters)
         if let w = waiverBook?.match(entry) {
             entry.note = "豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? "")
-            waivedCount += 1
-            findingCounts[entry.ruleID, default: [:]]["waived", default: 0] += 1
-            ledger?.append(entry)
-            onEntry(entry)
-            return
         }
+        consecutive.add(entry, value: comparable ? value : nil) { e, rows in emit(e, rows: rows) }
+    }
+
+    /// Findings of one kind on consecutive lines, written as one entry once they stop repeating.
+    var consecutive = ConsecutiveFindings()
+
+    /// Characters of a value and of a message kept in a finding; the rest is cut with a note of the length.
+    static let valueCharacters = 1_000
+    static let messageCharacters = 4_000
+
+    static func shortened(_ text: String, _ limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        let count = text.count
+        guard count > limit else { return text }
+        return String(text.prefix(limit)) + "…（共 \(count) 字 characters）"
+    }
+
+    /// One entry, covering `rows` rows, into the ledger, the counts, the history and the console.
+    func emit(_ entry: LedgerEntry, rows: Int) {
         ledger?.append(entry)
         onEntry(entry)
-        findingCounts[entry.ruleID, default: [:]][entry.severity.rawValue, default: 0] += 1
-        if entry.severity == .error { errorCount += 1 } else { warningCount += 1 }
+        if !entry.note.isEmpty {
+            waivedCount += rows
+            findingCounts[entry.ruleID, default: [:]]["waived", default: 0] += rows
+            return
+        }
+        findingCounts[entry.ruleID, default: [:]][entry.severity.rawValue, default: 0] += rows
+        if entry.severity == .error { errorCount += rows } else { warningCount += rows }
         onFinding(entry)
+    }
+
+    /// Writes the findings still held back by `consecutive`.
+    func finishFindings() {
+        consecutive.finish { e, rows in emit(e, rows: rows) }
     }
 
     public func run() throws(RunError) -> RunResult {
@@ -331,6 +365,7 @@ public final class ValidationRun: FindingSink {
                                column: "year", raw: list.joined(separator: ", "), expected: String(reportYear)))
         }
         if let book = waiverBook { for entry in book.report() { record(entry) } }
+        finishFindings()
         do {
             for name in outputs.keys.sorted() { try outputs[name]!.close() }
             // Rows that a quarantining rule failed move from clean to rejected.

@@ -8,7 +8,7 @@ import SchoolStatRules
 /// Writes ledger.csv and ledger.jsonl side by side.
 public final class LedgerWriter {
     public static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
-                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver"]
+                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver", "last_line"]
     private let csv: CSVWriter
     private let jsonl: BufferedFile
     private let runID: String
@@ -67,6 +67,15 @@ public final class LedgerWriter {
         add(e.messageEn)
         add(e.expected)
         add(e.note)
+        // The end of a range of lines recorded once: a number, or null (and empty) for one line.
+        nextName()
+        if e.lastLine == 0 {
+            csvRow.field("")
+            json.appendUTF8("null")
+        } else {
+            csvRow.field(e.lastLine)
+            CSVLines.appendInteger(Int64(e.lastLine), to: &json)
+        }
         assert(column == Self.columns.count)
         csvRow.endRow()
         csv.file.write(csvRow)

@@ -1,0 +1,191 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import SchoolStatServer
+
+/// The page's limits: each check in a process of its own, stopped past its rows, time or memory
+/// and answered with a sentence for the clerk; the next upload still answered.
+@Suite("The check page's limits", .serialized)
+struct ServerLimitTests {
+    static let roster = TestSupport.fixture("check/roster_gbk.csv")
+
+    func app(_ configure: (inout ServerOptions) -> Void = { _ in }) -> (some ApplicationProtocol, String) {
+        var options = ServerOptions(rulesDirectory: TestSupport.rules)
+        options.workDirectory = TestSupport.temporaryDirectory()
+        options.executable = TestSupport.binary
+        configure(&options)
+        return (Application(router: CheckServer.router(options)), options.workDirectory)
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+    }
+
+    /// The roster's check answered as usual: three errors and the annotated workbook.
+    static func answersRoster(_ client: some TestClientProtocol) async throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: roster))
+        try await client.execute(uri: "/api/check?name=roster.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+            #expect(response.status == .ok)
+            let body = try Self.json(response)
+            #expect(body["errors"] as? Int == 3)
+            #expect((body["workbook"] as? String)?.isEmpty == false)
+        }
+    }
+
+    @Test("a million-row workbook (6 MB) is answered at once with the row limit, and the next upload is checked")
+    func millionRows() async throws {
+        let workbook = try BoundedCheckTests.large("workbook", rows: 1_000_000, ext: "xlsx")
+        let (app, work) = app()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: workbook))
+        try await app.test(.router) { client in
+            let started = Date()
+            try await client.execute(uri: "/api/check?name=全县.xlsx", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["status"] as? Int == 3)
+                let notes = body["notes_zh"] as? [String] ?? []
+                #expect(notes.contains { $0.contains("超过 100000 行数据") && $0.contains("全县.xlsx") })
+            }
+            #expect(Date().timeIntervalSince(started) < 60)
+            try await Self.answersRoster(client)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+
+    @Test("a check past its time is stopped and the clerk told so; the next upload is checked")
+    func timeLimit() async throws {
+        let roster = try BoundedCheckTests.large("errors", rows: 30_000, ext: "csv")
+        let (slow, work) = app { $0.checkSeconds = 1 }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: roster))
+        try await slow.test(.router) { client in
+            let started = Date()
+            try await client.execute(uri: "/api/check?name=big.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try Self.json(response)
+                #expect((body["error_zh"] as? String)?.contains("检查了 1 秒还没有完成") == true)
+                #expect((body["error_zh"] as? String)?.contains("--check-timeout") == true)
+            }
+            #expect(Date().timeIntervalSince(started) < 30)
+        }
+        // Stopped, its files went with it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+        let (app, _) = app()
+        try await app.test(.router) { client in try await Self.answersRoster(client) }
+    }
+
+    @Test("a check past its memory is stopped and the clerk told so")
+    func memoryLimit() async throws {
+        let (app, work) = app { $0.checkMemoryMB = 64 }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.roster))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=roster.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try Self.json(response)
+                #expect((body["error_zh"] as? String)?.contains("内存超过了上限（64 MB）") == true)
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+
+    @Test("past the answer's limit the workbook is left out with a note; an answer that cannot fit is refused with a message")
+    func answerLimit() async throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.roster))
+        let (tiny, _) = app { $0.maxAnswerBytes = 1_000 }
+        try await tiny.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=roster.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = try Self.json(response)
+                #expect((body["error_zh"] as? String)?.contains("检查结果太大") == true)
+            }
+        }
+        let (small, _) = app { $0.maxAnswerBytes = 16_000 }
+        try await small.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=roster.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["errors"] as? Int == 3)
+                #expect(body["workbook"] == nil)
+                #expect((body["notes_zh"] as? [String])?.contains { $0.contains("check --annotate") } == true)
+                #expect(response.body.readableBytes <= 16_000)
+            }
+        }
+    }
+
+    @Test("past the checks that may wait, an upload is asked to try again; the others are answered")
+    func busy() async throws {
+        let (app, _) = app { $0.concurrentChecks = 1; $0.waitingChecks = 0 }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.roster))
+        try await app.test(.router) { client in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await client.execute(uri: "/api/check?name=roster.csv", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                            if response.status == .serviceUnavailable {
+                                let body = try Self.json(response)
+                                #expect((body["error_zh"] as? String)?.contains("请过一两分钟再试") == true)
+                            }
+                            return response.status
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.contains(.ok))
+            #expect(statuses.contains(.serviceUnavailable))
+            try await Self.answersRoster(client)
+        }
+    }
+
+    @Test("the real server stays small through a million-row workbook and a roster with an error on every row, and answers the next upload")
+    func realServerMemory() throws {
+        let workbook = try BoundedCheckTests.large("workbook", rows: 1_000_000, ext: "xlsx")
+        let errors = try BoundedCheckTests.large("errors", rows: 177_000, ext: "csv")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
+        process.arguments = ["serve", "--rules", TestSupport.rules, "--port", "0"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        // The address printed at start.
+        var printed = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !printed.contains("\n"), Date() < deadline { printed += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self) }
+        let base = String(try #require(printed.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://127.0.0.1:") }))
+
+        func upload(_ path: String, name: String) throws -> (status: Int, body: [String: Any]) {
+            var request = URLRequest(url: URL(string: base + "api/check?name=" + name)!)
+            request.httpMethod = "POST"
+            request.httpBody = try Data(contentsOf: URL(fileURLWithPath: path))
+            request.timeoutInterval = 300
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var result: (Int, [String: Any]) = (0, [:])
+            URLSession.shared.dataTask(with: request) { data, response, _ in
+                result = ((response as? HTTPURLResponse)?.statusCode ?? 0,
+                          (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:])
+                done.signal()
+            }.resume()
+            done.wait()
+            return result
+        }
+        func peakMB() -> Double {
+            let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
+        }
+        let big = try upload(workbook, name: "million.xlsx")
+        #expect(big.status == 200 && big.body["status"] as? Int == 3)
+        let wide = try upload(errors, name: "errors.csv")
+        #expect(wide.status == 200 && wide.body["status"] as? Int == 3)
+        #expect((wide.body["notes_zh"] as? [String])?.first?.contains("--max-rows") == true)
+        let next = try upload(Self.roster, name: "roster.csv")
+        #expect(next.status == 200 && next.body["errors"] as? Int == 3)
+        #expect(peakMB() < 300, "server peak \(peakMB()) MB")
+    }
+}
