@@ -7,7 +7,9 @@ import csv, sys
 
 ours_dir, peer_dir = sys.argv[1], sys.argv[2]
 with open(f"{ours_dir}/ledger.csv", encoding="utf-8-sig") as f:
-    ours = {(int(r["line"]), r["rule_id"]) for r in csv.DictReader(f) if r["severity"] == "error"}
+    # The same finding on consecutive lines is one entry from line to last_line.
+    ours = {(line, r["rule_id"]) for r in csv.DictReader(f) if r["severity"] == "error"
+            for line in range(int(r["line"]), int(r.get("last_line") or r["line"]) + 1)}
 with open(f"{peer_dir}/violations.csv", encoding="utf-8") as f:
     peer = {(int(r["row"]), r["rule"]) for r in csv.DictReader(f) if r["rule"] != "teachers.training_hours_plausible"}
 with open(f"{peer_dir}/clean.csv", encoding="utf-8") as f:

@@ -1,19 +1,22 @@
 // Writing: findings of one kind on consecutive lines — the same rule, column, value and severity
 // in the same file, one line after another (a thousand blank rows, the same column missing on
-// every row, the same row pasted a million times) — become one ledger entry naming the range,
+// every row, the same mistake copied down a million rows) — become one ledger entry naming the range,
 // so that the ledger grows with the kinds of problem, not with the rows they repeat on. Entries
 // leave in the order they came; one still growing holds back those after it, at most
 // `maximumPending` of them.
 import SchoolStatModel
 
 struct ConsecutiveFindings {
-    /// What must be equal for two findings to be one.
+    /// What must be equal for two findings to be one. A finding about no column (a rule pack's
+    /// verdict on a school, a teacher of a rejected school) is about its record: only the same
+    /// record's findings are one.
     private struct Kind: Hashable {
-        var table: String, file: String, rule: String, column: String, raw: String, expected: String, note: String
+        var table: String, file: String, rule: String, column: String, raw: String, expected: String, note: String, record: String
         var severity: Severity
         init(_ e: LedgerEntry, value: String) {
             table = e.table; file = e.sourceFile; rule = e.ruleID; column = e.column; raw = value; expected = e.expected
             note = e.note; severity = e.severity
+            record = e.column.isEmpty ? e.recordKey : ""
         }
     }
 
