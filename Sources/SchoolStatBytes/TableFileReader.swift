@@ -50,6 +50,8 @@ public struct FileFacts: Sendable {
     public var encoding: TextEncoding
     public var encodingDetected: Bool
     public var dialect: Dialect
+    /// The worksheet read, for a workbook of several (nil: its first).
+    public var sheet: String?
     public var byteCount: Int = 0
     public var sha256: String = ""
     public var invalidSequences: Int = 0
@@ -71,11 +73,12 @@ public struct TableFileReader: Sendable {
 
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
-    public init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil) throws(ReadError) {
+    public init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil, sheet: String? = nil) throws(ReadError) {
         if path.lowercased().hasSuffix(".xlsx") {
             // An Excel workbook: XML inside a zip, always Unicode; cells, not delimiters.
             facts = FileFacts(path: path, encoding: .utf8, encodingDetected: true, dialect: Dialect(delimiter: 0x2C, lineEnding: "xlsx"))
             facts.format = "xlsx"
+            facts.sheet = sheet
             return
         }
         let prefix = try Self.readPrefix(path: path, count: Self.sniffSize)
@@ -282,13 +285,13 @@ public struct TableFileReader: Sendable {
         }
     }
 
-    /// The first worksheet's rows as records, streamed; rows Excel left empty are blank lines.
+    /// The worksheet's rows as records, streamed; rows Excel left empty are blank lines.
     private mutating func readWorkbook(_ sink: (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
         var previous = 0
         var ordinal = 0
         var stopped = false
         let width = minimumFields
-        try XLSXReader.streamFirstSheet(path: facts.path, limits: readLimits, sink: { number, row in
+        try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: { number, row in
             guard !stopped else { return }
             ordinal += 1
             var cells = row

@@ -20,6 +20,25 @@ public enum XLSXReader {
     /// that stay handed over.
     public static func streamFirstSheet(path: String, limits: ReadLimits,
                                  sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+        try streamSheet(path: path, sheet: nil, limits: limits, sink: sink, stop: stop)
+    }
+
+    /// Every sheet the workbook lists, in its order: name, visibility and kind.
+    public static func sheets(path: String, limits: ReadLimits) throws(ReadError) -> [WorkbookSheet] {
+        var found: [WorkbookSheet] = []
+        try stream(path: path, sheet: nil, limits: limits, listing: { found = $0; return false }, sink: { _, _ in }, stop: { true })
+        return found
+    }
+
+    /// Streams the worksheet named `sheet` (nil: the first, passing over the problem list of an
+    /// annotated workbook) as `streamFirstSheet` does.
+    public static func streamSheet(path: String, sheet: String?, limits: ReadLimits,
+                                   sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+        try stream(path: path, sheet: sheet, limits: limits, listing: { _ in true }, sink: sink, stop: stop)
+    }
+
+    private static func stream(path: String, sheet wanted: String?, limits: ReadLimits, listing: ([WorkbookSheet]) -> Bool,
+                               sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw .notAWorkbook(path: path, reason: "文件内容不是 zip 压缩包，可能是改了扩展名的其他文件或已损坏 (its content is not a zip archive)")
@@ -79,12 +98,29 @@ public enum XLSXReader {
         guard try parse("xl/workbook.xml", maximum: ReadLimits.smallPartBytes, handler: book) else {
             throw .notAWorkbook(path: path, reason: "工作簿中没有 xl/workbook.xml (not an Excel workbook)")
         }
-        // The first worksheet, passing over the problem list that schoolstat's annotated copy of a
-        // workbook puts first, so that a clerk may correct that copy and send it back.
-        guard let first = book.sheets.first(where: { $0.name != Spreadsheet.problemListSheet }) ?? book.sheets.first else { throw .notAWorkbook(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
-        var target = "xl/worksheets/sheet1.xml"
         let relations = RelationsHandler()
-        if try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations), let t = relations.targets[first.rid] {
+        let hasRelations = try parse("xl/_rels/workbook.xml.rels", maximum: ReadLimits.smallPartBytes, handler: relations)
+        let listed = book.sheets.enumerated().map { i, sheet -> WorkbookSheet in
+            let type = relations.types[sheet.rid] ?? ""
+            let kind: WorkbookSheet.Kind = type.isEmpty || type.hasSuffix("/worksheet") ? .worksheet : (type.hasSuffix("/chartsheet") ? .chart : .other)
+            let visibility: WorkbookSheet.Visibility = sheet.state == "hidden" ? .hidden : (sheet.state == "veryHidden" ? .veryHidden : .visible)
+            return WorkbookSheet(name: sheet.name, visibility: visibility, kind: kind, index: i)
+        }
+        guard listing(listed) else { return }
+        // The sheet asked for; or the first worksheet, passing over the problem list that
+        // schoolstat's annotated copy of a workbook puts first, so that a clerk may correct that
+        // copy and send it back.
+        let chosen: (name: String, rid: String, state: String)?
+        if let wanted {
+            chosen = book.sheets.first { $0.name == wanted }
+            guard chosen != nil else { throw .notAWorkbook(path: path, reason: "工作簿中没有名为“\(wanted)”的工作表 (no worksheet named \(wanted))") }
+        } else {
+            chosen = book.sheets.enumerated().first { listed[$0.offset].kind == .worksheet && $0.element.name != Spreadsheet.problemListSheet }?.element
+                ?? book.sheets.first
+        }
+        guard let first = chosen else { throw .notAWorkbook(path: path, reason: "工作簿中没有工作表 (no worksheet)") }
+        var target = "xl/worksheets/sheet1.xml"
+        if hasRelations, let t = relations.targets[first.rid] {
             target = t.hasPrefix("/") ? String(t.dropFirst()) : "xl/" + t
         }
         let shared = SharedStringsHandler(fieldBytes: limits.fieldBytes)
@@ -145,11 +181,11 @@ private extension XMLFailure {
 }
 
 private final class WorkbookHandler: XMLEventHandler {
-    var sheets: [(name: String, rid: String)] = []
+    var sheets: [(name: String, rid: String, state: String)] = []
     func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
         if XMLPushParser.equals(name, "sheet"), sheets.count < 10_000 {
-            let text = { (b: [UInt8]?) in b.map { String(decoding: $0, as: UTF8.self) } ?? "" }
-            sheets.append((text(attributes.value("name")), text(attributes.value("id"))))
+            let text = { (b: [UInt8]?) in b.map { String(decoding: $0.prefix(1000), as: UTF8.self) } ?? "" }
+            sheets.append((text(attributes.value("name")), text(attributes.value("id")), text(attributes.value("state"))))
         }
         return nil
     }
@@ -159,9 +195,11 @@ private final class WorkbookHandler: XMLEventHandler {
 
 private final class RelationsHandler: XMLEventHandler {
     var targets: [String: String] = [:]
+    var types: [String: String] = [:]
     func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
         if XMLPushParser.equals(name, "Relationship"), let id = attributes.value("Id"), let target = attributes.value("Target"), targets.count < 10_000 {
             targets[String(decoding: id, as: UTF8.self)] = String(decoding: target, as: UTF8.self)
+            if let type = attributes.value("Type") { types[String(decoding: id, as: UTF8.self)] = String(decoding: type.prefix(1000), as: UTF8.self) }
         }
         return nil
     }

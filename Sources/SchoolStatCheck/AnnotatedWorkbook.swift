@@ -20,8 +20,9 @@ enum AnnotatedWorkbook {
 
     /// One of the clerk's files.
     struct Source {
+        /// The clerk's name for the file, and the sheet of a workbook of several (empty otherwise).
         var name: String
-        var path: String
+        var sheet: String
         var order: Int32
         var plan: ValidationRun.FilePlan
         var layout: FileLayout
@@ -35,10 +36,12 @@ enum AnnotatedWorkbook {
         book.mark(title: "schoolstat 检查结果", ClerkCheck.workbookMark)
         let list = book.addSheet(Spreadsheet.problemListSheet)
         // Sheet names first, so that the list can link to them.
+        // Keyed by file and sheet; a workbook's sheet keeps its name, a file is named after itself.
         var sheets: [String: XLSXWriter.Sheet] = [:]
+        func key(_ file: String, _ sheet: String) -> String { file + "\u{0}" + sheet }
         for source in sources {
             let base = (source.name as NSString).lastPathComponent
-            sheets[source.name] = book.addSheet((base as NSString).deletingPathExtension)
+            sheets[key(source.name, source.sheet)] = book.addSheet(source.sheet.isEmpty ? (base as NSString).deletingPathExtension : source.sheet)
         }
 
         // 问题清单
@@ -56,12 +59,12 @@ enum AnnotatedWorkbook {
             let fill = XLSXWriter.Style(fill: p.severity == .error ? errorFill : warningFill)
             list.write(row: row, column: 0, String(row))
             list.write(row: row, column: 1, p.severity == .error ? "错误" : "警告", style: fill)
-            if let sheet = sheets[p.file] {
+            if let sheet = sheets[key(p.file, p.sheet)] {
                 list.writeLink(row: row, column: 2, to: sheet.name, cell: p.cell.isEmpty ? "A\(max(p.row, 1))" : p.cell, text: p.placeZh)
             } else {
                 list.write(row: row, column: 2, p.placeZh)
             }
-            list.write(row: row, column: 3, p.file)
+            list.write(row: row, column: 3, p.sheet.isEmpty ? p.file : "\(p.file) [\(p.sheet)]")
             list.write(row: row, column: 4, p.heading.isEmpty ? p.column : p.heading)
             list.write(row: row, column: 5, p.value)
             list.write(row: row, column: 6, p.messageZh, style: XLSXWriter.Style(wrap: true))
@@ -83,7 +86,7 @@ enum AnnotatedWorkbook {
 
         // The clerk's files, each as written, problems marked.
         for source in sources {
-            guard let sheet = sheets[source.name] else { continue }
+            guard let sheet = sheets[key(source.name, source.sheet)] else { continue }
             writeSheet(sheet, source: source, placed: placed, spill: spill, limits: limits, heading: heading)
         }
         try book.close()

@@ -55,6 +55,8 @@ public struct CheckOptions: Sendable {
 /// One problem, placed as the clerk finds it.
 public struct CheckProblem: Sendable, Codable, Equatable {
     public var file: String
+    /// The worksheet, for a workbook of several (empty otherwise).
+    public var sheet: String = ""
     /// The row Excel shows (0: about the whole file).
     public var row: Int
     /// The last row of a range of rows with the same problem (0: the problem is about `row` alone).
@@ -84,7 +86,7 @@ public struct CheckProblem: Sendable, Codable, Equatable {
     public var rows: Int { row > 0 && lastRow > row ? lastRow - row + 1 : 1 }
 
     enum CodingKeys: String, CodingKey {
-        case file, row, lastRow = "last_row", columnIndex = "column_index", columnLetter = "column_letter", cell, placeZh = "place_zh", placeEn = "place_en"
+        case file, sheet, row, lastRow = "last_row", columnIndex = "column_index", columnLetter = "column_letter", cell, placeZh = "place_zh", placeEn = "place_en"
         case column, heading, value, severity, rule, messageZh = "message_zh", messageEn = "message_en", recordKey = "record_key"
     }
 
@@ -98,6 +100,7 @@ public struct CheckProblem: Sendable, Codable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         file = try c.decode(String.self, forKey: .file)
+        sheet = try c.decodeIfPresent(String.self, forKey: .sheet) ?? ""
         row = try c.decode(Int.self, forKey: .row)
         lastRow = try c.decodeIfPresent(Int.self, forKey: .lastRow) ?? 0
         columnIndex = try c.decodeIfPresent(Int.self, forKey: .columnIndex)
@@ -119,6 +122,8 @@ public struct CheckProblem: Sendable, Codable, Equatable {
 /// What each of the clerk's files held.
 public struct CheckedFile: Sendable, Codable {
     public var file: String
+    /// The worksheet, for a workbook of several (empty otherwise).
+    public var sheet: String = ""
     /// The table recognised from the header (empty: not recognised).
     public var table: String
     public var tableTitleZh: String
@@ -129,21 +134,23 @@ public struct CheckedFile: Sendable, Codable {
     public var rowsRejected: Int
 
     enum CodingKeys: String, CodingKey {
-        case file, table, tableTitleZh = "table_title_zh", tableTitleEn = "table_title_en", encoding
+        case file, sheet, table, tableTitleZh = "table_title_zh", tableTitleEn = "table_title_en", encoding
         case rowsRead = "rows_read", rowsClean = "rows_clean", rowsRejected = "rows_rejected"
     }
 }
 
 /// A row of a clerk's file with a problem, as written (ID numbers masked), for showing it.
 public struct ProblemRow: Sendable, Codable {
+    /// The file, with the sheet of a workbook of several (`名册.xlsx [教师名册]`).
     public var file: String
+    public var sheet: String = ""
     public var row: Int
     public var cells: [String]
     /// 0-based columns with an error, and with a warning only.
     public var errorColumns: [Int]
     public var warningColumns: [Int]
 
-    enum CodingKeys: String, CodingKey { case file, row, cells, errorColumns = "error_columns", warningColumns = "warning_columns" }
+    enum CodingKeys: String, CodingKey { case file, sheet, row, cells, errorColumns = "error_columns", warningColumns = "warning_columns" }
 }
 
 /// The outcome of a check.
@@ -290,11 +297,17 @@ public enum ClerkCheck {
         // Rule ids of the packs start with the pack's name (`consistency.…`); the tables' own checks with the table's.
         let packs = Set(result?.summary.packs.map(\.name) ?? [])
 
+        // The clerk's inputs in order: each file, and each table sheet of a workbook of several in its order.
+        let acceptedOrder = Dictionary(zip(accepted, accepted.indices), uniquingKeysWith: { a, _ in a })
+        let inputs = plans.values.filter { acceptedOrder[$0.input.file] != nil }.sorted {
+            (acceptedOrder[$0.input.file]!, $0.input.sheet?.index ?? 0) < (acceptedOrder[$1.input.file]!, $1.input.sheet?.index ?? 0)
+        }.map(\.input.display)
+
         // 3. Each clerk file read again: Excel's row for each line, the school codes, the first row of each key named.
         var layouts: [String: FileLayout] = [:]
-        for file in accepted {
-            guard let plan = plans[file] else { continue }
-            layouts[file] = FileLayout.read(plan: plan, keys: keys)
+        for input in inputs {
+            guard let plan = plans[input] else { continue }
+            layouts[input] = FileLayout.read(plan: plan, keys: keys)
         }
         let schoolCodes = Set(layouts.values.flatMap(\.schoolCodes))
 
@@ -302,7 +315,7 @@ public enum ClerkCheck {
         var placed: [Placed] = []
         var errors = 0, warnings = 0
         var rowsWithErrors: [String: RowSet] = [:]
-        let order = Dictionary(zip(options.files, options.files.indices.map { Int32($0) }), uniquingKeysWith: { a, _ in a })
+        let order = Dictionary(zip(inputs, inputs.indices.map { Int32($0) }), uniquingKeysWith: { a, _ in a })
         spill.forEach { offset, entry in
             let inClerkFile = clerkFiles.contains(entry.sourceFile)
             if !inClerkFile {
@@ -310,16 +323,16 @@ public enum ClerkCheck {
                 guard options.schools != nil, entry.sourceFile == options.schools, entry.ruleID.split(separator: ".").first.map({ packs.contains(String($0)) }) == true,
                       schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { return }
             }
-            let layout = inClerkFile ? layouts[entry.sourceFile] : nil
+            let layout = inClerkFile ? layouts[entry.input] : nil
             let place = locate(entry, layout: layout)
             let rows = place.row > 0 && place.lastRow > place.row ? place.lastRow - place.row + 1 : 1
             if entry.severity == .error {
                 errors += rows
-                if inClerkFile, place.row > 0 { rowsWithErrors[entry.sourceFile, default: RowSet()].insert(place.row, through: max(place.row, place.lastRow)) }
+                if inClerkFile, place.row > 0 { rowsWithErrors[entry.input, default: RowSet()].insert(place.row, through: max(place.row, place.lastRow)) }
             } else {
                 warnings += rows
             }
-            placed.append(Placed(offset: offset, order: order[entry.sourceFile] ?? Int32(options.files.count), row: Int32(clamping: place.row),
+            placed.append(Placed(offset: offset, order: order[entry.input] ?? Int32(inputs.count + (acceptedOrder[entry.sourceFile] ?? options.files.count)), row: Int32(clamping: place.row),
                                  lastRow: Int32(clamping: place.lastRow), column: Int32(clamping: place.column ?? -1), isError: entry.severity == .error))
         }
         placed.sort { a, b in
@@ -336,7 +349,7 @@ public enum ClerkCheck {
         for p in placed.prefix(shownCount) {
             guard let entry = spill.entry(at: p.offset) else { continue }
             let inClerkFile = clerkFiles.contains(entry.sourceFile)
-            problems.append(place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.sourceFile] : nil, display: display, options: options))
+            problems.append(place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options))
         }
         let notShown = placed.count - problems.count
         if notShown > 0 {
@@ -350,57 +363,67 @@ public enum ClerkCheck {
             notesEn.append(problem.messageEn)
         }
 
-        // 6. What each file held.
+        // 6. What each file held: each table sheet of a workbook of several on its own.
         var files: [CheckedFile] = []
         for (file, name) in zip(options.files, names) {
-            let summary = result?.summary.inputs.first { $0.path == file }
-            let table = summary?.table ?? ""
-            let schema = plans[file]?.header.schema
-            var read = layouts[file]?.dataRows ?? 0
-            // The table's counts when this is its only file; otherwise the rows with an error.
-            let rejected: Int
-            if let t = result?.summary.tables[table], t.files == [file] {
-                read = t.rowsRead
-                rejected = t.rowsRejected
-            } else {
-                rejected = rowsWithErrors[file]?.count ?? 0
+            let mine = inputs.filter { plans[$0]?.input.file == file }
+            for input in mine.isEmpty ? [file] : mine {
+                let summary = result?.summary.inputs.first { $0.path == input }
+                let table = summary?.table ?? ""
+                let schema = plans[input]?.header.schema
+                var read = layouts[input]?.dataRows ?? 0
+                // The table's counts when this is its only input; otherwise the rows with an error.
+                let rejected: Int
+                if let t = result?.summary.tables[table], t.files == [input] {
+                    read = t.rowsRead
+                    rejected = t.rowsRejected
+                } else {
+                    rejected = rowsWithErrors[input]?.count ?? 0
+                }
+                var checked = CheckedFile(file: name, table: table, tableTitleZh: schema?.titleZh ?? "", tableTitleEn: schema?.titleEn ?? "",
+                                          encoding: summary?.encoding ?? "", rowsRead: read, rowsClean: read - rejected, rowsRejected: rejected)
+                checked.sheet = plans[input]?.input.sheet?.name ?? ""
+                files.append(checked)
             }
-            files.append(CheckedFile(file: name, table: table, tableTitleZh: schema?.titleZh ?? "", tableTitleEn: schema?.titleEn ?? "",
-                                     encoding: summary?.encoding ?? "", rowsRead: read, rowsClean: read - rejected, rowsRejected: rejected))
         }
 
-        // 7. Each file's header and the rows of the problems listed, as written, cut for showing.
+        // 7. Each input's header and the rows of the problems listed, as written, cut for showing.
         var headers: [String: [String]] = [:]
         var rows: [ProblemRow] = []
-        for (file, name) in zip(options.files, names) {
-            guard let layout = layouts[file], let plan = plans[file] else { continue }
+        for input in inputs {
+            guard let layout = layouts[input], let plan = plans[input] else { continue }
+            let name = shownName(plan.input, display: display)
+            let sheet = plan.input.sheet?.name ?? ""
             headers[name] = layout.header.prefix(limits.cellsShown).map { scrubbed(FileLayout.shown($0, limits.cellCharacters)) }
-            let mine = problems.filter { $0.file == name && $0.row > 0 }
+            let mine = problems.filter { $0.file == (display[plan.input.file] ?? plan.input.file) && $0.sheet == sheet && $0.row > 0 }
             let marks = CellMarks(mine)
             let wanted = Set(marks.rows.sorted().prefix(limits.rowsShown))
             let cells = FileLayout.cells(plan: plan, layout: layout, rows: wanted, characters: limits.cellCharacters, columns: limits.cellsShown)
             for row in wanted.sorted() {
-                rows.append(ProblemRow(file: name, row: row, cells: (cells[row] ?? []).map(scrubbed),
+                var shown = ProblemRow(file: name, row: row, cells: (cells[row] ?? []).map(scrubbed),
                                        errorColumns: marks.columns(row: row, severity: .error),
-                                       warningColumns: marks.columns(row: row, severity: .warning)))
+                                       warningColumns: marks.columns(row: row, severity: .warning))
+                shown.sheet = sheet
+                rows.append(shown)
             }
         }
 
-        let unreadable = !tooLarge.isEmpty || result?.status == .unreadableInput || accepted.contains { plans[$0] == nil }
+        let unreadable = !tooLarge.isEmpty || result?.status == .unreadableInput || accepted.contains { f in !plans.values.contains { $0.input.file == f } }
         let status: Int32 = unreadable ? RunStatus.unreadableInput.rawValue : (errors > 0 ? RunStatus.dataErrors.rawValue : RunStatus.clean.rawValue)
         let report = CheckReport(status: status, files: files, problems: problems, headers: headers, rows: rows,
                                  errors: errors, warnings: warnings, problemsNotShown: notShown, notesZh: notesZh, notesEn: notesEn)
         if let annotate {
             let partial = annotate + ".partial-" + UUID().uuidString.prefix(8)
             do {
-                let sources = accepted.compactMap { f -> AnnotatedWorkbook.Source? in
-                    guard let layout = layouts[f], let plan = plans[f] else { return nil }
-                    return AnnotatedWorkbook.Source(name: display[f] ?? f, path: f, order: order[f] ?? 0, plan: plan, layout: layout)
+                let sources = inputs.compactMap { input -> AnnotatedWorkbook.Source? in
+                    guard let layout = layouts[input], let plan = plans[input] else { return nil }
+                    return AnnotatedWorkbook.Source(name: display[plan.input.file] ?? plan.input.file, sheet: plan.input.sheet?.name ?? "",
+                                                    order: order[input] ?? 0, plan: plan, layout: layout)
                 }
                 try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: tooLargeProblems(tooLarge, display: display), sources: sources,
                                             limits: limits, to: partial, temporaryDirectory: work) { entry in
                     let inClerkFile = clerkFiles.contains(entry.sourceFile)
-                    return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.sourceFile] : nil, display: display, options: options)
+                    return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
                 }
             } catch {
                 unlink(partial)
@@ -452,6 +475,12 @@ public enum ClerkCheck {
         }
     }
 
+    /// The name an input is shown under: the clerk's name for the file, and the sheet of a workbook of several.
+    static func shownName(_ input: ValidationRun.Input, display: [String: String]) -> String {
+        let name = display[input.file] ?? input.file
+        return input.sheet.map { "\(name) [\($0.name)]" } ?? name
+    }
+
     static func scrubbed(_ text: String) -> String { IDNumber.mayHoldIDNumber(text) ? IDNumber.scrub(text) : text }
 
     /// Where a finding falls in the clerk's file: Excel's row (0: the whole file), the last row of
@@ -468,8 +497,23 @@ public enum ClerkCheck {
         return (row, last > row ? last : 0, layout.field(for: entry))
     }
 
-    /// A ledger entry placed in the clerk's file.
+    /// A ledger entry placed in the clerk's file; in a workbook of several sheets, the place names
+    /// the sheet as Excel's tab shows it (「教师名册」工作表第 7 行 F 列（F7））.
     static func place(_ entry: LedgerEntry, clerk: Bool, layout: FileLayout?, display: [String: String], options: CheckOptions) -> CheckProblem {
+        var problem = placeInFile(entry, clerk: clerk, layout: layout, display: display, options: options)
+        guard !entry.sheet.isEmpty else { return problem }
+        let zh = "「\(entry.sheet)」工作表", en = "sheet \"\(entry.sheet)\""
+        if problem.row > 0 {
+            problem.placeZh = zh + problem.placeZh
+            problem.placeEn = en + ", " + problem.placeEn
+        } else {
+            problem.placeZh = zh
+            problem.placeEn = en
+        }
+        return problem
+    }
+
+    static func placeInFile(_ entry: LedgerEntry, clerk: Bool, layout: FileLayout?, display: [String: String], options: CheckOptions) -> CheckProblem {
         let file = display[entry.sourceFile] ?? (entry.sourceFile == options.schools ? URL(fileURLWithPath: entry.sourceFile).lastPathComponent : entry.sourceFile)
         var messageZh = entry.messageZh, messageEn = entry.messageEn
         if file != entry.sourceFile, !entry.sourceFile.isEmpty {
@@ -480,6 +524,7 @@ public enum ClerkCheck {
         var problem = CheckProblem(file: file, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
                                    column: entry.column, heading: "", value: entry.rawValue, severity: entry.severity, rule: entry.ruleID,
                                    messageZh: messageZh, messageEn: messageEn, recordKey: entry.recordKey)
+        problem.sheet = entry.sheet
         guard clerk, let layout else {
             if !clerk, !entry.sourceFile.isEmpty {
                 problem.placeZh = "本校在学校表中的记录"

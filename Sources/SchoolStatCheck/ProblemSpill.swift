@@ -31,7 +31,7 @@ final class ProblemSpill {
         Self.put(Int64(entry.lastLine), into: &record)
         record.append(entry.severity == .error ? 1 : 0)
         for text in [entry.table, entry.sourceFile, entry.recordKey, entry.column, entry.rawValue, entry.normalisedValue,
-                     entry.ruleID, entry.messageZh, entry.messageEn, entry.expected, entry.note] {
+                     entry.ruleID, entry.messageZh, entry.messageEn, entry.expected, entry.note, entry.sheet] {
             let bytes = Data(text.utf8)
             Self.put(Int64(bytes.count), into: &record)
             record.append(bytes)
@@ -100,7 +100,7 @@ final class ProblemSpill {
         let severity: Severity = record[record.startIndex + 16] == 1 ? .error : .warning
         var at = 17
         var texts: [String] = []
-        for _ in 0..<11 {
+        for _ in 0..<12 {
             guard record.count - at >= 8 else { return nil }
             let n = Int(get(record, at))
             at += 8
@@ -112,6 +112,7 @@ final class ProblemSpill {
                                 normalisedValue: texts[5], ruleID: texts[6], severity: severity, messageZh: texts[7], messageEn: texts[8],
                                 expected: texts[9], note: texts[10])
         entry.lastLine = lastLine
+        entry.sheet = texts[11]
         return entry
     }
 }

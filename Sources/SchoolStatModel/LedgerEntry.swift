@@ -9,6 +9,8 @@ public struct LedgerEntry: Sendable {
 
     public var table: String
     public var sourceFile: String
+    /// The worksheet of a workbook of several sheets the finding is in (empty: a file of one table).
+    public var sheet: String = ""
     /// Physical line in the source file; 0 for findings about a whole file.
     public var line: Int
     /// The last line of a range of consecutive lines with the same finding, recorded once
@@ -33,6 +35,10 @@ public struct LedgerEntry: Sendable {
 }
 
 extension LedgerEntry {
+    /// The input the finding is about as the run names it: the file, and the sheet of a workbook
+    /// of several (`全县报表.xlsx [教师名册]`).
+    public var input: String { sheet.isEmpty ? sourceFile : "\(sourceFile) [\(sheet)]" }
+
     /// A file that could not be read, or not past `line` (0: not at all); its message is the
     /// error's own, which names the file, place and what to do in both languages.
     public init(table: String, file: String, line: Int, readError: ReadError) {

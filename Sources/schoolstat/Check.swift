@@ -99,8 +99,9 @@ enum CheckListing {
         var lines: [String] = []
         for f in report.files {
             let table = f.table.isEmpty ? (zh ? "未识别的表" : "table not recognised") : (zh ? f.tableTitleZh : f.tableTitleEn)
-            lines.append(zh ? "\(f.file)（\(table)）：读取 \(f.rowsRead) 行，合格 \(f.rowsClean) 行，有错误 \(f.rowsRejected) 行。"
-                            : "\(f.file) (\(table)): \(f.rowsRead) rows read, \(f.rowsClean) clean, \(f.rowsRejected) with errors.")
+            let file = f.sheet.isEmpty ? f.file : "\(f.file) [\(f.sheet)]"
+            lines.append(zh ? "\(file)（\(table)）：读取 \(f.rowsRead) 行，合格 \(f.rowsClean) 行，有错误 \(f.rowsRejected) 行。"
+                            : "\(file) (\(table)): \(f.rowsRead) rows read, \(f.rowsClean) clean, \(f.rowsRejected) with errors.")
         }
         lines.append(zh ? "错误 \(report.errors) 处，警告 \(report.warnings) 处。" : "\(report.errors) errors, \(report.warnings) warnings.")
         for note in zh ? report.notesZh : report.notesEn { lines.append(note) }

@@ -248,7 +248,7 @@ final class Console {
         shown += 1
         let level = e.severity == .error ? (language == .zh ? "错误" : "error") : (language == .zh ? "警告" : "warning")
         // Findings about a group (a county, a school's roster) have no line: name the table and the group.
-        let place = e.line > 0 ? "\(e.sourceFile):\(e.line)" : (e.sourceFile.isEmpty ? "\(e.table) \(e.recordKey)" : e.sourceFile)
+        let place = e.line > 0 ? "\(e.input):\(e.line)" : (e.sourceFile.isEmpty ? "\(e.table) \(e.recordKey)" : e.input)
         let message = language == .zh ? e.messageZh : e.messageEn
         err("\(place): \(level) [\(e.ruleID)] \(message)")
     }
@@ -271,7 +271,9 @@ final class Console {
         }
         var lines: [String] = []
         for input in s.inputs {
-            let table = input.table ?? (language == .zh ? "未识别" : "unrecognised")
+            // A sheet that is not a table was named with the reason among the findings.
+            let table = input.table ?? (input.path.hasSuffix("]") && input.error == nil ? (language == .zh ? "跳过（不是数据表）" : "skipped (not a table)")
+                                                                                      : (language == .zh ? "未识别" : "unrecognised"))
             let dialect = input.dialect.map { ", \($0.delimiterName)/\($0.lineEnding)" } ?? ""
             lines.append("  \(input.path)  →  \(table)  [\(input.encoding)\(dialect)]")
         }

@@ -54,6 +54,20 @@ extension FileMessage {
             return "The file is empty."
         case let .unknownTable(scores):
             return "Cannot tell which table this is from its header (matched columns: \(scores)). Check the header or name the table with --table."
+        case let .sheetSkipped(sheet, why, hidden):
+            let what = (hidden ? "The hidden sheet " : "The sheet ") + "\"\(sheet)\""
+            switch why {
+            case .notATable(let scores):
+                return "\(what) is not a table (its header matches no table; matched columns: \(scores)); not read. Notes and lists of choices can be left as they are; if it holds data, check its header."
+            case .empty: return "\(what) is empty; not read."
+            case .chart: return "\(what) is a chart, not a table; not read."
+            case .notAWorksheet: return "\(what) is not a worksheet (a dialog or macro sheet); not read."
+            case .notChosen: return "\(what) was not chosen with --sheet; not read."
+            }
+        case let .hiddenSheet(sheet, table):
+            return "The sheet \"\(sheet)\" is hidden and was read as the \(table) table. Delete it if it should not be submitted; otherwise unhide it so that it can be checked."
+        case let .noTableSheet(sheets):
+            return "None of the workbook's sheets (\(sheets.joined(separator: ", "))) can be told from its header. Check the headers or name the table with --table."
         case let .yearNotCovered(t, year, years):
             return "\(t.name) has no row for \(year), the reporting year, only \(years.joined(separator: ", ")); the rules judged on that year's row have nothing to judge. Add the \(year) row, or pass --as-of with a date in the year to evaluate."
         }

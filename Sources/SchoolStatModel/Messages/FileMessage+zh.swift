@@ -60,6 +60,20 @@ extension FileMessage {
             return "文件是空的，没有表头也没有数据。"
         case let .unknownTable(scores):
             return "无法从表头识别这是哪张表（各表匹配到的列数：\(scores)）。请检查表头是否为标准列名，或用 --table 指定表名。"
+        case let .sheetSkipped(sheet, why, hidden):
+            let what = hidden ? "隐藏的工作表「\(sheet)」" : "工作表「\(sheet)」"
+            switch why {
+            case .notATable(let scores):
+                return "\(what)不是数据表（表头与任何表都不匹配；各表匹配到的列数：\(scores)），未读取。填表说明、选项列表这样的表可以不管；如果它其实是数据，请检查它的表头。"
+            case .empty: return "\(what)是空的，未读取。"
+            case .chart: return "\(what)是图表，不是数据表，未读取。"
+            case .notAWorksheet: return "\(what)不是普通工作表（对话框或宏表），未读取。"
+            case .notChosen: return "\(what)没有用 --sheet 选中，未读取。"
+            }
+        case let .hiddenSheet(sheet, table):
+            return "工作表「\(sheet)」是隐藏的，按“\(table)”表读取了。如果它不该提交，请删除它；否则请取消隐藏，方便核对。"
+        case let .noTableSheet(sheets):
+            return "工作簿的各个工作表（\(sheets.map { "「\($0)」" }.joined(separator: "、"))）都无法从表头识别是哪张表。请检查表头是否为标准列名，或用 --table 指定表名。"
         case let .yearNotCovered(t, year, years):
             return "「\(t.titleZh)」中没有 \(year) 年（统计基准日所在年份）的行，只有 \(years.joined(separator: "、")) 年，按年份评估的规则没有可评估的数据。请补上 \(year) 年的数据，或用 --as-of 指定要评估年份的统计基准日（如 --as-of \(years.last ?? String(year))-09-30）。"
         }

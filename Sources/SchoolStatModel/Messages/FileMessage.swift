@@ -40,6 +40,24 @@ public enum FileMessage: Sendable {
     case emptyFile
     /// `scores`: `table=matched columns`, for each table.
     case unknownTable(scores: String)
+    /// A sheet of a workbook not read, and why.
+    case sheetSkipped(sheet: String, why: SheetSkip, hidden: Bool)
+    /// A hidden sheet read as `table`.
+    case hiddenSheet(sheet: String, table: String)
+    /// A workbook none of whose sheets is a table; `sheets` lists them.
+    case noTableSheet(sheets: [String])
+}
+
+/// Why a sheet of a workbook was not read.
+public enum SheetSkip: Sendable, Equatable {
+    /// Its header matches no table (notes, a list of choices); `scores` as for unknownTable.
+    case notATable(scores: String)
+    case empty
+    case chart
+    /// A dialog or macro sheet.
+    case notAWorksheet
+    /// Other sheets were chosen with --sheet.
+    case notChosen
 }
 
 public enum SpecialFile: Sendable {

@@ -11,7 +11,17 @@ extension ValidationRun {
 
     public struct Input {
         public var path: String
+        /// The name the run gives it: the file as named, and for a sheet of a workbook of several
+        /// the sheet too (`全县报表.xlsx [教师名册]`).
         public var display: String
+        /// The sheet read, for a workbook of several sheets (nil: a text file, or a workbook of one).
+        public var sheet: WorkbookSheet?
+        /// The file as named, without the sheet.
+        public var file: String
+
+        public init(path: String, display: String, sheet: WorkbookSheet? = nil, file: String? = nil) {
+            self.path = path; self.display = display; self.sheet = sheet; self.file = file ?? display
+        }
     }
 
     public struct FilePlan {
@@ -106,6 +116,38 @@ extension ValidationRun {
                 notRegular(argument, st.st_mode)
             }
         }
+        // Every worksheet of a workbook of several is an input of its own.
+        var expanded: [Input] = []
+        var chosenSheets: Set<String> = []
+        for input in found {
+            guard input.path.lowercased().hasSuffix(".xlsx"), let sheets = try? XLSXReader.sheets(path: input.path, limits: options.readLimits) else {
+                expanded.append(input)
+                continue
+            }
+            let listed = sheets.filter { $0.name != Spreadsheet.problemListSheet }
+            let worksheets = listed.filter { $0.kind == .worksheet }
+            if worksheets.count <= 1 && options.sheets.isEmpty && listed.count == worksheets.count {
+                expanded.append(input)
+                continue
+            }
+            for sheet in listed {
+                let hidden = sheet.visibility != .visible
+                func skipSheet(_ why: SheetSkip) {
+                    var entry = LedgerEntry(table: "", file: input.display, line: 0, rule: "read.sheet_skipped", severity: .warning,
+                                            message: .sheetSkipped(sheet: sheet.name, why: why, hidden: hidden))
+                    entry.sheet = sheet.name
+                    skipped.append(entry)
+                }
+                if sheet.kind != .worksheet { skipSheet(sheet.kind == .chart ? .chart : .notAWorksheet); continue }
+                if !options.sheets.isEmpty && !options.sheets.contains(sheet.name) { skipSheet(.notChosen); continue }
+                chosenSheets.insert(sheet.name)
+                expanded.append(Input(path: input.path, display: "\(input.display) [\(sheet.name)]", sheet: sheet, file: input.display))
+            }
+        }
+        if let missing = options.sheets.first(where: { !chosenSheets.contains($0) }) {
+            throw .arguments("--sheet 指定的工作表“\(missing)”不在任何输入的工作簿中；请核对工作表的名称（区分大小写）。 (no workbook among the inputs has a sheet named \(missing))")
+        }
+        found = expanded
         if found.isEmpty {
             let why = skipped.map(\.messageZh).joined(separator: "\n")
             throw .arguments("没有找到可检查的文件（.csv、.tsv、.txt、.xlsx）。 (no input files found)" + (why.isEmpty ? "" : "\n" + why))
@@ -152,6 +194,11 @@ extension ValidationRun {
             return nil
         }
         let scoreText = best.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")
+        if input.sheet != nil {
+            // A sheet of a workbook of several: named once the workbook's other sheets are known.
+            unrecognisedSheets[input.display] = candidates.isEmpty ? .empty : .notATable(scores: scoreText)
+            return nil
+        }
         record(LedgerEntry(table: "", file: input.display, line: candidates.first?.line ?? 1, rule: "read.unknown_table", severity: .error,
                            message: candidates.isEmpty ? .emptyFile : .unknownTable(scores: scoreText)))
         return nil

@@ -31,6 +31,8 @@ public struct ValidationOptions: Sendable {
     public var splitParseMinimumBytes = 16 << 20
     /// How large one value and one record may be, and how far a workbook may inflate.
     public var readLimits = ReadLimits()
+    /// The worksheets to read, by name (empty: every sheet of every workbook).
+    public var sheets: [String] = []
 
     public init(inputs: [String], rulesDirectory: String, outputDirectory: String) {
         self.inputs = inputs
@@ -97,6 +99,11 @@ public final class ValidationRun: FindingSink {
     var warningCount = 0
     var waivedCount = 0
     var waiverBook: WaiverBook?
+    /// The inputs that are sheets of a workbook of several: the name the run gives each
+    /// (`全县报表.xlsx [教师名册]`) → the file and the sheet.
+    var sheetInputs: [String: (String, String)] = [:]
+    /// Sheets whose header matched no table, by input name, and why.
+    var unrecognisedSheets: [String: SheetSkip] = [:]
 
     /// `onFinding` sees every ledger entry as it is written (for console output).
     /// Told the staging directory as soon as it exists, so that a caller stopped by a
@@ -121,6 +128,11 @@ public final class ValidationRun: FindingSink {
 
     public func record(_ entry: LedgerEntry) {
         var entry = entry
+        // A sheet of a workbook of several: the ledger names the file and, apart, the sheet.
+        if entry.sheet.isEmpty, let (file, sheet) = sheetInputs[entry.sourceFile] {
+            entry.sourceFile = file
+            entry.sheet = sheet
+        }
         // Findings are the same mistake only if their values are the same as written: a masked ID
         // number (different numbers look alike once masked) is never taken for another.
         let value = entry.rawValue
@@ -237,12 +249,14 @@ public final class ValidationRun: FindingSink {
         var unreadable = skippedInputs.contains { $0.severity == .error }
         for entry in skippedInputs { record(entry) }
 
+        for input in inputs { if let sheet = input.sheet { sheetInputs[input.display] = (input.file, sheet.name) } }
+
         // 1. Open every file, settle encoding, dialect and table from its header.
         var plans: [FilePlan] = []
         for (index, input) in inputs.enumerated() {
             var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
             do {
-                var reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter)
+                var reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter, sheet: input.sheet?.name)
                 reader.readLimits = options.readLimits
                 summary.encoding = reader.facts.format == "xlsx" ? "xlsx" : reader.facts.encoding.rawValue
                 summary.encodingDetected = reader.facts.encodingDetected
@@ -251,7 +265,13 @@ public final class ValidationRun: FindingSink {
                     summary.table = plan.header.schema.name
                     plans.append(plan)
                     onFilePlanned(plan)
-                } else {
+                    if let sheet = input.sheet, sheet.visibility != .visible {
+                        var entry = LedgerEntry(table: plan.header.schema.name, file: input.file, line: 0, rule: "read.hidden_sheet", severity: .warning,
+                                                message: .hiddenSheet(sheet: sheet.name, table: plan.header.schema.titleZh))
+                        entry.sheet = sheet.name
+                        record(entry)
+                    }
+                } else if input.sheet == nil {
                     unreadable = true
                 }
             } catch {
@@ -260,6 +280,28 @@ public final class ValidationRun: FindingSink {
                 record(LedgerEntry(table: "", file: input.display, line: 0, readError: error))
             }
             inputSummaries.append(summary)
+        }
+
+        // A workbook's sheets that are not tables: named, each once. A workbook none of whose sheets
+        // is a table is an input that could not be read, as a file whose header matches no table.
+        var workbooks: [String: [Input]] = [:]
+        for input in inputs where input.sheet != nil { workbooks[input.file, default: []].append(input) }
+        for file in workbooks.keys.sorted() {
+            let sheets = workbooks[file]!
+            let read = sheets.filter { s in plans.contains { $0.input.display == s.display } }
+            if read.isEmpty && options.sheets.isEmpty {
+                unreadable = true
+                record(LedgerEntry(table: "", file: file, line: 0, rule: "read.unknown_table", severity: .error,
+                                   message: .noTableSheet(sheets: sheets.map { $0.sheet!.name })))
+                continue
+            }
+            for input in sheets where unrecognisedSheets[input.display] != nil {
+                if !options.sheets.isEmpty { unreadable = true }
+                var entry = LedgerEntry(table: "", file: file, line: 0, rule: "read.sheet_skipped", severity: options.sheets.isEmpty ? .warning : .error,
+                                        message: .sheetSkipped(sheet: input.sheet!.name, why: unrecognisedSheets[input.display]!, hidden: input.sheet!.visibility != .visible))
+                entry.sheet = input.sheet!.name
+                record(entry)
+            }
         }
 
         // Rules and derived values that need a table no file was recognised as are left out of the row pass.

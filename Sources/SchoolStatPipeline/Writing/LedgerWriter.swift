@@ -8,7 +8,7 @@ import SchoolStatRules
 /// Writes ledger.csv and ledger.jsonl side by side.
 public final class LedgerWriter {
     public static let columns = ["run_id", "table", "source_file", "line", "record_key", "column", "raw_value", "normalised_value",
-                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver", "last_line"]
+                          "rule_id", "severity", "message_zh", "message_en", "expected", "waiver", "last_line", "sheet"]
     private let csv: CSVWriter
     private let jsonl: BufferedFile
     private let runID: String
@@ -76,6 +76,7 @@ public final class LedgerWriter {
             csvRow.field(e.lastLine)
             CSVLines.appendInteger(Int64(e.lastLine), to: &json)
         }
+        add(e.sheet)
         assert(column == Self.columns.count)
         csvRow.endRow()
         csv.file.write(csvRow)
