@@ -69,6 +69,9 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "把所有输入当作这张表 (treat every input as this table): schools, teachers, county_finance …")
     var table: String?
 
+    @Option(name: .long, help: "只读工作簿中这个名称的工作表，可重复 (read only the worksheet of this name; repeatable). Every sheet when omitted.")
+    var sheet: [String] = []
+
     @Option(name: .long, help: "输入编码 (input encoding): utf-8, utf-8-bom, gb18030/gbk, utf-16le, utf-16be. Detected when omitted.")
     var encoding: String?
 
@@ -149,6 +152,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         var options = ValidationOptions(inputs: inputs, rulesDirectory: rules, outputDirectory: out)
         options.table = table
+        options.sheets = sheet
         options.encoding = encoding.flatMap(TextEncoding.init(userName:))
         options.delimiter = delimiter.flatMap(Self.delimiterByte)
         options.asOf = asOf
