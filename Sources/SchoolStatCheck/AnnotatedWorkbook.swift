@@ -24,14 +24,25 @@ enum AnnotatedWorkbook {
         var name: String
         var sheet: String
         var order: Int32
+        /// Its place among the sheets handed back: the file's, then the sheet's in its workbook.
+        var position: Int
         var plan: ValidationRun.FilePlan
         var layout: FileLayout
     }
 
+    /// A sheet of the clerk's workbook that is not a table (notes, a list of choices): handed back as it was.
+    struct PlainSheet {
+        var name: String
+        var path: String
+        var sheet: String
+        /// Its place among the sheets handed back, as for `Source`.
+        var position: Int
+    }
+
     /// Writes the workbook: `placed` in order (their texts read from `spill` and placed by
     /// `problem`), after the `extra` problems about whole files.
-    static func write(placed: [ClerkCheck.Placed], spill: ProblemSpill, extra: [CheckProblem], sources: [Source], limits: CheckLimits,
-                      to path: String, temporaryDirectory: String, problem: (LedgerEntry) -> CheckProblem) throws(WriteError) {
+    static func write(placed: [ClerkCheck.Placed], spill: ProblemSpill, extra: [CheckProblem], sources: [Source], plain: [PlainSheet] = [],
+                      limits: CheckLimits, to path: String, temporaryDirectory: String, problem: (LedgerEntry) -> CheckProblem) throws(WriteError) {
         let book = try XLSXWriter(path: path, temporaryDirectory: temporaryDirectory, constantMemory: true)
         book.mark(title: "schoolstat 检查结果", ClerkCheck.workbookMark)
         let list = book.addSheet(Spreadsheet.problemListSheet)
@@ -39,9 +50,20 @@ enum AnnotatedWorkbook {
         // Keyed by file and sheet; a workbook's sheet keeps its name, a file is named after itself.
         var sheets: [String: XLSXWriter.Sheet] = [:]
         func key(_ file: String, _ sheet: String) -> String { file + "\u{0}" + sheet }
-        for source in sources {
-            let base = (source.name as NSString).lastPathComponent
-            sheets[key(source.name, source.sheet)] = book.addSheet(source.sheet.isEmpty ? (base as NSString).deletingPathExtension : source.sheet)
+        // Every sheet of the clerk's workbooks in their order: table sheets and the others.
+        var order: [(position: Int, plain: Bool, index: Int)] = sources.indices.map { (sources[$0].position, false, $0) }
+        order += plain.indices.map { (plain[$0].position, true, $0) }
+        order.sort { $0.position < $1.position }
+        var plainSheets: [(PlainSheet, XLSXWriter.Sheet)] = []
+        for item in order {
+            if item.plain {
+                let p = plain[item.index]
+                plainSheets.append((p, book.addSheet(p.sheet)))
+            } else {
+                let source = sources[item.index]
+                let base = (source.name as NSString).lastPathComponent
+                sheets[key(source.name, source.sheet)] = book.addSheet(source.sheet.isEmpty ? (base as NSString).deletingPathExtension : source.sheet)
+            }
         }
 
         // 问题清单
@@ -88,6 +110,14 @@ enum AnnotatedWorkbook {
         for source in sources {
             guard let sheet = sheets[key(source.name, source.sheet)] else { continue }
             writeSheet(sheet, source: source, placed: placed, spill: spill, limits: limits, heading: heading)
+        }
+        for (p, sheet) in plainSheets {
+            guard var reader = try? TableFileReader(path: p.path, sheet: p.sheet) else { continue }
+            reader.computesDigest = false
+            try? reader.read({ event in
+                guard case .record(let record) = event else { return }
+                for column in 0..<record.fieldCount { sheet.write(row: record.line - 1, column: column, record.lossyString(column)) }
+            }, stopWhen: { false })
         }
         try book.close()
     }

@@ -418,10 +418,21 @@ public enum ClerkCheck {
                 let sources = inputs.compactMap { input -> AnnotatedWorkbook.Source? in
                     guard let layout = layouts[input], let plan = plans[input] else { return nil }
                     return AnnotatedWorkbook.Source(name: display[plan.input.file] ?? plan.input.file, sheet: plan.input.sheet?.name ?? "",
-                                                    order: order[input] ?? 0, plan: plan, layout: layout)
+                                                    order: order[input] ?? 0, position: (acceptedOrder[plan.input.file] ?? 0) * 100_000 + (plan.input.sheet?.index ?? 0),
+                                                    plan: plan, layout: layout)
+                }
+                // The other sheets of the clerk's workbooks (notes, lists of choices) are handed back too.
+                var plain: [AnnotatedWorkbook.PlainSheet] = []
+                for file in accepted where file.lowercased().hasSuffix(".xlsx") {
+                    guard let listed = try? XLSXReader.sheets(path: file, limits: options.readLimits), listed.count > 1 else { continue }
+                    for sheet in listed where sheet.kind == .worksheet && sheet.name != Spreadsheet.problemListSheet
+                        && !sources.contains(where: { $0.plan.input.file == file && $0.sheet == sheet.name }) {
+                        plain.append(AnnotatedWorkbook.PlainSheet(name: display[file] ?? file, path: file, sheet: sheet.name,
+                                                                  position: (acceptedOrder[file] ?? 0) * 100_000 + sheet.index))
+                    }
                 }
                 try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: tooLargeProblems(tooLarge, display: display), sources: sources,
-                                            limits: limits, to: partial, temporaryDirectory: work) { entry in
+                                            plain: plain, limits: limits, to: partial, temporaryDirectory: work) { entry in
                     let inClerkFile = clerkFiles.contains(entry.sourceFile)
                     return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
                 }

@@ -55,7 +55,11 @@ struct CheckTests {
             cells[ref] = (inline ?? value.flatMap { Int($0) }.map { strings[$0] } ?? "", style)
         }
         var comments: [String: String] = [:]
-        for c in try part("xl/comments\(sheet - 1).xml").components(separatedBy: "<comment ref=\"").dropFirst() {
+        // The sheet's comments part, as its relations name it.
+        let relations = try part("xl/worksheets/_rels/sheet\(sheet).xml.rels")
+        let commentsPart = relations.components(separatedBy: "Target=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+            .first { $0.contains("comments") }.map { "xl/" + $0.replacingOccurrences(of: "../", with: "") } ?? ""
+        for c in try part(commentsPart).components(separatedBy: "<comment ref=\"").dropFirst() {
             let ref = String(c.prefix { $0 != "\"" })
             comments[ref] = c.components(separatedBy: "<t").dropFirst().map { t in
                 unescape(String(t[t.index(after: t.firstIndex(of: ">")!)...].prefix { $0 != "<" }))

@@ -111,15 +111,17 @@ struct SheetTests {
         #expect(date.placeZh == "「教师名册」工作表第 7 行 F 列（F7）")
         #expect(report.files.map(\.sheet) == ["学校基本情况", "教师名册", "补充名册"])
         #expect(report.files.first { $0.sheet == "补充名册" }?.rowsRead == 3)
-        // Sheets of the annotated workbook: the problem list, then each table sheet under its own name.
+        // Sheets of the annotated workbook: the problem list, then each sheet under its own name.
         let archive = try Archive(url: URL(fileURLWithPath: annotated), accessMode: .read)
         var workbookXML = Data()
         _ = try archive.extract(try #require(archive["xl/workbook.xml"])) { workbookXML.append($0) }
         let names = String(decoding: workbookXML, as: UTF8.self).components(separatedBy: "<sheet name=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
-        #expect(names == ["问题清单", "学校基本情况", "教师名册", "补充名册"])
-        let roster = try CheckTests.sheetContents(annotated, sheet: 3)
+        // Every worksheet of the clerk's workbook, in its order: the notes and the empty sheet handed back as they were.
+        #expect(names == ["问题清单", "填表说明", "学校基本情况", "教师名册", "补充名册", "空白"])
+        #expect(try CheckTests.sheetContents(annotated, sheet: 2).cells["A2"]?.text.contains("身份证号") == true)
+        let roster = try CheckTests.sheetContents(annotated, sheet: 4)
         #expect(roster.comments["F7"]?.contains("不是有效日期") == true)
-        let more = try CheckTests.sheetContents(annotated, sheet: 4)
+        let more = try CheckTests.sheetContents(annotated, sheet: 5)
         #expect(more.comments["F4"]?.contains("不是有效日期") == true)
         #expect(more.comments["F7"] == nil)
     }
