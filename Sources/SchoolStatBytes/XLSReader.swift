@@ -17,12 +17,11 @@ public enum XLSReader {
     /// workbook in memory, and Excel 97-2003 files of real rosters stay far below this.
     public static let maximumFileBytes = 256 << 20
 
-    /// Every sheet FreeXL lists, in the workbook's order. FreeXL does not say whether a sheet is
-    /// hidden or is a chart, so every sheet is listed as a visible worksheet.
+    /// Every sheet in the workbook's order, hidden ones and chart sheets included, with whether
+    /// each is hidden and is a worksheet (read from the workbook's sheet records, which FreeXL
+    /// does not expose; when they cannot be read every sheet is a visible worksheet).
     public static func sheets(path: String) throws(ReadError) -> [WorkbookSheet] {
-        try withWorkbook(path: path, limits: ReadLimits()) { (book) throws(ReadError) in
-            book.names.enumerated().map { WorkbookSheet(name: $0.element, index: $0.offset) }
-        }
+        try withWorkbook(path: path, limits: ReadLimits()) { (book) throws(ReadError) in book.sheets }
     }
 
     /// Streams one sheet's rows to `sink` (Excel row number, cells left to right with gaps
@@ -43,7 +42,8 @@ public enum XLSReader {
                 }
                 index = i
             } else {
-                guard let i = book.names.firstIndex(where: { $0 != Spreadsheet.problemListSheet }) ?? (book.names.isEmpty ? nil : 0) else {
+                let worksheets = book.sheets.filter { $0.kind == .worksheet }
+                guard let i = (worksheets.first(where: { $0.name != Spreadsheet.problemListSheet }) ?? worksheets.first ?? book.sheets.first)?.index else {
                     throw .notAWorkbook(path: path, reason: "工作簿中没有工作表 (no worksheet)")
                 }
                 index = i
@@ -155,6 +155,10 @@ public enum XLSReader {
 private struct OpenWorkbook {
     let handle: UnsafeRawPointer
     let names: [String]
+    let sheets: [WorkbookSheet]
+    /// The workbook stream and its sheet records, read beside FreeXL; nil when they cannot be.
+    let workbookStream: WorkbookStream?
+    let records: [XLSRecords.Sheet]?
 
     init(handle: UnsafeRawPointer, path: String) throws(ReadError) {
         self.handle = handle
@@ -176,6 +180,13 @@ private struct OpenWorkbook {
             names.append(String(cString: name))
         }
         self.names = names
+        let stream = WorkbookStream(path: path)
+        let records = stream.flatMap(XLSRecords.sheets).flatMap { $0.count == names.count ? $0 : nil }
+        self.workbookStream = stream
+        self.records = records
+        sheets = names.enumerated().map { i, name in
+            WorkbookSheet(name: name, visibility: records?[i].visibility ?? .visible, kind: records?[i].kind ?? .worksheet, index: i)
+        }
     }
 
     func stream(sheet index: Int, path: String, fieldBytes: Int,
@@ -196,6 +207,24 @@ private struct OpenWorkbook {
             throw .damaged(path: path, place: sheetPlace,
                            reason: "工作表有 \(rows) 行、\(columns) 列，超过 Excel 97-2003 的上限 \(XLSReader.maximumRow) 行、\(XLSReader.maximumColumns) 列 (\(rows) rows and \(columns) columns, more than Excel 97-2003 allows)")
         }
+        // Formula results, booleans and errors, which FreeXL leaves out or gives as 1 and 0.
+        var overlay: [Int: String] = [:]
+        if let stream = workbookStream, let records {
+            var version: UInt32 = 0
+            var codePage: UInt32 = 0
+            _ = freexl_get_info(handle, UInt16(FREEXL_BIFF_VERSION), &version)
+            _ = freexl_get_info(handle, UInt16(FREEXL_BIFF_CODEPAGE), &codePage)
+            do throws(XLSRecords.Failure) {
+                overlay = try XLSRecords.cells(stream, sheetAt: records[index].offset, biff8: version == UInt32(FREEXL_BIFF_VER_8),
+                                               codePage: codePage, fieldBytes: fieldBytes)
+            } catch {
+                switch error {
+                case .tooLong(let row, let column):
+                    throw .damaged(path: path, place: "\(sheetPlace)第 \(row + 1) 行单元格 \(Spreadsheet.columnLetter(column))\(row + 1)",
+                                   reason: "单元格内容超过 \(fieldBytes) 字节 (a cell longer than \(fieldBytes) bytes)")
+                }
+            }
+        }
         var cells: [String] = []
         cells.reserveCapacity(Int(columns))
         for row in 0..<rows {
@@ -206,6 +235,10 @@ private struct OpenWorkbook {
                 let place = { "\(sheetPlace)第 \(Int(row) + 1) 行单元格 \(Spreadsheet.columnLetter(Int(column)))\(Int(row) + 1)" }
                 guard status == FREEXL_OK else {
                     throw .damaged(path: path, place: place(), reason: "单元格无法读取（\(XLSReader.describe(status))） (the cell cannot be read)")
+                }
+                if !overlay.isEmpty, let shown = overlay[Int(row) * 256 + Int(column)] {
+                    cells.append(shown)
+                    continue
                 }
                 let text: String
                 switch Int32(value.type) {
@@ -243,3 +276,4 @@ private struct OpenWorkbook {
         }
     }
 }
+

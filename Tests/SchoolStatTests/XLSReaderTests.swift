@@ -39,10 +39,11 @@ struct XLSReaderTests {
         // 0.1 + 0.2 is stored as 0.30000000000000004; Excel shows 0.3.
         #expect(read[2].1 == ["T500110002", "胡超梅", "500110197203120204", "3150010001", "女", "1972-03-12",
                               "小学", "本科", "是", "语文", "无", "96", "0.3"])
-        // A number that is not text, a date and time, a boolean (FreeXL gives it as 1), gaps
-        // filled, trailing blank but formatted cells dropped.
+        // A number that is not text, a date and time, formulas by their cached results (a number,
+        // text, an error), a boolean and an error constant as Excel shows them (FreeXL leaves
+        // formulas out and gives both of those as 1), trailing blank but formatted cells dropped.
         #expect(read[3].1 == ["T500110003", "陳小明", "50011019860412001X", "3150010001", "男", "1986-04-12 08:30:00",
-                              "", "", "1", "", "", "-3", "15.4203"])
+                              "3", "本科", "TRUE", "#N/A", "#DIV/0!", "-3", "15.4203"])
     }
 
     @Test("the sheet list: names in the workbook's order, each with its index")
@@ -87,6 +88,8 @@ struct XLSReaderTests {
             ["教师编号", "姓名", "学校名称", "出生日期", "年工资收入（万元）"],
             ["T500110001", "黄洋", "重庆市万盛经开区第一小学", "1971-05-12", "12.5"],
             ["T500110002", "胡超梅", "关坝镇中心小学", "1972-03-12", "92"],
+            // Formulas: cached GBK text, a cached number.
+            ["T500110003", "李娜", "关坝镇中心小学", "", "13.8"],
         ])
         #expect(try rows("biff5_gbk.xls", sheet: "说明").map(\.1) == [["本表由学校统计员填写"]])
     }

@@ -9,7 +9,8 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
 - roster.xls     one sheet 教师名册 with the header of check/roster_gbk.csv: Chinese text, an
                  18-digit ID number and a 10-digit school code stored as text, date-formatted
                  birth dates, integers, 12.5, a double that is 0.1 + 0.2, a large whole number,
-                 a date and time, a boolean, an empty row and trailing blank (formatted) cells.
+                 a date and time, a boolean, an error, formulas with a cached number, text and
+                 error, an empty row and trailing blank (formatted) cells.
 - sheets.xls     填表说明 (notes) first, then 教师名册, then a hidden sheet 内部数据.
 - annotated.xls  问题清单 first (the sheet schoolstat's annotated copy puts first), then 教师名册.
 - damaged.xls    roster.xls cut off after its first 2,600 bytes.
@@ -18,7 +19,8 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
                  and text in GBK, a "Book" stream. Neither xlwt (BIFF8 only) nor LibreOffice
                  (7.4 imports Excel 95 but no longer exports it) writes BIFF5, so the records
                  are built here and put in xlwt's compound file: sheets 教师名册 and 说明; on
-                 教师名册 a header, text, a date (built-in format 14), 12.5 and 92.
+                 教师名册 a header, text, a date (built-in format 14), 12.5, 92, and formulas
+                 with cached GBK text and a cached number.
 """
 import datetime
 import io
@@ -34,6 +36,31 @@ HEADER = (HERE.parent / "check" / "roster_gbk.csv").read_text(encoding="gbk").sp
 DATE = xlwt.easyxf(num_format_str="YYYY-MM-DD")
 DATETIME = xlwt.easyxf(num_format_str="YYYY-MM-DD hh:mm:ss")
 TEXT = xlwt.easyxf(num_format_str="@")
+
+
+# The cached results of formula cells, by (row, column): xlwt writes a formula with no result
+# (Excel computes it on opening); Excel saves one with its last result, as here.
+CACHED = {(4, 6): 3.0, (4, 7): "本科", (4, 10): ("error", 0x07)}
+
+
+def formula_with_result(cell):
+    value = CACHED.get((cell.rowx, cell.colx))
+    tail = b""
+    if isinstance(value, float):
+        result = struct.pack("<d", value)
+    elif isinstance(value, str):
+        result = struct.pack("<BBBBHH", 0, 0, 0, 0, 0, 0xFFFF)
+        text = value.encode("utf-16-le")
+        tail = record(0x0207, struct.pack("<HB", len(value), 1) + text)
+    elif isinstance(value, tuple):
+        result = struct.pack("<BBBBHH", 2, 0, value[1], 0, 0, 0xFFFF)
+    else:
+        result = struct.pack("<BBBBHH", 3, 0, 0, 0, 0, 0xFFFF)
+    body = struct.pack("<3H", cell.rowx, cell.colx, cell.xf_idx) + result + struct.pack("<HL", cell.calc_flags & 3, 0) + cell.frmla.rpn()
+    return record(0x0006, body) + tail
+
+
+xlwt.Cell.FormulaCell.get_biff_data = formula_with_result
 
 
 def roster(ws):
@@ -56,7 +83,11 @@ def roster(ws):
     ws.write(4, 3, 3150010001)
     ws.write(4, 4, "男")
     ws.write(4, 5, datetime.datetime(1986, 4, 12, 8, 30, 0), DATETIME)
+    ws.write(4, 6, xlwt.Formula("1+2"))          # cached result 3
+    ws.write(4, 7, xlwt.Formula("\"本\"&\"科\""))  # cached text result 本科
     ws.write(4, 8, True)
+    ws.row(4).set_cell_error(9, 0x2A)  # #N/A
+    ws.write(4, 10, xlwt.Formula("1/0"))          # cached error #DIV/0!
     ws.write(4, 11, -3)
     ws.write(4, 12, 15.4203)
     ws.write(4, 13, "", TEXT)
@@ -76,6 +107,7 @@ def biff5_gbk():
             (0, 0, "教师编号"), (0, 1, "姓名"), (0, 2, "学校名称"), (0, 3, "出生日期"), (0, 4, "年工资收入（万元）"),
             (1, 0, "T500110001"), (1, 1, "黄洋"), (1, 2, "重庆市万盛经开区第一小学"), (1, 3, ("date", 26065)), (1, 4, 12.5),
             (2, 0, "T500110002"), (2, 1, "胡超梅"), (2, 2, "关坝镇中心小学"), (2, 3, ("date", 26370)), (2, 4, 92.0),
+            (3, 0, "T500110003"), (3, 1, ("formula", "李娜")), (3, 2, ("formula", "关坝镇中心小学")), (3, 4, ("formula", 13.8)),
         ],
         "说明": [(0, 0, "本表由学校统计员填写")],
     }
@@ -87,10 +119,19 @@ def biff5_gbk():
         for r, c, v in cells:
             if isinstance(v, str):
                 out += record(0x0204, struct.pack("<HHHH", r, c, 15, len(gbk(v))) + gbk(v))
-            elif isinstance(v, tuple):
-                out += record(0x0203, struct.pack("<HHHd", r, c, 16, float(v[1])))
-            else:
+            elif isinstance(v, float):
                 out += record(0x0203, struct.pack("<HHHd", r, c, 15, v))
+            elif v[0] == "date":
+                out += record(0x0203, struct.pack("<HHHd", r, c, 16, float(v[1])))
+            elif isinstance(v[1], str):
+                # A formula ="…" (one tStr token) with its text result in the next STRING record.
+                tokens = bytes([0x17, len(gbk(v[1]))]) + gbk(v[1])
+                out += record(0x0006, struct.pack("<HHHBBBBHHHLH", r, c, 15, 0, 0, 0, 0, 0, 0xFFFF, 0, 0, len(tokens)) + tokens)
+                out += record(0x0207, struct.pack("<H", len(gbk(v[1]))) + gbk(v[1]))
+            else:
+                # A formula =13.8 (one tNum token) with its result.
+                tokens = b"\x1f" + struct.pack("<d", v[1])
+                out += record(0x0006, struct.pack("<HHHdHLH", r, c, 15, v[1], 0, 0, len(tokens)) + tokens)
         return out + record(0x000A, b"")
     globals_ = record(0x0809, struct.pack("<HHHH", 0x0500, 0x0005, 0x0DBB, 0x07CC))
     globals_ += record(0x0042, struct.pack("<H", 936))
