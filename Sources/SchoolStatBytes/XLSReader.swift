@@ -95,12 +95,18 @@ public enum XLSReader {
         var handle: UnsafeRawPointer?
         let status = freexl_open(path, &handle)
         defer { if let handle { freexl_close(handle) } }
-        // An encrypted workbook (FILEPASS) can open with its records unreadable: refused either way.
+        // An encrypted workbook (FILEPASS) may open with its cells garbled or fail to open:
+        // refused either way, saying why.
+        var encrypted = false
         if let handle {
             var password: UInt32 = 0
-            if freexl_get_info(handle, UInt16(FREEXL_BIFF_PASSWORD), &password) == FREEXL_OK, password == UInt32(FREEXL_BIFF_OBFUSCATED) {
-                throw .notAWorkbook(path: path, reason: "工作簿设置了打开密码（已加密），无法读取；请在 Excel 中取消密码后另存 (the workbook is encrypted with a password)")
-            }
+            encrypted = freexl_get_info(handle, UInt16(FREEXL_BIFF_PASSWORD), &password) == FREEXL_OK && password == UInt32(FREEXL_BIFF_OBFUSCATED)
+        }
+        if !encrypted && (status != FREEXL_OK || handle == nil), let stream = WorkbookStream(path: path) {
+            encrypted = XLSRecords.isEncrypted(stream)
+        }
+        if encrypted {
+            throw .notAWorkbook(path: path, reason: "工作簿设置了打开密码（已加密），无法读取；请在 Excel 中打开它、取消密码后另存 (the workbook is encrypted with a password)")
         }
         guard status == FREEXL_OK, let handle else { throw openFailure(status, path: path) }
         let book = try OpenWorkbook(handle: handle, path: path)

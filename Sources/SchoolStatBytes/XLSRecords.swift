@@ -186,6 +186,18 @@ enum XLSRecords {
         return nil
     }
 
+    /// Whether the workbook globals hold a FILEPASS record: the workbook is encrypted (record
+    /// headers stay plain, so the globals can be walked).
+    static func isEncrypted(_ stream: WorkbookStream) -> Bool {
+        var at = 0
+        while at < min(stream.size, 16 << 20), let kind = stream.u16(at), let length = stream.u16(at + 2) {
+            if kind == 0x002F { return true }
+            if kind == 0x000A { return false }
+            at += 4 + Int(length)
+        }
+        return false
+    }
+
     /// Excel's text for its error codes.
     static func errorText(_ code: UInt8) -> String {
         switch code {

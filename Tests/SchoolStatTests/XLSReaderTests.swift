@@ -109,6 +109,16 @@ struct XLSReaderTests {
         #expect(throws: ReadError.self) { try XLSReader.sheets(path: fixture("damaged.xls")) }
     }
 
+    @Test("an encrypted workbook is refused saying so, its sheets not read as garbage")
+    func encrypted() {
+        guard case .notAWorkbook(_, let reason)? = failure("encrypted.xls") else {
+            Issue.record("expected notAWorkbook"); return
+        }
+        #expect(reason.contains("加密"))
+        #expect(reason.contains("encrypted"))
+        #expect(throws: ReadError.self) { try XLSReader.sheets(path: fixture("encrypted.xls")) }
+    }
+
     @Test("a file that is not an Excel 97-2003 workbook is refused with a message in both languages")
     func notExcel() throws {
         guard case .notAWorkbook(_, let reason)? = failure("not_excel.xls") else {

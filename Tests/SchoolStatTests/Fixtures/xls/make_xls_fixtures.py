@@ -13,6 +13,9 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
                  error, an empty row and trailing blank (formatted) cells.
 - sheets.xls     填表说明 (notes) first, then 教师名册, then a hidden sheet 内部数据.
 - annotated.xls  问题清单 first (the sheet schoolstat's annotated copy puts first), then 教师名册.
+- encrypted.xls  biff5_gbk.xls with a FILEPASS record (Excel 95's password obfuscation) after its
+                 BOF; the records after it are left plain: the reader refuses a workbook on that
+                 record alone, whatever follows.
 - damaged.xls    roster.xls cut off after its first 2,600 bytes.
 - not_excel.xls  a CSV file named .xls.
 - biff5_gbk.xls  Excel 5.0/95 (BIFF5) as a Chinese Excel 95 saved it: CODEPAGE 936, sheet names
@@ -98,7 +101,7 @@ def record(kind, body):
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def biff5_gbk():
+def biff5_gbk(encrypted=False):
     """A BIFF5 workbook stream: globals (BOF, CODEPAGE 936, DATEMODE, fonts, XFs,
     BOUNDSHEETs, EOF), then each sheet (BOF, DIMENSIONS, cells, EOF)."""
     gbk = lambda s: s.encode("gbk")
@@ -134,6 +137,8 @@ def biff5_gbk():
                 out += record(0x0006, struct.pack("<HHHdHLH", r, c, 15, v[1], 0, 0, len(tokens)) + tokens)
         return out + record(0x000A, b"")
     globals_ = record(0x0809, struct.pack("<HHHH", 0x0500, 0x0005, 0x0DBB, 0x07CC))
+    if encrypted:
+        globals_ += record(0x002F, struct.pack("<HH", 0x1234, 0xCDEF))  # FILEPASS: XOR key and hash
     globals_ += record(0x0042, struct.pack("<H", 936))
     globals_ += record(0x0022, struct.pack("<H", 0))
     font = struct.pack("<HHHHHBBBB", 200, 0, 0x7FFF, 400, 0, 0, 0, 0x86, 0) + bytes([len(gbk("宋体"))]) + gbk("宋体")
@@ -193,6 +198,7 @@ def main():
     (HERE / "not_excel.xls").write_text("教师编号,姓名\nT1,王芳\n", encoding="utf-8")
 
     (HERE / "biff5_gbk.xls").write_bytes(compound_file(biff5_gbk(), "Book"))
+    (HERE / "encrypted.xls").write_bytes(compound_file(biff5_gbk(encrypted=True), "Book"))
     print("xls fixtures written")
 
 
