@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run the test suite
 
 SWIFT ?= swift
-DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libsqlite3-dev pkg-config
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libfreexl-dev libsqlite3-dev pkg-config
 # The browser test of `schoolstat serve`: headless Chromium, its WebDriver, Selenium and openpyxl
 # (a second reader of the annotated workbook); PostgreSQL for the export tests (a private cluster
 # made with initdb in a temporary directory). All from Debian.

@@ -52,6 +52,13 @@ let package = Package(
             pkgConfig: "xlsxwriter",
             providers: [.apt(["libxlsxwriter-dev"])]
         ),
+        // FreeXL from Debian's libfreexl-dev (header freexl.h, library libfreexl): legacy Excel
+        // 97-2003 workbooks (.xls, BIFF5 and BIFF8), text converted from the workbook's code page.
+        .systemLibrary(
+            name: "CFreeXL",
+            path: "Sources/CFreeXL",
+            providers: [.apt(["libfreexl-dev"])]
+        ),
         // Small POSIX helpers Swift cannot call directly (renameat2).
         .target(name: "CSupport", path: "Sources/CSupport"),
         // The targets below depend on each other one way, in this order: what each may use is what
@@ -61,13 +68,13 @@ let package = Package(
         // and errors. Plain data; no I/O, no unsafe code.
         .target(name: "SchoolStatModel", path: "Sources/SchoolStatModel", swiftSettings: release),
         // Bytes: the only target with unsafe code (pointers, unmanaged references, unchecked
-        // Sendable), behind safe APIs: the libcsv, libxml2, iconv and OpenCC bridges, record
+        // Sendable), behind safe APIs: the libcsv, libxml2, FreeXL, iconv and OpenCC bridges, record
         // batches, CSV and JSON bytes, buffered files, hashing, SHA-256, row blocks, the key
         // pre-pass's sort and duplicate lookups, the ordered worker threads.
         .target(
             name: "SchoolStatBytes",
             dependencies: [
-                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CSupport",
+                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CFreeXL", "CSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Sources/SchoolStatBytes", swiftSettings: release

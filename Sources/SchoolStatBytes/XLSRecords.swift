@@ -1,0 +1,358 @@
+// Bytes (reading): what FreeXL reads in a legacy workbook but does not tell, or does not read —
+// whether a sheet is hidden or a chart (BOUNDSHEET), the cached value of a formula cell
+// (FORMULA, STRING) and a boolean or error cell as Excel shows it (BOOLERR) — from the workbook
+// stream of the compound file, read a sector at a time. Every offset is checked; anything
+// unexpected gives nil or stops the scan, and whether the file can be read at all stays
+// FreeXL's to say.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import SchoolStatModel
+
+/// The Workbook (BIFF8) or Book (BIFF5) stream of an OLE compound file.
+/// The file is closed when the stream is released (FileHandle closes what it opened).
+final class WorkbookStream {
+    private let handle: FileHandle
+    private let fileSize: UInt64
+    private let sectorSize: Int
+    /// The stream's sectors in order, or the whole stream when it lives in the mini stream.
+    private var sectors: [UInt32] = []
+    private var small: [UInt8]?
+    let size: Int
+    private var cachedSector = -1
+    private var cache: [UInt8] = []
+
+    init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+        guard let end = try? handle.seekToEnd(), end >= 512 else { return nil }
+        fileSize = end
+        func read(_ offset: UInt64, _ count: Int) -> [UInt8]? {
+            guard offset < end, count >= 0, (try? handle.seek(toOffset: offset)) != nil,
+                  let data = try? handle.read(upToCount: count), data.count == count else { return nil }
+            return [UInt8](data)
+        }
+        guard let header = read(0, 512), header.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]),
+              let shift = le16(header, 0x1E), shift == 9 || shift == 12 else { return nil }
+        let sectorSize = 1 << Int(shift)
+        self.sectorSize = sectorSize
+        let sectorCount = Int(end / UInt64(sectorSize))
+        func sector(_ n: UInt32) -> [UInt8]? {
+            guard Int(n) + 1 < sectorCount + 1 else { return nil }
+            return read(UInt64(n + 1) * UInt64(sectorSize), sectorSize)
+        }
+        // The FAT: its sectors are listed 109 in the header, then along the DIFAT chain.
+        let perSector = sectorSize / 4
+        guard let fatCount = le32(header, 0x2C), Int(fatCount) <= sectorCount else { return nil }
+        var fatSectors: [UInt32] = []
+        for i in 0..<109 where fatSectors.count < Int(fatCount) { fatSectors.append(le32(header, 0x4C + 4 * i) ?? 0) }
+        var difat = le32(header, 0x44) ?? 0xFFFF_FFFE
+        var hops = 0
+        while fatSectors.count < Int(fatCount) {
+            guard difat < 0xFFFF_FFFA, hops <= sectorCount, let block = sector(difat) else { return nil }
+            for i in 0..<(perSector - 1) where fatSectors.count < Int(fatCount) { fatSectors.append(le32(block, 4 * i) ?? 0) }
+            difat = le32(block, sectorSize - 4) ?? 0xFFFF_FFFE
+            hops += 1
+        }
+        var fat: [UInt32] = []
+        fat.reserveCapacity(fatSectors.count * perSector)
+        for s in fatSectors {
+            guard let block = sector(s) else { return nil }
+            for i in 0..<perSector { fat.append(le32(block, 4 * i) ?? 0xFFFF_FFFF) }
+        }
+        // A chain of sectors in order; nil if it loops or leaves the table.
+        func chain(_ start: UInt32, _ table: [UInt32], limit: Int) -> [UInt32]? {
+            var out: [UInt32] = []
+            var s = start
+            while s < 0xFFFF_FFFA {
+                guard Int(s) < table.count, out.count < limit else { return nil }
+                out.append(s)
+                s = table[Int(s)]
+            }
+            return out
+        }
+        func stream(_ start: UInt32, count: Int) -> [UInt8]? {
+            guard let list = chain(start, fat, limit: sectorCount) else { return nil }
+            var out: [UInt8] = []
+            for s in list where out.count < count {
+                guard let block = sector(s) else { return nil }
+                out.append(contentsOf: block)
+            }
+            return Array(out.prefix(count))
+        }
+        // The directory: the root entry (holding the mini stream) and the workbook stream.
+        guard let firstDirectory = le32(header, 0x30), let directory = stream(firstDirectory, count: 4 << 20) else { return nil }
+        var root: (start: UInt32, size: Int)?
+        var book: (start: UInt32, size: Int)?
+        for at in stride(from: 0, to: directory.count - 127, by: 128) {
+            let length = Int(le16(directory, at + 0x40) ?? 0)
+            guard length >= 2, length <= 64, length % 2 == 0, let start = le32(directory, at + 0x74), let size = le32(directory, at + 0x78) else { continue }
+            let units = stride(from: at, to: at + length - 2, by: 2).map { UInt16(directory[$0]) | UInt16(directory[$0 + 1]) << 8 }
+            let name = String(decoding: units, as: UTF16.self)
+            switch directory[at + 0x42] {
+            case 5 where root == nil: root = (start, Int(size))
+            case 2 where book == nil && (name == "Workbook" || name == "Book"): book = (start, Int(size))
+            default: break
+            }
+        }
+        guard let book, book.size > 0, UInt64(book.size) <= end else { return nil }
+        size = book.size
+        if book.size < Int(le32(header, 0x38) ?? 4096) {
+            // A small stream: 64-byte sectors of the mini stream, listed in the mini FAT.
+            guard let root, let miniStart = le32(header, 0x3C), let miniFATBytes = stream(miniStart, count: 4 << 20),
+                  let mini = stream(root.start, count: min(root.size, 16 << 20)) else { return nil }
+            let miniFAT = stride(from: 0, to: miniFATBytes.count - 3, by: 4).map { le32(miniFATBytes, $0) ?? 0xFFFF_FFFF }
+            guard let list = chain(book.start, miniFAT, limit: mini.count / 64 + 1) else { return nil }
+            var data: [UInt8] = []
+            for s in list {
+                let at = Int(s) * 64
+                guard at + 64 <= mini.count else { return nil }
+                data.append(contentsOf: mini[at..<(at + 64)])
+            }
+            guard data.count >= book.size else { return nil }
+            small = Array(data.prefix(book.size))
+        } else {
+            guard let list = chain(book.start, fat, limit: sectorCount), list.count * sectorSize >= book.size else { return nil }
+            sectors = list
+        }
+    }
+
+    /// One byte of the stream; nil past its end or when the file cannot be read.
+    func byte(_ offset: Int) -> UInt8? {
+        guard offset >= 0, offset < size else { return nil }
+        if let small { return small[offset] }
+        let index = offset / sectorSize
+        if index != cachedSector {
+            let at = UInt64(sectors[index] + 1) * UInt64(sectorSize)
+            guard at < fileSize, (try? handle.seek(toOffset: at)) != nil,
+                  let data = try? handle.read(upToCount: sectorSize), data.count == sectorSize else { return nil }
+            cache = [UInt8](data)
+            cachedSector = index
+        }
+        return cache[offset - index * sectorSize]
+    }
+
+    func u16(_ offset: Int) -> UInt16? {
+        guard let a = byte(offset), let b = byte(offset + 1) else { return nil }
+        return UInt16(a) | UInt16(b) << 8
+    }
+
+    func u32(_ offset: Int) -> UInt32? {
+        guard let a = u16(offset), let b = u16(offset + 2) else { return nil }
+        return UInt32(a) | UInt32(b) << 16
+    }
+
+    func bytes(_ offset: Int, _ count: Int) -> [UInt8]? {
+        guard count >= 0, offset >= 0, offset + count <= size else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            guard let b = byte(offset + i) else { return nil }
+            out.append(b)
+        }
+        return out
+    }
+}
+
+/// The sheet records and the cells FreeXL leaves out or misreads.
+enum XLSRecords {
+    struct Sheet: Equatable {
+        var offset: Int
+        var visibility: WorkbookSheet.Visibility
+        var kind: WorkbookSheet.Kind
+    }
+
+    /// The BOUNDSHEET records of the workbook globals, in order; nil when they cannot be read.
+    static func sheets(_ stream: WorkbookStream) -> [Sheet]? {
+        guard stream.u16(0) == 0x0809 else { return nil } // a BIFF5/BIFF8 BOF
+        var sheets: [Sheet] = []
+        var at = 0
+        // The sheet records come together, after the fonts, formats and styles.
+        while at < min(stream.size, 16 << 20), let kind = stream.u16(at), let length = stream.u16(at + 2) {
+            let body = at + 4
+            if kind == 0x0085 {
+                guard length >= 6, let offset = stream.u32(body), let state = stream.byte(body + 4), let type = stream.byte(body + 5) else { return nil }
+                let visibility: WorkbookSheet.Visibility = state & 3 == 0 ? .visible : state & 3 == 1 ? .hidden : .veryHidden
+                let kind: WorkbookSheet.Kind = type == 0 ? .worksheet : type == 2 ? .chart : .other
+                sheets.append(Sheet(offset: Int(offset), visibility: visibility, kind: kind))
+            } else if kind == 0x000A || !sheets.isEmpty {
+                return sheets
+            }
+            at = body + Int(length)
+        }
+        return nil
+    }
+
+    /// Whether the workbook globals hold a FILEPASS record: the workbook is encrypted (record
+    /// headers stay plain, so the globals can be walked).
+    static func isEncrypted(_ stream: WorkbookStream) -> Bool {
+        var at = 0
+        while at < min(stream.size, 16 << 20), let kind = stream.u16(at), let length = stream.u16(at + 2) {
+            if kind == 0x002F { return true }
+            if kind == 0x000A { return false }
+            at += 4 + Int(length)
+        }
+        return false
+    }
+
+    /// Excel's text for its error codes.
+    static func errorText(_ code: UInt8) -> String {
+        switch code {
+        case 0x00: return "#NULL!"
+        case 0x07: return "#DIV/0!"
+        case 0x0F: return "#VALUE!"
+        case 0x17: return "#REF!"
+        case 0x1D: return "#NAME?"
+        case 0x24: return "#NUM!"
+        case 0x2A: return "#N/A"
+        default: return "#N/A"
+        }
+    }
+
+    enum Failure: Error { case tooLong(row: Int, column: Int) }
+
+    /// The cells of the sheet starting at `offset` that FreeXL does not give as Excel shows
+    /// them: a formula's cached value (a number as stored, to be shown like any number; text;
+    /// TRUE/FALSE; an error) and a boolean or error constant. Keyed by row × 256 + column (0-based).
+    /// A text longer than `fieldBytes` throws with its cell.
+    static func cells(_ stream: WorkbookStream, sheetAt offset: Int, biff8: Bool, codePage: UInt32,
+                      fieldBytes: Int) throws(Failure) -> [Int: String] {
+        var out: [Int: String] = [:]
+        guard stream.u16(offset) == 0x0809 else { return out }
+        var depth = 0
+        var at = offset
+        var pendingString: Int? // the formula cell whose text result the next STRING record holds
+        while let kind = stream.u16(at), let length = stream.u16(at + 2) {
+            let body = at + 4
+            let next = body + Int(length)
+            switch kind {
+            case 0x0809:
+                depth += 1
+            case 0x000A:
+                depth -= 1
+                if depth <= 0 { return out }
+            case 0x0006 where depth == 1 && length >= 14:
+                // FORMULA: row, column, XF, then the cached result.
+                guard let row = stream.u16(body), let column = stream.u16(body + 2), let result = stream.bytes(body + 6, 8) else { return out }
+                let key = Int(row) * 256 + Int(column)
+                pendingString = nil
+                if result[6] == 0xFF && result[7] == 0xFF {
+                    switch result[0] {
+                    case 0: pendingString = key
+                    case 1: out[key] = result[2] != 0 ? "TRUE" : "FALSE"
+                    case 2: out[key] = errorText(result[2])
+                    default: out[key] = ""
+                    }
+                } else {
+                    let bits = result.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                    let x = Double(bitPattern: bits)
+                    out[key] = x.isFinite ? XLSXReader.displayedNumber(String(x)) : "#NUM!"
+                }
+            case 0x0207 where depth == 1:
+                // STRING: the text result of the formula just before.
+                guard let key = pendingString else { break }
+                pendingString = nil
+                guard let text = string(stream, at: body, length: Int(length), biff8: biff8, codePage: codePage, fieldBytes: fieldBytes) else {
+                    throw .tooLong(row: key / 256, column: key % 256)
+                }
+                out[key] = text
+            case 0x0205 where depth == 1 && length >= 8:
+                // BOOLERR: a boolean or an error constant.
+                guard let row = stream.u16(body), let column = stream.u16(body + 2),
+                      let value = stream.byte(body + 6), let isError = stream.byte(body + 7) else { return out }
+                out[Int(row) * 256 + Int(column)] = isError != 0 ? errorText(value) : value != 0 ? "TRUE" : "FALSE"
+            default:
+                break
+            }
+            guard next > at, next <= stream.size else { return out }
+            at = next
+        }
+        return out
+    }
+
+    /// A STRING record's text (BIFF8: UTF-16 or compressed, continued over CONTINUE records;
+    /// BIFF5: the code page's bytes); nil when longer than `fieldBytes` once in UTF-8.
+    private static func string(_ stream: WorkbookStream, at body: Int, length: Int, biff8: Bool, codePage: UInt32, fieldBytes: Int) -> String? {
+        guard let count = stream.u16(body) else { return "" }
+        if !biff8 {
+            guard let raw = stream.bytes(body + 2, min(Int(count), max(length - 2, 0))) else { return "" }
+            let text = decode(raw, codePage: codePage)
+            return text.utf8.count <= fieldBytes ? text : nil
+        }
+        var units: [UInt16] = []
+        var at = body + 2
+        var end = body + length
+        var remaining = Int(count)
+        while remaining > 0 {
+            guard at < end, let flags = stream.byte(at) else { break }
+            at += 1
+            let wide = flags & 1 != 0
+            while remaining > 0 && at + (wide ? 1 : 0) < end {
+                if wide {
+                    guard let u = stream.u16(at) else { return "" }
+                    units.append(u); at += 2
+                } else {
+                    guard let b = stream.byte(at) else { return "" }
+                    units.append(UInt16(b)); at += 1
+                }
+                remaining -= 1
+            }
+            // The rest in a CONTINUE record, which starts with its own flags byte.
+            guard remaining > 0, stream.u16(end) == 0x003C, let next = stream.u16(end + 2) else { break }
+            at = end + 4
+            end = at + Int(next)
+            if units.count * 3 > fieldBytes { return nil }
+        }
+        let text = String(decoding: units, as: UTF16.self)
+        return text.utf8.count <= fieldBytes ? text : nil
+    }
+
+    /// BIFF5 text in the workbook's code page, through iconv (CP936 for GBK).
+    static func decode(_ raw: [UInt8], codePage: UInt32) -> String {
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+        let name: String
+        switch codePage {
+        case 0x016F: name = "ASCII"
+        case 0x2710, 0x8000: name = "MACINTOSH"
+        case 0x8001, 0x04E4: name = "CP1252"
+        default: name = "CP\(codePage)"
+        }
+        let cd = iconv_open("UTF-8", name)
+        guard cd != iconv_t(bitPattern: -1) else { return String(decoding: raw, as: UTF8.self) }
+        defer { iconv_close(cd) }
+        var input = raw.map { CChar(bitPattern: $0) }
+        var output = [CChar](repeating: 0, count: raw.count * 4 + 16)
+        var produced = 0
+        input.withUnsafeMutableBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                var inPtr: UnsafeMutablePointer<CChar>? = inBuf.baseAddress
+                var inLeft = inBuf.count
+                var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress
+                var outLeft = outBuf.count
+                while inLeft > 0 {
+                    if iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft) != -1 { break }
+                    // A byte the code page does not have: U+FFFD, and on.
+                    guard outLeft >= 3 else { break }
+                    for b: UInt8 in [0xEF, 0xBF, 0xBD] { outPtr?.pointee = CChar(bitPattern: b); outPtr = outPtr?.advanced(by: 1) }
+                    outLeft -= 3
+                    inPtr = inPtr?.advanced(by: 1); inLeft -= 1
+                }
+                produced = outBuf.count - outLeft
+            }
+        }
+        return String(decoding: output.prefix(produced).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+private func le16(_ b: [UInt8], _ at: Int) -> UInt16? {
+    guard at >= 0, at + 2 <= b.count else { return nil }
+    return UInt16(b[at]) | UInt16(b[at + 1]) << 8
+}
+
+private func le32(_ b: [UInt8], _ at: Int) -> UInt32? {
+    guard at >= 0, at + 4 <= b.count else { return nil }
+    return UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
+}
