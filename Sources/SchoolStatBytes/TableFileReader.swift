@@ -74,10 +74,13 @@ public struct TableFileReader: Sendable {
     /// Opens `path` and decides its encoding and delimiter from its first bytes,
     /// unless the caller fixes them.
     public init(path: String, encoding: TextEncoding? = nil, delimiter: UInt8? = nil, sheet: String? = nil) throws(ReadError) {
-        if path.lowercased().hasSuffix(".xlsx") {
-            // An Excel workbook: XML inside a zip, always Unicode; cells, not delimiters.
-            facts = FileFacts(path: path, encoding: .utf8, encodingDetected: true, dialect: Dialect(delimiter: 0x2C, lineEnding: "xlsx"))
-            facts.format = "xlsx"
+        let lowered = path.lowercased()
+        if lowered.hasSuffix(".xlsx") || lowered.hasSuffix(".xls") {
+            // An Excel workbook: XML inside a zip (.xlsx) or Excel 97-2003's binary records (.xls,
+            // through FreeXL, text converted from its code page); cells, not delimiters.
+            let format = lowered.hasSuffix(".xls") ? "xls" : "xlsx"
+            facts = FileFacts(path: path, encoding: .utf8, encodingDetected: true, dialect: Dialect(delimiter: 0x2C, lineEnding: format))
+            facts.format = format
             facts.sheet = sheet
             return
         }
@@ -105,7 +108,7 @@ public struct TableFileReader: Sendable {
                               _ body: @escaping (RecordBatch) -> Void) throws(ReadError) {
         var batch = RecordBatch()
         defer { if !batch.isEmpty { body(batch) } }
-        if facts.format == "xlsx" {
+        if facts.format == "xlsx" || facts.format == "xls" {
             try readWorkbook({ event in
                 switch event {
                 case .blankLine(let line):
@@ -199,7 +202,7 @@ public struct TableFileReader: Sendable {
 
     /// Streams events until the file ends or `stopWhen` says so after a chunk.
     public mutating func read(_ sink: @escaping (ParseEvent) -> Void, stopWhen: () -> Bool) throws(ReadError) {
-        if facts.format == "xlsx" {
+        if facts.format == "xlsx" || facts.format == "xls" {
             try readWorkbook(sink, stopWhen: stopWhen)
             return
         }
@@ -291,7 +294,7 @@ public struct TableFileReader: Sendable {
         var ordinal = 0
         var stopped = false
         let width = minimumFields
-        try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: { number, row in
+        let rows: (_ row: Int, _ cells: [String]) -> Void = { number, row in
             guard !stopped else { return }
             ordinal += 1
             var cells = row
@@ -300,7 +303,12 @@ public struct TableFileReader: Sendable {
             previous = number
             sink(.record(RawRecord(fields: cells, line: number, ordinal: ordinal)))
             if stopWhen() { stopped = true }
-        }, stop: { stopped })
+        }
+        if facts.format == "xls" {
+            try XLSReader.read(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
+        } else {
+            try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
+        }
         if stopped { return }
         let fd = open(facts.path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }

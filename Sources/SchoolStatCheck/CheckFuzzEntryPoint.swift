@@ -4,12 +4,13 @@ import Foundation
 import SchoolStatModel
 
 @_spi(Fuzzing) public enum CheckFuzzEntryPoint {
-    /// Writes `bytes` into `directory` (as .xlsx when they start as a zip archive, .csv otherwise)
+    /// Writes `bytes` into `directory` (as .xlsx when they start as a zip archive, .xls as an OLE
+    /// compound file, .csv otherwise)
     /// and checks the file with the annotated workbook. Returns the check's status, or -1 when
     /// the check was refused with an error (never a crash).
     public static func check(_ bytes: [UInt8], directory: String, rules: String, limits: CheckLimits = CheckLimits(),
                              readLimits: ReadLimits = ReadLimits()) -> Int32 {
-        let ext = bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) ? "xlsx" : "csv"
+        let ext = bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) ? "xlsx" : (bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) ? "xls" : "csv")
         let path = directory + "/upload." + ext, annotated = directory + "/annotated.xlsx"
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return -1 }
         defer { unlink(path); unlink(annotated) }

@@ -423,8 +423,11 @@ public enum ClerkCheck {
                 }
                 // The other sheets of the clerk's workbooks (notes, lists of choices) are handed back too.
                 var plain: [AnnotatedWorkbook.PlainSheet] = []
-                for file in accepted where file.lowercased().hasSuffix(".xlsx") {
-                    guard let listed = try? XLSXReader.sheets(path: file, limits: options.readLimits), listed.count > 1 else { continue }
+                for file in accepted {
+                    let lowered = file.lowercased()
+                    let listing = lowered.hasSuffix(".xlsx") ? try? XLSXReader.sheets(path: file, limits: options.readLimits)
+                        : (lowered.hasSuffix(".xls") ? try? XLSReader.sheets(path: file) : nil)
+                    guard let listed = listing, listed.count > 1 else { continue }
                     for sheet in listed where sheet.kind == .worksheet && sheet.name != Spreadsheet.problemListSheet
                         && !sources.contains(where: { $0.plan.input.file == file && $0.sheet == sheet.name }) {
                         plain.append(AnnotatedWorkbook.PlainSheet(name: display[file] ?? file, path: file, sheet: sheet.name,

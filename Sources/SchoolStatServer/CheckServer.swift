@@ -98,7 +98,7 @@ public enum CheckServer {
     }
 
     /// The extensions the reader takes; any other name is checked by its content.
-    static let extensions: Set<String> = ["xlsx", "csv", "tsv", "txt"]
+    static let extensions: Set<String> = ["xlsx", "xls", "csv", "tsv", "txt"]
 
     static func check(request: Request, context: BasicRequestContext, options: ServerOptions, gate: Gate) async throws -> Response {
         var request = request
@@ -119,7 +119,9 @@ public enum CheckServer {
         let shown = displayName(given)
         let named = (shown as NSString).pathExtension.lowercased()
         let zip = body.getBytes(at: body.readerIndex, length: min(4, body.readableBytes)) == [0x50, 0x4B, 0x03, 0x04]
-        let ext = extensions.contains(named) ? named : (zip ? "xlsx" : "csv")
+        // Excel 97-2003 workbooks are OLE compound files.
+        let ole = body.getBytes(at: body.readerIndex, length: min(4, body.readableBytes)) == [0xD0, 0xCF, 0x11, 0xE0]
+        let ext = extensions.contains(named) ? named : (zip ? "xlsx" : (ole ? "xls" : "csv"))
 
         guard await gate.enter(waiting: options.waitingChecks) else {
             return failure(.serviceUnavailable, zh: "现在同时检查的文件太多，请过一两分钟再试。",

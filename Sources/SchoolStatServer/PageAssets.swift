@@ -23,7 +23,7 @@ enum PageAssets {
        data-en="Choose or drop your school's teacher roster or school table (xlsx, csv, tsv, txt; GBK, UTF-8 or UTF-16). The file is checked on this computer and deleted straight after."></p>
     <label id="drop" for="file">
       <span data-zh="点击选择文件，或把文件拖到这里" data-en="Click to choose a file, or drop it here"></span>
-      <input id="file" type="file" accept=".xlsx,.csv,.tsv,.txt">
+      <input id="file" type="file" accept=".xlsx,.xls,.csv,.tsv,.txt">
     </label>
     <p id="busy" hidden data-zh="正在检查……" data-en="Checking…"></p>
     <p id="failure" class="failure" hidden></p>

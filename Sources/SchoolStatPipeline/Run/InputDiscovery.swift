@@ -34,7 +34,7 @@ extension ValidationRun {
         public var titleRows: [Int]
     }
 
-    public static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx"]
+    public static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx", "xls"]
 
     /// Finds the files to read: named ones, and in named directories every regular `.csv`, `.tsv`,
     /// `.txt` and `.xlsx` file, searched recursively (through symbolic links, each directory once)
@@ -88,8 +88,6 @@ extension ValidationRun {
                 case S_IFREG:
                     if isCandidate(name) {
                         entries.append((rel, Input(path: full, display: full)))
-                    } else if (name as NSString).pathExtension.lowercased() == "xls" {
-                        skip(full, "read.unsupported_format", .warning, .oldExcelWorkbook, expected: "xlsx / CSV")
                     }
                 default:
                     if isCandidate(name) { notRegular(full, st.st_mode) }
@@ -120,7 +118,12 @@ extension ValidationRun {
         var expanded: [Input] = []
         var chosenSheets: Set<String> = []
         for input in found {
-            guard input.path.lowercased().hasSuffix(".xlsx"), let sheets = try? XLSXReader.sheets(path: input.path, limits: options.readLimits) else {
+            let lowered = input.path.lowercased()
+            let listing: [WorkbookSheet]?
+            if lowered.hasSuffix(".xlsx") { listing = try? XLSXReader.sheets(path: input.path, limits: options.readLimits) }
+            else if lowered.hasSuffix(".xls") { listing = try? XLSReader.sheets(path: input.path) }
+            else { listing = nil }
+            guard let sheets = listing else {
                 expanded.append(input)
                 continue
             }
@@ -150,7 +153,7 @@ extension ValidationRun {
         found = expanded
         if found.isEmpty {
             let why = skipped.map(\.messageZh).joined(separator: "\n")
-            throw .arguments("没有找到可检查的文件（.csv、.tsv、.txt、.xlsx）。 (no input files found)" + (why.isEmpty ? "" : "\n" + why))
+            throw .arguments("没有找到可检查的文件（.csv、.tsv、.txt、.xlsx、.xls）。 (no input files found)" + (why.isEmpty ? "" : "\n" + why))
         }
         return (found, skipped, outputs)
     }
@@ -186,7 +189,7 @@ extension ValidationRun {
                             headerLine: record.line, headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
         }
         // An encoding given on the command line that the bytes do not fit: say so, not "unknown header".
-        if let forced = options.encoding, reader.facts.format != "xlsx",
+        if let forced = options.encoding, reader.facts.format == "csv",
            candidates.contains(where: { r in (0..<r.fieldCount).contains { r.lossyString($0).contains("\u{FFFD}") } }),
            let detected = TableFileReader.detectedEncoding(path: input.path), detected != forced {
             record(LedgerEntry(table: "", file: input.display, line: candidates.first?.line ?? 1, rule: "read.wrong_encoding", severity: .error,

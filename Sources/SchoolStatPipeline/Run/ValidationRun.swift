@@ -258,9 +258,9 @@ public final class ValidationRun: FindingSink {
             do {
                 var reader = try TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter, sheet: input.sheet?.name)
                 reader.readLimits = options.readLimits
-                summary.encoding = reader.facts.format == "xlsx" ? "xlsx" : reader.facts.encoding.rawValue
+                summary.encoding = reader.facts.format == "csv" ? reader.facts.encoding.rawValue : reader.facts.format
                 summary.encodingDetected = reader.facts.encodingDetected
-                summary.dialect = reader.facts.format == "xlsx" ? nil : reader.facts.dialect
+                summary.dialect = reader.facts.format == "csv" ? reader.facts.dialect : nil
                 if let plan = try locateHeader(reader: reader, input: input, index: Int32(index), matcher: matcher) {
                     summary.table = plan.header.schema.name
                     plans.append(plan)
