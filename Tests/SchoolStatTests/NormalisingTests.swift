@@ -167,9 +167,9 @@ struct NormalisingTests {
     @Test("exact decimals: 万 scaling has no binary rounding")
     func exactDecimals() {
         let d = NumberText.parsePlainDecimal("15.4203")!.scaled(byPowerOfTen: 4)
-        #expect(d.description == "154203")
-        #expect(d.integerValue == 154203)
-        #expect(NumberText.parsePlainDecimal("0.7883")!.scaled(byPowerOfTen: 4).description == "7883")
+        #expect(d?.description == "154203")
+        #expect(d?.integerValue == 154203)
+        #expect(NumberText.parsePlainDecimal("0.7883")!.scaled(byPowerOfTen: 4)?.description == "7883")
         #expect(FixedDecimal(mantissa: -5, exponent: -3).description == "-0.005")
     }
 }
