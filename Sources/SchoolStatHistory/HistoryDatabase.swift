@@ -76,6 +76,7 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
         let historyDirectory = (path as NSString).deletingLastPathComponent
         if Self.freeBytes(historyDirectory.isEmpty ? "." : historyDirectory) >= 1 << 20 && Self.freeBytes(Self.temporaryDirectory) < 1 << 20 {
             inTemporaryDirectory = true
+            self.path = Self.temporaryDirectory
         }
     }
 
@@ -102,8 +103,11 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         if inTemporaryDirectory {
             let full = diskFull ? "临时目录已满" : "临时目录无法使用"
-            return "\(full)（\(path)，由环境变量 TMPDIR 指定）：\(reason)。请清理该目录，或把 TMPDIR 设为有空间的目录后重新运行。"
-                + " (the temporary directory \(path), set by TMPDIR, is \(diskFull ? "full" : "not usable"); free space there or point TMPDIR elsewhere)"
+            let environment = ProcessInfo.processInfo.environment
+            let variable = environment["SQLITE_TMPDIR"] == path ? "SQLITE_TMPDIR" : environment["TMPDIR"] == path ? "TMPDIR" : nil
+            let how = variable.map { "，由环境变量 \($0) 指定" } ?? "，未设 TMPDIR 时的默认位置"
+            return "\(full)（\(path)\(how)），无法暂存本次运行的问题：\(reason)。请清理该目录，或把 TMPDIR 设为有空间的目录后重新运行。"
+                + " (the temporary directory \(path)\(variable.map { ", set by \($0)," } ?? "") is \(diskFull ? "full" : "not usable"); free space there or point TMPDIR elsewhere)"
         }
         if diskFull {
             return "运行历史数据库 \(path) 所在的磁盘已满：\(reason) (the disk holding the run history database is full)"

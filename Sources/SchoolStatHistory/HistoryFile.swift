@@ -6,6 +6,7 @@
 // beside a file that turns out not to be ours.
 import Foundation
 import GRDBSQLite
+import SchoolStatModel
 import SchoolStatBytes
 
 enum HistoryFile {
@@ -37,7 +38,7 @@ enum HistoryFile {
             throw refuse("这是\(kind.description)，不是普通文件", "not a regular file")
         }
         let header: [UInt8], size: Int
-        do {
+        do throws(ReadError) {
             let fd = try RegularFile.openForReading(path)
             defer { close(fd) }
             var st = stat()
@@ -53,18 +54,18 @@ enum HistoryFile {
         guard header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
             throw refuse("这不是 SQLite 数据库（或文件头已损坏）", "not a SQLite database, or its header is damaged")
         }
-        func be32(_ at: Int) -> UInt32 { header[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        func be32(_ at: Int) -> UInt32 { header[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
         let rawPageSize = Int(header[16]) << 8 | Int(header[17])
         let pageSize = rawPageSize == 1 ? 65_536 : rawPageSize
         guard pageSize >= 512, pageSize.nonzeroBitCount == 1 else {
             throw refuse("数据库文件已损坏（页大小无效）", "the database is damaged: invalid page size")
         }
-        // Bytes past the last page, or a file shorter than its header says, is damage. With a
-        // -wal file beside it the database is in use and its file may lag the header: left to
-        // the integrity check.
+        // Bytes past the last page (SQLite would not even look at them) are damage, and so is a
+        // file shorter than its header says — unless a -wal file beside it still holds what a
+        // checkpoint was copying.
         let walExists = PathKind(path: path + "-wal") != .absent
         let pages = Int(be32(28)), sizeValid = be32(92) == be32(24) && pages > 0
-        if !walExists && (size % pageSize != 0 || (sizeValid && pages * pageSize != size)) {
+        if size % pageSize != 0 || (sizeValid && (pages * pageSize < size || (!walExists && pages * pageSize > size))) {
             throw refuse("数据库文件已损坏（长度与页数不符，可能末尾多出了数据或被截断）", "the database is damaged: its length does not match its pages")
         }
         let applicationID = Int32(bitPattern: be32(68)), userVersion = Int(Int32(bitPattern: be32(60)))

@@ -85,7 +85,7 @@ public final class RunHistory {
             changes = try staging.compare(previousRun: previous?.id, previousFinished: previous?.finished)
         } catch {
             // A full temporary directory or disk is a failure to write, not a mistake in the arguments.
-            if error.inTemporaryDirectory || error.diskFull { throw .output(WriteError(path: error.path, reason: error.description)) }
+            if error.inTemporaryDirectory || error.diskFull { throw .notWritten(error.description) }
             throw .arguments(error.description)
         }
         do { try staging?.writeCSV(to: path("changes.csv")) } catch { throw .output(error) }

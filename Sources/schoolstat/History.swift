@@ -15,7 +15,8 @@ func openHistory(_ path: String) throws -> HistoryDatabase {
         throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
     }
     // A reading command never makes a history out of an empty file.
-    if PathKind(path: path) == .regular, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0 {
+    var st = stat()
+    if lstat(path, &st) == 0, PathKind(mode: st.st_mode) == .regular, st.st_size == 0 {
         FileHandle.standardError.write(Data("schoolstat: 运行历史数据库 \(path) 是空文件，还没有记录任何运行。 (the run history at \(path) is an empty file: no runs recorded)\n".utf8))
         throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
     }

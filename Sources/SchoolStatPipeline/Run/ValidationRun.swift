@@ -65,6 +65,9 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
     /// A file the run reads (a previous run's table, a run directory's contents) cannot be read:
     /// a named pipe, a device, a read error.
     case unreadable(ReadError)
+    /// Something the run needs to write could not be, told in its own words (a full temporary
+    /// directory, a full disk under the run history): nothing was committed.
+    case notWritten(String)
 
     public var description: String {
         switch self {
@@ -73,13 +76,14 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
         case .output(let e): return e.description
         case .outputRefused(let r): return r.description
         case .unreadable(let e): return e.description
+        case .notWritten(let s): return s
         }
     }
 
     public var status: RunStatus {
         switch self {
         case .rules, .arguments, .outputRefused: return .badRulesOrArguments
-        case .output: return .outputFailed
+        case .output, .notWritten: return .outputFailed
         case .unreadable: return .unreadableInput
         }
     }
