@@ -47,6 +47,13 @@ public final class RunHistory {
         self.failOn = failOn
     }
 
+    /// Looks at the history file before the run starts, so that one that cannot be used (a
+    /// link, a named pipe, a damaged file, a newer format) stops the run at once; it is looked
+    /// at again before the outputs are committed.
+    public func vetDatabase() throws(HistoryError) {
+        _ = try HistoryFile.vet(path: databasePath)
+    }
+
     /// Wires the history into `run`.
     public func attach(to run: ValidationRun) {
         do { staging = try FindingStaging() } catch { stagingFailure = error }

@@ -170,6 +170,10 @@ struct Validate: ParsableCommand {
             runHistory = RunHistory(path: history ?? RunHistory.defaultPath(outputDirectory: out), options: options, failOn: failOn)
             runHistory?.attach(to: run)
             runHistory?.onNotice = { zh, en in console.note(zh, en) }
+            do { try runHistory?.vetDatabase() } catch {
+                console.fail(.arguments(error.description))
+                throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+            }
         }
         // A scheduler's SIGTERM or a clerk's Ctrl-C: drop the half-written staging directory and
         // leave the previous outputs as they were.
