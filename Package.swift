@@ -126,6 +126,8 @@ let package = Package(
             dependencies: [
                 "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface itself, for the read-only, lock-free look at an existing file.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Sources/SchoolStatHistory", swiftSettings: release

@@ -169,8 +169,7 @@ public struct TableFileReader: Sendable {
     /// only known once the first part is parsed: see `readFirstPart`.
     public func splitPoint(minimumBytes: Int) -> Int? {
         guard facts.format == "csv", facts.encoding == .utf8 || facts.encoding == .utf8BOM else { return nil }
-        let fd = open(facts.path, O_RDONLY)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? RegularFile.openForReading(facts.path) else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, Int(st.st_size) >= max(minimumBytes, 2) else { return nil }
@@ -217,8 +216,7 @@ public struct TableFileReader: Sendable {
     private mutating func readText(parser: CSVRecordParser, from start: Int = 0, stopAt split: Int? = nil, minimumRecords: Int = 0,
                                    stopWhen: () -> Bool,
                                    afterChunk: (CSVRecordParser) -> Void) throws(ReadError) -> Bool {
-        let fd = open(facts.path, O_RDONLY)
-        guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
+        let fd = try RegularFile.openForReading(facts.path)
         defer { close(fd) }
         if start > 0 && lseek(fd, off_t(start), SEEK_SET) < 0 {
             throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
@@ -310,8 +308,7 @@ public struct TableFileReader: Sendable {
             try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
         }
         if stopped { return }
-        let fd = open(facts.path, O_RDONLY)
-        guard fd >= 0 else { throw .cannotOpen(path: facts.path, reason: String(cString: strerror(errno))) }
+        let fd = try RegularFile.openForReading(facts.path)
         defer { close(fd) }
         var hasher = SHA256()
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
@@ -342,13 +339,9 @@ public struct TableFileReader: Sendable {
     }
 
     private static func readPrefix(path: String, count: Int) throws(ReadError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        // A named pipe or a device is refused here, without waiting on it.
+        let fd = try RegularFile.openForReading(path)
         defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            throw .cannotOpen(path: path, reason: "这是一个目录 (is a directory)")
-        }
         var buffer = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {

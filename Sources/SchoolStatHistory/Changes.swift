@@ -48,7 +48,7 @@ public final class FindingStaging {
                     """)
             }
         } catch {
-            throw HistoryError(path: "(临时数据库 temporary database)", reason: "\(error)")
+            throw HistoryError.temporary(error)
         }
     }
 
@@ -72,7 +72,7 @@ public final class FindingStaging {
                 }
             }
         } catch {
-            failure = HistoryError(path: "(临时数据库 temporary database)", reason: "\(error)")
+            failure = HistoryError.temporary(error)
         }
         pending.removeAll(keepingCapacity: true)
     }
@@ -82,7 +82,7 @@ public final class FindingStaging {
         guard attachedHistory == nil else { return }
         do {
             try queue.writeWithoutTransaction { db in try db.execute(sql: "ATTACH DATABASE ? AS history", arguments: [path]) }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
+        } catch { throw HistoryError(path: path, error) }
         attachedHistory = path
     }
 
@@ -97,7 +97,7 @@ public final class FindingStaging {
                     FROM history.findings WHERE run_id = ? ORDER BY rowid
                     """, arguments: [run])
             }
-        } catch { throw HistoryError(path: attachedHistory ?? "", reason: "\(error)") }
+        } catch { throw HistoryError(path: attachedHistory ?? "", error) }
     }
 
     /// Matches the later run's findings with `previousRun`'s (none: every finding is new). Each
@@ -164,7 +164,7 @@ public final class FindingStaging {
                     }
                 }
             }
-        } catch { throw HistoryError(path: attachedHistory ?? "(临时数据库 temporary database)", reason: "\(error)") }
+        } catch { throw attachedHistory.map { HistoryError(path: $0, error) } ?? HistoryError.temporary(error) }
         return ChangeSummary(previousRun: previousRun, previousFinished: previousFinished, totals: totals, newErrors: newErrors,
                              byRule: byRule, bySchool: bySchool)
     }
@@ -233,7 +233,7 @@ public final class FindingStaging {
                     return .commit
                 }
             }
-        } catch { throw HistoryError(path: attachedHistory ?? "", reason: "\(error)") }
+        } catch { throw HistoryError(path: attachedHistory ?? "", error) }
     }
 }
 

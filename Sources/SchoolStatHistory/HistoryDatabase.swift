@@ -61,27 +61,80 @@ public struct RecordedRun: Sendable, Codable {
 public struct HistoryError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
+    /// The failure is the temporary directory's (where a run's findings are staged), not the history's.
+    public var inTemporaryDirectory = false
+    /// The file system holding the history (or the temporary directory) is full.
+    public var diskFull = false
     public init(path: String, reason: String) { self.path = path; self.reason = reason }
+
+    /// An error of SQLite's on the history at `path`: a full disk is told as such, and told apart
+    /// from a full temporary directory (SQLite spills big transactions there).
+    public init(path: String, _ error: any Error) {
+        self.init(path: path, reason: "\(error)")
+        guard (error as? DatabaseError)?.resultCode == .SQLITE_FULL else { return }
+        diskFull = true
+        let historyDirectory = (path as NSString).deletingLastPathComponent
+        if Self.freeBytes(historyDirectory.isEmpty ? "." : historyDirectory) >= 1 << 20 && Self.freeBytes(Self.temporaryDirectory) < 1 << 20 {
+            inTemporaryDirectory = true
+            self.path = Self.temporaryDirectory
+        }
+    }
+
+    /// An error of the run's private staging database, which lives in the temporary directory.
+    public static func temporary(_ error: any Error) -> HistoryError {
+        var e = HistoryError(path: temporaryDirectory, reason: "\(error)")
+        e.inTemporaryDirectory = true
+        e.diskFull = (error as? DatabaseError)?.resultCode == .SQLITE_FULL || freeBytes(temporaryDirectory) < 1 << 20
+        return e
+    }
+
+    /// Where SQLite puts its temporary files: `SQLITE_TMPDIR`, else `TMPDIR`, else /var/tmp.
+    public static var temporaryDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["SQLITE_TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
+    }
+
+    static func freeBytes(_ directory: String) -> Int {
+        var st = statvfs()
+        guard statvfs(directory, &st) == 0 else { return .max }
+        return Int(st.f_bavail) &* Int(st.f_frsize)
+    }
+
     public var description: String {
-        "运行历史数据库 \(path) 无法使用：\(reason) (the run history database cannot be used)"
+        if inTemporaryDirectory {
+            let full = diskFull ? "临时目录已满" : "临时目录无法使用"
+            let environment = ProcessInfo.processInfo.environment
+            let variable = environment["SQLITE_TMPDIR"] == path ? "SQLITE_TMPDIR" : environment["TMPDIR"] == path ? "TMPDIR" : nil
+            let how = variable.map { "，由环境变量 \($0) 指定" } ?? "，未设 TMPDIR 时的默认位置"
+            return "\(full)（\(path)\(how)），无法暂存本次运行的问题：\(reason)。请清理该目录，或把 TMPDIR 设为有空间的目录后重新运行。"
+                + " (the temporary directory \(path)\(variable.map { ", set by \($0)," } ?? "") is \(diskFull ? "full" : "not usable"); free space there or point TMPDIR elsewhere)"
+        }
+        if diskFull {
+            return "运行历史数据库 \(path) 所在的磁盘已满：\(reason) (the disk holding the run history database is full)"
+        }
+        return "运行历史数据库 \(path) 无法使用：\(reason) (the run history database cannot be used)"
     }
 }
 
 public final class HistoryDatabase: Sendable {
     public let path: String
     private let pool: DatabasePool
+    /// The history was created in an existing, empty file (which the caller says).
+    public let createdInEmptyFile: Bool
 
-    /// Opens (creating when needed) the history at `path`. A file that is not a schoolstat history
-    /// is refused, never altered.
+    /// Opens (creating when needed) the history at `path`. Anything but an undamaged schoolstat
+    /// history in a format this build knows, or an empty file, is refused before anything is
+    /// written to it or beside it.
     public init(path: String) throws(HistoryError) {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.label = "schoolstat.history"
         do {
-            // An existing file is looked at read-only first: opening a pool would turn on WAL,
-            // which rewrites the file's header, and a file that is not ours must stay as it is.
-            if FileManager.default.fileExists(atPath: path) { try Self.vet(path: path) }
+            // Looked at read-only first: opening a pool would turn on WAL, which rewrites the
+            // file's header, and a file that is not ours (or is damaged) must stay as it is.
+            let state = try HistoryFile.vet(path: path)
+            createdInEmptyFile = state == .empty
             pool = try Self.openPool(path: path, configuration: configuration)
             // Made in one immediate transaction, every statement idempotent: two runs creating
             // the same new history at once wait for each other instead of colliding.
@@ -89,7 +142,14 @@ public final class HistoryDatabase: Sendable {
                 try db.inTransaction(.immediate) {
                     try db.execute(sql: Self.schema)
                     if try Int.fetchOne(db, sql: "SELECT count(*) FROM schoolstat_history") == 0 {
-                        try db.execute(sql: "INSERT INTO schoolstat_history VALUES (1)")
+                        try db.execute(sql: "INSERT INTO schoolstat_history VALUES (\(HistoryFile.format))")
+                    }
+                    // The file says what it is in its header, so it is recognised before it is opened.
+                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") != HistoryFile.applicationID {
+                        try db.execute(sql: "PRAGMA application_id = \(HistoryFile.applicationID)")
+                    }
+                    if try Int.fetchOne(db, sql: "PRAGMA user_version") != HistoryFile.format {
+                        try db.execute(sql: "PRAGMA user_version = \(HistoryFile.format)")
                     }
                     return .commit
                 }
@@ -97,7 +157,7 @@ public final class HistoryDatabase: Sendable {
         } catch let error as HistoryError {
             throw error
         } catch {
-            throw HistoryError(path: path, reason: "\(error)")
+            throw HistoryError(path: path, error)
         }
     }
 
@@ -117,22 +177,16 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
-    /// Throws unless the SQLite file at `path` is empty or a schoolstat history; never writes to it.
-    static func vet(path: String) throws {
-        guard let tables = tableNames(path: path) else {
-            throw HistoryError(path: path, reason: "不是可读的 SQLite 数据库，不会改动它 (not a readable SQLite database; left alone)")
-        }
-        if !tables.isEmpty && !tables.contains("schoolstat_history") {
-            throw HistoryError(path: path, reason: "这不是 schoolstat 的运行历史数据库，不会改动它 (not a schoolstat history; left alone)")
-        }
+    /// Throws unless the file at `path` is absent, empty or a schoolstat history; never writes to it.
+    static func vet(path: String) throws(HistoryError) {
+        _ = try HistoryFile.vet(path: path)
     }
 
     /// The tables of the existing SQLite file at `path`, looked at read-only (a file that is not
-    /// ours must stay exactly as it is); nil when it is not a readable SQLite database.
+    /// ours must stay exactly as it is, with nothing created beside it); nil when it is not a
+    /// readable SQLite database.
     static func tableNames(path: String) -> [String]? {
-        try? readOnlyQueue(path).read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
+        HistoryFile.tableNames(path: path)
     }
 
     static let schema = """
@@ -170,12 +224,12 @@ public final class HistoryDatabase: Sendable {
                 try Row.fetchOne(db, sql: "SELECT id, finished FROM runs WHERE inputs_key = ? ORDER BY finished DESC, id DESC LIMIT 1",
                                  arguments: [inputsKey]).map { ($0["id"], $0["finished"]) }
             }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
+        } catch { throw HistoryError(path: path, error) }
     }
 
     public func runExists(_ id: String) throws(HistoryError) -> Bool {
         do { return try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [id]) ?? false } } catch {
-            throw HistoryError(path: path, reason: "\(error)")
+            throw HistoryError(path: path, error)
         }
     }
 
@@ -200,7 +254,7 @@ public final class HistoryDatabase: Sendable {
                                 rowsRead: r["rows_read"], errors: r["errors"], warnings: r["warnings"], new: r["new"], fixed: r["fixed"], open: r["open"])
                 }
             }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
+        } catch { throw HistoryError(path: path, error) }
     }
 
     /// Removes runs that finished more than `days` days before `now`, with everything recorded about them.
@@ -212,7 +266,7 @@ public final class HistoryDatabase: Sendable {
                 try db.execute(sql: "DELETE FROM runs WHERE finished < ?", arguments: [cutoff])
                 return db.changesCount
             }
-        } catch { throw HistoryError(path: path, reason: "\(error)") }
+        } catch { throw HistoryError(path: path, error) }
     }
 
     /// Inserts everything recorded about `run` but its findings (staged apart, see
@@ -265,9 +319,12 @@ extension HistoryDatabase {
     /// most `limit` runs, each one's verdicts read when asked for, as a stream. Nil when there is no
     /// database at `path`. The file is only read: scoring never creates or changes a history.
     public static func scoreHistory(path: String, runID: String, limit: Int) throws(HistoryError) -> ScoreHistory? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
-            try vet(path: path)
+            // Absent or empty: no runs to show (and an empty file is not made a history here).
+            switch try HistoryFile.vet(path: path) {
+            case .absent, .empty: return nil
+            case .emptyDatabase, .history: break
+            }
             let queue = try readOnlyQueue(path)
             return try queue.read { db in
                 let stream: @Sendable (String, (String, String, String, String) -> Void) throws -> Void = { run, body in
@@ -290,7 +347,7 @@ extension HistoryDatabase {
         } catch let error as HistoryError {
             throw error
         } catch {
-            throw HistoryError(path: path, reason: "\(error)")
+            throw HistoryError(path: path, error)
         }
     }
 

@@ -10,14 +10,34 @@ import Logging
 import PostgresNIO
 import Synchronization
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 
 public struct ExportError: Error, Sendable, CustomStringConvertible {
+    /// Why the export did not happen, as the exit code tells it.
+    public enum Kind: Sendable {
+        /// The target or the rules are not ones the export may use; nothing was written (exit 2).
+        case refused
+        /// A file of the run directory cannot be read (exit 3).
+        case unreadableInput
+        /// The export was attempted and failed (exit 4).
+        case failed
+    }
+
     public var zh: String
     public var en: String
-    public init(_ zh: String, _ en: String) { self.zh = zh; self.en = en }
+    public var kind: Kind
+    public init(_ zh: String, _ en: String, kind: Kind = .failed) { self.zh = zh; self.en = en; self.kind = kind }
     public var description: String { "\(zh) (\(en))" }
+
+    public var status: RunStatus {
+        switch kind {
+        case .refused: .badRulesOrArguments
+        case .unreadableInput: .unreadableInput
+        case .failed: .outputFailed
+        }
+    }
 }
 
 public enum ExportTarget: Sendable {
@@ -28,19 +48,19 @@ public enum ExportTarget: Sendable {
     public static func parse(_ text: String) throws(ExportError) -> ExportTarget {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw ExportError("sqlite: 后面应写文件路径", "sqlite: needs a file path") }
+            guard !path.isEmpty else { throw ExportError("sqlite: 后面应写文件路径", "sqlite: needs a file path", kind: .refused) }
             return .sqlite(path: path)
         }
         guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://"), let url = URLComponents(string: text) else {
-            throw ExportError("--to 应为 postgresql://用户@主机:端口/数据库 或 sqlite:文件路径", "--to must be postgresql://user@host:port/database or sqlite:PATH")
+            throw ExportError("--to 应为 postgresql://用户@主机:端口/数据库 或 sqlite:文件路径", "--to must be postgresql://user@host:port/database or sqlite:PATH", kind: .refused)
         }
         let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
         let schema = query["schema"] ?? "schoolstat"
         guard RunExport.isIdentifier(schema) else {
-            throw ExportError("模式名 \(schema) 只能由小写字母、数字和下划线组成", "schema name \(schema) must be lower-case letters, digits and underscores")
+            throw ExportError("模式名 \(schema) 只能由小写字母、数字和下划线组成", "schema name \(schema) must be lower-case letters, digits and underscores", kind: .refused)
         }
         let database = String(url.path.drop { $0 == "/" })
-        guard !database.isEmpty else { throw ExportError("网址中没有数据库名", "the address names no database") }
+        guard !database.isEmpty else { throw ExportError("网址中没有数据库名", "the address names no database", kind: .refused) }
         let user = url.user ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
         let socket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
         return .postgres(host: url.host, socket: socket, port: url.port ?? 5432, user: user, password: url.password, database: database, schema: schema)
@@ -92,18 +112,31 @@ public enum RunExport {
                                  "severity", "message_zh", "message_en", "expected", "waiver"]
 
     static func load(runDirectory: String, rulesDirectory: String) throws(ExportError) -> LoadedRun {
-        guard let data = FileManager.default.contents(atPath: runDirectory + "/summary.json"),
-              let summary = try? JSONDecoder().decode(RunSummary.self, from: data) else {
-            throw ExportError("\(runDirectory) 不是 schoolstat 的输出目录（没有可读的 summary.json）", "\(runDirectory) is not a schoolstat output directory (no readable summary.json)")
+        let data: [UInt8]?
+        do { data = try RegularFile.contents(runDirectory + "/summary.json", limit: 64 << 20) } catch {
+            throw ExportError(error.description, "the run's summary.json cannot be read", kind: .unreadableInput)
+        }
+        guard let data, let summary = try? JSONDecoder().decode(RunSummary.self, from: Data(data)) else {
+            throw ExportError("\(runDirectory) 不是 schoolstat 的输出目录（没有可读的 summary.json）", "\(runDirectory) is not a schoolstat output directory (no readable summary.json)",
+                              kind: .refused)
         }
         let ruleSet: RuleSet
         do { ruleSet = try RuleSetLoader.load(directory: rulesDirectory, profile: summary.profile) } catch {
-            throw ExportError("规则目录无法读取：\(error.description)", "the rules could not be read")
+            throw ExportError("规则目录无法读取：\(error.description)", "the rules could not be read", kind: .refused)
+        }
+        // Every file the export will read is a regular file (or absent): a named pipe in the run
+        // directory is refused before anything is opened for writing.
+        for path in [runDirectory + "/ledger.csv"] + summary.tables.keys.map({ runDirectory + "/clean/\($0).csv" }) {
+            switch PathKind(path: path, followingLinks: true) {
+            case .absent, .regular: continue
+            case let kind:
+                throw ExportError("\(path) 是\(kind.description)，不是普通文件，未读取", "\(path) is not a regular file; not read", kind: .unreadableInput)
+            }
         }
         var tables: [(String, [Column], String)] = []
         for name in summary.tables.keys.sorted() {
             let path = runDirectory + "/clean/\(name).csv"
-            guard isIdentifier(name), FileManager.default.fileExists(atPath: path),
+            guard isIdentifier(name), PathKind(path: path, followingLinks: true) == .regular,
                   let header = try? CleanTableReader(path: path).header() else { continue }
             let schema = ruleSet.table(named: name)
             let columns = header.map { h in Column(name: h, type: schema?.columns.first { $0.name == h }?.type) }
@@ -126,7 +159,7 @@ public enum RunExport {
 
     /// The ledger's findings as the export's columns.
     static func forEachFinding(_ path: String, _ body: ([String?]) throws -> Void) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard PathKind(path: path, followingLinks: true) != .absent else { return }
         try forEachRow(path) { cells in
             // run_id, table, source_file, line, record_key, column, raw, normalised, rule, severity, zh, en, expected, waiver
             var row = Array(cells.dropFirst())
@@ -289,11 +322,17 @@ public enum RunExport {
 
     static func exportSQLite(_ run: LoadedRun, path: String) throws(ExportError) -> ExportReport {
         do {
-            if FileManager.default.fileExists(atPath: path) {
+            switch PathKind(path: path) {
+            case .absent: break
+            case .regular:
                 let tables = HistoryDatabase.tableNames(path: path) ?? ["(unreadable)"]
                 guard tables.isEmpty || tables.contains(sqliteMarker) else {
-                    throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone")
+                    throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone",
+                                      kind: .refused)
                 }
+            case let kind:
+                // SQLite would write a journal beside a link's target, or block on a named pipe.
+                throw ExportError("\(path) 是\(kind.description)，不是普通文件，不会改动它", "\(path) is not a regular file; left alone", kind: .refused)
             }
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)

@@ -26,6 +26,8 @@ public final class RunHistory {
     private var staging: FindingStaging?
     private var stagingFailure: HistoryError?
     private var record: RunRecord?
+    /// Told things worth a line on stderr (a history created in an existing empty file).
+    public var onNotice: (_ zh: String, _ en: String) -> Void = { _, _ in }
 
     /// The default database: `schoolstat-history.sqlite` in the directory holding the output directory.
     public static func defaultPath(outputDirectory: String) -> String {
@@ -43,6 +45,13 @@ public final class RunHistory {
         self.databasePath = path
         inputsKey = Self.inputsKey(inputs: options.inputs, table: options.table)
         self.failOn = failOn
+    }
+
+    /// Looks at the history file before the run starts, so that one that cannot be used (a
+    /// link, a named pipe, a damaged file, a newer format) stops the run at once; it is looked
+    /// at again before the outputs are committed.
+    public func vetDatabase() throws(HistoryError) {
+        _ = try HistoryFile.vet(path: databasePath)
     }
 
     /// Wires the history into `run`.
@@ -68,17 +77,24 @@ public final class RunHistory {
     func prepare(path: (String) -> String, summary: inout RunSummary) throws(RunError) {
         let changes: ChangeSummary
         do throws(HistoryError) {
+            // The history is vetted before the outputs are committed: a link, a named pipe, a
+            // damaged file or a newer format stops the run here, with nothing written anywhere.
+            let state = try HistoryFile.vet(path: databasePath)
             if let stagingFailure { throw stagingFailure }
             guard let staging else { return }
             var previous: (id: String, finished: String)?
-            if FileManager.default.fileExists(atPath: databasePath) {
+            if state == .history || state == .emptyDatabase {
                 let database = try HistoryDatabase(path: databasePath)
                 self.database = database
                 previous = try database.previousRun(inputsKey: inputsKey)
                 try staging.attach(history: databasePath)
             }
             changes = try staging.compare(previousRun: previous?.id, previousFinished: previous?.finished)
-        } catch { throw .arguments(error.description) }
+        } catch {
+            // A full temporary directory or disk is a failure to write, not a mistake in the arguments.
+            if error.inTemporaryDirectory || error.diskFull { throw .notWritten(error.description) }
+            throw .arguments(error.description)
+        }
         do { try staging?.writeCSV(to: path("changes.csv")) } catch { throw .output(error) }
         summary.changes = changes
         if failOn == .newErrors, summary.status == RunStatus.dataErrors.rawValue, changes.newErrors == 0 {
@@ -94,7 +110,14 @@ public final class RunHistory {
         guard var record, let staging else { return }
         record.outputDirectory = OutputDirectory.realPath(outputDirectory) ?? outputDirectory
         // Created here when it did not exist: the schema is made by HistoryDatabase.
-        if database == nil { database = try HistoryDatabase(path: databasePath) }
+        if database == nil {
+            let database = try HistoryDatabase(path: databasePath)
+            self.database = database
+            if database.createdInEmptyFile {
+                onNotice("运行历史数据库 \(databasePath) 原是一个空文件，已在其中新建运行历史。",
+                         "The run history \(databasePath) was an empty file; a new history was created in it.")
+            }
+        }
         try staging.attach(history: databasePath)
         try staging.record(record)
         self.record = nil

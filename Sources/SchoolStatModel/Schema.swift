@@ -30,6 +30,10 @@ public struct UnitKind: Sendable {
     public var canonical: String
     /// Match key of a written unit → power of ten to multiply by (万元 → 4, % → -2).
     public var scales: [String: Int]
+
+    /// The powers of ten a rule file may give a unit: from 10⁻¹² to 10¹² (万亿). The units in
+    /// use run from ‰ (-3) to 亿 (8); anything beyond is a typing mistake, refused at load.
+    public static let powers: ClosedRange<Int> = -12...12
 }
 
 public struct ColumnSpec: Sendable {

@@ -29,10 +29,20 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         }
     }
 
-    /// Multiplies by 10^power exactly (unit scaling: 万 is 4, % is -2).
-    public func scaled(byPowerOfTen power: Int) -> FixedDecimal {
-        FixedDecimal(mantissa: mantissa, exponent: exponent + power)
+    /// Multiplies by 10^power exactly (unit scaling: 万 is 4, % is -2); nil when the result
+    /// cannot be held exactly (a whole number beyond 64 bits), so the caller reports the cell
+    /// instead of trapping or keeping a wrong value.
+    public func scaled(byPowerOfTen power: Int) -> FixedDecimal? {
+        let (e, overflow) = exponent.addingReportingOverflow(power)
+        guard !overflow, e <= Self.largestExponent, e >= -Self.largestExponent else { return nil }
+        let result = FixedDecimal(mantissa: mantissa, exponent: e)
+        return result.exponent > 0 ? nil : result
     }
+
+    /// The furthest power of ten a scaled value may reach: beyond what a cell can hold (18
+    /// digits, an exponent of three digits, a unit's power) and small enough that the loops
+    /// over the exponent stay short.
+    public static let largestExponent = 1_100
 
     @inlinable
     public var doubleValue: Double {

@@ -14,7 +14,7 @@ public enum CleanDataLoader {
         var found: Set<String> = []
         for schema in ruleSet.tables {
             let clean = run + "/clean/\(schema.name).csv"
-            guard FileManager.default.fileExists(atPath: clean) else { continue }
+            guard PathKind(path: clean, followingLinks: true) != .absent else { continue }
             found.insert(schema.name)
             var reader = try CleanTableReader(path: clean)
             var positions: [Int?]?
@@ -38,7 +38,7 @@ public enum CleanDataLoader {
             }
             filled[schema.name] = Set(schema.columns.indices.filter { hasValue[$0] }.map { schema.columns[$0].name })
             let rejected = run + "/rejected/\(schema.name).csv"
-            guard let keyName = schema.key.first, FileManager.default.fileExists(atPath: rejected) else { continue }
+            guard let keyName = schema.key.first, PathKind(path: rejected, followingLinks: true) != .absent else { continue }
             var rejectedReader = try CleanTableReader(path: rejected)
             var keyPosition: Int??
             try rejectedReader.forEachRow { header, cells, _ in

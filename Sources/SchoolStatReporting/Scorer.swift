@@ -95,8 +95,9 @@ public enum Scorer {
         // Use the run's own profile and reference date unless told otherwise.
         var profile = options.profile, asOf = options.asOf
         var scoredRun = ""
-        if let data = FileManager.default.contents(atPath: options.run + "/summary.json"),
-           let summary = try? JSONDecoder().decode(RunSummary.self, from: data) {
+        let summaryData: [UInt8]?
+        do { summaryData = try RegularFile.contents(options.run + "/summary.json", limit: 64 << 20) } catch { throw .unreadable(error) }
+        if let data = summaryData, let summary = try? JSONDecoder().decode(RunSummary.self, from: Data(data)) {
             scoredRun = summary.runID
             profile = profile ?? summary.profile
             asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
@@ -111,7 +112,7 @@ public enum Scorer {
         do {
             if let previous = options.previous { try evaluator.loadPrevious(directory: previous) }
             tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator, filled: &filled)
-        } catch { throw .arguments(error.description) }
+        } catch { throw .unreadable(error) }
         var evaluations: [Evaluation] = []
         evaluator.evaluate(sink: NullSink(), tablesInRun: tables) { evaluations.append($0) }
         var waivers: WaiverBook?

@@ -19,13 +19,13 @@ public enum RulePackLoader {
             case "version": pack.version = doc.string(node, context: key) ?? ""
             case "source": pack.source = doc.string(node, context: key)
             case "years":
-                let ys = doc.strings(node, context: key).compactMap(Int.init)
+                let ys = doc.years(node, context: key)
                 if ys.count == 2, ys[0] <= ys[1] { pack.years = ys[0]...ys[1] } else if ys.count == 1 { pack.years = ys[0]...ys[0] } else {
                     doc.fail(node, "years 应为 [起始年, 结束年]，例如 [2017, 2030] (expected [first, last])")
                 }
             case "parameters":
                 for (name, _, value) in doc.mapping(node, context: key) {
-                    if let text = doc.string(value, context: name) { pack.parameters[name] = ParameterText.parse(text) }
+                    if let value = doc.parameter(value, context: name) { pack.parameters[name] = value }
                 }
             case "derive":
                 for (table, _, entries) in doc.mapping(node, context: key) {
@@ -41,11 +41,11 @@ public enum RulePackLoader {
                         switch k {
                         case "version": v.version = doc.string(value, context: k) ?? ""
                         case "years":
-                            let ys = doc.strings(value, context: k).compactMap(Int.init)
+                            let ys = doc.years(value, context: k)
                             if ys.count == 2, ys[0] <= ys[1] { v.years = ys[0]...ys[1] } else { doc.fail(value, "years 应为 [起始年, 结束年] (expected [first, last])") }
                         default:
                             for (name, _, pv) in doc.mapping(value, context: "parameters") {
-                                if let text = doc.string(pv, context: name) { v.parameters[name] = ParameterText.parse(text) }
+                                if let value = doc.parameter(pv, context: name) { v.parameters[name] = value }
                             }
                         }
                         _ = kn
@@ -148,7 +148,7 @@ public enum RulePackLoader {
             case "title_zh": profile.titleZh = doc.string(node, context: key) ?? ""
             case "parameters":
                 for (name, _, value) in doc.mapping(node, context: key) {
-                    if let text = doc.string(value, context: name) { profile.parameters[name] = ParameterText.parse(text) }
+                    if let value = doc.parameter(value, context: name) { profile.parameters[name] = value }
                 }
             default: break
             }

@@ -48,8 +48,8 @@ public enum RuleSetLoader {
         var parameters: [String: Value] = [:]
         if let (doc, root) = read("parameters.yaml") {
             for (key, _, node) in doc.mapping(root, context: "parameters.yaml") {
-                guard let text = doc.string(node, context: key) else { continue }
-                parameters[key] = ParameterText.parse(text)
+                guard let value = doc.parameter(node, context: key) else { continue }
+                parameters[key] = value
             }
             errors += doc.errors
         }
@@ -153,7 +153,7 @@ public enum RuleSetLoader {
                     for (k, kn, value) in doc.mapping(spec, context: "units.\(name)", allowed: ["canonical", "scales"]) {
                         if k == "canonical" { kind.canonical = doc.string(value, context: "canonical") ?? name; continue }
                         for (written, wn, power) in doc.mapping(value, context: "units.\(name).scales") {
-                            guard let p = doc.int(power, context: "单位 \(written) 的十的幂 (power of ten)") else { continue }
+                            guard let p = doc.int(power, context: "units.\(name).scales.\(written)：单位 \(written) 的十的幂 (power of ten)", in: UnitKind.powers) else { continue }
                             kind.scales[TextCleaner.matchKey(written)] = p
                             _ = wn
                         }

@@ -28,7 +28,7 @@ public struct SchemaLoader {
             case "table": schema.name = document.string(node, context: "table") ?? ""
             case "title_zh": schema.titleZh = document.string(node, context: key) ?? ""
             case "title_en": schema.titleEn = document.string(node, context: key) ?? ""
-            case "recognise_with": schema.minimumHeaderMatches = document.int(node, context: key) ?? 2
+            case "recognise_with": schema.minimumHeaderMatches = document.int(node, context: key, in: 1...16_384) ?? 2
             case "key": keyNode = node
             case "unique": uniqueNode = node
             case "checks": checksNode = node
@@ -130,9 +130,13 @@ public struct SchemaLoader {
                 guard let s = document.string(node, context: ctx), let d = DateText.parse(s) else { document.fail(node, "\(ctx) 应为日期 (expected a date)"); continue }
                 if key == "earliest" { c.earliest = d } else { c.latest = d }
             case "length":
-                if let seq = node.sequence, seq.count == 2, let lo = document.int(seq[0], context: ctx), let hi = document.int(seq[1], context: ctx), lo <= hi {
-                    c.length = lo...hi
-                } else if let n = document.int(node, context: ctx) {
+                // A length is a count of characters in one cell, which holds at most 1 MB.
+                let lengths = 0...(1 << 20)
+                if let seq = node.sequence {
+                    guard seq.count == 2 else { document.fail(node, "\(ctx) 应为一个数或 [最短, 最长] (expected a number or [shortest, longest])"); continue }
+                    guard let lo = document.int(seq[0], context: ctx, in: lengths), let hi = document.int(seq[1], context: ctx, in: lengths) else { continue }
+                    if lo <= hi { c.length = lo...hi } else { document.fail(node, "\(ctx) 的最短 \(lo) 大于最长 \(hi) (shortest is above longest)") }
+                } else if let n = document.int(node, context: ctx, in: lengths) {
                     c.length = n...n
                 }
             case "digits": c.digitsOnly = document.bool(node, context: ctx) ?? false

@@ -190,13 +190,46 @@ public final class YAMLDocument {
         return i
     }
 
+    /// An integer that must lie in `range`: a number outside it is refused here, with its place,
+    /// so that no later arithmetic sees it.
+    public func int(_ node: Node?, context: String, in range: ClosedRange<Int>) -> Int? {
+        guard let node, let i = int(node, context: context) else { return nil }
+        guard range.contains(i) else {
+            fail(node, "\(context) 应在 \(range.lowerBound) 到 \(range.upperBound) 之间，写的是 \(i) (must be between \(range.lowerBound) and \(range.upperBound))")
+            return nil
+        }
+        return i
+    }
+
     public func decimal(_ node: Node?, context: String) -> FixedDecimal? {
         guard let node else { return nil }
         guard let s = node.scalar?.string, let d = NumberText.parsePlainDecimal(s) else {
             fail(node, "\(context) 应为数字 (expected a number)")
             return nil
         }
+        if let problem = ParameterText.numberProblem(s) { fail(node, "\(context): \(problem)"); return nil }
         return d
+    }
+
+    /// A span of reporting years, `[first, last]` or one year; every entry must be a year
+    /// (1–9999) and the first no later than the last. Empty when refused.
+    public func years(_ node: Node?, context: String) -> [Int] {
+        guard let node else { return [] }
+        let entries = node.sequence ?? [node]
+        var ys: [Int] = []
+        for entry in entries {
+            guard let y = int(entry, context: "\(context) 中的年份 (year)", in: 1...9999) else { return [] }
+            ys.append(y)
+        }
+        return ys
+    }
+
+    /// A parameter's value (a number, a date, true/false or text); a number too large to hold
+    /// exactly is refused here, with its place.
+    public func parameter(_ node: Node?, context: String) -> Value? {
+        guard let text = string(node, context: context) else { return nil }
+        if let problem = ParameterText.numberProblem(text) { fail(node!, "\(context): \(problem)"); return nil }
+        return ParameterText.parse(text)
     }
 
     private func closest(_ word: String, in options: Set<String>) -> String? {

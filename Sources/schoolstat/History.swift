@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatPipeline
 import SchoolStatHistory
 
@@ -11,6 +12,12 @@ extension FailOn: ExpressibleByArgument {}
 func openHistory(_ path: String) throws -> HistoryDatabase {
     guard FileManager.default.fileExists(atPath: path) else {
         FileHandle.standardError.write(Data("schoolstat: 没有运行历史数据库 \(path)；请用 --db 指定。 (no run history at \(path); name it with --db)\n".utf8))
+        throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+    }
+    // A reading command never makes a history out of an empty file.
+    var st = stat()
+    if lstat(path, &st) == 0, PathKind(mode: st.st_mode) == .regular, st.st_size == 0 {
+        FileHandle.standardError.write(Data("schoolstat: 运行历史数据库 \(path) 是空文件，还没有记录任何运行。 (the run history at \(path) is an empty file: no runs recorded)\n".utf8))
         throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
     }
     do { return try HistoryDatabase(path: path) } catch {
@@ -176,7 +183,7 @@ struct Export: AsyncParsableCommand {
             }
             directory = recorded.outputDirectory
             // The output directory holds the latest run written there: an older run's tables are gone.
-            let current = (try? String(contentsOfFile: directory + "/summary.json", encoding: .utf8)) ?? ""
+            let current = ((try? RegularFile.contents(directory + "/summary.json", limit: 64 << 20)) ?? nil).map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard current.contains("\"run_id\" : \"\(run)\"") else {
                 FileHandle.standardError.write(Data("schoolstat export: 运行 \(run) 的输出目录 \(directory) 已被之后的运行替换，无法导出它的数据。 (the run's outputs were replaced by a later run)\n".utf8))
                 throw ExitCode(RunStatus.unreadableInput.rawValue)
@@ -188,7 +195,7 @@ struct Export: AsyncParsableCommand {
             print("已导出运行 \(report.runID)：\(tables)；问题 \(report.findings) 条。 (exported run \(report.runID))")
         } catch {
             FileHandle.standardError.write(Data("schoolstat export: \(error.description)\n".utf8))
-            throw ExitCode(RunStatus.outputFailed.rawValue)
+            throw ExitCode(error.status.rawValue)
         }
     }
 }

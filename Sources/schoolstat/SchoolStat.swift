@@ -173,6 +173,11 @@ struct Validate: ParsableCommand {
         if !noHistory {
             runHistory = RunHistory(path: history ?? RunHistory.defaultPath(outputDirectory: out), options: options, failOn: failOn)
             runHistory?.attach(to: run)
+            runHistory?.onNotice = { zh, en in console.note(zh, en) }
+            do { try runHistory?.vetDatabase() } catch {
+                console.fail(.arguments(error.description))
+                throw ExitCode(RunStatus.badRulesOrArguments.rawValue)
+            }
         }
         // A scheduler's SIGTERM or a clerk's Ctrl-C: drop the half-written staging directory and
         // leave the previous outputs as they were.
@@ -193,7 +198,12 @@ struct Validate: ParsableCommand {
         var historyFailed = false
         if let runHistory {
             do { try runHistory.recordRun(outputDirectory: result.outputDirectory) } catch {
-                console.note("本次运行未能记入运行历史：\(error.description)", "This run was not recorded in the history: \(error.description)")
+                // The outputs are complete and in place; only the history lacks this run (its
+                // transaction was rolled back, so the history is as it was before the run).
+                console.note("本次运行的输出已完整写入 \(result.outputDirectory)，但运行历史 \(runHistory.databasePath) 没有记录这次运行：\(error.description)。"
+                             + "运行历史仍是本次运行之前的样子；腾出空间（或排除问题）后再运行一次同样的 validate，即可记入。",
+                             "The outputs are complete in \(result.outputDirectory), but the run history \(runHistory.databasePath) did not record this run: "
+                             + "\(error.description). The history is as it was before this run; free space (or fix the problem) and run the same validate again to record it.")
                 historyFailed = true
             }
         }
@@ -225,8 +235,10 @@ struct Validate: ParsableCommand {
         } else {
             console.summarise(result)
         }
-        if result.status != .clean { throw ExitCode(result.status.rawValue) }
+        // A run the history did not record exits 4 even when its data had errors: a scheduler
+        // must see that something was not written.
         if historyFailed { throw ExitCode(RunStatus.outputFailed.rawValue) }
+        if result.status != .clean { throw ExitCode(result.status.rawValue) }
     }
 }
 
@@ -399,8 +411,9 @@ struct Score: ParsableCommand {
     func run() throws {
         var options = ScoreOptions(run: runDirectory, rulesDirectory: rules, outputDirectory: out)
         if !noHistory {
-            let runID = FileManager.default.contents(atPath: runDirectory + "/summary.json")
-                .flatMap { try? JSONDecoder().decode(RunSummary.self, from: $0) }?.runID ?? ""
+            // Read without waiting on a named pipe; the scorer reports a summary it cannot read.
+            let runID = ((try? RegularFile.contents(runDirectory + "/summary.json", limit: 64 << 20)) ?? nil)
+                .flatMap { try? JSONDecoder().decode(RunSummary.self, from: Data($0)) }?.runID ?? ""
             do {
                 options.history = try HistoryDatabase.scoreHistory(path: history ?? RunHistory.defaultPath(outputDirectory: runDirectory),
                                                                    runID: runID, limit: trendRuns)

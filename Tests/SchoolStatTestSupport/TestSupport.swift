@@ -32,7 +32,9 @@ public enum TestSupport {
     }
 
     /// Runs the built `schoolstat` binary; a run still going after `timeout` seconds is killed
-    /// and reported with status -1, so that a hang fails the test instead of the suite.
+    /// and reported with status -1, so that a hang fails the test instead of the suite. It is
+    /// asked to stop first (SIGTERM) and killed outright two seconds later: a process blocked
+    /// opening a named pipe never gets to act on the request.
     public static func runBinary(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
                                  timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
@@ -51,6 +53,11 @@ public enum TestSupport {
         while process.isRunning {
             if Date() > deadline { process.terminate(); timedOut = true; break }
             usleep(10_000)
+        }
+        if timedOut {
+            let grace = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < grace { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
         return (timedOut ? -1 : process.terminationStatus, text(outPath), text(errPath))

@@ -144,4 +144,69 @@ struct HostileRulesTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("parameters.yaml:"))
     }
+    @Test("a unit's power of ten outside -12…12 is refused at load with the file, line and unit",
+          arguments: ["9223372036854775807", "-9223372036854775808", "13", "-13", "99999999999999999999"])
+    func unitScales(_ power: String) {
+        let errors = TestSupport.loadRules(editing: "vocabulary.yaml") { $0.replacingOccurrences(of: "万元: 4,", with: "万元: \(power),") }
+        #expect(errors.count == 1, "\(errors.map(\.message))")
+        let error = errors.first
+        #expect(error?.location.path.hasSuffix("vocabulary.yaml") == true)
+        #expect(error?.location.line == 19)
+        #expect(error?.message.contains("万元") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("-12") == true || error?.message.contains("应为整数") == true, "\(error?.message ?? "")")
+    }
+
+    @Test("every other number in a rule file is checked at load with its place",
+          arguments: [("schemas/teachers.yaml", "length: [6, 20]", "length: [20, 6]", "最短"),
+                      ("schemas/teachers.yaml", "length: [6, 20]", "length: [-1, 20]", "-1"),
+                      ("schemas/teachers.yaml", "length: [6, 20]", "length: 9223372036854775807", "9223372036854775807"),
+                      ("schemas/teachers.yaml", "recognise_with: 4", "recognise_with: 0", "recognise_with"),
+                      ("schemas/teachers.yaml", "recognise_with: 4", "recognise_with: -9223372036854775808", "recognise_with"),
+                      ("parameters.yaml", "report_date:", "huge: 1E+30\nreport_date:", "过大"),
+                      ("parameters.yaml", "report_date:", "huge: 1234567890123456789012\nreport_date:", "位数过多"),
+                      ("packs/targets.yaml", "years: [", "years: [x, ", "年份")])
+    func otherNumbers(_ file: String, _ old: String, _ new: String, _ says: String) {
+        let errors = TestSupport.loadRules(editing: file) { text in
+            guard let r = text.range(of: old) else { Issue.record("\(old) not in \(file)"); return text }
+            return text.replacingCharacters(in: r, with: new)
+        }
+        #expect(!errors.isEmpty)
+        let error = errors.first
+        #expect(error?.location.path.hasSuffix(file) == true)
+        #expect((error?.location.line ?? 0) >= 1)
+        #expect(errors.contains { $0.message.contains(says) }, "\(errors.map(\.message))")
+    }
+
+    @Test("a unit scale of 2^63-1 or -2^63 makes `validate` exit 2 at once, naming vocabulary.yaml and its line",
+          arguments: ["9223372036854775807", "-9223372036854775808"])
+    func hugeScaleOnTheCommandLine(_ power: String) throws {
+        let dir = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
+        let path = dir + "/vocabulary.yaml"
+        TestSupport.write(TestSupport.text(path).replacingOccurrences(of: "万元: 4,", with: "万元: \(power),"), to: path)
+        let inputs = TestSupport.temporaryDirectory()
+        TestSupport.write("教师编号,姓名,学校标识码,年工资收入（万元）\nT0000001,王芳,3150010001,15.4203\n", to: inputs + "/teachers.csv")
+        let started = Date()
+        let r = try TestSupport.runBinary(["validate", inputs, "--rules", dir, "--out", TestSupport.temporaryDirectory() + "/out",
+                                           "--as-of", "2018-09-30"], timeout: 30)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("vocabulary.yaml:19"), "\(r.stderr)")
+        #expect(r.stderr.contains("万元"))
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test("a cell a unit scales beyond what can be held is reported as too many digits, not trapped")
+    func scaledBeyondRange() throws {
+        let dir = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: dir)
+        let path = dir + "/vocabulary.yaml"
+        TestSupport.write(TestSupport.text(path).replacingOccurrences(of: "万元: 4,", with: "万元: 12,"), to: path)
+        let inputs = TestSupport.temporaryDirectory()
+        TestSupport.write("教师编号,姓名,学校标识码,年工资收入（万元）\nT0000001,王芳,3150010001,99999999\nT0000002,陈小明,3150010001,15万元\n", to: inputs + "/teachers.csv")
+        let out = TestSupport.temporaryDirectory() + "/out"
+        let r = try TestSupport.runBinary(["validate", inputs, "--rules", dir, "--out", out, "--as-of", "2018-09-30"], timeout: 30)
+        #expect(r.status == 1, "\(r.stderr)")
+        let findings = TestSupport.text(out + "/ledger.csv")
+        #expect(findings.contains("位数过多"), "\(findings.prefix(2000))")
+    }
 }

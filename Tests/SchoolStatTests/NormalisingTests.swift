@@ -167,9 +167,20 @@ struct NormalisingTests {
     @Test("exact decimals: 万 scaling has no binary rounding")
     func exactDecimals() {
         let d = NumberText.parsePlainDecimal("15.4203")!.scaled(byPowerOfTen: 4)
-        #expect(d.description == "154203")
-        #expect(d.integerValue == 154203)
-        #expect(NumberText.parsePlainDecimal("0.7883")!.scaled(byPowerOfTen: 4).description == "7883")
+        #expect(d?.description == "154203")
+        #expect(d?.integerValue == 154203)
+        #expect(NumberText.parsePlainDecimal("0.7883")!.scaled(byPowerOfTen: 4)?.description == "7883")
         #expect(FixedDecimal(mantissa: -5, exponent: -3).description == "-0.005")
+    }
+
+    @Test("scaling that cannot be held exactly is nil, never a trap or a long loop")
+    func scalingOutOfRange() {
+        let d = FixedDecimal(mantissa: 15, exponent: -1)
+        #expect(d.scaled(byPowerOfTen: Int.max) == nil)
+        #expect(d.scaled(byPowerOfTen: Int.min) == nil)
+        #expect(FixedDecimal(mantissa: 1, exponent: 0).scaled(byPowerOfTen: 19) == nil)   // beyond 64 bits
+        #expect(FixedDecimal(mantissa: 1, exponent: 0).scaled(byPowerOfTen: 18)?.description == "1000000000000000000")
+        #expect(FixedDecimal(mantissa: 99_999_999, exponent: 0).scaled(byPowerOfTen: 12) == nil)
+        #expect(FixedDecimal(mantissa: 5, exponent: 0).scaled(byPowerOfTen: -12)?.description == "0.000000000005")
     }
 }

@@ -143,6 +143,62 @@ struct OutputSafetyTests {
         #expect(TestSupport.text(parent + "/.out.partial-999999/notes.txt") == "mine")
     }
 
+    /// The id of a process that has exited.
+    private func deadProcessID() throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
+    @Test("staging directories a run killed in its first instant left (empty, or holding a marker being written) are removed by the next run; look-alikes stay")
+    func staleStaging() throws {
+        let inputs = inputDirectory()
+        let parent = TestSupport.temporaryDirectory()
+        let marker = OutputMarker.text(kind: .validate, runID: "20250101T000000-1")
+        // As a killed run leaves them: each name carries the dead run's process id.
+        var stale: [String] = []
+        for contents in [nil, "", String(marker.prefix(9)), marker] as [String?] {
+            let dir = parent + "/.out.partial-\(try deadProcessID())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+            if let contents { TestSupport.write(contents, to: dir + "/.schoolstat-run") }
+            stale.append(dir)
+        }
+        // An earlier build wrote the marker through a temporary file.
+        let legacy = parent + "/.out.partial-\(try deadProcessID())"
+        try FileManager.default.createDirectory(atPath: legacy, withIntermediateDirectories: false)
+        TestSupport.write(String(marker.prefix(20)), to: legacy + "/.dat.nosync1a2b.Xy9z")
+        stale.append(legacy)
+        // Look-alikes: not ours, or a live run's.
+        let userFile = parent + "/.out.partial-\(try deadProcessID())"
+        try FileManager.default.createDirectory(atPath: userFile, withIntermediateDirectories: false)
+        TestSupport.write("my notes", to: userFile + "/.schoolstat-run")
+        let userTemp = parent + "/.out.partial-\(try deadProcessID())"
+        try FileManager.default.createDirectory(atPath: userTemp, withIntermediateDirectories: false)
+        TestSupport.write("{\"format\":\"other\"}", to: userTemp + "/.dat.nosync77")
+        let withMore = parent + "/.out.partial-\(try deadProcessID())"
+        try FileManager.default.createDirectory(atPath: withMore, withIntermediateDirectories: false)
+        TestSupport.write("", to: withMore + "/.schoolstat-run")
+        TestSupport.write("keep", to: withMore + "/photo.jpg")
+        let live = parent + "/.out.partial-\(getpid())"
+        try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: false)
+        let otherName = parent + "/.report.partial-\(try deadProcessID())"
+        try FileManager.default.createDirectory(atPath: otherName, withIntermediateDirectories: false)
+
+        let r = try validate([inputs], out: parent + "/out")
+        #expect(r.status == 0, "\(r.stderr)")
+        for dir in stale { #expect(!FileManager.default.fileExists(atPath: dir), "\(dir)") }
+        #expect(TestSupport.text(userFile + "/.schoolstat-run") == "my notes")
+        #expect(TestSupport.text(userTemp + "/.dat.nosync77") == "{\"format\":\"other\"}")
+        #expect(TestSupport.text(withMore + "/photo.jpg") == "keep")
+        #expect(FileManager.default.fileExists(atPath: withMore + "/.schoolstat-run"))
+        #expect(FileManager.default.fileExists(atPath: live))
+        #expect(FileManager.default.fileExists(atPath: otherName))
+        // The run's own staging directory is gone too: only the output and the look-alikes are left.
+        #expect(entries(parent).filter { $0.hasPrefix(".out.partial-") }.count == 4)
+    }
+
     @Test("--out inside the input directory: the next run skips its own outputs, says so once, and reads the same rows")
     func outputInsideInputs() throws {
         let inputs = inputDirectory()

@@ -124,8 +124,10 @@ public final class PackEvaluator {
         for (name, store) in stores {
             let path = directory + "/clean/\(name).csv"
             guard let keyName = store.schema.key.first, let keyIndex = store.schema.columnIndex(keyName) else { continue }
-            var reader: CleanTableReader
-            do { reader = try CleanTableReader(path: path) } catch { continue }
+            // A table the previous run did not write is left out; one that is there but is not a
+            // regular file (a named pipe would block the run for ever) is refused.
+            if PathKind(path: path, followingLinks: true) == .absent { continue }
+            var reader = try CleanTableReader(path: path)
             var positions: [Int?] = []
             var byKey: [String: [[Value]]] = [:]
             try reader.forEachRow { header, cells, _ in

@@ -136,7 +136,7 @@ public final class CellNormaliser {
             // missing-value word.
             guard case .success(let (parsed, restStart)) = NumberText.parseLeading(b), restStart == b.count,
                   b[b.count - 1] != 0x20, (b[0] >= 0x30 && b[0] <= 0x39) || isNoMissingWord(b) else { return nil }
-            let number = parsed.scaled(byPowerOfTen: headerScale)
+            guard let number = parsed.scaled(byPowerOfTen: headerScale) else { return nil }
             if (column.minimum.map { number < $0 } ?? false) || (column.maximum.map { number > $0 } ?? false) { return nil }
             if column.type == .integer { return number.integerValue.map { .integer($0) } }
             return .decimal(number)
@@ -329,7 +329,11 @@ public final class CellNormaliser {
                 return .failure(notNumber)
             }
             // 1:12.77 means 12.77 per one.
-            number = a == FixedDecimal(1) ? b : FixedDecimal(mantissa: Int64((b.doubleValue / a.doubleValue * 1_000_000).rounded()), exponent: -6)
+            if a == FixedDecimal(1) { number = b } else {
+                let perOne = (b.doubleValue / a.doubleValue * 1_000_000).rounded()
+                guard abs(perOne) < 9e18 else { return .failure(problem("type", .tooManyDigits(shown: display(raw)), expected: expectedZh)) }
+                number = FixedDecimal(mantissa: Int64(perOne), exponent: -6)
+            }
             rest = ""
         } else {
             switch NumberText.parseLeading(cleaned) {
@@ -356,7 +360,11 @@ public final class CellNormaliser {
             }
             power = p
         }
-        number = number.scaled(byPowerOfTen: power)
+        // A number the unit makes too large to hold is reported, as one with too many digits is.
+        guard let scaled = number.scaled(byPowerOfTen: power) else {
+            return .failure(problem("type", .tooManyDigits(shown: display(raw)), expected: expectedZh))
+        }
+        number = scaled
         if column.type == .integer {
             guard let i = number.integerValue else {
                 return .failure(problem("type", .notWhole(shown: display(raw), read: number.description), expected: "整数"))

@@ -64,6 +64,12 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
     case output(WriteError)
     /// The output path is not one schoolstat may replace; nothing was written.
     case outputRefused(OutputRefusal)
+    /// A file the run reads (a previous run's table, a run directory's contents) cannot be read:
+    /// a named pipe, a device, a read error.
+    case unreadable(ReadError)
+    /// Something the run needs to write could not be, told in its own words (a full temporary
+    /// directory, a full disk under the run history): nothing was committed.
+    case notWritten(String)
 
     public var description: String {
         switch self {
@@ -71,13 +77,16 @@ public enum RunError: Error, Sendable, CustomStringConvertible {
         case .arguments(let s): return s
         case .output(let e): return e.description
         case .outputRefused(let r): return r.description
+        case .unreadable(let e): return e.description
+        case .notWritten(let s): return s
         }
     }
 
     public var status: RunStatus {
         switch self {
         case .rules, .arguments, .outputRefused: return .badRulesOrArguments
-        case .output: return .outputFailed
+        case .output, .notWritten: return .outputFailed
+        case .unreadable: return .unreadableInput
         }
     }
 
@@ -221,7 +230,7 @@ public final class ValidationRun: FindingSink {
             guard FileManager.default.fileExists(atPath: previous + "/clean") else {
                 throw .arguments("--previous 指定的目录 \(previous) 中没有 clean/ 子目录；请指定上一期的输出目录。 (no clean/ in the previous run's directory)")
             }
-            do { try evaluator.loadPrevious(directory: previous) } catch { throw .arguments(error.description) }
+            do { try evaluator.loadPrevious(directory: previous) } catch { throw .unreadable(error) }
         }
         if let path = options.waivers {
             guard case .date(let asOf) = ruleSet.parameters["report_date"] ?? .missing else {

@@ -75,6 +75,17 @@ public enum OutputMarker {
         return .validate
     }
 
+    /// Whether the file at `path` is a regular file holding the start of a marker schoolstat
+    /// wrote (empty included): what a run killed while writing its marker leaves.
+    static func isBeginning(of path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 4096,
+              let data = FileManager.default.contents(atPath: path) else { return false }
+        let head = Array("{\"format\":\"\(signature)\",\"version\":".utf8)
+        let bytes = Array(data)
+        return bytes.count <= head.count ? head.starts(with: bytes) : bytes.starts(with: head)
+    }
+
     private static func markedKind(of directory: String) -> OutputKind? {
         let path = directory + "/" + fileName
         var st = stat()
@@ -119,26 +130,65 @@ public final class OutputDirectory {
         } catch {
             throw .failed(WriteError(path: parent, reason: "\(error.localizedDescription)"))
         }
-        // Remove staging directories left by runs that were killed: only those carrying the marker.
+        // Remove staging directories left by runs that were killed: only those provably ours.
         let prefix = ".\(name).partial-"
         for entry in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
             let pidText = entry.dropFirst(prefix.count).prefix { $0.isNumber }
-            if let pid = Int32(pidText), pid != getpid(), kill(pid, 0) == 0 { continue } // another live run
-            let stale = parent + "/" + entry
-            guard OutputMarker.kind(of: stale) != nil else { continue }
-            try? fm.removeItem(atPath: stale)
+            guard let pid = Int32(pidText), pid > 0 else { continue }
+            if pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM) { continue } // another live run
+            Self.removeStaleStaging(parent + "/" + entry)
         }
         stagingPath = parent + "/" + prefix + "\(getpid())"
-        if OutputMarker.kind(of: stagingPath) != nil { try? fm.removeItem(atPath: stagingPath) }
+        Self.removeStaleStaging(stagingPath)
         guard mkdir(stagingPath, 0o755) == 0 else {
             throw .failed(WriteError(path: stagingPath, reason: String(cString: strerror(errno))))
         }
-        // The marker goes in first, so that even a staging directory is recognisably ours.
-        let marker = Data(OutputMarker.text(kind: kind, runID: runID).utf8)
-        guard fm.createFile(atPath: stagingPath + "/" + OutputMarker.fileName, contents: marker) else {
-            try? fm.removeItem(atPath: stagingPath)
-            throw .failed(WriteError(path: stagingPath + "/" + OutputMarker.fileName, reason: "cannot create the marker file"))
+        // The marker goes in first, written in place (no temporary file beside it), so that a
+        // staging directory is recognisably ours from its first instant: by its name and the
+        // process id in it, empty, then holding the marker as it is being written.
+        let markerPath = stagingPath + "/" + OutputMarker.fileName
+        guard Self.writeMarker(OutputMarker.text(kind: kind, runID: runID), to: markerPath) else {
+            let reason = String(cString: strerror(errno))
+            _ = unlink(markerPath)
+            _ = rmdir(stagingPath)
+            throw .failed(WriteError(path: markerPath, reason: reason))
         }
+    }
+
+    /// Writes the marker into a file that must not exist yet.
+    private static func writeMarker(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            written += n
+        }
+        return true
+    }
+
+    /// Removes a staging directory a killed run left behind, when it is provably schoolstat's:
+    /// it carries a complete marker, or it is what a run killed in its first instant leaves —
+    /// empty, or holding nothing but the marker being written (or, from earlier builds, the
+    /// temporary file the marker was written through), each a beginning of schoolstat's marker.
+    /// Anything else there is left alone.
+    static func removeStaleStaging(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        if OutputMarker.kind(of: path) != nil {
+            try? FileManager.default.removeItem(atPath: path)
+            return
+        }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
+        for entry in entries {
+            guard entry == OutputMarker.fileName || entry.hasPrefix(".dat.nosync"), OutputMarker.isBeginning(of: path + "/" + entry) else { return }
+        }
+        for entry in entries { _ = unlink(path + "/" + entry) }
+        _ = rmdir(path)
     }
 
     /// Decides whether outputs of `kind` may be put at `path`; returns the absolute path they will take.
