@@ -168,18 +168,35 @@ public enum CheckServer {
     }
 }
 
-/// Every request must carry the token printed at start.
+/// Every request must carry the token printed at start: in the `X-Schoolstat-Token` header, as
+/// `?token=` (the printed address), or in the cookie the first token-bearing request sets, so that
+/// the page's own requests (its style sheet, its script, the check) carry it without being told.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let token: String
+    /// One name per running server, so that two servers on one host (cookies ignore the port)
+    /// never overwrite each other's.
+    let cookieName: String
+
+    init(token: String, cookieName: String = "schoolstat_token_" + String(format: "%08x", UInt32.random(in: .min ... .max))) {
+        self.token = token
+        self.cookieName = cookieName
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let given = request.headers[HTTPField.Name("X-Schoolstat-Token")!] ?? request.uri.queryParameters["token"].map(String.init)
-        guard let given, constantTimeEqual(given, token) else {
-            return CheckServer.failure(.unauthorized, zh: "需要访问令牌：请使用启动时显示的完整网址。",
-                                       en: "An access token is needed: use the full address printed at start.")
+        if let given, constantTimeEqual(given, token) {
+            var response = try await next(request, context)
+            // HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it.
+            response.setCookie(Cookie(name: cookieName, value: token, path: "/", httpOnly: true, sameSite: .strict))
+            return response
         }
-        return try await next(request, context)
+        // A wrong header or query is refused even with a good cookie: whoever sent it is told.
+        if given == nil, let cookie = request.cookies[cookieName]?.value, constantTimeEqual(cookie, token) {
+            return try await next(request, context)
+        }
+        return CheckServer.failure(.unauthorized, zh: "需要访问令牌：请使用启动时显示的完整网址。",
+                                   en: "An access token is needed: use the full address printed at start.")
     }
 
     func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -116,6 +116,41 @@ struct ServerTests {
         }
     }
 
+    @Test("the address with the token sets a cookie the page's own requests carry instead: HttpOnly, SameSite=Strict, Path=/")
+    func tokenCookie() async throws {
+        let (app, _) = app { $0.token = "s3cret" }
+        try await app.test(.router) { client in
+            let setCookie = try await client.execute(uri: "/?token=s3cret", method: .get) { response in
+                #expect(response.status == .ok)
+                return response.headers[.setCookie] ?? ""
+            }
+            let attributes = setCookie.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = try #require(attributes.first?.split(separator: "=", maxSplits: 1).map(String.init))
+            #expect(pair.count == 2 && pair[0].hasPrefix("schoolstat_token") && pair[1] == "s3cret")
+            #expect(attributes.contains("HttpOnly"))
+            #expect(attributes.contains("SameSite=Strict"))
+            #expect(attributes.contains("Path=/"))
+            #expect(!attributes.contains { $0.hasPrefix("Domain") || $0.hasPrefix("Max-Age") || $0.hasPrefix("Expires") })
+            let name = pair[0]
+            let good: HTTPFields = [.cookie: "other=1; \(name)=s3cret"]
+            // The style sheet, the script and the check, as the page asks for them: no token but the cookie.
+            try await client.execute(uri: "/app.css", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/app.js", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/check?name=a.csv", method: .post, headers: good, body: ByteBuffer(string: "a,b\n1,2\n")) {
+                #expect($0.status == .ok)
+            }
+            for wrong in ["\(name)=s3creT", "\(name)=s3cre", "\(name)=", "schoolstat_token=s3cret", "\(name)x=s3cret"] {
+                try await client.execute(uri: "/app.js", method: .get, headers: [.cookie: wrong]) { response in
+                    #expect(response.status == .unauthorized, "cookie \(wrong)")
+                    #expect(response.headers[.setCookie] == nil)
+                }
+            }
+            // A wrong token in the address is refused even alongside a good cookie.
+            try await client.execute(uri: "/?token=wrong", method: .get, headers: good) { #expect($0.status == .unauthorized) }
+        }
+    }
+
     @Test("uploads at the same time are checked apart from each other")
     func concurrent() async throws {
         let (app, work) = app()
