@@ -4,9 +4,11 @@
 // leaves; the answer carries the problems and the annotated workbook, so nothing is kept.
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HTTPTypes
 import Logging
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatCheck
 
 public struct ServerOptions: Sendable {
@@ -24,8 +26,15 @@ public struct ServerOptions: Sendable {
     /// Checks running at once; more wait their turn.
     public var concurrentChecks = 2
     public var workDirectory = NSTemporaryDirectory()
+    /// Seconds a connection may send nothing (no request begun, a request's head or body
+    /// stalled, nothing after a response) before it is closed. A check being run does not count.
+    public var idleTimeoutSeconds = ServerOptions.defaultIdleTimeoutSeconds
+    /// Connections open at once; further ones wait, unaccepted, until one closes.
+    public var maxConnections = ServerOptions.defaultMaxConnections
 
     public static let defaultMaxUploadBytes = 20 << 20
+    public static let defaultIdleTimeoutSeconds = 30
+    public static let defaultMaxConnections = 128
 
     public init(rulesDirectory: String) { self.rulesDirectory = rulesDirectory }
 
@@ -61,9 +70,13 @@ public enum CheckServer {
     public static func run(_ options: ServerOptions, onRunning: @escaping @Sendable (String, Int) -> Void) async throws {
         var logger = Logger(label: "schoolstat.serve")
         logger.logLevel = .warning
+        // A client that connects and sends nothing, or dribbles a request's head, is dropped after
+        // the idle timeout; however many connect, only so many connections are held at once.
         let app = Application(
             router: router(options),
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "schoolstat"),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(max(1, options.idleTimeoutSeconds))))),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "schoolstat",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(max(1, options.maxConnections), logger: logger)),
             onServerRunning: { channel in onRunning(options.host, channel.localAddress?.port ?? options.port) },
             logger: logger)
         try await app.runService()

@@ -124,7 +124,15 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "上传文件大小上限，单位 MB (largest upload in MB; default 20).")
     var maxUploadMb: Int = ServerOptions.defaultMaxUploadBytes >> 20
 
+    @Option(name: .long, help: "连接空闲多少秒后关闭 (seconds a connection may send nothing before it is closed; default 30).")
+    var idleTimeout: Int = ServerOptions.defaultIdleTimeoutSeconds
+
+    @Option(name: .long, help: "同时保持的连接数上限 (connections held at once; more wait their turn; default 128).")
+    var maxConnections: Int = ServerOptions.defaultMaxConnections
+
     func validate() throws {
+        if idleTimeout < 1 || idleTimeout > 3600 { throw ValidationError("--idle-timeout 应在 1 到 3600 秒之间。 (--idle-timeout must be 1 to 3600 seconds)") }
+        if maxConnections < 1 || maxConnections > 100_000 { throw ValidationError("--max-connections 应在 1 到 100000 之间。 (--max-connections must be 1 to 100000)") }
         if !ServerOptions.isLoopback(host) && !allowRemote {
             throw ValidationError("绑定 \(host) 会让其他电脑访问本服务；如确需如此，请加 --allow-remote。 (binding \(host) needs --allow-remote)")
         }
@@ -149,6 +157,8 @@ struct Serve: ParsableCommand {
         options.host = host
         options.port = port
         options.maxUploadBytes = maxUploadMb << 20
+        options.idleTimeoutSeconds = idleTimeout
+        options.maxConnections = maxConnections
         if !ServerOptions.isLoopback(host) { options.token = ServerOptions.makeToken() }
         let serverOptions = options
         let done = DispatchSemaphore(value: 0)
