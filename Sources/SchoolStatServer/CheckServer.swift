@@ -142,10 +142,11 @@ public enum CheckServer {
         }
     }
 
-    /// The upload's name as shown: its last path component, printable, at most 100 characters.
+    /// The upload's name as shown: its last path component, printable, ID numbers masked, at most
+    /// 100 characters. The page, the problems and the annotated workbook's sheets know it by no other.
     static func displayName(_ given: String) -> String {
         let last = given.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let printable = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+        let printable = IDNumber.scrub(String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init)))
         let trimmed = String(printable.prefix(100)).trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "上传的文件" : trimmed
     }

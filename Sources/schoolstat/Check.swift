@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatPipeline
 import SchoolStatCheck
 import SchoolStatServer
@@ -51,6 +52,9 @@ struct Check: ParsableCommand {
 
     func run() throws {
         var options = CheckOptions(files: files, rulesDirectory: rules)
+        // The files are named as they are shown: ID numbers masked, in the listing, the JSON and
+        // the annotated workbook (its problem list and its sheets' names).
+        options.displayNames = files.map(IDNumber.scrub)
         options.schools = schools
         options.profile = profile
         options.asOf = asOf
@@ -63,9 +67,9 @@ struct Check: ParsableCommand {
             throw ExitCode(error.status.rawValue)
         }
         if format == .json {
-            try printJSON(report)
+            try printJSON(report.scrubbed())
         } else {
-            print(CheckListing.text(report, zh: lang == .zh, annotated: annotate))
+            print(CheckListing.text(report.scrubbed(), zh: lang == .zh, annotated: annotate))
         }
         if report.status != 0 { throw ExitCode(report.status) }
     }

@@ -151,6 +151,37 @@ struct ServerTests {
         }
     }
 
+    @Test("the page's answer holds no ID number in clear: not in the file's name, a header cell or one typed in groups")
+    func idNumbersMasked() async throws {
+        let (app, _) = app()
+        let roster = """
+            教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证,110105194912310021
+            T0000001,王芳,11010519491231002X,3150010001,女,1949-12-31,本科,是,x
+            T0000002,李娜 500110-19900101-0022,500110-19900101-0022,3150010001,女,1990-01-32,研究生,是,x
+            T0000003,赵六,500110 19780817 007X,3150010001,男,1978-08-17,函授,是,x
+
+            """
+        let name = "名册-500110197808170079.csv".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=\(name)", method: .post, body: ByteBuffer(string: roster)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["workbook_name"] as? String == "名册-500110********0079-标注.xlsx")
+                var text = String(buffer: response.body)
+                text = text.replacingOccurrences(of: body["workbook"] as? String ?? "", with: "")
+                #expect(PersonalDataTests.clearIDs(text).isEmpty, "\(PersonalDataTests.clearIDs(text))")
+                #expect(text.contains("110105********0021") && text.contains("500110********0022") && text.contains("500110********007X"))
+                // The annotated workbook: its problem list, and its sheets' names.
+                let workbook = try #require(Data(base64Encoded: body["workbook"] as? String ?? ""))
+                let path = TestSupport.temporaryDirectory() + "/annotated.xlsx"
+                try workbook.write(to: URL(fileURLWithPath: path))
+                let list = try CheckTests.sheetContents(path, sheet: 1).cells.values.map(\.text).joined(separator: "\n")
+                #expect(list.contains("110105********0021"))
+                #expect(PersonalDataTests.clearIDs(list).isEmpty, "\(PersonalDataTests.clearIDs(list))")
+            }
+        }
+    }
+
     @Test("uploads at the same time are checked apart from each other")
     func concurrent() async throws {
         let (app, work) = app()

@@ -128,8 +128,12 @@ public final class ValidationRun: FindingSink {
         if IDNumber.mayHoldIDNumber(entry.messageZh) { entry.messageZh = IDNumber.scrub(entry.messageZh) }
         if IDNumber.mayHoldIDNumber(entry.messageEn) { entry.messageEn = IDNumber.scrub(entry.messageEn) }
         if IDNumber.mayHoldIDNumber(entry.expected) { entry.expected = IDNumber.scrub(entry.expected) }
+        // A header cell that is an ID number names the column of an unknown-column finding. (The
+        // source file keeps its path here, for whoever matches findings to files; every writer
+        // scrubs it.)
+        if IDNumber.mayHoldIDNumber(entry.column) { entry.column = IDNumber.scrub(entry.column) }
         if let w = waiverBook?.match(entry) {
-            entry.note = "豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? "")
+            entry.note = IDNumber.scrub("豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? ""))
             waivedCount += 1
             findingCounts[entry.ruleID, default: [:]]["waived", default: 0] += 1
             ledger?.append(entry)

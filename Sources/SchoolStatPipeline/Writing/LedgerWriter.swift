@@ -39,8 +39,10 @@ public final class LedgerWriter {
             json.appendBytes(Self.jsonNames[column])
             column += 1
         }
-        /// The next column's value in both files.
+        /// The next column's value in both files: every one through the ID-number scrub (the
+        /// source file's name included), after its quick test.
         func add(_ value: String) {
+            let value = IDNumber.mayHoldIDNumber(value) ? IDNumber.scrub(value) : value
             csvRow.field(value)
             nextName()
             JSON.appendString(value, to: &json)
