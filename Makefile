@@ -39,6 +39,7 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
+	/usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
 
 # Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by

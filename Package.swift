@@ -111,8 +111,9 @@ let package = Package(
         .target(
             name: "SchoolStatServer",
             dependencies: [
-                "SchoolStatModel", "SchoolStatCheck",
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatCheck",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

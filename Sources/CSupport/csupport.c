@@ -86,17 +86,28 @@ void schoolstat_fix_allocator_threshold(void) {
 void schoolstat_fix_allocator_threshold(void) {}
 #endif
 
+/* Bytes that can be part of an ID number as people type it: ASCII digits, and the separators
+   the scrub allows between groups of digits (space, '-', and the bytes of U+00A0 C2 A0, U+3000
+   E3 80 80 and U+FF0D EF BC 8D). */
+static inline int schoolstat_id_byte(uint8_t c) {
+    return (c >= '0' && c <= '9') || c == ' ' || c == '-' || c == 0xC2 || c == 0xA0 || c == 0xE3 || c == 0x80 ||
+           c == 0xEF || c == 0xBC || c == 0x8D;
+}
+
 int schoolstat_may_hold_digit_run(const uint8_t *b, size_t n, size_t need) {
     if (need == 0) return 1;
-    // A run of `need` ASCII digits covers one of every `need`-th byte: look at those, and
-    // around the few that are digits.
+    // `need` digits, grouped or not, make a run of at least `need` such bytes, which covers one of
+    // every `need`-th byte: look at those, and around the few that can belong to one.
     size_t i = need - 1;
     while (i < n) {
-        if (b[i] < '0' || b[i] > '9') { i += need; continue; }
-        size_t start = i, end = i + 1;
-        while (start > 0 && b[start - 1] >= '0' && b[start - 1] <= '9') start--;
-        while (end < n && b[end] >= '0' && b[end] <= '9') end++;
-        if (end - start >= need) return 1;
+        if (!schoolstat_id_byte(b[i])) { i += need; continue; }
+        size_t start = i, end = i + 1, digits = 0;
+        while (start > 0 && schoolstat_id_byte(b[start - 1])) start--;
+        while (end < n && schoolstat_id_byte(b[end])) end++;
+        if (end - start >= need) {
+            for (size_t k = start; k < end && digits < need; k++) digits += (b[k] >= '0' && b[k] <= '9');
+            if (digits >= need) return 1;
+        }
         i = end + need;
     }
     // A full-width digit (EF BC 90-99) anywhere: the caller looks closer (rare in any text).

@@ -41,15 +41,19 @@ public enum IDNumber {
         }
     }
 
-    /// Digits in a run that make it look like an ID number (18, or 15 for the first-generation cards).
+    /// Digits that make a number look like an ID number (18, or 15 for the first-generation cards).
     public static let scrubbedRunLength = 15
 
-    /// `text` with every run that looks like an ID number masked as `mask` does: 15 or more
-    /// digits (ASCII or full-width), with a final `X` if there is one. Whatever column a number
-    /// landed in (a comma in a name shifts it into the next one), it never reaches a message or
-    /// the ledger whole. Text without such a run is returned as it is, after one pass over its bytes.
-    /// The quick test `scrub` starts with: false when `text` cannot hold a run of digits long
-    /// enough, after a look at a fraction of its bytes (without copying it).
+    /// `text` with every number that looks like an ID number masked as `mask` does: 15 or more
+    /// digits (ASCII or full-width), with a final `X` if there is one, written in one run or in
+    /// groups split by single spaces or dashes as people type them (`500110 19780817 0079`,
+    /// `500110-19780817-0079`; every group but the last of four digits or more, so that dates and
+    /// phone numbers side by side are left alone). A grouped number is masked without its
+    /// separators (`500110********0079`). Whatever column a number landed in (a comma in a name
+    /// shifts it into the next one), it never reaches a message or the ledger whole. Text without
+    /// such a number is returned as it is, after one pass over its bytes.
+    /// The quick test `scrub` starts with: false when `text` cannot hold such a number, after a
+    /// look at a fraction of its bytes (without copying it).
     @inline(__always)
     public static func mayHoldIDNumber(_ text: String) -> Bool {
         let utf8 = text.utf8
@@ -57,31 +61,52 @@ public enum IDNumber {
         return utf8.withContiguousStorageIfAvailable { schoolstat_may_hold_digit_run($0.baseAddress, $0.count, scrubbedRunLength) != 0 } ?? true
     }
 
+    /// A group of fewer digits ends a grouped number.
+    static let continuedGroupLength = 4
+
+    @inline(__always) static func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
+    @inline(__always) static func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
+    /// Space, no-break space, ideographic space; hyphen-minus and its full-width form.
+    @inline(__always) static func isSeparator(_ c: Unicode.Scalar) -> Bool {
+        c == " " || c == "-" || c == "\u{00A0}" || c == "\u{3000}" || c == "\u{FF0D}"
+    }
+
     public static func scrub(_ text: String) -> String {
-        // A quick look first: a run of 15 digits is 15 bytes in a row that can belong to a digit
-        // (ASCII 0–9, or EF BC 90–99, a full-width one). Looking at every 15th byte and around
-        // the few that can, most text is passed over in a fraction of its bytes; only text with
-        // such a run of bytes takes the exact pass below.
+        // A quick look first: such a number is 15 bytes in a row that can belong to a digit or a
+        // separator (or holds a full-width digit). Looking at every 15th byte and around the few
+        // that can, most text is passed over in a fraction of its bytes; only text with such a
+        // run of bytes takes the exact pass below.
         guard mayHoldIDNumber(text) else { return text }
-        func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) || (0xFF10...0xFF19).contains(c.value) }
-        func isCheck(_ c: Unicode.Scalar) -> Bool { c == "X" || c == "x" || c == "Ｘ" || c == "ｘ" }
         let scalars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
         var changed = false
         while i < scalars.count {
             guard isDigit(scalars[i]) else { out.append(scalars[i]); i += 1; continue }
+            // The groups from here: each one after a single separator, while the one before has
+            // four digits or more.
+            var end = i, digits = 0, firstEnd = i
             var j = i
-            while j < scalars.count && isDigit(scalars[j]) { j += 1 }
-            if j - i >= scrubbedRunLength {
-                if j < scalars.count && isCheck(scalars[j]) { j += 1 }
-                let count = j - i
-                for k in 0..<count { out.append(keeps(k, of: count) ? scalars[i + k] : "*") }
-                changed = true
-            } else {
-                out.append(contentsOf: scalars[i..<j])
+            while true {
+                var k = j
+                while k < scalars.count && isDigit(scalars[k]) { k += 1 }
+                if j == i { firstEnd = k }
+                digits += k - j
+                end = k
+                guard k - j >= continuedGroupLength, k + 1 < scalars.count, isSeparator(scalars[k]), isDigit(scalars[k + 1]) else { break }
+                j = k + 1
             }
-            i = j
+            guard digits >= scrubbedRunLength else {
+                // Not a number to hide: its first group as it is, then on from there.
+                out.append(contentsOf: scalars[i..<firstEnd])
+                i = firstEnd
+                continue
+            }
+            if end < scalars.count && isCheck(scalars[end]) { end += 1 }
+            let kept = scalars[i..<end].filter { !isSeparator($0) }
+            for (k, c) in kept.enumerated() { out.append(keeps(k, of: kept.count) ? c : "*") }
+            changed = true
+            i = end
         }
         return changed ? String(out) : text
     }

@@ -58,11 +58,11 @@ enum AnnotatedWorkbook {
         for item in order {
             if item.plain {
                 let p = plain[item.index]
-                plainSheets.append((p, book.addSheet(p.sheet)))
+                plainSheets.append((p, book.addSheet(IDNumber.scrub(p.sheet))))
             } else {
                 let source = sources[item.index]
                 let base = (source.name as NSString).lastPathComponent
-                sheets[key(source.name, source.sheet)] = book.addSheet(source.sheet.isEmpty ? (base as NSString).deletingPathExtension : source.sheet)
+                sheets[key(source.name, source.sheet)] = book.addSheet(IDNumber.scrub(source.sheet.isEmpty ? (base as NSString).deletingPathExtension : source.sheet))
             }
         }
 
@@ -76,7 +76,9 @@ enum AnnotatedWorkbook {
         }
         var row = 0
         let room = XLSXWriter.maximumRows - 2
-        func listed(_ p: CheckProblem) {
+        func listed(_ problem: CheckProblem) {
+            // The problem list is the clerk's to forward: every text through the ID-number scrub.
+            let p = CheckReport.scrubbed(problem)
             row += 1
             let fill = XLSXWriter.Style(fill: p.severity == .error ? errorFill : warningFill)
             list.write(row: row, column: 0, String(row))

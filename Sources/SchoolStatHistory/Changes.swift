@@ -205,8 +205,9 @@ public final class FindingStaging {
                       "runs_open", "message_zh", "message_en"], defuse: false)
         do {
             try forEachChange { change, f in
+                // Every field through the ID-number scrub, also for findings recorded before it knew every form.
                 csv.writeRow([change.rawValue, f.table, f.school, f.key, f.rule, f.severity, f.column, f.value, f.file, String(f.line),
-                              change == .fixed ? "" : String(f.openRuns), f.messageZh, f.messageEn])
+                              change == .fixed ? "" : String(f.openRuns), f.messageZh, f.messageEn].map(IDNumber.scrub))
             }
         } catch {
             // The file is ours (just created): nothing half-written stays behind.

@@ -6,6 +6,7 @@
 import Foundation
 import GRDB
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatPipeline
 import SchoolStatReporting
 
@@ -285,7 +286,7 @@ public final class HistoryDatabase: Sendable {
                              s.changes?.totals.new, s.changes?.totals.fixed, s.changes?.totals.open])
         for input in s.inputs {
             try db.execute(sql: "INSERT INTO \(schema).inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [s.runID, input.path, input.table, input.sha256, input.encoding, input.bytes, input.error])
+                           arguments: [s.runID, IDNumber.scrub(input.path), input.table, input.sha256, input.encoding, input.bytes, input.error.map(IDNumber.scrub)])
         }
         for (name, t) in s.tables.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO \(schema).run_tables VALUES (?, ?, ?, ?, ?)", arguments: [s.runID, name, t.rowsRead, t.rowsClean, t.rowsRejected])

@@ -152,7 +152,8 @@ public enum RunExport {
         var failure: (any Error)?
         try reader.forEachRow { _, cells, _ in
             guard failure == nil else { return }
-            do { try body(cells.map { $0.isEmpty ? nil : $0 }) } catch { failure = error }
+            // Every text through the ID-number scrub: a file's name in source_file, a finding's fields.
+            do { try body(cells.map { $0.isEmpty ? nil : IDNumber.scrub($0) }) } catch { failure = error }
         }
         if let failure { throw failure }
     }

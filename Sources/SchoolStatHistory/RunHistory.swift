@@ -58,10 +58,12 @@ public final class RunHistory {
     public func attach(to run: ValidationRun) {
         do { staging = try FindingStaging() } catch { stagingFailure = error }
         run.onEntry = { [unowned self] entry in
-            let key = entry.recordKey.isEmpty ? "file=" + entry.sourceFile : entry.recordKey
+            // The entry's fields are scrubbed, but for its file's name: the history holds no ID number either.
+            let file = IDNumber.scrub(entry.sourceFile)
+            let key = entry.recordKey.isEmpty ? "file=" + file : entry.recordKey
             staging?.add(RecordedFinding(table: entry.table, key: key, school: entry.school.isEmpty ? Self.school(entry.recordKey) : entry.school,
                                          rule: entry.ruleID, severity: entry.severity.rawValue, column: entry.column, value: entry.rawValue,
-                                         file: entry.sourceFile, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
+                                         file: file, line: entry.line, messageZh: entry.messageZh, messageEn: entry.messageEn,
                                          waived: !entry.note.isEmpty))
         }
         run.beforeCommit = { [unowned self] path, summary throws(RunError) in

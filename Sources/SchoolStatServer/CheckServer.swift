@@ -4,9 +4,11 @@
 // leaves; the answer carries the problems and the annotated workbook, so nothing is kept.
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HTTPTypes
 import Logging
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatCheck
 
 public struct ServerOptions: Sendable {
@@ -37,8 +39,15 @@ public struct ServerOptions: Sendable {
     public var checkSeconds = 120
     /// Memory one check may use, in MB of address space.
     public var checkMemoryMB = 2048
+    /// Seconds a connection may send nothing (no request begun, a request's head or body
+    /// stalled, nothing after a response) before it is closed. A check being run does not count.
+    public var idleTimeoutSeconds = ServerOptions.defaultIdleTimeoutSeconds
+    /// Connections open at once; further ones wait, unaccepted, until one closes.
+    public var maxConnections = ServerOptions.defaultMaxConnections
 
     public static let defaultMaxUploadBytes = 20 << 20
+    public static let defaultIdleTimeoutSeconds = 30
+    public static let defaultMaxConnections = 128
 
     public init(rulesDirectory: String) { self.rulesDirectory = rulesDirectory }
 
@@ -74,9 +83,13 @@ public enum CheckServer {
     public static func run(_ options: ServerOptions, onRunning: @escaping @Sendable (String, Int) -> Void) async throws {
         var logger = Logger(label: "schoolstat.serve")
         logger.logLevel = .warning
+        // A client that connects and sends nothing, or dribbles a request's head, is dropped after
+        // the idle timeout; however many connect, only so many connections are held at once.
         let app = Application(
             router: router(options),
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "schoolstat"),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(max(1, options.idleTimeoutSeconds))))),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "schoolstat",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(max(1, options.maxConnections), logger: logger)),
             onServerRunning: { channel in onRunning(options.host, channel.localAddress?.port ?? options.port) },
             logger: logger)
         try await app.runService()
@@ -144,10 +157,11 @@ public enum CheckServer {
         case refused(HTTPResponse.Status, zh: String, en: String)
     }
 
-    /// The upload's name as shown: its last path component, printable, at most 100 characters.
+    /// The upload's name as shown: its last path component, printable, ID numbers masked, at most
+    /// 100 characters. The page, the problems and the annotated workbook's sheets know it by no other.
     static func displayName(_ given: String) -> String {
         let last = given.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let printable = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+        let printable = IDNumber.scrub(String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init)))
         let trimmed = String(printable.prefix(100)).trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "上传的文件" : trimmed
     }
@@ -239,18 +253,35 @@ public enum CheckServer {
     }
 }
 
-/// Every request must carry the token printed at start.
+/// Every request must carry the token printed at start: in the `X-Schoolstat-Token` header, as
+/// `?token=` (the printed address), or in the cookie the first token-bearing request sets, so that
+/// the page's own requests (its style sheet, its script, the check) carry it without being told.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let token: String
+    /// One name per running server, so that two servers on one host (cookies ignore the port)
+    /// never overwrite each other's.
+    let cookieName: String
+
+    init(token: String, cookieName: String = "schoolstat_token_" + String(format: "%08x", UInt32.random(in: .min ... .max))) {
+        self.token = token
+        self.cookieName = cookieName
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let given = request.headers[HTTPField.Name("X-Schoolstat-Token")!] ?? request.uri.queryParameters["token"].map(String.init)
-        guard let given, constantTimeEqual(given, token) else {
-            return CheckServer.failure(.unauthorized, zh: "需要访问令牌：请使用启动时显示的完整网址。",
-                                       en: "An access token is needed: use the full address printed at start.")
+        if let given, constantTimeEqual(given, token) {
+            var response = try await next(request, context)
+            // HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it.
+            response.setCookie(Cookie(name: cookieName, value: token, path: "/", httpOnly: true, sameSite: .strict))
+            return response
         }
-        return try await next(request, context)
+        // A wrong header or query is refused even with a good cookie: whoever sent it is told.
+        if given == nil, let cookie = request.cookies[cookieName]?.value, constantTimeEqual(cookie, token) {
+            return try await next(request, context)
+        }
+        return CheckServer.failure(.unauthorized, zh: "需要访问令牌：请使用启动时显示的完整网址。",
+                                   en: "An access token is needed: use the full address printed at start.")
     }
 
     func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -95,6 +95,9 @@ td.warning { background: #ffeb9c; }
   var lang = "zh";
   var report = null, previous = null, workbookURL = null;
   var token = new URLSearchParams(location.search).get("token");
+  // The server has set its cookie by now: the token leaves the address bar (and the history, and
+  // whatever the clerk copies from it).
+  if (token && window.history && history.replaceState) history.replaceState(null, "", location.pathname);
 
   function t(zh, en) { return lang === "zh" ? zh : en; }
   function el(tag, cls, text) {

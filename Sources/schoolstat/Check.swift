@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import SchoolStatModel
+import SchoolStatBytes
 import SchoolStatPipeline
 import SchoolStatCheck
 import SchoolStatServer
@@ -71,7 +72,9 @@ struct Check: ParsableCommand {
     func run() throws {
         if memoryLimitMb > 0 { MemoryCeiling.set(megabytes: memoryLimitMb) }
         var options = CheckOptions(files: files, rulesDirectory: rules)
-        if !displayName.isEmpty { options.displayNames = displayName }
+        // The files are named as they are shown: ID numbers masked, in the listing, the JSON and
+        // the annotated workbook (its problem list and its sheets' names).
+        options.displayNames = (displayName.isEmpty ? files : displayName).map(IDNumber.scrub)
         options.limits.rows = maxRows
         options.limits.problemsShown = maxProblems
         options.schools = schools
@@ -86,9 +89,9 @@ struct Check: ParsableCommand {
             throw ExitCode(error.status.rawValue)
         }
         if format == .json {
-            try printJSON(report)
+            try printJSON(report.scrubbed())
         } else {
-            print(CheckListing.text(report, zh: lang == .zh, annotated: annotate))
+            print(CheckListing.text(report.scrubbed(), zh: lang == .zh, annotated: annotate))
         }
         if report.status != 0 { throw ExitCode(report.status) }
     }
@@ -167,7 +170,15 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "同时进行的检查数 (checks at once; up to 4 times as many wait, the rest are asked to try again). Default 2.")
     var concurrentChecks: Int = ServerOptions(rulesDirectory: "").concurrentChecks
 
+    @Option(name: .long, help: "连接空闲多少秒后关闭 (seconds a connection may send nothing before it is closed; default 30).")
+    var idleTimeout: Int = ServerOptions.defaultIdleTimeoutSeconds
+
+    @Option(name: .long, help: "同时保持的连接数上限 (connections held at once; more wait their turn; default 128).")
+    var maxConnections: Int = ServerOptions.defaultMaxConnections
+
     func validate() throws {
+        if idleTimeout < 1 || idleTimeout > 3600 { throw ValidationError("--idle-timeout 应在 1 到 3600 秒之间。 (--idle-timeout must be 1 to 3600 seconds)") }
+        if maxConnections < 1 || maxConnections > 100_000 { throw ValidationError("--max-connections 应在 1 到 100000 之间。 (--max-connections must be 1 to 100000)") }
         if !ServerOptions.isLoopback(host) && !allowRemote {
             throw ValidationError("绑定 \(host) 会让其他电脑访问本服务；如确需如此，请加 --allow-remote。 (binding \(host) needs --allow-remote)")
         }
@@ -206,6 +217,9 @@ struct Serve: ParsableCommand {
         options.concurrentChecks = concurrentChecks
         options.waitingChecks = concurrentChecks * 4
         options.executable = CheckServer.ownExecutable()
+
+        options.idleTimeoutSeconds = idleTimeout
+        options.maxConnections = maxConnections
         if !ServerOptions.isLoopback(host) { options.token = ServerOptions.makeToken() }
         let serverOptions = options
         let done = DispatchSemaphore(value: 0)

@@ -26,11 +26,12 @@ func openHistory(_ path: String) throws -> HistoryDatabase {
     }
 }
 
-/// One JSON document on stdout, keys sorted: what `--format json` prints.
+/// One JSON document on stdout, keys sorted: what `--format json` prints. Not scrubbed as a
+/// whole (a digest must stay whole): its text fields are, before it gets here.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 struct History: ParsableCommand {

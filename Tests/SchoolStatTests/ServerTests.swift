@@ -118,6 +118,72 @@ struct ServerTests {
         }
     }
 
+    @Test("the address with the token sets a cookie the page's own requests carry instead: HttpOnly, SameSite=Strict, Path=/")
+    func tokenCookie() async throws {
+        let (app, _) = app { $0.token = "s3cret" }
+        try await app.test(.router) { client in
+            let setCookie = try await client.execute(uri: "/?token=s3cret", method: .get) { response in
+                #expect(response.status == .ok)
+                return response.headers[.setCookie] ?? ""
+            }
+            let attributes = setCookie.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = try #require(attributes.first?.split(separator: "=", maxSplits: 1).map(String.init))
+            #expect(pair.count == 2 && pair[0].hasPrefix("schoolstat_token") && pair[1] == "s3cret")
+            #expect(attributes.contains("HttpOnly"))
+            #expect(attributes.contains("SameSite=Strict"))
+            #expect(attributes.contains("Path=/"))
+            #expect(!attributes.contains { $0.hasPrefix("Domain") || $0.hasPrefix("Max-Age") || $0.hasPrefix("Expires") })
+            let name = pair[0]
+            let good: HTTPFields = [.cookie: "other=1; \(name)=s3cret"]
+            // The style sheet, the script and the check, as the page asks for them: no token but the cookie.
+            try await client.execute(uri: "/app.css", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/app.js", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/", method: .get, headers: good) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/check?name=a.csv", method: .post, headers: good, body: ByteBuffer(string: "a,b\n1,2\n")) {
+                #expect($0.status == .ok)
+            }
+            for wrong in ["\(name)=s3creT", "\(name)=s3cre", "\(name)=", "schoolstat_token=s3cret", "\(name)x=s3cret"] {
+                try await client.execute(uri: "/app.js", method: .get, headers: [.cookie: wrong]) { response in
+                    #expect(response.status == .unauthorized, "cookie \(wrong)")
+                    #expect(response.headers[.setCookie] == nil)
+                }
+            }
+            // A wrong token in the address is refused even alongside a good cookie.
+            try await client.execute(uri: "/?token=wrong", method: .get, headers: good) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test("the page's answer holds no ID number in clear: not in the file's name, a header cell or one typed in groups")
+    func idNumbersMasked() async throws {
+        let (app, _) = app()
+        let roster = """
+            教师编号,姓名,身份证号,学校标识码,性别,出生日期,最高学历,教师资格证,110105194912310021
+            T0000001,王芳,11010519491231002X,3150010001,女,1949-12-31,本科,是,x
+            T0000002,李娜 500110-19900101-0022,500110-19900101-0022,3150010001,女,1990-01-32,研究生,是,x
+            T0000003,赵六,500110 19780817 007X,3150010001,男,1978-08-17,函授,是,x
+
+            """
+        let name = "名册-500110197808170079.csv".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=\(name)", method: .post, body: ByteBuffer(string: roster)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["workbook_name"] as? String == "名册-500110********0079-标注.xlsx")
+                var text = String(buffer: response.body)
+                text = text.replacingOccurrences(of: body["workbook"] as? String ?? "", with: "")
+                #expect(PersonalDataTests.clearIDs(text).isEmpty, "\(PersonalDataTests.clearIDs(text))")
+                #expect(text.contains("110105********0021") && text.contains("500110********0022") && text.contains("500110********007X"))
+                // The annotated workbook: its problem list, and its sheets' names.
+                let workbook = try #require(Data(base64Encoded: body["workbook"] as? String ?? ""))
+                let path = TestSupport.temporaryDirectory() + "/annotated.xlsx"
+                try workbook.write(to: URL(fileURLWithPath: path))
+                let list = try CheckTests.sheetContents(path, sheet: 1).cells.values.map(\.text).joined(separator: "\n")
+                #expect(list.contains("110105********0021"))
+                #expect(PersonalDataTests.clearIDs(list).isEmpty, "\(PersonalDataTests.clearIDs(list))")
+            }
+        }
+    }
+
     @Test("uploads at the same time are checked apart from each other")
     func concurrent() async throws {
         let (app, work) = app()

@@ -19,8 +19,10 @@ int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 /// 1 when the bytes hold a double quote, backslash or control character (a JSON string
 /// that needs escapes), else 0.
 int schoolstat_json_needs_escapes(const uint8_t *bytes, size_t count);
-/// 1 when `bytes` may hold `need` digits in a row: `need` ASCII digits in a row, or any full-width
-/// digit (EF BC 90-99). The quick test before an exact search for ID numbers.
+/// 1 when `bytes` may hold `need` digits of an ID number: a run of bytes that are digits or the
+/// separators people type between groups (space, '-', no-break, ideographic and full-width forms)
+/// holding `need` ASCII digits, or any full-width digit (EF BC 90-99). The quick test before an
+/// exact search for ID numbers.
 int schoolstat_may_hold_digit_run(const uint8_t *bytes, size_t count, size_t need);
 
 /// Blocks of 1 MiB and more are mapped and returned to the system when freed, whatever

@@ -131,10 +131,32 @@ public struct RunSummary: Sendable, Codable {
         case ruleFiles = "rule_files", timings
     }
 
+    /// This summary with ID numbers masked in every name and message it holds (digests, counts
+    /// and rule ids are left as they are): what summary.json and `--format json` show.
+    public func scrubbed() -> RunSummary {
+        func s(_ text: String) -> String { IDNumber.scrub(text) }
+        var summary = self
+        summary.inputs = inputs.map { input in
+            var input = input
+            input.path = s(input.path)
+            input.error = input.error.map(s)
+            return input
+        }
+        summary.tables = tables.mapValues { t in
+            var t = t
+            t.files = t.files.map(s)
+            return t
+        }
+        summary.rulesNotRun = rulesNotRun.mapValues(s)
+        summary.skippedOutputDirectories = skippedOutputDirectories?.map(s)
+        summary.ruleFiles = ruleFiles.map { RuleFileSummary(path: s($0.path), sha256: $0.sha256) }
+        return summary
+    }
+
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
+        var data = try encoder.encode(scrubbed())
         data.append(0x0A)
         return data
     }

@@ -159,8 +159,12 @@ public final class ValidationRun: FindingSink {
         entry.normalisedValue = Self.shortened(entry.normalisedValue, Self.valueCharacters)
         entry.messageZh = Self.shortened(entry.messageZh, Self.messageCharacters)
         entry.messageEn = Self.shortened(entry.messageEn, Self.messageCharacters)
+        // A header cell that is an ID number names the column of an unknown-column finding. (The
+        // source file keeps its path here, for whoever matches findings to files; every writer
+        // scrubs it.)
+        if IDNumber.mayHoldIDNumber(entry.column) { entry.column = IDNumber.scrub(entry.column) }
         if let w = waiverBook?.match(entry) {
-            entry.note = "豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? "")
+            entry.note = IDNumber.scrub("豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? ""))
         }
         consecutive.add(entry, value: comparable ? value : nil) { e, rows in emit(e, rows: rows) }
     }

@@ -20,7 +20,7 @@ public final class EvaluationWriter {
 
     public func write(_ e: Evaluation) {
         tally[e.ruleID, default: [:]][e.verdict.rawValue, default: 0] += 1
-        csv.writeRow([e.ruleID, e.table, e.groupKey, e.sourceFile, e.line == 0 ? "" : String(e.line), e.verdict.rawValue,
+        csv.writeRow([e.ruleID, e.table, IDNumber.scrub(e.groupKey), IDNumber.scrub(e.sourceFile), e.line == 0 ? "" : String(e.line), e.verdict.rawValue,
                       e.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")])
     }
 

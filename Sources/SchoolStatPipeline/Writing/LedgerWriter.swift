@@ -19,8 +19,12 @@ public final class LedgerWriter {
         csv = CSVWriter(file: file)
         csv.writeRow(Self.columns)
         jsonl = try BufferedFile(path: jsonlPath)
-        self.runID = runID
+        self.runID = IDNumber.scrub(runID)
     }
+
+    /// The last source file named and its name as written (ID numbers masked): findings come file
+    /// by file, so the name is scrubbed about once per file.
+    private var lastFile = "", lastFileShown = ""
 
     /// `"name":` for each column, as bytes.
     private static let jsonNames: [[UInt8]] = columns.map { Array("\"\($0)\":".utf8) }
@@ -39,7 +43,9 @@ public final class LedgerWriter {
             json.appendBytes(Self.jsonNames[column])
             column += 1
         }
-        /// The next column's value in both files.
+        /// The next column's value in both files. Every text is through the ID-number scrub: the
+        /// entry's own fields as `ValidationRun.record` took it (every entry comes that way), the
+        /// run id and the file's name here.
         func add(_ value: String) {
             csvRow.field(value)
             nextName()
@@ -47,7 +53,11 @@ public final class LedgerWriter {
         }
         add(runID)
         add(e.table)
-        add(e.sourceFile)
+        if e.sourceFile != lastFile {
+            lastFile = e.sourceFile
+            lastFileShown = IDNumber.scrub(e.sourceFile)
+        }
+        add(lastFileShown)
         // The line: a number in JSON, or null (and empty in CSV) for findings about a whole file.
         nextName()
         if e.line == 0 {
@@ -76,7 +86,7 @@ public final class LedgerWriter {
             csvRow.field(e.lastLine)
             CSVLines.appendInteger(Int64(e.lastLine), to: &json)
         }
-        add(e.sheet)
+        add(e.sheet.isEmpty ? "" : IDNumber.scrub(e.sheet))
         assert(column == Self.columns.count)
         csvRow.endRow()
         csv.file.write(csvRow)
