@@ -285,12 +285,15 @@ struct InputDiscoveryTests {
         #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.broken_link" })
     }
 
-    @Test("an .xls workbook found in a directory is in the ledger, not only counted")
+    @Test("an .xls workbook found in a directory is read; a file only named .xls is in the ledger, not only counted")
     func xlsInLedger() throws {
         let inputs = inputDirectory()
         TestSupport.write("binary", to: inputs + "/old.xls")
+        try FileManager.default.copyItem(atPath: TestSupport.fixture("xls/roster.xls"), toPath: inputs + "/roster.xls")
         let result = try TestSupport.validate([inputs]) { $0.asOf = "2018-09-30" }
-        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unsupported_format" && $0["source_file"]?.hasSuffix("old.xls") == true })
+        #expect(result.status == .unreadableInput)
+        #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.unreadable_file" && $0["source_file"]?.hasSuffix("old.xls") == true })
+        #expect(result.summary.inputs.contains { $0.path.hasSuffix("roster.xls") && $0.table == "teachers" })
     }
 
     @Test("a subdirectory that cannot be opened is reported and the run exits 3", .enabled(if: getuid() != 0, "root opens every directory"))

@@ -125,4 +125,21 @@ struct SheetTests {
         #expect(more.comments["F4"]?.contains("不是有效日期") == true)
         #expect(more.comments["F7"] == nil)
     }
+
+    @Test("a legacy .xls workbook is an input like any other: every sheet, hidden ones named, BIFF5 text in its code page (GBK)")
+    func legacyWorkbooks() throws {
+        let sheets = TestSupport.fixture("xls/sheets.xls"), biff5 = TestSupport.fixture("xls/biff5_gbk.xls")
+        let result = try TestSupport.validate([sheets, biff5])
+        #expect(result.summary.tables["teachers"]?.files == [sheets + " [教师名册]", biff5 + " [教师名册]"])
+        let teachers = try #require(result.summary.tables["teachers"])
+        #expect(teachers.rowsRead == teachers.rowsClean + teachers.rowsRejected && teachers.rowsRead > 0)
+        let ledger = TestSupport.ledger(result)
+        let skipped = ledger.filter { $0["rule_id"] == "read.sheet_skipped" }.map { "\($0["source_file"]!) \($0["sheet"]!)" }
+        #expect(Set(skipped) == [sheets + " 填表说明", sheets + " 内部数据", biff5 + " 说明"])
+        #expect(ledger.contains { $0["sheet"] == "内部数据" && $0["message_zh"]?.contains("隐藏的工作表") == true })
+        // The GBK names of the Excel 95 workbook arrive as written.
+        let rejected = TestSupport.csvRows(result.outputDirectory + "/rejected/teachers.csv")
+        #expect(rejected.contains { $0.contains(biff5 + " [教师名册]") && $0.contains("黄洋") })
+        #expect(result.summary.inputs.first { $0.path == biff5 + " [教师名册]" }?.encoding == "xls")
+    }
 }
