@@ -92,6 +92,13 @@ public enum XLSReader {
                 : "文件内容不是 Excel 97-2003 工作簿（OLE 复合文档），可能是改了扩展名的其他文件或已损坏 (its content is not an Excel 97-2003 compound file)")
         }
 
+        // Sheet bounds before FreeXL sees them (it sizes its cells from them, and a failed size
+        // leaves it freeing memory it does not own).
+        if let stream = WorkbookStream(path: path),
+           let (rows, columns) = XLSRecords.oversizedDimensions(stream, maximumRows: maximumRow, maximumColumns: maximumColumns) {
+            throw .damaged(path: path, place: "工作簿",
+                           reason: "工作表声明有 \(rows) 行、\(columns) 列，超过 Excel 97-2003 的上限 \(maximumRow) 行、\(maximumColumns) 列 (a sheet declares \(rows) rows and \(columns) columns, more than Excel 97-2003 allows)")
+        }
         var handle: UnsafeRawPointer?
         let status = freexl_open(path, &handle)
         defer { if let handle { freexl_close(handle) } }

@@ -198,6 +198,32 @@ enum XLSRecords {
         return false
     }
 
+    /// The first DIMENSIONS record, anywhere in the stream, that declares more rows or columns
+    /// than Excel 97-2003 allows. FreeXL sizes a sheet's cells from this record and, when that
+    /// allocation fails, frees the cells of the size it was given rather than the size it has:
+    /// such a file must not reach it. Records are walked as FreeXL walks them, from the start.
+    static func oversizedDimensions(_ stream: WorkbookStream, maximumRows: Int, maximumColumns: Int) -> (rows: Int, columns: Int)? {
+        let biff8 = stream.u16(4) == 0x0600
+        var at = 0
+        while let kind = stream.u16(at), let length = stream.u16(at + 2) {
+            if kind == 0 && length == 0 { return nil } // FreeXL's end of the stream
+            let body = at + 4
+            if kind == 0x0200 {
+                let rows: Int?, columns: Int?
+                if biff8 {
+                    rows = stream.u32(body + 4).map { Int($0) }
+                    columns = stream.u16(body + 10).map { Int($0) }
+                } else {
+                    rows = stream.u16(body + 2).map { Int($0) }
+                    columns = stream.u16(body + 6).map { Int($0) }
+                }
+                if let rows, let columns, rows > maximumRows || columns > maximumColumns { return (rows, columns) }
+            }
+            at = body + Int(length)
+        }
+        return nil
+    }
+
     /// Excel's text for its error codes.
     static func errorText(_ code: UInt8) -> String {
         switch code {

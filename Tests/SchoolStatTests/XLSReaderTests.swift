@@ -109,6 +109,15 @@ struct XLSReaderTests {
         #expect(throws: ReadError.self) { try XLSReader.sheets(path: fixture("damaged.xls")) }
     }
 
+    @Test("a sheet declaring more columns than Excel 97-2003 allows is refused before FreeXL sees it (FreeXL alone crashes on it)")
+    func oversized() {
+        guard case .damaged(_, _, let reason)? = failure("oversized.xls") else {
+            Issue.record("expected damaged"); return
+        }
+        #expect(reason.contains("65535 列"))
+        #expect(throws: ReadError.self) { try XLSReader.sheets(path: fixture("oversized.xls")) }
+    }
+
     @Test("an encrypted workbook is refused saying so, its sheets not read as garbage")
     func encrypted() {
         guard case .notAWorkbook(_, let reason)? = failure("encrypted.xls") else {

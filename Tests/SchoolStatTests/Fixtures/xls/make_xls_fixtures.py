@@ -16,6 +16,8 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
 - encrypted.xls  biff5_gbk.xls with a FILEPASS record (Excel 95's password obfuscation) after its
                  BOF; the records after it are left plain: the reader refuses a workbook on that
                  record alone, whatever follows.
+- oversized.xls  biff5_gbk.xls whose sheets declare 65,535 columns in a second DIMENSIONS record
+                 (FreeXL, left to itself, fails to size the cells and then crashes freeing them).
 - damaged.xls    roster.xls cut off after its first 2,600 bytes.
 - not_excel.xls  a CSV file named .xls.
 - biff5_gbk.xls  Excel 5.0/95 (BIFF5) as a Chinese Excel 95 saved it: CODEPAGE 936, sheet names
@@ -101,7 +103,7 @@ def record(kind, body):
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def biff5_gbk(encrypted=False):
+def biff5_gbk(encrypted=False, oversized=False):
     """A BIFF5 workbook stream: globals (BOF, CODEPAGE 936, DATEMODE, fonts, XFs,
     BOUNDSHEETs, EOF), then each sheet (BOF, DIMENSIONS, cells, EOF)."""
     gbk = lambda s: s.encode("gbk")
@@ -119,6 +121,9 @@ def biff5_gbk(encrypted=False):
         cols = max(c for _, c, _ in cells) + 1
         out = record(0x0809, struct.pack("<HHHH", 0x0500, 0x0010, 0x0DBB, 0x07CC))
         out += record(0x0200, struct.pack("<HHHHH", 0, rows, 0, cols, 0))
+        if oversized:
+            # A second DIMENSIONS record declaring 65,535 rows by 65,535 columns.
+            out += record(0x0200, struct.pack("<HHHHH", 0, 0xFFFF, 0, 0xFFFF, 0))
         for r, c, v in cells:
             if isinstance(v, str):
                 out += record(0x0204, struct.pack("<HHHH", r, c, 15, len(gbk(v))) + gbk(v))
@@ -199,6 +204,7 @@ def main():
 
     (HERE / "biff5_gbk.xls").write_bytes(compound_file(biff5_gbk(), "Book"))
     (HERE / "encrypted.xls").write_bytes(compound_file(biff5_gbk(encrypted=True), "Book"))
+    (HERE / "oversized.xls").write_bytes(compound_file(biff5_gbk(oversized=True), "Book"))
     print("xls fixtures written")
 
 
