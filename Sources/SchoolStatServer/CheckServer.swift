@@ -236,6 +236,10 @@ public enum CheckServer {
                 notesZh.append("标注工作簿太大（\(workbookBytes >> 20) MB），网页上不提供下载；请在本机用 schoolstat check --annotate 生成。")
                 notesEn.append("The annotated workbook is too large (\(workbookBytes >> 20) MB) to download from the page; make it on this computer with schoolstat check --annotate.")
             }
+            if ext == "xls", object["workbook"] != nil {
+                notesZh.append("上传的是旧版 Excel 97-2003 工作簿（.xls）；标注工作簿以 .xlsx 格式提供，Excel 2007 及以后的版本和 WPS 都能打开。")
+                notesEn.append("The upload is a legacy Excel 97-2003 workbook (.xls); the annotated workbook comes as .xlsx, which Excel 2007 and later and WPS open.")
+            }
             object["notes_zh"] = notesZh
             object["notes_en"] = notesEn
             return .answer((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())

@@ -188,4 +188,23 @@ struct ServerLimitTests {
         #expect(next.status == 200 && next.body["errors"] as? Int == 3)
         #expect(peakMB() < 300, "server peak \(peakMB()) MB")
     }
+
+    @Test("an .xls upload is recognised by its content, checked sheet by sheet, and its annotated copy comes as .xlsx with a note saying so")
+    func legacyUpload() async throws {
+        let (app, work) = app()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: TestSupport.fixture("xls/sheets.xls")))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=名册", method: .post, body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                let files = try #require(body["files"] as? [[String: Any]])
+                #expect(files.contains { $0["sheet"] as? String == "教师名册" && $0["table"] as? String == "teachers" })
+                let problems = try #require(body["problems"] as? [[String: Any]])
+                #expect(problems.contains { ($0["place_zh"] as? String)?.hasPrefix("「教师名册」工作表第 5 行") == true })
+                #expect((body["notes_zh"] as? [String])?.contains { $0.contains(".xlsx 格式提供") } == true)
+                #expect(body["workbook_name"] as? String == "名册-标注.xlsx")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
 }
