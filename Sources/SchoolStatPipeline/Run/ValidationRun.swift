@@ -138,14 +138,14 @@ public final class ValidationRun: FindingSink {
     public func record(_ entry: LedgerEntry) {
         var entry = entry
         // A sheet of a workbook of several: the ledger names the file and, apart, the sheet.
-        if entry.sheet.isEmpty, let (file, sheet) = sheetInputs[entry.sourceFile] {
+        if !sheetInputs.isEmpty, entry.sheet.isEmpty, let (file, sheet) = sheetInputs[entry.sourceFile] {
             entry.sourceFile = file
             entry.sheet = sheet
         }
         // Findings are the same mistake only if their values are the same as written: a masked ID
         // number (different numbers look alike once masked) is never taken for another.
         let value = entry.rawValue
-        let comparable = !value.contains("****") && !IDNumber.mayHoldIDNumber(value)
+        let comparable = !value.utf8.contains(0x2A) && !IDNumber.mayHoldIDNumber(value)
         // No ID number reaches the ledger or the console whole, whatever field it is in.
         if IDNumber.mayHoldIDNumber(entry.recordKey) { entry.recordKey = IDNumber.scrub(entry.recordKey) }
         if IDNumber.mayHoldIDNumber(entry.rawValue) { entry.rawValue = IDNumber.scrub(entry.rawValue) }

@@ -3,37 +3,33 @@
 // every row, the same mistake copied down a million rows) — become one ledger entry naming the range,
 // so that the ledger grows with the kinds of problem, not with the rows they repeat on. Entries
 // leave in the order they came; one still growing holds back those after it, at most
-// `maximumPending` of them.
+// `maximumPending` of them. Finding the entry a finding extends is a scan of the few held
+// entries that end on the line before, comparing numbers first: no hashing on the row pass.
 import SchoolStatModel
 
 struct ConsecutiveFindings {
-    /// What must be equal for two findings to be one. A finding about no column (a rule pack's
-    /// verdict on a school, a teacher of a rejected school) is about its record: only the same
-    /// record's findings are one.
-    private struct Kind: Hashable {
-        var table: String, file: String, rule: String, column: String, raw: String, expected: String, note: String, record: String
-        var severity: Severity
-        init(_ e: LedgerEntry, value: String) {
-            table = e.table; file = e.sourceFile; rule = e.ruleID; column = e.column; raw = value; expected = e.expected
-            note = e.note; severity = e.severity
-            record = e.column.isEmpty ? e.recordKey : ""
-        }
-    }
-
     private struct Pending {
         var entry: LedgerEntry
-        var kind: Kind?
+        /// The value as written, when it can be compared (nil: never one with another).
+        var value: String?
         var last: Int
         var rows: Int
+
+        /// Whether `other` (on the line after `last`) is the same finding. A finding about no
+        /// column (a rule pack's verdict on a school, a teacher of a rejected school) is about
+        /// its record: only the same record's findings are one.
+        func extends(to other: LedgerEntry, value: String) -> Bool {
+            let e = entry
+            return e.severity == other.severity && e.ruleID == other.ruleID && e.column == other.column && self.value == value
+                && e.sourceFile == other.sourceFile && e.table == other.table && e.expected == other.expected && e.note == other.note
+                && e.sheet == other.sheet && (!e.column.isEmpty || e.recordKey == other.recordKey)
+        }
     }
 
     /// Entries held at most: past this the oldest is written as it stands.
     static let maximumPending = 256
 
     private var pending: [Pending] = []
-    /// Index into `pending` (offset by `dropped`) of the run each kind may still extend.
-    private var growing: [Kind: Int] = [:]
-    private var dropped = 0
     private var head = 0
 
     /// Takes `entry`, whose value as written is `value` (nil: a value that cannot be compared, such
@@ -41,21 +37,18 @@ struct ConsecutiveFindings {
     /// that can no longer grow, with the rows it covers.
     mutating func add(_ entry: LedgerEntry, value: String?, emit: (LedgerEntry, Int) -> Void) {
         if entry.line > 0, let value {
-            let kind = Kind(entry, value: value)
-            if let at = growing[kind] {
-                let i = at - dropped
-                if i >= head, i < pending.count, pending[i].last == entry.line - 1 {
+            var i = pending.count - 1
+            while i >= head {
+                if pending[i].last == entry.line - 1, pending[i].value != nil, pending[i].extends(to: entry, value: value) {
                     pending[i].last = entry.line
                     pending[i].rows += 1
                     release(before: entry, emit: emit)
                     return
                 }
+                i -= 1
             }
-            growing[kind] = pending.count + dropped
-            pending.append(Pending(entry: entry, kind: kind, last: entry.line, rows: 1))
-        } else {
-            pending.append(Pending(entry: entry, kind: nil, last: 0, rows: 1))
         }
+        pending.append(Pending(entry: entry, value: entry.line > 0 ? value : nil, last: entry.line, rows: 1))
         release(before: entry, emit: emit)
     }
 
@@ -69,31 +62,28 @@ struct ConsecutiveFindings {
     private mutating func release(before entry: LedgerEntry, emit: (LedgerEntry, Int) -> Void) {
         while head < pending.count {
             let p = pending[head]
-            let alive = p.kind != nil && entry.line > 0 && p.entry.sourceFile == entry.sourceFile && p.entry.table == entry.table
-                && p.last >= entry.line - 1 && p.last <= entry.line
+            let alive = p.value != nil && entry.line > 0 && p.last >= entry.line - 1 && p.last <= entry.line
+                && p.entry.sourceFile == entry.sourceFile
             if alive && pending.count - head <= Self.maximumPending { break }
             pop(emit: emit)
         }
-        if head > 4096 { compact() }
+        if head > 1024 { compact() }
     }
 
     private mutating func pop(emit: (LedgerEntry, Int) -> Void) {
         let p = pending[head]
-        if let kind = p.kind, growing[kind] == head + dropped { growing[kind] = nil }
         head += 1
+        guard p.rows > 1 else { emit(p.entry, 1); return }
         var entry = p.entry
-        if p.rows > 1 {
-            let first = entry.line
-            entry.lastLine = p.last
-            entry.messageZh += "（第 \(first)–\(p.last) 行的同一列都有这个问题，共 \(p.rows) 行，合并记为一条。）"
-            entry.messageEn += " (The same problem on lines \(first)–\(p.last), \(p.rows) rows, recorded once.)"
-        }
+        let first = entry.line
+        entry.lastLine = p.last
+        entry.messageZh += "（第 \(first)–\(p.last) 行的同一列都有这个问题，共 \(p.rows) 行，合并记为一条。）"
+        entry.messageEn += " (The same problem on lines \(first)–\(p.last), \(p.rows) rows, recorded once.)"
         emit(entry, p.rows)
     }
 
     private mutating func compact() {
         pending.removeFirst(head)
-        dropped += head
         head = 0
     }
 }
