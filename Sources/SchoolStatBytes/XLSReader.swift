@@ -92,15 +92,25 @@ public enum XLSReader {
                 : "文件内容不是 Excel 97-2003 工作簿（OLE 复合文档），可能是改了扩展名的其他文件或已损坏 (its content is not an Excel 97-2003 compound file)")
         }
 
-        // Sheet bounds before FreeXL sees them (it sizes its cells from them, and a failed size
-        // leaves it freeing memory it does not own).
-        if let stream = WorkbookStream(path: path),
-           let (rows, columns) = XLSRecords.oversizedDimensions(stream, maximumRows: maximumRow, maximumColumns: maximumColumns) {
+        // The compound file's structure and the sheet bounds before FreeXL sees them: FreeXL sizes
+        // its cells from the bounds, and a failed size leaves it freeing memory it does not own.
+        guard let stream = WorkbookStream(path: path) else {
             throw .damaged(path: path, place: "工作簿",
-                           reason: "工作表声明有 \(rows) 行、\(columns) 列，超过 Excel 97-2003 的上限 \(maximumRow) 行、\(maximumColumns) 列 (a sheet declares \(rows) rows and \(columns) columns, more than Excel 97-2003 allows)")
+                           reason: "复合文档的结构已损坏或被截断，找不到完整的工作簿数据流 (the compound file is damaged or cut short: no whole workbook stream)")
+        }
+        if let reason = XLSRecords.badDimensions(stream, maximumRows: maximumRow, maximumColumns: maximumColumns) {
+            throw .damaged(path: path, place: "工作簿", reason: reason)
+        }
+        // FreeXL reads a plain copy of the checked stream, never the original's own layout: it
+        // reads a damaged compound file its own way, and a file it reads differently from this
+        // check could still reach the failure above.
+        let copy = NSTemporaryDirectory() + "/schoolstat-xls-" + UUID().uuidString + ".xls"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        guard stream.writeCompoundFile(to: copy) else {
+            throw .ioFailure(path: path, reason: "无法在临时目录写入工作簿的副本 (cannot write a copy of the workbook to the temporary directory)")
         }
         var handle: UnsafeRawPointer?
-        let status = freexl_open(path, &handle)
+        let status = freexl_open(copy, &handle)
         defer { if let handle { freexl_close(handle) } }
         // An encrypted workbook (FILEPASS) may open with its cells garbled or fail to open:
         // refused either way, saying why.
@@ -109,14 +119,14 @@ public enum XLSReader {
             var password: UInt32 = 0
             encrypted = freexl_get_info(handle, UInt16(FREEXL_BIFF_PASSWORD), &password) == FREEXL_OK && password == UInt32(FREEXL_BIFF_OBFUSCATED)
         }
-        if !encrypted && (status != FREEXL_OK || handle == nil), let stream = WorkbookStream(path: path) {
+        if !encrypted && (status != FREEXL_OK || handle == nil) {
             encrypted = XLSRecords.isEncrypted(stream)
         }
         if encrypted {
             throw .notAWorkbook(path: path, reason: "工作簿设置了打开密码（已加密），无法读取；请在 Excel 中打开它、取消密码后另存 (the workbook is encrypted with a password)")
         }
         guard status == FREEXL_OK, let handle else { throw openFailure(status, path: path) }
-        let book = try OpenWorkbook(handle: handle, path: path)
+        let book = try OpenWorkbook(handle: handle, path: path, stream: stream)
         return try body(book)
     }
 
@@ -169,11 +179,11 @@ private struct OpenWorkbook {
     let handle: UnsafeRawPointer
     let names: [String]
     let sheets: [WorkbookSheet]
-    /// The workbook stream and its sheet records, read beside FreeXL; nil when they cannot be.
-    let workbookStream: WorkbookStream?
+    /// The workbook stream and its sheet records (nil when they cannot be read), beside FreeXL.
+    let workbookStream: WorkbookStream
     let records: [XLSRecords.Sheet]?
 
-    init(handle: UnsafeRawPointer, path: String) throws(ReadError) {
+    init(handle: UnsafeRawPointer, path: String, stream: WorkbookStream) throws(ReadError) {
         self.handle = handle
         var count: UInt32 = 0
         guard freexl_get_info(handle, UInt16(FREEXL_BIFF_SHEET_COUNT), &count) == FREEXL_OK else {
@@ -193,8 +203,7 @@ private struct OpenWorkbook {
             names.append(String(cString: name))
         }
         self.names = names
-        let stream = WorkbookStream(path: path)
-        let records = stream.flatMap(XLSRecords.sheets).flatMap { $0.count == names.count ? $0 : nil }
+        let records = XLSRecords.sheets(stream).flatMap { $0.count == names.count ? $0 : nil }
         self.workbookStream = stream
         self.records = records
         sheets = names.enumerated().map { i, name in
@@ -222,7 +231,8 @@ private struct OpenWorkbook {
         }
         // Formula results, booleans and errors, which FreeXL leaves out or gives as 1 and 0.
         var overlay: [Int: String] = [:]
-        if let stream = workbookStream, let records {
+        if let records {
+            let stream = workbookStream
             var version: UInt32 = 0
             var codePage: UInt32 = 0
             _ = freexl_get_info(handle, UInt16(FREEXL_BIFF_VERSION), &version)

@@ -135,6 +135,102 @@ final class WorkbookStream {
         return cache[offset - index * sectorSize]
     }
 
+    /// One sector's worth of the stream (the last one may be short); nil past the end.
+    private func chunk(_ index: Int) -> [UInt8]? {
+        let start = index * sectorSize
+        guard start < size else { return nil }
+        if let small { return Array(small[start..<min(start + sectorSize, size)]) }
+        guard byte(start) != nil else { return nil }
+        return Array(cache.prefix(min(sectorSize, size - start)))
+    }
+
+    /// Writes the stream, as a "Workbook" stream, into a new compound file at `path` laid out the
+    /// plain way (512-byte sectors: the stream, the directory, the FAT, the DIFAT), so that
+    /// FreeXL reads exactly the bytes checked here whatever the original's layout. The stream is
+    /// padded with zeros (FreeXL's end of records) to whole sectors and past the mini-stream
+    /// cutoff. False when it cannot be written.
+    func writeCompoundFile(to path: String) -> Bool {
+        let streamSectors = max((size + 511) / 512, 9)
+        var fatSectors = 1, difatSectors = 0
+        while true { // the FAT covers every sector, its own and the DIFAT's included
+            let total = streamSectors + 1 + fatSectors + difatSectors
+            let neededFAT = (total + 127) / 128
+            let neededDIFAT = neededFAT > 109 ? (neededFAT - 109 + 126) / 127 : 0
+            if neededFAT == fatSectors && neededDIFAT == difatSectors { break }
+            fatSectors = neededFAT; difatSectors = neededDIFAT
+        }
+        let directorySector = streamSectors
+        let firstFAT = directorySector + 1
+        let firstDIFAT = firstFAT + fatSectors
+        func le(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
+        func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        let end: UInt32 = 0xFFFF_FFFE, free: UInt32 = 0xFFFF_FFFF
+
+        var header: [UInt8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 16)
+        header += le16(0x3E) + le16(3) + le16(0xFFFE) + le16(9) + le16(6) + [UInt8](repeating: 0, count: 6)
+        header += le(0) + le(UInt32(fatSectors)) + le(UInt32(directorySector)) + le(0) + le(4096)
+        header += le(end) + le(0) + le(difatSectors > 0 ? UInt32(firstDIFAT) : end) + le(UInt32(difatSectors))
+        for i in 0..<109 { header += le(i < fatSectors ? UInt32(firstFAT + i) : free) }
+
+        // Root Entry (no mini stream), then Workbook, then two empty entries.
+        func entry(_ name: String, type: UInt8, child: UInt32, start: UInt32, size: UInt32) -> [UInt8] {
+            var e = [UInt8](repeating: 0, count: 128)
+            let units = Array(name.utf16) + [0]
+            for (i, u) in units.enumerated() { e[2 * i] = UInt8(u & 0xFF); e[2 * i + 1] = UInt8(u >> 8) }
+            e[0x40] = UInt8(units.count * 2); e[0x42] = type; e[0x43] = 1
+            e.replaceSubrange(0x44..<0x48, with: le(free)); e.replaceSubrange(0x48..<0x4C, with: le(free))
+            e.replaceSubrange(0x4C..<0x50, with: le(child))
+            e.replaceSubrange(0x74..<0x78, with: le(start)); e.replaceSubrange(0x78..<0x7C, with: le(size))
+            return e
+        }
+        var emptyEntry = [UInt8](repeating: 0, count: 128)
+        emptyEntry.replaceSubrange(0x44..<0x50, with: le(free) + le(free) + le(free))
+        let directory = entry("Root Entry", type: 5, child: 1, start: end, size: 0)
+            + entry("Workbook", type: 2, child: free, start: 0, size: UInt32(streamSectors * 512)) + emptyEntry + emptyEntry
+
+        var fat: [UInt32] = []
+        fat.reserveCapacity(fatSectors * 128)
+        for i in 0..<streamSectors { fat.append(i + 1 < streamSectors ? UInt32(i + 1) : end) }
+        fat.append(end) // the directory
+        fat += [UInt32](repeating: 0xFFFF_FFFD, count: fatSectors)
+        fat += [UInt32](repeating: 0xFFFF_FFFC, count: difatSectors)
+        fat += [UInt32](repeating: free, count: fatSectors * 128 - fat.count)
+        var difat: [UInt8] = []
+        for d in 0..<difatSectors {
+            for i in 0..<127 {
+                let n = 109 + d * 127 + i
+                difat += le(n < fatSectors ? UInt32(firstFAT + n) : free)
+            }
+            difat += le(d + 1 < difatSectors ? UInt32(firstDIFAT + d + 1) : end)
+        }
+
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let out = FileHandle(forWritingAtPath: path) else { return false }
+        defer { try? out.close() }
+        do {
+            try out.write(contentsOf: header)
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 20)
+            for i in 0..<streamSectors {
+                var block = chunk(i * 512 / sectorSize) ?? []
+                if sectorSize > 512 { // a 4096-byte sector holds eight of ours
+                    let from = (i * 512) % sectorSize
+                    block = from < block.count ? Array(block[from..<min(from + 512, block.count)]) : []
+                }
+                if block.count < 512 { block += [UInt8](repeating: 0, count: 512 - block.count) }
+                buffer += block
+                if buffer.count >= 1 << 20 { try out.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+            }
+            try out.write(contentsOf: buffer)
+            try out.write(contentsOf: directory)
+            try out.write(contentsOf: fat.flatMap(le))
+            try out.write(contentsOf: difat)
+        } catch {
+            return false
+        }
+        return true
+    }
+
     func u16(_ offset: Int) -> UInt16? {
         guard let a = byte(offset), let b = byte(offset + 1) else { return nil }
         return UInt16(a) | UInt16(b) << 8
@@ -198,17 +294,22 @@ enum XLSRecords {
         return false
     }
 
-    /// The first DIMENSIONS record, anywhere in the stream, that declares more rows or columns
-    /// than Excel 97-2003 allows. FreeXL sizes a sheet's cells from this record and, when that
-    /// allocation fails, frees the cells of the size it was given rather than the size it has:
-    /// such a file must not reach it. Records are walked as FreeXL walks them, from the start.
-    static func oversizedDimensions(_ stream: WorkbookStream, maximumRows: Int, maximumColumns: Int) -> (rows: Int, columns: Int)? {
+    /// What is wrong with the first DIMENSIONS record, anywhere in the stream, that declares
+    /// more rows or columns than Excel 97-2003 allows or is too short to declare them (FreeXL
+    /// then reads what the record before it left in its buffer). FreeXL sizes a sheet's cells
+    /// from this record and, when that fails, frees the cells of the size it was given rather
+    /// than the size it has: such a file must not reach it. Records are walked as FreeXL walks
+    /// them, from the start of the stream.
+    static func badDimensions(_ stream: WorkbookStream, maximumRows: Int, maximumColumns: Int) -> String? {
         let biff8 = stream.u16(4) == 0x0600
         var at = 0
         while let kind = stream.u16(at), let length = stream.u16(at + 2) {
             if kind == 0 && length == 0 { return nil } // FreeXL's end of the stream
             let body = at + 4
             if kind == 0x0200 {
+                guard length >= (biff8 ? 14 : 10) else {
+                    return "工作表尺寸记录（DIMENSIONS）只有 \(length) 字节，已损坏 (a DIMENSIONS record of \(length) bytes)"
+                }
                 let rows: Int?, columns: Int?
                 if biff8 {
                     rows = stream.u32(body + 4).map { Int($0) }
@@ -217,7 +318,9 @@ enum XLSRecords {
                     rows = stream.u16(body + 2).map { Int($0) }
                     columns = stream.u16(body + 6).map { Int($0) }
                 }
-                if let rows, let columns, rows > maximumRows || columns > maximumColumns { return (rows, columns) }
+                if let rows, let columns, rows > maximumRows || columns > maximumColumns {
+                    return "工作表声明有 \(rows) 行、\(columns) 列，超过 Excel 97-2003 的上限 \(maximumRows) 行、\(maximumColumns) 列 (a sheet declares \(rows) rows and \(columns) columns, more than Excel 97-2003 allows)"
+                }
             }
             at = body + Int(length)
         }

@@ -118,6 +118,14 @@ struct XLSReaderTests {
         #expect(throws: ReadError.self) { try XLSReader.sheets(path: fixture("oversized.xls")) }
     }
 
+    @Test("a sheet-size record too short to hold the size is refused before FreeXL sees it (FreeXL alone crashes on it)")
+    func shortDimensions() {
+        guard case .damaged(_, _, let reason)? = failure("short_dimensions.xls") else {
+            Issue.record("expected damaged"); return
+        }
+        #expect(reason.contains("DIMENSIONS"))
+    }
+
     @Test("an encrypted workbook is refused saying so, its sheets not read as garbage")
     func encrypted() {
         guard case .notAWorkbook(_, let reason)? = failure("encrypted.xls") else {

@@ -18,6 +18,9 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
                  record alone, whatever follows.
 - oversized.xls  biff5_gbk.xls whose sheets declare 65,535 columns in a second DIMENSIONS record
                  (FreeXL, left to itself, fails to size the cells and then crashes freeing them).
+- short_dimensions.xls  biff5_gbk.xls with a DIMENSIONS record of no bytes after a record whose
+                 body reads as 65,535 by 65,535 (FreeXL, left to itself, sizes the cells from
+                 what the record before left in its buffer, fails, and crashes).
 - damaged.xls    roster.xls cut off after its first 2,600 bytes.
 - not_excel.xls  a CSV file named .xls.
 - biff5_gbk.xls  Excel 5.0/95 (BIFF5) as a Chinese Excel 95 saved it: CODEPAGE 936, sheet names
@@ -103,7 +106,7 @@ def record(kind, body):
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def biff5_gbk(encrypted=False, oversized=False):
+def biff5_gbk(encrypted=False, oversized=False, short_dimensions=False):
     """A BIFF5 workbook stream: globals (BOF, CODEPAGE 936, DATEMODE, fonts, XFs,
     BOUNDSHEETs, EOF), then each sheet (BOF, DIMENSIONS, cells, EOF)."""
     gbk = lambda s: s.encode("gbk")
@@ -121,6 +124,10 @@ def biff5_gbk(encrypted=False, oversized=False):
         cols = max(c for _, c, _ in cells) + 1
         out = record(0x0809, struct.pack("<HHHH", 0x0500, 0x0010, 0x0DBB, 0x07CC))
         out += record(0x0200, struct.pack("<HHHHH", 0, rows, 0, cols, 0))
+        if short_dimensions:
+            # A record whose body reads as 65,535 by 65,535, then a DIMENSIONS record of no bytes.
+            out += record(0x0055, struct.pack("<HHHHH", 0, 0xFFFF, 0, 0xFFFF, 0))
+            out += record(0x0200, b"")
         if oversized:
             # A second DIMENSIONS record declaring 65,535 rows by 65,535 columns.
             out += record(0x0200, struct.pack("<HHHHH", 0, 0xFFFF, 0, 0xFFFF, 0))
@@ -205,6 +212,7 @@ def main():
     (HERE / "biff5_gbk.xls").write_bytes(compound_file(biff5_gbk(), "Book"))
     (HERE / "encrypted.xls").write_bytes(compound_file(biff5_gbk(encrypted=True), "Book"))
     (HERE / "oversized.xls").write_bytes(compound_file(biff5_gbk(oversized=True), "Book"))
+    (HERE / "short_dimensions.xls").write_bytes(compound_file(biff5_gbk(short_dimensions=True), "Book"))
     print("xls fixtures written")
 
 
