@@ -30,7 +30,7 @@ for f in "copied-$rows.xlsx" errors.csv; do
   measure "check $f --max-rows 0 --annotate" "$bin" check "$work/$f" --rules Rules --max-rows 0 --annotate "$work/a.xlsx"
   [ -f "$work/a.xlsx" ] && echo "    annotated workbook $(du -h "$work/a.xlsx" | cut -f1)"
 done
-measure "validate copied-$rows.xlsx (ledger $(echo))" "$bin" validate "$work/copied-$rows.xlsx" --rules Rules --out "$work/out" --no-history
+measure "validate copied-$rows.xlsx" "$bin" validate "$work/copied-$rows.xlsx" --rules Rules --out "$work/out" --no-history
 echo "    ledger.csv $(wc -l < "$work/out/ledger.csv") lines, $(du -h "$work/out" | tail -1 | cut -f1) written"
 
 "$bin" serve --port 0 --rules Rules > "$work/server.out" 2>&1 &
