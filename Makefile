@@ -89,7 +89,7 @@ bench-peers: build
 # Each runs FUZZ_SECONDS (default 600) from its seed corpus in Fuzz/corpus; what it learns is kept in
 # .build-fuzz/corpus, inputs that crash in .build-fuzz/crashes.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= FuzzCSV FuzzWorkbook FuzzRules FuzzCheck
+FUZZ_TARGETS ?= FuzzCSV FuzzWorkbook FuzzLegacyWorkbook FuzzRules FuzzCheck
 FUZZ_FLAGS := -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
 
 fuzz-build: deps
@@ -98,7 +98,7 @@ fuzz-build: deps
 fuzz: fuzz-build
 	mkdir -p .build-fuzz/crashes
 	for t in $(FUZZ_TARGETS); do \
-		case $$t in FuzzCSV) seeds=csv; extra=;; FuzzWorkbook) seeds=xlsx; extra=;; FuzzRules) seeds=rules; extra=;; FuzzCheck) seeds=check; extra="Fuzz/corpus/csv Fuzz/corpus/xlsx";; esac; \
+		case $$t in FuzzCSV) seeds=csv; extra=;; FuzzWorkbook) seeds=xlsx; extra=;; FuzzLegacyWorkbook) seeds=xls; extra=;; FuzzRules) seeds=rules; extra=;; FuzzCheck) seeds=check; extra="Fuzz/corpus/csv Fuzz/corpus/xlsx Fuzz/corpus/xls";; esac; \
 		mkdir -p .build-fuzz/corpus/$$seeds; \
 		ASAN_OPTIONS=detect_leaks=0 SCHOOLSTAT_RULES=Rules .build-fuzz/release/$$t .build-fuzz/corpus/$$seeds Fuzz/corpus/$$seeds $$extra \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -max_len=262144 \

@@ -173,7 +173,7 @@ let package = Package(
 // libFuzzer targets, only when `make fuzz` asks for them (SCHOOLSTAT_FUZZ=1): they are built with
 // -sanitize=fuzzer, which supplies their main. See Fuzz/README.md.
 if Context.environment["SCHOOLSTAT_FUZZ"] != nil {
-    for name in ["FuzzCSV", "FuzzWorkbook", "FuzzRules", "FuzzCheck"] {
+    for name in ["FuzzCSV", "FuzzWorkbook", "FuzzLegacyWorkbook", "FuzzRules", "FuzzCheck"] {
         package.targets.append(.executableTarget(
             name: name, dependencies: ["SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatCheck"], path: "Fuzz/Sources/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))

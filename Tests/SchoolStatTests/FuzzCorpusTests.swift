@@ -54,7 +54,7 @@ struct FuzzCorpusTests {
 
     @Test("every seed of every reader goes through the whole clerk's check, annotated workbook included, without a crash")
     func check() {
-        let files = Self.corpus("check") + Self.corpus("csv") + Self.corpus("xlsx")
+        let files = Self.corpus("check") + Self.corpus("csv") + Self.corpus("xlsx") + Self.corpus("xls")
         #expect(files.count >= 20)
         let directory = TestSupport.temporaryDirectory()
         var limits = CheckLimits()
@@ -73,5 +73,17 @@ struct FuzzCorpusTests {
         for (name, status) in outcomes where name.hasPrefix("hostile-") { #expect(status == 3 || status == -1, "\(name)") }
         // Each check cleans up after itself: nothing but what the entry point writes is left.
         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true)
+    }
+
+    @Test("every legacy workbook seed is read, every sheet, or refused with a read error, in bounded time")
+    func legacyWorkbooks() {
+        let files = Self.corpus("xls")
+        #expect(files.count >= 8)
+        let scratch = TestSupport.temporaryDirectory() + "/input.xls"
+        var outcomes: [String: Int] = [:]
+        for file in files { outcomes[(file as NSString).lastPathComponent] = FuzzEntryPoints.readLegacyWorkbook(Self.bytes(file), scratch: scratch) }
+        #expect((outcomes["roster.xls"] ?? 0) > 0)
+        #expect((outcomes["biff5_gbk.xls"] ?? 0) > 0)
+        for (name, records) in outcomes where name.hasPrefix("hostile-") { #expect(records == -1, "\(name)") }
     }
 }

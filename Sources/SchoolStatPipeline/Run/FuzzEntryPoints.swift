@@ -20,9 +20,22 @@ import SchoolStatRules
         return readAll(path, limits: limits)
     }
 
-    private static func readAll(_ path: String, limits: ReadLimits = ReadLimits()) -> Int {
+    /// Writes `bytes` to `path` (ending in .xls) and reads every sheet the legacy workbook lists
+    /// to the end. Returns the records read in all, or -1 when the workbook or a sheet was refused.
+    public static func readLegacyWorkbook(_ bytes: [UInt8], scratch path: String, limits: ReadLimits = ReadLimits()) -> Int {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)), let sheets = try? XLSReader.sheets(path: path) else { return -1 }
+        var total = 0
+        for sheet in sheets {
+            let n = readAll(path, limits: limits, sheet: sheet.name)
+            guard n >= 0 else { return -1 }
+            total += n
+        }
+        return total
+    }
+
+    private static func readAll(_ path: String, limits: ReadLimits = ReadLimits(), sheet: String? = nil) -> Int {
         do {
-            var reader = try TableFileReader(path: path)
+            var reader = try TableFileReader(path: path, sheet: sheet)
             reader.readLimits = limits
             var records = 0
             try reader.read { event in
