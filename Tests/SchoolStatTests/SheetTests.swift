@@ -142,4 +142,33 @@ struct SheetTests {
         #expect(rejected.contains { $0.contains(biff5 + " [教师名册]") && $0.contains("黄洋") })
         #expect(result.summary.inputs.first { $0.path == biff5 + " [教师名册]" }?.encoding == "xls")
     }
+
+    @Test("the sample county as CSV, as one workbook with a notes sheet first, as separate workbooks and as .xls: the same rows read, clean and rejected per table, the same clean values")
+    func sameCountyEveryForm() throws {
+        let dir = TestSupport.fixture("county")
+        let forms = [dir + "/csv", dir + "/county.xlsx", dir + "/separate", dir + "/county.xls"]
+        var results: [(String, RunResult)] = []
+        for form in forms { results.append((form, try TestSupport.validate([form]))) }
+        let (_, reference) = results[0]
+        #expect(Set(reference.summary.tables.keys) == ["schools", "teachers", "county_finance"])
+        /// A table's clean rows without their lineage (which file, sheet and line each came from), sorted.
+        func values(_ result: RunResult, _ table: String) -> [[String]] {
+            let rows = TestSupport.csvRows(result.outputDirectory + "/clean/\(table).csv")
+            guard let header = rows.first else { return [] }
+            let kept = header.indices.filter { !["source_file", "source_line"].contains(header[$0]) }
+            return rows.dropFirst().map { row in kept.map { $0 < row.count ? row[$0] : "" } }.sorted { $0.joined(separator: "\u{1}") < $1.joined(separator: "\u{1}") }
+        }
+        for (form, result) in results.dropFirst() {
+            for (table, counts) in reference.summary.tables {
+                let other = try #require(result.summary.tables[table], "\(form) \(table)")
+                #expect(other.rowsRead == counts.rowsRead && other.rowsClean == counts.rowsClean && other.rowsRejected == counts.rowsRejected, "\(form) \(table)")
+                #expect(values(result, table) == values(reference, table), "\(form) \(table)")
+            }
+            // Every sheet not read is named: the notes sheet of the single workbooks.
+            if form.hasSuffix(".xlsx") || form.hasSuffix(".xls") {
+                #expect(TestSupport.ledger(result).contains { $0["rule_id"] == "read.sheet_skipped" && $0["sheet"] == "填表说明" }, "\(form)")
+            }
+        }
+        #expect(reference.summary.tables["teachers"]?.rowsRead == 1858)
+    }
 }
