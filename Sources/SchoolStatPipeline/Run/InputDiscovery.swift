@@ -183,7 +183,17 @@ extension ValidationRun {
         for (n, record) in candidates.prefix(10).enumerated() {
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
             let (map, scores) = matcher.recognise(headers: headers, named: options.table)
-            if let map {
+            if var map {
+                var n = n, record = record
+                // A two-row header (a group row, some cells merged down over both rows): the second
+                // row, when it names more of the same table's columns, is the header.
+                if n + 1 < min(candidates.count, 10) {
+                    let next = candidates[n + 1]
+                    let (nextMap, _) = matcher.recognise(headers: (0..<next.fieldCount).map { next.lossyString($0) }, named: options.table)
+                    if let nextMap, nextMap.schema.name == map.schema.name, nextMap.matched > map.matched {
+                        (n, record, map) = (n + 1, next, nextMap)
+                    }
+                }
                 var reader = reader
                 reader.minimumFields = record.fieldCount
                 return plan(map, n, reader)
