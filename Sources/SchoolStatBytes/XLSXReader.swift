@@ -137,31 +137,35 @@ public enum XLSXReader {
         // Merged ranges are listed after the rows (<mergeCells> follows <sheetData>): a first, cheap
         // pass over the part finds them, so that the rows can be filled as they stream by. It looks
         // for the word alone, and parses the part only when it is there; what it inflates does not
-        // count against the budget a second time.
+        // count against the budget a second time. A part that is damaged or passes a limit is
+        // left to the pass over its rows, which reads the rows before the place and names it.
         var merges: [MergedRange] = []
         let saved = budget
         var mentions = false
         var tail: [UInt8] = []
         let word = Array("mergeCell".utf8)
-        _ = try inflate(target, maximum: limits.inflatedBytes) { raw in
-            var window = tail
-            window.append(contentsOf: raw)
-            if window.withUnsafeBufferPointer({ w in
-                guard w.count >= word.count else { return false }
-                var i = 0
-                while i <= w.count - word.count {
-                    if w[i] == 0x6D && w[i + 1] == 0x65 && w[i + 2] == 0x72 && w[i + 3] == 0x67 && w[i + 4] == 0x65 && w[i + 5] == 0x43
-                        && w[i + 6] == 0x65 && w[i + 7] == 0x6C && w[i + 8] == 0x6C { return true }
-                    i += 1
-                }
-                return false
-            }) { mentions = true; return false }
-            tail = Array(window.suffix(word.count - 1))
+        func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard let base = bytes.baseAddress, bytes.count >= word.count else { return false }
+            var at = 0
+            let last = bytes.count - word.count
+            while at <= last, let hit = memchr(base + at, 0x6D, last - at + 1) {
+                let i = base.distance(to: UnsafeRawPointer(hit))
+                if (1..<word.count).allSatisfy({ bytes[i + $0] == word[$0] }) { return true }
+                at = i + 1
+            }
+            return false
+        }
+        _ = try? inflate(target, maximum: limits.inflatedBytes) { raw in
+            // The word across the end of the last chunk and the start of this one, then within this one.
+            var seam = tail
+            seam.append(contentsOf: raw.prefix(word.count - 1))
+            if seam.withUnsafeBytes(contains) || contains(raw) { mentions = true; return false }
+            tail = raw.count >= word.count - 1 ? Array(raw.suffix(word.count - 1)) : Array((tail + Array(raw)).suffix(word.count - 1))
             return true
         }
         if mentions {
             let finder = MergeHandler(limit: maximumMergedRanges)
-            _ = try parse(target, maximum: limits.inflatedBytes, handler: finder, stopEarly: { finder.isFull })
+            _ = try? parse(target, maximum: limits.inflatedBytes, handler: finder, stopEarly: { finder.isFull })
             merges = finder.ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
         }
         budget = saved
