@@ -139,6 +139,18 @@ public enum XLSXReader {
         // for the word alone, and parses the part only when it is there; what it inflates does not
         // count against the budget a second time. A part that is damaged or passes a limit is
         // left to the pass over its rows, which reads the rows before the place and names it.
+        // A run reads a sheet several times (its header, its keys, its rows): the ranges are looked
+        // for once per file as it is on disk.
+        var st = stat()
+        let cacheKey = stat(path, &st) == 0 ? "\(path)\u{0}\(target)\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\u{0}\(st.st_ino)" : nil
+        var merges: [MergedRange] = []
+        if let cacheKey, let known = MergeCache.shared.ranges(cacheKey) {
+            merges = known
+        } else {
+            merges = try findMerges()
+            if let cacheKey { MergeCache.shared.store(cacheKey, merges) }
+        }
+        func findMerges() throws(ReadError) -> [MergedRange] {
         var merges: [MergedRange] = []
         let saved = budget
         var mentions = false
@@ -169,6 +181,8 @@ public enum XLSXReader {
             merges = finder.ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
         }
         budget = saved
+        return merges
+        }
         var outcome: Result<Bool, ReadError> = .success(true)
         withoutActuallyEscaping(sink) { sink in
             withoutActuallyEscaping(notes) { notes in
@@ -260,6 +274,21 @@ struct MergedRange: Equatable {
         top = min(a.row, b.row); bottom = max(a.row, b.row)
         left = min(a.column, b.column); right = max(a.column, b.column)
         reference = String(decoding: ref.prefix(40), as: UTF8.self)
+    }
+}
+
+/// The merged ranges found in each sheet part of a file as it is on disk (path, part, size,
+/// modification time), so that the passes of one run over a sheet look for them once.
+private final class MergeCache: @unchecked Sendable {
+    static let shared = MergeCache()
+    private let lock = NSLock()
+    private var known: [String: [MergedRange]] = [:]
+    func ranges(_ key: String) -> [MergedRange]? { lock.withLock { known[key] } }
+    func store(_ key: String, _ ranges: [MergedRange]) {
+        lock.withLock {
+            if known.count >= 256 { known.removeAll() }
+            known[key] = ranges
+        }
     }
 }
 
