@@ -3,6 +3,7 @@ import Testing
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatPipeline
+import SchoolStatCheck
 
 /// What Excel leaves in cells — a formula without its result, merged cells, the column-number
 /// row of a report form — is read as Excel shows it, and never changed without a finding saying so.
@@ -110,6 +111,15 @@ struct CellsAsExcelTests {
         #expect(found.first?["message_zh"] == "第 2 行是栏次（列的编号），不是数据，已跳过。")
         #expect(TestSupport.ledger(result).filter { $0["line"] == "2" }.count == 1)
         conserved(result, read: 3)
+    }
+
+    @Test("the clerk's check does not count the column-number row among a file's rows")
+    func columnNumbersInCheck() throws {
+        var options = CheckOptions(files: [TestSupport.fixture("reading/column_numbers_row.csv"), TestSupport.fixture("reading/encoding_utf8.csv")],
+                                   rulesDirectory: TestSupport.rules)
+        options.workDirectory = TestSupport.temporaryDirectory()
+        let report = try ClerkCheck.run(options, annotate: nil)
+        #expect(report.files.map(\.rowsRead) == [3, 3])
     }
 
     @Test("the column-number row (栏次, 1, 2 …) under the header of a workbook is skipped with one warning")
