@@ -50,6 +50,22 @@ struct CellsAsExcelTests {
         #expect(wages.last == "")
     }
 
+    @Test("past 200 formulas without a result in a sheet, the rest are counted in one more warning; every row is still read")
+    func manyFormulasWithoutValue() throws {
+        var rows = B.row(1, B.header)
+        for i in 1...205 {
+            var t = B.teacher(i)
+            t[8] = "f:H\(i + 1)*2"
+            rows += B.row(i + 1, t)
+        }
+        let result = try B.validate(B.sheet(rows))
+        let found = findings(result, "read.formula_without_value")
+        #expect(found.count == 201)
+        #expect(found.contains { $0["line"] == "201" && $0["message_zh"]?.contains("（I201）的公式 H201*2 没有计算结果") == true })
+        #expect(found.contains { $0["line"] == "206" && $0["message_zh"]?.hasPrefix("另有 5 个单元格的公式没有计算结果") == true })
+        conserved(result, read: 205)
+    }
+
     @Test("a school code merged down over five teachers fills all five rows, with one warning naming the range")
     func mergedDown() throws {
         var rows = B.row(1, B.header)
