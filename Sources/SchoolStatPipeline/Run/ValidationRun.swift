@@ -501,7 +501,7 @@ extension ValidationRun {
                 let letter = Spreadsheet.columnLetter(column)
                 record(LedgerEntry(table: schema.name, file: plan.input.display, line: row, rule: "read.formula_without_value", severity: .warning,
                                    message: .formulaWithoutValue(line: row, letter: letter, reference: letter + String(row), formula: formula),
-                                   column: columnName(column), raw: formula.isEmpty ? "" : "=" + formula, expected: "公式的计算结果 (the formula's result)"))
+                                   column: columnName(column), raw: formula, expected: "公式的计算结果 (the formula's result)"))
             case let .moreFormulasWithoutValue(count, lastRow):
                 record(LedgerEntry(table: schema.name, file: plan.input.display, line: lastRow, rule: "read.formula_without_value", severity: .warning,
                                    message: .moreFormulasWithoutValue(count: count, lastLine: lastRow)))
