@@ -147,41 +147,41 @@ public enum XLSXReader {
         if let cacheKey, let known = MergeCache.shared.ranges(cacheKey) {
             merges = known
         } else {
-            merges = try findMerges()
+            merges = findMerges()
             if let cacheKey { MergeCache.shared.store(cacheKey, merges) }
         }
-        func findMerges() throws(ReadError) -> [MergedRange] {
-        var merges: [MergedRange] = []
-        let saved = budget
-        var mentions = false
-        var tail: [UInt8] = []
-        let word = Array("mergeCell".utf8)
-        func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
-            guard let base = bytes.baseAddress, bytes.count >= word.count else { return false }
-            var at = 0
-            let last = bytes.count - word.count
-            while at <= last, let hit = memchr(base + at, 0x6D, last - at + 1) {
-                let i = base.distance(to: UnsafeRawPointer(hit))
-                if (1..<word.count).allSatisfy({ bytes[i + $0] == word[$0] }) { return true }
-                at = i + 1
+        func findMerges() -> [MergedRange] {
+            var merges: [MergedRange] = []
+            let saved = budget
+            var mentions = false
+            var tail: [UInt8] = []
+            let word = Array("mergeCell".utf8)
+            func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
+                guard let base = bytes.baseAddress, bytes.count >= word.count else { return false }
+                var at = 0
+                let last = bytes.count - word.count
+                while at <= last, let hit = memchr(base + at, 0x6D, last - at + 1) {
+                    let i = base.distance(to: UnsafeRawPointer(hit))
+                    if (1..<word.count).allSatisfy({ bytes[i + $0] == word[$0] }) { return true }
+                    at = i + 1
+                }
+                return false
             }
-            return false
-        }
-        _ = try? inflate(target, maximum: limits.inflatedBytes) { raw in
-            // The word across the end of the last chunk and the start of this one, then within this one.
-            var seam = tail
-            seam.append(contentsOf: raw.prefix(word.count - 1))
-            if seam.withUnsafeBytes(contains) || contains(raw) { mentions = true; return false }
-            tail = raw.count >= word.count - 1 ? Array(raw.suffix(word.count - 1)) : Array((tail + Array(raw)).suffix(word.count - 1))
-            return true
-        }
-        if mentions {
-            let finder = MergeHandler(limit: maximumMergedRanges)
-            _ = try? parse(target, maximum: limits.inflatedBytes, handler: finder, stopEarly: { finder.isFull })
-            merges = finder.ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
-        }
-        budget = saved
-        return merges
+            _ = try? inflate(target, maximum: limits.inflatedBytes) { raw in
+                // The word across the end of the last chunk and the start of this one, then within this one.
+                var seam = tail
+                seam.append(contentsOf: raw.prefix(word.count - 1))
+                if seam.withUnsafeBytes(contains) || contains(raw) { mentions = true; return false }
+                tail = raw.count >= word.count - 1 ? Array(raw.suffix(word.count - 1)) : Array((tail + Array(raw)).suffix(word.count - 1))
+                return true
+            }
+            if mentions {
+                let finder = MergeHandler(limit: maximumMergedRanges)
+                _ = try? parse(target, maximum: limits.inflatedBytes, handler: finder, stopEarly: { finder.isFull })
+                merges = finder.ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
+            }
+            budget = saved
+            return merges
         }
         var outcome: Result<Bool, ReadError> = .success(true)
         withoutActuallyEscaping(sink) { sink in
