@@ -55,6 +55,10 @@ public struct FileFacts: Sendable {
     public var byteCount: Int = 0
     public var sha256: String = ""
     public var invalidSequences: Int = 0
+    /// What a worksheet holds that its values alone do not say (a formula without a stored
+    /// result, a value merged down over several rows), in sheet order, for the run to report.
+    /// Always empty for delimited text.
+    public var cellNotes: [CellNote] = []
 }
 
 /// Reads one CSV or tab-separated file through the transcoder and libcsv.
@@ -291,6 +295,8 @@ public struct TableFileReader: Sendable {
         var previous = 0
         var ordinal = 0
         var stopped = false
+        var notes: [CellNote] = []
+        defer { facts.cellNotes = notes }
         let width = minimumFields
         let rows: (_ row: Int, _ cells: [String]) -> Void = { number, row in
             guard !stopped else { return }
@@ -305,7 +311,8 @@ public struct TableFileReader: Sendable {
         if facts.format == "xls" {
             try XLSReader.read(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
         } else {
-            try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
+            try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows,
+                                       notes: { notes.append($0) }, stop: { stopped })
         }
         if stopped { return }
         let fd = try RegularFile.openForReading(facts.path)

@@ -26,19 +26,28 @@ public enum XLSXReader {
     /// Every sheet the workbook lists, in its order: name, visibility and kind.
     public static func sheets(path: String, limits: ReadLimits) throws(ReadError) -> [WorkbookSheet] {
         var found: [WorkbookSheet] = []
-        try stream(path: path, sheet: nil, limits: limits, listing: { found = $0; return false }, sink: { _, _ in }, stop: { true })
+        try stream(path: path, sheet: nil, limits: limits, listing: { found = $0; return false }, sink: { _, _ in }, notes: { _ in }, stop: { true })
         return found
     }
 
     /// Streams the worksheet named `sheet` (nil: the first, passing over the problem list of an
     /// annotated workbook) as `streamFirstSheet` does.
+    /// What the sheet holds that its values alone do not say — a formula without a stored result,
+    /// a value merged down over several rows — goes to `notes` as it is met.
     public static func streamSheet(path: String, sheet: String?, limits: ReadLimits,
-                                   sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
-        try stream(path: path, sheet: sheet, limits: limits, listing: { _ in true }, sink: sink, stop: stop)
+                                   sink: (_ row: Int, _ cells: [String]) -> Void, notes: (CellNote) -> Void = { _ in },
+                                   stop: () -> Bool) throws(ReadError) {
+        try stream(path: path, sheet: sheet, limits: limits, listing: { _ in true }, sink: sink, notes: notes, stop: stop)
     }
 
+    /// At most this many merged ranges of one sheet are filled (a hand-made form has a few dozen).
+    public static let maximumMergedRanges = 100_000
+    /// At most this many formulas without a stored result are named one by one; the rest are counted.
+    public static let namedFormulasWithoutValue = 200
+
     private static func stream(path: String, sheet wanted: String?, limits: ReadLimits, listing: ([WorkbookSheet]) -> Bool,
-                               sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+                               sink: (_ row: Int, _ cells: [String]) -> Void, notes: (CellNote) -> Void = { _ in },
+                               stop: () -> Bool) throws(ReadError) {
         let archive: Archive
         do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
             throw .notAWorkbook(path: path, reason: "文件内容不是 zip 压缩包，可能是改了扩展名的其他文件或已损坏 (its content is not a zip archive)")
@@ -125,11 +134,63 @@ public enum XLSXReader {
         }
         let shared = SharedStringsHandler(fieldBytes: limits.fieldBytes)
         _ = try parse("xl/sharedStrings.xml", maximum: limits.inflatedBytes, handler: shared)
+        // Merged ranges are listed after the rows (<mergeCells> follows <sheetData>): a first, cheap
+        // pass over the part finds them, so that the rows can be filled as they stream by. It looks
+        // for the word alone, and parses the part only when it is there; what it inflates does not
+        // count against the budget a second time. A part that is damaged or passes a limit is
+        // left to the pass over its rows, which reads the rows before the place and names it.
+        // A run reads a sheet several times (its header, its keys, its rows): the ranges are looked
+        // for once per file as it is on disk.
+        var st = stat()
+        let cacheKey = stat(path, &st) == 0 ? "\(path)\u{0}\(target)\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\u{0}\(st.st_ino)" : nil
+        var merges: [MergedRange] = []
+        if let cacheKey, let known = MergeCache.shared.ranges(cacheKey) {
+            merges = known
+        } else {
+            merges = findMerges()
+            if let cacheKey { MergeCache.shared.store(cacheKey, merges) }
+        }
+        func findMerges() -> [MergedRange] {
+            var merges: [MergedRange] = []
+            let saved = budget
+            var mentions = false
+            var tail: [UInt8] = []
+            let word = Array("mergeCell".utf8)
+            func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
+                guard let base = bytes.baseAddress, bytes.count >= word.count else { return false }
+                var at = 0
+                let last = bytes.count - word.count
+                while at <= last, let hit = memchr(base + at, 0x6D, last - at + 1) {
+                    let i = base.distance(to: UnsafeRawPointer(hit))
+                    if (1..<word.count).allSatisfy({ bytes[i + $0] == word[$0] }) { return true }
+                    at = i + 1
+                }
+                return false
+            }
+            _ = try? inflate(target, maximum: limits.inflatedBytes) { raw in
+                // The word across the end of the last chunk and the start of this one, then within this one.
+                var seam = tail
+                seam.append(contentsOf: raw.prefix(word.count - 1))
+                if seam.withUnsafeBytes(contains) || contains(raw) { mentions = true; return false }
+                tail = raw.count >= word.count - 1 ? Array(raw.suffix(word.count - 1)) : Array((tail + Array(raw)).suffix(word.count - 1))
+                return true
+            }
+            if mentions {
+                let finder = MergeHandler(limit: maximumMergedRanges)
+                _ = try? parse(target, maximum: limits.inflatedBytes, handler: finder, stopEarly: { finder.isFull })
+                merges = finder.ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
+            }
+            budget = saved
+            return merges
+        }
         var outcome: Result<Bool, ReadError> = .success(true)
         withoutActuallyEscaping(sink) { sink in
-            let sheet = SheetHandler(sheetName: first.name, shared: shared.strings, fieldBytes: limits.fieldBytes, sink: sink)
-            do throws(ReadError) { outcome = .success(try parse(target, maximum: limits.inflatedBytes, handler: sheet, stopEarly: stop)) } catch {
-                outcome = .failure(error)
+            withoutActuallyEscaping(notes) { notes in
+                let sheet = SheetHandler(sheetName: first.name, shared: shared.strings, fieldBytes: limits.fieldBytes, merges: merges, sink: sink, notes: notes)
+                do throws(ReadError) { outcome = .success(try parse(target, maximum: limits.inflatedBytes, handler: sheet, stopEarly: stop)) } catch {
+                    outcome = .failure(error)
+                }
+                if case .success(true) = outcome { sheet.finish() }
             }
         }
         guard try outcome.get() else {
@@ -178,6 +239,73 @@ public enum XLSXReader {
 
 private extension XMLFailure {
     var describe: String { "XML 第 \(line) 行第 \(column) 列：\(message) (XML line \(line), column \(column): \(message))" }
+}
+
+/// What a worksheet holds that its cells' values alone do not say.
+public enum CellNote: Sendable, Equatable {
+    /// A formula whose result the file does not hold (saved by a program that does not compute
+    /// formulas): the cell reads as empty. `column` is 0-based; `formula` as written, shortened.
+    case formulaWithoutValue(row: Int, column: Int, formula: String)
+    /// Further formulas without a stored result past those named one by one: how many, and the
+    /// row of the last.
+    case moreFormulasWithoutValue(count: Int, lastRow: Int)
+    /// A value merged down over the rows `top` to `bottom` (`range` as Excel writes it, `D3:D9`),
+    /// filled into its column in each row of the range that has anything else.
+    case mergedDown(range: String, top: Int, column: Int, value: String)
+}
+
+/// A merged range: rows and 0-based columns, inclusive.
+struct MergedRange: Equatable {
+    var top: Int, left: Int, bottom: Int, right: Int
+    var reference: String
+
+    /// "D3:D9" → its corners; nil for anything else.
+    init?(_ ref: [UInt8]) {
+        guard let colon = ref.firstIndex(of: 0x3A) else { return nil }
+        func corner(_ part: ArraySlice<UInt8>) -> (row: Int, column: Int)? {
+            let letters = part.prefix { $0 >= 65 && $0 <= 90 }
+            guard let column = XLSXReader.columnIndex(Array(letters)) else { return nil }
+            let digits = part.dropFirst(letters.count)
+            guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let row = Int(String(decoding: digits, as: UTF8.self)), row >= 1, row <= XLSXReader.maximumRow else { return nil }
+            return (row, column)
+        }
+        guard let a = corner(ref[..<colon]), let b = corner(ref[(colon + 1)...]) else { return nil }
+        top = min(a.row, b.row); bottom = max(a.row, b.row)
+        left = min(a.column, b.column); right = max(a.column, b.column)
+        reference = String(decoding: ref.prefix(40), as: UTF8.self)
+    }
+}
+
+/// The merged ranges found in each sheet part of a file as it is on disk (path, part, size,
+/// modification time), so that the passes of one run over a sheet look for them once.
+private final class MergeCache: @unchecked Sendable {
+    static let shared = MergeCache()
+    private let lock = NSLock()
+    private var known: [String: [MergedRange]] = [:]
+    func ranges(_ key: String) -> [MergedRange]? { lock.withLock { known[key] } }
+    func store(_ key: String, _ ranges: [MergedRange]) {
+        lock.withLock {
+            if known.count >= 256 { known.removeAll() }
+            known[key] = ranges
+        }
+    }
+}
+
+/// The merged ranges a worksheet lists (`<mergeCell ref="D3:D9"/>`), up to a limit.
+private final class MergeHandler: XMLEventHandler {
+    var ranges: [MergedRange] = []
+    let limit: Int
+    var isFull: Bool { ranges.count >= limit }
+    init(limit: Int) { self.limit = limit }
+    func start(_ name: UnsafePointer<xmlChar>, _ attributes: XMLAttributes) -> String? {
+        if XMLPushParser.equals(name, "mergeCell"), ranges.count < limit, let ref = attributes.value("ref"), let range = MergedRange(ref) {
+            ranges.append(range)
+        }
+        return nil
+    }
+    func end(_ name: UnsafePointer<xmlChar>) -> String? { nil }
+    func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { nil }
 }
 
 private final class WorkbookHandler: XMLEventHandler {
@@ -247,6 +375,19 @@ private final class SheetHandler: XMLEventHandler {
     private let shared: [String]
     private let fieldBytes: Int
     private let sink: (Int, [String]) -> Void
+    private let notes: (CellNote) -> Void
+    /// Merged ranges over several rows, by top row; `nextMerge` is the first not yet reached, `filling`
+    /// those reached whose value is being filled down.
+    private let merges: [MergedRange]
+    private var nextMerge = 0
+    private var filling: [(range: MergedRange, value: String)] = []
+    /// The cell's formula (`<f>`), shortened, and whether the cell has one and a stored result.
+    private var formula: [UInt8] = []
+    private var inFormula = false
+    private var hasFormula = false
+    private var hasValue = false
+    private var formulasWithoutValue = 0
+    private var lastFormulaRow = 0
     private var rowNumber = 0
     private var cells: [String] = []
     private var cellIndex = 0
@@ -257,11 +398,42 @@ private final class SheetHandler: XMLEventHandler {
     private var inPhonetic = false
     private var inRow = false
 
-    init(sheetName: String, shared: [String], fieldBytes: Int, sink: @escaping (Int, [String]) -> Void) {
+    init(sheetName: String, shared: [String], fieldBytes: Int, merges: [MergedRange],
+         sink: @escaping (Int, [String]) -> Void, notes: @escaping (CellNote) -> Void) {
         self.sheetName = sheetName
         self.shared = shared
         self.fieldBytes = fieldBytes
+        self.merges = merges
         self.sink = sink
+        self.notes = notes
+    }
+
+    /// After the last row: formulas without a result past those named are counted.
+    func finish() {
+        let more = formulasWithoutValue - XLSXReader.namedFormulasWithoutValue
+        if more > 0 { notes(.moreFormulasWithoutValue(count: more, lastRow: lastFormulaRow)) }
+    }
+
+    /// Fills the values of merged ranges down into this row (its cells read, trailing empty ones
+    /// still there): a range starting here takes its value from this row; a row further down
+    /// gets it in the range's first column, when it has anything else (a row left empty stays empty).
+    private func fillMerged() {
+        while nextMerge < merges.count && merges[nextMerge].top <= rowNumber {
+            let range = merges[nextMerge]
+            nextMerge += 1
+            // A range whose top row holds nothing has nothing to fill.
+            guard range.top == rowNumber, range.left < cells.count, !cells[range.left].isEmpty else { continue }
+            let value = cells[range.left]
+            filling.append((range, value))
+            notes(.mergedDown(range: range.reference, top: range.top, column: range.left, value: value))
+        }
+        guard !filling.isEmpty else { return }
+        filling.removeAll { $0.range.bottom < rowNumber }
+        guard cells.contains(where: { !$0.isEmpty }) else { return }
+        for (range, value) in filling where range.top < rowNumber {
+            if range.left >= cells.count { cells.append(contentsOf: repeatElement("", count: range.left + 1 - cells.count)) }
+            cells[range.left] = value
+        }
     }
 
     /// Where the parse is, for a message: the sheet, the row and the cell.
@@ -304,8 +476,15 @@ private final class SheetHandler: XMLEventHandler {
             }
             cellType = attributes.value("t") ?? []
             text.removeAll(keepingCapacity: true)
+            hasFormula = false
+            hasValue = false
         } else if XMLPushParser.equals(name, "v") || XMLPushParser.equals(name, "t") {
             collecting = true
+            hasValue = true
+        } else if XMLPushParser.equals(name, "f") {
+            hasFormula = true
+            inFormula = true
+            formula.removeAll(keepingCapacity: true)
         } else if XMLPushParser.equals(name, "rPh") {
             inPhonetic = true
         }
@@ -313,6 +492,11 @@ private final class SheetHandler: XMLEventHandler {
     }
 
     func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if inFormula {
+            // Only to name it in a message: the first bytes are enough.
+            if formula.count < 400 { formula.append(contentsOf: bytes.prefix(400 - formula.count)) }
+            return nil
+        }
         guard collecting && !inPhonetic else { return nil }
         guard text.count + bytes.count <= fieldBytes else {
             return "单元格内容超过 \(fieldBytes) 字节 (a cell longer than \(fieldBytes) bytes)"
@@ -324,9 +508,22 @@ private final class SheetHandler: XMLEventHandler {
     func end(_ name: UnsafePointer<xmlChar>) -> String? {
         if XMLPushParser.equals(name, "v") || XMLPushParser.equals(name, "t") {
             collecting = false
+        } else if XMLPushParser.equals(name, "f") {
+            inFormula = false
         } else if XMLPushParser.equals(name, "rPh") {
             inPhonetic = false
         } else if XMLPushParser.equals(name, "c") {
+            if hasFormula && !hasValue {
+                // Saved by a program that does not compute formulas: the cell reads as empty, and says why.
+                formulasWithoutValue += 1
+                lastFormulaRow = rowNumber
+                if formulasWithoutValue <= XLSXReader.namedFormulasWithoutValue {
+                    var shown = String(decoding: formula.prefix(120), as: UTF8.self)
+                    if shown.unicodeScalars.last == "\u{FFFD}" { shown.unicodeScalars.removeLast() }
+                    if formula.count > 120 { shown += "…" }
+                    notes(.formulaWithoutValue(row: rowNumber, column: cellIndex, formula: shown))
+                }
+            }
             var value = String(decoding: text, as: UTF8.self)
             switch cellType {
             case Array("s".utf8):
@@ -346,6 +543,7 @@ private final class SheetHandler: XMLEventHandler {
             }
             cellReference = ""
         } else if XMLPushParser.equals(name, "row") {
+            if !merges.isEmpty { fillMerged() }
             // Trailing empty cells are not data.
             while let last = cells.last, last.isEmpty { cells.removeLast() }
             if !cells.isEmpty { sink(rowNumber, cells) }

@@ -67,7 +67,8 @@ struct FileLayout {
                     layout.headerRow = row
                     layout.header = (0..<record.fieldCount).map { record.lossyString($0) }
                 }
-                guard record.line > plan.headerLine else { return }
+                // The column-number row (栏次) under the header is not data either.
+                guard record.line > plan.headerLine, record.line != plan.columnNumbersLine else { return }
                 layout.dataRows += 1
                 if let f = schoolField, f < record.fieldCount, layout.schoolCodes.count < schoolCodeLimit {
                     let code = record.lossyString(f).trimmingCharacters(in: .whitespaces)

@@ -28,13 +28,21 @@ enum WorkbookBuilder {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
     }
 
-    /// One `<row>` of inline strings; cells named `n:` are written as numbers.
+    /// One `<row>` of inline strings; cells named `n:` are written as numbers, `f:` as a formula
+    /// without a stored result (as a program that does not compute formulas saves it), `f:…=v` as
+    /// a formula with its result v, and `none:` as a cell with a style and nothing else (what
+    /// Excel writes for the cells a merge covers).
     static func row(_ number: Int, _ cells: [String]) -> String {
         var xml = "<row r=\"\(number)\">"
         for (i, cell) in cells.enumerated() {
             let ref = Spreadsheet.columnLetter(i) + String(number)
             if cell.hasPrefix("n:") {
                 xml += "<c r=\"\(ref)\"><v>\(cell.dropFirst(2))</v></c>"
+            } else if cell.hasPrefix("f:") {
+                let parts = cell.dropFirst(2).split(separator: "=", maxSplits: 1)
+                xml += "<c r=\"\(ref)\"><f>\(escape(String(parts[0])))</f>" + (parts.count > 1 ? "<v>\(parts[1])</v>" : "") + "</c>"
+            } else if cell == "none:" {
+                xml += "<c r=\"\(ref)\" s=\"1\"/>"
             } else {
                 xml += "<c r=\"\(ref)\" t=\"inlineStr\"><is><t>\(escape(cell))</t></is></c>"
             }
@@ -42,9 +50,11 @@ enum WorkbookBuilder {
         return xml + "</row>"
     }
 
-    static func sheet(_ rows: String, prolog: String = "") -> Data {
-        Data(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + prolog
-              + "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>" + rows + "</sheetData></worksheet>").utf8)
+    /// A worksheet of `rows`; `merged` ranges (`D3:D9`) are listed after the rows, where Excel puts them.
+    static func sheet(_ rows: String, prolog: String = "", merged: [String] = []) -> Data {
+        let merges = merged.isEmpty ? "" : "<mergeCells count=\"\(merged.count)\">" + merged.map { "<mergeCell ref=\"\($0)\"/>" }.joined() + "</mergeCells>"
+        return Data(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + prolog
+              + "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>" + rows + "</sheetData>" + merges + "</worksheet>").utf8)
     }
 
     /// The header and `count` clean teachers, rows 1…count+1.

@@ -9,6 +9,15 @@ extension FileMessage {
             return "Line \(line) repeats the header row (files pasted together?) and was skipped."
         case let .titleRow(line):
             return "Line \(line) comes before the header and is neither header nor data (a title?); skipped."
+        case let .columnNumbersRow(line):
+            return "Line \(line) numbers the columns (a report form's column-number row), it is not data; skipped."
+        case let .formulaWithoutValue(line, _, reference, formula):
+            let what = formula.isEmpty ? "formula" : "formula \(formula)"
+            return "The \(what) in cell \(reference) (line \(line)) has no stored result (the program that saved the file does not compute formulas), so the cell reads as empty. Open the file in Excel or WPS, save it once, and check it again."
+        case let .moreFormulasWithoutValue(count, lastLine):
+            return "\(count) more formulas have no stored result (the last on line \(lastLine)); those cells read as empty. Open the file in Excel or WPS, save it once, and check it again."
+        case let .mergedCells(range, value):
+            return "\(range) are merged cells; \"\(value)\" was filled into each of their rows. Unmerge them and fill every row before submitting."
         case let .tooFewFields(line, count, got, expected):
             let why = count > 1 ? " A value probably opens a quote that is never closed, swallowing the following lines; check the quotes." : " The row may be cut by a line break or miss a separator."
             return "Line \(line) has \(got) fields but the header has \(expected)." + why

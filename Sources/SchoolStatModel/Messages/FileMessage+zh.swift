@@ -13,6 +13,15 @@ extension FileMessage {
             return "第 \(line) 行重复了表头（可能是几个文件拼接而成），已跳过。"
         case let .titleRow(line):
             return "第 \(line) 行在表头之前，不是表头也不是数据（如标题行），已跳过。"
+        case let .columnNumbersRow(line):
+            return "第 \(line) 行是栏次（列的编号），不是数据，已跳过。"
+        case let .formulaWithoutValue(line, letter, reference, formula):
+            let what = formula.isEmpty ? "公式" : "公式 \(formula) "
+            return "第 \(line) 行 \(letter) 列（\(reference)）的\(what)没有计算结果（保存它的程序没有计算公式）。请在 Excel 或 WPS 中打开并保存一次后再检查。"
+        case let .moreFormulasWithoutValue(count, lastLine):
+            return "另有 \(count) 个单元格的公式没有计算结果（最后一个在第 \(lastLine) 行），这些单元格按空值检查。请在 Excel 或 WPS 中打开并保存一次后再检查。"
+        case let .mergedCells(range, value):
+            return "\(range) 是合并单元格，已把“\(value)”填到每一行；提交前请取消合并并填满。"
         case let .tooFewFields(line, count, got, expected):
             // A short record spanning several lines is the mark of a quote opened and never closed.
             let why = count > 1 ? "很可能是某个值以引号 \" 开头却没有结束引号，后面的行被并进了这个值；请检查引号是否成对。" : "这一行可能被换行截断，或少了分隔符；请核对该行。"

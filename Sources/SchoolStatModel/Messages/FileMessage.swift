@@ -14,6 +14,14 @@ public enum FileMessage: Sendable {
     case blankLine(line: Int)
     case repeatedHeader(line: Int)
     case titleRow(line: Int)
+    /// The row under the header that numbers the columns (栏次: 甲、乙、1、2、3 …).
+    case columnNumbersRow(line: Int)
+    /// A formula whose result the file does not hold, in the cell `reference` (column `letter`).
+    case formulaWithoutValue(line: Int, letter: String, reference: String, formula: String)
+    /// `count` further formulas without a result, the last on `lastLine`.
+    case moreFormulasWithoutValue(count: Int, lastLine: Int)
+    /// A value merged down over the cells `range`, filled into each row.
+    case mergedCells(range: String, value: String)
     /// A record of `lineCount` physical lines from `line` with `got` fields where the header has `expected`.
     case tooFewFields(line: Int, lineCount: Int, got: Int, expected: Int)
     case tooManyFields(line: Int, lineCount: Int, got: Int, expected: Int, extra: [String])

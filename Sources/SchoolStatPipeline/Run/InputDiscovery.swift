@@ -32,6 +32,9 @@ extension ValidationRun {
         public var headerLine: Int
         public var headerOrdinal: Int
         public var titleRows: [Int]
+        /// The line of the column-number row (栏次) right under the header, skipped; `headerOrdinal`
+        /// is then that row's, so that reading starts after it.
+        public var columnNumbersLine: Int?
     }
 
     public static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx", "xls"]
@@ -162,17 +165,38 @@ extension ValidationRun {
     /// the first ten records that matches a table. Records before it are title rows.
     func locateHeader(reader: TableFileReader, input: Input, index: Int32, matcher: HeaderMatcher) throws(ReadError) -> FilePlan? {
         var candidates: [RawRecord] = []
-        try reader.readPrefix(records: 10) { candidates.append($0) }
+        // One record past the ten that may be the header: the one under it may number the columns.
+        try reader.readPrefix(records: 11) { candidates.append($0) }
+        // A column-number row under the header at `n` is skipped as the header is.
+        func plan(_ header: HeaderMap, _ n: Int, _ reader: TableFileReader) -> FilePlan {
+            let record = candidates[n]
+            var plan = FilePlan(input: input, index: index, reader: reader, header: header, headerLine: record.line,
+                                headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
+            if n + 1 < candidates.count, Self.isColumnNumbersRow(candidates[n + 1]) {
+                plan.columnNumbersLine = candidates[n + 1].line
+                plan.headerOrdinal = candidates[n + 1].ordinal
+            }
+            return plan
+        }
         var best: [(String, Int)] = []
         var bestRecord: Int?
-        for (n, record) in candidates.enumerated() {
+        for (n, record) in candidates.prefix(10).enumerated() {
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
             let (map, scores) = matcher.recognise(headers: headers, named: options.table)
-            if let map {
+            if var map {
+                var n = n, record = record
+                // A two-row header (a group row, some cells merged down over both rows): the second
+                // row, when it names more of the same table's columns, is the header.
+                if n + 1 < min(candidates.count, 10) {
+                    let next = candidates[n + 1]
+                    let (nextMap, _) = matcher.recognise(headers: (0..<next.fieldCount).map { next.lossyString($0) }, named: options.table)
+                    if let nextMap, nextMap.schema.name == map.schema.name, nextMap.matched > map.matched {
+                        (n, record, map) = (n + 1, next, nextMap)
+                    }
+                }
                 var reader = reader
                 reader.minimumFields = record.fieldCount
-                return FilePlan(input: input, index: index, reader: reader, header: map, headerLine: record.line,
-                                headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
+                return plan(map, n, reader)
             }
             if best.isEmpty || (scores.map(\.1).max() ?? 0) > (best.map(\.1).max() ?? 0) {
                 best = scores
@@ -185,8 +209,7 @@ extension ValidationRun {
             let headers = (0..<record.fieldCount).map { record.lossyString($0) }
             var reader = reader
             reader.minimumFields = record.fieldCount
-            return FilePlan(input: input, index: index, reader: reader, header: matcher.map(headers: headers, to: schema),
-                            headerLine: record.line, headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
+            return plan(matcher.map(headers: headers, to: schema), n, reader)
         }
         // An encoding given on the command line that the bytes do not fit: say so, not "unknown header".
         if let forced = options.encoding, reader.facts.format == "csv",
@@ -205,5 +228,36 @@ extension ValidationRun {
         record(LedgerEntry(table: "", file: input.display, line: candidates.first?.line ?? 1, rule: "read.unknown_table", severity: .error,
                            message: candidates.isEmpty ? .emptyFile : .unknownTable(scores: scoreText)))
         return nil
+    }
+
+    public static let heavenlyStems: [String] = ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸"]
+
+    /// Whether a record is the column-number row (栏次) that statistical report forms put under
+    /// their headers: its non-empty cells, in order, are an optional 栏次 / 栏号, then 甲、乙、丙 …
+    /// from 甲, then 1, 2, 3 … from 1, each following the one before. Told conservatively: at least
+    /// two numbers, and without 栏次 or 甲 at least three integers filling half the row.
+    public static func isColumnNumbersRow(_ record: RawRecord) -> Bool {
+        var cells: [String] = []
+        for i in 0..<record.fieldCount {
+            let text = TextCleaner.clean(record.lossyString(i), folding: .all)
+            if !text.isEmpty { cells.append(text) }
+        }
+        guard cells.count >= 2, cells.count <= 2_000 else { return false }
+        var labelled = false
+        if cells[0] == "栏次" || cells[0] == "栏号" {
+            labelled = true
+            cells.removeFirst()
+        }
+        var stems = 0
+        while stems < cells.count, stems < heavenlyStems.count, cells[stems] == heavenlyStems[stems] { stems += 1 }
+        var expected = 1
+        for cell in cells[stems...] {
+            guard cell.utf8.count <= 5, cell.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), Int(cell) == expected else { return false }
+            expected += 1
+        }
+        let numbers = stems + expected - 1
+        guard numbers >= 2 else { return false }
+        if labelled || stems > 0 { return true }
+        return numbers >= 3 && numbers * 2 >= record.fieldCount
     }
 }

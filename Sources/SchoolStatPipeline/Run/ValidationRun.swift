@@ -365,6 +365,12 @@ public final class ValidationRun: FindingSink {
                 record(LedgerEntry(table: schema.name, file: plan.input.display, line: line, rule: "read.title_row", severity: .warning,
                                    message: .titleRow(line: line)))
             }
+            if let line = plan.columnNumbersLine {
+                // Not data, and skipped before the rows are read: counted with the title rows.
+                output.counts.titleRows += 1
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: line, rule: "read.column_numbers_row", severity: .warning,
+                                   message: .columnNumbersRow(line: line)))
+            }
             let validator: TableValidator
             do {
                 validator = try TableValidator(header: plan.header, headerLine: plan.headerLine, output: output,
@@ -389,6 +395,7 @@ public final class ValidationRun: FindingSink {
                     facts = reader.facts
                     if let first = firstPasses[plan.index] { facts.sha256 = first.facts.sha256 }
                 }
+                reportCellNotes(facts.cellNotes, plan: plan)
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
                     inputSummaries[i].sha256 = facts.sha256
                     inputSummaries[i].bytes = facts.byteCount
@@ -476,5 +483,32 @@ public final class ValidationRun: FindingSink {
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         return f.string(from: date) + "-" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
+    }
+}
+
+extension ValidationRun {
+    /// What a worksheet's cells hold beyond their values, as findings: a formula without a stored
+    /// result (the cell read as empty), a value merged down and filled into each row.
+    func reportCellNotes(_ notes: [CellNote], plan: FilePlan) {
+        let schema = plan.header.schema
+        func columnName(_ field: Int) -> String {
+            if let c = plan.header.fieldForColumn.firstIndex(where: { $0 == field }) { return schema.columns[c].name }
+            return "#" + Spreadsheet.columnLetter(field)
+        }
+        for note in notes {
+            switch note {
+            case let .formulaWithoutValue(row, column, formula):
+                let letter = Spreadsheet.columnLetter(column)
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: row, rule: "read.formula_without_value", severity: .warning,
+                                   message: .formulaWithoutValue(line: row, letter: letter, reference: letter + String(row), formula: formula),
+                                   column: columnName(column), raw: formula, expected: "公式的计算结果 (the formula's result)"))
+            case let .moreFormulasWithoutValue(count, lastRow):
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: lastRow, rule: "read.formula_without_value", severity: .warning,
+                                   message: .moreFormulasWithoutValue(count: count, lastLine: lastRow)))
+            case let .mergedDown(range, top, column, value):
+                record(LedgerEntry(table: schema.name, file: plan.input.display, line: top, rule: "read.merged_cells", severity: .warning,
+                                   message: .mergedCells(range: range, value: value), column: columnName(column), raw: value, normalised: value))
+            }
+        }
     }
 }
