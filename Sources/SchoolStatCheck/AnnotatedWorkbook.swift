@@ -32,7 +32,6 @@ enum AnnotatedWorkbook {
 
     /// A sheet of the clerk's workbook that is not a table (notes, a list of choices): handed back as it was.
     struct PlainSheet {
-        var name: String
         var path: String
         var sheet: String
         /// Its place among the sheets handed back, as for `Source`.

@@ -257,16 +257,11 @@ public enum ClerkCheck {
         var notesZh: [String] = [], notesEn: [String] = []
 
         // 1. The limits, before the work: a file with more rows than a school's is not checked.
-        var tooLarge: [String: Int] = [:]
-        if limits.rows > 0 {
-            for file in options.files {
-                if let count = countRecords(file, encoding: options.encoding, readLimits: options.readLimits, stopAfter: limits.rows + 1),
-                   count > limits.rows + 1 {
-                    tooLarge[file] = limits.rows
-                }
-            }
-        }
-        let accepted = options.files.filter { tooLarge[$0] == nil }
+        let tooLarge = limits.rows == 0 ? [] : Set(options.files.filter { file in
+            (countRecords(file, encoding: options.encoding, readLimits: options.readLimits, stopAfter: limits.rows + 1) ?? 0) > limits.rows + 1
+        })
+        let refusals = tooLargeProblems(tooLarge, limit: limits.rows, display: display)
+        let accepted = options.files.filter { !tooLarge.contains($0) }
 
         // 2. The same validation as a county run, its findings spilled to disk as they come.
         let spill: ProblemSpill
@@ -310,6 +305,11 @@ public enum ClerkCheck {
             layouts[input] = FileLayout.read(plan: plan, keys: keys)
         }
         let schoolCodes = Set(layouts.values.flatMap(\.schoolCodes))
+        /// A finding placed in the clerk's file, or as about this school's record in the schools table.
+        func problem(_ entry: LedgerEntry) -> CheckProblem {
+            let inClerkFile = clerkFiles.contains(entry.sourceFile)
+            return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
+        }
 
         // 4. Every finding placed, in a few bytes each; counted by the rows it is on.
         var placed: [Placed] = []
@@ -348,20 +348,17 @@ public enum ClerkCheck {
         problems.reserveCapacity(shownCount)
         for p in placed.prefix(shownCount) {
             guard let entry = spill.entry(at: p.offset) else { continue }
-            let inClerkFile = clerkFiles.contains(entry.sourceFile)
-            problems.append(place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options))
+            problems.append(problem(entry))
         }
         let notShown = placed.count - problems.count
         if notShown > 0 {
             notesZh.append("共发现 \(placed.count) 处问题，这里列出前 \(problems.count) 处；其余 \(notShown) 处都在标注工作簿的“问题清单”中（或用 --max-problems 调高显示上限）。")
             notesEn.append("\(placed.count) problems found; the first \(problems.count) are listed here, and the other \(notShown) are in the annotated workbook's problem list (or raise the limit with --max-problems).")
         }
-        for problem in tooLargeProblems(tooLarge, display: display) {
-            problems.insert(problem, at: 0)
-            errors += 1
-            notesZh.append(problem.messageZh)
-            notesEn.append(problem.messageEn)
-        }
+        problems.insert(contentsOf: refusals, at: 0)
+        errors += refusals.count
+        notesZh += refusals.map(\.messageZh)
+        notesEn += refusals.map(\.messageEn)
 
         // 6. What each file held: each table sheet of a workbook of several on its own.
         var files: [CheckedFile] = []
@@ -430,15 +427,12 @@ public enum ClerkCheck {
                     guard let listed = listing, listed.count > 1 else { continue }
                     for sheet in listed where sheet.kind == .worksheet && sheet.name != Spreadsheet.problemListSheet
                         && !sources.contains(where: { $0.plan.input.file == file && $0.sheet == sheet.name }) {
-                        plain.append(AnnotatedWorkbook.PlainSheet(name: display[file] ?? file, path: file, sheet: sheet.name,
+                        plain.append(AnnotatedWorkbook.PlainSheet(path: file, sheet: sheet.name,
                                                                   position: (acceptedOrder[file] ?? 0) * 100_000 + sheet.index))
                     }
                 }
-                try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: tooLargeProblems(tooLarge, display: display), sources: sources,
-                                            plain: plain, limits: limits, to: partial, temporaryDirectory: work) { entry in
-                    let inClerkFile = clerkFiles.contains(entry.sourceFile)
-                    return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
-                }
+                try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: refusals, sources: sources,
+                                            plain: plain, limits: limits, to: partial, temporaryDirectory: work, problem: problem)
             } catch {
                 unlink(partial)
                 throw .output(error)
@@ -477,10 +471,9 @@ public enum ClerkCheck {
     }
 
     /// A problem for each file larger than the check takes.
-    static func tooLargeProblems(_ tooLarge: [String: Int], display: [String: String]) -> [CheckProblem] {
-        tooLarge.keys.sorted().reversed().map { file in
+    static func tooLargeProblems(_ tooLarge: Set<String>, limit: Int, display: [String: String]) -> [CheckProblem] {
+        tooLarge.sorted().map { file in
             let name = display[file] ?? file
-            let limit = tooLarge[file]!
             return CheckProblem(file: name, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
                                 column: "", heading: "", value: "", severity: .error, rule: "check.too_many_rows",
                                 messageZh: "文件“\(name)”有超过 \(limit) 行数据，超出了检查的上限，没有检查。一所学校的表通常只有几百行：请确认选的是本校的表，而不是全县的汇总表；确实需要时，可用 --max-rows 调高上限。",

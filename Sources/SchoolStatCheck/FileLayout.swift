@@ -11,8 +11,6 @@ struct FileLayout {
     /// The header row's cells as written, and its Excel row.
     var header: [String] = []
     var headerRow = 0
-    /// The physical line the header is on.
-    var headerLine = 0
     /// Where Excel's rows fall behind the physical lines: from `line` on, rows are `shift` fewer.
     /// A text file's record whose quoted value holds line breaks spans several lines but is one
     /// row in Excel.
@@ -40,7 +38,6 @@ struct FileLayout {
             if let field, i < schema.columns.count { layout.fieldForColumn[schema.columns[i].name] = field }
         }
         layout.header = plan.header.headers
-        layout.headerLine = plan.headerLine
         let schoolField = layout.fieldForColumn["school_code"]
         // The keys asked for, by field: value → key.
         var wanted: [Int: [String: String]] = [:]

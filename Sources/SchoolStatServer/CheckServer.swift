@@ -201,6 +201,8 @@ public enum CheckServer {
         // The check's own working files go under the upload's directory, removed with it whatever happens.
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = directory
+        // A check stopped by its memory ceiling ends at once, without the runtime's backtrace.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = answerFile
@@ -251,8 +253,8 @@ public enum CheckServer {
             return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
         default:
             return .refused(.unprocessableContent,
-                            zh: "检查这个文件所需的内存超过了上限（\(options.checkMemoryMB) MB），已停止。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）。",
-                            en: "Checking this file needed more memory than the limit (\(options.checkMemoryMB) MB) and was stopped. Make sure this is your school's table, or ask for a higher limit (--check-memory-mb).")
+                            zh: "检查这个文件时程序中止了，最可能是所需的内存超过了上限（\(options.checkMemoryMB) MB）。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）；如果本校的小表也这样，请把文件交给县里的数据管理员。",
+                            en: "The check of this file stopped, most likely because it needed more memory than the limit (\(options.checkMemoryMB) MB). Make sure this is your school's table, or ask for a higher limit (--check-memory-mb); if a small school table does this too, hand the file to the county's data office.")
         }
     }
 }

@@ -14,17 +14,10 @@ import SchoolStatServer
 struct ServerLimitTests {
     static let roster = TestSupport.fixture("check/roster_gbk.csv")
 
-    func app(_ configure: (inout ServerOptions) -> Void = { _ in }) -> (some ApplicationProtocol, String) {
-        var options = ServerOptions(rulesDirectory: TestSupport.rules)
-        options.workDirectory = TestSupport.temporaryDirectory()
-        options.executable = TestSupport.binary
-        configure(&options)
-        return (Application(router: CheckServer.router(options)), options.workDirectory)
-    }
+    /// The page's application as the other server tests make it.
+    func app(_ configure: (inout ServerOptions) -> Void = { _ in }) -> (some ApplicationProtocol, String) { ServerTests().app(configure) }
 
-    static func json(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-    }
+    static func json(_ response: TestResponse) throws -> [String: Any] { try ServerTests.json(response) }
 
     /// The roster's check answered as usual: three errors and the annotated workbook.
     static func answersRoster(_ client: some TestClientProtocol) async throws {

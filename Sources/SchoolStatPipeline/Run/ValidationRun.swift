@@ -146,23 +146,22 @@ public final class ValidationRun: FindingSink {
         // number (different numbers look alike once masked) is never taken for another.
         let value = entry.rawValue
         let comparable = !value.utf8.contains(0x2A) && !IDNumber.mayHoldIDNumber(value)
-        // No ID number reaches the ledger or the console whole, whatever field it is in.
-        if IDNumber.mayHoldIDNumber(entry.recordKey) { entry.recordKey = IDNumber.scrub(entry.recordKey) }
-        if IDNumber.mayHoldIDNumber(entry.rawValue) { entry.rawValue = IDNumber.scrub(entry.rawValue) }
-        if IDNumber.mayHoldIDNumber(entry.normalisedValue) { entry.normalisedValue = IDNumber.scrub(entry.normalisedValue) }
-        if IDNumber.mayHoldIDNumber(entry.messageZh) { entry.messageZh = IDNumber.scrub(entry.messageZh) }
-        if IDNumber.mayHoldIDNumber(entry.messageEn) { entry.messageEn = IDNumber.scrub(entry.messageEn) }
-        if IDNumber.mayHoldIDNumber(entry.expected) { entry.expected = IDNumber.scrub(entry.expected) }
-        // A value is shown for what it is, not in full: a megabyte-long cell does not make a
-        // megabyte-long ledger entry.
-        entry.rawValue = Self.shortened(entry.rawValue, Self.valueCharacters)
-        entry.normalisedValue = Self.shortened(entry.normalisedValue, Self.valueCharacters)
-        entry.messageZh = Self.shortened(entry.messageZh, Self.messageCharacters)
-        entry.messageEn = Self.shortened(entry.messageEn, Self.messageCharacters)
-        // A header cell that is an ID number names the column of an unknown-column finding. (The
-        // source file keeps its path here, for whoever matches findings to files; every writer
-        // scrubs it.)
-        if IDNumber.mayHoldIDNumber(entry.column) { entry.column = IDNumber.scrub(entry.column) }
+        // No ID number reaches the ledger or the console whole, whatever field it is in — a header
+        // cell that is one names the column of an unknown-column finding. (The source file keeps
+        // its path here, for whoever matches findings to files; every writer scrubs it.) A value
+        // is shown for what it is, not in full: a megabyte-long cell does not make a megabyte-long
+        // ledger entry.
+        func masked(_ text: inout String, cutAt limit: Int = .max) {
+            if IDNumber.mayHoldIDNumber(text) { text = IDNumber.scrub(text) }
+            if limit < .max { text = Self.shortened(text, limit) }
+        }
+        masked(&entry.recordKey)
+        masked(&entry.column)
+        masked(&entry.expected)
+        masked(&entry.rawValue, cutAt: Self.valueCharacters)
+        masked(&entry.normalisedValue, cutAt: Self.valueCharacters)
+        masked(&entry.messageZh, cutAt: Self.messageCharacters)
+        masked(&entry.messageEn, cutAt: Self.messageCharacters)
         if let w = waiverBook?.match(entry) {
             entry.note = IDNumber.scrub("豁免 (waived) 至 \(w.expires)：\(w.reason)" + (w.rectification.map { "；整改：\($0)" } ?? ""))
         }

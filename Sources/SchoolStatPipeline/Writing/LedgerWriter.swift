@@ -58,15 +58,19 @@ public final class LedgerWriter {
             lastFileShown = IDNumber.scrub(e.sourceFile)
         }
         add(lastFileShown)
-        // The line: a number in JSON, or null (and empty in CSV) for findings about a whole file.
-        nextName()
-        if e.line == 0 {
-            csvRow.field("")
-            json.appendUTF8("null")
-        } else {
-            csvRow.field(e.line)
-            CSVLines.appendInteger(Int64(e.line), to: &json)
+        /// A line number: a number in JSON, or null (and empty in CSV) when there is none.
+        func addLine(_ line: Int) {
+            nextName()
+            if line == 0 {
+                csvRow.field("")
+                json.appendUTF8("null")
+            } else {
+                csvRow.field(line)
+                CSVLines.appendInteger(Int64(line), to: &json)
+            }
         }
+        // The line, none for findings about a whole file.
+        addLine(e.line)
         add(e.recordKey)
         add(e.column)
         add(e.rawValue)
@@ -77,15 +81,8 @@ public final class LedgerWriter {
         add(e.messageEn)
         add(e.expected)
         add(e.note)
-        // The end of a range of lines recorded once: a number, or null (and empty) for one line.
-        nextName()
-        if e.lastLine == 0 {
-            csvRow.field("")
-            json.appendUTF8("null")
-        } else {
-            csvRow.field(e.lastLine)
-            CSVLines.appendInteger(Int64(e.lastLine), to: &json)
-        }
+        // The end of a range of lines recorded once, none for one line.
+        addLine(e.lastLine)
         add(e.sheet.isEmpty ? "" : IDNumber.scrub(e.sheet))
         assert(column == Self.columns.count)
         csvRow.endRow()
