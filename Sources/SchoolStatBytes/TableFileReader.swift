@@ -309,7 +309,8 @@ public struct TableFileReader: Sendable {
             if stopWhen() { stopped = true }
         }
         if facts.format == "xls" {
-            try XLSReader.read(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows, stop: { stopped })
+            try XLSReader.read(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows,
+                               notes: { notes.append($0) }, stop: { stopped })
         } else {
             try XLSXReader.streamSheet(path: facts.path, sheet: facts.sheet, limits: readLimits, sink: rows,
                                        notes: { notes.append($0) }, stop: { stopped })

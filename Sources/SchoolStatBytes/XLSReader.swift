@@ -2,7 +2,9 @@
 // of Excel 5.0/95 whose text FreeXL converts from the workbook's code page (CP936 in older
 // Chinese files) to UTF-8. The sheet's rows are handed over as the .xlsx reader hands them:
 // Excel's row numbers, cells as Excel shows them, trailing empty cells dropped, empty rows not
-// sent. FreeXL holds the whole workbook in memory, so the file's size is checked before it is
+// sent; a value merged down over several rows fills each of them and is named, as for .xlsx
+// (the merged ranges, like formula results, are read from the sheet's records beside FreeXL,
+// which does not expose them). FreeXL holds the whole workbook in memory, so the file's size is checked before it is
 // opened; a damaged, encrypted or disguised file is an error naming the sheet and cell where
 // known, never a crash or a silently short read.
 import CFreeXL
@@ -31,8 +33,11 @@ public enum XLSReader {
     /// numbers as Excel shows them (15 significant digits), date cells `YYYY-MM-DD` (with
     /// ` HH:MM:SS` when the cell holds a time of day too). Throws when the workbook cannot be
     /// opened, is damaged, or passes a limit; rows handed over before that stay handed over.
+    /// A value merged down over several rows (BIFF8) fills each row of its range, and the range
+    /// goes to `notes`, as for .xlsx.
     public static func read(path: String, sheet: String?, limits: ReadLimits,
-                            sink: (_ row: Int, _ cells: [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+                            sink: (_ row: Int, _ cells: [String]) -> Void,
+                            notes: (CellNote) -> Void = { _ in }, stop: () -> Bool) throws(ReadError) {
         try withWorkbook(path: path, limits: limits) { (book) throws(ReadError) in
             let index: Int
             if let sheet {
@@ -48,7 +53,7 @@ public enum XLSReader {
                 }
                 index = i
             }
-            try book.stream(sheet: index, path: path, fieldBytes: limits.fieldBytes, sink: sink, stop: stop)
+            try book.stream(sheet: index, path: path, fieldBytes: limits.fieldBytes, sink: sink, notes: notes, stop: stop)
         }
     }
 
@@ -212,7 +217,7 @@ private struct OpenWorkbook {
     }
 
     func stream(sheet index: Int, path: String, fieldBytes: Int,
-                sink: (Int, [String]) -> Void, stop: () -> Bool) throws(ReadError) {
+                sink: (Int, [String]) -> Void, notes: (CellNote) -> Void, stop: () -> Bool) throws(ReadError) {
         let name = names[index]
         let sheetPlace = "工作表“\(name)”"
         var status = freexl_select_active_worksheet(handle, UInt16(index))
@@ -229,8 +234,9 @@ private struct OpenWorkbook {
             throw .damaged(path: path, place: sheetPlace,
                            reason: "工作表有 \(rows) 行、\(columns) 列，超过 Excel 97-2003 的上限 \(XLSReader.maximumRow) 行、\(XLSReader.maximumColumns) 列 (\(rows) rows and \(columns) columns, more than Excel 97-2003 allows)")
         }
-        // Formula results, booleans and errors, which FreeXL leaves out or gives as 1 and 0.
+        // Formula results, booleans and errors, which FreeXL leaves out or gives as 1 and 0; merged ranges.
         var overlay: [Int: String] = [:]
+        var merges = MergeFiller([])
         if let records {
             let stream = workbookStream
             var version: UInt32 = 0
@@ -238,8 +244,10 @@ private struct OpenWorkbook {
             _ = freexl_get_info(handle, UInt16(FREEXL_BIFF_VERSION), &version)
             _ = freexl_get_info(handle, UInt16(FREEXL_BIFF_CODEPAGE), &codePage)
             do throws(XLSRecords.Failure) {
-                overlay = try XLSRecords.cells(stream, sheetAt: records[index].offset, biff8: version == UInt32(FREEXL_BIFF_VER_8),
-                                               codePage: codePage, fieldBytes: fieldBytes)
+                let extras = try XLSRecords.extras(stream, sheetAt: records[index].offset, biff8: version == UInt32(FREEXL_BIFF_VER_8),
+                                                   codePage: codePage, fieldBytes: fieldBytes)
+                overlay = extras.cells
+                merges = MergeFiller(extras.merges)
             } catch {
                 switch error {
                 case .tooLong(let row, let column):
@@ -290,6 +298,7 @@ private struct OpenWorkbook {
                 }
                 cells.append(text)
             }
+            if !merges.isEmpty { merges.fill(row: Int(row) + 1, cells: &cells, notes: notes) }
             // Trailing empty cells are not data.
             while let last = cells.last, last.isEmpty { cells.removeLast() }
             if !cells.isEmpty {

@@ -343,12 +343,40 @@ enum XLSRecords {
 
     enum Failure: Error { case tooLong(row: Int, column: Int) }
 
+    /// What a sheet's records hold that FreeXL does not give: the cells it does not give as Excel
+    /// shows them, and the merged ranges.
+    struct SheetExtras {
+        /// A formula's cached value (a number as stored, to be shown like any number; text;
+        /// TRUE/FALSE; an error) and a boolean or error constant, keyed by row × 256 + column (0-based).
+        var cells: [Int: String] = [:]
+        /// The merged ranges (MERGEDCELLS, BIFF8), rows 1-based as Excel numbers them, at most
+        /// `XLSXReader.maximumMergedRanges`.
+        var merges: [MergedRange] = []
+    }
+
+    /// The extras of the sheet starting at `offset`. A text longer than `fieldBytes` throws with its cell.
+    static func extras(_ stream: WorkbookStream, sheetAt offset: Int, biff8: Bool, codePage: UInt32,
+                       fieldBytes: Int) throws(Failure) -> SheetExtras {
+        var merges: [MergedRange] = []
+        let cells = try cells(stream, sheetAt: offset, biff8: biff8, codePage: codePage, fieldBytes: fieldBytes) { body, length in
+            // MERGEDCELLS: a count, then for each range its first and last row and column (0-based).
+            guard let count = stream.u16(body) else { return }
+            for i in 0..<min(Int(count), max(Int(length) - 2, 0) / 8) where merges.count < XLSXReader.maximumMergedRanges {
+                let at = body + 2 + 8 * i
+                guard let r1 = stream.u16(at), let r2 = stream.u16(at + 2), let c1 = stream.u16(at + 4), let c2 = stream.u16(at + 6),
+                      r1 <= r2, c1 <= c2, Int(c2) < XLSReader.maximumColumns else { continue }
+                merges.append(MergedRange(top: Int(r1) + 1, left: Int(c1), bottom: Int(r2) + 1, right: Int(c2)))
+            }
+        }
+        return SheetExtras(cells: cells, merges: merges)
+    }
+
     /// The cells of the sheet starting at `offset` that FreeXL does not give as Excel shows
     /// them: a formula's cached value (a number as stored, to be shown like any number; text;
     /// TRUE/FALSE; an error) and a boolean or error constant. Keyed by row × 256 + column (0-based).
-    /// A text longer than `fieldBytes` throws with its cell.
-    static func cells(_ stream: WorkbookStream, sheetAt offset: Int, biff8: Bool, codePage: UInt32,
-                      fieldBytes: Int) throws(Failure) -> [Int: String] {
+    /// Each MERGEDCELLS record's body goes to `merged`. A text longer than `fieldBytes` throws with its cell.
+    private static func cells(_ stream: WorkbookStream, sheetAt offset: Int, biff8: Bool, codePage: UInt32,
+                              fieldBytes: Int, merged: (_ body: Int, _ length: UInt16) -> Void) throws(Failure) -> [Int: String] {
         var out: [Int: String] = [:]
         guard stream.u16(offset) == 0x0809 else { return out }
         var depth = 0
@@ -393,6 +421,8 @@ enum XLSRecords {
                 guard let row = stream.u16(body), let column = stream.u16(body + 2),
                       let value = stream.byte(body + 6), let isError = stream.byte(body + 7) else { return out }
                 out[Int(row) * 256 + Int(column)] = isError != 0 ? errorText(value) : value != 0 ? "TRUE" : "FALSE"
+            case 0x00E5 where depth == 1 && biff8:
+                merged(body, length)
             default:
                 break
             }

@@ -275,6 +275,51 @@ struct MergedRange: Equatable {
         left = min(a.column, b.column); right = max(a.column, b.column)
         reference = String(decoding: ref.prefix(40), as: UTF8.self)
     }
+
+    /// A range from its corners (rows 1-based, columns 0-based), named as Excel writes it.
+    init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+        reference = Spreadsheet.columnLetter(left) + String(top) + ":" + Spreadsheet.columnLetter(right) + String(bottom)
+    }
+}
+
+/// Fills the value of each range merged down over several rows into every row of the range, as
+/// the rows of a sheet go by in order, and names each range once it is met: the same for .xlsx
+/// and .xls sheets.
+struct MergeFiller {
+    /// Ranges over several rows, by top row; `next` is the first not yet reached, `filling` those
+    /// reached whose value is being filled down.
+    private let merges: [MergedRange]
+    private var next = 0
+    private var filling: [(range: MergedRange, value: String)] = []
+
+    init(_ ranges: [MergedRange]) {
+        merges = ranges.filter { $0.bottom > $0.top }.sorted { ($0.top, $0.left) < ($1.top, $1.left) }
+    }
+
+    var isEmpty: Bool { merges.isEmpty }
+
+    /// Fills row `row` (its cells read, trailing empty ones still there): a range starting here
+    /// takes its value from this row; a row further down gets it in the range's first column when
+    /// it has anything else (a row left empty stays empty).
+    mutating func fill(row: Int, cells: inout [String], notes: (CellNote) -> Void) {
+        while next < merges.count && merges[next].top <= row {
+            let range = merges[next]
+            next += 1
+            // A range whose top row holds nothing has nothing to fill.
+            guard range.top == row, range.left < cells.count, !cells[range.left].isEmpty else { continue }
+            let value = cells[range.left]
+            filling.append((range, value))
+            notes(.mergedDown(range: range.reference, top: range.top, column: range.left, value: value))
+        }
+        guard !filling.isEmpty else { return }
+        filling.removeAll { $0.range.bottom < row }
+        guard cells.contains(where: { !$0.isEmpty }) else { return }
+        for (range, value) in filling where range.top < row {
+            if range.left >= cells.count { cells.append(contentsOf: repeatElement("", count: range.left + 1 - cells.count)) }
+            cells[range.left] = value
+        }
+    }
 }
 
 /// The merged ranges found in each sheet part of a file as it is on disk (path, part, size,
@@ -376,11 +421,8 @@ private final class SheetHandler: XMLEventHandler {
     private let fieldBytes: Int
     private let sink: (Int, [String]) -> Void
     private let notes: (CellNote) -> Void
-    /// Merged ranges over several rows, by top row; `nextMerge` is the first not yet reached, `filling`
-    /// those reached whose value is being filled down.
-    private let merges: [MergedRange]
-    private var nextMerge = 0
-    private var filling: [(range: MergedRange, value: String)] = []
+    /// Merged ranges over several rows, filled down row by row.
+    private var merges: MergeFiller
     /// The cell's formula (`<f>`), shortened, and whether the cell has one and a stored result.
     private var formula: [UInt8] = []
     private var inFormula = false
@@ -403,7 +445,7 @@ private final class SheetHandler: XMLEventHandler {
         self.sheetName = sheetName
         self.shared = shared
         self.fieldBytes = fieldBytes
-        self.merges = merges
+        self.merges = MergeFiller(merges)
         self.sink = sink
         self.notes = notes
     }
@@ -412,28 +454,6 @@ private final class SheetHandler: XMLEventHandler {
     func finish() {
         let more = formulasWithoutValue - XLSXReader.namedFormulasWithoutValue
         if more > 0 { notes(.moreFormulasWithoutValue(count: more, lastRow: lastFormulaRow)) }
-    }
-
-    /// Fills the values of merged ranges down into this row (its cells read, trailing empty ones
-    /// still there): a range starting here takes its value from this row; a row further down
-    /// gets it in the range's first column, when it has anything else (a row left empty stays empty).
-    private func fillMerged() {
-        while nextMerge < merges.count && merges[nextMerge].top <= rowNumber {
-            let range = merges[nextMerge]
-            nextMerge += 1
-            // A range whose top row holds nothing has nothing to fill.
-            guard range.top == rowNumber, range.left < cells.count, !cells[range.left].isEmpty else { continue }
-            let value = cells[range.left]
-            filling.append((range, value))
-            notes(.mergedDown(range: range.reference, top: range.top, column: range.left, value: value))
-        }
-        guard !filling.isEmpty else { return }
-        filling.removeAll { $0.range.bottom < rowNumber }
-        guard cells.contains(where: { !$0.isEmpty }) else { return }
-        for (range, value) in filling where range.top < rowNumber {
-            if range.left >= cells.count { cells.append(contentsOf: repeatElement("", count: range.left + 1 - cells.count)) }
-            cells[range.left] = value
-        }
     }
 
     /// Where the parse is, for a message: the sheet, the row and the cell.
@@ -543,7 +563,7 @@ private final class SheetHandler: XMLEventHandler {
             }
             cellReference = ""
         } else if XMLPushParser.equals(name, "row") {
-            if !merges.isEmpty { fillMerged() }
+            if !merges.isEmpty { merges.fill(row: rowNumber, cells: &cells, notes: notes) }
             // Trailing empty cells are not data.
             while let last = cells.last, last.isEmpty { cells.removeLast() }
             if !cells.isEmpty { sink(rowNumber, cells) }

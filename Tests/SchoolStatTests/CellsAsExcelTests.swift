@@ -103,6 +103,36 @@ struct CellsAsExcelTests {
         #expect(result.summary.tables["teachers"]?.rowsClean == 5)
     }
 
+    @Test("an Excel 97-2003 (.xls) roster with a merged group row and a school code merged down reads as the same roster in .xlsx")
+    func mergedDownLegacy() throws {
+        // merged.xls holds exactly the rows and merges built here (make_xls_fixtures.py).
+        let groups = ["基本信息", "none:", "none:", "none:", "学历与资格", "none:", "none:", "none:", "none:"]
+        var rows = B.row(1, groups) + B.row(2, B.header)
+        for i in 1...5 {
+            var t = B.teacher(i)
+            if i > 1 { t[3] = "none:" }
+            rows += B.row(i + 2, t)
+        }
+        let xlsx = try B.validate(B.sheet(rows, merged: ["A1:D1", "E1:I1", "D3:D7"]))
+        let xls = try TestSupport.validate([TestSupport.fixture("xls/merged.xls")]) { $0.asOf = "2018-09-30" }
+        for result in [xlsx, xls] {
+            #expect(findings(result, "read.title_row").map { $0["line"] } == ["1"])
+            let found = findings(result, "read.merged_cells")
+            #expect(found.count == 1)
+            #expect(found.first?["line"] == "3")
+            #expect(found.first?["column"] == "school_code")
+            #expect(found.first?["message_zh"] == "D3:D7 是合并单元格，已把“3150010001”填到每一行；提交前请取消合并并填满。")
+            conserved(result, read: 5)
+            #expect(clean(result).map { $0["school_code"] } == Array(repeating: "3150010001", count: 5))
+        }
+        // The same clean values, lineage aside.
+        func values(_ result: RunResult) -> [[String: String]] {
+            clean(result).map { $0.filter { !["source_file", "source_line"].contains($0.key) } }
+        }
+        #expect(values(xls) == values(xlsx))
+        #expect(values(xls).count == 5)
+    }
+
     @Test("a two-row header whose first cells are merged down over both rows is found on its second row")
     func twoRowHeader() throws {
         // Row 1: 教师编号 … 学校标识码 each merged over rows 1–2, and 个人情况 over E1:I1; row 2: the rest.

@@ -21,6 +21,10 @@ The .xls files are committed: the tests need neither xlwt nor LibreOffice.
 - short_dimensions.xls  biff5_gbk.xls with a DIMENSIONS record of no bytes after a record whose
                  body reads as 65,535 by 65,535 (FreeXL, left to itself, sizes the cells from
                  what the record before left in its buffer, fails, and crashes).
+- merged.xls     the teacher roster of the workbook tests (WorkbookBuilder in
+                 HostileWorkbookTests.swift, the same header and teachers 1–5) under a group row
+                 基本信息 / 学历与资格 merged across A1:D1 and E1:I1, with the school code written
+                 once and merged down over the five teachers (D3:D7), as county rosters often have it.
 - damaged.xls    roster.xls cut off after its first 2,600 bytes.
 - not_excel.xls  a CSV file named .xls.
 - biff5_gbk.xls  Excel 5.0/95 (BIFF5) as a Chinese Excel 95 saved it: CODEPAGE 936, sheet names
@@ -100,6 +104,33 @@ def roster(ws):
     ws.write(4, 12, 15.4203)
     ws.write(4, 13, "", TEXT)
     ws.write(4, 14, None, DATE)
+
+
+# The header and teachers of WorkbookBuilder (HostileWorkbookTests.swift), computed the same way.
+BUILDER_HEADER = ["教师编号", "姓名", "身份证号", "学校标识码", "性别", "出生日期", "最高学历", "教师资格证", "年工资收入（万元）"]
+
+
+def builder_teacher(i):
+    k = i // 99
+    birth = "%04d%02d%02d" % (1975 + k // 336, 1 + (k // 28) % 12, 1 + k % 28)
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    body = "500110" + birth + "%02d" % (i % 99) + "2"
+    total = sum(int(d) * w for d, w in zip(body, weights))
+    ident = body + "10X98765432"[total % 11]
+    date = birth[:4] + "-" + birth[4:6] + "-" + birth[6:]
+    return ["T%07d" % i, "王芳", ident, "3150010001", "女", date, "本科", "是", "15.4203"]
+
+
+def merged(ws):
+    ws.write_merge(0, 0, 0, 3, "基本信息")
+    ws.write_merge(0, 0, 4, 8, "学历与资格")
+    for c, h in enumerate(BUILDER_HEADER):
+        ws.write(1, c, h)
+    for i in range(1, 6):
+        for c, v in enumerate(builder_teacher(i)):
+            if c != 3:
+                ws.write(i + 1, c, v, TEXT)
+    ws.write_merge(2, 6, 3, 3, "3150010001", TEXT)
 
 
 def record(kind, body):
@@ -204,6 +235,10 @@ def main():
     problems.write(0, 1, "问题")
     roster(wb.add_sheet("教师名册"))
     wb.save(str(HERE / "annotated.xls"))
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    merged(wb.add_sheet("名册"))
+    wb.save(str(HERE / "merged.xls"))
 
     data = (HERE / "roster.xls").read_bytes()
     (HERE / "damaged.xls").write_bytes(data[:2600])
