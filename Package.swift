@@ -64,8 +64,9 @@ let package = Package(
         // The targets below depend on each other one way, in this order: what each may use is what
         // is listed above it. README.md, "How the code is laid out", draws the graph.
         //
-        // Model: values, the schema and rule-set types, the rule language's syntax tree, findings
-        // and errors. Plain data; no I/O, no unsafe code.
+        // Model: values, the schema and rule-set types, the rule language's syntax tree, `pattern:`
+        // expressions (parsed once, matched in linear time), findings and errors. Plain data; no
+        // I/O, no unsafe code.
         .target(name: "SchoolStatModel", path: "Sources/SchoolStatModel", swiftSettings: release),
         // Bytes: the only target with unsafe code (pointers, unmanaged references, unchecked
         // Sendable), behind safe APIs: the libcsv, libxml2, FreeXL, iconv and OpenCC bridges, record
@@ -80,7 +81,7 @@ let package = Package(
             path: "Sources/SchoolStatBytes", swiftSettings: release
         ),
         // Rules: Rules/ loaded and checked — YAML, schemas, packs, profiles, waivers, the rule
-        // language's parser, compiler and built-in functions, patterns.
+        // language's parser, compiler and built-in functions.
         .target(
             name: "SchoolStatRules",
             dependencies: ["SchoolStatModel", "SchoolStatBytes", "CSupport", .product(name: "Yams", package: "Yams")],

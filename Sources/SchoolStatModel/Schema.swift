@@ -37,7 +37,7 @@ public struct UnitKind: Sendable {
 }
 
 public struct ColumnSpec: Sendable {
-    public init(name: String, type: ColumnType, titleZh: String, titleEn: String, aliases: [String], required: Bool, unit: UnitKind? = nil, minimum: FixedDecimal? = nil, maximum: FixedDecimal? = nil, earliest: Day? = nil, latest: Day? = nil, length: ClosedRange<Int>? = nil, digitsOnly: Bool, uppercase: Bool, pattern: String? = nil, enumAliases: [String: String], enumValues: [String], enumExact: [String: String] = [:], enumLabelsZh: [String: String] = [:], missingTokens: Set<String>, acceptRatio: Bool, personal: PersonalData? = nil, cleanOutput: CleanOutputPolicy, hintZh: String? = nil, hintEn: String? = nil, location: SourceLocation) {
+    public init(name: String, type: ColumnType, titleZh: String, titleEn: String, aliases: [String], required: Bool, unit: UnitKind? = nil, minimum: FixedDecimal? = nil, maximum: FixedDecimal? = nil, earliest: Day? = nil, latest: Day? = nil, length: ClosedRange<Int>? = nil, digitsOnly: Bool, uppercase: Bool, pattern: Pattern? = nil, enumAliases: [String: String], enumValues: [String], enumExact: [String: String] = [:], enumLabelsZh: [String: String] = [:], missingTokens: Set<String>, acceptRatio: Bool, personal: PersonalData? = nil, cleanOutput: CleanOutputPolicy, hintZh: String? = nil, hintEn: String? = nil, location: SourceLocation) {
         self.name = name; self.type = type; self.titleZh = titleZh; self.titleEn = titleEn; self.aliases = aliases; self.required = required; self.unit = unit; self.minimum = minimum; self.maximum = maximum; self.earliest = earliest; self.latest = latest; self.length = length; self.digitsOnly = digitsOnly; self.uppercase = uppercase; self.pattern = pattern; self.enumAliases = enumAliases; self.enumValues = enumValues; self.enumExact = enumExact; self.enumLabelsZh = enumLabelsZh; self.missingTokens = missingTokens; self.acceptRatio = acceptRatio; self.personal = personal; self.cleanOutput = cleanOutput; self.hintZh = hintZh; self.hintEn = hintEn; self.location = location
     }
 
@@ -55,7 +55,8 @@ public struct ColumnSpec: Sendable {
     public var length: ClosedRange<Int>?
     public var digitsOnly: Bool
     public var uppercase: Bool
-    public var pattern: String?
+    /// `pattern:`, compiled when the rules load.
+    public var pattern: Pattern?
     /// Match key of an accepted spelling → canonical value.
     public var enumAliases: [String: String]
     public var enumValues: [String]

@@ -144,7 +144,7 @@ public struct SchemaLoader {
             case "pattern":
                 guard let p = document.string(node, context: ctx) else { continue }
                 // Only patterns that match in linear time are taken; the rest are refused here, with why.
-                do { _ = try LinearPattern(p); c.pattern = p } catch {
+                do { c.pattern = try Pattern(p) } catch {
                     document.fail(node, "正则表达式 `\(p)` 不能使用：\(error.description) (pattern refused: \(error.message))")
                 }
             case "values":

@@ -33,8 +33,7 @@ public final class CellNormaliser {
     private var exactBoolean: ByteLookup<Bool>
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
-    private let simplePattern: CharacterClassPattern?
-    private let patternRegex: LinearPattern?
+    private let pattern: Pattern?
     /// An enumeration's accepted values, for messages: the keys, and their Chinese spellings.
     private let allowedKeys: String
     /// How messages name the column (the catalogue's subject).
@@ -59,8 +58,7 @@ public final class CellNormaliser {
         exactEnum = ByteLookup([])
         exactBoolean = ByteLookup([])
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
-        simplePattern = column.pattern.flatMap(CharacterClassPattern.init)
-        patternRegex = simplePattern != nil ? nil : column.pattern.flatMap { try? LinearPattern($0) }
+        pattern = column.pattern
         subject = CellSubject(column)
         allowedKeys = column.enumValues.joined(separator: ", ")
         allowedZh = column.hintZh ?? column.enumValues.map { column.zhText($0) }.joined(separator: "、")
@@ -101,10 +99,7 @@ public final class CellNormaliser {
     }
 
     private func matchesPattern(_ value: String) -> Bool {
-        if column.pattern == nil { return true }
-        if let simplePattern { return simplePattern.matches(value) }
-        // A pattern that did not compile was refused when the rules loaded; should one reach here, no value passes.
-        return patternRegex?.matches(value) ?? false
+        pattern?.matches(value) ?? true
     }
 
     /// A problem in both languages, from the message catalogue (Model/Messages).
@@ -236,8 +231,9 @@ public final class CellNormaliser {
 
     @inline(__always)
     private func matchesSimplePattern(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        if column.pattern != nil { guard let simplePattern, simplePattern.matches(b) else { return false } }
-        return true
+        // A pattern the bytes cannot settle leaves the cell to the full normalisation.
+        guard let pattern else { return true }
+        return pattern.quickMatch(b) ?? false
     }
 
     private enum MissingVerdict { case no, yes, lookUp, lookUpKey }
@@ -275,7 +271,7 @@ public final class CellNormaliser {
                 expected: "\(describe(length)) 字符"))
         }
         if !matchesPattern(value) {
-            return .failure(problem("pattern", .pattern(shown: display(raw)), expected: column.pattern ?? ""))
+            return .failure(problem("pattern", .pattern(shown: display(raw)), expected: column.pattern?.source ?? ""))
         }
         return .success(.text(value))
     }

@@ -100,7 +100,7 @@ import SchoolStatRules
 
     /// Whether a pattern is taken, and if so a match against `cell`.
     public static func pattern(_ pattern: String, cell: String) -> Bool? {
-        guard let compiled = try? LinearPattern(pattern) else { return nil }
+        guard let compiled = try? Pattern(pattern) else { return nil }
         return compiled.matches(cell)
     }
 }

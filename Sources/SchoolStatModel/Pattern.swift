@@ -1,8 +1,8 @@
-// Rules (normalising): the regular expressions a schema's `pattern:` may use, matched in time linear
-// in the cell (a Thompson automaton run breadth-first, as RE2 does), so that no pattern a county
-// writes and no cell a school sends can make a run hang.
-import SchoolStatModel
-import SchoolStatBytes
+// Model (rules): the regular expressions a schema's `pattern:` may use — one parser for one
+// syntax, compiled once when the rules load. Matching takes time linear in the cell (a Thompson
+// automaton run breadth-first, as RE2 does), so that no pattern a county writes and no cell a
+// school sends can make a run hang; the patterns codes use (`[0-9]{17}[0-9X]`, `[A-Z0-9]+`) are
+// recognised in the parsed pattern and matched byte by byte without the automaton.
 
 /// A compiled `pattern:`, matched against a whole cell.
 ///
@@ -11,7 +11,14 @@ import SchoolStatBytes
 /// `* + ? {n} {n,} {n,m}` (lazy forms are accepted and mean the same for a whole match); `^` and
 /// `$`. What cannot be matched in linear time — backreferences, lookaround, possessive
 /// quantifiers, inline flags — is refused when the rules load, with the reason.
-public struct LinearPattern: Sendable {
+public struct Pattern: Sendable {
+    /// The pattern as the rule file writes it.
+    public let source: String
+    /// The same pattern as a run of ASCII classes each taken a fixed number of times but the last
+    /// (`[0-9]{17}[0-9X]`, `[A-Z0-9]+`, `T[0-9]{7}`), when it is one: then each class's share of
+    /// the cell is known, and the cell's bytes are checked in one pass.
+    @usableFromInline let classes: ClassRun?
+
     /// Instructions a pattern may compile to (counted repetitions are expanded).
     public static let maximumProgram = 5_000
 
@@ -47,16 +54,30 @@ public struct LinearPattern: Sendable {
     private let program: [Instruction]
 
     public init(_ pattern: String) throws(SyntaxError) {
+        source = pattern
         var parser = PatternParser(Array(pattern.unicodeScalars))
         let node = try parser.parseAll()
         var builder = ProgramBuilder()
         try builder.emit(node)
         builder.append(.accept)
         program = builder.program
+        classes = ClassRun(node)
     }
 
     /// Whether the whole of `text` matches.
     public func matches(_ text: String) -> Bool {
+        if let classes { return classes.matches(text.utf8) }
+        return automatonMatches(text)
+    }
+
+    /// Whether the whole of a cell's UTF-8 bytes matches, for a pattern that is a run of ASCII
+    /// classes; nil for any other pattern (the caller then has the text matched).
+    @inlinable
+    public func quickMatch<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool? {
+        classes?.matches(bytes)
+    }
+
+    private func automatonMatches(_ text: String) -> Bool {
         let count = program.count
         var current: [Int] = []
         var next: [Int] = []
@@ -104,18 +125,79 @@ public struct LinearPattern: Sendable {
     }
 }
 
-private struct ProgramBuilder {
-    var program: [LinearPattern.Instruction] = []
+/// A pattern that is a run of ASCII classes, each taken a fixed number of times but the last.
+public struct ClassRun: Sendable {
+    @usableFromInline struct Piece: Sendable {
+        /// The ASCII bytes allowed, one bit each: 0–63 in `low`, 64–127 in `high`.
+        @usableFromInline var low: UInt64 = 0
+        @usableFromInline var high: UInt64 = 0
+        @usableFromInline var minimum: Int
+        @usableFromInline var maximum: Int
 
-    mutating func append(_ i: LinearPattern.Instruction) { program.append(i) }
-
-    mutating func check() throws(LinearPattern.SyntaxError) {
-        if program.count > LinearPattern.maximumProgram {
-            throw LinearPattern.SyntaxError(offset: 0, message: "正则表达式展开后过大（重复次数太多），请简化 (pattern too large once its repetitions are expanded)")
+        @inlinable @inline(__always)
+        func allows(_ b: UInt8) -> Bool {
+            b < 64 ? low & (1 &<< UInt64(b)) != 0 : b < 128 && high & (1 &<< UInt64(b &- 64)) != 0
         }
     }
 
-    mutating func emit(_ node: LinearPattern.Node) throws(LinearPattern.SyntaxError) {
+    @usableFromInline let pieces: [Piece]
+
+    /// The run a parsed pattern is, or nil: only sets of ASCII characters (not negated), each
+    /// repeated a fixed number of times except the last.
+    fileprivate init?(_ node: Pattern.Node) {
+        var parts: [Pattern.Node]
+        if case .concat(let p) = node { parts = p } else { parts = [node] }
+        var pieces: [Piece] = []
+        for part in parts {
+            var set = part, minimum = 1, maximum = 1
+            if case let .repeated(inner, min, max) = part {
+                set = inner; minimum = min; maximum = max ?? Int.max
+            }
+            guard case let .set(ranges, negated) = set, !negated, !ranges.isEmpty,
+                  ranges.allSatisfy({ $0.upperBound < 128 }) else { return nil }
+            var piece = Piece(minimum: minimum, maximum: maximum)
+            for r in ranges {
+                for b in r { if b < 64 { piece.low |= 1 << UInt64(b) } else { piece.high |= 1 << UInt64(b - 64) } }
+            }
+            pieces.append(piece)
+        }
+        guard !pieces.isEmpty, pieces.dropLast().allSatisfy({ $0.minimum == $0.maximum }) else { return nil }
+        self.pieces = pieces
+    }
+
+    /// Whole match, in one pass: each piece but the last takes exactly its count, the last the rest.
+    @inlinable
+    func matches<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool {
+        var iterator = bytes.makeIterator()
+        let last = pieces.count - 1
+        for k in 0..<last {
+            let p = pieces[k]
+            for _ in 0..<p.minimum {
+                guard let b = iterator.next(), p.allows(b) else { return false }
+            }
+        }
+        let p = pieces[last]
+        var count = 0
+        while let b = iterator.next() {
+            guard p.allows(b) else { return false }
+            count += 1
+        }
+        return count >= p.minimum && count <= p.maximum
+    }
+}
+
+private struct ProgramBuilder {
+    var program: [Pattern.Instruction] = []
+
+    mutating func append(_ i: Pattern.Instruction) { program.append(i) }
+
+    mutating func check() throws(Pattern.SyntaxError) {
+        if program.count > Pattern.maximumProgram {
+            throw Pattern.SyntaxError(offset: 0, message: "正则表达式展开后过大（重复次数太多），请简化 (pattern too large once its repetitions are expanded)")
+        }
+    }
+
+    mutating func emit(_ node: Pattern.Node) throws(Pattern.SyntaxError) {
         try check()
         switch node {
         case .empty: break
@@ -169,17 +251,17 @@ private struct PatternParser {
 
     init(_ s: [Unicode.Scalar]) { self.s = s }
 
-    func fail(_ message: String, at offset: Int? = nil) -> LinearPattern.SyntaxError {
-        LinearPattern.SyntaxError(offset: offset ?? i, message: message)
+    func fail(_ message: String, at offset: Int? = nil) -> Pattern.SyntaxError {
+        Pattern.SyntaxError(offset: offset ?? i, message: message)
     }
 
-    mutating func parseAll() throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
+    mutating func parseAll() throws(Pattern.SyntaxError) -> Pattern.Node {
         let node = try alternation()
         if i < s.count { throw fail("多余的 `)` (unbalanced `)`)") }
         return node
     }
 
-    mutating func alternation() throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
+    mutating func alternation() throws(Pattern.SyntaxError) -> Pattern.Node {
         var options = [try sequence()]
         while i < s.count && s[i] == "|" {
             i += 1
@@ -188,8 +270,8 @@ private struct PatternParser {
         return options.count == 1 ? options[0] : .alternate(options)
     }
 
-    mutating func sequence() throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
-        var parts: [LinearPattern.Node] = []
+    mutating func sequence() throws(Pattern.SyntaxError) -> Pattern.Node {
+        var parts: [Pattern.Node] = []
         while i < s.count && s[i] != "|" && s[i] != ")" {
             var atom = try self.atom()
             atom = try quantified(atom)
@@ -198,7 +280,7 @@ private struct PatternParser {
         return parts.count == 1 ? parts[0] : .concat(parts)
     }
 
-    mutating func quantified(_ atom: LinearPattern.Node) throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
+    mutating func quantified(_ atom: Pattern.Node) throws(Pattern.SyntaxError) -> Pattern.Node {
         guard i < s.count else { return atom }
         let at = i
         var bounds: (Int, Int?)
@@ -220,7 +302,7 @@ private struct PatternParser {
     }
 
     /// `{n}`, `{n,}`, `{n,m}`; nil (and the brace read as a literal) when it is not one.
-    mutating func counted() throws(LinearPattern.SyntaxError) -> (Int, Int?)? {
+    mutating func counted() throws(Pattern.SyntaxError) -> (Int, Int?)? {
         let start = i
         var j = i + 1
         func number() -> Int? {
@@ -243,7 +325,7 @@ private struct PatternParser {
         return (low, high)
     }
 
-    mutating func atom() throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
+    mutating func atom() throws(Pattern.SyntaxError) -> Pattern.Node {
         let c = s[i]
         switch c {
         case "(":
@@ -289,7 +371,7 @@ private struct PatternParser {
     static let space: [ClosedRange<UInt32>] = [0x09...0x0D, 0x20...0x20, 0xA0...0xA0, 0x3000...0x3000]
 
     /// An escape after `\`: a set of ranges, negated for `\D \W \S`.
-    mutating func escape(inClass: Bool) throws(LinearPattern.SyntaxError) -> (ranges: [ClosedRange<UInt32>], negated: Bool) {
+    mutating func escape(inClass: Bool) throws(Pattern.SyntaxError) -> (ranges: [ClosedRange<UInt32>], negated: Bool) {
         let at = i
         i += 1
         guard i < s.count else { throw fail("结尾多了一个 `\\` (trailing backslash)", at: at) }
@@ -323,7 +405,7 @@ private struct PatternParser {
         }
     }
 
-    mutating func characterClass() throws(LinearPattern.SyntaxError) -> LinearPattern.Node {
+    mutating func characterClass() throws(Pattern.SyntaxError) -> Pattern.Node {
         let at = i
         i += 1
         var negated = false
