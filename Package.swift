@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
@@ -77,6 +78,8 @@ let package = Package(
             dependencies: [
                 "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CFreeXL", "CSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Sources/SchoolStatBytes", swiftSettings: release
         ),
@@ -92,6 +95,7 @@ let package = Package(
             name: "SchoolStatPipeline",
             dependencies: [
                 "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "CSupport",
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "Sources/SchoolStatPipeline", swiftSettings: release
         ),

@@ -2,14 +2,13 @@
 // order; worker threads transform them in parallel; the results come back to
 // the caller's thread in the order the batches went in, so everything written
 // from them is the same whatever the number of threads.
-// Also `Pending`: one value computed on a thread of its own while the caller goes on.
+import DequeModule
 import Foundation
-import SchoolStatModel
 
 public final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private let condition = NSCondition()
-    /// Batches waiting for a worker; never longer than the window, so taking from the front is cheap.
-    private var pending: [(sequence: Int, input: Input)] = []
+    /// Batches waiting for a worker, never more than the window.
+    private var pending: Deque<(sequence: Int, input: Input)> = []
     private var finished: [Int: Output] = [:]
     private var submitted = 0
     private var consumed = 0
@@ -87,34 +86,5 @@ public final class OrderedWorkers<Input, Output>: @unchecked Sendable {
             condition.unlock()
             consume(output)
         }
-    }
-}
-
-/// A value computed on another thread while the caller goes on, or at once on the caller's.
-public final class Pending<Value>: @unchecked Sendable {
-    private var result: Value?
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-
-    public init(onAnotherThread: Bool, _ compute: @escaping @Sendable () -> Value) {
-        guard onAnotherThread else {
-            result = compute()
-            done.signal()
-            return
-        }
-        let thread = Thread { [self] in
-            let value = compute()
-            lock.withLock { result = value }
-            done.signal()
-        }
-        thread.name = "schoolstat-pending"
-        thread.start()
-    }
-
-    /// The value, once computed (waits for it the first time).
-    public var value: Value {
-        if let value = lock.withLock({ result }) { return value }
-        done.wait()
-        return lock.withLock { result! }
     }
 }

@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HeapModule
 import SchoolStatModel
 
 /// Where a row is: which input file (by position in the run) and which record.
@@ -214,34 +215,23 @@ public final class DuplicateFinder: @unchecked Sendable {
         }
         if !buffer.isEmpty { spill() }
         var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
-        // k-way merge through a binary min-heap of run indices, ordered by their heads:
-        // O(n log k) in the n keys and k runs.
-        var heap = readers.indices.filter { readers[$0].head != nil }
-        func less(_ a: Int, _ b: Int) -> Bool { readers[heap[a]].head! < readers[heap[b]].head! }
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < heap.count && less(l, smallest) { smallest = l }
-                if r < heap.count && less(r, smallest) { smallest = r }
-                if smallest == i { return }
-                heap.swapAt(i, smallest)
-                i = smallest
-            }
-        }
-        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        while let top = heap.first {
-            visit(readers[top].head!)
-            readers[top].advance()
-            if readers[top].head == nil {
-                heap.swapAt(0, heap.count - 1)
-                heap.removeLast()
-            }
-            siftDown(0)
+        // k-way merge through a min-heap of the runs' heads: O(n log k) in the n keys and k runs.
+        var heap = Heap(readers.indices.compactMap { i in readers[i].head.map { RunHead(entry: $0, run: i) } })
+        while let smallest = heap.popMin() {
+            visit(smallest.entry)
+            readers[smallest.run].advance()
+            if let next = readers[smallest.run].head { heap.insert(RunHead(entry: next, run: smallest.run)) }
         }
         for run in runs { unlink(run.path) }
         runs = []
+    }
+
+    /// A run's first entry not yet merged; the run's number settles ties, as the order of the runs did.
+    private struct RunHead: Comparable {
+        var entry: Entry
+        var run: Int
+        static func < (a: RunHead, b: RunHead) -> Bool { a.entry < b.entry || (!(b.entry < a.entry) && a.run < b.run) }
+        static func == (a: RunHead, b: RunHead) -> Bool { !(a < b) && !(b < a) }
     }
 
     /// Streams one sorted run back from disk.

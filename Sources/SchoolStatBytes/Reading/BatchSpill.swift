@@ -41,8 +41,7 @@ public enum BatchSpill {
         private var fd: Int32
         private var scratch: [UInt8] = []
         private var failed = false
-        private let queue = DispatchQueue(label: "schoolstat.spill")
-        private let waiting = DispatchSemaphore(value: 8)
+        private let stage = BoundedStage(label: "schoolstat.spill", capacity: 8)
 
         public init?(path: String) {
             self.path = path
@@ -54,16 +53,12 @@ public enum BatchSpill {
 
         /// Queues `batch` for writing; waits while eight are already queued.
         public func write(_ batch: RecordBatch) {
-            waiting.wait()
-            queue.async {
-                self.store(batch)
-                self.waiting.signal()
-            }
+            stage.submit { self.store(batch) }
         }
 
         /// Closes the file once every queued batch is written; true when all of them reached it.
         public func finish() -> Bool {
-            queue.sync {
+            stage.drain {
                 if close(fd) != 0 { failed = true }
                 fd = -1
                 return !failed

@@ -32,8 +32,7 @@ extension ValidationRun {
         let finders: [DuplicateFinder]
         private let fileIndex: Int32
         private let workers: OrderedWorkers<RecordBatch, BatchKeys>
-        private let queue = DispatchQueue(label: "schoolstat.keys")
-        private let waiting = DispatchSemaphore(value: 8)
+        private let adding = BoundedStage(label: "schoolstat.keys", capacity: 8)
 
         /// `readers` gives each worker the normaliser and field of each key column the file has (one
         /// set per worker, so that the threads do not contend on shared reference counts);
@@ -51,12 +50,11 @@ extension ValidationRun {
         /// Waits until every submitted batch's keys are in the finders.
         func finish() {
             workers.finish(consume: add)
-            queue.sync {}
+            adding.drain()
         }
 
         private func add(_ batch: BatchKeys) {
-            waiting.wait()
-            queue.async { [self] in
+            adding.submit { [self] in
                 let constraints = finders.count
                 for (row, position) in batch.positions.enumerated() {
                     for u in 0..<constraints {
@@ -65,7 +63,6 @@ extension ValidationRun {
                         }
                     }
                 }
-                waiting.signal()
             }
         }
 
@@ -113,45 +110,39 @@ extension ValidationRun {
     final class SecondPart: @unchecked Sendable {
         let spill: BatchSpill.Writer?
         let stage: KeyStage
-        private let done = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var stopRequested = false
-        private var outcome: (kept: Bool, invalidSequences: Int)?
+        private let stopRequested = Atomic<Bool>(false)
+        private var outcome: Pending<(kept: Bool, invalidSequences: Int)?>!
 
         init(reader: TableFileReader, from start: Int, spillPath: String, stage: KeyStage) {
-            spill = BatchSpill.Writer(path: spillPath)
+            let spill = BatchSpill.Writer(path: spillPath)
+            self.spill = spill
             self.stage = stage
-            let thread = Thread { [self] in
+            outcome = Pending(name: "schoolstat-second-part", stackSize: 8 << 20) { [self] in
                 var reader = reader
                 var read = true
                 do {
-                    try reader.readLastPart(of: TableValidator.batchSize, from: start, stopWhen: { self.lock.withLock { self.stopRequested } }) { batch in
-                        self.spill?.write(batch)
-                        self.stage.submit(batch)
+                    try reader.readLastPart(of: TableValidator.batchSize, from: start, stopWhen: { self.stopRequested.load(ordering: .relaxed) }) { batch in
+                        spill?.write(batch)
+                        stage.submit(batch)
                     }
                 } catch {
                     read = false // the main pass reads the whole file again and reports what went wrong
                 }
                 stage.finish()
                 let kept = spill?.finish() ?? false
-                lock.withLock { outcome = read && !stopRequested ? (kept, reader.facts.invalidSequences) : nil }
-                done.signal()
+                return read && !self.stopRequested.load(ordering: .relaxed) ? (kept, reader.facts.invalidSequences) : nil
             }
-            thread.stackSize = 8 << 20
-            thread.name = "schoolstat-second-part"
-            thread.start()
         }
 
         /// Waits for the part to be read; nil when it could not be read to the end.
         func wait() -> (kept: Bool, invalidSequences: Int)? {
-            done.wait()
-            return lock.withLock { outcome }
+            outcome.value
         }
 
         /// The first part's reader went on to the end of the file: stops this part and forgets it.
         func cancel() {
-            lock.withLock { stopRequested = true }
-            done.wait()
+            stopRequested.store(true, ordering: .relaxed)
+            _ = outcome.value
             stage.finders.forEach { $0.discard() }
             if let spill { unlink(spill.path) }
         }

@@ -94,17 +94,10 @@ public final class TableValidator: @unchecked Sendable {
         let workers = OrderedWorkers<RecordBatch, BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
         }
-        // Results go to the committer in order; at most `backlog` wait there, which bounds memory.
-        let committer = DispatchQueue(label: "schoolstat.commit")
-        let backlog = DispatchSemaphore(value: 4)
-        let commit: (BatchResult) -> Void = { result in
-            backlog.wait()
-            committer.async {
-                self.commit(result)
-                backlog.signal()
-            }
-        }
-        defer { committer.sync {} }
+        // Results go to the committer in order; at most four wait there, which bounds memory.
+        let committer = BoundedStage(label: "schoolstat.commit", capacity: 4)
+        let commit: (BatchResult) -> Void = { result in committer.submit { self.commit(result) } }
+        defer { committer.drain() }
         defer { workers.finish(consume: commit) }
         try batches { workers.submit($0, consume: commit) }
     }

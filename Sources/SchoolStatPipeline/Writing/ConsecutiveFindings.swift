@@ -5,6 +5,7 @@
 // leave in the order they came; one still growing holds back those after it, at most
 // `maximumPending` of them. Finding the entry a finding extends is a scan of the few held
 // entries that end on the line before, comparing numbers first: no hashing on the row pass.
+import DequeModule
 import SchoolStatModel
 
 struct ConsecutiveFindings {
@@ -29,8 +30,7 @@ struct ConsecutiveFindings {
     /// Entries held at most: past this the oldest is written as it stands.
     static let maximumPending = 256
 
-    private var pending: [Pending] = []
-    private var head = 0
+    private var pending: Deque<Pending> = []
 
     /// Takes `entry`, whose value as written is `value` (nil: a value that cannot be compared, such
     /// as a masked ID number, never taken for the same as another); `emit` is given each entry
@@ -38,7 +38,7 @@ struct ConsecutiveFindings {
     mutating func add(_ entry: LedgerEntry, value: String?, emit: (LedgerEntry, Int) -> Void) {
         if entry.line > 0, let value {
             var i = pending.count - 1
-            while i >= head {
+            while i >= 0 {
                 if pending[i].last == entry.line - 1, pending[i].value != nil, pending[i].extends(to: entry, value: value) {
                     pending[i].last = entry.line
                     pending[i].rows += 1
@@ -54,25 +54,21 @@ struct ConsecutiveFindings {
 
     /// Writes everything held.
     mutating func finish(emit: (LedgerEntry, Int) -> Void) {
-        while head < pending.count { pop(emit: emit) }
-        compact()
+        while !pending.isEmpty { pop(emit: emit) }
     }
 
     /// Writes the entries at the front that `entry` cannot extend any more.
     private mutating func release(before entry: LedgerEntry, emit: (LedgerEntry, Int) -> Void) {
-        while head < pending.count {
-            let p = pending[head]
+        while let p = pending.first {
             let alive = p.value != nil && entry.line > 0 && p.last >= entry.line - 1 && p.last <= entry.line
                 && p.entry.sourceFile == entry.sourceFile
-            if alive && pending.count - head <= Self.maximumPending { break }
+            if alive && pending.count <= Self.maximumPending { break }
             pop(emit: emit)
         }
-        if head > 1024 { compact() }
     }
 
     private mutating func pop(emit: (LedgerEntry, Int) -> Void) {
-        let p = pending[head]
-        head += 1
+        let p = pending.removeFirst()
         guard p.rows > 1 else { emit(p.entry, 1); return }
         var entry = p.entry
         let first = entry.line
@@ -80,10 +76,5 @@ struct ConsecutiveFindings {
         entry.messageZh += "（第 \(first)–\(p.last) 行的同一列都有这个问题，共 \(p.rows) 行，合并记为一条。）"
         entry.messageEn += " (The same problem on lines \(first)–\(p.last), \(p.rows) rows, recorded once.)"
         emit(entry, p.rows)
-    }
-
-    private mutating func compact() {
-        pending.removeFirst(head)
-        head = 0
     }
 }
