@@ -201,34 +201,121 @@ public final class ValidationRun: FindingSink {
         consecutive.finish { e, rows in emit(e, rows: rows) }
     }
 
+    /// One validate run, in phases: the rules and inputs settled, every input opened and its
+    /// table found, repeated keys found, the main pass, the rule packs, the outputs closed and
+    /// the summary written; the output directory is committed at the end, or abandoned.
     public func run() throws(RunError) -> RunResult {
         schoolstat_fix_allocator_threshold()
-        let started = Date()
+        var clock = PhaseClock(started: Date())
         // Refuse an output path that is not ours to replace before any work is done.
         do { _ = try OutputDirectory.vet(path: options.outputDirectory, kind: .validate, protecting: protectedPaths) } catch { throw .outputRefused(error) }
+        // The converter learns OpenCC's traditional characters on another thread while the
+        // rules load, when there is one to spare.
+        let pendingConverter = Pending(onAnotherThread: options.threads > 1) { ChineseConverter() }
+        let (ruleSet, evaluator) = try loadRules()
+        let (inputs, skippedInputs, skippedOutputs) = try discoverInputs()
+        if !skippedOutputs.isEmpty {
+            onNotice("已跳过 \(skippedOutputs.count) 个 schoolstat 输出目录，不把它们当作输入：\(skippedOutputs.joined(separator: "、"))",
+                     "Skipped \(skippedOutputs.count) schoolstat output director\(skippedOutputs.count == 1 ? "y" : "ies"), not read as input: \(skippedOutputs.joined(separator: ", "))")
+        }
+        try loadPreviousAndWaivers(ruleSet: ruleSet, evaluator: evaluator)
+        clock.rulesLoaded = Date()
+
+        let runID = options.runID ?? Self.makeRunID(clock.started)
+        let out: OutputDirectory
+        do { out = try OutputDirectory(path: options.outputDirectory, kind: .validate, runID: runID, protecting: protectedPaths) } catch { throw RunError(error) }
+        defer { out.abandon() }
+        onStaging(out.stagingPath)
+        do {
+            try out.makeSubdirectory("clean")
+            try out.makeSubdirectory("rejected")
+            ledger = try LedgerWriter(csvPath: out.path("ledger.csv"), jsonlPath: out.path("ledger.jsonl"), runID: runID)
+        } catch { throw .output(error) }
+
+        let converter = pendingConverter.value
+        // Every input skipped is reported, and an error one makes the run exit 3.
+        var unreadable = skippedInputs.contains { $0.severity == .error }
+        for entry in skippedInputs { record(entry) }
+        for input in inputs { if let sheet = input.sheet { sheetInputs[input.display] = (input.file, sheet.name) } }
+
+        // 1. Open every file, settle encoding, dialect and table from its header.
+        var (plans, inputSummaries) = openInputs(inputs, matcher: HeaderMatcher(ruleSet: ruleSet, converter: converter), unreadable: &unreadable)
+        reportSheetsNotRead(inputs: inputs, plans: plans, unreadable: &unreadable)
+        // Rules and derived values that need a table no file was recognised as are left out of the row pass.
+        evaluator.restrict(toTables: Set(plans.map(\.header.schema.name)))
+
+        // 2. Repeated keys, found across all files of a table in bounded memory. What the
+        // pre-pass learnt of each file it read to the end: its SHA-256 (the digest thread works
+        // while the pre-pass leaves a core idle, rather than during the busier main pass) and its
+        // parsed batches, kept on disk so that the main pass does not parse the file again.
+        var firstPasses: [Int32: FirstPass] = [:]
+        let tempDir = out.path(".keys")
+        try? FileManager.default.createDirectory(atPath: tempDir, withIntermediateDirectories: true)
+        var duplicates: [String: DuplicateFiles] = [:]
+        for table in ruleSet.tables where !table.unique.isEmpty {
+            let tablePlans = plans.filter { $0.header.schema.name == table.name }
+            guard !tablePlans.isEmpty else { continue }
+            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
+                                                    tempDir: tempDir, firstPasses: &firstPasses)
+        }
+        clock.keysFound = Date()
+
+        // 3. The main pass, file by file, into per-table outputs.
+        let outputs = try mainPass(plans: plans, fileNames: inputs.map(\.display), out: out, ruleSet: ruleSet, evaluator: evaluator, converter: converter,
+                                   duplicates: duplicates, firstPasses: firstPasses, inputSummaries: &inputSummaries, unreadable: &unreadable)
+        try? FileManager.default.removeItem(atPath: tempDir)
+        clock.mainPassDone = Date()
+
+        // 4. Rule packs: entities and groups, once every row is in; then the outputs closed.
+        let tally = try evaluatePacks(ruleSet: ruleSet, evaluator: evaluator, tablesInRun: Set(plans.map(\.header.schema.name)),
+                                      outputs: outputs, plans: plans, out: out)
+        clock.finished = Date()
+
+        // 5. The summary, then the output directory committed.
+        var tables: [String: TableSummary] = [:]
+        for (name, output) in outputs {
+            let c = output.counts
+            tables[name] = TableSummary(files: c.files, rowsRead: c.rowsRead, rowsClean: c.rowsClean, rowsRejected: c.rowsRejected,
+                                        blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
+        }
+        let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
+        var summary = RunSummary(
+            runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
+            profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
+            ruleResults: tally,
+            inputs: inputSummaries, tables: tables, findings: findingCounts,
+            totals: FindingTotals(errors: errorCount, warnings: warningCount, waived: waivedCount),
+            ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
+            timings: clock.timings)
+        summary.rulesNotRun = evaluator.notRun
+        summary.skippedOutputDirectories = skippedOutputs.isEmpty ? nil : skippedOutputs
+        if let beforeCommit { try beforeCommit({ out.path($0) }, &summary) }
+        do { try summary.write(to: out.path("summary.json")) } catch { throw .output(error) }
+        do { try out.commit() } catch { throw RunError(error) }
+        return RunResult(status: RunStatus(rawValue: summary.status) ?? status, summary: summary, outputDirectory: out.finalPath)
+    }
+
+    /// The rules, with `--as-of` as the reporting date, and the table `--table` names.
+    private func loadRules() throws(RunError) -> (RuleSet, PackEvaluator) {
         var overrides: [String: String] = [:]
         if let asOf = options.asOf {
             guard DateText.parse(asOf) != nil else { throw .arguments("--as-of 的值“\(asOf)”不是日期；请写成 2024-09-30。 (--as-of must be a date)") }
             overrides["report_date"] = asOf
         }
-        // The converter learns OpenCC's traditional characters on another thread while the
-        // rules load, when there is one to spare.
-        let pendingConverter = Pending(onAnotherThread: options.threads > 1) { ChineseConverter() }
         let loaded: LoadedRules
         do {
             loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: options.profile, parameterOverrides: overrides)
         } catch {
             throw .rules(error)
         }
-        let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
-        if let table = options.table, ruleSet.table(named: table) == nil {
-            throw .arguments("未知的表 `\(table)`；可用 (known tables): \(ruleSet.tables.map(\.name).joined(separator: ", "))")
+        if let table = options.table, loaded.ruleSet.table(named: table) == nil {
+            throw .arguments("未知的表 `\(table)`；可用 (known tables): \(loaded.ruleSet.tables.map(\.name).joined(separator: ", "))")
         }
-        let (inputs, skippedInputs, skippedOutputs) = try discoverInputs()
-        if !skippedOutputs.isEmpty {
-            onNotice("已跳过 \(skippedOutputs.count) 个 schoolstat 输出目录，不把它们当作输入：\(skippedOutputs.joined(separator: "、"))",
-                     "Skipped \(skippedOutputs.count) schoolstat output director\(skippedOutputs.count == 1 ? "y" : "ies"), not read as input: \(skippedOutputs.joined(separator: ", "))")
-        }
+        return (loaded.ruleSet, loaded.evaluator)
+    }
+
+    /// The previous period's clean output (`--previous`) and the waivers (`--waivers`).
+    private func loadPreviousAndWaivers(ruleSet: RuleSet, evaluator: PackEvaluator) throws(RunError) {
         if let previous = options.previous {
             guard FileManager.default.fileExists(atPath: previous + "/clean") else {
                 throw .arguments("--previous 指定的目录 \(previous) 中没有 clean/ 子目录；请指定上一期的输出目录。 (no clean/ in the previous run's directory)")
@@ -241,30 +328,14 @@ public final class ValidationRun: FindingSink {
             }
             do { waiverBook = try WaiverBook.load(path: path, asOf: asOf) } catch { throw .rules(error) }
         }
-        let rulesLoaded = Date()
+    }
 
-        let runID = options.runID ?? Self.makeRunID(started)
-        let out: OutputDirectory
-        do { out = try OutputDirectory(path: options.outputDirectory, kind: .validate, runID: runID, protecting: protectedPaths) } catch { throw RunError(error) }
-        defer { out.abandon() }
-        onStaging(out.stagingPath)
-        do {
-            try out.makeSubdirectory("clean")
-            try out.makeSubdirectory("rejected")
-            ledger = try LedgerWriter(csvPath: out.path("ledger.csv"), jsonlPath: out.path("ledger.jsonl"), runID: runID)
-        } catch { throw .output(error) }
-
-        let converter = pendingConverter.value
-        let matcher = HeaderMatcher(ruleSet: ruleSet, converter: converter)
-        var inputSummaries: [InputSummary] = []
-        // Every input skipped is reported, and an error one makes the run exit 3.
-        var unreadable = skippedInputs.contains { $0.severity == .error }
-        for entry in skippedInputs { record(entry) }
-
-        for input in inputs { if let sheet = input.sheet { sheetInputs[input.display] = (input.file, sheet.name) } }
-
-        // 1. Open every file, settle encoding, dialect and table from its header.
+    /// Opens every input and finds its table from its header: the plans of those found, and a
+    /// summary of every input. A file that cannot be opened, or whose header matches no table,
+    /// makes the run unreadable; a hidden sheet read as a table is said to be hidden.
+    private func openInputs(_ inputs: [Input], matcher: HeaderMatcher, unreadable: inout Bool) -> ([FilePlan], [InputSummary]) {
         var plans: [FilePlan] = []
+        var summaries: [InputSummary] = []
         for (index, input) in inputs.enumerated() {
             var summary = InputSummary(path: input.display, table: nil, encoding: "", encodingDetected: true, dialect: nil, sha256: "", bytes: 0)
             do {
@@ -291,11 +362,14 @@ public final class ValidationRun: FindingSink {
                 summary.error = error.description
                 record(LedgerEntry(table: "", file: input.display, line: 0, readError: error))
             }
-            inputSummaries.append(summary)
+            summaries.append(summary)
         }
+        return (plans, summaries)
+    }
 
-        // A workbook's sheets that are not tables: named, each once. A workbook none of whose sheets
-        // is a table is an input that could not be read, as a file whose header matches no table.
+    /// A workbook's sheets that are not tables: named, each once. A workbook none of whose sheets
+    /// is a table is an input that could not be read, as a file whose header matches no table.
+    private func reportSheetsNotRead(inputs: [Input], plans: [FilePlan], unreadable: inout Bool) {
         var workbooks: [String: [Input]] = [:]
         for input in inputs where input.sheet != nil { workbooks[input.file, default: []].append(input) }
         for file in workbooks.keys.sorted() {
@@ -315,32 +389,16 @@ public final class ValidationRun: FindingSink {
                 record(entry)
             }
         }
+    }
 
-        // Rules and derived values that need a table no file was recognised as are left out of the row pass.
-        evaluator.restrict(toTables: Set(plans.map(\.header.schema.name)))
+    /// The main pass: each file's rows validated, normalised and written, into one output per
+    /// table; the title and column-number rows and what the cells held beside their values
+    /// reported; each input's digest and size recorded in its summary.
+    private func mainPass(plans: [FilePlan], fileNames: [String], out: OutputDirectory, ruleSet: RuleSet, evaluator: PackEvaluator,
+                          converter: ChineseConverter, duplicates: [String: DuplicateFiles], firstPasses: [Int32: FirstPass],
+                          inputSummaries: inout [InputSummary], unreadable: inout Bool) throws(RunError) -> [String: TableOutput] {
         let observed = evaluator.observedTables
-
-        // 2. Repeated keys, found across all files of a table in bounded memory.
-        var duplicates: [String: DuplicateFiles] = [:]
-        // What the pre-pass learnt of each file it read to the end: its SHA-256 (the digest
-        // thread works while the pre-pass leaves a core idle, rather than during the busier
-        // main pass) and its parsed batches, kept on disk so that the main pass does not parse
-        // the file again.
-        var firstPasses: [Int32: FirstPass] = [:]
-        let tempDir = out.path(".keys")
-        try? FileManager.default.createDirectory(atPath: tempDir, withIntermediateDirectories: true)
-        for table in ruleSet.tables where !table.unique.isEmpty {
-            let tablePlans = plans.filter { $0.header.schema.name == table.name }
-            guard !tablePlans.isEmpty else { continue }
-            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
-                                                    tempDir: tempDir, firstPasses: &firstPasses)
-        }
-
-        let keysFound = Date()
-
-        // 3. The main pass, file by file, into per-table outputs.
         var outputs: [String: TableOutput] = [:]
-        let fileNames = inputs.map(\.display)
         for plan in plans {
             let schema = plan.header.schema
             let output: TableOutput
@@ -405,18 +463,21 @@ public final class ValidationRun: FindingSink {
                 record(LedgerEntry(table: schema.name, file: plan.input.display, line: error.line, readError: error))
             }
         }
+        return outputs
+    }
 
-        try? FileManager.default.removeItem(atPath: tempDir)
-        let mainPassDone = Date()
-
-        // Rule packs: entities and groups, once every row is in.
+    /// The rule packs evaluated once every row is in (evaluations.csv), a yearly table without the
+    /// reporting year named, the waivers' own findings; then the outputs closed, with the rows a
+    /// quarantining rule failed moved from clean to rejected. Returns the packs' verdict counts.
+    private func evaluatePacks(ruleSet: RuleSet, evaluator: PackEvaluator, tablesInRun: Set<String>, outputs: [String: TableOutput],
+                               plans: [FilePlan], out: OutputDirectory) throws(RunError) -> [String: [String: Int]] {
         let evaluationWriter: EvaluationWriter
         do { evaluationWriter = try EvaluationWriter(path: out.path("evaluations.csv")) } catch { throw .output(error) }
-        evaluator.evaluate(sink: self, tablesInRun: Set(plans.map(\.header.schema.name))) { evaluationWriter.write($0) }
+        evaluator.evaluate(sink: self, tablesInRun: tablesInRun) { evaluationWriter.write($0) }
         // A yearly table with rows, none of them of the reporting year: the rules judged on that
         // year's row (G8 and the rest) have nothing to judge, which the run must say.
         let reportYear = ruleSet.reportYear
-        for table in ruleSet.tables where observed.contains(table.name) && table.columnIndex("year") != nil {
+        for table in ruleSet.tables where evaluator.observedTables.contains(table.name) && table.columnIndex("year") != nil {
             let years = Set(evaluator.entityRows(table.name).compactMap { $0["year"]?.number }.filter(\.isFinite).map { Int($0) })
             guard !years.isEmpty, !years.contains(reportYear) else { continue }
             let list = years.sorted().map(String.init)
@@ -442,32 +503,7 @@ public final class ValidationRun: FindingSink {
             try ledger?.close()
         } catch { throw .output(error) }
         ledger = nil
-
-        let finished = Date()
-        var tables: [String: TableSummary] = [:]
-        for (name, output) in outputs {
-            let c = output.counts
-            tables[name] = TableSummary(files: c.files, rowsRead: c.rowsRead, rowsClean: c.rowsClean, rowsRejected: c.rowsRejected,
-                                        blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
-        }
-        let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
-        let ruleResults = evaluationWriter.tally
-        var summary = RunSummary(
-            runID: runID, status: status.rawValue, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
-            profile: ruleSet.profile, packs: evaluator.activePacks.map { PackSummary(name: $0.name, version: $0.version) },
-            ruleResults: ruleResults,
-            inputs: inputSummaries, tables: tables, findings: findingCounts,
-            totals: FindingTotals(errors: errorCount, warnings: warningCount, waived: waivedCount),
-            ruleFiles: ruleSet.files.map { RuleFileSummary(path: $0.path, sha256: $0.sha256) },
-            timings: Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), uniqueKeysSeconds: keysFound.timeIntervalSince(rulesLoaded),
-                             mainPassSeconds: mainPassDone.timeIntervalSince(keysFound), rulePacksSeconds: finished.timeIntervalSince(mainPassDone),
-                             totalSeconds: finished.timeIntervalSince(started)))
-        summary.rulesNotRun = evaluator.notRun
-        summary.skippedOutputDirectories = skippedOutputs.isEmpty ? nil : skippedOutputs
-        if let beforeCommit { try beforeCommit({ out.path($0) }, &summary) }
-        do { try summary.write(to: out.path("summary.json")) } catch { throw .output(error) }
-        do { try out.commit() } catch { throw RunError(error) }
-        return RunResult(status: RunStatus(rawValue: summary.status) ?? status, summary: summary, outputDirectory: out.finalPath)
+        return evaluationWriter.tally
     }
 
     /// What the run reads: inputs, rules, the previous period, waivers. The output never replaces
@@ -509,5 +545,19 @@ extension ValidationRun {
                                    message: .mergedCells(range: range, value: value), column: columnName(column), raw: value, normalised: value))
             }
         }
+    }
+}
+
+/// When each phase of a run ended, for summary.json's timings.
+private struct PhaseClock {
+    let started: Date
+    var rulesLoaded = Date(), keysFound = Date(), mainPassDone = Date(), finished = Date()
+
+    init(started: Date) { self.started = started }
+
+    var timings: Timings {
+        Timings(loadRulesSeconds: rulesLoaded.timeIntervalSince(started), uniqueKeysSeconds: keysFound.timeIntervalSince(rulesLoaded),
+                mainPassSeconds: mainPassDone.timeIntervalSince(keysFound), rulePacksSeconds: finished.timeIntervalSince(mainPassDone),
+                totalSeconds: finished.timeIntervalSince(started))
     }
 }
