@@ -254,7 +254,6 @@ public enum ClerkCheck {
         let limits = options.limits
         let names = options.displayNames ?? options.files
         let display = Dictionary(zip(options.files, names), uniquingKeysWith: { a, _ in a })
-        var notesZh: [String] = [], notesEn: [String] = []
 
         // 1. The limits, before the work: a file with more rows than a school's is not checked.
         let tooLarge = limits.rows == 0 ? [] : Set(options.files.filter { file in
@@ -266,6 +265,41 @@ public enum ClerkCheck {
         // 2. The same validation as a county run, its findings spilled to disk as they come.
         let spill: ProblemSpill
         do { spill = try ProblemSpill(path: work + "/findings") } catch { throw .output(error) }
+        let (result, plans, keys) = try validate(accepted, options: options, spill: spill, work: work)
+
+        // 3. Each clerk file read again: Excel's row for each line, the school codes, the first row of each key named.
+        var check = Placing(options: options, display: display, accepted: accepted, plans: plans,
+                            packs: Set(result?.summary.packs.map(\.name) ?? []))
+        check.readLayouts(keys: keys)
+
+        // 4. Every finding placed, in a few bytes each; counted by the rows it is on.
+        check.placeAll(spill)
+
+        // 5. The problems listed in detail, after the files refused.
+        var (problems, notesZh, notesEn) = check.listed(spill, limit: limits.problemsShown)
+        problems.insert(contentsOf: refusals, at: 0)
+        check.errors += refusals.count
+        notesZh += refusals.map(\.messageZh)
+        notesEn += refusals.map(\.messageEn)
+
+        // 6. What each file held; 7. each input's header and the rows of the problems listed.
+        let files = check.checkedFiles(names: names, summary: result?.summary)
+        let (headers, rows) = check.shownRows(problems)
+
+        let unreadable = !tooLarge.isEmpty || result?.status == .unreadableInput || accepted.contains { f in !plans.values.contains { $0.input.file == f } }
+        let status: Int32 = unreadable ? RunStatus.unreadableInput.rawValue : (check.errors > 0 ? RunStatus.dataErrors.rawValue : RunStatus.clean.rawValue)
+        let report = CheckReport(status: status, files: files, problems: problems, headers: headers, rows: rows,
+                                 errors: check.errors, warnings: check.warnings, problemsNotShown: check.placed.count - (problems.count - refusals.count),
+                                 notesZh: notesZh, notesEn: notesEn)
+        if let annotate { try check.writeAnnotated(to: annotate, spill: spill, refusals: refusals, work: work) }
+        return report
+    }
+
+    /// The clerk's accepted files (and the county's schools table) validated as a county run
+    /// validates them, every finding spilled: the run's result, each input's plan by its
+    /// display name, and the record keys of findings about a whole record.
+    private static func validate(_ accepted: [String], options: CheckOptions, spill: ProblemSpill,
+                                 work: String) throws(CheckError) -> (RunResult?, [String: ValidationRun.FilePlan], Set<String>) {
         var spillError: WriteError?
         var keys: Set<String> = []
         var plans: [String: ValidationRun.FilePlan] = [:]
@@ -288,128 +322,158 @@ public enum ClerkCheck {
         }
         if let spillError { throw .output(spillError) }
         do { try spill.flush() } catch { throw .output(error) }
-        let clerkFiles = Set(options.files)
-        // Rule ids of the packs start with the pack's name (`consistency.…`); the tables' own checks with the table's.
-        let packs = Set(result?.summary.packs.map(\.name) ?? [])
+        return (result, plans, keys)
+    }
 
-        // The clerk's inputs in order: each file, and each table sheet of a workbook of several in its order.
-        let acceptedOrder = Dictionary(zip(accepted, accepted.indices), uniquingKeysWith: { a, _ in a })
-        let inputs = plans.values.filter { acceptedOrder[$0.input.file] != nil }.sorted {
-            (acceptedOrder[$0.input.file]!, $0.input.sheet?.index ?? 0) < (acceptedOrder[$1.input.file]!, $1.input.sheet?.index ?? 0)
-        }.map(\.input.display)
-
-        // 3. Each clerk file read again: Excel's row for each line, the school codes, the first row of each key named.
+    /// The findings of one check placed on the clerk's files as Excel shows them.
+    private struct Placing {
+        let options: CheckOptions
+        let display: [String: String]
+        let accepted: [String]
+        let plans: [String: ValidationRun.FilePlan]
+        /// Rule ids of the packs start with the pack's name (`consistency.…`); the tables' own checks with the table's.
+        let packs: Set<String>
+        let clerkFiles: Set<String>
+        let acceptedOrder: [String: Int]
+        /// The clerk's inputs in order: each file, and each table sheet of a workbook of several in its order.
+        let inputs: [String]
+        let order: [String: Int32]
         var layouts: [String: FileLayout] = [:]
-        for input in inputs {
-            guard let plan = plans[input] else { continue }
-            layouts[input] = FileLayout.read(plan: plan, keys: keys)
-        }
-        let schoolCodes = Set(layouts.values.flatMap(\.schoolCodes))
-        /// A finding placed in the clerk's file, or as about this school's record in the schools table.
-        func problem(_ entry: LedgerEntry) -> CheckProblem {
-            let inClerkFile = clerkFiles.contains(entry.sourceFile)
-            return place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
-        }
-
-        // 4. Every finding placed, in a few bytes each; counted by the rows it is on.
+        var schoolCodes: Set<String> = []
         var placed: [Placed] = []
         var errors = 0, warnings = 0
         var rowsWithErrors: [String: RowSet] = [:]
-        let order = Dictionary(zip(inputs, inputs.indices.map { Int32($0) }), uniquingKeysWith: { a, _ in a })
-        spill.forEach { offset, entry in
+
+        init(options: CheckOptions, display: [String: String], accepted: [String], plans: [String: ValidationRun.FilePlan], packs: Set<String>) {
+            self.options = options
+            self.display = display
+            self.accepted = accepted
+            self.plans = plans
+            self.packs = packs
+            clerkFiles = Set(options.files)
+            let acceptedOrder = Dictionary(zip(accepted, accepted.indices), uniquingKeysWith: { a, _ in a })
+            self.acceptedOrder = acceptedOrder
+            inputs = plans.values.filter { acceptedOrder[$0.input.file] != nil }.sorted {
+                (acceptedOrder[$0.input.file]!, $0.input.sheet?.index ?? 0) < (acceptedOrder[$1.input.file]!, $1.input.sheet?.index ?? 0)
+            }.map(\.input.display)
+            order = Dictionary(zip(inputs, inputs.indices.map { Int32($0) }), uniquingKeysWith: { a, _ in a })
+        }
+
+        mutating func readLayouts(keys: Set<String>) {
+            for input in inputs {
+                guard let plan = plans[input] else { continue }
+                layouts[input] = FileLayout.read(plan: plan, keys: keys)
+            }
+            schoolCodes = Set(layouts.values.flatMap(\.schoolCodes))
+        }
+
+        /// A finding placed in the clerk's file, or as about this school's record in the schools table.
+        func problem(_ entry: LedgerEntry) -> CheckProblem {
             let inClerkFile = clerkFiles.contains(entry.sourceFile)
-            if !inClerkFile {
-                // The county's schools table: only what the rules found about this school's own rows.
-                guard options.schools != nil, entry.sourceFile == options.schools, entry.ruleID.split(separator: ".").first.map({ packs.contains(String($0)) }) == true,
-                      schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { return }
-            }
-            let layout = inClerkFile ? layouts[entry.input] : nil
-            let place = locate(entry, layout: layout)
-            let rows = place.row > 0 && place.lastRow > place.row ? place.lastRow - place.row + 1 : 1
-            if entry.severity == .error {
-                errors += rows
-                if inClerkFile, place.row > 0 { rowsWithErrors[entry.input, default: RowSet()].insert(place.row, through: max(place.row, place.lastRow)) }
-            } else {
-                warnings += rows
-            }
-            placed.append(Placed(offset: offset, order: order[entry.input] ?? Int32(inputs.count + (acceptedOrder[entry.sourceFile] ?? options.files.count)), row: Int32(clamping: place.row),
-                                 lastRow: Int32(clamping: place.lastRow), column: Int32(clamping: place.column ?? -1), isError: entry.severity == .error))
-        }
-        placed.sort { a, b in
-            if a.order != b.order { return a.order < b.order }
-            if a.row != b.row { return a.row < b.row }
-            if a.column != b.column { return a.column < b.column }
-            return a.offset < b.offset
+            return ClerkCheck.place(entry, clerk: inClerkFile, layout: inClerkFile ? layouts[entry.input] : nil, display: display, options: options)
         }
 
-        // 5. The problems listed in detail.
-        let shownCount = limits.problemsShown > 0 ? min(limits.problemsShown, placed.count) : placed.count
-        var problems: [CheckProblem] = []
-        problems.reserveCapacity(shownCount)
-        for p in placed.prefix(shownCount) {
-            guard let entry = spill.entry(at: p.offset) else { continue }
-            problems.append(problem(entry))
-        }
-        let notShown = placed.count - problems.count
-        if notShown > 0 {
-            notesZh.append("共发现 \(placed.count) 处问题，这里列出前 \(problems.count) 处；其余 \(notShown) 处都在标注工作簿的“问题清单”中（或用 --max-problems 调高显示上限）。")
-            notesEn.append("\(placed.count) problems found; the first \(problems.count) are listed here, and the other \(notShown) are in the annotated workbook's problem list (or raise the limit with --max-problems).")
-        }
-        problems.insert(contentsOf: refusals, at: 0)
-        errors += refusals.count
-        notesZh += refusals.map(\.messageZh)
-        notesEn += refusals.map(\.messageEn)
-
-        // 6. What each file held: each table sheet of a workbook of several on its own.
-        var files: [CheckedFile] = []
-        for (file, name) in zip(options.files, names) {
-            let mine = inputs.filter { plans[$0]?.input.file == file }
-            for input in mine.isEmpty ? [file] : mine {
-                let summary = result?.summary.inputs.first { $0.path == input }
-                let table = summary?.table ?? ""
-                let schema = plans[input]?.header.schema
-                var read = layouts[input]?.dataRows ?? 0
-                // The table's counts when this is its only input; otherwise the rows with an error.
-                let rejected: Int
-                if let t = result?.summary.tables[table], t.files == [input] {
-                    read = t.rowsRead
-                    rejected = t.rowsRejected
-                } else {
-                    rejected = rowsWithErrors[input]?.count ?? 0
+        /// Every finding of the clerk's files, and of the schools table about this school's own
+        /// rows, placed and counted by the rows it covers; sorted by file, row and column.
+        mutating func placeAll(_ spill: ProblemSpill) {
+            spill.forEach { offset, entry in
+                let inClerkFile = clerkFiles.contains(entry.sourceFile)
+                if !inClerkFile {
+                    // The county's schools table: only what the rules found about this school's own rows.
+                    guard options.schools != nil, entry.sourceFile == options.schools, entry.ruleID.split(separator: ".").first.map({ packs.contains(String($0)) }) == true,
+                          schoolCodes.contains(where: { entry.recordKey.contains("school_code=\($0)") }) else { return }
                 }
-                var checked = CheckedFile(file: name, table: table, tableTitleZh: schema?.titleZh ?? "", tableTitleEn: schema?.titleEn ?? "",
-                                          encoding: summary?.encoding ?? "", rowsRead: read, rowsClean: read - rejected, rowsRejected: rejected)
-                checked.sheet = plans[input]?.input.sheet?.name ?? ""
-                files.append(checked)
+                let layout = inClerkFile ? layouts[entry.input] : nil
+                let place = ClerkCheck.locate(entry, layout: layout)
+                let rows = place.row > 0 && place.lastRow > place.row ? place.lastRow - place.row + 1 : 1
+                if entry.severity == .error {
+                    errors += rows
+                    if inClerkFile, place.row > 0 { rowsWithErrors[entry.input, default: RowSet()].insert(place.row, through: max(place.row, place.lastRow)) }
+                } else {
+                    warnings += rows
+                }
+                placed.append(Placed(offset: offset, order: order[entry.input] ?? Int32(inputs.count + (acceptedOrder[entry.sourceFile] ?? options.files.count)), row: Int32(clamping: place.row),
+                                     lastRow: Int32(clamping: place.lastRow), column: Int32(clamping: place.column ?? -1), isError: entry.severity == .error))
+            }
+            placed.sort { a, b in
+                if a.order != b.order { return a.order < b.order }
+                if a.row != b.row { return a.row < b.row }
+                if a.column != b.column { return a.column < b.column }
+                return a.offset < b.offset
             }
         }
 
-        // 7. Each input's header and the rows of the problems listed, as written, cut for showing.
-        var headers: [String: [String]] = [:]
-        var rows: [ProblemRow] = []
-        for input in inputs {
-            guard let layout = layouts[input], let plan = plans[input] else { continue }
-            let name = shownName(plan.input, display: display)
-            let sheet = plan.input.sheet?.name ?? ""
-            headers[name] = layout.header.prefix(limits.cellsShown).map { scrubbed(FileLayout.shown($0, limits.cellCharacters)) }
-            let mine = problems.filter { $0.file == (display[plan.input.file] ?? plan.input.file) && $0.sheet == sheet && $0.row > 0 }
-            let marks = CellMarks(mine)
-            let wanted = Set(marks.rows.sorted().prefix(limits.rowsShown))
-            let cells = FileLayout.cells(plan: plan, layout: layout, rows: wanted, characters: limits.cellCharacters, columns: limits.cellsShown)
-            for row in wanted.sorted() {
-                var shown = ProblemRow(file: name, row: row, cells: (cells[row] ?? []).map(scrubbed),
-                                       errorColumns: marks.columns(row: row, severity: .error),
-                                       warningColumns: marks.columns(row: row, severity: .warning))
-                shown.sheet = sheet
-                rows.append(shown)
+        /// The first `limit` problems (0: all), with a note when there are more.
+        func listed(_ spill: ProblemSpill, limit: Int) -> (problems: [CheckProblem], notesZh: [String], notesEn: [String]) {
+            let shownCount = limit > 0 ? min(limit, placed.count) : placed.count
+            var problems: [CheckProblem] = []
+            problems.reserveCapacity(shownCount)
+            for p in placed.prefix(shownCount) {
+                guard let entry = spill.entry(at: p.offset) else { continue }
+                problems.append(problem(entry))
             }
+            let notShown = placed.count - problems.count
+            guard notShown > 0 else { return (problems, [], []) }
+            return (problems,
+                    ["共发现 \(placed.count) 处问题，这里列出前 \(problems.count) 处；其余 \(notShown) 处都在标注工作簿的“问题清单”中（或用 --max-problems 调高显示上限）。"],
+                    ["\(placed.count) problems found; the first \(problems.count) are listed here, and the other \(notShown) are in the annotated workbook's problem list (or raise the limit with --max-problems)."])
         }
 
-        let unreadable = !tooLarge.isEmpty || result?.status == .unreadableInput || accepted.contains { f in !plans.values.contains { $0.input.file == f } }
-        let status: Int32 = unreadable ? RunStatus.unreadableInput.rawValue : (errors > 0 ? RunStatus.dataErrors.rawValue : RunStatus.clean.rawValue)
-        let report = CheckReport(status: status, files: files, problems: problems, headers: headers, rows: rows,
-                                 errors: errors, warnings: warnings, problemsNotShown: notShown, notesZh: notesZh, notesEn: notesEn)
-        if let annotate {
+        /// What each file held: each table sheet of a workbook of several on its own.
+        func checkedFiles(names: [String], summary: RunSummary?) -> [CheckedFile] {
+            var files: [CheckedFile] = []
+            for (file, name) in zip(options.files, names) {
+                let mine = inputs.filter { plans[$0]?.input.file == file }
+                for input in mine.isEmpty ? [file] : mine {
+                    let inputSummary = summary?.inputs.first { $0.path == input }
+                    let table = inputSummary?.table ?? ""
+                    let schema = plans[input]?.header.schema
+                    var read = layouts[input]?.dataRows ?? 0
+                    // The table's counts when this is its only input; otherwise the rows with an error.
+                    let rejected: Int
+                    if let t = summary?.tables[table], t.files == [input] {
+                        read = t.rowsRead
+                        rejected = t.rowsRejected
+                    } else {
+                        rejected = rowsWithErrors[input]?.count ?? 0
+                    }
+                    var checked = CheckedFile(file: name, table: table, tableTitleZh: schema?.titleZh ?? "", tableTitleEn: schema?.titleEn ?? "",
+                                              encoding: inputSummary?.encoding ?? "", rowsRead: read, rowsClean: read - rejected, rowsRejected: rejected)
+                    checked.sheet = plans[input]?.input.sheet?.name ?? ""
+                    files.append(checked)
+                }
+            }
+            return files
+        }
+
+        /// Each input's header and the rows of the problems listed, as written, cut for showing.
+        func shownRows(_ problems: [CheckProblem]) -> (headers: [String: [String]], rows: [ProblemRow]) {
+            let limits = options.limits
+            var headers: [String: [String]] = [:]
+            var rows: [ProblemRow] = []
+            for input in inputs {
+                guard let layout = layouts[input], let plan = plans[input] else { continue }
+                let name = ClerkCheck.shownName(plan.input, display: display)
+                let sheet = plan.input.sheet?.name ?? ""
+                headers[name] = layout.header.prefix(limits.cellsShown).map { ClerkCheck.scrubbed(FileLayout.shown($0, limits.cellCharacters)) }
+                let mine = problems.filter { $0.file == (display[plan.input.file] ?? plan.input.file) && $0.sheet == sheet && $0.row > 0 }
+                let marks = CellMarks(mine)
+                let wanted = Set(marks.rows.sorted().prefix(limits.rowsShown))
+                let cells = FileLayout.cells(plan: plan, layout: layout, rows: wanted, characters: limits.cellCharacters, columns: limits.cellsShown)
+                for row in wanted.sorted() {
+                    var shown = ProblemRow(file: name, row: row, cells: (cells[row] ?? []).map(ClerkCheck.scrubbed),
+                                           errorColumns: marks.columns(row: row, severity: .error),
+                                           warningColumns: marks.columns(row: row, severity: .warning))
+                    shown.sheet = sheet
+                    rows.append(shown)
+                }
+            }
+            return (headers, rows)
+        }
+
+        /// The clerk's workbook handed back with every problem marked, written beside `annotate`
+        /// and renamed into place.
+        func writeAnnotated(to annotate: String, spill: ProblemSpill, refusals: [CheckProblem], work: String) throws(CheckError) {
             let partial = annotate + ".partial-" + UUID().uuidString.prefix(8)
             do {
                 let sources = inputs.compactMap { input -> AnnotatedWorkbook.Source? in
@@ -432,7 +496,7 @@ public enum ClerkCheck {
                     }
                 }
                 try AnnotatedWorkbook.write(placed: placed, spill: spill, extra: refusals, sources: sources,
-                                            plain: plain, limits: limits, to: partial, temporaryDirectory: work, problem: problem)
+                                            plain: plain, limits: options.limits, to: partial, temporaryDirectory: work, problem: problem)
             } catch {
                 unlink(partial)
                 throw .output(error)
@@ -443,7 +507,6 @@ public enum ClerkCheck {
                 throw .output(WriteError(path: annotate, reason: reason))
             }
         }
-        return report
     }
 
     /// The annotated workbook may replace only a workbook schoolstat wrote, never an input, a link
