@@ -161,6 +161,18 @@ public struct RunSummary: Sendable, Codable {
         return data
     }
 
+    /// The largest summary.json read back.
+    public static let maximumBytes = 64 << 20
+
+    /// The summary.json of the run written to `directory`, the one way every command reads it:
+    /// never waiting on a named pipe or reading past `maximumBytes`. Nil when there is none, or
+    /// when what is there is not a schoolstat summary; throws when the path is not a regular
+    /// file or cannot be read.
+    public static func read(directory: String) throws(ReadError) -> RunSummary? {
+        guard let data = try RegularFile.contents(directory + "/summary.json", limit: maximumBytes) else { return nil }
+        return try? JSONDecoder().decode(RunSummary.self, from: Data(data))
+    }
+
     public func write(to path: String) throws(WriteError) {
         do {
             let file = try BufferedFile(path: path)

@@ -60,10 +60,8 @@ public enum OutputMarker {
         }
         let runEntries: Set<String> = ["clean", "rejected", "ledger.csv", "ledger.jsonl", "summary.json", "evaluations.csv", "evaluation"]
         guard Set(entries).isSubset(of: runEntries), entries.contains("summary.json"), entries.contains("clean"),
-              isFile(directory + "/summary.json", maxBytes: 64 << 20),
-              let data = fm.contents(atPath: directory + "/summary.json"),
-              let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              summary["run_id"] is String, summary["exit_code"] != nil else { return nil }
+              isFile(directory + "/summary.json", maxBytes: RunSummary.maximumBytes),
+              (try? RunSummary.read(directory: directory)) != nil else { return nil }
         for sub in ["clean", "rejected"] where entries.contains(sub) {
             guard let files = try? fm.contentsOfDirectory(atPath: directory + "/" + sub),
                   files.allSatisfy({ $0.hasSuffix(".csv") && isFile(directory + "/" + sub + "/" + $0) }) else { return nil }
