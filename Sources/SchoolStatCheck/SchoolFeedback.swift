@@ -731,7 +731,7 @@ public enum SchoolFeedback {
         <style>
         body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:2em;color:#222}
         table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .7em;text-align:left}
-        th{background:#ddebf7}td.n{text-align:right}tr.e td.err{background:#ffc7ce;font-weight:bold}
+        th{background:#ddebf7;white-space:nowrap}td.n{text-align:right}tr.e td.err{background:#ffc7ce;font-weight:bold}
         caption{text-align:left;margin-bottom:.5em;color:#555}
         </style></head><body>
         <h1>各校问题反馈</h1>

@@ -316,6 +316,18 @@ struct FeedbackTests {
         #expect(files.contains("3150010002-同名小学.xlsx"))
         #expect(files.contains("3150010003-a_b_c_d_e_f_g_h_i_j.xlsx"))
         #expect(Set(files.map { $0.lowercased() }).count == files.count)
+        // The year built of 2031 on two consecutive rows is one ledger entry for two schools: each is told of its own row.
+        let ledger = Self.jsonLines(run + "/ledger.jsonl").filter { $0["rule_id"] as? String == "schools.year_built.range" }
+        #expect(ledger.count == 1 && ledger.first?["last_line"] as? Int == 4)
+        let books = try Self.workbooks(feedback)
+        for file in ["3150010002-同名小学.xlsx", "3150010003-a_b_c_d_e_f_g_h_i_j.xlsx"] {
+            let book = try #require(books[file])
+            #expect(book.sheets[0].cells.values.filter { $0 == "schools.year_built.range" }.count == 1, "\(file)")
+            #expect(book.sheets[1].cells.values.contains("2031") && book.sheets[1].comments.count == 1, "\(file)")
+            #expect(book.sheets[1].cells["A3"] == nil, "\(file): one school's row only")
+        }
+        let index = TestSupport.csvRecords(feedback + "/index.csv")
+        #expect(index.map { Int($0["错误"] ?? "") ?? 0 }.reduce(0, +) == 2)
     }
 
     /// The digits of a code as written, full-width ones folded.
