@@ -142,7 +142,7 @@ public enum SchoolFeedback {
 
         // 2. The inputs as the run read them.
         var changed: [String] = []
-        var groups: [String: (table: String, encoding: TextEncoding?, files: [String], sheets: [String])] = [:]
+        var groups: [String: (table: String, encoding: TextEncoding?, delimiter: UInt8?, files: [String], sheets: [String])] = [:]
         var wanted: [String: InputSummary] = [:]
         for input in summary.inputs {
             guard let table = input.table else { continue }
@@ -152,9 +152,11 @@ public enum SchoolFeedback {
                 sheet = String(input.path[open.upperBound...].dropLast())
             }
             guard isRegularFile(file) else { changed.append(input.path); continue }
+            // As the run read it: its table, an encoding it was told, the delimiter it used.
             let encoding = input.encodingDetected ? nil : TextEncoding(rawValue: input.encoding)
-            let key = table + "\u{0}" + (encoding?.rawValue ?? "")
-            var group = groups[key] ?? (table, encoding, [], [])
+            let delimiter = input.dialect?.delimiter
+            let key = table + "\u{0}" + (encoding?.rawValue ?? "") + "\u{0}" + (delimiter.map { String($0) } ?? "")
+            var group = groups[key] ?? (table, encoding, delimiter, [], [])
             if !group.files.contains(file) { group.files.append(file) }
             if let sheet { group.sheets.append(sheet) }
             groups[key] = group
@@ -166,6 +168,7 @@ public enum SchoolFeedback {
             var validation = ValidationOptions(inputs: group.files, rulesDirectory: options.rulesDirectory, outputDirectory: options.outputDirectory)
             validation.table = group.table
             validation.encoding = group.encoding
+            validation.delimiter = group.delimiter
             validation.sheets = group.sheets
             validation.readLimits = options.readLimits
             validation.profile = summary.profile
