@@ -410,7 +410,8 @@ public enum SchoolFeedback {
             var sheets: [Int32: XLSXWriter.Sheet] = [:]
             for source in lines.keys.sorted() {
                 let s = sources[Int(source)]
-                sheets[source] = book.addSheet(IDNumber.scrub(s.sheet.isEmpty ? s.title : "\(s.title)（\(s.sheet)）"))
+                // A workbook's sheet keeps the name the clerk gave it; a text file is named after its table.
+                sheets[source] = book.addSheet(IDNumber.scrub(s.sheet.isEmpty ? s.title : s.sheet))
             }
             /// The row a line of `source` takes in this workbook's sheet (the header is row 1).
             func sheetRow(_ source: Int32, line: Int32, atOrBefore: Bool = false) -> Int? {

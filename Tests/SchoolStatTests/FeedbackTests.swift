@@ -297,6 +297,23 @@ struct FeedbackTests {
         #expect(!FileManager.default.fileExists(atPath: base + "/elsewhere"))
     }
 
+    @Test("a county workbook of several sheets, and the same as .xls: each school's rows of each sheet under the clerk's sheet name")
+    func countyWorkbooks() throws {
+        for name in ["county.xlsx", "county.xls"] {
+            let base = TestSupport.temporaryDirectory()
+            let run = try TestSupport.runBinary(["validate", TestSupport.fixture("county/" + name), "--rules", TestSupport.rules, "--out", base + "/run",
+                                                 "--quiet", "--no-history", "--feedback", base + "/fb"])
+            #expect(run.status == 1, "\(run.stderr)")
+            let books = try Self.workbooks(base + "/fb")
+            let ledger = Self.jsonLines(base + "/run/ledger.jsonl")
+            let listed = books.values.map { $0.sheets[0].cells.filter { $0.key.hasPrefix("H") && $0.key != "H1" && $0.value.contains(".") }.count }.reduce(0, +)
+            #expect(listed >= ledger.count && listed > 100, "\(name)")
+            let wanSheng = try #require(books.first { $0.key.hasPrefix("3150010001-") }?.value, "\(name)")
+            #expect(wanSheng.sheets.map(\.name) == ["问题清单", "学校基本情况", "教师名册"], "\(name)")
+            #expect(wanSheng.sheets[2].comments.count > 0, "\(name)")
+        }
+    }
+
     @Test("file names are safe on Windows and in zip archives, and unique")
     func fileNames() throws {
         let exports = TestSupport.temporaryDirectory()
