@@ -41,6 +41,7 @@ test: test-deps
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
+	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat
 
 # Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by
 # itself (--rules still overrides). SAMPLES=1 installs the sample county too.
@@ -68,6 +69,7 @@ screenshots: test-deps
 	$(SWIFT) build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat --screenshots docs/images
+	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat --screenshots docs/images
 
 samples:
 	python3 Samples/generate.py

@@ -44,7 +44,7 @@ enum AnnotatedWorkbook {
                       limits: CheckLimits, to path: String, temporaryDirectory: String, problem: (LedgerEntry) -> CheckProblem) throws(WriteError) {
         let book = try XLSXWriter(path: path, temporaryDirectory: temporaryDirectory, constantMemory: true)
         book.mark(title: "schoolstat 检查结果", ClerkCheck.workbookMark)
-        let list = book.addSheet(Spreadsheet.problemListSheet)
+        let listSheet = book.addSheet(Spreadsheet.problemListSheet)
         // Sheet names first, so that the list can link to them.
         // Keyed by file and sheet; a workbook's sheet keeps its name, a file is named after itself.
         var sheets: [String: XLSXWriter.Sheet] = [:]
@@ -67,45 +67,14 @@ enum AnnotatedWorkbook {
 
         // 问题清单
         let heading = XLSXWriter.Style(fill: headerFill, bold: true)
-        let columns: [(String, Double)] = [("序号", 6), ("级别", 6), ("位置（点击跳转）", 24), ("文件", 20), ("列", 16), ("填写的值", 20),
-                                           ("问题与改法", 80), ("规则编号", 28)]
-        for (i, (title, width)) in columns.enumerated() {
-            list.write(row: 0, column: i, title, style: heading)
-            list.setWidth(column: i, width, style: i == 6 ? XLSXWriter.Style(wrap: true) : nil)
-        }
-        var row = 0
-        let room = XLSXWriter.maximumRows - 2
-        func listed(_ problem: CheckProblem) {
-            // The problem list is the clerk's to forward: every text through the ID-number scrub.
-            let p = CheckReport.scrubbed(problem)
-            row += 1
-            let fill = XLSXWriter.Style(fill: p.severity == .error ? errorFill : warningFill)
-            list.write(row: row, column: 0, String(row))
-            list.write(row: row, column: 1, p.severity == .error ? "错误" : "警告", style: fill)
-            if let sheet = sheets[key(p.file, p.sheet)] {
-                list.writeLink(row: row, column: 2, to: sheet.name, cell: p.cell.isEmpty ? "A\(max(p.row, 1))" : p.cell, text: p.placeZh)
-            } else {
-                list.write(row: row, column: 2, p.placeZh)
-            }
-            list.write(row: row, column: 3, p.sheet.isEmpty ? p.file : "\(p.file) [\(p.sheet)]")
-            list.write(row: row, column: 4, p.heading.isEmpty ? p.column : p.heading)
-            list.write(row: row, column: 5, p.value)
-            list.write(row: row, column: 6, p.messageZh, style: XLSXWriter.Style(wrap: true))
-            list.write(row: row, column: 7, p.rule)
-        }
-        for p in extra { listed(p) }
-        for p in placed where row < room {
+        var list = ProblemList(listSheet, heading: heading)
+        for p in extra { list.add(p, link: sheets[key(p.file, p.sheet)]?.name) }
+        for p in placed where list.hasRoom {
             guard let entry = spill.entry(at: p.offset) else { continue }
-            listed(problem(entry))
+            let problem = problem(entry)
+            list.add(problem, link: sheets[key(problem.file, problem.sheet)]?.name)
         }
-        let unlisted = extra.count + placed.count - row
-        if unlisted > 0 {
-            row += 1
-            list.write(row: row, column: 6, "另有 \(unlisted) 处问题超出了 Excel 一张表的行数，未列出；问题单元格在各表中仍已标色。", style: XLSXWriter.Style(wrap: true))
-        }
-        if row == 0 { list.write(row: 1, column: 6, "没有发现问题。") }
-        list.freeze(rows: 1)
-        list.filter(headerRow: 0, columns: columns.count, lastRow: max(row, 1))
+        list.finish(total: extra.count + placed.count)
 
         // The clerk's files, each as written, problems marked.
         for source in sources {
@@ -123,12 +92,90 @@ enum AnnotatedWorkbook {
         try book.close()
     }
 
+    /// The problem list: a row per problem with a link to its cell, after the header; past Excel's
+    /// rows a count of the rest. `extraColumns` follow the check's own.
+    struct ProblemList {
+        static let columns: [(String, Double)] = [("序号", 6), ("级别", 6), ("位置（点击跳转）", 24), ("文件", 20), ("列", 16), ("填写的值", 20),
+                                                  ("问题与改法", 80), ("规则编号", 28)]
+        let sheet: XLSXWriter.Sheet
+        let width: Int
+        private(set) var row = 0
+        let room = XLSXWriter.maximumRows - 2
+
+        init(_ sheet: XLSXWriter.Sheet, heading: XLSXWriter.Style, extraColumns: [(String, Double)] = []) {
+            self.sheet = sheet
+            let all = Self.columns + extraColumns
+            width = all.count
+            for (i, (title, width)) in all.enumerated() {
+                sheet.write(row: 0, column: i, title, style: heading)
+                sheet.setWidth(column: i, width, style: i == 6 ? XLSXWriter.Style(wrap: true) : nil)
+            }
+        }
+
+        var hasRoom: Bool { row < room }
+
+        /// One problem; `link` is the sheet its cell is on (nil: no link), `extra` the extra columns' texts.
+        mutating func add(_ problem: CheckProblem, link: String?, extra: [String] = []) {
+            guard hasRoom else { return }
+            // The problem list is the clerk's to forward: every text through the ID-number scrub.
+            let p = CheckReport.scrubbed(problem)
+            row += 1
+            let fill = XLSXWriter.Style(fill: p.severity == .error ? errorFill : warningFill)
+            sheet.write(row: row, column: 0, String(row))
+            sheet.write(row: row, column: 1, p.severity == .error ? "错误" : "警告", style: fill)
+            if let link {
+                sheet.writeLink(row: row, column: 2, to: link, cell: p.cell.isEmpty ? "A\(max(p.row, 1))" : p.cell, text: p.placeZh)
+            } else {
+                sheet.write(row: row, column: 2, p.placeZh)
+            }
+            sheet.write(row: row, column: 3, p.sheet.isEmpty ? p.file : "\(p.file) [\(p.sheet)]")
+            sheet.write(row: row, column: 4, p.heading.isEmpty ? p.column : p.heading)
+            sheet.write(row: row, column: 5, p.value)
+            sheet.write(row: row, column: 6, p.messageZh, style: XLSXWriter.Style(wrap: true))
+            sheet.write(row: row, column: 7, p.rule)
+            for (i, text) in extra.enumerated() { sheet.write(row: row, column: Self.columns.count + i, IDNumber.scrub(text)) }
+        }
+
+        /// The count of problems not listed, or that there are none; the header frozen and filtered.
+        mutating func finish(total: Int) {
+            let unlisted = total - row
+            if unlisted > 0 {
+                row += 1
+                sheet.write(row: row, column: 6, "另有 \(unlisted) 处问题超出了 Excel 一张表的行数，未列出；问题单元格在各表中仍已标色。", style: XLSXWriter.Style(wrap: true))
+            }
+            if row == 0 { sheet.write(row: 1, column: 6, "没有发现问题。") }
+            sheet.freeze(rows: 1)
+            sheet.filter(headerRow: 0, columns: width, lastRow: max(row, 1))
+        }
+    }
+
     /// One file's rows in order, each problem cell filled and (up to the limit) commented.
     static func writeSheet(_ sheet: XLSXWriter.Sheet, source: Source, placed: [ClerkCheck.Placed], spill: ProblemSpill, limits: CheckLimits,
                            heading: XLSXWriter.Style) {
         let layout = source.layout
+        var reader = source.plan.reader
+        reader.computesDigest = false
         // This file's findings on a row, in row order (placed is sorted by file, row, column).
         let mine = placed.filter { $0.order == source.order && $0.row > 0 }
+        writeRows(sheet, layout: layout, placed: mine, spill: spill, limits: limits, heading: heading,
+                  message: { layout.rowsForLines($0, pattern: zhLine, template: "第 %d 行") }) { row in
+            withoutActuallyEscaping(row) { row in
+                // A file damaged part-way: the run reported where; the rows up to the damage are in the sheet.
+                try? reader.read({ event in
+                    guard case .record(let record) = event, let at = layout.excelRow(record.line) else { return }
+                    row(at, record.fieldCount) { record.lossyString($0) }
+                }, stopWhen: { false })
+            }
+        }
+    }
+
+    /// A sheet's rows, each problem cell filled and (up to the limit) commented: `rows` gives each
+    /// row in order (its Excel row, its number of cells and each cell's text); `placed` are the
+    /// findings on this sheet's rows in row order; `message` turns a finding's message into what the
+    /// comment says.
+    static func writeRows(_ sheet: XLSXWriter.Sheet, layout: FileLayout, placed mine: [ClerkCheck.Placed], spill: ProblemSpill, limits: CheckLimits,
+                          heading: XLSXWriter.Style, message: @escaping (String) -> String,
+                          rows: (_ row: (_ at: Int, _ count: Int, _ cell: (Int) -> String) -> Void) -> Void) {
         var next = 0
         /// Findings whose range of rows is still under way.
         var open: [ClerkCheck.Placed] = []
@@ -141,11 +188,7 @@ enum AnnotatedWorkbook {
             sheet.freeze(rows: layout.headerRow)
             sheet.filter(headerRow: layout.headerRow - 1, columns: max(layout.header.count, 1), lastRow: max(layout.lastRow - 1, layout.headerRow - 1))
         }
-        var reader = source.plan.reader
-        reader.computesDigest = false
-        // A file damaged part-way: the run reported where; the rows up to the damage are in the sheet.
-        try? reader.read({ event in
-            guard case .record(let record) = event, let row = layout.excelRow(record.line) else { return }
+        rows { row, fieldCount, cell in
             // The findings on this row: ranges still open, and those starting here.
             open.removeAll { Int(max($0.row, $0.lastRow)) < row }
             var here: [ClerkCheck.Placed] = open
@@ -159,22 +202,22 @@ enum AnnotatedWorkbook {
             var byColumn: [Int: [ClerkCheck.Placed]] = [:]
             for p in here { byColumn[Int(max(p.column, 0)), default: []].append(p) }
             let style: XLSXWriter.Style? = row == layout.headerRow ? heading : nil
-            for column in 0..<record.fieldCount where byColumn[column] == nil {
-                sheet.write(row: row - 1, column: column, record.lossyString(column), style: style)
+            for column in 0..<fieldCount where byColumn[column] == nil {
+                sheet.write(row: row - 1, column: column, cell(column), style: style)
             }
             for (column, problems) in byColumn.sorted(by: { $0.key < $1.key }) {
                 let worst = problems.contains { $0.isError }
-                let text = column < record.fieldCount ? record.lossyString(column) : ""
+                let text = column < fieldCount ? cell(column) : ""
                 sheet.write(row: row - 1, column: column, text, style: XLSXWriter.Style(fill: worst ? errorFill : warningFill))
                 // A range's comment on its first row only: the message names the range.
                 let starting = problems.filter { Int($0.row) == row }
                 guard !starting.isEmpty, comments < limits.comments else { continue }
                 comments += 1
                 let note = starting.compactMap { p -> String? in
-                    spill.entry(at: p.offset).map { (p.isError ? "【错误】" : "【警告】") + layout.rowsForLines($0.messageZh, pattern: zhLine, template: "第 %d 行") }
+                    spill.entry(at: p.offset).map { (p.isError ? "【错误】" : "【警告】") + message($0.messageZh) }
                 }.joined(separator: "\n")
                 sheet.comment(row: row - 1, column: column, note)
             }
-        }, stopWhen: { false })
+        }
     }
 }

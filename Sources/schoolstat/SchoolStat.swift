@@ -19,7 +19,7 @@ struct SchoolStat: AsyncParsableCommand {
         2 命令行、规则文件或输出目录有误 (bad command line, rule files or output path; nothing written);
         3 有输入文件无法读取或被跳过 (an input could not be read or was skipped); 4 输出无法写入 (an output could not be written).
         """,
-        subcommands: [Validate.self, Check.self, Serve.self, History.self, Diff.self, Export.self, Score.self, Generate.self],
+        subcommands: [Validate.self, Check.self, Serve.self, Feedback.self, History.self, Diff.self, Export.self, Score.self, Generate.self],
         defaultSubcommand: Validate.self
     )
 
@@ -83,6 +83,9 @@ struct Validate: ParsableCommand {
 
     @Option(name: .long, help: "豁免文件 (waivers file, YAML): accepted findings with reason and expiry.")
     var waivers: String?
+
+    @Option(name: .long, help: "校验后接着把问题按学校写成工作簿，写入这个目录 (write each school's feedback workbook into this directory in the same go; see schoolstat feedback).")
+    var feedback: String?
 
     @Flag(name: .long, help: "校验后接着计算县域评估，写入 <out>/evaluation (score the run in the same go).")
     var score = false
@@ -229,6 +232,11 @@ struct Validate: ParsableCommand {
                 throw ExitCode(error.status.rawValue)
             }
         }
+        // Each school's workbook, from the run just written (and recorded, for what is new and fixed).
+        var feedbackStatus: Int32 = 0
+        if let feedback {
+            feedbackStatus = Feedback.write(run: result.outputDirectory, out: feedback, rules: rules, quiet: format == .json)
+        }
         if format == .json {
             let data = (try? result.summary.jsonData()) ?? Data()
             FileHandle.standardOutput.write(data)
@@ -238,6 +246,8 @@ struct Validate: ParsableCommand {
         // A run the history did not record exits 4 even when its data had errors: a scheduler
         // must see that something was not written.
         if historyFailed { throw ExitCode(RunStatus.outputFailed.rawValue) }
+        // The feedback not written: its own status (the run's outputs are in place).
+        if feedbackStatus != 0 { throw ExitCode(feedbackStatus) }
         if result.status != .clean { throw ExitCode(result.status.rawValue) }
     }
 }

@@ -230,6 +230,26 @@ extension ValidationRun {
         return nil
     }
 
+    /// Each input as a run with these options settles it — its table, encoding and header —
+    /// without validating or writing anything: for reading a run's inputs again as it read them.
+    /// An input whose header is no longer found has no plan.
+    public func planInputs() throws(RunError) -> [FilePlan] {
+        let loaded: LoadedRules
+        do { loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: options.profile) } catch { throw .rules(error) }
+        if let table = options.table, loaded.ruleSet.table(named: table) == nil {
+            throw .arguments("未知的表 `\(table)`；可用 (known tables): \(loaded.ruleSet.tables.map(\.name).joined(separator: ", "))")
+        }
+        let matcher = HeaderMatcher(ruleSet: loaded.ruleSet, converter: ChineseConverter())
+        let (inputs, _, _) = try discoverInputs()
+        var plans: [FilePlan] = []
+        for (index, input) in inputs.enumerated() {
+            guard var reader = try? TableFileReader(path: input.path, encoding: options.encoding, delimiter: options.delimiter, sheet: input.sheet?.name) else { continue }
+            reader.readLimits = options.readLimits
+            if let plan = try? locateHeader(reader: reader, input: input, index: Int32(index), matcher: matcher) { plans.append(plan) }
+        }
+        return plans
+    }
+
     public static let heavenlyStems: [String] = ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬", "癸"]
 
     /// Whether a record is the column-number row (栏次) that statistical report forms put under

@@ -22,6 +22,17 @@ public enum OutputKind: String, Sendable {
     case validate
     /// A `score` evaluation.
     case evaluation
+    /// `feedback`: one workbook per school, the index of them.
+    case feedback
+
+    /// What such a directory is, for messages.
+    var described: (zh: String, en: String) {
+        switch self {
+        case .validate: return ("schoolstat validate 的输出目录", "validate run")
+        case .evaluation: return ("schoolstat score 的评估目录", "score evaluation")
+        case .feedback: return ("schoolstat feedback 的各校反馈目录", "set of school feedback workbooks")
+        }
+    }
 }
 
 /// The marker file every output directory carries: only a directory holding one is ever replaced,
@@ -225,9 +236,9 @@ public final class OutputDirectory {
         }
         if let existing = OutputMarker.kind(of: real) {
             guard existing == kind else {
-                let what = existing == .validate ? "schoolstat validate 的输出目录" : "schoolstat score 的评估目录"
+                let what = existing.described.zh
                 throw refuse("这是\(what)，不能用别的输出替换它。" + (kind == .evaluation ? "评估结果请写到该目录下的 evaluation/，或省略 --out。" : advice),
-                             "it holds a \(existing == .validate ? "validate run" : "score evaluation"), which other outputs do not replace; "
+                             "it holds a \(existing.described.en), which other outputs do not replace; "
                                 + (kind == .evaluation ? "write the evaluation into its evaluation/ or leave --out out." : adviceEn))
             }
             return absolute
