@@ -87,6 +87,9 @@ struct Validate: ParsableCommand {
     @Flag(name: .long, help: "校验后接着计算县域评估，写入 <out>/evaluation (score the run in the same go).")
     var score = false
 
+    @Option(name: .long, help: "与 --score 同用：报告中的区县名称 (with --score: the county's name in the reports).")
+    var countyName: String?
+
     @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
     var runId: String?
 
@@ -213,6 +216,7 @@ struct Validate: ParsableCommand {
             scoreOptions.waivers = waivers
             scoreOptions.previous = previous
             scoreOptions.english = lang == .en
+            scoreOptions.countyName = countyName
             // The run just recorded, in the series of runs over the same inputs.
             if let runHistory, !historyFailed {
                 do {
@@ -395,6 +399,9 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: "运行历史数据库 (run history), for each indicator over the recorded runs; default schoolstat-history.sqlite beside the run directory. Only read.")
     var history: String?
 
+    @Option(name: .long, help: "报告中的区县名称 (the county's name in the reports), over county_finance's 区县名称 and the schools table's title.")
+    var countyName: String?
+
     @Flag(name: .long, help: "报告不含历次运行 (leave the recorded runs out of the report).")
     var noHistory = false
 
@@ -432,6 +439,7 @@ struct Score: ParsableCommand {
         options.profile = profile
         options.waivers = waivers
         options.english = lang == .en
+        options.countyName = countyName
         do {
             let result = try Scorer.score(options)
             let notMet = result.indicators.filter { $0.conclusion == .notMet }.count
