@@ -357,7 +357,7 @@ public enum SelfEvaluation {
     static func resource(_ indicator: inout DraftIndicator, spec: SelfEvaluationLayout.Indicator, sections: [CountyIndicator], county: String,
                          context: ReportContext, problems: inout [DraftProblem]) {
         guard !sections.isEmpty else {
-            indicator.body = [DraftText("数据不足：本次数据中没有参评的义务教育学校。", highlighted: true)]
+            indicator.body = [DraftText("数据不足：本次评估没有算出该指标（没有参评的义务教育学校，或规则包不计算该项）。", highlighted: true)]
             indicator.conclusion = .insufficient
             indicator.english = "No school in scope."
             return
