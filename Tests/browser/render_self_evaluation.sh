@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/schoolstat-render-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -R "$root/Samples" "$work/in"
-"$binary" validate "$work/in" --rules "$root/Rules" --out "$work/out" --score --quiet --no-history || [ $? -eq 1 ]
+"$binary" validate "$work/in" --rules "$root/Rules" --out "$work/out" --score --quiet --no-history >/dev/null || [ $? -eq 1 ]
 soffice -env:UserInstallation="file://$work/profile" --headless --convert-to pdf --outdir "$work" \
     "$work/out/evaluation/self_evaluation.docx" >/dev/null
 mkdir -p "$images"
