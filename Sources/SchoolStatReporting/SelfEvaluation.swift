@@ -426,8 +426,8 @@ public enum SelfEvaluation {
             return
         }
         let all = Set(verdicts.map(\.code))
-        var failingCodes: [String] = []
-        for v in verdicts where !v.met && !failingCodes.contains(v.code) { failingCodes.append(v.code) }
+        var failingCodes: [String] = [], seen: Set<String> = []
+        for v in verdicts where !v.met && seen.insert(v.code).inserted { failingCodes.append(v.code) }
         var s = "7 项资源配置指标中至少 6 项达标、余项不低于标准值 85% 的学校 \(all.count - failingCodes.count) 所"
         if !failingCodes.isEmpty { s += "，不达标 \(failingCodes.count) 所（\(names(failingCodes.map { context.schoolName($0) }))）" }
         s += "，达标比例 \(share(all.count - failingCodes.count, all.count))。"
