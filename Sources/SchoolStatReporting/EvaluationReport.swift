@@ -33,14 +33,18 @@ public enum EvaluationReport {
     }
 
     static func md(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        // Most values have nothing to escape: they are returned as they are, after one pass over their bytes.
+        guard s.utf8.contains(where: { b in b == 0x26 || b == 0x3C || b == 0x3E || b == 0x7C || b == 0x0A || b == 0x0D || b == 0x2A || b == 0x5F || b == 0x60 || b == 0x5B || b == 0x5D })
+        else { return s }
+        return s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
             .replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
             .replacingOccurrences(of: "*", with: "\\*").replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "`", with: "\\`")
             .replacingOccurrences(of: "[", with: "\\[").replacingOccurrences(of: "]", with: "\\]")
     }
 
     static func esc(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        guard s.utf8.contains(where: { b in b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 }) else { return s }
+        return s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
     }
 
@@ -91,7 +95,8 @@ public enum EvaluationReport {
             if !failingResources.isEmpty {
                 out += english ? "\nSchools below a standard:\n\n" : "\n未达到标准的学校：\n\n"
                 for c in failingResources {
-                    let list = c.failing.map { context.schoolLabel($0.0) + valueNote($0.1, english: english) }
+                    let values = c.values
+                    let list = c.failing.map { context.schoolLabel($0.0) + valueNote(values[schoolCode($0.0)], c.standard, english: english) }
                     out += "- \(md(english ? c.titleEn : c.title))（\(section(c.section))）：\(md(list.joined(separator: "、")))\n"
                 }
             }
@@ -135,10 +140,9 @@ public enum EvaluationReport {
         return out
     }
 
-    /// A failing school's value against the standard, from its figures.
-    static func valueNote(_ figures: String, english: Bool) -> String {
-        let f = RecordedVerdict.figures(figures)
-        guard let v = f["value"], let s = f["standard"] else { return "" }
+    /// A failing school's value against the standard.
+    static func valueNote(_ value: Double?, _ standard: Double?, english: Bool) -> String {
+        guard let v = value.map({ Value.format($0) }), let s = standard.map({ Value.format($0) }) else { return "" }
         return english ? " (\(v); standard \(s))" : "（\(v)，标准 \(s)）"
     }
 }
@@ -202,7 +206,8 @@ extension EvaluationReport {
             if !failingResources.isEmpty {
                 h += "<p>\(english ? "Schools below a standard:" : "未达到标准的学校：")</p><ul class=\"failing\">\n"
                 for c in failingResources {
-                    let list = c.failing.prefix(50).map { "<span class=\"school\" title=\"\(esc(schoolCode($0.0)))\">\(esc(context.schoolName($0.0)))</span>\(esc(valueNote($0.1, english: english)))" }
+                    let values = c.values
+                    let list = c.failing.prefix(50).map { "<span class=\"school\" title=\"\(esc(schoolCode($0.0)))\">\(esc(context.schoolName($0.0)))</span>\(esc(valueNote(values[schoolCode($0.0)], c.standard, english: english)))" }
                     h += "<li>\(esc(english ? c.titleEn : c.title))（\(section(c.section))）：\(list.joined(separator: "、"))\(c.failing.count > 50 ? "…" : "")</li>\n"
                 }
                 h += "</ul>\n"

@@ -442,6 +442,11 @@ public enum Scorer {
     }
 }
 
+extension CountyIndicator {
+    /// Each school's value (by code), from the distribution.
+    var values: [String: Double] { Dictionary(distribution.map { ($0.school, $0.value) }, uniquingKeysWith: { a, _ in a }) }
+}
+
 /// The score's output files, written atomically like a validation run's.
 public final class OutputFiles {
     private let path: String

@@ -257,8 +257,7 @@ public enum SelfEvaluation {
         if c.schoolsInScope != nil && c.section.isEmpty {
             let n = c.schoolsInScope ?? 0, m = c.schoolsMeeting ?? 0
             var s = "「\(c.title)」达标学校 \(m) 所"
-            let failing = c.failing.map { context.schoolName($0.0) }
-            if !failing.isEmpty { s += "，不达标 \(failing.count) 所（\(names(failing))）" }
+            if !c.failing.isEmpty { s += "，不达标 \(c.failing.count) 所（\(names(c.failing.map(\.0), context: context))）" }
             s += "，达标比例 \(share(m, n))。"
             return s
         }
@@ -268,6 +267,11 @@ public enum SelfEvaluation {
 
     static func names(_ list: [String], limit: Int = 30) -> String {
         list.prefix(limit).joined(separator: "、") + (list.count > limit ? " 等 \(list.count) 所" : "")
+    }
+
+    /// Schools by name from their keys, the first `limit` of them named.
+    static func names(_ keys: [String], context: ReportContext, limit: Int = 30) -> String {
+        keys.prefix(limit).map { context.schoolName($0) }.joined(separator: "、") + (keys.count > limit ? " 等 \(keys.count) 所" : "")
     }
 
     static func combine(_ conclusions: [Conclusion]) -> DraftConclusion {
@@ -346,8 +350,8 @@ public enum SelfEvaluation {
     static func englishSentence(_ c: CountyIndicator, context: ReportContext) -> String {
         if c.conclusion == .dataMissing { return "Insufficient data: \(c.missingEn)." }
         if let n = c.schoolsInScope, c.section.isEmpty {
-            let failing = c.failing.map { context.schoolLabel($0.0) }
-            return "\(c.schoolsMeeting ?? 0) of \(n) schools meet it" + (failing.isEmpty ? "." : "; not met: \(names(failing)).")
+            let failing = c.failing.prefix(30).map { context.schoolLabel($0.0) }
+            return "\(c.schoolsMeeting ?? 0) of \(n) schools meet it" + (failing.isEmpty ? "." : "; not met: \(failing.joined(separator: ", "))\(c.failing.count > 30 ? " and \(c.failing.count - 30) more" : "").")
         }
         return c.verdicts.map { v in v.figures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }.joined(separator: "; ")
     }
@@ -366,12 +370,13 @@ public enum SelfEvaluation {
         var failingBySection: [(section: String, schools: [(key: String, value: Double?, standard: Double?)])] = []
         for c in sections {
             all.formUnion(c.distribution.map(\.school))
+            // A school's value is its bar in the distribution (the figure `value`, read once).
+            let values = c.values
             var list: [(key: String, value: Double?, standard: Double?)] = []
-            for (key, figures) in c.failing {
+            for (key, _) in c.failing {
                 let code = String(key.dropFirst("school_code=".count))
                 all.insert(code); failing.insert(code)
-                let f = RecordedVerdict.figures(figures)
-                list.append((key, f["value"].flatMap(Double.init), f["standard"].flatMap(Double.init)))
+                list.append((key, values[code], c.standard))
             }
             failingBySection.append((c.section, list))
         }
@@ -383,7 +388,7 @@ public enum SelfEvaluation {
         var s = "「\(spec.titleZh)」达标学校 \(all.count - failing.count) 所" + (excluded.isEmpty ? "" : "（不含\(excluded.joined(separator: "、"))）")
         let failed = failingBySection.filter { !$0.schools.isEmpty }
         if !failed.isEmpty {
-            s += "，不达标" + failed.map { "\(sectionName($0.section)) \($0.schools.count) 所（\(names($0.schools.map { context.schoolName($0.key) }))）" }.joined(separator: "、")
+            s += "，不达标" + failed.map { "\(sectionName($0.section)) \($0.schools.count) 所（\(names($0.schools.map(\.key), context: context))）" }.joined(separator: "、")
         }
         s += "，达标比例 \(share(all.count - failing.count, all.count))。"
         let cvs = sections.map { cv($0.cv) }
@@ -429,7 +434,7 @@ public enum SelfEvaluation {
         var failingCodes: [String] = [], seen: Set<String> = []
         for v in verdicts where !v.met && seen.insert(v.code).inserted { failingCodes.append(v.code) }
         var s = "7 项资源配置指标中至少 6 项达标、余项不低于标准值 85% 的学校 \(all.count - failingCodes.count) 所"
-        if !failingCodes.isEmpty { s += "，不达标 \(failingCodes.count) 所（\(names(failingCodes.map { context.schoolName($0) }))）" }
+        if !failingCodes.isEmpty { s += "，不达标 \(failingCodes.count) 所（\(names(failingCodes, context: context))）" }
         s += "，达标比例 \(share(all.count - failingCodes.count, all.count))。"
         let over = resources.filter { $0.conclusion == .notMet }
         if over.isEmpty && resources.allSatisfy({ $0.conclusion != .dataMissing }) {
@@ -441,7 +446,7 @@ public enum SelfEvaluation {
         indicator.conclusion = failingCodes.isEmpty && over.isEmpty ? .met : .notMet
         indicator.english = "\(all.count - failingCodes.count) of \(all.count) schools meet 6 of 7."
         if !failingCodes.isEmpty {
-            problems.append(DraftProblem(text: "学校达标（7 项中至少 6 项）：\(failingCodes.count) 所学校未达标（\(names(failingCodes.map { context.schoolName($0) }))）。",
+            problems.append(DraftProblem(text: "学校达标（7 项中至少 6 项）：\(failingCodes.count) 所学校未达标（\(names(failingCodes, context: context))）。",
                                          shortfall: Double(failingCodes.count) / Double(all.count)))
         }
     }
@@ -452,7 +457,7 @@ public enum SelfEvaluation {
         for c in found where c.conclusion == .notMet {
             if let n = c.schoolsInScope, n > 0 {
                 worst = max(worst, Double(c.failing.count) / Double(n))
-                parts.append("\(c.failing.count) 所学校未达标（\(names(c.failing.map { context.schoolName($0.0) }, limit: 10))）")
+                parts.append("\(c.failing.count) 所学校未达标（\(names(c.failing.map(\.0), context: context, limit: 10))）")
             } else {
                 for v in c.verdicts {
                     if let value = v.figures["value"].flatMap(Double.init), let standard = v.figures["standard"].flatMap(Double.init), standard != 0 {
