@@ -77,7 +77,7 @@ public enum EvaluationReport {
                 let notMet = draft.notMet
                 if !notMet.isEmpty {
                     out += english ? "\nNot met: " : "\n不达标的指标："
-                    out += notMet.map { md("\($0.indicator.title)（\($0.part)）") }.joined(separator: "；") + "\n"
+                    out += notMet.map { md(english ? "\($0.indicator.titleEn) (\($0.partEn))" : "\($0.indicator.title)（\($0.part)）") }.joined(separator: english ? "; " : "；") + "\n"
                 }
                 out += "\n"
             }
@@ -105,7 +105,7 @@ public enum EvaluationReport {
                 for part in draft.parts {
                     out += "#### \(md(english ? part.headingEn : part.heading))\n\n"
                     for i in part.indicators {
-                        out += english ? "- **\(md(i.title))** — \(md(i.english)) Conclusion: \(i.conclusion.english).\n"
+                        out += english ? "- **\(md(i.titleEn))** — \(md(i.english)) Conclusion: \(i.conclusion.english).\n"
                                        : "- **\(md(i.number))：\(md(i.title))**。" + (i.standard.isEmpty ? "" : "标准：\(md(i.standard))。")
                                          + md(i.body.map(\.text).joined()) + "自评结论：\(i.conclusion.rawValue)。\n"
                         for r in i.rules { appendix.append((english ? i.title : "\(part.name) \(i.number)", r)) }
@@ -115,7 +115,7 @@ public enum EvaluationReport {
                 if !draft.others.isEmpty {
                     out += english ? "#### Other indicators (finance, funding, targets)\n\n" : "#### 经费投入等其他指标\n\n"
                     for i in draft.others {
-                        out += english ? "- **\(md(i.title))** — \(md(i.english)) Conclusion: \(i.conclusion.english).\n"
+                        out += english ? "- **\(md(i.titleEn))** — \(md(i.english)) Conclusion: \(i.conclusion.english).\n"
                                        : "- **\(md(i.title))**：" + md(i.body.map(\.text).joined()) + "结论：\(i.conclusion.rawValue)。\n"
                         for r in i.rules { appendix.append((i.title, r)) }
                     }
@@ -189,7 +189,7 @@ extension EvaluationReport {
                 h += "</table>\n"
                 let notMet = draft.notMet
                 if !notMet.isEmpty {
-                    h += "<p class=\"notmet-list\">\(english ? "Not met: " : "不达标的指标：")" + notMet.map { esc("\($0.indicator.title)（\($0.part)）") }.joined(separator: "；") + "</p>\n"
+                    h += "<p class=\"notmet-list\">\(english ? "Not met: " : "不达标的指标：")" + notMet.map { esc(english ? "\($0.indicator.titleEn) (\($0.partEn))" : "\($0.indicator.title)（\($0.part)）") }.joined(separator: english ? "; " : "；") + "</p>\n"
                 }
             }
             h += "<h3>\(english ? "1. Resource allocation" : "（一）资源配置")</h3>\n"
@@ -217,7 +217,7 @@ extension EvaluationReport {
                 for part in draft.parts {
                     h += "<h4>\(esc(english ? part.headingEn : part.heading))</h4>\n"
                     for i in part.indicators {
-                        h += "<p class=\"indicator\"><b>\(esc(english ? i.title : "\(i.number)：\(i.title)"))</b>"
+                        h += "<p class=\"indicator\"><b>\(esc(english ? i.titleEn : "\(i.number)：\(i.title)"))</b>"
                         if english {
                             h += "<br>\(esc(i.english)) \(conclusion(i.conclusion))</p>\n"
                         } else {
@@ -231,7 +231,7 @@ extension EvaluationReport {
                 if !draft.others.isEmpty {
                     h += "<h4>\(english ? "Other indicators (finance, funding, targets)" : "经费投入等其他指标")</h4>\n"
                     for i in draft.others {
-                        h += "<p class=\"indicator\"><b>\(esc(i.title))</b><br>"
+                        h += "<p class=\"indicator\"><b>\(esc(english ? i.titleEn : i.title))</b><br>"
                         h += english ? esc(i.english) : i.body.map { $0.highlighted ? "<span class=\"fill\">\(esc($0.text))</span>" : esc($0.text) }.joined()
                         h += "<br>\(english ? "Conclusion" : "结论")：\(conclusion(i.conclusion))</p>\n"
                         for r in i.rules { appendix.append((i.title, r)) }

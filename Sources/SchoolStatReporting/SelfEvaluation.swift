@@ -117,6 +117,8 @@ public struct DraftIndicator: Sendable {
     /// The rules behind it, for the appendix.
     public var rules: [String]
     public var english: String
+    /// The title in English where the packs give one (the Chinese title otherwise).
+    public var titleEn: String = ""
 }
 
 public struct DraftPart: Sendable {
@@ -184,8 +186,8 @@ public struct CountyDraft: Sendable {
     }
 
     /// The indicators not met, each with its part.
-    public var notMet: [(part: String, indicator: DraftIndicator)] {
-        parts.filter(\.counted).flatMap { p in p.indicators.filter { $0.conclusion == .notMet }.map { (p.name, $0) } }
+    public var notMet: [(part: String, partEn: String, indicator: DraftIndicator)] {
+        parts.filter(\.counted).flatMap { p in p.indicators.filter { $0.conclusion == .notMet }.map { (p.name, p.nameEn, $0) } }
     }
 }
 
@@ -299,6 +301,7 @@ public enum SelfEvaluation {
                     let standard = fill(spec.standardZh, params) ?? spec.standardZh
                     var indicator = DraftIndicator(number: "指标\(numeral(i))", title: spec.titleZh, standard: standard, body: [],
                                                    conclusion: .toFill, rules: spec.rules, english: "")
+                    indicator.titleEn = spec.titleZh
                     if let fillText = spec.fillZh {
                         indicator.body = [DraftText("（待填写：\(fillText)）", highlighted: true)]
                         indicator.conclusion = .toFill
@@ -306,14 +309,17 @@ public enum SelfEvaluation {
                     } else if let report = spec.report {
                         let sections = mine.filter { $0.indicator == report && !$0.section.isEmpty }
                         used.insert(report)
+                        indicator.titleEn = sections.first?.titleEn ?? spec.titleZh
                         indicator.rules = sections.map { "balance.\(report).\($0.section)" }
                         resource(&indicator, spec: spec, sections: sections, county: county, context: context, problems: &problems)
                     } else if spec.schoolRule {
                         indicator.rules = ["balance.school"]
+                        indicator.titleEn = "Schools meeting 6 of the 7 resource standards, the last at least 85 %"
                         schoolRule(&indicator, county: county, resources: mine.filter { !$0.section.isEmpty }, context: context, problems: &problems)
                     } else {
                         let found = spec.rules.compactMap { r in mine.first { $0.indicator == r } }
                         used.formUnion(spec.rules)
+                        indicator.titleEn = found.first?.titleEn ?? spec.titleZh
                         if found.isEmpty {
                             // No rule applied: nothing in the data is of the kind the indicator is about.
                             indicator.body = [DraftText("（待填写：数据中没有该指标适用的学校或数据行，请核实后说明）", highlighted: true)]
@@ -337,7 +343,8 @@ public enum SelfEvaluation {
             for c in mine where c.section.isEmpty && !used.contains(c.indicator) {
                 let body = sentence(c, context: context)
                 others.append(DraftIndicator(number: "", title: c.title, standard: "", body: body.isEmpty ? [] : [DraftText(body, highlighted: c.conclusion == .dataMissing)],
-                                             conclusion: DraftConclusion(c.conclusion), rules: [c.indicator], english: englishSentence(c, context: context)))
+                                             conclusion: DraftConclusion(c.conclusion), rules: [c.indicator], english: englishSentence(c, context: context),
+                                             titleEn: c.titleEn))
                 if c.conclusion == .notMet { problems.append(problem(c.title, found: [c], context: context)) }
             }
             problems.sort { $0.shortfall > $1.shortfall }

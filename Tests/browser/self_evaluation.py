@@ -205,6 +205,13 @@ def main():
         q9 = body_text(quality[8])
         check("数据不足" in q9 and "质量监测结果" in q9 and not re.search(r"\d", q9.split("自评结论")[0].replace("0.5", "").replace("0.15", "")),
               f"with no monitoring table, Q9 says 数据不足 and invents nothing: {q9}")
+        # The Markdown report: the county by name and the verdict first; no rule id or key=value before its appendix.
+        with open(os.path.join(out, "evaluation", "evaluation.md"), encoding="utf-8") as f:
+            markdown = f.read()
+        body = markdown.split("## 附录")[0]
+        check("## 万盛经开区（500110）\n\n**总体结论：" in body, "evaluation.md names the county and gives the verdict first")
+        check(not RULE_ID.search(body) and not KEY_VALUE.search(body), f"evaluation.md's body has no rule id or key=value: {RULE_ID.findall(body)[:3]}")
+        check("guarantee.G8.teacher_wage" in markdown.split("## 附录")[1], "the appendix maps lines to rule ids")
         problems = []
         seen = False
         for p in document.paragraphs:
