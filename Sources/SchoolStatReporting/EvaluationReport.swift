@@ -133,7 +133,9 @@ public enum EvaluationReport {
         }
         out += english ? "\n## Appendix: lines and their rules\n\n| line | rule |\n|---|---|\n" : "\n## 附录：各项与规则编号对照\n\n| 项目 | 规则编号 |\n|---|---|\n"
         var seen: Set<String> = []
-        for (line, rule) in appendix where seen.insert(line + "\u{1}" + rule).inserted { out += "| \(md(line)) | \(md(rule)) |\n" }
+        for (line, rule) in appendix where seen.insert(line + "\u{1}" + rule).inserted {
+            out += "| \(md(line)) | `\(rule.filter { $0 != "`" && $0 != "|" && $0 != "\n" })` |\n"
+        }
         out += english
             ? "\n**Formulas.** An indicator per school and section is the resource divided by the section's pupils (per 100 pupils for teachers and classrooms); a through school's shared resources are apportioned by weighted pupils (primary : junior : senior = 1 : 1.1 : 1.32). A school meets the resource standards when at least 6 of 7 indicators meet their standard and the last is at least 85 % of it. The variation coefficient is pupil-weighted: with Xᵢ a school's value and Pᵢ its pupils, P = ΣPᵢ, X̄ = ΣPᵢXᵢ / P, CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄ (at most 0.50 primary, 0.45 junior).\n"
             : "\n**公式。** 各校分学段指标 = 资源数 ÷ 该学段学生数（教师、教室按每百名学生计）；九年一贯制、十二年一贯制学校的共用资源按加权学生数分摊（小学 : 初中 : 高中 = 1 : 1.1 : 1.32）。学校至少 6 项指标达到标准、余项不低于标准的 85% 为达标。校际差异系数按学生数加权：Xᵢ 为某校指标值，Pᵢ 为其学生数，P = ΣPᵢ，X̄ = ΣPᵢXᵢ / P，CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄（小学不高于 0.50，初中不高于 0.45）。\n"
