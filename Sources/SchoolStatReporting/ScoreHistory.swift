@@ -293,7 +293,7 @@ extension EvaluationReport {
         let latest = points.last.map { trendValue(c, $0) } ?? ""
         var svg = "<svg class=\"chart trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
         var shown = title
-        if shown.count > 20 { shown = String(shown.prefix(19)) + "…" }
+        if shown.count > 15 { shown = String(shown.prefix(14)) + "…" }
         svg += "<title>\(esc(title))</title><text x=\"0\" y=\"12\" font-size=\"11\" font-weight=\"bold\">\(esc(shown))</text>"
         svg += "<text x=\"\(Int(width))\" y=\"12\" font-size=\"11\" text-anchor=\"end\">\(esc(latest))</text>"
         if let standard = points.last?.standard {
