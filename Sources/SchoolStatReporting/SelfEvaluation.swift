@@ -255,7 +255,7 @@ public enum SelfEvaluation {
 
     /// The figures of one indicator computed from data, in Chinese sentences.
     public static func sentence(_ c: CountyIndicator, context: ReportContext) -> String {
-        if c.conclusion == .dataMissing { return "数据不足：" + c.missingZh + "。" }
+        if c.conclusion == .dataMissing { return "数据不足：" + c.missingZh + "。" + toFill }
         if c.schoolsInScope != nil && c.section.isEmpty {
             let n = c.schoolsInScope ?? 0, m = c.schoolsMeeting ?? 0
             var s = "「\(c.title)」达标学校 \(m) 所"
@@ -266,6 +266,9 @@ public enum SelfEvaluation {
         let sentences = countySentences(c, context: context)
         return sentences.isEmpty ? "" : sentences.joined(separator: "；") + "。"
     }
+
+    /// What the evaluator does with an indicator the data cannot decide.
+    static let toFill = "（待填写：补充上述数据后重新计算，或据实说明本项情况）"
 
     static func names(_ list: [String], limit: Int = 30) -> String {
         list.prefix(limit).joined(separator: "、") + (list.count > limit ? " 等 \(list.count) 所" : "")
@@ -368,7 +371,7 @@ public enum SelfEvaluation {
     static func resource(_ indicator: inout DraftIndicator, spec: SelfEvaluationLayout.Indicator, sections: [CountyIndicator], county: String,
                          context: ReportContext, problems: inout [DraftProblem]) {
         guard !sections.isEmpty else {
-            indicator.body = [DraftText("数据不足：本次评估没有算出该指标（没有参评的义务教育学校，或规则包不计算该项）。", highlighted: true)]
+            indicator.body = [DraftText("数据不足：本次评估没有算出该指标（没有参评的义务教育学校，或规则包不计算该项）。" + toFill, highlighted: true)]
             indicator.conclusion = .insufficient
             indicator.english = "No school in scope."
             return
@@ -432,7 +435,7 @@ public enum SelfEvaluation {
                            problems: inout [DraftProblem]) {
         let verdicts = context.schoolVerdicts.filter { $0.county == county }
         guard !verdicts.isEmpty else {
-            indicator.body = [DraftText("数据不足：本次数据中没有参评的义务教育学校。", highlighted: true)]
+            indicator.body = [DraftText("数据不足：本次数据中没有参评的义务教育学校。" + toFill, highlighted: true)]
             indicator.conclusion = .insufficient
             indicator.english = "No school in scope."
             return

@@ -233,6 +233,9 @@ def main():
             figures = [p.text for p in indicator["body"] if not p.text.startswith("标准：") and not p.text.startswith("自评结论")]
             check(figures and all("数据不足" in t and "区县教育经费" in t for t in figures), f"{label} without county finance: {figures}")
             check(not any(re.search(r"\d", t) for t in figures), f"{label} invents no figure: {figures}")
+            marked = [r for p in indicator["body"] for r in p.runs if "（待填写：" in r.text]
+            check(marked and all(r.font.highlight_color == WD_COLOR_INDEX.YELLOW for r in marked),
+                  f"{label} asks the evaluator, highlighted, to supply what is missing")
             check(indicator["body"][-1].text == "自评结论：数据不足。", f"{label} concludes 数据不足: {indicator['body'][-1].text}")
 
         # A school named like a script is text; --county-name names the county.
