@@ -131,6 +131,7 @@ struct Validate: ParsableCommand {
             if let value, value < 1024 { throw ValidationError("\(name) 至少为 1024。 (\(name) must be at least 1024)") }
         }
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads 应在 1 到 64 之间。 (--threads must be 1–64)") }
+        if countyName != nil && !score { throw ValidationError("--county-name 须与 --score 同用。 (--county-name needs --score)") }
         if let encoding, TextEncoding(userName: encoding) == nil {
             throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
         }
