@@ -5,9 +5,13 @@
 SWIFT ?= swift
 DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libfreexl-dev libsqlite3-dev pkg-config
 # The browser test of `schoolstat serve`: headless Chromium, its WebDriver, Selenium and openpyxl
-# (a second reader of the annotated workbook); PostgreSQL for the export tests (a private cluster
-# made with initdb in a temporary directory). All from Debian.
-TEST_PACKAGES := chromium chromium-driver python3-selenium python3-openpyxl postgresql
+# (a second reader of the annotated workbook); python-docx (a second reader of the self-evaluation
+# draft); PostgreSQL for the export tests (a private cluster made with initdb in a temporary
+# directory). All from Debian.
+TEST_PACKAGES := chromium chromium-driver python3-selenium python3-openpyxl python3-docx postgresql
+# The pictures of the self-evaluation draft: LibreOffice renders it to PDF, poppler to PNG. Never
+# needed by `make test`.
+SCREENSHOT_PACKAGES := fonts-wqy-microhei libreoffice-writer-nogui poppler-utils
 CONFIG ?= release
 BIN := .build/$(CONFIG)/schoolstat
 
@@ -42,6 +46,7 @@ test: test-deps
 	/usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat
+	/usr/bin/python3 Tests/browser/self_evaluation.py .build/debug/schoolstat
 
 # Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by
 # itself (--rules still overrides). SAMPLES=1 installs the sample county too.
@@ -63,13 +68,15 @@ uninstall:
 serve: build
 	$(BIN) serve --rules Rules
 
-# The README's pictures, taken by the browser test (needs a Chinese font).
+# The README's pictures, taken by the browser test (needs a Chinese font), and the first pages of
+# the self-evaluation draft as LibreOffice lays them out.
 screenshots: test-deps
-	@$(MAKE) --no-print-directory deps PACKAGES=fonts-wqy-microhei
+	@$(MAKE) --no-print-directory deps PACKAGES="$(SCREENSHOT_PACKAGES)"
 	$(SWIFT) build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat --screenshots docs/images
 	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat --screenshots docs/images
+	sh Tests/browser/render_self_evaluation.sh .build/debug/schoolstat docs/images
 
 samples:
 	python3 Samples/generate.py

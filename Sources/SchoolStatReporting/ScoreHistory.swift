@@ -214,33 +214,42 @@ extension EvaluationReport {
 
     /// The Markdown section on the recorded runs for one county.
     static func historyMarkdown(county: String, indicators: [CountyIndicator], streaks: [FailureStreak], history: ScoreHistory?,
-                                english: Bool) -> String {
-        var md = english ? "\n### 3. Over the recorded runs\n\n" : "\n### （三）历次运行\n\n"
+                                english: Bool, context: ReportContext) -> String {
+        var text = english ? "\n### 3. Over the recorded runs\n\n" : "\n### （三）历次运行\n\n"
         guard let history, history.scoredRunRecorded else {
-            return md + historyAbsence(history, english: english) + "\n"
+            return text + historyAbsence(history, english: english) + "\n"
         }
         let runs = indicators.first?.trend.count ?? 0
-        md += english
-            ? "The last \(runs) runs over the same inputs recorded in `\(history.database)`\(history.complete ? "" : " (older ones not shown)"), oldest first.\n\n| indicator | section | values | latest |\n|---|---|---|---|\n"
-            : "运行历史 `\(history.database)` 中对同样输入的最近 \(runs) 次运行\(history.complete ? "" : "（更早的未列出）")，由早到晚。\n\n| 指标 | 学段 | 历次数值 | 最新结论 |\n|---|---|---|---|\n"
+        text += english
+            ? "The last \(runs) runs over the same inputs recorded in \(md(historyName(history)))\(history.complete ? "" : " (older ones not shown)"), oldest first.\n\n| indicator | section | values | latest |\n|---|---|---|---|\n"
+            : "运行历史 \(md(historyName(history))) 中对同样输入的最近 \(runs) 次运行\(history.complete ? "" : "（更早的未列出）")，由早到晚。\n\n| 指标 | 学段 | 历次数值 | 最新结论 |\n|---|---|---|---|\n"
         for c in indicators where !c.trend.isEmpty {
             let values = c.trend.suffix(12).map { trendValue(c, $0) }.joined(separator: " → ")
-            md += "| \(c.indicator) \(english ? "" : c.title) | \(sectionName(c.section, english: english)) | \(c.trend.count > 12 ? "… → " : "")\(values.replacingOccurrences(of: "|", with: "/")) | \(english ? c.conclusion.english : c.conclusion.rawValue) |\n"
+            text += "| \(md(english ? c.titleEn : c.title)) | \(sectionName(c.section, english: english)) | \(c.trend.count > 12 ? "… → " : "")\(values.replacingOccurrences(of: "|", with: "/")) | \(conclusionText(c.conclusion, english: english)) |\n"
         }
-        md += english ? "\nSchools failing an indicator now, longest first:\n\n" : "\n目前未达标的学校及其连续未达标的运行次数（由长到短）：\n\n"
-        if streaks.isEmpty { return md + (english ? "None.\n" : "无。\n") }
-        md += english ? "| school | indicator | section | runs failed | since (UTC) |\n|---|---|---|---|---|\n" : "| 学校 | 指标 | 学段 | 连续未达标次数 | 始于（UTC） |\n|---|---|---|---|---|\n"
+        text += english ? "\nSchools failing an indicator now, longest first:\n\n" : "\n目前未达标的学校及其连续未达标的运行次数（由长到短）：\n\n"
+        if streaks.isEmpty { return text + (english ? "None.\n" : "无。\n") }
+        text += english ? "| school | indicator | section | runs failed | since (UTC) |\n|---|---|---|---|---|\n" : "| 学校 | 指标 | 学段 | 连续未达标次数 | 始于（UTC） |\n|---|---|---|---|---|\n"
         for s in streaks {
             let runs = (s.atLeast ? (english ? "at least " : "至少 ") : "") + String(s.runs)
-            md += "| \(s.school) \(s.schoolName) | \(s.indicator) \(english ? "" : s.title) | \(sectionName(s.section, english: english)) | \(runs) | \(day(s.since)) |\n"
+            text += "| \(md(context.schoolLabel(s.school))) | \(md(indicatorTitle(s, indicators: indicators, english: english))) | \(sectionName(s.section, english: english)) | \(runs) | \(day(s.since)) |\n"
         }
-        return md
+        return text
+    }
+
+    /// The history by its file name: where the database lives is no business of the report's reader.
+    static func historyName(_ history: ScoreHistory) -> String { (history.database as NSString).lastPathComponent }
+
+    /// A failing school's indicator by its title.
+    static func indicatorTitle(_ s: FailureStreak, indicators: [CountyIndicator], english: Bool) -> String {
+        if let c = indicators.first(where: { $0.indicator == s.indicator }) { return english ? c.titleEn : c.title }
+        return english ? s.indicator : (s.title.isEmpty ? s.indicator : s.title)
     }
 
     static func historyAbsence(_ history: ScoreHistory?, english: Bool) -> String {
         if let history {
-            return english ? "This run is not recorded in the history `\(history.database)` (it was validated with --no-history or recorded elsewhere), so there is nothing to compare it with."
-                           : "本次运行没有记入运行历史 `\(history.database)`（校验时用了 --no-history，或记在别处），无从比较。"
+            return english ? "This run is not recorded in the history \(historyName(history)) (it was validated with --no-history or recorded elsewhere), so there is nothing to compare it with."
+                           : "本次运行没有记入运行历史 \(historyName(history))（校验时用了 --no-history，或记在别处），无从比较。"
         }
         return english ? "No run history was given (validate records one by default; score finds it beside the run directory, or takes --history)."
                        : "没有可用的运行历史（validate 默认记录运行历史；score 在运行目录旁查找，或用 --history 指定）。"
@@ -249,14 +258,15 @@ extension EvaluationReport {
     /// The HTML section on the recorded runs for one county: a small chart per indicator, then the
     /// schools failing now with how long they have.
     static func historyHTML(indicators: [CountyIndicator], streaks: [FailureStreak], history: ScoreHistory?, english: Bool,
-                            esc: (String) -> String) -> String {
+                            context: ReportContext) -> String {
         var h = "<h3>\(english ? "3. Over the recorded runs" : "（三）历次运行")</h3>\n"
         guard let history, history.scoredRunRecorded else { return h + "<p>\(esc(historyAbsence(history, english: english)))</p>\n" }
         let runs = indicators.first?.trend.count ?? 0
-        h += "<p>" + esc(english ? "The last \(runs) runs over the same inputs recorded in \(history.database)\(history.complete ? "" : " (older ones not shown)"), oldest on the left. A dot is a run: green met, red not met, grey data missing; the dashed line is the limit or standard."
-                                 : "运行历史 \(history.database) 中对同样输入的最近 \(runs) 次运行\(history.complete ? "" : "（更早的未列出）")，左早右晚。每个点是一次运行：绿色达标，红色不达标，灰色数据缺失；虚线为上限或标准。") + "</p>\n<div>"
+        h += "<p>" + esc(english ? "The last \(runs) runs over the same inputs recorded in \(historyName(history))\(history.complete ? "" : " (older ones not shown)"), oldest on the left. A dot is a run: green met, red not met, grey data missing; the dashed line is the limit or standard."
+                                 : "运行历史 \(historyName(history)) 中对同样输入的最近 \(runs) 次运行\(history.complete ? "" : "（更早的未列出）")，左早右晚。每个点是一次运行：绿色达标，红色不达标，灰色数据缺失；虚线为上限或标准。") + "</p>\n<div>"
         for c in indicators where !c.trend.isEmpty {
-            h += sparkline(c, title: "\(c.indicator) \(c.section.isEmpty ? "" : sectionName(c.section, english: english))", english: english, esc: esc)
+            let title = (english ? c.titleEn : c.title) + (c.section.isEmpty ? "" : (english ? ", " : "（") + sectionName(c.section, english: english) + (english ? "" : "）"))
+            h += sparkline(c, title: title, english: english, esc: esc)
         }
         h += "</div>\n"
         h += "<p>\(english ? "Schools failing an indicator now, longest first:" : "目前未达标的学校及其连续未达标的运行次数（由长到短）：")</p>\n"
@@ -264,7 +274,7 @@ extension EvaluationReport {
         h += "<table class=\"streaks\"><tr><th>\(english ? "school" : "学校")</th><th>\(english ? "indicator" : "指标")</th><th>\(english ? "section" : "学段")</th><th>\(english ? "runs failed" : "连续未达标次数")</th><th>\(english ? "since" : "始于")</th></tr>\n"
         for s in streaks {
             let runs = (s.atLeast ? (english ? "≥ " : "至少 ") : "") + String(s.runs)
-            h += "<tr><td>\(esc(s.school)) \(esc(s.schoolName))</td><td>\(esc(s.indicator)) \(english ? "" : esc(s.title))</td><td>\(esc(sectionName(s.section, english: english)))</td><td>\(runs)</td><td>\(esc(day(s.since)))</td></tr>\n"
+            h += "<tr><td title=\"\(esc(s.school))\">\(esc(context.schoolName(s.school)))</td><td>\(esc(indicatorTitle(s, indicators: indicators, english: english)))</td><td>\(esc(sectionName(s.section, english: english)))</td><td>\(runs)</td><td>\(esc(day(s.since)))</td></tr>\n"
         }
         return h + "</table>\n"
     }
@@ -282,7 +292,9 @@ extension EvaluationReport {
         func r(_ v: Double) -> String { String(format: "%.1f", v) }
         let latest = points.last.map { trendValue(c, $0) } ?? ""
         var svg = "<svg class=\"chart trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
-        svg += "<title>\(esc(english ? title : title + " " + c.title))</title><text x=\"0\" y=\"12\" font-size=\"11\" font-weight=\"bold\">\(esc(title))</text>"
+        var shown = title
+        if shown.count > 15 { shown = String(shown.prefix(14)) + "…" }
+        svg += "<title>\(esc(title))</title><text x=\"0\" y=\"12\" font-size=\"11\" font-weight=\"bold\">\(esc(shown))</text>"
         svg += "<text x=\"\(Int(width))\" y=\"12\" font-size=\"11\" text-anchor=\"end\">\(esc(latest))</text>"
         if let standard = points.last?.standard {
             svg += "<line x1=\"\(r(left))\" y1=\"\(r(y(standard)))\" x2=\"\(r(width - right))\" y2=\"\(r(y(standard)))\" stroke=\"#b71c1c\" stroke-width=\"1\" stroke-dasharray=\"4 2\"/>"
@@ -298,7 +310,7 @@ extension EvaluationReport {
         for (i, p) in points.enumerated() {
             let colour = p.conclusion == .met ? "#2e7d32" : (p.conclusion == .notMet ? "#c62828" : (p.conclusion == .metAfterRectification ? "#ef6c00" : "#9e9e9e"))
             let cy = p.value.map(y) ?? (height - bottom)
-            let label = "\(day(p.finished)) \(trendValue(c, p)) \(english ? p.conclusion.english : p.conclusion.rawValue)"
+            let label = "\(day(p.finished)) \(trendValue(c, p)) \(conclusionText(p.conclusion, english: english))"
             svg += "<circle class=\"run\" cx=\"\(r(x(i)))\" cy=\"\(r(cy))\" r=\"3\" fill=\"\(colour)\"><title>\(esc(label))</title></circle>"
         }
         if let first = points.first, let last = points.last {

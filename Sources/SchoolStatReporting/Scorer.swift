@@ -18,6 +18,8 @@ public struct ScoreOptions: Sendable {
     /// The previous period's validate output, for period-over-period indicators.
     public var previous: String?
     public var english = false
+    /// The county's name in the reports, over the one found in the data.
+    public var countyName: String?
     /// The runs recorded over the same inputs, for the report's section on how the indicators moved.
     public var history: ScoreHistory?
 
@@ -51,6 +53,7 @@ public struct CountyIndicator: Sendable {
     public var section: String
     public var indicator: String
     public var title: String
+    public var titleEn: String = ""
     public var schoolsInScope: Int?
     public var schoolsMeeting: Int?
     public var cv: String = ""
@@ -59,6 +62,11 @@ public struct CountyIndicator: Sendable {
     public var figures: String
     /// Schools or rows that fail it: (key, figures).
     public var failing: [(String, String)]
+    /// A county-level rule's verdicts of the reporting year, evaluated: group key and figures.
+    public var verdicts: [(group: String, figures: [String: String])] = []
+    /// When the data cannot decide it: what is missing, in the tables' own column titles.
+    public var missingZh: String = ""
+    public var missingEn: String = ""
     /// Every school's value and the standard, for the distribution chart.
     public var distribution: [(school: String, value: Double)] = []
     public var standard: Double?
@@ -74,6 +82,8 @@ public struct ScoreResult: Sendable {
     /// Schools failing an indicator now, with how many recorded runs in a row they have.
     public var streaks: [FailureStreak] = []
     public var outputDirectory: String
+    /// Names, school verdicts and the self-evaluation's layout, as the reports used them.
+    public var context = ReportContext()
 }
 
 private final class NullSink: FindingSink {
@@ -97,7 +107,9 @@ public enum Scorer {
         var scoredRun = ""
         let summaryData: [UInt8]?
         do { summaryData = try RegularFile.contents(options.run + "/summary.json", limit: 64 << 20) } catch { throw .unreadable(error) }
+        var runSummary: RunSummary?
         if let data = summaryData, let summary = try? JSONDecoder().decode(RunSummary.self, from: Data(data)) {
+            runSummary = summary
             scoredRun = summary.runID
             profile = profile ?? summary.profile
             asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
@@ -107,6 +119,9 @@ public enum Scorer {
             loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: profile, parameterOverrides: asOf.map { ["report_date": $0] } ?? [:])
         } catch { throw .rules(error) }
         let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
+        let layout: SelfEvaluationLayout?
+        do { layout = try SelfEvaluationLayout.load(rulesDirectory: options.rulesDirectory, ruleSet: ruleSet) } catch { throw .rules(error) }
+        let layoutRules = Set(layout?.parts.flatMap(\.indicators).flatMap(\.rules) ?? [])
         let tables: Set<String>
         var filled: [String: Set<String>] = [:]
         do {
@@ -150,6 +165,8 @@ public enum Scorer {
         // Per-school verdicts failing now, for how long each has failed over the recorded runs.
         var failingNow: [(rule: String, group: String, indicator: String, title: String, section: String)] = []
         let ruleTitles = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleZh) }, uniquingKeysWith: { a, _ in a })
+        let ruleTitlesEn = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleEn) }, uniquingKeysWith: { a, _ in a })
+        var schoolVerdicts: [SchoolVerdict] = []
         for s in schools where schoolsReport != nil {
             let code = s["school_code"]?.description ?? ""
             let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
@@ -171,6 +188,9 @@ public enum Scorer {
                 }
                 if verdict.verdict == .notMet {
                     failingNow.append((verdict.ruleID, key, school, ruleTitles[verdict.ruleID] ?? "", section))
+                }
+                if verdict.verdict != .notEvaluable {
+                    schoolVerdicts.append(SchoolVerdict(code: code, county: s["county_code"]?.description ?? "", section: section, met: verdict.verdict == .met))
                 }
                 let f = figures(verdict)
                 row += [f["indicators_met"] ?? "", f["weakest_share"] ?? "", verdict.verdict.rawValue, ""]
@@ -213,6 +233,11 @@ public enum Scorer {
                                             figures: "standard=\(figures(all.first)["standard"] ?? "")",
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
                     c.source = countyRule.map { .variation(rule: $0, group: "county_code=\(county)", figure: indicator.variation) }
+                    c.titleEn = (ruleTitlesEn["\(indicator.rule).\(section)"] ?? indicator.id).replacingOccurrences(of: " (primary)", with: "").replacingOccurrences(of: " (junior)", with: "")
+                    if cvEval == nil {
+                        c.missingZh = "无法计算校际差异系数（参评学校的学生数或该项资源数据不足）"
+                        c.missingEn = "the variation coefficient cannot be computed"
+                    }
                     for e in failing where e.verdict == .notMet {
                         failingNow.append((e.ruleID, e.groupKey, indicator.id, indicator.titleZh, section))
                     }
@@ -240,7 +265,22 @@ public enum Scorer {
                     // indicator is not evaluable, and says which years there are.
                     let otherYears = all.isEmpty ? (yearsByCounty[rule.table]?[county] ?? []) : []
                     // A rule whose scope covers nothing here does not apply (a region without that rule).
-                    if all.isEmpty && evaluator.notRun[rule.id] == nil && (otherYears.isEmpty || otherYears.contains(year)) { continue }
+                    // Name what is missing: a whole table, or columns with no value in any row.
+                    func emptyColumns() -> [String] {
+                        var names: Set<String> = []
+                        for root in [rule.condition.root] + rule.values.map(\.expression.root) {
+                            ExpressionNode.collectNames(root, into: &names)
+                        }
+                        let columns = ruleSet.table(named: rule.table)?.columns.map(\.name) ?? []
+                        return names.filter { n in
+                            let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n
+                            return columns.contains(base) && (n.hasPrefix("previous.") || !(filled[rule.table]?.contains(n) ?? false))
+                        }.sorted()
+                    }
+                    // A rule whose scope covers nothing here does not apply (a region without that rule),
+                    // unless the self-evaluation lists it and the data lacks a column it needs.
+                    if all.isEmpty && evaluator.notRun[rule.id] == nil && (otherYears.isEmpty || otherYears.contains(year))
+                        && !(layoutRules.contains(rule.id) && tables.contains(rule.table) && !emptyColumns().isEmpty) { continue }
                     let evaluated = all.filter { $0.verdict != .notEvaluable }
                     let failing = evaluated.filter { $0.verdict == .notMet }
                     let perSchool = all.contains { $0.groupKey.hasPrefix("school_code=") }
@@ -249,6 +289,8 @@ public enum Scorer {
                                             conclusion: conclusion(failing, evaluated: evaluated.count),
                                             figures: perSchool ? "" : (evaluated.first?.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ") ?? ""),
                                             failing: failing.map { ($0.groupKey, $0.figures.map { "\($0.name)=\($0.value)" }.joined(separator: "; ")) })
+                    c.titleEn = rule.titleEn
+                    if !perSchool { c.verdicts = evaluated.map { ($0.groupKey, figures($0)) } }
                     if perSchool {
                         c.source = .schoolShare(rule: rule.id, county: county)
                         for e in failing where e.groupKey.hasPrefix("school_code=") {
@@ -258,18 +300,37 @@ public enum Scorer {
                         c.source = .countyFigure(rule: rule.id, county: county, year: year)
                     }
                     if evaluated.isEmpty {
-                        // Name what is missing: a whole table, or columns with no value in any row.
-                        var names: Set<String> = []
-                        for root in [rule.condition.root] + rule.values.map(\.expression.root) { ExpressionNode.collectNames(root, into: &names) }
-                        let columns = ruleSet.table(named: rule.table)?.columns.map(\.name) ?? []
-                        let empty = names.filter { n in
-                            let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n
-                            return columns.contains(base) && (n.hasPrefix("previous.") || !(filled[rule.table]?.contains(n) ?? false))
-                        }.sorted()
+                        let empty = emptyColumns()
                         c.figures = evaluator.notRun[rule.id]
                             ?? (!otherYears.isEmpty && !otherYears.contains(year)
                                 ? "\(rule.table) 中没有 \(year) 年的数据（有：\(otherYears.sorted().map(String.init).joined(separator: "、")) 年）；评估其他年份请用 --as-of 指定该年的统计基准日 (no \(year) rows in \(rule.table); it has \(otherYears.sorted().map(String.init).joined(separator: ", ")))"
                                 : (empty.isEmpty ? "所需数据缺失 (data it needs is missing)" : "缺少数据 (no data in) \(rule.table): \(empty.joined(separator: ", "))"))
+                        // The same in the tables' own words, for the reports.
+                        let schema = ruleSet.table(named: rule.table)
+                        let tableZh = "「\(schema?.titleZh ?? rule.table)」表", tableEn = "the \(schema?.titleEn ?? rule.table) table"
+                        func column(_ n: String) -> (String, String) {
+                            let base = n.hasPrefix("previous.") ? String(n.dropFirst(9)) : n
+                            let spec = schema?.columns.first { $0.name == base }
+                            return n.hasPrefix("previous.")
+                                ? ("上一期的「\(spec?.titleZh ?? base)」", "the previous period's \(spec?.titleEn ?? base)")
+                                : ("「\(spec?.titleZh ?? base)」", spec?.titleEn ?? base)
+                        }
+                        if let message = evaluator.notRun[rule.id] {
+                            let absent = ruleSet.tables.filter { !tables.contains($0.name) && message.contains($0.name) }
+                            c.missingZh = "本次运行没有" + absent.map { "「\($0.titleZh)」表" }.joined(separator: "、")
+                            c.missingEn = "this run has no " + absent.map { "\($0.titleEn) table" }.joined(separator: " or ")
+                        } else if !otherYears.isEmpty && !otherYears.contains(year) {
+                            c.missingZh = "\(tableZh)中没有 \(year) 年的数据（有 \(otherYears.sorted().map(String.init).joined(separator: "、")) 年）"
+                            c.missingEn = "\(tableEn) has no rows of \(year)"
+                        } else if !empty.isEmpty {
+                            let names = empty.map(column)
+                            c.missingZh = "\(tableZh)中\(names.map(\.0).joined(separator: "、"))没有数据"
+                                + (empty.contains { $0.hasPrefix("previous.") } ? "（须提供上一期的校验输出）" : "")
+                            c.missingEn = "no values of " + names.map(\.1).joined(separator: ", ") + " in \(tableEn)"
+                        } else {
+                            c.missingZh = "\(tableZh)中没有可用于该指标的数据行"
+                            c.missingEn = "no rows of \(tableEn) this indicator applies to"
+                        }
                     }
                     indicators.append(c)
                 }
@@ -288,6 +349,52 @@ public enum Scorer {
                 throw .arguments("运行历史 \(history.database) 无法读取：\(error) (the run history cannot be read)")
             }
         }
+        // Names and the county's basic facts, for the reports.
+        var context = ReportContext()
+        context.layout = layout
+        context.year = ruleSet.reportYear
+        context.parameters = ruleSet.parameters.mapValues(\.description)
+        context.teachingPointMinimum = ruleSet.parameters["teaching_point_min_pupils"]?.description ?? "50"
+        context.rejectedSchools = runSummary?.tables["schools"]?.rowsRejected ?? 0
+        context.historyName = options.history.map { ($0.database as NSString).lastPathComponent }
+        for row in schools {
+            let code = row["school_code"]?.description ?? "", county = row["county_code"]?.description ?? ""
+            let type = row["school_type"]?.description ?? ""
+            context.schools[code] = SchoolInfo(code: code, name: row["school_name"]?.description ?? "", type: type, county: county,
+                                               inScope: row["in_scope"] == .boolean(true))
+            var b = context.basics[county] ?? CountyBasics()
+            b.byType[type, default: 0] += 1
+            if type == "teaching_point" && row["in_scope"] != .boolean(true) { b.smallTeachingPoints += 1 }
+            if ["primary", "junior", "nine_year", "twelve_year", "complete_middle", "special_education", "teaching_point"].contains(type) {
+                let total = row["total_pupils"]?.number ?? 0
+                let primary = row["primary_pupils"]?.number ?? (["primary", "teaching_point"].contains(type) ? total : 0)
+                let junior = row["junior_pupils"]?.number ?? (type == "junior" ? total : 0)
+                b.primaryPupils += primary
+                b.juniorPupils += junior
+                if type == "special_education" {
+                    b.specialPupils += total
+                    if row["primary_pupils"]?.number == nil && row["junior_pupils"]?.number == nil { b.primaryPupils += total }
+                }
+                if let t = row["full_time_teachers"]?.number { b.teachers += t; b.teachersKnown = true }
+            }
+            context.basics[county] = b
+        }
+        context.schoolVerdicts = schoolVerdicts
+        // The county's name: county finance's 区县名称 (the reporting year's first), else the schools
+        // table's title row when the run has one county, else none; --county-name overrides.
+        let finance = evaluator.entityRows("county_finance").sorted { ($0["year"]?.number ?? 0) > ($1["year"]?.number ?? 0) }
+        for county in counties {
+            if let name = options.countyName, !name.isEmpty { context.countyNames[county] = name; continue }
+            let rows = finance.filter { $0["county_code"]?.description == county }
+            let named = (rows.first { Int($0["year"]?.number ?? 0) == ruleSet.reportYear } ?? rows.first)?["county_name"]?.description
+            if let named, !named.isEmpty {
+                context.countyNames[county] = named
+            } else if counties.count == 1, let title = runSummary?.tables["schools"]?.titles?.lazy.compactMap(EvaluationReport.countyName(inTitle:)).first {
+                context.countyNames[county] = title
+            }
+        }
+        let reportDate = ruleSet.parameters["report_date"]?.description ?? ""
+        let drafts = SelfEvaluation.build(indicators, context: context)
         do { try out.prepare() } catch { throw RunError(error) }
         do {
             try out.csv("school_indicators.csv", header: header, rows: schoolTable)
@@ -306,10 +413,15 @@ public enum Scorer {
                                     ratio, c.cv, c.cvLimit, named["numerator"] ?? "", named["denominator"] ?? "", named["value"] ?? "", named["standard"] ?? "",
                                     options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
                         })
-            try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
-                                                                     profile: ruleSet.profile ?? "", streaks: streaks, history: options.history))
-            try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: ruleSet.parameters["report_date"]?.description ?? "",
-                                                                   profile: ruleSet.profile ?? "", streaks: streaks, history: options.history))
+            try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: reportDate,
+                                                                     profile: ruleSet.profile ?? "", streaks: streaks, history: options.history,
+                                                                     context: context, drafts: drafts))
+            try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: reportDate,
+                                                                   profile: ruleSet.profile ?? "", streaks: streaks, history: options.history,
+                                                                   context: context, drafts: drafts))
+            if !drafts.isEmpty {
+                try SelfEvaluation.document(drafts, reportDate: reportDate).write(to: out.path("self_evaluation.docx"))
+            }
             if let history = options.history, history.scoredRunRecorded {
                 try out.csv("indicator_trend.csv",
                             header: ["county_code", "section", "indicator", "run_id", "finished", "value", "standard", "conclusion"],
@@ -326,8 +438,13 @@ public enum Scorer {
             }
         } catch { throw .output(error) }
         do { try out.commit() } catch { throw RunError(error) }
-        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, streaks: streaks, outputDirectory: out.finalPath)
+        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, streaks: streaks, outputDirectory: out.finalPath, context: context)
     }
+}
+
+extension CountyIndicator {
+    /// Each school's value (by code), from the distribution.
+    var values: [String: Double] { Dictionary(distribution.map { ($0.school, $0.value) }, uniquingKeysWith: { a, _ in a }) }
 }
 
 /// The score's output files, written atomically like a validation run's.
@@ -360,6 +477,9 @@ public final class OutputFiles {
         file.write(content)
         try file.close()
     }
+
+    /// Where a file of the output goes before the commit.
+    public func path(_ name: String) -> String { opened!.path(name) }
 
     public func commit() throws(OutputError) { try opened!.commit() }
 

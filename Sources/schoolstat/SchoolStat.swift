@@ -90,6 +90,9 @@ struct Validate: ParsableCommand {
     @Flag(name: .long, help: "校验后接着计算县域评估，写入 <out>/evaluation (score the run in the same go).")
     var score = false
 
+    @Option(name: .long, help: "与 --score 同用：报告中的区县名称 (with --score: the county's name in the reports).")
+    var countyName: String?
+
     @Option(name: .long, help: "运行编号 (run id written into the ledger); generated when omitted.")
     var runId: String?
 
@@ -131,6 +134,7 @@ struct Validate: ParsableCommand {
             if let value, value < 1024 { throw ValidationError("\(name) 至少为 1024。 (\(name) must be at least 1024)") }
         }
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads 应在 1 到 64 之间。 (--threads must be 1–64)") }
+        if countyName != nil && !score { throw ValidationError("--county-name 须与 --score 同用。 (--county-name needs --score)") }
         if let encoding, TextEncoding(userName: encoding) == nil {
             throw ValidationError("不认识的编码“\(encoding)”；可用 utf-8、utf-8-bom、gb18030（gbk）、utf-16le、utf-16be。 (unknown encoding)")
         }
@@ -216,6 +220,7 @@ struct Validate: ParsableCommand {
             scoreOptions.waivers = waivers
             scoreOptions.previous = previous
             scoreOptions.english = lang == .en
+            scoreOptions.countyName = countyName
             // The run just recorded, in the series of runs over the same inputs.
             if let runHistory, !historyFailed {
                 do {
@@ -405,6 +410,9 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: "运行历史数据库 (run history), for each indicator over the recorded runs; default schoolstat-history.sqlite beside the run directory. Only read.")
     var history: String?
 
+    @Option(name: .long, help: "报告中的区县名称 (the county's name in the reports), over county_finance's 区县名称 and the schools table's title.")
+    var countyName: String?
+
     @Flag(name: .long, help: "报告不含历次运行 (leave the recorded runs out of the report).")
     var noHistory = false
 
@@ -442,6 +450,7 @@ struct Score: ParsableCommand {
         options.profile = profile
         options.waivers = waivers
         options.english = lang == .en
+        options.countyName = countyName
         do {
             let result = try Scorer.score(options)
             let notMet = result.indicators.filter { $0.conclusion == .notMet }.count

@@ -296,7 +296,9 @@ struct HistoryTests {
         #expect(charts.count == Set(trend.map { "\($0["county_code"] ?? "")|\($0["section"] ?? "")|\($0["indicator"] ?? "")" }).count)
         #expect(charts.allSatisfy { $0.components(separatedBy: "<circle class=\"run\"").count - 1 == 3 })
         let markdown = TestSupport.text(out + "/evaluation/evaluation.md")
-        #expect(markdown.contains("| 3150010001 万盛小学 | guarantee.G5.class_size"))
+        // The streaks by school name and indicator title; the history by its file name.
+        #expect(markdown.contains("| 万盛小学（3150010001） | 小学班额不超过45人，初中不超过50人 |"), "\(markdown)")
+        #expect(markdown.contains("运行历史 schoolstat-history.sqlite 中") && !markdown.contains(db))
 
         // Scoring reads the history and never changes it; a window of 2 runs says "at least".
         let before = try Data(contentsOf: URL(fileURLWithPath: db))

@@ -5,6 +5,7 @@ import SchoolStatBytes
 import SchoolStatRules
 import SchoolStatPipeline
 import SchoolStatReporting
+import ZIPFoundation
 
 private let pair = TestSupport.fixture("packs/pair/current")
 
@@ -82,9 +83,11 @@ struct ScoreTests {
         #expect(q1?["numerator"] == "2026" && q1?["denominator"] == "2042" && q1?["value"] == "99.2" && q1?["standard"] == "95")
         #expect(result.indicators.contains { $0.indicator == "quality.Q4.county" && $0.county == "500110" && $0.conclusion == .met })
         let report = TestSupport.text(out + "/evaluation.md")
-        #expect(report.contains("## 区县 500111"))
+        // The counties by the names county finance gives them, the failing schools by name with their figures.
+        #expect(report.contains("## 乙县（500111）") && report.contains("## 甲县（500110）"))
         #expect(report.contains("CV = √(Σ (Pᵢ/P)(Xᵢ − X̄)²) / X̄"))
-        #expect(report.contains("school_code=3150010008（value=3.82"))
+        #expect(report.contains("甲五小（3150010008）（3.82，标准 4.5）"), "\(report)")
+        #expect(!report.contains("school_code=") && !report.contains("value="))
     }
 
     @Test("a failing indicator covered by waivers with a rectification note is 整改后达标")
@@ -116,7 +119,7 @@ struct ScoreTests {
         let g8 = result.indicators.first { $0.indicator == "guarantee.G8.teacher_wage" }
         #expect(g8?.conclusion == .dataMissing)
         #expect(g8?.figures.contains("county_finance") == true)
-        #expect(TestSupport.text(out + "/evaluation.md").contains("数据缺失"))
+        #expect(TestSupport.text(out + "/evaluation.md").contains("数据不足：本次运行没有「区县教育经费」表"))
         // Without --previous, the period comparison names the columns it lacks.
         let (paired, _) = try score([pair])
         let two = paired.indicators.first { $0.indicator == "finance.two_increase.total" }
@@ -172,8 +175,80 @@ struct ScoreTests {
     func english() throws {
         let (_, out) = try score([pair]) { $0.english = true }
         let report = TestSupport.text(out + "/evaluation.md")
-        #expect(report.contains("## County 500110") && report.contains("not met"))
+        #expect(report.contains("## 甲县 (500110)") && report.contains("not met"))
         #expect(TestSupport.csvRecords(out + "/county_indicators.csv").contains { $0["conclusion"] == "met" })
+    }
+
+    @Test("the self-evaluation draft is a Word package: content types, relationships, heading styles, every text escaped")
+    func draftPackage() throws {
+        let dir = TestSupport.temporaryDirectory()
+        for file in try FileManager.default.contentsOfDirectory(atPath: pair) {
+            try FileManager.default.copyItem(atPath: pair + "/" + file, toPath: dir + "/" + file)
+        }
+        let schools = TestSupport.text(dir + "/schools.csv")
+        TestSupport.write(schools.replacingOccurrences(of: ",甲五小,", with: ",\"<script>alert(1)</script> & \"\"甲\"\"\","), to: dir + "/schools.csv")
+        let (_, out) = try score([dir]) { $0.countyName = "试验<县>" }
+        let archive = try Archive(url: URL(fileURLWithPath: out + "/self_evaluation.docx"), accessMode: .read)
+        func part(_ name: String) throws -> String {
+            guard let entry = archive[name] else { Issue.record("no \(name)"); return "" }
+            var data = Data()
+            _ = try archive.extract(entry) { data.append($0) }
+            return String(decoding: data, as: UTF8.self)
+        }
+        let types = try part("[Content_Types].xml")
+        #expect(types.contains("/word/document.xml") && types.contains("wordprocessingml.document.main+xml") && types.contains("/word/styles.xml"))
+        #expect(try part("_rels/.rels").contains("Target=\"word/document.xml\""))
+        #expect(try part("word/_rels/document.xml.rels").contains("Target=\"styles.xml\""))
+        let styles = try part("word/styles.xml")
+        for h in 1...3 { #expect(styles.contains("w:styleId=\"Heading\(h)\"") && styles.contains("<w:name w:val=\"heading \(h)\"/>")) }
+        let document = try part("word/document.xml")
+        // The county named as told, the hostile school name as text, nothing unescaped.
+        #expect(document.contains("试验&lt;县&gt;县域义务教育优质均衡发展自评报告（数据部分·草稿）"))
+        #expect(document.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;甲&quot;"))
+        #expect(!document.contains("<script>") && !document.contains("试验<县>"))
+        // The draft's parts, in order, the overall verdict first.
+        let order = ["总体结论", "一、基本情况", "二、指标完成情况", "三、存在的主要问题", "四、后续工作推进思路"].map { document.range(of: ">\($0)<")?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(), "\(order)")
+        #expect(document.contains("<w:highlight w:val=\"yellow\"/>"))
+        // The same bytes for the same data.
+        let (_, again) = try score([dir]) { $0.countyName = "试验<县>" }
+        #expect(FileManager.default.contents(atPath: out + "/self_evaluation.docx") == FileManager.default.contents(atPath: again + "/self_evaluation.docx"))
+    }
+
+    @Test("the county's name from a title row: the province or city in front dropped, the year and table name after it")
+    func countyFromTitle() {
+        #expect(EvaluationReport.countyName(inTitle: "万盛经开区2024年义务教育学校基本情况统计表") == "万盛经开区")
+        #expect(EvaluationReport.countyName(inTitle: "重庆市万盛经开区2024年义务教育学校基本情况统计表") == "万盛经开区")
+        #expect(EvaluationReport.countyName(inTitle: "北京市海淀区 中小学校情况") == "海淀区")
+        #expect(EvaluationReport.countyName(inTitle: "酉阳土家族苗族自治县学校统计表（2024年）") == "酉阳土家族苗族自治县")
+        #expect(EvaluationReport.countyName(inTitle: "2024年学校基本情况统计表") == nil)
+        #expect(EvaluationReport.countyName(inTitle: "重庆市2024年统计") == nil)
+    }
+
+    @Test("a layout naming a rule no pack in force has is a located rule-file error; one the packs drop is reported as lacking data")
+    func layoutMistakes() throws {
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        let layout = rules + "/reports/self_evaluation.yaml"
+        let original = TestSupport.text(layout)
+        TestSupport.write(original.replacingOccurrences(of: "rules: [guarantee.G5.class_size]", with: "rules: [guarantee.G5.class_sizes]"), to: layout)
+        let run = try TestSupport.validate([pair])
+        #expect(throws: RunError.self) {
+            _ = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: rules, outputDirectory: TestSupport.temporaryDirectory() + "/e"))
+        }
+        do {
+            _ = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: rules, outputDirectory: TestSupport.temporaryDirectory() + "/e"))
+        } catch {
+            #expect("\(error)".contains("self_evaluation.yaml") && "\(error)".contains("guarantee.G5.class_sizes"), "\(error)")
+        }
+        // An indicator added to the layout alone: listed in its place, to be filled in.
+        TestSupport.write(original.replacingOccurrences(of: "      G15:\n", with: "      G16:\n        title_zh: 新增的保障指标\n        fill_zh: 新增指标的落实情况\n      G15:\n"), to: layout)
+        let result = try Scorer.score(ScoreOptions(run: run.outputDirectory, rulesDirectory: rules, outputDirectory: TestSupport.temporaryDirectory() + "/e"))
+        let drafts = SelfEvaluation.build(result.indicators, context: result.context)
+        let guarantee = drafts.first?.parts.first { $0.name == "政府保障程度" }
+        #expect(guarantee?.indicators.count == 16)
+        #expect(guarantee?.indicators[14].title == "新增的保障指标" && guarantee?.indicators[14].conclusion == .toFill)
+        #expect(guarantee?.indicators[14].number == "指标十五" && guarantee?.indicators[15].number == "指标十六")
     }
 
     @Test("score refuses a directory that is not a run")

@@ -1,9 +1,11 @@
 """The county evaluation over recorded runs, opened in a real browser (Debian's headless Chromium
 through chromedriver and Selenium): the sample county is validated with --score three nights in a
 row, one school's largest class fixed on the second night and back on the third, and
-evaluation.html is checked as rendered — a chart per indicator with a visible dot per run, the
-dots' colours and tooltips, the school that failed again since tonight, and that the file loads
-nothing from anywhere else.
+evaluation.html is checked as rendered — the county by name and the overall verdict first, no rule
+id, `key=value` or English in the Chinese body, a chart per indicator titled in Chinese with a
+visible dot per run, the dots' colours and tooltips, the school that failed again since tonight by
+name, the history by its file name, and that the file loads nothing from anywhere else. Then a school
+named `<script>alert(1)</script>` is shown as text: no script runs, no element is injected.
 
     python3 Tests/browser/evaluation_report.py BINARY [--screenshots DIR]
 
@@ -12,10 +14,12 @@ Exit status 0 when every check passes; each failed check is printed."""
 import argparse
 import csv
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from browser_support import ROOT, check, chromium, finish
@@ -65,6 +69,33 @@ def main():
         driver = chromium()
         try:
             driver.get("file://" + os.path.join(out, "evaluation", "evaluation.html"))
+            # The county by name, the overall verdict before anything else about it.
+            h2 = driver.find_elements(By.TAG_NAME, "h2")
+            check(h2 and h2[0].text.startswith("万盛经开区"), f"the county is named: {[h.text for h in h2[:1]]}")
+            first = driver.find_element(By.CSS_SELECTOR, "section.county > p")
+            check(first.get_attribute("class") == "verdict" and first.text.startswith("总体结论："), f"the verdict comes first: {first.text[:60]}")
+            tally = driver.find_elements(By.CSS_SELECTOR, "table.tally tr")
+            check([r.text.split()[0] for r in tally[1:]] == ["资源配置", "政府保障程度", "教育质量", "社会认可度"], f"the verdict's table by part: {[r.text for r in tally]}")
+            body = driver.find_element(By.CSS_SELECTOR, "section.county").text
+            # The schools' own names are data (one sample name is a formula): what is left is the report's words.
+            with open(os.path.join(out, "evaluation", "school_indicators.csv"), encoding="utf-8-sig") as f:
+                names = {r["school_name"].lstrip("'") for r in csv.DictReader(f)}
+            words_of_report = body
+            for name in sorted(names, key=len, reverse=True):
+                words_of_report = words_of_report.replace(name, "").replace(name[:8] + "…", "")
+            ids = re.findall(r"\b(?:balance|guarantee|quality|finance|funding|targets|consistency)\.[A-Za-z0-9_.]+", body)
+            check(not ids, f"no rule id in the body: {ids[:5]}")
+            pairs = re.findall(r"[A-Za-z_]{2,}=\S*", body)
+            check(not pairs, f"no key=value in the body: {pairs[:5]}")
+            words = set(re.findall(r"[A-Za-z]{3,}", words_of_report)) - {"sqlite"}
+            check(not words - {"schoolstat", "history"}, f"no English in the Chinese body: {sorted(words)[:10]}")
+            check(work not in body and "schoolstat-history.sqlite" in body, "the history is named by its file name only")
+            labels = [c.get_attribute("aria-label") for c in driver.find_elements(By.CSS_SELECTOR, "svg.chart")]
+            untitled = [l for l in labels if not re.search(r"[\u4e00-\u9fff]", l) or re.search(r"\b(?:balance|guarantee|quality|finance|funding|targets)\.", l)]
+            check(labels and not untitled, f"every chart is titled in Chinese: {untitled[:3]}")
+            bars = driver.find_elements(By.CSS_SELECTOR, "svg.chart g.bar text")
+            check(any(b.text == "万盛小学" for b in bars), "the chart bars are labelled by school name")
+
             headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h3")]
             check(any("历次运行" in h for h in headings), f"the report has its part on the recorded runs: {headings}")
             charts = driver.find_elements(By.CSS_SELECTOR, "svg.trend")
@@ -75,7 +106,7 @@ def main():
             check(all(n == 3 for n in dots), f"three runs, a dot each, in every chart: {sorted(set(dots))}")
 
             # Class size: the share meeting it rose on night 2 and fell back; every night is not met (red).
-            class_size = next(c for c in charts if c.get_attribute("aria-label").startswith("guarantee.G5.class_size"))
+            class_size = next(c for c in charts if c.get_attribute("aria-label").startswith("小学班额不超过45人"))
             driver.execute_script("arguments[0].scrollIntoView()", class_size)
             circles = class_size.find_elements(By.CSS_SELECTOR, "circle.run")
             heights = [float(c.get_attribute("cy")) for c in circles]
@@ -86,9 +117,9 @@ def main():
 
             # The school that fixed its class size and then undid it fails since tonight only.
             rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.streaks tr")]
-            again = [r for r in rows if r.startswith("3150010001") and "guarantee.G5.class_size" in r]
+            again = [r for r in rows if r.startswith("万盛小学") and "小学班额不超过45人" in r]
             check(len(again) == 1 and again[0].split()[-3] == "1", f"万盛小学 fails class size since tonight: {again}")
-            stuck = [r for r in rows if r.startswith("3150010112") and "guarantee.G5.class_size" in r]
+            stuck = [r for r in rows if r.startswith("青年小学") and "小学班额不超过45人" in r]
             check(len(stuck) == 1 and " 3 " in stuck[0], f"青年小学 has failed class size three nights: {stuck}")
 
             # One self-contained file: nothing loaded from anywhere but the file itself.
@@ -99,6 +130,27 @@ def main():
                 section = next(h for h in driver.find_elements(By.TAG_NAME, "h3") if "历次运行" in h.text)
                 driver.execute_script("arguments[0].scrollIntoView()", section)
                 driver.save_screenshot(os.path.join(args.screenshots, "evaluation-history.png"))
+        finally:
+            driver.quit()
+
+        # A school named like a script: text on the page, nothing run, nothing injected.
+        text = original.decode("utf-8-sig")
+        with open(schools, "w", encoding="utf-8-sig", newline="") as f:
+            f.write(text.replace("3150010001,万盛小学,", "3150010001,<script>alert(1)</script>,", 1))
+        hostile = os.path.join(work, "hostile")
+        validate(binary, inputs, hostile)
+        driver = chromium()
+        try:
+            driver.get("file://" + os.path.join(hostile, "evaluation", "evaluation.html"))
+            try:
+                driver.switch_to.alert
+                ran = True
+            except NoAlertPresentException:
+                ran = False
+            check(not ran, "the hostile name's script does not run")
+            check(driver.execute_script("return document.querySelectorAll('script').length") == 0, "no script element is injected")
+            page = driver.find_element(By.TAG_NAME, "body").text
+            check("<script>alert(1)</script>" in page, "the hostile name is shown as text")
         finally:
             driver.quit()
     finally:

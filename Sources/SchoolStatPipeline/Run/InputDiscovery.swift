@@ -32,6 +32,8 @@ extension ValidationRun {
         public var headerLine: Int
         public var headerOrdinal: Int
         public var titleRows: [Int]
+        /// The text of each title row, its non-empty fields joined by spaces (「万盛经开区2024年……统计表」).
+        public var titleTexts: [String] = []
         /// The line of the column-number row (栏次) right under the header, skipped; `headerOrdinal`
         /// is then that row's, so that reading starts after it.
         public var columnNumbersLine: Int?
@@ -172,6 +174,10 @@ extension ValidationRun {
             let record = candidates[n]
             var plan = FilePlan(input: input, index: index, reader: reader, header: header, headerLine: record.line,
                                 headerOrdinal: record.ordinal, titleRows: candidates[..<n].map(\.line))
+            plan.titleTexts = candidates[..<n].map { title in
+                (0..<title.fieldCount).compactMap { title.string($0) }.map { TextCleaner.clean($0, folding: .all) }.filter { !$0.isEmpty }
+                    .joined(separator: " ")
+            }
             if n + 1 < candidates.count, Self.isColumnNumbersRow(candidates[n + 1]) {
                 plan.columnNumbersLine = candidates[n + 1].line
                 plan.headerOrdinal = candidates[n + 1].ordinal

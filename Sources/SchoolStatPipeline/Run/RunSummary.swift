@@ -40,9 +40,11 @@ public struct TableSummary: Sendable, Codable {
     public var blankLines: Int
     public var repeatedHeaders: Int
     public var titleRows: Int
+    /// The title rows' text (at most ten, each cut at 200 characters): where a table names its county.
+    public var titles: [String]?
 
     public enum CodingKeys: String, CodingKey {
-        case files
+        case files, titles
         case rowsRead = "rows_read", rowsClean = "rows_clean", rowsRejected = "rows_rejected"
         case blankLines = "blank_lines_skipped", repeatedHeaders = "repeated_headers_skipped", titleRows = "title_rows_skipped"
     }

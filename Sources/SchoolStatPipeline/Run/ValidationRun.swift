@@ -277,6 +277,7 @@ public final class ValidationRun: FindingSink {
             let c = output.counts
             tables[name] = TableSummary(files: c.files, rowsRead: c.rowsRead, rowsClean: c.rowsClean, rowsRejected: c.rowsRejected,
                                         blankLines: c.blankLines, repeatedHeaders: c.repeatedHeaders, titleRows: c.titleRows)
+            if !c.titleTexts.isEmpty { tables[name]?.titles = c.titleTexts }
         }
         let status: RunStatus = unreadable ? .unreadableInput : (errorCount > 0 ? .dataErrors : .clean)
         var summary = RunSummary(
@@ -418,6 +419,10 @@ public final class ValidationRun: FindingSink {
             }
             output.counts.files.append(plan.input.display)
             output.counts.titleRows += plan.titleRows.count
+            // A title names the table (and often the county); a table of personal data keeps even its title out of the summary.
+            if !schema.columns.contains(where: { $0.personal != nil }) {
+                output.counts.titleTexts += plan.titleTexts.prefix(10 - min(10, output.counts.titleTexts.count)).map { String($0.prefix(200)) }
+            }
             for line in plan.titleRows {
                 record(LedgerEntry(table: schema.name, file: plan.input.display, line: line, rule: "read.title_row", severity: .warning,
                                    message: .titleRow(line: line)))

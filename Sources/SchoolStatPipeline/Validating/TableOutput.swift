@@ -14,6 +14,7 @@ public struct TableCounts {
     public var blankLines = 0
     public var repeatedHeaders = 0
     public var titleRows = 0
+    public var titleTexts: [String] = []
 }
 
 /// The outputs of one table, shared by every file of that table.
