@@ -78,7 +78,9 @@ let package = Package(
         // field need quotes, a JSON string escapes, may a field hold an ID number's digits).
         .target(name: "CSupport", path: "Sources/CSupport"),
         // The targets below depend on each other one way, in this order: what each may use is what
-        // is listed above it. README.md, "How the code is laid out", draws the graph.
+        // is listed above it. README.md, "How the code is laid out", draws the graph. Each target
+        // lists every module its files import: .ci/check-imports.sh, run by `make test`, fails on
+        // an import that is not listed.
         //
         // Model: values, the schema and rule-set types, the rule language's syntax tree, findings
         // and errors. Plain data; no I/O, no unsafe code.
