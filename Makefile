@@ -37,7 +37,7 @@ run: build
 
 # check-imports.sh: every module a target imports is declared for it in Package.swift.
 test: test-deps
-	bash .ci/check-imports.sh
+	SWIFT=$(SWIFT) bash .ci/check-imports.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
