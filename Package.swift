@@ -72,7 +72,7 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // Small C helpers for SchoolStatBytes and SchoolStatPipeline: what Swift cannot call
+        // Small C functions for SchoolStatBytes and SchoolStatPipeline: what Swift cannot call
         // directly (renameat2, sync_file_range, the allocator's threshold, a prefetch), libcsv's
         // callbacks and the record sink they fill, and byte scans on the per-row path (does a CSV
         // field need quotes, a JSON string escapes, may a field hold an ID number's digits).

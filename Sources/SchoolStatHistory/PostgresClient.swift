@@ -132,7 +132,7 @@ public struct PostgresTarget: Sendable {
 
 /// One open libpq connection. Statements are sent one at a time; a failure is an `ExportError`
 /// carrying the server's message, scrubbed of the target's passwords.
-final class PostgresSession {
+final class PostgresConnection {
     private let connection: OpaquePointer
     private let target: PostgresTarget
 

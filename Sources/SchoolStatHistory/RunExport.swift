@@ -181,38 +181,38 @@ public enum RunExport {
         switch target {
         case .sqlite(let path): return try exportSQLite(run, path: path)
         case .postgres(let target):
-            let session = try PostgresSession(target)
+            let connection = try PostgresConnection(target)
             do {
-                return try exportPostgres(run, session: session, schema: target.schema)
+                return try exportPostgres(run, connection: connection, schema: target.schema)
             } catch {
-                try? session.execute("ROLLBACK")
+                try? connection.execute("ROLLBACK")
                 if let error = error as? ExportError { throw error }
                 throw ExportError("导出到 PostgreSQL 失败：\(target.clean(String(describing: error)))", "export to PostgreSQL failed")
             }
         }
     }
 
-    static func exportPostgres(_ run: LoadedRun, session: PostgresSession, schema: String) throws -> ExportReport {
+    static func exportPostgres(_ run: LoadedRun, connection: PostgresConnection, schema: String) throws -> ExportReport {
         let id = run.summary.runID
-        try session.execute("BEGIN")
-        try session.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-        try session.execute("""
+        try connection.execute("BEGIN")
+        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try connection.execute("""
             CREATE TABLE IF NOT EXISTS \(schema).runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER,
                 errors INTEGER, warnings INTEGER, rows_read BIGINT, exported_at TIMESTAMPTZ NOT NULL DEFAULT now())
             """)
-        try session.execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
+        try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
                             + findingColumns.map { "\($0) \($0 == "line" ? "BIGINT" : "TEXT")" }.joined(separator: ", ") + ")")
         for table in run.tables {
-            try session.execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
-            for c in table.columns { try session.execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
+            try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
+            for c in table.columns { try connection.execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
         }
         for name in ["runs", "findings"] + run.tables.map(\.name) {
-            try session.execute("DELETE FROM \(schema).\(name) WHERE run_id = $1", [id])
+            try connection.execute("DELETE FROM \(schema).\(name) WHERE run_id = $1", [id])
         }
         var counts: [String: Int] = [:]
         for table in run.tables {
             let columns = table.columns.count
-            counts[table.name] = try session.copy(into: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name)) { emit in
+            counts[table.name] = try connection.copy(into: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name)) { emit in
                 try forEachRow(table.path) { cells in
                     var line = copyText(id)
                     for i in 0..<columns { line += "\t" + copyText(i < cells.count ? cells[i] : nil) }
@@ -220,16 +220,16 @@ public enum RunExport {
                 }
             }
         }
-        let findings = try session.copy(into: "\(schema).findings", columns: ["run_id"] + findingColumns) { emit in
+        let findings = try connection.copy(into: "\(schema).findings", columns: ["run_id"] + findingColumns) { emit in
             try forEachFinding(run.ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }
         }
         let s = run.summary
         let rowsRead = s.tables.values.reduce(0) { $0 + $1.rowsRead }
-        try session.execute("""
+        try connection.execute("""
             INSERT INTO \(schema).runs (run_id, report_date, profile, exit_code, errors, warnings, rows_read)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             """, [id, s.reportDate, s.profile, String(Int(s.status)), String(s.totals.errors), String(s.totals.warnings), String(rowsRead)])
-        try session.execute("COMMIT")
+        try connection.execute("COMMIT")
         return ExportReport(runID: id, tables: counts, findings: findings)
     }
 
