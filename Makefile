@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run the test suite
 
 SWIFT ?= swift
-DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libfreexl-dev libsqlite3-dev pkg-config
+DEBIAN_PACKAGES := libcsv-dev libopencc-dev libxml2-dev libxlsxwriter-dev libfreexl-dev libsqlite3-dev libpq-dev libssl-dev pkg-config
 # The browser test of `schoolstat serve`: headless Chromium, its WebDriver, Selenium and openpyxl
 # (a second reader of the annotated workbook); python-docx (a second reader of the self-evaluation
 # draft); PostgreSQL for the export tests (a private cluster made with initdb in a temporary
@@ -39,7 +39,9 @@ run: build
 	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments, rules or output path, 3 unreadable input, 4 output not written)"; \
 	[ $$status -le 1 ]
 
+# check-imports.sh: every module a target imports is declared for it in Package.swift.
 test: test-deps
+	SWIFT=$(SWIFT) bash .ci/check-imports.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat

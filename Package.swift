@@ -24,7 +24,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
-        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // libcsv from Debian's libcsv-dev (header csv.h, library libcsv).
@@ -60,23 +59,44 @@ let package = Package(
             path: "Sources/CFreeXL",
             providers: [.apt(["libfreexl-dev"])]
         ),
-        // Small POSIX helpers Swift cannot call directly (renameat2).
+        // libpq from Debian's libpq-dev, the client psql and pg_dump use: the export to PostgreSQL.
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // libcrypto from Debian's libssl-dev (OpenSSL): SHA-256 of input and rule files.
+        .systemLibrary(
+            name: "CLibCrypto",
+            path: "Sources/CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Small C functions for SchoolStatBytes and SchoolStatPipeline: what Swift cannot call
+        // directly (renameat2, sync_file_range, the allocator's threshold, a prefetch), libcsv's
+        // callbacks and the record sink they fill, and byte scans on the per-row path (does a CSV
+        // field need quotes, a JSON string escapes, may a field hold an ID number's digits).
         .target(name: "CSupport", path: "Sources/CSupport"),
         // The targets below depend on each other one way, in this order: what each may use is what
-        // is listed above it. README.md, "How the code is laid out", draws the graph.
+        // is listed above it. README.md, "How the code is laid out", draws the graph. Each target
+        // lists every module its files import: .ci/check-imports.sh, run by `make test`, fails on
+        // an import that is not listed.
         //
         // Model: values, the schema and rule-set types, the rule language's syntax tree, `pattern:`
         // expressions (parsed once, matched in linear time), findings and errors. Plain data; no
         // I/O, no unsafe code.
         .target(name: "SchoolStatModel", path: "Sources/SchoolStatModel", swiftSettings: release),
         // Bytes: the only target with unsafe code (pointers, unmanaged references, unchecked
-        // Sendable), behind safe APIs: the libcsv, libxml2, FreeXL, iconv and OpenCC bridges, record
-        // batches, CSV and JSON bytes, buffered files, hashing, SHA-256, row blocks, the key
-        // pre-pass's sort and duplicate lookups, the ordered worker threads.
+        // Sendable), behind safe APIs: the libcsv, libxml2, FreeXL, libxlsxwriter, iconv and OpenCC
+        // bridges, the CSV, xlsx and xls readers, record batches and spills, CSV and JSON bytes,
+        // buffered files, byte-level text (numbers, dates, cleaning, character-class patterns),
+        // hashing, SHA-256 through libcrypto, ID masks, row blocks, the key pre-pass's sort and
+        // duplicate lookups, the ordered worker threads.
         .target(
             name: "SchoolStatBytes",
             dependencies: [
-                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CFreeXL", "CSupport",
+                "SchoolStatModel", "CLibCSV", "CLibXML2", "COpenCC", "CLibXLSXWriter", "CFreeXL", "CLibCrypto", "CSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -87,7 +107,7 @@ let package = Package(
         // language's parser, compiler and built-in functions.
         .target(
             name: "SchoolStatRules",
-            dependencies: ["SchoolStatModel", "SchoolStatBytes", "CSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["SchoolStatModel", "SchoolStatBytes", .product(name: "Yams", package: "Yams")],
             path: "Sources/SchoolStatRules", swiftSettings: release
         ),
         // Pipeline: reading, normalising, validating, evaluating, writing; one validate run.
@@ -126,7 +146,7 @@ let package = Package(
         ),
         // History: every run recorded in an embedded SQLite database (GRDB), what changed since the
         // previous run, the verdicts of the recorded runs for the evaluation's series, and a run's
-        // clean tables exported to PostgreSQL (postgres-nio) or SQLite.
+        // clean tables exported to PostgreSQL (libpq, COPY) or SQLite.
         .target(
             name: "SchoolStatHistory",
             dependencies: [
@@ -134,14 +154,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C interface itself, for the read-only, lock-free look at an existing file.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CLibPQ",
             ],
             path: "Sources/SchoolStatHistory", swiftSettings: release
         ),
         .executableTarget(
             name: "schoolstat",
             dependencies: [
-                "SchoolStatModel", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
+                "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
                 "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -154,8 +174,9 @@ let package = Package(
             name: "SchoolStatTests",
             dependencies: [
                 "SchoolStatTestSupport", "SchoolStatModel", "SchoolStatBytes", "SchoolStatRules", "SchoolStatPipeline", "SchoolStatReporting",
-                "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory", "schoolstat",
+                "SchoolStatCheck", "SchoolStatServer", "SchoolStatHistory", "schoolstat", "CSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -3,8 +3,9 @@
 # shared machine, the count does not depend on what else runs, so two builds
 # can be compared to the percent. One worker thread (valgrind runs threads one
 # at a time anyway); the fixed start-up is measured on a one-row file and
-# subtracted. valgrind cannot run the CPU's SHA instructions, so the portable
-# SHA-256 is counted (about 7.8 k instructions per row of the generated roster).
+# subtracted. SHA-256 is libcrypto's; valgrind hides the CPU's SHA instructions
+# from it, so its vector code is counted instead (about 3.0 k instructions per row of
+# the generated roster).
 # Usage: bash bench/instructions.sh [rows] [binary] [rules]     (default 100000, the release build, Rules)
 set -euo pipefail
 # Swift seeds its hashing per process, which moves the count by about ±100 instructions per row

@@ -1,14 +1,11 @@
-// History: a run's clean tables and findings loaded into PostgreSQL (COPY through postgres-nio) or
-// into a local SQLite file. Columns are typed from the rules' schemas: integers, exact decimals
+// History: a run's clean tables and findings loaded into PostgreSQL (COPY through libpq,
+// PostgresClient.swift) or into a local SQLite file. Columns are typed from the rules' schemas: integers, exact decimals
 // (NUMERIC in PostgreSQL; text in SQLite, whose numbers are floating point), dates, booleans.
 // Every table has a run_id column: one fixed set of tables holds every run exported, so runs can
 // be compared with a query. An export is one transaction and replaces that run's rows, so
 // exporting the same run again changes nothing.
 import Foundation
 import GRDB
-import Logging
-import PostgresNIO
-import Synchronization
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
@@ -41,29 +38,20 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
 }
 
 public enum ExportTarget: Sendable {
-    case postgres(host: String?, socket: String?, port: Int, user: String, password: String?, database: String, schema: String)
+    case postgres(PostgresTarget)
     case sqlite(path: String)
 
-    /// `postgresql://user[:password]@host[:port]/database[?schema=NAME&host=/socket/dir]` or `sqlite:PATH`.
+    /// `sqlite:PATH`, or a PostgreSQL connection as libpq reads it: a URI
+    /// (`postgresql://user@host:port/database[?schema=NAME&host=/socket/dir&sslmode=…]`) or a
+    /// key=value string (`service=county schema=NAME`); what it leaves out comes from the PG*
+    /// variables, ~/.pgpass and pg_service.conf.
     public static func parse(_ text: String) throws(ExportError) -> ExportTarget {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw ExportError("sqlite: 后面应写文件路径", "sqlite: needs a file path", kind: .refused) }
             return .sqlite(path: path)
         }
-        guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://"), let url = URLComponents(string: text) else {
-            throw ExportError("--to 应为 postgresql://用户@主机:端口/数据库 或 sqlite:文件路径", "--to must be postgresql://user@host:port/database or sqlite:PATH", kind: .refused)
-        }
-        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
-        let schema = query["schema"] ?? "schoolstat"
-        guard RunExport.isIdentifier(schema) else {
-            throw ExportError("模式名 \(schema) 只能由小写字母、数字和下划线组成", "schema name \(schema) must be lower-case letters, digits and underscores", kind: .refused)
-        }
-        let database = String(url.path.drop { $0 == "/" })
-        guard !database.isEmpty else { throw ExportError("网址中没有数据库名", "the address names no database", kind: .refused) }
-        let user = url.user ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
-        let socket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-        return .postgres(host: url.host, socket: socket, port: url.port ?? 5432, user: user, password: url.password, database: database, schema: schema)
+        return .postgres(try PostgresTarget.parse(text))
     }
 }
 
@@ -188,133 +176,61 @@ public enum RunExport {
         return out
     }
 
-    public static func export(runDirectory: String, rulesDirectory: String, to target: ExportTarget) async throws(ExportError) -> ExportReport {
+    public static func export(runDirectory: String, rulesDirectory: String, to target: ExportTarget) throws(ExportError) -> ExportReport {
         let run = try load(runDirectory: runDirectory, rulesDirectory: rulesDirectory)
         switch target {
         case .sqlite(let path): return try exportSQLite(run, path: path)
-        case .postgres(let host, let socket, let port, let user, let password, let database, let schema):
+        case .postgres(let target):
+            let connection = try PostgresConnection(target)
             do {
-                return try await exportPostgres(run, host: host, socket: socket, port: port, user: user, password: password, database: database, schema: schema)
-            } catch let error as ExportError {
-                throw error
-            } catch let error as PSQLError {
-                throw ExportError("导出到 PostgreSQL 失败：\(error.serverInfo?[.message] ?? String(reflecting: error.code))", "export to PostgreSQL failed")
+                return try exportPostgres(run, connection: connection, schema: target.schema)
             } catch {
-                throw ExportError("导出到 PostgreSQL 失败：\(error)", "export to PostgreSQL failed")
+                try? connection.execute("ROLLBACK")
+                if let error = error as? ExportError { throw error }
+                throw ExportError("导出到 PostgreSQL 失败：\(target.clean(String(describing: error)))", "export to PostgreSQL failed")
             }
         }
     }
 
-    static func exportPostgres(_ run: LoadedRun, host: String?, socket: String?, port: Int, user: String, password: String?, database: String,
-                               schema: String) async throws -> ExportReport {
-        var logger = Logger(label: "schoolstat.export")
-        logger.logLevel = .critical
-        let configuration: PostgresConnection.Configuration
-        if let socket {
-            configuration = .init(unixSocketPath: socket + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
-        } else {
-            configuration = .init(host: host ?? "localhost", port: port, username: user, password: password, database: database, tls: .disable)
-        }
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            let report = try await loadPostgres(run, connection: connection, schema: schema, logger: logger)
-            try await connection.close()
-            return report
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            try? await connection.close()
-            throw error
-        }
-    }
-
-    static func loadPostgres(_ run: LoadedRun, connection: PostgresConnection, schema: String, logger: Logger) async throws -> ExportReport {
+    static func exportPostgres(_ run: LoadedRun, connection: PostgresConnection, schema: String) throws -> ExportReport {
         let id = run.summary.runID
-        func execute(_ sql: String) async throws { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
-        try await execute("BEGIN")
-        try await execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-        // COPY names its table as one quoted identifier: the schema comes from the search path.
-        try await execute("SET LOCAL search_path TO \(schema)")
-        try await execute("""
+        try connection.execute("BEGIN")
+        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try connection.execute("""
             CREATE TABLE IF NOT EXISTS \(schema).runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER,
                 errors INTEGER, warnings INTEGER, rows_read BIGINT, exported_at TIMESTAMPTZ NOT NULL DEFAULT now())
             """)
-        try await execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
-                          + findingColumns.map { "\($0) \($0 == "line" ? "BIGINT" : "TEXT")" }.joined(separator: ", ") + ")")
+        try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
+                            + findingColumns.map { "\($0) \($0 == "line" ? "BIGINT" : "TEXT")" }.joined(separator: ", ") + ")")
         for table in run.tables {
-            try await execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
-            for c in table.columns { try await execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
+            try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
+            for c in table.columns { try connection.execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
         }
         for name in ["runs", "findings"] + run.tables.map(\.name) {
-            try await connection.query("DELETE FROM \(unescaped: schema).\(unescaped: name) WHERE run_id = \(id)", logger: logger)
+            try connection.execute("DELETE FROM \(schema).\(name) WHERE run_id = $1", [id])
         }
         var counts: [String: Int] = [:]
         for table in run.tables {
-            var n = 0
-            try await connection.copyFrom(table: table.name, columns: ["run_id"] + table.columns.map(\.name), logger: logger) { writer in
-                let columns = table.columns.count, path = table.path
-                var stream = chunks({ emit in
-                    try forEachRow(path) { cells in
-                        var line = copyText(id)
-                        for i in 0..<columns { line += "\t" + copyText(i < cells.count ? cells[i] : nil) }
-                        try emit(line + "\n")
-                    }
-                })
-                while let chunk = try await stream.next() {
-                    try await writer.write(ByteBuffer(string: chunk.text))
-                    n += chunk.lines
+            let columns = table.columns.count
+            counts[table.name] = try connection.copy(into: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name)) { emit in
+                try forEachRow(table.path) { cells in
+                    var line = copyText(id)
+                    for i in 0..<columns { line += "\t" + copyText(i < cells.count ? cells[i] : nil) }
+                    try emit(line + "\n")
                 }
             }
-            counts[table.name] = n
         }
-        var findings = 0
-        try await connection.copyFrom(table: "findings", columns: ["run_id"] + findingColumns, logger: logger) { writer in
-            let ledger = run.ledger
-            var stream = chunks({ emit in
-                try forEachFinding(ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }
-            })
-            while let chunk = try await stream.next() {
-                try await writer.write(ByteBuffer(string: chunk.text))
-                findings += chunk.lines
-            }
+        let findings = try connection.copy(into: "\(schema).findings", columns: ["run_id"] + findingColumns) { emit in
+            try forEachFinding(run.ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }
         }
         let s = run.summary
         let rowsRead = s.tables.values.reduce(0) { $0 + $1.rowsRead }
-        try await connection.query("""
-            INSERT INTO \(unescaped: schema).runs (run_id, report_date, profile, exit_code, errors, warnings, rows_read)
-            VALUES (\(id), \(s.reportDate), \(s.profile), \(Int(s.status)), \(s.totals.errors), \(s.totals.warnings), \(rowsRead))
-            """, logger: logger)
-        try await execute("COMMIT")
+        try connection.execute("""
+            INSERT INTO \(schema).runs (run_id, report_date, profile, exit_code, errors, warnings, rows_read)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """, [id, s.reportDate, s.profile, String(Int(s.status)), String(s.totals.errors), String(s.totals.warnings), String(rowsRead)])
+        try connection.execute("COMMIT")
         return ExportReport(runID: id, tables: counts, findings: findings)
-    }
-
-    /// Lines made on a thread of their own by `produce`, handed over in chunks of about 64 KB with
-    /// at most eight waiting (`ChunkStream.next` frees a place): a table of any size is copied in
-    /// bounded memory.
-    static func chunks(_ produce: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void) -> ChunkStream {
-        let room = DispatchSemaphore(value: 8)
-        let stopped = StopFlag()
-        let (stream, continuation) = AsyncThrowingStream<(text: String, lines: Int), any Error>.makeStream()
-        continuation.onTermination = { _ in stopped.set(); room.signal() }
-        Thread {
-            var text = "", lines = 0
-            do {
-                try produce { line in
-                    text += line
-                    lines += 1
-                    if text.utf8.count >= 1 << 16 {
-                        room.wait()
-                        if stopped.isSet { room.signal(); throw CancellationError() }
-                        continuation.yield((text, lines))
-                        text = ""; lines = 0
-                    }
-                }
-                if !text.isEmpty { continuation.yield((text, lines)) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }.start()
-        return ChunkStream(iterator: stream.makeAsyncIterator(), room: room)
     }
 
     // MARK: SQLite
@@ -393,24 +309,5 @@ public enum RunExport {
         } catch {
             throw ExportError("导出到 SQLite 失败：\(error)", "export to SQLite failed")
         }
-    }
-}
-
-/// Set once the consumer of a `ChunkStream` has gone.
-final class StopFlag: Sendable {
-    private let stopped = Mutex(false)
-    func set() { stopped.withLock { $0 = true } }
-    var isSet: Bool { stopped.withLock { $0 } }
-}
-
-/// The chunks of `RunExport.chunks`, each freeing a place for the next as it is taken.
-struct ChunkStream {
-    var iterator: AsyncThrowingStream<(text: String, lines: Int), any Error>.AsyncIterator
-    let room: DispatchSemaphore
-
-    mutating func next() async throws -> (text: String, lines: Int)? {
-        let chunk = try await iterator.next()
-        if chunk != nil { room.signal() }
-        return chunk
     }
 }

@@ -1,6 +1,5 @@
 // Rules: the functions rule files can call. Each is a small, separately
 // testable unit; docs/rules.md lists them.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 

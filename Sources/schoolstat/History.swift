@@ -152,14 +152,15 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "把一次运行的干净数据和问题清单导入数据库 (load a run's clean tables and findings into PostgreSQL or SQLite).",
         discussion: """
-        RUN 为运行编号（在运行历史中查找其输出目录）或输出目录。--to postgresql://用户@主机:端口/数据库[?schema=名称]
-        或 sqlite:文件路径。在一个事务中完成；同一运行再次导出不会改变任何内容。
+        RUN 为运行编号（在运行历史中查找其输出目录）或输出目录。--to postgresql://用户@主机:端口/数据库[?schema=名称]、
+        libpq 的 key=value 连接串（如 'service=county schema=名称'）或 sqlite:文件路径；连接 PostgreSQL 时与 psql 一样读取
+        PGHOST、PGPORT、PGUSER、PGDATABASE、PGPASSWORD、~/.pgpass 和 pg_service.conf。在一个事务中完成；同一运行再次导出不会改变任何内容。
         """)
 
     @Argument(help: "运行编号或输出目录 (a run id from the history, or an output directory).")
     var run: String
 
-    @Option(name: .long, help: "目标 (postgresql://user@host:port/database[?schema=NAME&host=/socket/dir] or sqlite:PATH).")
+    @Option(name: .long, help: "目标 (postgresql://user@host:port/database[?schema=NAME&host=/socket/dir&sslmode=MODE], a libpq key=value string, or sqlite:PATH).")
     var to: String
 
     @Option(name: .long, help: "运行历史数据库 (the history database, to find a run id's output directory).")
@@ -191,7 +192,7 @@ struct Export: AsyncParsableCommand {
             }
         }
         do {
-            let report = try await RunExport.export(runDirectory: directory, rulesDirectory: rules, to: target)
+            let report = try RunExport.export(runDirectory: directory, rulesDirectory: rules, to: target)
             let tables = report.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("已导出运行 \(report.runID)：\(tables)；问题 \(report.findings) 条。 (exported run \(report.runID))")
         } catch {

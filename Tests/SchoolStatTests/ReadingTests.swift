@@ -307,58 +307,61 @@ struct ReadingTests {
         var long = SHA256()
         long.update(Array(String(repeating: "a", count: 1000).utf8))
         #expect(long.finalHex() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
-        // Same vectors through the portable code, whatever the CPU has.
-        var portable = SHA256(hardware: false)
-        portable.update(Array(String(repeating: "a", count: 1000).utf8))
-        #expect(portable.finalHex() == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
-    @Test("SHA-256 with the CPU's instructions equals the portable code for any lengths and chunking",
-          .enabled(if: SHA256.hardwareAvailable, "this CPU has no SHA instructions: only the portable code runs here (see the known-answer test)"))
-    func sha256HardwareAgreesWithPortable() {
-        #expect(SHA256().usesHardware && !SHA256(hardware: false).usesHardware)
-        var generator = SystemRandomNumberGenerator()
-        for length in [0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 100_003] {
-            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            var fast = SHA256(), slow = SHA256(hardware: false)
-            var offset = 0
-            while offset < data.count {
-                let n = min(data.count - offset, Int.random(in: 1...300, using: &generator))
-                data[offset..<(offset + n)].withUnsafeBytes { fast.update($0) }
-                offset += n
-            }
-            slow.update(data)
-            #expect(fast.finalHex() == slow.finalHex(), "length \(length)")
-        }
-        // 1,000,000 × "a" (FIPS 180-2 appendix B.3) in uneven chunks.
-        var million = SHA256()
-        let chunk = [UInt8](repeating: 0x61, count: 999)
-        var left = 1_000_000
-        while left > 0 { let n = min(left, chunk.count); chunk[0..<n].withUnsafeBytes { million.update($0) }; left -= n }
-        #expect(million.finalHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
-    @Test("SHA-256 in the portable code gives the known answers however the input is chunked")
-    func sha256PortableChunking() {
+    @Test("SHA-256 gives the FIPS 180-2 answers however the input is chunked, and again after a digest")
+    func sha256KnownAnswers() {
         var generator = SeededGenerator(seed: 256)
         // FIPS 180-2 appendix B: "abc", the 448-bit message, and one million "a".
         let vectors: [([UInt8], String)] = [
+            ([], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             (Array("abc".utf8), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
             (Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
             ([UInt8](repeating: 0x61, count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
         ]
+        var reused = SHA256()
         for (data, digest) in vectors {
-            for _ in 0..<5 {
-                var h = SHA256(hardware: false)
+            #expect(SHA256.hexDigest(data) == digest, "\(data.count) bytes in one piece")
+            for _ in 0..<3 {
+                var h = SHA256()
                 var offset = 0
                 while offset < data.count {
-                    let n = min(data.count - offset, Int.random(in: 1...200, using: &generator))
+                    let n = min(data.count - offset, Int.random(in: 1...5000, using: &generator))
                     data[offset..<(offset + n)].withUnsafeBytes { h.update($0) }
                     offset += n
                 }
-                #expect(h.finalHex() == digest, "\(data.count) bytes")
+                #expect(h.finalHex() == digest, "\(data.count) bytes in pieces")
             }
+            // A hasher starts again empty after giving its digest.
+            reused.update(data)
+            #expect(reused.finalHex() == digest, "\(data.count) bytes, hasher reused")
         }
+    }
+
+    @Test("a file's SHA-256 read in many chunks equals sha256sum's")
+    func sha256OfLargeFileMatchesCoreutils() throws {
+        var generator = SeededGenerator(seed: 2026)
+        // Several reading chunks and an uneven tail; every byte value, line ends among them.
+        var text = "a,b\n"
+        while text.utf8.count < 3 * TableFileReader.chunkSize + 12_345 {
+            text += "\(UInt64.random(in: 0...UInt64.max, using: &generator)),\(Int.random(in: 0...999, using: &generator))\n"
+        }
+        let path = TestSupport.temporaryDirectory() + "/large.csv"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        var reader = try TableFileReader(path: path)
+        try reader.read { _ in }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let expected = String(output.prefix { $0 != " " })
+        #expect(expected.count == 64)
+        #expect(reader.facts.sha256 == expected)
+        #expect(reader.facts.byteCount == text.utf8.count)
     }
 
     @Test("a missing file is a read error naming the path")

@@ -30,16 +30,6 @@ int schoolstat_may_hold_digit_run(const uint8_t *bytes, size_t count, size_t nee
 /// threads allocate and free batch-sized buffers.
 void schoolstat_fix_allocator_threshold(void);
 
-/// SHA-256's 64 round constants.
-const uint32_t *schoolstat_sha256_constants(void);
-
-/// 1 when this CPU has the SHA-256 instructions `schoolstat_sha256_blocks` uses, else 0.
-int schoolstat_sha256_hardware(void);
-
-/// Runs the SHA-256 compression over `blocks` 64-byte blocks of `data`, updating
-/// `state` (H0..H7). Only call it when `schoolstat_sha256_hardware()` is 1.
-void schoolstat_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
-
 /// One record, or one blank line (`fieldCount` -1), as libcsv reported it.
 typedef struct {
     /// Physical line (1-based) on which it starts, and how many lines it spans.

@@ -1,5 +1,4 @@
 // Evaluating: what a pack rule concludes, and the kept rows of entity tables.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules

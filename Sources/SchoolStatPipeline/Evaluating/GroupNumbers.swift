@@ -1,6 +1,5 @@
 // Evaluating: groups — their numbers in order of first sight, their accumulators — and the
 // streamers that feed a table's rows into them.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules

@@ -1,7 +1,6 @@
 // Evaluating: the rule packs that apply to a reporting year compiled against the schemas — derived
 // values extending their tables, row rules, group rules with their aggregate calls and joins —
 // every mistake collected with its place in the pack file. `PackEvaluator` runs what this gives.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules

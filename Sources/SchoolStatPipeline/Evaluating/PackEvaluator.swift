@@ -4,7 +4,6 @@
 // Memory grows with the number of entities and groups (schools, counties),
 // never with roster rows: a roster contributes to per-group accumulators as
 // its clean rows stream past.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules

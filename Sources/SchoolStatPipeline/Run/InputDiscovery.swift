@@ -1,6 +1,5 @@
 // Run: finding the inputs — files and directories named on the command line, what is skipped and
 // why — and where each file's header is.
-import CSupport
 import Foundation
 import SchoolStatModel
 import SchoolStatBytes

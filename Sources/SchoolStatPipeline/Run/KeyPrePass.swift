@@ -1,7 +1,6 @@
 // Run: the unique-key pre-pass. Before the main pass, every file of a table is read once for its
 // keys on worker threads; the keys are sorted on disk and the rows that repeat a key are known
 // before any row is validated.
-import CSupport
 import Foundation
 import Synchronization
 import SchoolStatModel

@@ -1,6 +1,5 @@
 // Writing: the error ledger — one entry per finding, as CSV for people
 // (UTF-8 with BOM so Excel on a Chinese Windows reads it) and JSON Lines for programs.
-import CSupport
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
