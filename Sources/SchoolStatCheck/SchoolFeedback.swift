@@ -136,7 +136,7 @@ public enum SchoolFeedback {
     public static func write(_ options: FeedbackOptions) throws(FeedbackError) -> FeedbackResult {
         // 1. The run: its marker, summary and ledger.
         let run = options.run
-        guard OutputMarker.kind(of: run) == .validate, let summary = readSummary(run + "/summary.json") else { throw .notARun(run) }
+        guard OutputMarker.kind(of: run) == .validate, let summary = (try? RunSummary.read(directory: run)) ?? nil else { throw .notARun(run) }
         let ledgerPath = run + "/ledger.jsonl"
         guard isRegularFile(ledgerPath) else { throw .notARun(run) }
 
@@ -546,13 +546,6 @@ public enum SchoolFeedback {
     static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-    }
-
-    static func readSummary(_ path: String) -> RunSummary? {
-        var st = stat()
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 64 << 20,
-              let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(RunSummary.self, from: data)
     }
 
     /// Each line of a JSON Lines file as an object; a line that is not one stops the reading with `failure`.

@@ -100,11 +100,11 @@ public enum RunExport {
                                  "severity", "message_zh", "message_en", "expected", "waiver"]
 
     static func load(runDirectory: String, rulesDirectory: String) throws(ExportError) -> LoadedRun {
-        let data: [UInt8]?
-        do { data = try RegularFile.contents(runDirectory + "/summary.json", limit: 64 << 20) } catch {
+        let read: RunSummary?
+        do { read = try RunSummary.read(directory: runDirectory) } catch {
             throw ExportError(error.description, "the run's summary.json cannot be read", kind: .unreadableInput)
         }
-        guard let data, let summary = try? JSONDecoder().decode(RunSummary.self, from: Data(data)) else {
+        guard let summary = read else {
             throw ExportError("\(runDirectory) 不是 schoolstat 的输出目录（没有可读的 summary.json）", "\(runDirectory) is not a schoolstat output directory (no readable summary.json)",
                               kind: .refused)
         }
@@ -157,25 +157,6 @@ public enum RunExport {
         }
     }
 
-    // MARK: PostgreSQL
-
-    /// A value in COPY's text format.
-    static func copyText(_ value: String?) -> String {
-        guard let value else { return "\\N" }
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for c in value.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
-
     public static func export(runDirectory: String, rulesDirectory: String, to target: ExportTarget) throws(ExportError) -> ExportReport {
         let run = try load(runDirectory: runDirectory, rulesDirectory: rulesDirectory)
         switch target {
@@ -189,125 +170,6 @@ public enum RunExport {
                 if let error = error as? ExportError { throw error }
                 throw ExportError("导出到 PostgreSQL 失败：\(target.clean(String(describing: error)))", "export to PostgreSQL failed")
             }
-        }
-    }
-
-    static func exportPostgres(_ run: LoadedRun, connection: PostgresConnection, schema: String) throws -> ExportReport {
-        let id = run.summary.runID
-        try connection.execute("BEGIN")
-        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-        try connection.execute("""
-            CREATE TABLE IF NOT EXISTS \(schema).runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER,
-                errors INTEGER, warnings INTEGER, rows_read BIGINT, exported_at TIMESTAMPTZ NOT NULL DEFAULT now())
-            """)
-        try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).findings (run_id TEXT NOT NULL, "
-                            + findingColumns.map { "\($0) \($0 == "line" ? "BIGINT" : "TEXT")" }.joined(separator: ", ") + ")")
-        for table in run.tables {
-            try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).\(table.name) (run_id TEXT NOT NULL)")
-            for c in table.columns { try connection.execute("ALTER TABLE \(schema).\(table.name) ADD COLUMN IF NOT EXISTS \(c.name) \(c.postgres)") }
-        }
-        for name in ["runs", "findings"] + run.tables.map(\.name) {
-            try connection.execute("DELETE FROM \(schema).\(name) WHERE run_id = $1", [id])
-        }
-        var counts: [String: Int] = [:]
-        for table in run.tables {
-            let columns = table.columns.count
-            counts[table.name] = try connection.copy(into: "\(schema).\(table.name)", columns: ["run_id"] + table.columns.map(\.name)) { emit in
-                try forEachRow(table.path) { cells in
-                    var line = copyText(id)
-                    for i in 0..<columns { line += "\t" + copyText(i < cells.count ? cells[i] : nil) }
-                    try emit(line + "\n")
-                }
-            }
-        }
-        let findings = try connection.copy(into: "\(schema).findings", columns: ["run_id"] + findingColumns) { emit in
-            try forEachFinding(run.ledger) { cells in try emit(([copyText(id)] + cells.map(copyText)).joined(separator: "\t") + "\n") }
-        }
-        let s = run.summary
-        let rowsRead = s.tables.values.reduce(0) { $0 + $1.rowsRead }
-        try connection.execute("""
-            INSERT INTO \(schema).runs (run_id, report_date, profile, exit_code, errors, warnings, rows_read)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """, [id, s.reportDate, s.profile, String(Int(s.status)), String(s.totals.errors), String(s.totals.warnings), String(rowsRead)])
-        try connection.execute("COMMIT")
-        return ExportReport(runID: id, tables: counts, findings: findings)
-    }
-
-    // MARK: SQLite
-
-    static let sqliteMarker = "schoolstat_export"
-
-    static func exportSQLite(_ run: LoadedRun, path: String) throws(ExportError) -> ExportReport {
-        do {
-            switch PathKind(path: path) {
-            case .absent: break
-            case .regular:
-                let tables = HistoryDatabase.tableNames(path: path) ?? ["(unreadable)"]
-                guard tables.isEmpty || tables.contains(sqliteMarker) else {
-                    throw ExportError("\(path) 不是 schoolstat 导出的数据库，不会改动它", "\(path) is not a database schoolstat exported to; left alone",
-                                      kind: .refused)
-                }
-            case let kind:
-                // SQLite would write a journal beside a link's target, or block on a named pipe.
-                throw ExportError("\(path) 是\(kind.description)，不是普通文件，不会改动它", "\(path) is not a regular file; left alone", kind: .refused)
-            }
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(30)
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            let id = run.summary.runID
-            var counts: [String: Int] = [:]
-            var findings = 0
-            try queue.write { db in
-                try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(sqliteMarker) (format INTEGER NOT NULL)")
-                try db.execute(sql: "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, report_date TEXT, profile TEXT, exit_code INTEGER, errors INTEGER, warnings INTEGER, rows_read INTEGER, exported_at TEXT)")
-                try db.execute(sql: "CREATE TABLE IF NOT EXISTS findings (run_id TEXT NOT NULL, "
-                               + findingColumns.map { "\($0) \($0 == "line" ? "INTEGER" : "TEXT")" }.joined(separator: ", ") + ")")
-                for table in run.tables {
-                    try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(table.name) (run_id TEXT NOT NULL)")
-                    let existing = Set(try Row.fetchAll(db, sql: "PRAGMA table_info(\(table.name))").map { $0["name"] as String })
-                    for c in table.columns where !existing.contains(c.name) {
-                        try db.execute(sql: "ALTER TABLE \(table.name) ADD COLUMN \(c.name) \(c.sqlite)")
-                    }
-                }
-                for name in ["runs", "findings"] + run.tables.map(\.name) {
-                    try db.execute(sql: "DELETE FROM \(name) WHERE run_id = ?", arguments: [id])
-                }
-                for table in run.tables {
-                    let names = ["run_id"] + table.columns.map(\.name)
-                    let insert = try db.makeStatement(sql: "INSERT INTO \(table.name) (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))")
-                    var n = 0
-                    try forEachRow(table.path) { cells in
-                        var values: [(any DatabaseValueConvertible)?] = [id]
-                        for (i, c) in table.columns.enumerated() {
-                            let text = i < cells.count ? cells[i] : nil
-                            switch c.type {
-                            case .integer: values.append(text.flatMap { Int64($0) })
-                            case .boolean: values.append(text.map { $0 == "true" ? 1 : 0 })
-                            default: values.append(c.name == "source_line" ? text.flatMap { Int64($0) } : text)
-                            }
-                        }
-                        try insert.execute(arguments: StatementArguments(values))
-                        n += 1
-                    }
-                    counts[table.name] = n
-                }
-                let insert = try db.makeStatement(sql: "INSERT INTO findings (run_id, \(findingColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: findingColumns.count + 1).joined(separator: ", ")))")
-                try forEachFinding(run.ledger) { cells in
-                    var values: [(any DatabaseValueConvertible)?] = [id]
-                    for (i, c) in cells.enumerated() { values.append(findingColumns[i] == "line" ? c.flatMap { Int64($0) } : c) }
-                    try insert.execute(arguments: StatementArguments(values))
-                    findings += 1
-                }
-                let s = run.summary
-                try db.execute(sql: "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-                    id, s.reportDate, s.profile, Int(s.status), s.totals.errors, s.totals.warnings, s.tables.values.reduce(0) { $0 + $1.rowsRead },
-                    HistoryDatabase.timestamp(Date())])
-            }
-            return ExportReport(runID: id, tables: counts, findings: findings)
-        } catch let error as ExportError {
-            throw error
-        } catch {
-            throw ExportError("导出到 SQLite 失败：\(error)", "export to SQLite failed")
         }
     }
 }

@@ -91,6 +91,10 @@ private final class NullSink: FindingSink {
 }
 
 public enum Scorer {
+    /// Scores a run, in phases: the run and its rules loaded and every pack evaluated on its clean
+    /// data; school_indicators.csv's rows; the county indicators (the schools layout's, then every
+    /// rule of the county-layout packs); the series over the recorded runs; the names and basic
+    /// facts the reports use; then every file written and the evaluation directory committed.
     public static func score(_ options: ScoreOptions) throws(RunError) -> ScoreResult {
         guard FileManager.default.fileExists(atPath: options.run + "/clean") else {
             throw .arguments("\(options.run) 不是 schoolstat validate 的输出目录（其中没有 clean/）。请先运行 schoolstat validate。 (not a run directory)")
@@ -102,46 +106,107 @@ public enum Scorer {
         }
         let protected = [options.run, options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
         do { _ = try OutputDirectory.vet(path: outputPath, kind: .evaluation, protecting: protected) } catch { throw .outputRefused(error) }
-        // Use the run's own profile and reference date unless told otherwise.
-        var profile = options.profile, asOf = options.asOf
-        var scoredRun = ""
-        let summaryData: [UInt8]?
-        do { summaryData = try RegularFile.contents(options.run + "/summary.json", limit: 64 << 20) } catch { throw .unreadable(error) }
-        var runSummary: RunSummary?
-        if let data = summaryData, let summary = try? JSONDecoder().decode(RunSummary.self, from: Data(data)) {
-            runSummary = summary
-            scoredRun = summary.runID
-            profile = profile ?? summary.profile
-            asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
+        var scoring = try Scoring(options)
+        let (header, schoolTable) = scoring.schoolRows()
+        var indicators: [CountyIndicator] = []
+        for county in scoring.counties {
+            indicators += scoring.schoolLayoutIndicators(county: county)
+            indicators += scoring.countyLayoutIndicators(county: county)
         }
-        let loaded: LoadedRules
-        do {
-            loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: profile, parameterOverrides: asOf.map { ["report_date": $0] } ?? [:])
-        } catch { throw .rules(error) }
-        let ruleSet = loaded.ruleSet, evaluator = loaded.evaluator
-        let layout: SelfEvaluationLayout?
-        do { layout = try SelfEvaluationLayout.load(rulesDirectory: options.rulesDirectory, ruleSet: ruleSet) } catch { throw .rules(error) }
-        let layoutRules = Set(layout?.parts.flatMap(\.indicators).flatMap(\.rules) ?? [])
-        let tables: Set<String>
-        var filled: [String: Set<String>] = [:]
-        do {
-            if let previous = options.previous { try evaluator.loadPrevious(directory: previous) }
-            tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator, filled: &filled)
-        } catch { throw .unreadable(error) }
-        var evaluations: [Evaluation] = []
-        evaluator.evaluate(sink: NullSink(), tablesInRun: tables) { evaluations.append($0) }
-        var waivers: WaiverBook?
-        if let path = options.waivers, case .date(let day) = ruleSet.parameters["report_date"] ?? .missing {
-            do { waivers = try WaiverBook.load(path: path, asOf: day) } catch { throw .rules(error) }
-        }
+        let streaks = try scoring.trends(&indicators)
+        let context = scoring.reportContext()
+        let out = OutputFiles(outputPath, protecting: protected)
+        try write(to: out, options: options, reportDate: scoring.ruleSet.parameters["report_date"]?.description ?? "", profile: scoring.ruleSet.profile ?? "",
+                  header: header, schoolTable: schoolTable, indicators: indicators, streaks: streaks, context: context)
+        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, streaks: streaks, outputDirectory: out.finalPath, context: context)
+    }
 
-        let schools = evaluator.entityRows("schools").sorted { ($0["school_code"]?.description ?? "") < ($1["school_code"]?.description ?? "") }
-        var byRule: [String: [String: Evaluation]] = [:]
-        for e in evaluations { byRule[e.ruleID, default: [:]][e.groupKey] = e }
+    /// The run scored, its rules, every pack's verdicts, and what the phases gather.
+    private struct Scoring {
+        let options: ScoreOptions
+        let runSummary: RunSummary?
+        let scoredRun: String
+        let ruleSet: RuleSet
+        let evaluator: PackEvaluator
+        let layout: SelfEvaluationLayout?
+        let layoutRules: Set<String>
+        /// The tables of the run, and the columns with a value in some row of each.
+        let tables: Set<String>
+        let filled: [String: Set<String>]
+        let evaluations: [Evaluation]
+        let waivers: WaiverBook?
+        let schools: [[String: Value]]
+        /// Rule id → group key → verdict.
+        let byRule: [String: [String: Evaluation]]
+        let schoolsReport: PackReport?
+        let ruleTitles: [String: String]
+        let ruleTitlesEn: [String: String]
+        /// Counties: those of the schools, and those of the county-level tables (a run of county finance alone is scored too).
+        let counties: [String]
+        /// Table → county → the years it has rows for.
+        let yearsByCounty: [String: [String: Set<Int>]]
+        let countyOf: [String: String]
+        /// Per-school verdicts failing now, for how long each has failed over the recorded runs.
+        var failingNow: [(rule: String, group: String, indicator: String, title: String, section: String)] = []
+        var schoolVerdicts: [SchoolVerdict] = []
+
+        init(_ options: ScoreOptions) throws(RunError) {
+            self.options = options
+            // Use the run's own profile and reference date unless told otherwise.
+            var profile = options.profile, asOf = options.asOf
+            do { runSummary = try RunSummary.read(directory: options.run) } catch { throw .unreadable(error) }
+            scoredRun = runSummary?.runID ?? ""
+            if let summary = runSummary {
+                profile = profile ?? summary.profile
+                asOf = asOf ?? (summary.reportDate.isEmpty ? nil : summary.reportDate)
+            }
+            let loaded: LoadedRules
+            do {
+                loaded = try LoadedRules.load(directory: options.rulesDirectory, profile: profile, parameterOverrides: asOf.map { ["report_date": $0] } ?? [:])
+            } catch { throw .rules(error) }
+            ruleSet = loaded.ruleSet
+            evaluator = loaded.evaluator
+            do { layout = try SelfEvaluationLayout.load(rulesDirectory: options.rulesDirectory, ruleSet: ruleSet) } catch { throw .rules(error) }
+            layoutRules = Set(layout?.parts.flatMap(\.indicators).flatMap(\.rules) ?? [])
+            var filled: [String: Set<String>] = [:]
+            do {
+                if let previous = options.previous { try evaluator.loadPrevious(directory: previous) }
+                tables = try CleanDataLoader.load(run: options.run, ruleSet: ruleSet, into: evaluator, filled: &filled)
+            } catch { throw .unreadable(error) }
+            self.filled = filled
+            var evaluations: [Evaluation] = []
+            evaluator.evaluate(sink: NullSink(), tablesInRun: tables) { evaluations.append($0) }
+            self.evaluations = evaluations
+            if let path = options.waivers, case .date(let day) = ruleSet.parameters["report_date"] ?? .missing {
+                do { waivers = try WaiverBook.load(path: path, asOf: day) } catch { throw .rules(error) }
+            } else {
+                waivers = nil
+            }
+            schools = evaluator.entityRows("schools").sorted { ($0["school_code"]?.description ?? "") < ($1["school_code"]?.description ?? "") }
+            var byRule: [String: [String: Evaluation]] = [:]
+            for e in evaluations { byRule[e.ruleID, default: [:]][e.groupKey] = e }
+            self.byRule = byRule
+            schoolsReport = ruleSet.packs.lazy.compactMap(\.report).first { $0.layout == .schools }
+            ruleTitles = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleZh) }, uniquingKeysWith: { a, _ in a })
+            ruleTitlesEn = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleEn) }, uniquingKeysWith: { a, _ in a })
+            var countySet = Set(schools.compactMap { $0["county_code"]?.description })
+            var yearsByCounty: [String: [String: Set<Int>]] = [:]
+            for table in ruleSet.tables where table.name != "schools" && table.columnIndex("county_code") != nil {
+                for row in evaluator.entityRows(table.name) {
+                    guard let county = row["county_code"]?.description, !county.isEmpty else { continue }
+                    countySet.insert(county)
+                    if let year = row["year"]?.number { yearsByCounty[table.name, default: [:]][county, default: []].insert(Int(year)) }
+                }
+            }
+            counties = countySet.sorted()
+            self.yearsByCounty = yearsByCounty
+            countyOf = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")", $0["county_code"]?.description ?? "") }, uniquingKeysWith: { a, _ in a })
+        }
 
         func figures(_ e: Evaluation?) -> [String: String] {
             Dictionary((e?.figures ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         }
+
         func conclusion(_ failing: [Evaluation], evaluated: Int) -> Conclusion {
             if evaluated == 0 { return .dataMissing }
             if failing.isEmpty { return .met }
@@ -153,68 +218,53 @@ public enum Scorer {
             return rectified ? .metAfterRectification : .notMet
         }
 
-        // school_indicators.csv: laid out as the pack with `report: {layout: schools}` says.
-        let out = OutputFiles(outputPath, protecting: protected)
-        let schoolsReport = ruleSet.packs.lazy.compactMap(\.report).first { $0.layout == .schools }
-        let reportIndicators = schoolsReport?.indicators ?? []
-        let reportSections = schoolsReport?.sections.map(\.name) ?? []
-        var header = ["school_code", "school_name", "county_code", "school_type", "section", "pupils"]
-        for i in reportIndicators { header += ["\(i.id)_value", "\(i.id)_standard", "\(i.id)_met"] }
-        header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
-        var schoolTable: [[String]] = []
-        // Per-school verdicts failing now, for how long each has failed over the recorded runs.
-        var failingNow: [(rule: String, group: String, indicator: String, title: String, section: String)] = []
-        let ruleTitles = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleZh) }, uniquingKeysWith: { a, _ in a })
-        let ruleTitlesEn = Dictionary(ruleSet.packs.flatMap(\.rules).map { ($0.id, $0.titleEn) }, uniquingKeysWith: { a, _ in a })
-        var schoolVerdicts: [SchoolVerdict] = []
-        for s in schools where schoolsReport != nil {
-            let code = s["school_code"]?.description ?? ""
-            let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
-            if s["in_scope"] != .boolean(true) {
-                let type = s["school_type"]?.description ?? ""
-                let reason = schoolsReport?.excluded[type] ?? schoolsReport?.excluded["other"] ?? ""
-                schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 3 * reportIndicators.count + 3)
-                                   + [Placeholders.fill(reason) { ruleSet.parameters[$0]?.description }])
-                continue
+        /// school_indicators.csv: laid out as the pack with `report: {layout: schools}` says.
+        mutating func schoolRows() -> (header: [String], rows: [[String]]) {
+            let reportIndicators = schoolsReport?.indicators ?? []
+            let reportSections = schoolsReport?.sections.map(\.name) ?? []
+            var header = ["school_code", "school_name", "county_code", "school_type", "section", "pupils"]
+            for i in reportIndicators { header += ["\(i.id)_value", "\(i.id)_standard", "\(i.id)_met"] }
+            header += ["indicators_met", "weakest_share", "verdict", "excluded_reason"]
+            var schoolTable: [[String]] = []
+            for s in schools where schoolsReport != nil {
+                let code = s["school_code"]?.description ?? ""
+                let base = [code, s["school_name"]?.description ?? "", s["county_code"]?.description ?? "", s["school_type"]?.description ?? ""]
+                if s["in_scope"] != .boolean(true) {
+                    let type = s["school_type"]?.description ?? ""
+                    let reason = schoolsReport?.excluded[type] ?? schoolsReport?.excluded["other"] ?? ""
+                    schoolTable.append(base + ["", s["total_pupils"]?.description ?? ""] + Array(repeating: "", count: 3 * reportIndicators.count + 3)
+                                       + [Placeholders.fill(reason) { ruleSet.parameters[$0]?.description }])
+                    continue
+                }
+                for section in reportSections {
+                    let key = "school_code=\(code)"
+                    guard let school = schoolsReport?.schoolRule, let verdict = byRule["\(school).\(section)"]?[key] else { continue }
+                    var row = base + [section, reportIndicators.first.flatMap { figures(byRule["\($0.rule).\(section)"]?[key])["pupils"] } ?? ""]
+                    for indicator in reportIndicators {
+                        let e = byRule["\(indicator.rule).\(section)"]?[key]
+                        let f = figures(e)
+                        row += [f["value"] ?? "", f["standard"] ?? "", e.map { $0.verdict == .met ? "true" : "false" } ?? ""]
+                    }
+                    if verdict.verdict == .notMet {
+                        failingNow.append((verdict.ruleID, key, school, ruleTitles[verdict.ruleID] ?? "", section))
+                    }
+                    if verdict.verdict != .notEvaluable {
+                        schoolVerdicts.append(SchoolVerdict(code: code, county: s["county_code"]?.description ?? "", section: section, met: verdict.verdict == .met))
+                    }
+                    let f = figures(verdict)
+                    row += [f["indicators_met"] ?? "", f["weakest_share"] ?? "", verdict.verdict.rawValue, ""]
+                    schoolTable.append(row)
+                }
             }
-            for section in reportSections {
-                let key = "school_code=\(code)"
-                guard let school = schoolsReport?.schoolRule, let verdict = byRule["\(school).\(section)"]?[key] else { continue }
-                var row = base + [section, reportIndicators.first.flatMap { figures(byRule["\($0.rule).\(section)"]?[key])["pupils"] } ?? ""]
-                for indicator in reportIndicators {
-                    let e = byRule["\(indicator.rule).\(section)"]?[key]
-                    let f = figures(e)
-                    row += [f["value"] ?? "", f["standard"] ?? "", e.map { $0.verdict == .met ? "true" : "false" } ?? ""]
-                }
-                if verdict.verdict == .notMet {
-                    failingNow.append((verdict.ruleID, key, school, ruleTitles[verdict.ruleID] ?? "", section))
-                }
-                if verdict.verdict != .notEvaluable {
-                    schoolVerdicts.append(SchoolVerdict(code: code, county: s["county_code"]?.description ?? "", section: section, met: verdict.verdict == .met))
-                }
-                let f = figures(verdict)
-                row += [f["indicators_met"] ?? "", f["weakest_share"] ?? "", verdict.verdict.rawValue, ""]
-                schoolTable.append(row)
-            }
+            return (header, schoolTable)
         }
 
-        // county_indicators.csv: the schools layout's indicators by county and section, then the
-        // rules of the packs with `report: {layout: county}`.
-        var indicators: [CountyIndicator] = []
-        // Counties: those of the schools, and those of the county-level tables (a run of county
-        // finance alone is scored too).
-        var countySet = Set(schools.compactMap { $0["county_code"]?.description })
-        var yearsByCounty: [String: [String: Set<Int>]] = [:] // table → county → years it has rows for
-        for table in ruleSet.tables where table.name != "schools" && table.columnIndex("county_code") != nil {
-            for row in evaluator.entityRows(table.name) {
-                guard let county = row["county_code"]?.description, !county.isEmpty else { continue }
-                countySet.insert(county)
-                if let year = row["year"]?.number { yearsByCounty[table.name, default: [:]][county, default: []].insert(Int(year)) }
-            }
-        }
-        let counties = countySet.sorted()
-        let countyOf = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")", $0["county_code"]?.description ?? "") }, uniquingKeysWith: { a, _ in a })
-        for county in counties {
+        /// The schools layout's indicators in a county, by section: how many schools meet each,
+        /// and the county's verdict, its variation coefficient.
+        mutating func schoolLayoutIndicators(county: String) -> [CountyIndicator] {
+            let reportIndicators = schoolsReport?.indicators ?? []
+            let reportSections = schoolsReport?.sections.map(\.name) ?? []
+            var indicators: [CountyIndicator] = []
             for section in reportSections {
                 let countyRule = schoolsReport?.countyRule.map { "\($0).\(section)" }
                 let cvEval = countyRule.flatMap { byRule[$0]?["county_code=\(county)"] }
@@ -251,7 +301,12 @@ public enum Scorer {
                     indicators.append(c)
                 }
             }
-            // Government guarantee, quality, funding, finance: every rule of the county-layout packs.
+            return indicators
+        }
+
+        /// Government guarantee, quality, funding, finance: every rule of the county-layout packs in a county.
+        mutating func countyLayoutIndicators(county: String) -> [CountyIndicator] {
+            var indicators: [CountyIndicator] = []
             for pack in ruleSet.packs where pack.report?.layout == .county {
                 for rule in pack.rules {
                     let year = ruleSet.reportYear
@@ -335,65 +390,75 @@ public enum Scorer {
                     indicators.append(c)
                 }
             }
+            return indicators
         }
-        // The recorded runs: each indicator's series, and how long each failing school has failed.
-        var streaks: [FailureStreak] = []
-        if let history = options.history, history.scoredRunRecorded {
+
+        /// The recorded runs: each indicator's series, and how long each failing school has failed.
+        func trends(_ indicators: inout [CountyIndicator]) throws(RunError) -> [FailureStreak] {
+            guard let history = options.history, history.scoredRunRecorded else { return [] }
             let schoolInfo = Dictionary(schools.map { ("school_code=\($0["school_code"]?.description ?? "")",
                                                       (name: $0["school_name"]?.description ?? "", county: $0["county_code"]?.description ?? "")) },
                                         uniquingKeysWith: { a, _ in a })
             do {
-                streaks = try TrendBuilder.build(history, scoredRun: scoredRun, current: evaluations, indicators: &indicators,
-                                                 failing: failingNow, schools: schoolInfo)
+                return try TrendBuilder.build(history, scoredRun: scoredRun, current: evaluations, indicators: &indicators,
+                                              failing: failingNow, schools: schoolInfo)
             } catch {
                 throw .arguments("运行历史 \(history.database) 无法读取：\(error) (the run history cannot be read)")
             }
         }
-        // Names and the county's basic facts, for the reports.
-        var context = ReportContext()
-        context.layout = layout
-        context.year = ruleSet.reportYear
-        context.parameters = ruleSet.parameters.mapValues(\.description)
-        context.teachingPointMinimum = ruleSet.parameters["teaching_point_min_pupils"]?.description ?? "50"
-        context.rejectedSchools = runSummary?.tables["schools"]?.rowsRejected ?? 0
-        context.historyName = options.history.map { ($0.database as NSString).lastPathComponent }
-        for row in schools {
-            let code = row["school_code"]?.description ?? "", county = row["county_code"]?.description ?? ""
-            let type = row["school_type"]?.description ?? ""
-            context.schools[code] = SchoolInfo(code: code, name: row["school_name"]?.description ?? "", type: type, county: county,
-                                               inScope: row["in_scope"] == .boolean(true))
-            var b = context.basics[county] ?? CountyBasics()
-            b.byType[type, default: 0] += 1
-            if type == "teaching_point" && row["in_scope"] != .boolean(true) { b.smallTeachingPoints += 1 }
-            if ["primary", "junior", "nine_year", "twelve_year", "complete_middle", "special_education", "teaching_point"].contains(type) {
-                let total = row["total_pupils"]?.number ?? 0
-                let primary = row["primary_pupils"]?.number ?? (["primary", "teaching_point"].contains(type) ? total : 0)
-                let junior = row["junior_pupils"]?.number ?? (type == "junior" ? total : 0)
-                b.primaryPupils += primary
-                b.juniorPupils += junior
-                if type == "special_education" {
-                    b.specialPupils += total
-                    if row["primary_pupils"]?.number == nil && row["junior_pupils"]?.number == nil { b.primaryPupils += total }
+
+        /// Names and the county's basic facts, for the reports.
+        func reportContext() -> ReportContext {
+            var context = ReportContext()
+            context.layout = layout
+            context.year = ruleSet.reportYear
+            context.parameters = ruleSet.parameters.mapValues(\.description)
+            context.teachingPointMinimum = ruleSet.parameters["teaching_point_min_pupils"]?.description ?? "50"
+            context.rejectedSchools = runSummary?.tables["schools"]?.rowsRejected ?? 0
+            context.historyName = options.history.map { ($0.database as NSString).lastPathComponent }
+            for row in schools {
+                let code = row["school_code"]?.description ?? "", county = row["county_code"]?.description ?? ""
+                let type = row["school_type"]?.description ?? ""
+                context.schools[code] = SchoolInfo(code: code, name: row["school_name"]?.description ?? "", type: type, county: county,
+                                                   inScope: row["in_scope"] == .boolean(true))
+                var b = context.basics[county] ?? CountyBasics()
+                b.byType[type, default: 0] += 1
+                if type == "teaching_point" && row["in_scope"] != .boolean(true) { b.smallTeachingPoints += 1 }
+                if ["primary", "junior", "nine_year", "twelve_year", "complete_middle", "special_education", "teaching_point"].contains(type) {
+                    let total = row["total_pupils"]?.number ?? 0
+                    let primary = row["primary_pupils"]?.number ?? (["primary", "teaching_point"].contains(type) ? total : 0)
+                    let junior = row["junior_pupils"]?.number ?? (type == "junior" ? total : 0)
+                    b.primaryPupils += primary
+                    b.juniorPupils += junior
+                    if type == "special_education" {
+                        b.specialPupils += total
+                        if row["primary_pupils"]?.number == nil && row["junior_pupils"]?.number == nil { b.primaryPupils += total }
+                    }
+                    if let t = row["full_time_teachers"]?.number { b.teachers += t; b.teachersKnown = true }
                 }
-                if let t = row["full_time_teachers"]?.number { b.teachers += t; b.teachersKnown = true }
+                context.basics[county] = b
             }
-            context.basics[county] = b
-        }
-        context.schoolVerdicts = schoolVerdicts
-        // The county's name: county finance's 区县名称 (the reporting year's first), else the schools
-        // table's title row when the run has one county, else none; --county-name overrides.
-        let finance = evaluator.entityRows("county_finance").sorted { ($0["year"]?.number ?? 0) > ($1["year"]?.number ?? 0) }
-        for county in counties {
-            if let name = options.countyName, !name.isEmpty { context.countyNames[county] = name; continue }
-            let rows = finance.filter { $0["county_code"]?.description == county }
-            let named = (rows.first { Int($0["year"]?.number ?? 0) == ruleSet.reportYear } ?? rows.first)?["county_name"]?.description
-            if let named, !named.isEmpty {
-                context.countyNames[county] = named
-            } else if counties.count == 1, let title = runSummary?.tables["schools"]?.titles?.lazy.compactMap(EvaluationReport.countyName(inTitle:)).first {
-                context.countyNames[county] = title
+            context.schoolVerdicts = schoolVerdicts
+            // The county's name: county finance's 区县名称 (the reporting year's first), else the schools
+            // table's title row when the run has one county, else none; --county-name overrides.
+            let finance = evaluator.entityRows("county_finance").sorted { ($0["year"]?.number ?? 0) > ($1["year"]?.number ?? 0) }
+            for county in counties {
+                if let name = options.countyName, !name.isEmpty { context.countyNames[county] = name; continue }
+                let rows = finance.filter { $0["county_code"]?.description == county }
+                let named = (rows.first { Int($0["year"]?.number ?? 0) == ruleSet.reportYear } ?? rows.first)?["county_name"]?.description
+                if let named, !named.isEmpty {
+                    context.countyNames[county] = named
+                } else if counties.count == 1, let title = runSummary?.tables["schools"]?.titles?.lazy.compactMap(EvaluationReport.countyName(inTitle:)).first {
+                    context.countyNames[county] = title
+                }
             }
+            return context
         }
-        let reportDate = ruleSet.parameters["report_date"]?.description ?? ""
+    }
+
+    /// Every file of the evaluation written, then the directory committed.
+    private static func write(to out: OutputFiles, options: ScoreOptions, reportDate: String, profile: String, header: [String], schoolTable: [[String]],
+                              indicators: [CountyIndicator], streaks: [FailureStreak], context: ReportContext) throws(RunError) {
         let drafts = SelfEvaluation.build(indicators, context: context)
         do { try out.prepare() } catch { throw RunError(error) }
         do {
@@ -414,10 +479,10 @@ public enum Scorer {
                                     options.english ? c.conclusion.english : c.conclusion.rawValue, c.figures]
                         })
             try out.text("evaluation.md", EvaluationReport.markdown(indicators, english: options.english, reportDate: reportDate,
-                                                                     profile: ruleSet.profile ?? "", streaks: streaks, history: options.history,
+                                                                     profile: profile, streaks: streaks, history: options.history,
                                                                      context: context, drafts: drafts))
             try out.text("evaluation.html", EvaluationReport.html(indicators, english: options.english, reportDate: reportDate,
-                                                                   profile: ruleSet.profile ?? "", streaks: streaks, history: options.history,
+                                                                   profile: profile, streaks: streaks, history: options.history,
                                                                    context: context, drafts: drafts))
             if !drafts.isEmpty {
                 try SelfEvaluation.document(drafts, reportDate: reportDate).write(to: out.path("self_evaluation.docx"))
@@ -438,7 +503,6 @@ public enum Scorer {
             }
         } catch { throw .output(error) }
         do { try out.commit() } catch { throw RunError(error) }
-        return ScoreResult(schoolRows: schoolTable.count, indicators: indicators, streaks: streaks, outputDirectory: out.finalPath, context: context)
     }
 }
 
