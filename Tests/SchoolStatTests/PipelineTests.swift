@@ -445,9 +445,15 @@ struct DuplicateFinderTests {
             }
             entries.shuffle(using: &generator)
             let expected = entries.sorted(by: <)
-            var scratch: [DuplicateFinder.Entry] = []
-            DuplicateFinder.sort(&entries, scratch: &scratch)
-            #expect(entries.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record)] } == expected.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record)] })
+            // Scratch space empty, or left larger by an earlier, larger sort.
+            for spare in [0, size + 7] {
+                var sorted = entries
+                var scratch = [DuplicateFinder.Entry](repeating: DuplicateFinder.Entry(h1: 9, h2: 9, file: 9, record: 9, line: 9), count: spare)
+                DuplicateFinder.sort(&sorted, scratch: &scratch)
+                #expect(sorted.count == size)
+                #expect(sorted.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record), UInt64($0.line)] }
+                        == expected.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record), UInt64($0.line)] })
+            }
         }
     }
 }

@@ -101,42 +101,79 @@ public final class DuplicateFinder: @unchecked Sendable {
         return (h1, h2 ^ (h2 >> 32))
     }
 
-    /// Sorts entries by (h1, h2, file, record): a stable radix sort on h1, eight passes of
-    /// eight bits, then the rare runs of equal h1 ordered by the whole key. The hashes are
-    /// random, so this does a fixed, small amount of work per entry where a comparison
-    /// sort does log n comparisons of four fields.
+    /// A key being sorted: the entry's h1 and where the entry is.
+    private struct KeyIndex {
+        var h1: UInt64
+        var index: UInt32
+    }
+
+    /// Sorts entries by (h1, h2, file, record): a stable radix sort of (h1, index) pairs, half
+    /// the width of an entry, in six passes of eleven bits (a pass is skipped when every key has
+    /// the same digit there); the entries are then moved once, to their places; last, the rare
+    /// runs of equal h1 are ordered by the whole key. The hashes are random, so this does a
+    /// fixed, small amount of work per entry where a comparison sort does log n comparisons of
+    /// four fields.
     public static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
         let n = entries.count
         guard n > 1 else { return }
-        if scratch.count < n { scratch = entries }
-        entries.withUnsafeMutableBufferPointer { a in
-            scratch.withUnsafeMutableBufferPointer { b in
+        let digitBits = 11, radix = 1 << 11
+        var keys = [KeyIndex](unsafeUninitializedCapacity: n) { keys, count in
+            entries.withUnsafeBufferPointer { e in
+                for i in 0..<n { keys.initializeElement(at: i, to: KeyIndex(h1: e[i].h1, index: UInt32(i))) }
+            }
+            count = n
+        }
+        var keyScratch = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n)
+        var moved = false
+        keys.withUnsafeMutableBufferPointer { a in
+            keyScratch.withUnsafeMutableBufferPointer { b in
                 var source = a, target = b
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
-                    for pass in 0..<8 {
-                        let shift = UInt64(pass * 8)
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: radix) { counts in
+                    let mask = UInt64(radix - 1)
+                    for pass in 0..<((64 + digitBits - 1) / digitBits) {
+                        let shift = UInt64(pass * digitBits)
                         counts.initialize(repeating: 0)
-                        for e in source[0..<n] { counts[Int((e.h1 >> shift) & 0xFF)] += 1 }
-                        if counts[Int((source[0].h1 >> shift) & 0xFF)] == n { continue } // one digit for all: nothing moves
+                        for k in source[0..<n] { counts[Int((k.h1 >> shift) & mask)] += 1 }
+                        if counts[Int((source[0].h1 >> shift) & mask)] == n { continue } // one digit for all: nothing moves
                         var total = 0
-                        for d in 0..<256 { let c = counts[d]; counts[d] = total; total += c }
-                        for e in source[0..<n] {
-                            let d = Int((e.h1 >> shift) & 0xFF)
-                            target[counts[d]] = e
+                        for d in 0..<radix { let c = counts[d]; counts[d] = total; total += c }
+                        for k in source[0..<n] {
+                            let d = Int((k.h1 >> shift) & mask)
+                            target[counts[d]] = k
                             counts[d] += 1
                         }
                         swap(&source, &target)
+                        moved = true
                     }
                 }
                 if source.baseAddress != a.baseAddress { a.baseAddress!.update(from: source.baseAddress!, count: n) }
-                // Equal h1 (two keys, or the same key twice): order those few by the whole key.
-                var i = 0
-                while i < n {
-                    var j = i + 1
-                    while j < n && a[j].h1 == a[i].h1 { j += 1 }
-                    if j - i > 1 { a[i..<j].sort(by: <) }
-                    i = j
+            }
+        }
+        if moved {
+            if scratch.count < n { scratch = entries }
+            entries.withUnsafeBufferPointer { from in
+                scratch.withUnsafeMutableBufferPointer { to in
+                    keys.withUnsafeBufferPointer { k in
+                        for i in 0..<n { to[i] = from[Int(k[i].index)] }
+                    }
                 }
+            }
+            if scratch.count == n {
+                swap(&entries, &scratch)
+            } else {
+                entries.withUnsafeMutableBufferPointer { to in
+                    scratch.withUnsafeBufferPointer { from in to.baseAddress!.update(from: from.baseAddress!, count: n) }
+                }
+            }
+        }
+        // Equal h1 (two keys, or the same key twice): order those few by the whole key.
+        entries.withUnsafeMutableBufferPointer { a in
+            var i = 0
+            while i < n {
+                var j = i + 1
+                while j < n && a[j].h1 == a[i].h1 { j += 1 }
+                if j - i > 1 { a[i..<j].sort(by: <) }
+                i = j
             }
         }
     }
