@@ -60,6 +60,8 @@ public struct FeedbackResult: Sendable {
 public enum FeedbackError: Error, Sendable, CustomStringConvertible {
     /// Not a directory a `validate` run wrote.
     case notARun(String)
+    /// One of the run's own files cannot be read as the run wrote it (`path`, and why).
+    case damagedRun(path: String, reason: String)
     case rules(RunError)
     case output(OutputError)
     /// Raw inputs changed or gone since the run: nothing written.
@@ -70,6 +72,8 @@ public enum FeedbackError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .notARun(let path):
             return "\(path) 不是 schoolstat validate 写出的输出目录（没有标记文件或 summary.json）；请指定 validate 的 --out 目录。 (\(path) is not an output directory of schoolstat validate)"
+        case let .damagedRun(path, reason):
+            return "运行目录中的 \(path) 无法按 schoolstat 写出的样子读取（\(reason)），未写出任何反馈工作簿；请重新运行 validate。 (\(path), written by the run, cannot be read as written: \(reason); nothing was written: run validate again)"
         case .rules(let e): return e.description
         case .output(let e): return e.description
         case .inputsChanged(let files):
@@ -83,6 +87,7 @@ public enum FeedbackError: Error, Sendable, CustomStringConvertible {
     public var status: RunStatus {
         switch self {
         case .notARun: return .badRulesOrArguments
+        case .damagedRun: return .unreadableInput
         case .rules(let e): return e.status
         case .output(let e): if case .refused = e { return .badRulesOrArguments } else { return .outputFailed }
         case .inputsChanged: return .unreadableInput
@@ -330,7 +335,7 @@ public enum SchoolFeedback {
             findings.append(finding)
         }
         if let spillError { throw .failed(spillError) }
-        if let readFailure { throw .notARun(run + "/ledger.jsonl: " + readFailure) }
+        if let readFailure { throw .damagedRun(path: run + "/ledger.jsonl", reason: readFailure) }
         do { try spill.flush() } catch { throw .failed(error) }
         status = [:]
 
@@ -550,7 +555,7 @@ public enum SchoolFeedback {
 
     /// Each line of a JSON Lines file as an object; a line that is not one stops the reading with `failure`.
     static func forEachLine(_ path: String, failure: inout String?, _ body: ([String: Any]) -> Void) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { failure = "cannot be opened"; return }
+        guard let handle = FileHandle(forReadingAtPath: path) else { failure = "无法打开 (cannot be opened)"; return }
         defer { try? handle.close() }
         var pending = Data()
         var number = 0
@@ -558,7 +563,7 @@ public enum SchoolFeedback {
             number += 1
             guard !line.isEmpty else { return true }
             guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
-                failure = "line \(number) is not a JSON object"
+                failure = "第 \(number) 行不是 JSON 对象 (line \(number) is not a JSON object)"
                 return false
             }
             body(object)
@@ -573,7 +578,7 @@ public enum SchoolFeedback {
                 start = newline + 1
             }
             pending = pending.subdata(in: start..<pending.endIndex)
-            guard pending.count < 256 << 20 else { failure = "line \(number + 1) is too long"; return }
+            guard pending.count < 256 << 20 else { failure = "第 \(number + 1) 行过长 (line \(number + 1) is too long)"; return }
         }
         _ = take(pending)
     }

@@ -280,6 +280,17 @@ struct FeedbackTests {
         #expect(entries.contains(".schoolstat-run") && entries.contains("index.html"))
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: base)).contains { $0.contains("partial") })
 
+        // The run's own ledger damaged: refused saying which file, nothing written.
+        let damaged = base + "/damaged"
+        try FileManager.default.copyItem(atPath: run, toPath: damaged)
+        let ledger = try FileHandle(forWritingTo: URL(fileURLWithPath: damaged + "/ledger.jsonl"))
+        try ledger.seekToEnd()
+        try ledger.write(contentsOf: Data("not a JSON object\n".utf8))
+        try ledger.close()
+        let broken = try TestSupport.runBinary(["feedback", damaged, "--rules", TestSupport.rules, "--out", base + "/from-damaged"])
+        #expect(broken.status == 3)
+        #expect(broken.stderr.contains("ledger.jsonl") && broken.stderr.contains("请重新运行 validate"))
+        #expect(!FileManager.default.fileExists(atPath: base + "/from-damaged"))
         // A raw input changed after the run: refused by name, the previous feedback untouched.
         let before = try FileManager.default.contentsOfDirectory(atPath: feedback).sorted()
         let teachers = exports + "/teachers.csv"
