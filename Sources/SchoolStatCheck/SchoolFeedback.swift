@@ -709,20 +709,7 @@ public enum SchoolFeedback {
     }
 
     static func writeIndexHTML(_ books: [FeedbackWorkbook], runID: String, withHistory: Bool, to path: String) throws(WriteError) {
-        func h(_ text: String) -> String {
-            var out = ""
-            for c in IDNumber.scrub(text) {
-                switch c {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\"": out += "&quot;"
-                case "'": out += "&#39;"
-                default: out.append(c)
-                }
-            }
-            return out
-        }
+        func h(_ text: String) -> String { HTMLText.escape(IDNumber.scrub(text)) }
         func href(_ file: String) -> String {
             file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: ":?#[]@!$&'()*+,;="))) ?? file
         }

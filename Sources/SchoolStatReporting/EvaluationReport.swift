@@ -42,11 +42,7 @@ public enum EvaluationReport {
             .replacingOccurrences(of: "[", with: "\\[").replacingOccurrences(of: "]", with: "\\]")
     }
 
-    static func esc(_ s: String) -> String {
-        guard s.utf8.contains(where: { b in b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 }) else { return s }
-        return s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
-    }
+    static func esc(_ s: String) -> String { HTMLText.escape(s) }
 
     static func conclusionText(_ c: Conclusion, english: Bool) -> String { english ? DraftConclusion(c).english : DraftConclusion(c).rawValue }
 

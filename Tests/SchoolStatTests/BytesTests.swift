@@ -99,4 +99,11 @@ struct BytesTests {
             #expect(visited > 1000)
         }
     }
+
+    @Test("text from the data is escaped for a page: every markup character, nothing else")
+    func htmlText() {
+        #expect(HTMLText.escape("<script>alert('x')</script> & \"引号\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;引号&quot;")
+        #expect(HTMLText.escape("万盛经开区第一小学 3150010001") == "万盛经开区第一小学 3150010001")
+        #expect(HTMLText.escape("&amp;") == "&amp;amp;")
+    }
 }

@@ -15,6 +15,19 @@ struct CellsAsExcelTests {
         TestSupport.ledger(result).filter { $0["rule_id"] == rule }
     }
 
+    /// A group row 基本信息 / 学历与资格 merged across A1:D1 and E1:I1 above the header, and five
+    /// teachers whose school code is written once and merged down D3:D7.
+    private func groupedRoster() -> Data {
+        let groups = ["基本信息", "none:", "none:", "none:", "学历与资格", "none:", "none:", "none:", "none:"]
+        var rows = B.row(1, groups) + B.row(2, B.header)
+        for i in 1...5 {
+            var t = B.teacher(i)
+            if i > 1 { t[3] = "none:" }
+            rows += B.row(i + 2, t)
+        }
+        return B.sheet(rows, merged: ["A1:D1", "E1:I1", "D3:D7"])
+    }
+
     private func clean(_ result: RunResult) -> [[String: String]] {
         TestSupport.csvRecords(result.outputDirectory + "/clean/teachers.csv")
     }
@@ -87,14 +100,7 @@ struct CellsAsExcelTests {
 
     @Test("a merged group row above the header (基本信息, 学历与资格) is a title row, and every data row below is read")
     func groupRowAboveHeader() throws {
-        let groups = ["基本信息", "none:", "none:", "none:", "学历与资格", "none:", "none:", "none:", "none:"]
-        var rows = B.row(1, groups) + B.row(2, B.header)
-        for i in 1...5 {
-            var t = B.teacher(i)
-            if i > 1 { t[3] = "none:" }
-            rows += B.row(i + 2, t)
-        }
-        let result = try B.validate(B.sheet(rows, merged: ["A1:D1", "E1:I1", "D3:D7"]))
+        let result = try B.validate(groupedRoster())
         let titles = findings(result, "read.title_row")
         #expect(titles.map { $0["line"] } == ["1"])
         // A merge across one row changes nothing and says nothing; the one down the school codes does.
@@ -105,15 +111,8 @@ struct CellsAsExcelTests {
 
     @Test("an Excel 97-2003 (.xls) roster with a merged group row and a school code merged down reads as the same roster in .xlsx")
     func mergedDownLegacy() throws {
-        // merged.xls holds exactly the rows and merges built here (make_xls_fixtures.py).
-        let groups = ["基本信息", "none:", "none:", "none:", "学历与资格", "none:", "none:", "none:", "none:"]
-        var rows = B.row(1, groups) + B.row(2, B.header)
-        for i in 1...5 {
-            var t = B.teacher(i)
-            if i > 1 { t[3] = "none:" }
-            rows += B.row(i + 2, t)
-        }
-        let xlsx = try B.validate(B.sheet(rows, merged: ["A1:D1", "E1:I1", "D3:D7"]))
+        // merged.xls holds exactly the rows and merges of this sheet (make_xls_fixtures.py).
+        let xlsx = try B.validate(groupedRoster())
         let xls = try TestSupport.validate([TestSupport.fixture("xls/merged.xls")]) { $0.asOf = "2018-09-30" }
         for result in [xlsx, xls] {
             #expect(findings(result, "read.title_row").map { $0["line"] } == ["1"])
