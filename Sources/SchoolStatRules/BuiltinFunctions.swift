@@ -35,6 +35,20 @@ public struct BuiltinFunction: Sendable {
     /// Most functions give `missing` when an argument is missing; `coalesce` and `present` do not.
     public var propagatesMissing: Bool = true
     public var implementation: @Sendable (Arguments) -> Value
+    /// The same function of one or of two arguments, called without building `Arguments` (the
+    /// functions row checks call on every row); nil for the others.
+    public var unary: (@Sendable (Value) -> Value)?
+    public var binary: (@Sendable (Value, Value) -> Value)?
+
+    public init(name: String, summary: String, parameters: [ValueType], result: ValueType? = nil, unary: @escaping @Sendable (Value) -> Value) {
+        self.init(name: name, summary: summary, parameters: parameters, result: result) { a in unary(a[0]) }
+        self.unary = unary
+    }
+
+    public init(name: String, summary: String, parameters: [ValueType], result: ValueType? = nil, binary: @escaping @Sendable (Value, Value) -> Value) {
+        self.init(name: name, summary: summary, parameters: parameters, result: result) { a in binary(a[0], a[1]) }
+        self.binary = binary
+    }
 
     public func check(_ types: [ValueType], _ offset: Int) throws(ExpressionCompileError) -> ValueType {
         let countOK = variadic ? types.count >= parameters.count : types.count == parameters.count
@@ -59,26 +73,26 @@ public enum BuiltinFunctions {
     }()
 
     public static let list: [BuiltinFunction] = [
-        BuiltinFunction(name: "id_checksum_ok", summary: "身份证号第18位校验码正确 (ISO 7064 MOD 11-2)", parameters: [.text], result: .boolean) { a in
-            guard case .text(let s) = a[0] else { return .missing }
+        BuiltinFunction(name: "id_checksum_ok", summary: "身份证号第18位校验码正确 (ISO 7064 MOD 11-2)", parameters: [.text], result: .boolean, unary: { a in
+            guard case .text(let s) = a else { return .missing }
             return .boolean(IDNumber.checksumIsValid(s))
-        },
-        BuiltinFunction(name: "id_birth_date", summary: "身份证号中的出生日期", parameters: [.text], result: .date) { a in
-            guard case .text(let s) = a[0], let d = IDNumber.birthDate(s) else { return .missing }
+        }),
+        BuiltinFunction(name: "id_birth_date", summary: "身份证号中的出生日期", parameters: [.text], result: .date, unary: { a in
+            guard case .text(let s) = a, let d = IDNumber.birthDate(s) else { return .missing }
             return .date(d)
-        },
-        BuiltinFunction(name: "id_sex", summary: "身份证号中的性别：male 或 female", parameters: [.text], result: .text) { a in
-            guard case .text(let s) = a[0], let sex = IDNumber.sex(s) else { return .missing }
+        }),
+        BuiltinFunction(name: "id_sex", summary: "身份证号中的性别：male 或 female", parameters: [.text], result: .text, unary: { a in
+            guard case .text(let s) = a, let sex = IDNumber.sex(s) else { return .missing }
             return .text(sex)
-        },
-        BuiltinFunction(name: "age", summary: "到某日为止的周岁：age(birth_date, $report_date)", parameters: [.date, .date], result: .number) { a in
-            guard case .date(let born) = a[0], case .date(let on) = a[1] else { return .missing }
+        }),
+        BuiltinFunction(name: "age", summary: "到某日为止的周岁：age(birth_date, $report_date)", parameters: [.date, .date], result: .number, binary: { a, b in
+            guard case .date(let born) = a, case .date(let on) = b else { return .missing }
             return .integer(Int64(born.wholeYears(until: on)))
-        },
-        BuiltinFunction(name: "year", summary: "日期的年份", parameters: [.date], result: .number) { a in
-            guard case .date(let d) = a[0] else { return .missing }
+        }),
+        BuiltinFunction(name: "year", summary: "日期的年份", parameters: [.date], result: .number, unary: { a in
+            guard case .date(let d) = a else { return .missing }
             return .integer(Int64(d.year))
-        },
+        }),
         BuiltinFunction(name: "date", summary: "把文字转为日期：date('2024-09-01')", parameters: [.text], result: .date) { a in
             guard case .text(let s) = a[0], let d = DateText.parse(s) else { return .missing }
             return .date(d)

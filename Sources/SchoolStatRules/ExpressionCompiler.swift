@@ -172,6 +172,22 @@ public struct ExpressionCompiler {
         let implementation = function.implementation
         let propagates = function.propagatesMissing
         // One and two arguments (nearly every call) are passed without an array.
+        if parts.count == 1, let f = function.unary {
+            let p0 = parts[0]
+            return CompiledExpression(type: returnType, columns: columns) { row in
+                let a = p0(row)
+                return propagates && a.isMissing ? .missing : f(a)
+            }
+        }
+        if parts.count == 2, let f = function.binary {
+            let p0 = parts[0], p1 = parts[1]
+            return CompiledExpression(type: returnType, columns: columns) { row in
+                let a = p0(row)
+                if propagates && a.isMissing { return .missing }
+                let b = p1(row)
+                return propagates && b.isMissing ? .missing : f(a, b)
+            }
+        }
         switch parts.count {
         case 1:
             let p0 = parts[0]

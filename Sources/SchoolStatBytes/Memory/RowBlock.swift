@@ -49,6 +49,31 @@ public final class RowBlock: @unchecked Sendable {
         lines.append(line)
     }
 
+    /// The same from `width` values in place (a row of a batch's value store), leaving `.missing` there.
+    public func append(movingFrom values: UnsafeMutablePointer<Value>, columns: [Int]? = nil, line: Int) {
+        let end = lines.count * width
+        if end + width > capacity {
+            let grown = UnsafeMutablePointer<Value>.allocate(capacity: capacity * 2)
+            grown.moveInitialize(from: storage, count: end)
+            storage.deallocate()
+            storage = grown
+            capacity *= 2
+        }
+        if let columns {
+            (storage + end).initialize(repeating: .missing, count: width)
+            for i in columns {
+                (storage + end + i).pointee = (values + i).move()
+                (values + i).initialize(to: .missing)
+            }
+        } else {
+            for i in 0..<width {
+                (storage + end + i).initialize(to: (values + i).move())
+                (values + i).initialize(to: .missing)
+            }
+        }
+        lines.append(line)
+    }
+
     /// Moves the next row not yet taken into `target`, which has `width` values.
     @inlinable
     public func takeNext(into target: inout [Value]) {

@@ -10,16 +10,22 @@ public final class CompiledCheck {
     public let spec: RowCheck
     public let scope: CompiledExpression?
     public let condition: CompiledExpression
+    /// The scope and condition as loops over a batch's rows (`RowValidator` runs these; the
+    /// closures above give the same values for one row).
+    public let batchScope: BatchNode?
+    public let batchCondition: BatchNode
     public let values: [(String, CompiledExpression)]
     public let blamedColumn: Int?
     /// The columns it reads; it is skipped when one of them already failed its own check.
     public let columns: [Int]
 
-    public init(spec: RowCheck, scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)],
-         blamedColumn: Int?, columns: Set<Int>) {
+    public init(spec: RowCheck, scope: CompiledExpression?, condition: CompiledExpression, batchScope: BatchNode?, batchCondition: BatchNode,
+                values: [(String, CompiledExpression)], blamedColumn: Int?, columns: Set<Int>) {
         self.spec = spec
         self.scope = scope
         self.condition = condition
+        self.batchScope = batchScope
+        self.batchCondition = batchCondition
         self.values = values
         self.blamedColumn = blamedColumn
         self.columns = columns.sorted()
@@ -97,19 +103,23 @@ public final class FileRules: @unchecked Sendable {
         // The loader compiled every check against the schema already; a check that does not compile
         // now is reported as a mistake in its rule file, never as a crash.
         var checks: [CompiledCheck] = []
+        let batchCompiler = BatchCompiler(compiler)
         for spec in schema.checks {
             let scope: CompiledExpression?, condition: CompiledExpression, values: [(String, CompiledExpression)]
+            let batchScope: BatchNode?, batchCondition: BatchNode
             do {
                 scope = try spec.scope.map { e throws(ExpressionCompileError) in try compiler.compile(e.root) }
                 condition = try compiler.compile(spec.condition.root)
                 values = try spec.values.map { v throws(ExpressionCompileError) in (v.name, try compiler.compile(v.expression.root)) }
+                batchScope = try spec.scope.map { e throws(ExpressionCompileError) in try batchCompiler.compile(e.root) }
+                batchCondition = try batchCompiler.compile(spec.condition.root)
             } catch {
                 throw RuleFileErrors(errors: [RuleFileError(location: spec.location, message: "\(spec.id): \(error.message)")])
             }
             var columns = condition.columns.union(scope?.columns ?? [])
             for (_, v) in values { columns.formUnion(v.columns) }
             if columns.contains(where: { header.fieldForColumn[$0] == nil && schema.columns[$0].required }) { continue }
-            checks.append(CompiledCheck(spec: spec, scope: scope, condition: condition, values: values,
+            checks.append(CompiledCheck(spec: spec, scope: scope, condition: condition, batchScope: batchScope, batchCondition: batchCondition, values: values,
                                         blamedColumn: spec.column.flatMap { schema.columnIndex($0) }, columns: columns))
         }
         self.checks = checks

@@ -6,28 +6,92 @@ import SchoolStatBytes
 import SchoolStatRules
 
 /// Validates rows. Each worker thread has its own; it only reads `FileRules`.
+///
+/// A batch goes through in three passes. Reading: each record's cells are normalised into the
+/// batch's value store (one row of `width` values per record), and what reading and normalising
+/// found is kept per row. Checking: each row check runs as loops over the store's rows (see
+/// `BatchNode`), leaving the rows it fails. Writing: each record again, in file order, with its
+/// findings (reading's, then the checks' in their order, then a repeated key), and its clean or
+/// rejected line. Messages are rendered only for the rows a check fails.
 public final class RowValidator {
     public let rules: FileRules
+    /// A failing row's values, for the closures that render its messages (`CompiledCheck.values`).
     private let row: RowValues
-    private var problems: [Bool]
+    private let width: Int
+    /// The batch's values, row after row; rows not yet reached hold `.missing`.
+    private var store: UnsafeMutablePointer<Value>
+    private var storeRows: Int
+    /// Columns whose cell failed its own check, a bit per column, `problemWords` words per row.
+    private let problemWords: Int
+    private var problems: [UInt64] = []
+    /// Each check's columns as the same bits: a check is skipped on a row where one of them failed.
+    private let checkMasks: [[UInt64]]
+    /// What each item of the batch is: a row (0), a blank line (1) or a repeated header (2).
+    private var kinds: [UInt8] = []
+    /// Reading's findings, all rows of the batch in order; `findingEnds[r]` ends row r's.
+    private var readFindings: [LedgerEntry] = []
+    private var findingEnds: [Int] = []
+    /// Per check, the rows it fails and whether for want of a value.
+    private var failures: [[(row: Int32, notEvaluable: Bool)]]
+    private var cursors: [Int]
+    private var batchNumber = 0
     private var rowFindings: [LedgerEntry] = []
     private var failedRules: [String] = []
     private var result = BatchResult()
 
     public init(rules: FileRules) {
         self.rules = rules
-        row = RowValues(count: rules.columns.count)
-        problems = Array(repeating: false, count: rules.columns.count)
+        width = rules.columns.count
+        row = RowValues(count: width)
+        storeRows = 0
+        store = .allocate(capacity: 0)
+        problemWords = max(1, (width + 63) / 64)
+        checkMasks = rules.checks.map { check in
+            var words = [UInt64](repeating: 0, count: max(1, (rules.columns.count + 63) / 64))
+            for c in check.columns { words[c / 64] |= 1 &<< UInt64(c % 64) }
+            return words
+        }
+        failures = Array(repeating: [], count: rules.checks.count)
+        cursors = Array(repeating: 0, count: rules.checks.count)
+    }
+
+    deinit {
+        store.deinitialize(count: storeRows * width)
+        store.deallocate()
     }
 
     private var schema: TableSchema { rules.schema }
 
     public func validate(_ batch: RecordBatch) -> BatchResult {
         result = BatchResult()
+        kinds.removeAll(keepingCapacity: true)
+        readFindings.removeAll(keepingCapacity: true)
+        findingEnds.removeAll(keepingCapacity: true)
+        var rows = 0
         batch.forEachItem { item in
+            guard case .record(let record) = item, !record.isBlank else { kinds.append(1); return }
+            if isRepeatedHeader(record) { kinds.append(2); return }
+            kinds.append(0)
+            read(record, slot: rows)
+            rows += 1
+        }
+        runChecks(rows: rows)
+        var k = 0, slot = 0
+        for c in cursors.indices { cursors[c] = 0 }
+        batch.forEachItem { item in
+            let kind = kinds[k]
+            k += 1
             switch item {
             case .blankLine(let line): blankLine(line)
-            case .record(let record): process(record)
+            case .record(let record):
+                if kind == 1 { blankLine(record.line); return }
+                if kind == 2 {
+                    result.counts.repeatedHeaders += 1
+                    result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header", .repeatedHeader(line: record.line)))
+                    return
+                }
+                finish(record, slot: slot)
+                slot += 1
             }
         }
         return result
@@ -38,35 +102,111 @@ public final class RowValidator {
         result.findings.append(rules.fileFinding(line: line, rule: "read.blank_row", .blankLine(line: line)))
     }
 
-    /// Handles one record after the header.
-    private func process(_ record: RawRecord) {
-        if record.isBlank {
-            blankLine(record.line)
-            return
-        }
-        if isRepeatedHeader(record) {
-            result.counts.repeatedHeaders += 1
-            result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header", .repeatedHeader(line: record.line)))
-            return
-        }
-        result.counts.rowsRead += 1
-        row.beginRow()
+    /// The row's values in the store.
+    @inline(__always)
+    private func values(_ slot: Int) -> UnsafeMutablePointer<Value> { store + slot * width }
+
+    @inline(__always)
+    private func value(_ slot: Int, _ column: Int) -> Value { store[slot * width + column] }
+
+    private func ensureStore(rows: Int) {
+        guard rows > storeRows else { return }
+        let grown = max(rows, storeRows * 2, 1024)
+        let fresh = UnsafeMutablePointer<Value>.allocate(capacity: grown * width)
+        fresh.moveInitialize(from: store, count: storeRows * width)
+        (fresh + storeRows * width).initialize(repeating: .missing, count: (grown - storeRows) * width)
+        store.deallocate()
+        store = fresh
+        storeRows = grown
+    }
+
+    /// Reading: the record's shape and cells, into the store's row `slot`.
+    private func read(_ record: RawRecord, slot: Int) {
+        ensureStore(rows: slot + 1)
+        let base = values(slot)
+        for i in 0..<width { base[i] = .missing }
+        let p = slot * problemWords
+        if problems.count < p + problemWords { problems.append(contentsOf: repeatElement(0, count: p + problemWords - problems.count)) }
+        for w in 0..<problemWords { problems[p + w] = 0 }
         if !rowFindings.isEmpty { rowFindings.removeAll(keepingCapacity: true) }
         if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
-        for i in problems.indices { problems[i] = false }
-        row.values.withUnsafeMutableBufferPointer { values in
-            for i in values.indices { values[i] = .missing }
-        }
-
         checkShape(record)
-        normaliseCells(record)
-        evaluateChecks(record)
-        checkDuplicates(record)
+        normaliseCells(record, slot: slot)
+        readFindings.append(contentsOf: rowFindings)
+        findingEnds.append(readFindings.count)
+    }
+
+    private func markProblem(_ slot: Int, _ column: Int) {
+        problems[slot * problemWords + column / 64] |= 1 &<< UInt64(column % 64)
+    }
+
+    /// Checking: each check over the batch's rows, noting the rows it fails.
+    private func runChecks(rows: Int) {
+        guard !rules.checks.isEmpty else { return }
+        batchNumber &+= 1
+        if batchNumber == 0 { batchNumber = 1 }
+        let b = BatchValues(base: UnsafePointer(store), width: width, rows: rows)
+        let words = problemWords
+        var c = 0
+        rules.borrowedChecks.forEach { check in
+            defer { c += 1 }
+            failures[c].removeAll(keepingCapacity: true)
+            guard rows > 0 else { return }
+            let scope = check.batchScope?.values(b, batch: batchNumber)
+            let condition = check.batchCondition.values(b, batch: batchNumber)
+            let skip = check.spec.onMissing == .skip
+            let mask = checkMasks[c]
+            problems.withUnsafeBufferPointer { flags in
+                for r in 0..<rows {
+                    // A value that failed its own column check is already reported; do not pile on.
+                    var failed = false
+                    for w in 0..<words where flags[r * words + w] & mask[w] != 0 { failed = true }
+                    if failed { continue }
+                    if let scope, !scope[r].isTrue { continue }
+                    let verdict = condition[r]
+                    if verdict.isTrue { continue }
+                    let notEvaluable = verdict.isMissing
+                    if notEvaluable && skip { continue }
+                    failures[c].append((Int32(r), notEvaluable))
+                }
+            }
+        }
+    }
+
+    /// Writing: the row's findings in order, then its clean or rejected line.
+    private func finish(_ record: RawRecord, slot: Int) {
+        result.counts.rowsRead += 1
+        if !rowFindings.isEmpty { rowFindings.removeAll(keepingCapacity: true) }
+        if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
+        let from = slot == 0 ? 0 : findingEnds[slot - 1], to = findingEnds[slot]
+        if from < to {
+            for f in readFindings[from..<to] {
+                rowFindings.append(f)
+                if f.severity == .error { failedRules.append(f.ruleID) }
+            }
+        }
+        var loaded = false
+        var c = 0
+        rules.borrowedChecks.forEach { check in
+            defer { c += 1 }
+            let cursor = cursors[c]
+            guard cursor < failures[c].count, Int(failures[c][cursor].row) == slot else { return }
+            cursors[c] = cursor + 1
+            if !loaded {
+                row.beginRow()
+                row.values.withUnsafeMutableBufferPointer { target in
+                    for i in 0..<width { target[i] = value(slot, i) }
+                }
+                loaded = true
+            }
+            report(check, notEvaluable: failures[c][cursor].notEvaluable, record)
+        }
+        checkDuplicates(record, slot: slot)
         failedRules.append(contentsOf: rules.missingColumnRules)
 
         if !rowFindings.isEmpty {
-            let key = recordKey()
-            let school = rules.schoolColumn.map { row.values[$0].isMissing ? "" : row.values[$0].description } ?? ""
+            let key = recordKey(slot)
+            let school = rules.schoolColumn.map { value(slot, $0).isMissing ? "" : value(slot, $0).description } ?? ""
             for var f in rowFindings {
                 f.recordKey = key
                 f.school = school
@@ -75,10 +215,10 @@ public final class RowValidator {
         }
         if failedRules.isEmpty {
             result.counts.rowsClean += 1
-            writeClean(record)
+            writeClean(record, slot: slot)
         } else {
             result.counts.rowsRejected += 1
-            writeRejected(record)
+            writeRejected(record, slot: slot)
         }
     }
 
@@ -131,31 +271,30 @@ public final class RowValidator {
         }
     }
 
-    private func normaliseCells(_ record: RawRecord) {
+    private func normaliseCells(_ record: RawRecord, slot: Int) {
         // Most cells: accepted straight from their bytes, written into the row in place. Text
         // that a spreadsheet would run as a formula, and every cell with a problem, take the
         // general way afterwards, which reports it. Those cells are noted as bits (the first 64
         // columns: every schema so far), any further ones in a list.
         var generalBits: UInt64 = 0
         var generalBeyond: [Int] = []
+        let values = self.values(slot)
         rules.cellPlans.withUnsafeBufferPointer { plans in
             record.withFields { fields in
-                row.values.withUnsafeMutableBufferPointer { values in
-                    for (p, plan) in plans.enumerated() {
-                        guard plan.field < fields.count else {
-                            // The row is too short to reach this column: the shape finding already covers it.
-                            problems[plan.column] = true
-                            continue
-                        }
-                        let b = fields[plan.field]
-                        let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
-                        if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
-                            values[plan.column] = value
-                        } else if p < 64 {
-                            generalBits |= 1 &<< UInt64(p)
-                        } else {
-                            generalBeyond.append(p)
-                        }
+                for (p, plan) in plans.enumerated() {
+                    guard plan.field < fields.count else {
+                        // The row is too short to reach this column: the shape finding already covers it.
+                        markProblem(slot, plan.column)
+                        continue
+                    }
+                    let b = fields[plan.field]
+                    let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
+                    if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
+                        values[plan.column] = value
+                    } else if p < 64 {
+                        generalBits |= 1 &<< UInt64(p)
+                    } else {
+                        generalBeyond.append(p)
                     }
                 }
             }
@@ -163,18 +302,18 @@ public final class RowValidator {
         while generalBits != 0 {
             let p = generalBits.trailingZeroBitCount
             generalBits &= generalBits &- 1
-            normaliseInFull(record, rules.cellPlans[p])
+            normaliseInFull(record, rules.cellPlans[p], slot: slot)
         }
-        for p in generalBeyond { normaliseInFull(record, rules.cellPlans[p]) }
+        for p in generalBeyond { normaliseInFull(record, rules.cellPlans[p], slot: slot) }
     }
 
     /// A cell the bytes alone did not settle: its value the general way, or its problem reported.
-    private func normaliseInFull(_ record: RawRecord, _ plan: CellPlan) {
+    private func normaliseInFull(_ record: RawRecord, _ plan: CellPlan, slot: Int) {
         let i = plan.column, field = plan.field
         let normaliser = plan.normaliser.takeUnretainedValue()
         guard let outcome = record.withField(field, normaliser.normaliseInFull(field:)) else {
             let lossy = record.lossyString(field)
-            problems[i] = true
+            markProblem(slot, i)
             addFinding(record, column: i, field: field, raw: normaliser.display(lossy), normalised: "", rule: "read.invalid_encoding", severity: .error,
                 .invalidEncoding(column: normaliser.subject, encoding: rules.encodingName, shown: normaliser.display(lossy)),
                 expected: "有效的 \(rules.encodingName) 文本")
@@ -185,12 +324,12 @@ public final class RowValidator {
         case .success(let v):
             value = v
         case .failure(let p):
-            problems[i] = true
+            markProblem(slot, i)
             addFinding(record, column: i, field: field, raw: normaliser.display(record.lossyString(field)), normalised: "",
                        rule: RuleID.column(schema.name, rules.columns[i].name, p.constraint), severity: p.severity, zh: p.zh, en: p.en, expected: p.expected)
             return
         }
-        row.values[i] = value
+        values(slot)[i] = value
         if plan.isText, case .text(let s) = value, CSVWriter.isFormulaLike(s) {
             let column = rules.columns[i]
             addFinding(record, column: i, field: field, raw: record.lossyString(field), normalised: s, rule: RuleID.column(schema.name, column.name, "formula_like"),
@@ -200,23 +339,10 @@ public final class RowValidator {
         }
     }
 
-    private func recordKey() -> String {
+    private func recordKey(_ slot: Int) -> String {
         rules.keyColumns.compactMap { (name, i) in
-            row.values[i].isMissing ? nil : "\(name)=\(rules.display(i, row.values[i]))"
+            value(slot, i).isMissing ? nil : "\(name)=\(rules.display(i, value(slot, i)))"
         }.joined(separator: ";")
-    }
-
-    private func evaluateChecks(_ record: RawRecord) {
-        rules.borrowedChecks.forEach { check in
-            // A value that failed its own column check is already reported; do not pile on.
-            if check.columns.contains(where: { problems[$0] }) { return }
-            if let scope = check.scope, !scope.evaluate(row).isTrue { return }
-            let verdict = check.condition.evaluate(row)
-            if verdict.isTrue { return }
-            let notEvaluable = verdict.isMissing
-            if notEvaluable && check.spec.onMissing == .skip { return }
-            report(check, notEvaluable: notEvaluable, record)
-        }
     }
 
     private func report(_ check: CompiledCheck, notEvaluable: Bool, _ record: RawRecord) {
@@ -258,10 +384,10 @@ public final class RowValidator {
                    rule: check.spec.id, severity: severity, zh: zh, en: en, expected: named["expected"] ?? check.spec.condition.text)
     }
 
-    private func checkDuplicates(_ record: RawRecord) {
+    private func checkDuplicates(_ record: RawRecord, slot: Int) {
         rules.duplicateRows.forEach(record: Int32(record.ordinal)) { n, first in
             let u = schema.unique[n]
-            let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, row.values[$0]) } ?? "" }.joined(separator: ", ")
+            let keyText = rules.uniqueColumns[n].map { c in c.map { rules.display($0, value(slot, $0)) } ?? "" }.joined(separator: ", ")
             let fileIndex = rules.fileIndex
             let columnsZh = u.columns.map { name in schema.columnIndex(name).map { schema.columns[$0].titleZh } ?? name }.joined(separator: "+")
             addFinding(record, column: rules.uniqueColumns[n].first ?? nil, field: nil, raw: keyText, normalised: keyText, rule: u.id, severity: u.severity,
@@ -271,17 +397,16 @@ public final class RowValidator {
         }
     }
 
-    private func writeClean(_ record: RawRecord) {
+    private func writeClean(_ record: RawRecord, slot: Int) {
         // Written through a local copy: the batch's buffer is moved out and back, not copied.
         var lines = CSVLines()
         swap(&lines, &result.clean)
-        row.values.withUnsafeBufferPointer { values in
-            for (i, policy, personal) in rules.cleanColumns {
-                if policy == .mask && !values[i].isMissing {
-                    if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description) }
-                } else {
-                    lines.field(values[i])
-                }
+        let values = self.values(slot)
+        for (i, policy, personal) in rules.cleanColumns {
+            if policy == .mask && !values[i].isMissing {
+                if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description) }
+            } else {
+                lines.field(values[i])
             }
         }
         lines.field(encoded: rules.displayPathField)
@@ -289,12 +414,12 @@ public final class RowValidator {
         lines.endRow()
         swap(&lines, &result.clean)
         if rules.observed {
-            if result.cleanRows == nil { result.cleanRows = RowBlock(width: row.values.count) }
-            result.cleanRows!.append(movingFrom: &row.values, columns: rules.observedColumns, line: record.line)
+            if result.cleanRows == nil { result.cleanRows = RowBlock(width: width) }
+            result.cleanRows!.append(movingFrom: values, columns: rules.observedColumns, line: record.line)
         }
     }
 
-    private func writeRejected(_ record: RawRecord) {
+    private func writeRejected(_ record: RawRecord, slot: Int) {
         let header = rules.header
         let out = result
         out.rejected.field(rules.displayPath)
@@ -304,7 +429,7 @@ public final class RowValidator {
         out.rejected.endRow()
         if rules.wantsRejectedKeys, let (_, i) = rules.keyColumns.first {
             // The normalised key when it could be read, else the cell as written.
-            if !row.values[i].isMissing { out.rejectedKeys.append(row.values[i].description) }
+            if !value(slot, i).isMissing { out.rejectedKeys.append(value(slot, i).description) }
             else if let f = header.fieldForColumn[i], f < record.fieldCount { out.rejectedKeys.append(TextCleaner.clean(record.lossyString(f), folding: .all)) }
         }
     }
