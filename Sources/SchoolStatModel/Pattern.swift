@@ -64,6 +64,14 @@ public struct Pattern: Sendable {
         classes = ClassRun(node)
     }
 
+    /// Whether every text the pattern matches is made of ASCII letters and digits only
+    /// (`[0-9]{17}[0-9X]`): such a value is written to CSV as it is, never quoted or guarded.
+    public var allowsOnlyAlphanumerics: Bool {
+        guard let classes else { return false }
+        let alphanumerics = (low: UInt64(0x03FF) << 48, high: (UInt64(0x03FF_FFFF) << 1) | (UInt64(0x03FF_FFFF) << 33))
+        return classes.pieces.allSatisfy { $0.low & ~alphanumerics.low == 0 && $0.high & ~alphanumerics.high == 0 }
+    }
+
     /// Whether the whole of `text` matches.
     public func matches(_ text: String) -> Bool {
         if let classes { return classes.matches(text.utf8) }

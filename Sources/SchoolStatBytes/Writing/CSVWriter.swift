@@ -75,6 +75,13 @@ public struct CSVLines {
         s.withBytes { appendField($0, defuse: defuse) }
     }
 
+    /// A text field known to need neither quotes nor the formula guard (ASCII letters, digits, `_`).
+    @inlinable
+    public mutating func plainField(_ s: String) {
+        separate()
+        s.withBytes { buffer.appendBytes($0) }
+    }
+
     @inlinable
     mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
         guard let first = utf8.first else { return }
@@ -168,7 +175,7 @@ public struct CSVLines {
     /// An ID number masked as `IDNumber.mask` masks it, without a `String` when it is ASCII
     /// (every ID number that passed its checks); quoted and guarded as any other field.
     @inlinable
-    public mutating func maskedIDNumber(_ id: String) {
+    public mutating func maskedIDNumber(_ id: String, plain: Bool = false) {
         let done = id.withBytes { b -> Bool in
             guard b.allSatisfy({ $0 < 0x80 }) else { return false }
             separate()
@@ -180,7 +187,7 @@ public struct CSVLines {
                     for i in 0..<IDNumber.keptHead { masked[i] = b[i] }
                     for i in (n - IDNumber.keptTail)..<n { masked[i] = b[i] }
                 }
-                appendField(UnsafeBufferPointer(masked), defuse: true)
+                if plain { buffer.appendBytes(UnsafeBufferPointer(masked)) } else { appendField(UnsafeBufferPointer(masked), defuse: true) }
             }
             return true
         }

@@ -65,6 +65,10 @@ public final class FileRules: @unchecked Sendable {
     public let schoolColumn: Int?
     /// Columns written to the clean file and what is done to each.
     public let cleanColumns: [(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)]
+    /// Per column, whether every value it can take in a clean row is ASCII letters, digits and `_`
+    /// (digit codes, codes whose pattern allows nothing else, enumerations whose keys are such):
+    /// written as it is, without looking for what would need quotes or the formula guard.
+    public let plainColumns: [Bool]
     public let uniqueColumns: [[Int?]]
     /// Whether the rule packs see the clean rows.
     public let observed: Bool
@@ -130,6 +134,16 @@ public final class FileRules: @unchecked Sendable {
         keyColumns = schema.key.compactMap { name in schema.columnIndex(name).map { (name, $0) } }
         schoolColumn = schema.key == ["school_code"] ? nil : schema.columnIndex("school_code")
         cleanColumns = output.cleanColumns.map { ($0, schema.columns[$0].cleanOutput, schema.columns[$0].personal) }
+        plainColumns = schema.columns.map { c in
+            switch c.type {
+            case .code: return c.digitsOnly || (c.pattern?.allowsOnlyAlphanumerics ?? false)
+            case .enumeration:
+                return !c.enumValues.isEmpty && c.enumValues.allSatisfy { key in
+                    !key.isEmpty && key.utf8.allSatisfy { b in (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x5F }
+                }
+            default: return false
+            }
+        }
         uniqueColumns = schema.unique.map { u in u.columns.map { schema.columnIndex($0) } }
         observed = output.observer != nil
         observedColumns = output.observedColumns.map { columns in columns.map { $0 } }

@@ -402,11 +402,15 @@ public final class RowValidator {
         var lines = CSVLines()
         swap(&lines, &result.clean)
         let values = self.values(slot)
-        for (i, policy, personal) in rules.cleanColumns {
-            if policy == .mask && !values[i].isMissing {
-                if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description) }
-            } else {
-                lines.field(values[i])
+        rules.plainColumns.withUnsafeBufferPointer { plain in
+            for (i, policy, personal) in rules.cleanColumns {
+                if policy == .mask && !values[i].isMissing {
+                    if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description, plain: plain[i]) }
+                } else if plain[i], case .text(let s) = values[i] {
+                    lines.plainField(s)
+                } else {
+                    lines.field(values[i])
+                }
             }
         }
         lines.field(encoded: rules.displayPathField)

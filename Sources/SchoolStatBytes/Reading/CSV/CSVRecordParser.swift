@@ -164,10 +164,19 @@ public struct RecordBatch: Sendable {
         let base = bytes.count, fieldBase = ends.count
         bytes.append(contentsOf: UnsafeBufferPointer(start: c.bytes + byteStart, count: byteEnd - byteStart))
         let shift = base - byteStart
-        for f in firstField..<endField { ends.append(Int(c.ends[f]) + shift) }
-        for k in range {
-            let e = c.entries[k]
-            entries.append((Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount)))
+        // Grown once, then filled through a pointer: no capacity check per field.
+        let fields = endField - firstField
+        ends.append(contentsOf: repeatElement(0, count: fields))
+        ends.withUnsafeMutableBufferPointer { out in
+            for i in 0..<fields { out[fieldBase + i] = Int(c.ends[firstField + i]) + shift }
+        }
+        let entryBase = entries.count
+        entries.append(contentsOf: repeatElement(Entry(line: 0, lineCount: 0, ordinal: 0, firstField: 0, fieldCount: 0), count: range.count))
+        entries.withUnsafeMutableBufferPointer { out in
+            for (i, k) in range.enumerated() {
+                let e = c.entries[k]
+                out[entryBase + i] = (Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount))
+            }
         }
     }
 
