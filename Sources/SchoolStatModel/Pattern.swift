@@ -85,6 +85,12 @@ public struct Pattern: Sendable {
         classes?.matches(bytes)
     }
 
+    /// The same for a cell's bytes in place.
+    @inlinable
+    public func quickMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        classes?.matches(bytes)
+    }
+
     private func automatonMatches(_ text: String) -> Bool {
         let count = program.count
         var current: [Int] = []
@@ -144,7 +150,32 @@ public struct ClassRun: Sendable {
 
         @inlinable @inline(__always)
         func allows(_ b: UInt8) -> Bool {
-            b < 64 ? low & (1 &<< UInt64(b)) != 0 : b < 128 && high & (1 &<< UInt64(b &- 64)) != 0
+            // One of the two words by a select, not a branch; bytes from 128 are never allowed.
+            let word = b & 64 == 0 ? low : high
+            return b < 128 && (word &>> UInt64(b & 63)) & 1 != 0
+        }
+
+        /// Only the ten ASCII digits: checked eight bytes at a time.
+        @inlinable var isDigits: Bool { low == UInt64(0x03FF) << 48 && high == 0 }
+
+        /// Whether `b[from..<to]` are all allowed.
+        @inlinable @inline(__always)
+        func allowsAll(_ b: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Bool {
+            var j = from
+            if isDigits, let base = b.baseAddress {
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                while j + 8 <= to {
+                    let v = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+                    // Each byte 0x30–0x39: high nibble 3, and adding 6 does not carry into it.
+                    guard v & (0xF0 &* ones) == 0x30 &* ones, (v &+ 0x06 &* ones) & (0xF0 &* ones) == 0x30 &* ones else { return false }
+                    j += 8
+                }
+            }
+            while j < to {
+                guard allows(b[j]) else { return false }
+                j += 1
+            }
+            return true
         }
     }
 
@@ -171,6 +202,23 @@ public struct ClassRun: Sendable {
         }
         guard !pieces.isEmpty, pieces.dropLast().allSatisfy({ $0.minimum == $0.maximum }) else { return nil }
         self.pieces = pieces
+    }
+
+    /// The same over a cell's bytes in place: indexed, each piece's share known from the counts.
+    @inlinable
+    func matches(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        pieces.withUnsafeBufferPointer { pieces in
+            let last = pieces.count - 1
+            var i = 0
+            for k in 0..<last {
+                let p = pieces[k]
+                guard b.count - i >= p.minimum, p.allowsAll(b, from: i, to: i + p.minimum) else { return false }
+                i += p.minimum
+            }
+            let p = pieces[last]
+            let count = b.count - i
+            return count >= p.minimum && count <= p.maximum && p.allowsAll(b, from: i, to: b.count)
+        }
     }
 
     /// Whole match, in one pass: each piece but the last takes exactly its count, the last the rest.

@@ -199,6 +199,35 @@ struct FastPathTests {
             lines.endRow()
             #expect(String(decoding: lines.bytes, as: UTF8.self) == values.map(\.description).joined(separator: ",") + "\n")
         }
+        // A row written into room reserved for it at once has the same bytes, for every kind of
+        // value, texts that need quotes or the formula guard, and masked fields, with room to spare or none.
+        let texts = ["王伟", "a,b", "say \"hi\"", " padded ", "=SUM(A1)", "-5", "-x", "line\nbreak", "T500000001", "secondary_vocational", ""]
+        for _ in 0..<2000 {
+            var values: [Value] = (0..<Int.random(in: 1...8, using: &rng)).map { _ in
+                switch Int.random(in: 0...6, using: &rng) {
+                case 0: return .integer(Int64.random(in: Int64.min...Int64.max, using: &rng))
+                case 1: return .decimal(FixedDecimal(mantissa: Int64.random(in: Int64.min...Int64.max, using: &rng), exponent: Int.random(in: -30...0, using: &rng)))
+                case 2: return .date(Day(daysSinceEpoch: Int.random(in: -30_000...60_000, using: &rng)))
+                case 3: return .boolean(Bool.random(using: &rng))
+                case 4: return .real(Double.random(in: -1e12...1e12, using: &rng))
+                case 5: return .missing
+                default: return .text(texts.randomElement(using: &rng)!)
+                }
+            }
+            values.append(.text("11010519491231002X"))
+            var byField = CSVLines(), byRow = CSVLines()
+            for v in values.dropLast() { byField.field(v) }
+            byField.maskedIDNumber("11010519491231002X")
+            byField.maskedName("王伟")
+            byField.endRow()
+            let bound = values.reduce(values.count + 1) { $0 + CSVLines.bound(of: $1) } + 4 * "王伟".utf8.count + 4
+            byRow.writeRow(bound: bound) { row in
+                for v in values.dropLast() { row.field(v) }
+                row.maskedIDNumber("11010519491231002X", plain: false)
+                row.maskedName("王伟")
+            }
+            #expect(byRow.bytes == byField.bytes, "\(values)")
+        }
         var extreme = CSVLines()
         extreme.field(.integer(Int64.min))
         extreme.field(.decimal(FixedDecimal(mantissa: -1, exponent: -25)))

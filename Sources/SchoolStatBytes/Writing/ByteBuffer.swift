@@ -81,6 +81,16 @@ public struct ByteBuffer: ByteAppending, @unchecked Sendable {
         byteCount += bytes.count
     }
 
+    /// Room for `bound` more bytes, written through `ReservedBytes`; the bytes it wrote are added.
+    @inlinable
+    public mutating func withReserved(_ bound: Int, _ body: (inout ReservedBytes) -> Void) {
+        reserve(bound)
+        let start = storage.unsafelyUnwrapped.base + count
+        var out = ReservedBytes(start: start, end: start + bound)
+        body(&out)
+        byteCount += out.position - start
+    }
+
     /// `byte` `times` times.
     @inlinable
     public mutating func append(_ byte: UInt8, times: Int) {
@@ -100,4 +110,28 @@ public struct ByteBuffer: ByteAppending, @unchecked Sendable {
 
     /// The bytes as an array (a copy).
     public var array: [UInt8] { withBytes { Array($0) } }
+}
+
+/// Bytes appended into room reserved beforehand (`ByteBuffer.withReserved`): no capacity or
+/// uniqueness test per byte. Writing past the room is a programming error, stopped before it happens.
+public struct ReservedBytes: ByteAppending {
+    @usableFromInline var position: UnsafeMutablePointer<UInt8>
+    @usableFromInline let end: UnsafeMutablePointer<UInt8>
+
+    @inlinable init(start: UnsafeMutablePointer<UInt8>, end: UnsafeMutablePointer<UInt8>) { position = start; self.end = end }
+
+    @inlinable @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        precondition(position < end)
+        position.initialize(to: byte)
+        position += 1
+    }
+
+    @inlinable @inline(__always)
+    public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let from = bytes.baseAddress, !bytes.isEmpty else { return }
+        precondition(end - position >= bytes.count)
+        position.initialize(from: from, count: bytes.count)
+        position += bytes.count
+    }
 }

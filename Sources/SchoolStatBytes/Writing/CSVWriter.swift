@@ -84,38 +84,90 @@ public struct CSVLines {
 
     @inlinable
     mutating func appendField(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool) {
+        Self.appendText(utf8, defuse: defuse, to: &buffer)
+    }
+
+    /// A text field's bytes: quoted when they must be, prefixed with ' when a spreadsheet would run them.
+    @inlinable
+    public static func appendText(_ utf8: UnsafeBufferPointer<UInt8>, defuse: Bool, to out: inout some ByteAppending) {
         guard let first = utf8.first else { return }
         let guarded = defuse && CSVWriter.isFormulaLike(utf8)
         let needsQuotes = first == 0x20 || utf8[utf8.count - 1] == 0x20 || schoolstat_csv_needs_quotes(utf8.baseAddress, utf8.count) != 0
         if !needsQuotes {
-            if guarded { buffer.append(0x27) }
-            buffer.appendBytes(utf8)
+            if guarded { out.append(0x27) }
+            out.appendBytes(utf8)
             return
         }
-        buffer.append(0x22)
-        if guarded { buffer.append(0x27) }
+        out.append(0x22)
+        if guarded { out.append(0x27) }
         for b in utf8 {
-            if b == 0x22 { buffer.append(0x22) }
-            buffer.append(b)
+            if b == 0x22 { out.append(0x22) }
+            out.append(b)
         }
-        buffer.append(0x22)
+        out.append(0x22)
     }
 
     /// A value in its canonical form. Numbers, dates and booleans need neither quotes
     /// nor the formula guard (`-5` is a number to a spreadsheet), so they are written directly.
     @inlinable
     public mutating func field(_ value: Value) {
+        separate()
+        Self.appendValue(value, to: &buffer)
+    }
+
+    @inlinable
+    public static func appendValue(_ value: Value, to out: inout some ByteAppending) {
         switch value {
-        case .missing: separate()
-        case .integer(let i): separate(); Self.appendInteger(i, to: &buffer)
-        case .decimal(let d): separate(); Self.appendDecimal(d, to: &buffer)
-        case .date(let d): separate(); Self.appendDate(d, to: &buffer)
+        case .missing: break
+        case .integer(let i): appendInteger(i, to: &out)
+        case .decimal(let d): appendDecimal(d, to: &out)
+        case .date(let d): appendDate(d, to: &out)
         case .boolean(let b):
-            separate()
             let word: StaticString = b ? "true" : "false"
-            buffer.appendBytes(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
-        case .text(let s): field(s)
-        case .real: field(value.description)
+            out.appendBytes(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+        case .text(let s): s.withBytes { appendText($0, defuse: true, to: &out) }
+        case .real: value.description.withBytes { appendText($0, defuse: true, to: &out) }
+        }
+    }
+
+    /// At most how many bytes `appendValue` writes for the value at `value` (read in place, not copied).
+    @inlinable @inline(__always)
+    public static func bound(of value: UnsafePointer<Value>) -> Int {
+        switch value.pointee {
+        case .missing: return 0
+        case .integer: return 21
+        case .decimal(let d): return d.exponent >= -19 ? 48 : 2 * d.description.utf8.count + 3
+        case .date(let d): return (0...9999).contains(d.year) ? 10 : 2 * d.description.utf8.count + 3
+        case .boolean: return 5
+        case .text(let s): return 2 * s.utf8.count + 3
+        case .real: return 2 * value.pointee.description.utf8.count + 3
+        }
+    }
+
+    /// At most how many bytes `appendValue` writes for `value`.
+    @inlinable
+    public static func bound(of value: Value) -> Int {
+        switch value {
+        case .missing: return 0
+        case .integer: return 21
+        case .decimal(let d): return d.exponent >= -19 ? 48 : 2 * d.description.utf8.count + 3
+        case .date(let d): return (0...9999).contains(d.year) ? 10 : 2 * d.description.utf8.count + 3
+        case .boolean: return 5
+        case .text(let s): return 2 * s.utf8.count + 3
+        case .real: return 2 * value.description.utf8.count + 3
+        }
+    }
+
+    /// One row written into room reserved for it at once (`bound` bytes at most, the newline
+    /// aside): no capacity test per byte. `bound` must hold what `body` writes (see `bound(of:)`).
+    @inlinable
+    public mutating func writeRow(bound: Int, _ body: (inout CSVRowWriter) -> Void) {
+        precondition(!rowStarted)
+        buffer.withReserved(bound + 1) { out in
+            var row = CSVRowWriter(out: out)
+            body(&row)
+            row.out.append(0x0A)
+            out = row.out
         }
     }
 
@@ -176,9 +228,14 @@ public struct CSVLines {
     /// (every ID number that passed its checks); quoted and guarded as any other field.
     @inlinable
     public mutating func maskedIDNumber(_ id: String, plain: Bool = false) {
+        separate()
+        Self.appendMaskedIDNumber(id, plain: plain, to: &buffer)
+    }
+
+    @inlinable
+    public static func appendMaskedIDNumber(_ id: String, plain: Bool, to out: inout some ByteAppending) {
         let done = id.withBytes { b -> Bool in
             guard b.allSatisfy({ $0 < 0x80 }) else { return false }
-            separate()
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: b.count) { masked in
                 // The ends `IDNumber.keeps` keeps, when it keeps any.
                 let n = b.count
@@ -187,26 +244,31 @@ public struct CSVLines {
                     for i in 0..<IDNumber.keptHead { masked[i] = b[i] }
                     for i in (n - IDNumber.keptTail)..<n { masked[i] = b[i] }
                 }
-                if plain { buffer.appendBytes(UnsafeBufferPointer(masked)) } else { appendField(UnsafeBufferPointer(masked), defuse: true) }
+                if plain { out.appendBytes(UnsafeBufferPointer(masked)) } else { appendText(UnsafeBufferPointer(masked), defuse: true, to: &out) }
             }
             return true
         }
-        if !done { field(IDNumber.mask(id)) }
+        if !done { IDNumber.mask(id).withBytes { appendText($0, defuse: true, to: &out) } }
     }
 
     /// A name for the clean output, family name kept: `张三丰` → `张**` (as `PersonName.mask`).
     @inlinable
     public mutating func maskedName(_ name: String) {
+        separate()
+        Self.appendMaskedName(name, to: &buffer)
+    }
+
+    @inlinable
+    public static func appendMaskedName(_ name: String, to out: inout some ByteAppending) {
         // Chinese characters only (three bytes each, one character each): mask by bytes.
         let done = name.withBytes { b -> Bool in
             guard b.count >= 3, b.count % 3 == 0, b.allSatisfy({ $0 >= 0x80 && ($0 < 0xC0 || ($0 >= 0xE4 && $0 <= 0xE9)) }),
                   stride(from: 0, to: b.count, by: 3).allSatisfy({ b[$0] >= 0xE4 }) else { return false }
-            separate()
-            buffer.appendBytes(UnsafeBufferPointer(rebasing: b[0..<3]))
-            buffer.append(0x2A, times: max(1, b.count / 3 - 1))
+            out.appendBytes(UnsafeBufferPointer(rebasing: b[0..<3]))
+            for _ in 0..<max(1, b.count / 3 - 1) { out.append(0x2A) }
             return true
         }
-        if !done { field(PersonName.mask(name)) }
+        if !done { PersonName.mask(name).withBytes { appendText($0, defuse: true, to: &out) } }
     }
 
     /// Plain decimal notation, the same text as `FixedDecimal.description`.
@@ -244,4 +306,26 @@ public struct CSVLines {
             (0x30 + y / 10, 0x30 + y % 10, 0x30 + c / 10, 0x30 + c % 10, 0x2D, 0x30 + m / 10, 0x30 + m % 10, 0x2D, 0x30 + day / 10, 0x30 + day % 10)
         withUnsafeBytes(of: text) { bytes.appendBytes($0.assumingMemoryBound(to: UInt8.self)) }
     }
+}
+
+/// A row being written into room `CSVLines.writeRow` reserved: the same fields as `CSVLines`
+/// writes, through a pointer.
+public struct CSVRowWriter {
+    @usableFromInline var out: ReservedBytes
+    @usableFromInline var started = false
+
+    @inlinable init(out: ReservedBytes) { self.out = out }
+
+    @inlinable @inline(__always)
+    mutating func separate() {
+        if started { out.append(0x2C) }
+        started = true
+    }
+
+    @inlinable public mutating func field(_ value: Value) { separate(); CSVLines.appendValue(value, to: &out) }
+    @inlinable public mutating func plainField(_ s: String) { separate(); s.withBytes { out.appendBytes($0) } }
+    @inlinable public mutating func maskedIDNumber(_ id: String, plain: Bool) { separate(); CSVLines.appendMaskedIDNumber(id, plain: plain, to: &out) }
+    @inlinable public mutating func maskedName(_ name: String) { separate(); CSVLines.appendMaskedName(name, to: &out) }
+    @inlinable public mutating func field(encoded: [UInt8]) { separate(); encoded.withUnsafeBufferPointer { out.appendBytes($0) } }
+    @inlinable public mutating func field(_ integer: Int) { separate(); CSVLines.appendInteger(Int64(integer), to: &out) }
 }

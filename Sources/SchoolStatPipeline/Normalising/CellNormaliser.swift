@@ -62,7 +62,14 @@ public final class CellNormaliser {
         subject = CellSubject(column)
         allowedKeys = column.enumValues.joined(separator: ", ")
         allowedZh = column.hintZh ?? column.enumValues.map { column.zhText($0) }.joined(separator: "、")
-        let taken: (String) -> Bool = { [self] spelling in spelling.withBytes(isCleanValue) }
+        // A spelling the byte test cannot vouch for (`√`: its lead byte starts characters cleaning
+        // changes) is still taken when cleaning is seen, here, to leave it as it is.
+        let taken: (String) -> Bool = { [self] spelling in
+            spelling.withBytes(isCleanValue) || spelling.withBytes { b in
+                guard let first = b.first, first != 0x27, first != 0x3D else { return false }
+                return TextCleaner.clean(spelling, folding: .all) == spelling && isNoMissingWord(b)
+            }
+        }
         if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
         if column.type == .boolean { exactBoolean = ByteLookup(vocabulary.exactBooleans.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
     }

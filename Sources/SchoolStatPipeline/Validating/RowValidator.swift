@@ -123,8 +123,8 @@ public final class RowValidator {
     /// Reading: the record's shape and cells, into the store's row `slot`.
     private func read(_ record: RawRecord, slot: Int) {
         ensureStore(rows: slot + 1)
-        let base = values(slot)
-        for i in 0..<width { base[i] = .missing }
+        // Each column the file has is given its value or `.missing` below; the others are never
+        // written and stay missing.
         let p = slot * problemWords
         if problems.count < p + problemWords { problems.append(contentsOf: repeatElement(0, count: p + problemWords - problems.count)) }
         for w in 0..<problemWords { problems[p + w] = 0 }
@@ -284,6 +284,7 @@ public final class RowValidator {
                 for (p, plan) in plans.enumerated() {
                     guard plan.field < fields.count else {
                         // The row is too short to reach this column: the shape finding already covers it.
+                        values[plan.column] = .missing
                         markProblem(slot, plan.column)
                         continue
                     }
@@ -291,7 +292,11 @@ public final class RowValidator {
                     let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
                     if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
                         values[plan.column] = value
-                    } else if p < 64 {
+                        continue
+                    }
+                    // Missing until the general way below gives it a value.
+                    values[plan.column] = .missing
+                    if p < 64 {
                         generalBits |= 1 &<< UInt64(p)
                     } else {
                         generalBeyond.append(p)
@@ -398,25 +403,28 @@ public final class RowValidator {
     }
 
     private func writeClean(_ record: RawRecord, slot: Int) {
-        // Written through a local copy: the batch's buffer is moved out and back, not copied.
-        var lines = CSVLines()
-        swap(&lines, &result.clean)
         let values = self.values(slot)
+        // The row's room is reserved once: at most what each field can take, quoted.
+        var bound = rules.cleanColumns.count + rules.displayPathField.count + 22
+        for (i, policy, _) in rules.cleanColumns {
+            // Masked, a value takes at most twice its own bound (a name's first character kept, the rest stars).
+            bound += (policy == .mask ? 2 : 1) * CSVLines.bound(of: values + i)
+        }
         rules.plainColumns.withUnsafeBufferPointer { plain in
-            for (i, policy, personal) in rules.cleanColumns {
-                if policy == .mask && !values[i].isMissing {
-                    if personal == .name { lines.maskedName(values[i].description) } else { lines.maskedIDNumber(values[i].description, plain: plain[i]) }
-                } else if plain[i], case .text(let s) = values[i] {
-                    lines.plainField(s)
-                } else {
-                    lines.field(values[i])
+            result.clean.writeRow(bound: bound) { row in
+                for (i, policy, personal) in rules.cleanColumns {
+                    if policy == .mask && !values[i].isMissing {
+                        if personal == .name { row.maskedName(values[i].description) } else { row.maskedIDNumber(values[i].description, plain: plain[i]) }
+                    } else if plain[i], case .text(let s) = values[i] {
+                        row.plainField(s)
+                    } else {
+                        row.field(values[i])
+                    }
                 }
+                row.field(encoded: rules.displayPathField)
+                row.field(record.line)
             }
         }
-        lines.field(encoded: rules.displayPathField)
-        lines.field(record.line)
-        lines.endRow()
-        swap(&lines, &result.clean)
         if rules.observed {
             if result.cleanRows == nil { result.cleanRows = RowBlock(width: width) }
             result.cleanRows!.append(movingFrom: values, columns: rules.observedColumns, line: record.line)

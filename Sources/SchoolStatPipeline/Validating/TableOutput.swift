@@ -53,7 +53,7 @@ public final class TableOutput {
 /// What validating one batch produced. Committed in file order by `TableValidator`.
 public final class BatchResult: @unchecked Sendable {
     public var findings: [LedgerEntry] = []
-    public var clean = CSVLines(capacity: 1 << 17)
+    public var clean = CSVLines(capacity: 1 << 18)
     public var rejected = CSVLines(capacity: 1 << 12)
     /// Clean rows' values and lines, kept only when rule packs observe the table.
     public var cleanRows: RowBlock?

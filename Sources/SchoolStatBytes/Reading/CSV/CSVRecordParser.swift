@@ -112,7 +112,11 @@ public struct RawRecord {
 
     /// Whether every field is empty or only spaces (a row Excel writes as `,,,,`).
     public var isBlank: Bool {
-        bytes[byteRange].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+        let range = byteRange
+        return bytes.withUnsafeBufferPointer { b in
+            for i in range where b[i] != 0x20 && b[i] != 0x09 { return false }
+            return true
+        }
     }
 }
 
