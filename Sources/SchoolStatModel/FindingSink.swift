@@ -2,5 +2,5 @@
 
 /// Where findings go: the ledger, the summary counts and the console.
 public protocol FindingSink: AnyObject {
-    func record(_ entry: LedgerEntry)
+    func record(_ entry: consuming LedgerEntry)
 }

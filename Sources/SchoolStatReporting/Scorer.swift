@@ -87,7 +87,7 @@ public struct ScoreResult: Sendable {
 }
 
 private final class NullSink: FindingSink {
-    func record(_ entry: LedgerEntry) {}
+    func record(_ entry: consuming LedgerEntry) {}
 }
 
 public enum Scorer {

@@ -127,20 +127,22 @@ private final class CallNode: BatchNode {
     }
     override func compute(_ b: BatchValues, batch: Int) -> StridedValues {
         let f = implementation, propagates = propagates
+        // Arguments are read in place and lent to the function, not copied (an ID number's text
+        // would otherwise be retained and released for each call).
         if args.count == 1, let g = unary {
             let a = args[0].values(b, batch: batch)
             return fill(b) { r in
-                let x = a[r]
-                return propagates && x.isMissing ? .missing : g(x)
+                let x = a.at(r)
+                return propagates && x.pointee.isMissing ? .missing : g(x.pointee)
             }
         }
         if args.count == 2, let g = binary {
             let a = args[0].values(b, batch: batch), c = args[1].values(b, batch: batch)
             return fill(b) { r in
-                let x = a[r]
-                if propagates && x.isMissing { return .missing }
-                let y = c[r]
-                return propagates && y.isMissing ? .missing : g(x, y)
+                let x = a.at(r)
+                if propagates && x.pointee.isMissing { return .missing }
+                let y = c.at(r)
+                return propagates && y.pointee.isMissing ? .missing : g(x.pointee, y.pointee)
             }
         }
         switch args.count {
@@ -257,9 +259,9 @@ private final class MembershipNode: BatchNode {
         let negated = negated
         if let literals {
             return fill(b) { r in
-                let v = s[r]
-                if v.isMissing { return .missing }
-                return .boolean(literals.contains { Arithmetic.isEqual(v, $0) } != negated)
+                let v = s.at(r)
+                if v.pointee.isMissing { return .missing }
+                return .boolean(literals.contains { Arithmetic.isEqual(v.pointee, $0) } != negated)
             }
         }
         let parts = items.map { $0.values(b, batch: batch) }

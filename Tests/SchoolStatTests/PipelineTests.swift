@@ -433,15 +433,23 @@ struct DuplicateFinderTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
-    @Test("the radix sort orders entries as the comparison sort does, equal first hashes included")
+    @Test("the bucket sort orders entries as the comparison sort does, equal first hashes and crowded buckets included")
     func radixSort() {
         var generator = SystemRandomNumberGenerator()
-        for size in [0, 1, 2, 300, 5000] {
-            // Few distinct first hashes, some sharing bytes, with different second hashes: the hard cases.
+        for (size, kind) in [(0, 0), (1, 0), (2, 0), (300, 0), (5000, 0), (5000, 1), (5000, 2), (40_000, 2)] {
+            // Kind 0: few distinct first hashes, some sharing bytes, with different second hashes.
+            // Kind 1: all random (buckets of two or three). Kind 2: the same top sixteen bits for
+            // every entry, as keys made to collide would give (one bucket holding them all).
             let h1s: [UInt64] = [0, 1, 0xFF00, 0x1_0000_0000, .max, 0xDEAD_BEEF_0000_0001] + (0..<20).map { _ in UInt64.random(in: 0 ... .max, using: &generator) }
             var entries = (0..<size).map { i in
-                DuplicateFinder.Entry(h1: h1s.randomElement(using: &generator)!, h2: UInt64.random(in: 0...3, using: &generator),
-                                      file: Int32.random(in: 0...2, using: &generator), record: Int32(i), line: Int32(i + 2))
+                let h1: UInt64
+                switch kind {
+                case 0: h1 = h1s.randomElement(using: &generator)!
+                case 1: h1 = UInt64.random(in: 0 ... .max, using: &generator)
+                default: h1 = 0xBEEF_0000_0000_0000 | UInt64.random(in: 0...0xFFFF_FFFF, using: &generator) % 3000
+                }
+                return DuplicateFinder.Entry(h1: h1, h2: UInt64.random(in: 0...3, using: &generator),
+                                             file: Int32.random(in: 0...2, using: &generator), record: Int32(i), line: Int32(i + 2))
             }
             entries.shuffle(using: &generator)
             let expected = entries.sorted(by: <)

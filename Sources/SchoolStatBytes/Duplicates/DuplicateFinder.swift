@@ -107,46 +107,53 @@ public final class DuplicateFinder: @unchecked Sendable {
         var index: UInt32
     }
 
-    /// Sorts entries by (h1, h2, file, record): a stable radix sort of (h1, index) pairs, half
-    /// the width of an entry, in six passes of eleven bits (a pass is skipped when every key has
-    /// the same digit there); the entries are then moved once, to their places; last, the rare
-    /// runs of equal h1 are ordered by the whole key. The hashes are random, so this does a
-    /// fixed, small amount of work per entry where a comparison sort does log n comparisons of
-    /// four fields.
+    /// Sorts entries by (h1, h2, file, record). The (h1, index) pairs, half the width of an
+    /// entry, are put in place by the top sixteen bits of h1 in one counting pass and one move;
+    /// each of those buckets (two or three pairs, the hashes being random) is then ordered by
+    /// h1 and index; the entries are moved once, to their places; last, the rare runs of equal
+    /// h1 are ordered by the whole key. A bucket much larger than the rest (keys made to collide)
+    /// is sorted by comparison, so no input makes the sort slower than n log n.
     public static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
         let n = entries.count
         guard n > 1 else { return }
-        let digitBits = 11, radix = 1 << 11
-        var keys = [KeyIndex](unsafeUninitializedCapacity: n) { keys, count in
-            entries.withUnsafeBufferPointer { e in
-                for i in 0..<n { keys.initializeElement(at: i, to: KeyIndex(h1: e[i].h1, index: UInt32(i))) }
-            }
-            count = n
-        }
-        var keyScratch = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n)
+        let buckets = 1 << 16
+        var keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n)
         var moved = false
-        keys.withUnsafeMutableBufferPointer { a in
-            keyScratch.withUnsafeMutableBufferPointer { b in
-                var source = a, target = b
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: radix) { counts in
-                    let mask = UInt64(radix - 1)
-                    for pass in 0..<((64 + digitBits - 1) / digitBits) {
-                        let shift = UInt64(pass * digitBits)
-                        counts.initialize(repeating: 0)
-                        for k in source[0..<n] { counts[Int((k.h1 >> shift) & mask)] += 1 }
-                        if counts[Int((source[0].h1 >> shift) & mask)] == n { continue } // one digit for all: nothing moves
-                        var total = 0
-                        for d in 0..<radix { let c = counts[d]; counts[d] = total; total += c }
-                        for k in source[0..<n] {
-                            let d = Int((k.h1 >> shift) & mask)
-                            target[counts[d]] = k
-                            counts[d] += 1
-                        }
-                        swap(&source, &target)
-                        moved = true
-                    }
+        entries.withUnsafeBufferPointer { e in
+            keys.withUnsafeMutableBufferPointer { k in
+                let starts = UnsafeMutablePointer<Int>.allocate(capacity: buckets + 1)
+                defer { starts.deallocate() }
+                starts.initialize(repeating: 0, count: buckets + 1)
+                for i in 0..<n { starts[Int(e[i].h1 >> 48) + 1] += 1 }
+                for b in 0..<buckets { starts[b + 1] += starts[b] }
+                // `starts[b]` moves on as bucket b fills; afterwards it is where bucket b + 1 starts.
+                for i in 0..<n {
+                    let b = Int(e[i].h1 >> 48)
+                    k[starts[b]] = KeyIndex(h1: e[i].h1, index: UInt32(i))
+                    starts[b] += 1
                 }
-                if source.baseAddress != a.baseAddress { a.baseAddress!.update(from: source.baseAddress!, count: n) }
+                var from = 0
+                for b in 0..<buckets {
+                    let to = starts[b]
+                    if to - from > 1 {
+                        if to - from <= 32 {
+                            for i in (from + 1)..<to {
+                                let x = k[i]
+                                var j = i
+                                while j > from && (k[j - 1].h1 > x.h1 || k[j - 1].h1 == x.h1 && k[j - 1].index > x.index) {
+                                    k[j] = k[j - 1]
+                                    j -= 1
+                                }
+                                k[j] = x
+                            }
+                        } else {
+                            var part = UnsafeMutableBufferPointer(rebasing: k[from..<to])
+                            part.sort { ($0.h1, $0.index) < ($1.h1, $1.index) }
+                        }
+                    }
+                    from = to
+                }
+                for i in 0..<n where k[i].index != UInt32(i) { moved = true; break }
             }
         }
         if moved {

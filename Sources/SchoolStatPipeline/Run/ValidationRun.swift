@@ -135,7 +135,7 @@ public final class ValidationRun: FindingSink {
         self.onFinding = onFinding
     }
 
-    public func record(_ entry: LedgerEntry) {
+    public func record(_ entry: consuming LedgerEntry) {
         var entry = entry
         // A sheet of a workbook of several: the ledger names the file and, apart, the sheet.
         if !sheetInputs.isEmpty, entry.sheet.isEmpty, let (file, sheet) = sheetInputs[entry.sourceFile] {
