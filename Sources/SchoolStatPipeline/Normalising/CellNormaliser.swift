@@ -67,7 +67,7 @@ public final class CellNormaliser {
         let taken: (String) -> Bool = { [self] spelling in
             spelling.withBytes(isCleanValue) || spelling.withBytes { b in
                 guard let first = b.first, first != 0x27, first != 0x3D else { return false }
-                return TextCleaner.clean(spelling, folding: .all) == spelling && isNoMissingWord(b)
+                return TextCleaner.clean(spelling, folding: .all) == spelling && !isMissing(spelling)
             }
         }
         if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
