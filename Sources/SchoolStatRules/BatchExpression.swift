@@ -2,6 +2,7 @@
 // is one loop over the batch's rows that leaves the node's values in a buffer of its own; a node
 // several checks share (`id_checksum_ok(id_number)`) runs once per batch. The per-row closures of
 // `ExpressionCompiler` stay for what is rendered only for failing rows (a message's values).
+import Synchronization
 import SchoolStatModel
 
 /// A batch's normalised values as the checks read them: `rows` rows of `width` values, row after row.
@@ -45,6 +46,14 @@ func compareInPlace(_ a: UnsafePointer<Value>, _ b: UnsafePointer<Value>) -> Int
 /// One node of an expression compiled for batches. A worker's file rules own their nodes (each
 /// keeps its last results), so nodes are never shared between threads.
 public class BatchNode {
+    private static let batches = Atomic<Int>(0)
+
+    /// A number for a new batch, never given before in this process: a node's results are kept
+    /// for the batch number they were computed for, whichever validator asks.
+    public static func newBatchNumber() -> Int {
+        batches.add(1, ordering: .relaxed).newValue
+    }
+
     public let type: ValueType
     /// The batch the values in `output` belong to; 0 for none yet.
     private var ranFor = 0

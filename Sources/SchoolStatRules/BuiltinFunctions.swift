@@ -112,7 +112,10 @@ public enum BuiltinFunctions {
         BuiltinFunction(name: "substr", summary: "子串：substr(text, start, length)，start 从 1 起", parameters: [.text, .number, .number], result: .text) { a in
             guard case .text(let s) = a[0], let start = a[1].number.flatMap(wholeNumber), let length = a[2].number.flatMap(wholeNumber) else { return .missing }
             let chars = Array(s)
-            let from = Int(clamping: max(0, start - 1)), to = Int(clamping: min(Int64(chars.count), Int64(from) + max(0, length)))
+            // Clamped, not trapping: any whole numbers may come here (both branches of an `if` are computed).
+            let from = Int(clamping: start > 1 ? start - 1 : 0)
+            let (sum, overflow) = Int64(from).addingReportingOverflow(max(0, length))
+            let to = Int(clamping: overflow ? Int64(chars.count) : min(Int64(chars.count), sum))
             return .text(from < to ? String(chars[from..<to]) : "")
         },
         BuiltinFunction(name: "abs", summary: "绝对值", parameters: [.number], result: .number) { a in

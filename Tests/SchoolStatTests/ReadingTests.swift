@@ -183,6 +183,34 @@ struct ReadingTests {
             #expect(error?.description.contains("rows.csv") == true && error?.description.contains("cut.batches") == false)
             #expect(error?.description.contains("重新运行") == true)
         }
+
+        // A damaged spill (counts no batch could have, a byte of its lengths changed) is refused
+        // or read as batches whose fields lie within them: never a crash or a huge allocation.
+        var huge = bytes
+        withUnsafeBytes(of: Int64(1 << 50).littleEndian) { huge.replaceSubrange(16..<24, with: $0) }
+        _ = FileManager.default.createFile(atPath: dir + "/huge.batches", contents: huge)
+        let hugeSpill = try BatchSpill.Reader(path: dir + "/huge.batches", source: "rows.csv")
+        #expect(throws: ReadError.self) { while try hugeSpill.next() != nil {} }
+        var generator = SystemRandomNumberGenerator()
+        var refused = 0
+        for _ in 0..<300 {
+            var damaged = bytes
+            let at = Int.random(in: 40..<400, using: &generator)
+            damaged[at] = UInt8.random(in: 0...255, using: &generator)
+            _ = FileManager.default.createFile(atPath: dir + "/damaged.batches", contents: damaged)
+            let spill = try BatchSpill.Reader(path: dir + "/damaged.batches", source: "rows.csv")
+            do {
+                while let batch = try spill.next() {
+                    batch.forEachItem { item in
+                        guard case .record(let r) = item else { return }
+                        for f in 0..<r.fieldCount { _ = r.lossyString(f) }
+                    }
+                }
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 0)
     }
 
     @Test("a file parsed in two parts from any line end gives the records, lines, ordinals and digest of one parse, or reads on when the line end is quoted")

@@ -116,6 +116,11 @@ public final class DuplicateFinder: @unchecked Sendable {
     public static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
         let n = entries.count
         guard n > 1 else { return }
+        // A few entries: compared directly (the order is total: a record is in one place).
+        if n < 512 {
+            entries.sort(by: <)
+            return
+        }
         let buckets = 1 << 16
         var keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n)
         var moved = false

@@ -143,7 +143,9 @@ public enum BatchSpill {
             guard got == 40 else { throw Self.failure(source, "truncated batch header") }
             let counts = header.map { Int(Int64(littleEndian: $0)) }
             let (entryCount, fieldCount, byteCount, lengthBytes, entryBytes) = (counts[0], counts[1], counts[2], counts[3], counts[4])
-            guard counts.allSatisfy({ $0 >= 0 }) else { throw Self.failure(source, "bad batch header") }
+            // Counts no batch of this run could have (a damaged file) are refused before anything
+            // is allocated for them: a batch is at most the part of a file read at once.
+            guard counts.allSatisfy({ $0 >= 0 && $0 <= Self.largestCount }) else { throw Self.failure(source, "bad batch header") }
             var scratch = [UInt8](repeating: 0, count: lengthBytes + entryBytes)
             var bytes = [UInt8](repeating: 0, count: byteCount)
             guard scratch.withUnsafeMutableBytes(readFully) == scratch.count,
@@ -158,7 +160,8 @@ public enum BatchSpill {
                 Array(unsafeUninitializedCapacity: fieldCount) { out, initialised in
                     var end = 0
                     for i in 0..<fieldCount {
-                        guard let length = Self.varint(buffer, &position) else { decoded = false; break }
+                        // Each field within the batch's bytes, after the one before.
+                        guard let length = Self.varint(buffer, &position), length >= 0, length <= byteCount - end else { decoded = false; break }
                         end += length
                         out[i] = end
                         initialised = i + 1
@@ -175,6 +178,7 @@ public enum BatchSpill {
                               let storedCount = Self.varint(buffer, &position) else { decoded = false; break }
                         line &+= lineDelta
                         let count = storedCount &- 1
+                        guard lineCount >= 0, count >= -1, count <= fieldCount - firstField else { decoded = false; break }
                         if count >= 0 {
                             guard let ordinalDelta = Self.varint(buffer, &position) else { decoded = false; break }
                             ordinal &+= ordinalDelta
@@ -189,6 +193,9 @@ public enum BatchSpill {
             guard decoded else { throw Self.failure(source, "corrupt batch") }
             return RecordBatch(bytes: bytes, ends: ends, entries: entries)
         }
+
+        /// The most bytes, fields or entries one stored batch may claim (1 GiB of text).
+        static let largestCount = 1 << 30
 
         @inline(__always)
         private static func varint(_ buffer: UnsafeBufferPointer<UInt8>, _ position: inout Int) -> Int? {

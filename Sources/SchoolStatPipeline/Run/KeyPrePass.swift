@@ -69,15 +69,24 @@ extension ValidationRun {
             let constraints = positions.count
             var out = BatchKeys()
             out.keys.reserveCapacity(batch.count * constraints)
+            out.positions.reserveCapacity(batch.count)
             var values = [String?](repeating: nil, count: readers.count)
+            // Each one-column constraint's normaliser (held unretained: `readers` keeps it) and
+            // field, looked up once per batch rather than for each row.
+            let single: [(normaliser: Unmanaged<CellNormaliser>, field: Int)?] = positions.map { p in
+                guard p.count == 1, let reader = readers[p[0]] else { return nil }
+                return (Unmanaged.passUnretained(reader.normaliser), reader.field)
+            }
             batch.forEachItem { item in
                 guard case .record(let r) = item, !r.isBlank else { return }
                 out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
                 // A one-column key written as it is canonically: fingerprinted straight from its bytes.
                 var general = false
-                for p in positions {
-                    if p.count == 1, let reader = readers[p[0]], reader.field < r.fieldCount,
-                       let key = r.withField(reader.field, { reader.normaliser.isAcceptedAsWritten($0) ? DuplicateFinder.fingerprint($0) : nil }) {
+                for u in 0..<constraints {
+                    if let s = single[u], s.field < r.fieldCount,
+                       let key = r.withField(s.field, { b in
+                           s.normaliser._withUnsafeGuaranteedRef { $0.isAcceptedAsWritten(b) } ? DuplicateFinder.fingerprint(b) : nil
+                       }) {
                         out.keys.append(key)
                     } else {
                         out.keys.append(nil)

@@ -5,7 +5,8 @@ import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
 
-/// Validates rows. Each worker thread has its own; it only reads `FileRules`.
+/// Validates rows. Each worker thread has its own, with `FileRules` of its own (whose check
+/// nodes keep their results for the batch last run).
 ///
 /// A batch goes through in three passes. Reading: each record's cells are normalised into the
 /// batch's value store (one row of `width` values per record), and what reading and normalising
@@ -143,8 +144,7 @@ public final class RowValidator {
     /// Checking: each check over the batch's rows, noting the rows it fails.
     private func runChecks(rows: Int) {
         guard !rules.checks.isEmpty else { return }
-        batchNumber &+= 1
-        if batchNumber == 0 { batchNumber = 1 }
+        batchNumber = BatchNode.newBatchNumber()
         let b = BatchValues(base: UnsafePointer(store), width: width, rows: rows)
         let words = problemWords
         var c = 0
