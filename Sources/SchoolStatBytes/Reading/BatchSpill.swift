@@ -146,10 +146,14 @@ public enum BatchSpill {
             // Counts no batch of this run could have (a damaged file) are refused before anything
             // is allocated for them: a batch is at most the part of a file read at once.
             guard counts.allSatisfy({ $0 >= 0 && $0 <= Self.largestCount }) else { throw Self.failure(source, "bad batch header") }
-            var scratch = [UInt8](repeating: 0, count: lengthBytes + entryBytes)
-            var bytes = [UInt8](repeating: 0, count: byteCount)
-            guard scratch.withUnsafeMutableBytes(readFully) == scratch.count,
-                  bytes.withUnsafeMutableBytes(readFully) == byteCount else { throw Self.failure(source, "truncated batch") }
+            // Read straight into arrays of their size, not zeroed first; whatever is short of it is an error.
+            let scratch = [UInt8](unsafeUninitializedCapacity: lengthBytes + entryBytes) { buffer, count in
+                count = readFully(UnsafeMutableRawBufferPointer(buffer))
+            }
+            let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, count in
+                count = scratch.count == lengthBytes + entryBytes ? readFully(UnsafeMutableRawBufferPointer(buffer)) : 0
+            }
+            guard scratch.count == lengthBytes + entryBytes, bytes.count == byteCount else { throw Self.failure(source, "truncated batch") }
 
             // Decoded into arrays of their final size through pointers; a stored count that does
             // not fit what was read makes the batch corrupt, never a crash.

@@ -133,7 +133,7 @@ public final class RowValidator {
         if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
         checkShape(record)
         normaliseCells(record, slot: slot)
-        readFindings.append(contentsOf: rowFindings)
+        if !rowFindings.isEmpty { readFindings.append(contentsOf: rowFindings) }
         findingEnds.append(readFindings.count)
     }
 
@@ -202,7 +202,7 @@ public final class RowValidator {
             report(check, notEvaluable: failures[c][cursor].notEvaluable, record)
         }
         checkDuplicates(record, slot: slot)
-        failedRules.append(contentsOf: rules.missingColumnRules)
+        if !rules.missingColumnRules.isEmpty { failedRules.append(contentsOf: rules.missingColumnRules) }
 
         if !rowFindings.isEmpty {
             let key = recordKey(slot)
