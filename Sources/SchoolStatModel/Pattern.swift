@@ -74,18 +74,15 @@ public struct Pattern: Sendable {
 
     /// Whether the whole of `text` matches.
     public func matches(_ text: String) -> Bool {
-        if let classes { return classes.matches(text.utf8) }
+        if let classes {
+            var text = text
+            return text.withUTF8 { classes.matches($0) }
+        }
         return automatonMatches(text)
     }
 
     /// Whether the whole of a cell's UTF-8 bytes matches, for a pattern that is a run of ASCII
     /// classes; nil for any other pattern (the caller then has the text matched).
-    @inlinable
-    public func quickMatch<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool? {
-        classes?.matches(bytes)
-    }
-
-    /// The same for a cell's bytes in place.
     @inlinable
     public func quickMatch(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
         classes?.matches(bytes)
@@ -204,7 +201,7 @@ public struct ClassRun: Sendable {
         self.pieces = pieces
     }
 
-    /// The same over a cell's bytes in place: indexed, each piece's share known from the counts.
+    /// Whole match, in one pass over the bytes: each piece but the last takes exactly its count, the last the rest.
     @inlinable
     func matches(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         pieces.withUnsafeBufferPointer { pieces in
@@ -219,26 +216,6 @@ public struct ClassRun: Sendable {
             let count = b.count - i
             return count >= p.minimum && count <= p.maximum && p.allowsAll(b, from: i, to: b.count)
         }
-    }
-
-    /// Whole match, in one pass: each piece but the last takes exactly its count, the last the rest.
-    @inlinable
-    func matches<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool {
-        var iterator = bytes.makeIterator()
-        let last = pieces.count - 1
-        for k in 0..<last {
-            let p = pieces[k]
-            for _ in 0..<p.minimum {
-                guard let b = iterator.next(), p.allows(b) else { return false }
-            }
-        }
-        let p = pieces[last]
-        var count = 0
-        while let b = iterator.next() {
-            guard p.allows(b) else { return false }
-            count += 1
-        }
-        return count >= p.minimum && count <= p.maximum
     }
 }
 

@@ -220,36 +220,16 @@ private final class BinaryNode: BatchNode {
         let op = op
         switch op {
         case .and, .or:
-            // Kleene logic, as the row closures: false and missing is false; true or missing is true.
+            // Both sides are already computed for the batch: the same logic as the row closures.
             let isAnd = op == .and
-            return fill(b) { r in
-                let a = l[r]
-                if case .boolean(let x) = a, x != isAnd { return a }
-                let c = rv[r]
-                if case .boolean(let y) = c, y != isAnd { return c }
-                if a.isMissing || c.isMissing { return .missing }
-                return .boolean(isAnd)
-            }
+            return fill(b) { Arithmetic.logic(isAnd: isAnd, l[$0], rv[$0]) }
         case .add, .subtract, .multiply, .divide:
             if datesSubtracted {
-                return fill(b) { r in
-                    guard case .date(let x) = l[r], case .date(let y) = rv[r] else { return .missing }
-                    return .integer(Int64(x.daysSinceEpoch - y.daysSinceEpoch))
-                }
+                return fill(b) { Arithmetic.daysBetween(l[$0], rv[$0]) }
             }
             return fill(b) { Arithmetic.apply(op, l[$0], rv[$0]) }
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:
-            return fill(b) { r in
-                guard let c = compareInPlace(l.at(r), rv.at(r)) else { return .missing }
-                switch op {
-                case .equal: return .boolean(c == 0)
-                case .notEqual: return .boolean(c != 0)
-                case .less: return .boolean(c < 0)
-                case .lessOrEqual: return .boolean(c <= 0)
-                case .greater: return .boolean(c > 0)
-                default: return .boolean(c >= 0)
-                }
-            }
+            return fill(b) { Arithmetic.verdict(op, compareInPlace(l.at($0), rv.at($0))) }
         }
     }
 }

@@ -233,19 +233,11 @@ public struct ExpressionCompiler {
             let isAnd = op == .and
             // Kleene logic: false and missing is false; true or missing is true.
             return CompiledExpression(type: .boolean, columns: columns) { row in
-                let a = fl(row)
-                if case .boolean(let x) = a, x != isAnd { return a }
-                let b = fr(row)
-                if case .boolean(let y) = b, y != isAnd { return b }
-                if a.isMissing || b.isMissing { return .missing }
-                return .boolean(isAnd)
+                Arithmetic.logic(isAnd: isAnd, fl(row), fr(row))
             }
         case .add, .subtract, .multiply, .divide:
             if op == .subtract && l.type == .date && r.type == .date {
-                return CompiledExpression(type: .number, columns: columns) { row in
-                    guard case .date(let a) = fl(row), case .date(let b) = fr(row) else { return .missing }
-                    return .integer(Int64(a.daysSinceEpoch - b.daysSinceEpoch))
-                }
+                return CompiledExpression(type: .number, columns: columns) { row in Arithmetic.daysBetween(fl(row), fr(row)) }
             }
             try require(l, .number, offset, op.rawValue)
             try require(r, .number, offset, op.rawValue)
@@ -260,15 +252,7 @@ public struct ExpressionCompiler {
                 throw ExpressionCompileError(offset: offset, message: "`\(op.rawValue)` 不能用于 \(l.type.label) (ordering needs numbers, dates or text)")
             }
             return CompiledExpression(type: .boolean, columns: columns) { row in
-                guard let c = Arithmetic.compare(fl(row), fr(row)) else { return .missing }
-                switch op {
-                case .equal: return .boolean(c == 0)
-                case .notEqual: return .boolean(c != 0)
-                case .less: return .boolean(c < 0)
-                case .lessOrEqual: return .boolean(c <= 0)
-                case .greater: return .boolean(c > 0)
-                default: return .boolean(c >= 0)
-                }
+                Arithmetic.verdict(op, Arithmetic.compare(fl(row), fr(row)))
             }
         }
     }
@@ -335,6 +319,38 @@ public enum Arithmetic {
             m = n
         }
         return m
+    }
+
+    /// Kleene logic: false and missing is false; true or missing is true. `b` is computed only
+    /// when `a` does not decide.
+    @inlinable @inline(__always)
+    public static func logic(isAnd: Bool, _ a: Value, _ b: @autoclosure () -> Value) -> Value {
+        if case .boolean(let x) = a, x != isAnd { return a }
+        let b = b()
+        if case .boolean(let y) = b, y != isAnd { return b }
+        if a.isMissing || b.isMissing { return .missing }
+        return .boolean(isAnd)
+    }
+
+    /// A date minus a date, in days; missing unless both are dates.
+    @inlinable
+    public static func daysBetween(_ a: Value, _ b: Value) -> Value {
+        guard case .date(let x) = a, case .date(let y) = b else { return .missing }
+        return .integer(Int64(x.daysSinceEpoch - y.daysSinceEpoch))
+    }
+
+    /// What a comparison operator says of `compare`'s answer; missing when there is none.
+    @inlinable @inline(__always)
+    public static func verdict(_ op: BinaryOperator, _ c: Int?) -> Value {
+        guard let c else { return .missing }
+        switch op {
+        case .equal: return .boolean(c == 0)
+        case .notEqual: return .boolean(c != 0)
+        case .less: return .boolean(c < 0)
+        case .lessOrEqual: return .boolean(c <= 0)
+        case .greater: return .boolean(c > 0)
+        default: return .boolean(c >= 0)
+        }
     }
 
     /// Whether `compare` would give 0, without ordering texts that differ.

@@ -24,29 +24,7 @@ public final class RowBlock: @unchecked Sendable {
     /// with `columns`, only those, the others being missing in the block.
     public func append(movingFrom values: inout [Value], columns: [Int]? = nil, line: Int) {
         precondition(values.count == width)
-        let end = lines.count * width
-        if end + width > capacity {
-            let grown = UnsafeMutablePointer<Value>.allocate(capacity: capacity * 2)
-            grown.moveInitialize(from: storage, count: end)
-            storage.deallocate()
-            storage = grown
-            capacity *= 2
-        }
-        values.withUnsafeMutableBufferPointer { v in
-            if let columns {
-                (storage + end).initialize(repeating: .missing, count: width)
-                for i in columns {
-                    (storage + end + i).pointee = (v.baseAddress! + i).move()
-                    (v.baseAddress! + i).initialize(to: .missing)
-                }
-                return
-            }
-            for i in 0..<width {
-                (storage + end + i).initialize(to: (v.baseAddress! + i).move())
-                (v.baseAddress! + i).initialize(to: .missing)
-            }
-        }
-        lines.append(line)
+        values.withUnsafeMutableBufferPointer { append(movingFrom: $0.baseAddress!, columns: columns, line: line) }
     }
 
     /// The same from `width` values in place (a row of a batch's value store), leaving `.missing` there.

@@ -147,15 +147,7 @@ public struct CSVLines {
     /// At most how many bytes `appendValue` writes for `value`.
     @inlinable
     public static func bound(of value: Value) -> Int {
-        switch value {
-        case .missing: return 0
-        case .integer: return 21
-        case .decimal(let d): return d.exponent >= -19 ? 48 : 2 * d.description.utf8.count + 3
-        case .date(let d): return (0...9999).contains(d.year) ? 10 : 2 * d.description.utf8.count + 3
-        case .boolean: return 5
-        case .text(let s): return 2 * s.utf8.count + 3
-        case .real: return 2 * value.description.utf8.count + 3
-        }
+        withUnsafePointer(to: value) { bound(of: $0) }
     }
 
     /// One row written into room reserved for it at once (`bound` bytes at most, the newline
