@@ -77,8 +77,8 @@ extension ValidationRun {
                 guard p.count == 1, let reader = readers[p[0]] else { return nil }
                 return (Unmanaged.passUnretained(reader.normaliser), reader.field)
             }
-            batch.forEachItem { item in
-                guard case .record(let r) = item, !r.isBlank else { return }
+            batch.forEachRecord({ r in
+                guard !r.isBlank else { return }
                 out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))
                 // A one-column key written as it is canonically: fingerprinted straight from its bytes.
                 var general = false
@@ -107,7 +107,7 @@ extension ValidationRun {
                     guard !p.isEmpty, p.allSatisfy({ values[$0] != nil }) else { continue }
                     out.keys[base + u] = DuplicateFinder.fingerprint(p.map { values[$0]! }.joined(separator: "\u{1F}"))
                 }
-            }
+            }, blankLine: { _ in })
             return out
         }
     }

@@ -69,32 +69,31 @@ public final class RowValidator {
         readFindings.removeAll(keepingCapacity: true)
         findingEnds.removeAll(keepingCapacity: true)
         var rows = 0
-        batch.forEachItem { item in
-            guard case .record(let record) = item, !record.isBlank else { kinds.append(1); return }
+        batch.forEachRecord({ record in
+            guard !record.isBlank else { kinds.append(1); return }
             if isRepeatedHeader(record) { kinds.append(2); return }
             kinds.append(0)
             read(record, slot: rows)
             rows += 1
-        }
+        }, blankLine: { _ in kinds.append(1) })
         runChecks(rows: rows)
         var k = 0, slot = 0
         for c in cursors.indices { cursors[c] = 0 }
-        batch.forEachItem { item in
+        batch.forEachRecord({ record in
             let kind = kinds[k]
             k += 1
-            switch item {
-            case .blankLine(let line): blankLine(line)
-            case .record(let record):
-                if kind == 1 { blankLine(record.line); return }
-                if kind == 2 {
-                    result.counts.repeatedHeaders += 1
-                    result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header", .repeatedHeader(line: record.line)))
-                    return
-                }
-                finish(record, slot: slot)
-                slot += 1
+            if kind == 1 { blankLine(record.line); return }
+            if kind == 2 {
+                result.counts.repeatedHeaders += 1
+                result.findings.append(rules.fileFinding(line: record.line, rule: "read.repeated_header", .repeatedHeader(line: record.line)))
+                return
             }
-        }
+            finish(record, slot: slot)
+            slot += 1
+        }, blankLine: { line in
+            k += 1
+            blankLine(line)
+        })
         return result
     }
 

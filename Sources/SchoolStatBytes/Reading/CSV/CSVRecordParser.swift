@@ -53,6 +53,15 @@ public struct RawRecord {
         self.ordinal = ordinal
     }
 
+    /// Makes this view of a batch's storage show another of its records.
+    @inlinable mutating func moveTo(firstField: Int, fieldCount: Int, line: Int, lineCount: Int, ordinal: Int) {
+        self.firstField = firstField
+        batchFieldCount = fieldCount
+        self.line = line
+        self.lineCount = lineCount
+        self.ordinal = ordinal
+    }
+
     /// Where the record's bytes start and end in `bytes`.
     private var byteRange: Range<Int> {
         let start = firstField == 0 ? 0 : ends[firstField - 1]
@@ -186,6 +195,23 @@ public struct RecordBatch: Sendable {
 
     public mutating func appendBlankLine(_ line: Int) {
         entries.append((line, 0, 0, ends.count, -1))
+    }
+
+    /// Calls `record` with each record and `blankLine` with each blank line, in order. One view
+    /// into the batch's storage is made for the whole batch and moved from record to record, so
+    /// that going through a batch takes no reference count per record; a caller that keeps a
+    /// record past its call copies it.
+    @inlinable
+    public func forEachRecord(_ record: (RawRecord) throws -> Void, blankLine: (Int) throws -> Void) rethrows {
+        var view = RawRecord(batchBytes: bytes, ends: ends, firstField: 0, fieldCount: 0, line: 0, lineCount: 0, ordinal: 0)
+        for e in entries {
+            if e.fieldCount < 0 {
+                try blankLine(e.line)
+            } else {
+                view.moveTo(firstField: e.firstField, fieldCount: e.fieldCount, line: e.line, lineCount: e.lineCount, ordinal: e.ordinal)
+                try record(view)
+            }
+        }
     }
 
     /// Calls `body` with each item in order, each record a view into the batch's storage
