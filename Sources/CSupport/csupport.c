@@ -74,6 +74,30 @@ int schoolstat_json_needs_escapes(const uint8_t *p, size_t n) {
     return 0;
 }
 
+size_t schoolstat_next_quote(const uint8_t *p, size_t n) {
+    const uint8_t *q = memchr(p, '"', n);
+    return q ? (size_t)(q - p) : n;
+}
+
+size_t schoolstat_json_next_escape(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                   _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; i < n; i++) {
+        uint8_t b = p[i];
+        if (b < 0x20 || b == '"' || b == '\\') return i;
+    }
+    return n;
+}
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 void schoolstat_fix_allocator_threshold(void) {

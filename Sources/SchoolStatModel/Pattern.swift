@@ -72,6 +72,23 @@ public struct Pattern: Sendable {
         return classes.pieces.allSatisfy { $0.low & ~alphanumerics.low == 0 && $0.high & ~alphanumerics.high == 0 }
     }
 
+    /// The lengths of the texts the pattern matches among those made only of `bytes` (ASCII), when
+    /// every class of the pattern allows all of them; nil otherwise. A code cell known to be made of
+    /// such bytes then matches exactly when its length is in the range, without a look at its bytes.
+    public func lengths(whenMadeOf bytes: some Sequence<UInt8>) -> ClosedRange<Int>? {
+        guard let classes else { return nil }
+        var needed = (low: UInt64(0), high: UInt64(0))
+        for b in bytes {
+            guard b < 128 else { return nil }
+            if b < 64 { needed.low |= 1 << UInt64(b) } else { needed.high |= 1 << UInt64(b - 64) }
+        }
+        guard classes.pieces.allSatisfy({ $0.low & needed.low == needed.low && $0.high & needed.high == needed.high }) else { return nil }
+        let fixed = classes.pieces.dropLast().reduce(0) { $0 + $1.minimum }
+        let last = classes.pieces[classes.pieces.count - 1]
+        let (upper, overflow) = fixed.addingReportingOverflow(last.maximum)
+        return (fixed + last.minimum)...(overflow ? Int.max : upper)
+    }
+
     /// Whether the whole of `text` matches.
     public func matches(_ text: String) -> Bool {
         if let classes {

@@ -433,6 +433,27 @@ struct DuplicateFinderTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
+    @Test("key fingerprints: the bytes' and the text's agree, and keys that differ in any byte, length or block differ")
+    func fingerprints() {
+        var keys: [String] = []
+        // ID numbers in sequence (they differ in a byte or two), and prefixes of every length
+        // around the 16-byte blocks, with and without a trailing zero byte.
+        for i in 0..<200_000 { keys.append(String(format: "5001101991%07d%@", i, i % 11 == 0 ? "X" : String(i % 10))) }
+        let long = "T500000000王伟500110199112130000ABCDEFGHIJKLMNOP"
+        for length in 0...long.utf8.count { keys.append(String(decoding: long.utf8.prefix(length), as: UTF8.self)) }
+        keys += ["", "\u{0}", "\u{0}\u{0}", "a", "a\u{0}", String(repeating: "0", count: 16), String(repeating: "0", count: 17)]
+        var owners: [UInt64: [(UInt64, String)]] = [:]
+        for key in Set(keys) {
+            let fromText = DuplicateFinder.fingerprint(key)
+            let fromBytes = Array(key.utf8).withUnsafeBufferPointer { DuplicateFinder.fingerprint($0) }
+            #expect(fromText == fromBytes)
+            let other = owners[fromText.0, default: []].first { $0.0 == fromText.1 }
+            #expect(other == nil, "\(key) and \(other?.1 ?? "") share a fingerprint")
+            owners[fromText.0, default: []].append((fromText.1, key))
+        }
+        #expect(owners.values.reduce(0) { $0 + $1.count } == Set(keys).count)
+    }
+
     @Test("the bucket sort orders entries as the comparison sort does, equal first hashes and crowded buckets included")
     func radixSort() {
         var generator = SystemRandomNumberGenerator()

@@ -416,6 +416,13 @@ struct FastPathTests {
             let compiled = try Pattern(pattern)
             #expect(([UInt8]().withUnsafeBufferPointer { compiled.quickMatch($0) } != nil) == byBytes.contains(pattern), "\(pattern)")
             let regex = try Regex("^(?:" + pattern + ")$")
+            let digits = Array(UInt8(ascii: "0")...UInt8(ascii: "9"))
+            let codeBytes = digits + (UInt8(ascii: "A")...UInt8(ascii: "Z")).filter { $0 != UInt8(ascii: "E") }
+            let digitLengths = compiled.lengths(whenMadeOf: digits), codeLengths = compiled.lengths(whenMadeOf: codeBytes)
+            // Digits settle `[0-9]{17}[0-9X]` by length, not `T[0-9]{9}`; codes settle `[A-Z0-9]+`.
+            if pattern == "[0-9]{17}[0-9X]" { #expect(digitLengths == 18...18 && codeLengths == nil) }
+            if pattern == "T[0-9]{9}" { #expect(digitLengths == nil) }
+            if pattern == "[A-Z0-9]+" { #expect(codeLengths == 1...Int.max) }
             for _ in 0..<3_000 {
                 // Mostly digits near the lengths the patterns want, sometimes anything.
                 let length = Int.random(in: 0...20, using: &rng)
@@ -425,6 +432,13 @@ struct FastPathTests {
                 let expected = (try? regex.wholeMatch(in: text)) != nil
                 #expect(compiled.matches(text) == expected, "\(pattern) \(text)")
                 if let quick = Array(text.utf8).withUnsafeBufferPointer({ compiled.quickMatch($0) }) { #expect(quick == expected, "\(pattern) \(text)") }
+                // A code cell made only of bytes every class allows is settled by its length.
+                if text.utf8.allSatisfy({ digits.contains($0) }), let lengths = digitLengths {
+                    #expect(lengths.contains(text.utf8.count) == expected, "\(pattern) \(text) by length")
+                }
+                if text.utf8.allSatisfy({ codeBytes.contains($0) }), let lengths = codeLengths {
+                    #expect(lengths.contains(text.utf8.count) == expected, "\(pattern) \(text) by length")
+                }
             }
         }
     }

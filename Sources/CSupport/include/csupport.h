@@ -19,6 +19,13 @@ int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 /// 1 when the bytes hold a double quote, backslash or control character (a JSON string
 /// that needs escapes), else 0.
 int schoolstat_json_needs_escapes(const uint8_t *bytes, size_t count);
+/// The index of the first double quote in the bytes, or `count` when there is none.
+size_t schoolstat_next_quote(const uint8_t *bytes, size_t count);
+
+/// The index of the first byte a JSON string must escape (double quote, backslash, control
+/// character), or `count` when there is none.
+size_t schoolstat_json_next_escape(const uint8_t *bytes, size_t count);
+
 /// 1 when `bytes` may hold `need` digits of an ID number: a run of bytes that are digits or the
 /// separators people type between groups (space, '-', no-break, ideographic and full-width forms)
 /// holding `need` ASCII digits, or any full-width digit (EF BC 90-99). The quick test before an

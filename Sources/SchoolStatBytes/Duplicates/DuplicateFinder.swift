@@ -32,8 +32,8 @@ public struct DuplicateOf {
 /// Collects key fingerprints, spilling sorted runs to disk, and reports every
 /// occurrence after the first of each key.
 ///
-/// A key is identified by two independent 64-bit hashes of its canonical
-/// text (a 128-bit fingerprint); the chance of two different keys colliding in
+/// A key is identified by a 128-bit fingerprint (MurmurHash3) of its canonical
+/// text; the chance of two different keys colliding in
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
 /// of `runCapacity` entries plus one read buffer per spilled run. Not thread-safe:
 /// one thread at a time adds to it (the pre-pass's key thread).
@@ -88,17 +88,47 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     /// The fingerprint of a key's UTF-8 bytes (the same as of the `String` they spell):
-    /// FNV-1a and a second, independent multiplicative hash.
+    /// MurmurHash3's 128-bit form (x64), its two 64-bit halves mixed into each other, read
+    /// sixteen bytes at a time.
     @inlinable
     public static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
-        var h1 = FNV1a.basis
-        var h2: UInt64 = 0x9E3779B97F4A7C15
-        for b in bytes {
-            h1 = FNV1a.step(h1, b)
-            h2 = (h2 &+ UInt64(b)) &* 0xff51afd7ed558ccd
-            h2 ^= h2 >> 29
+        let c1: UInt64 = 0x87c3_7b91_1142_53d5, c2: UInt64 = 0x4cf5_ad43_2745_937f
+        @inline(__always) func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x &<< r) | (x &>> (64 &- r)) }
+        @inline(__always) func fmix(_ k: UInt64) -> UInt64 {
+            var k = k
+            k ^= k &>> 33; k = k &* 0xff51_afd7_ed55_8ccd
+            k ^= k &>> 33; k = k &* 0xc4ce_b9fe_1a85_ec53
+            return k ^ (k &>> 33)
         }
-        return (h1, h2 ^ (h2 >> 32))
+        var h1: UInt64 = 0x9E37_79B9_7F4A_7C15, h2: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let n = bytes.count
+        var i = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 16 <= n {
+                var k1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                var k2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                k1 = rotl(k1 &* c1, 31) &* c2; h1 ^= k1
+                h1 = (rotl(h1, 27) &+ h2) &* 5 &+ 0x52dc_e729
+                k2 = rotl(k2 &* c2, 33) &* c1; h2 ^= k2
+                h2 = (rotl(h2, 31) &+ h1) &* 5 &+ 0x3849_5ab5
+                i += 16
+            }
+        }
+        var k1: UInt64 = 0, k2: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            if shift < 64 { k1 |= UInt64(bytes[i]) &<< shift } else { k2 |= UInt64(bytes[i]) &<< (shift &- 64) }
+            shift += 8
+            i += 1
+        }
+        if shift > 64 { h2 ^= rotl(k2 &* c2, 33) &* c1 }
+        if shift > 0 { h1 ^= rotl(k1 &* c1, 31) &* c2 }
+        h1 ^= UInt64(n); h2 ^= UInt64(n)
+        h1 = h1 &+ h2; h2 = h2 &+ h1
+        h1 = fmix(h1); h2 = fmix(h2)
+        h1 = h1 &+ h2; h2 = h2 &+ h1
+        return (h1, h2)
     }
 
     /// A key being sorted: the entry's h1 and where the entry is.

@@ -164,8 +164,17 @@ public enum BatchSpill {
                 Array(unsafeUninitializedCapacity: fieldCount) { out, initialised in
                     var end = 0
                     for i in 0..<fieldCount {
-                        // Each field within the batch's bytes, after the one before.
-                        guard let length = Self.varint(buffer, &position), length >= 0, length <= byteCount - end else { decoded = false; break }
+                        // Each field within the batch's bytes, after the one before; most lengths
+                        // are one byte.
+                        let length: Int
+                        if position < buffer.count, buffer[position] < 0x80 {
+                            length = Int(buffer[position])
+                            position += 1
+                        } else {
+                            guard let long = Self.varint(buffer, &position) else { decoded = false; break }
+                            length = long
+                        }
+                        guard length >= 0, length <= byteCount - end else { decoded = false; break }
                         end += length
                         out[i] = end
                         initialised = i + 1

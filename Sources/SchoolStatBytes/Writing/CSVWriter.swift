@@ -100,9 +100,17 @@ public struct CSVLines {
         }
         out.append(0x22)
         if guarded { out.append(0x27) }
-        for b in utf8 {
-            if b == 0x22 { out.append(0x22) }
-            out.append(b)
+        // The runs up to and including each double quote, each quote then doubled.
+        var run = 0
+        while run < utf8.count {
+            let quote = run + schoolstat_next_quote(utf8.baseAddress! + run, utf8.count - run)
+            if quote == utf8.count {
+                out.appendBytes(UnsafeBufferPointer(rebasing: utf8[run...]))
+                break
+            }
+            out.appendBytes(UnsafeBufferPointer(rebasing: utf8[run...quote]))
+            out.append(0x22)
+            run = quote + 1
         }
         out.append(0x22)
     }

@@ -14,8 +14,11 @@ public enum JSON {
                 return
             }
             var run = 0
-            for (i, b) in bytes.enumerated() where b == 0x22 || b == 0x5C || b < 0x20 {
+            while run < bytes.count {
+                let i = run + schoolstat_json_next_escape(bytes.baseAddress! + run, bytes.count - run)
                 out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                guard i < bytes.count else { break }
+                let b = bytes[i]
                 run = i + 1
                 out.append(0x5C)
                 switch b {
@@ -28,7 +31,6 @@ public enum JSON {
                     for c in [0x75, 0x30, 0x30, hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]] { out.append(c) }
                 }
             }
-            out.appendBytes(UnsafeBufferPointer(rebasing: bytes[run...]))
         }
         out.append(0x22)
     }

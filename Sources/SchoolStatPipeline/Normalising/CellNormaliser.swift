@@ -34,6 +34,10 @@ public final class CellNormaliser {
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
     private let pattern: Pattern?
+    /// The lengths at which a code cell of digits only, or of digits and capitals other than E,
+    /// matches the pattern, when every class of the pattern allows all of those bytes.
+    private let patternDigitLengths: ClosedRange<Int>?
+    private let patternCodeLengths: ClosedRange<Int>?
     /// An enumeration's accepted values, for messages: the keys, and their Chinese spellings.
     private let allowedKeys: String
     /// How messages name the column (the catalogue's subject).
@@ -59,6 +63,9 @@ public final class CellNormaliser {
         exactBoolean = ByteLookup([])
         missingMaxBytes = 2 * (column.missingTokens.map(\.utf8.count).max() ?? 0) + 6
         pattern = column.pattern
+        let digits = Array(UInt8(ascii: "0")...UInt8(ascii: "9"))
+        patternDigitLengths = column.pattern?.lengths(whenMadeOf: digits)
+        patternCodeLengths = column.pattern?.lengths(whenMadeOf: digits + (UInt8(ascii: "A")...UInt8(ascii: "Z")).filter { $0 != UInt8(ascii: "E") })
         subject = CellSubject(column)
         allowedKeys = column.enumValues.joined(separator: ", ")
         allowedZh = column.hintZh ?? column.enumValues.map { column.zhText($0) }.joined(separator: "、")
@@ -233,6 +240,8 @@ public final class CellNormaliser {
         // Its match key is itself lower-cased: no missing-value word starts with that first byte,
         // or the words are looked up.
         if first > 0x39 && missingFirstBytes[Int(first | 0x20)] && !isNoMissingWord(b) { return false }
+        // Made only of bytes every class of the pattern allows: its length settles the match.
+        if let lengths = allDigits ? patternDigitLengths : patternCodeLengths { return lengths.contains(b.count) }
         return matchesSimplePattern(b)
     }
 
