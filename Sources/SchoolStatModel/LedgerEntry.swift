@@ -32,6 +32,11 @@ public struct LedgerEntry: Sendable {
     /// The school code of the row the finding is about, when its table has one and the key is
     /// not it (a teacher's row): for the run history's changes per school. Not in the ledger.
     public var school: String = ""
+
+    /// What is left in a list of findings in place of one moved on: its texts are empty and so
+    /// take no reference counts to copy or destroy.
+    public static let vacated = LedgerEntry(table: "", sourceFile: "", line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
+                                            ruleID: "", severity: .warning, messageZh: "", messageEn: "", expected: "")
 }
 
 extension LedgerEntry {

@@ -441,6 +441,12 @@ struct DuplicateFinderTests {
         for i in 0..<200_000 { keys.append(String(format: "5001101991%07d%@", i, i % 11 == 0 ? "X" : String(i % 10))) }
         let long = "T500000000王伟500110199112130000ABCDEFGHIJKLMNOP"
         for length in 0...long.utf8.count { keys.append(String(decoding: long.utf8.prefix(length), as: UTF8.self)) }
+        // Every byte counts: keys of each length up to 40 with one byte changed at each place.
+        for length in 1...40 {
+            for place in 0..<length {
+                keys.append(String(repeating: "a", count: place) + "b" + String(repeating: "a", count: length - place - 1))
+            }
+        }
         keys += ["", "\u{0}", "\u{0}\u{0}", "a", "a\u{0}", String(repeating: "0", count: 16), String(repeating: "0", count: 17)]
         var owners: [UInt64: [(UInt64, String)]] = [:]
         for key in Set(keys) {

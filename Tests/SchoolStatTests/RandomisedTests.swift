@@ -327,6 +327,21 @@ struct FastPathTests {
         #expect(String(decoding: one.bytes, as: UTF8.self) == "110105********002X")
     }
 
+    @Test("numbers are written with the digits and the zero padding String gives them", arguments: [91])
+    func digits(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        var values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10_000, 99_999, 100_000, .max, .max - 1, 1 << 63]
+        for _ in 0..<5_000 { values.append(UInt64.random(in: 0 ... .max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)) }
+        for value in values {
+            for width in [0, 1, 2, 4, 7, 21, 30] {
+                var out: [UInt8] = []
+                CSVLines.appendDigits(value, minimumWidth: width, to: &out)
+                let text = String(value)
+                #expect(String(decoding: out, as: UTF8.self) == String(repeating: "0", count: max(0, width - text.count)) + text, "\(value) \(width)")
+            }
+        }
+    }
+
     @Test("ledger JSON strings read back as the text they were made from")
     func jsonStrings() throws {
         for text in ["", "plain 文本", "=HYPERLINK(\"http://x\",\"点击\")", "a\\b", "line\nbreak\r\n", "tab\there", "bell\u{7}\u{1F}end", "“全角”"] {

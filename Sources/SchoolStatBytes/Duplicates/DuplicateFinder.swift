@@ -115,15 +115,26 @@ public final class DuplicateFinder: @unchecked Sendable {
                 i += 16
             }
         }
-        var k1: UInt64 = 0, k2: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            if shift < 64 { k1 |= UInt64(bytes[i]) &<< shift } else { k2 |= UInt64(bytes[i]) &<< (shift &- 64) }
-            shift += 8
-            i += 1
+        // The last 0 to 15 bytes, little-endian as MurmurHash3 reads them, by loads within them.
+        @inline(__always) func partial(_ p: UnsafeRawPointer, _ m: Int) -> UInt64 {
+            switch m {
+            case 8...: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+            case 4...: // two four-byte loads that overlap in the middle
+                let low = UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: m - 4, as: UInt32.self)))
+                return low | high &<< UInt64(8 * (m - 4))
+            case 1...:
+                let b = p.assumingMemoryBound(to: UInt8.self)
+                return UInt64(b[0]) | UInt64(b[m / 2]) &<< UInt64(8 * (m / 2)) | UInt64(b[m - 1]) &<< UInt64(8 * (m - 1))
+            default: return 0
+            }
         }
-        if shift > 64 { h2 ^= rotl(k2 &* c2, 33) &* c1 }
-        if shift > 0 { h1 ^= rotl(k1 &* c1, 31) &* c2 }
+        let tail = n - i
+        if tail > 0, let base = bytes.baseAddress {
+            let p = UnsafeRawPointer(base + i)
+            if tail > 8 { h2 ^= rotl(partial(p + 8, tail - 8) &* c2, 33) &* c1 }
+            h1 ^= rotl(partial(p, min(tail, 8)) &* c1, 31) &* c2
+        }
         h1 ^= UInt64(n); h2 ^= UInt64(n)
         h1 = h1 &+ h2; h2 = h2 &+ h1
         h1 = fmix(h1); h2 = fmix(h2)

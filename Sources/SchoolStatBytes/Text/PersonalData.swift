@@ -10,8 +10,7 @@ public enum IDNumber {
 
     /// ISO 7064 MOD 11-2 over the first 17 digits gives the 18th character.
     public static func checksumIsValid(_ id: String) -> Bool {
-        var id = id
-        return id.withUTF8 { b in
+        return id.withBytes { b in
             guard b.count == 18 else { return false }
             var sum = 0
             for i in 0..<17 {
@@ -24,8 +23,7 @@ public enum IDNumber {
     }
 
     public static func birthDate(_ id: String) -> Day? {
-        var id = id
-        return id.withUTF8 { b in
+        return id.withBytes { b in
             guard b.count == 18, b[6..<14].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
             func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
             return Day(year: n(6..<10), month: n(10..<12), day: n(12..<14))
@@ -34,8 +32,7 @@ public enum IDNumber {
 
     /// The 17th digit is odd for men and even for women.
     public static func sex(_ id: String) -> String? {
-        var id = id
-        return id.withUTF8 { b in
+        return id.withBytes { b in
             guard b.count == 18, b[16] >= 0x30 && b[16] <= 0x39 else { return nil }
             return (b[16] - 0x30) % 2 == 1 ? "male" : "female"
         }

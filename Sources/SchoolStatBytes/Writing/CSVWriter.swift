@@ -209,13 +209,28 @@ public struct CSVLines {
     public static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout some ByteAppending) {
         // At most 20 digits, plus padding; built right to left in a small buffer, appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(20, minimumWidth)) { digits in
+            // Two digits a division, from a table of "00" to "99".
+            let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+            let table = pairs.utf8Start
             var i = digits.count
             var v = value
-            repeat {
+            while v >= 100 {
+                let q = v / 100
+                let r = Int(truncatingIfNeeded: v &- q &* 100) &* 2
+                i -= 2
+                digits[i] = table[r]
+                digits[i + 1] = table[r + 1]
+                v = q
+            }
+            if v >= 10 {
+                let r = Int(truncatingIfNeeded: v) &* 2
+                i -= 2
+                digits[i] = table[r]
+                digits[i + 1] = table[r + 1]
+            } else {
                 i -= 1
-                digits[i] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-            } while v > 0
+                digits[i] = UInt8(truncatingIfNeeded: v) &+ 0x30
+            }
             while digits.count - i < minimumWidth {
                 i -= 1
                 digits[i] = 0x30

@@ -179,9 +179,15 @@ public final class RowValidator {
         if !failedRules.isEmpty { failedRules.removeAll(keepingCapacity: true) }
         let from = slot == 0 ? 0 : findingEnds[slot - 1], to = findingEnds[slot]
         if from < to {
-            for f in readFindings[from..<to] {
-                rowFindings.append(f)
-                if f.severity == .error { failedRules.append(f.ruleID) }
+            // Moved, not copied: a finding holds a dozen texts, each retained by a copy.
+            readFindings.withUnsafeMutableBufferPointer { all in
+                let base = all.baseAddress!
+                for i in from..<to {
+                    let f = (base + i).move()
+                    (base + i).initialize(to: .vacated)
+                    if f.severity == .error { failedRules.append(f.ruleID) }
+                    rowFindings.append(f)
+                }
             }
         }
         var loaded = false
@@ -206,10 +212,15 @@ public final class RowValidator {
         if !rowFindings.isEmpty {
             let key = recordKey(slot)
             let school = rules.schoolColumn.map { value(slot, $0).isMissing ? "" : value(slot, $0).description } ?? ""
-            for var f in rowFindings {
-                f.recordKey = key
-                f.school = school
-                result.findings.append(f)
+            rowFindings.withUnsafeMutableBufferPointer { all in
+                let base = all.baseAddress!
+                for i in all.indices {
+                    var f = (base + i).move()
+                    (base + i).initialize(to: .vacated)
+                    f.recordKey = key
+                    f.school = school
+                    result.findings.append(f)
+                }
             }
         }
         if failedRules.isEmpty {

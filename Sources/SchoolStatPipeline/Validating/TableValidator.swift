@@ -102,10 +102,6 @@ public final class TableValidator: @unchecked Sendable {
         try batches { workers.submit($0, consume: commit) }
     }
 
-    /// What is left in a batch's list of findings in place of one moved to the ledger.
-    private static let movedOut = LedgerEntry(table: "", sourceFile: "", line: 0, recordKey: "", column: "", rawValue: "", normalisedValue: "",
-                                              ruleID: "", severity: .warning, messageZh: "", messageEn: "", expected: "")
-
     /// Writes one batch's results, in file order.
     private func commit(_ result: BatchResult) {
         // Moved out one by one, not copied (a finding holds a dozen texts, each retained by a
@@ -114,7 +110,7 @@ public final class TableValidator: @unchecked Sendable {
             guard let base = findings.baseAddress else { return }
             for i in 0..<findings.count {
                 sink.record((base + i).move())
-                (base + i).initialize(to: Self.movedOut)
+                (base + i).initialize(to: .vacated)
             }
         }
         if !result.clean.isEmpty { output.clean.file.write(result.clean) }

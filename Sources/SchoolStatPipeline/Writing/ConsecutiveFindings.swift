@@ -20,10 +20,9 @@ struct ConsecutiveFindings {
         /// column (a rule pack's verdict on a school, a teacher of a rejected school) is about
         /// its record: only the same record's findings are one.
         func extends(to other: LedgerEntry, value: String) -> Bool {
-            let e = entry
-            return e.severity == other.severity && e.ruleID == other.ruleID && e.column == other.column && self.value == value
-                && e.sourceFile == other.sourceFile && e.table == other.table && e.expected == other.expected && e.note == other.note
-                && e.sheet == other.sheet && (!e.column.isEmpty || e.recordKey == other.recordKey)
+            return entry.severity == other.severity && entry.ruleID == other.ruleID && entry.column == other.column && self.value == value
+                && entry.sourceFile == other.sourceFile && entry.table == other.table && entry.expected == other.expected
+                && entry.note == other.note && entry.sheet == other.sheet && (!entry.column.isEmpty || entry.recordKey == other.recordKey)
         }
     }
 
@@ -35,21 +34,22 @@ struct ConsecutiveFindings {
     /// Takes `entry`, whose value as written is `value` (nil: a value that cannot be compared, such
     /// as a masked ID number, never taken for the same as another); `emit` is given each entry
     /// that can no longer grow, with the rows it covers.
-    mutating func add(_ entry: LedgerEntry, value: String?, emit: (LedgerEntry, Int) -> Void) {
-        if entry.line > 0, let value {
+    mutating func add(_ entry: consuming LedgerEntry, value: String?, emit: (LedgerEntry, Int) -> Void) {
+        let line = entry.line, sourceFile = entry.sourceFile
+        if line > 0, let value {
             var i = pending.count - 1
             while i >= 0 {
-                if pending[i].last == entry.line - 1, pending[i].value != nil, pending[i].extends(to: entry, value: value) {
-                    pending[i].last = entry.line
+                if pending[i].last == line - 1, pending[i].value != nil, pending[i].extends(to: entry, value: value) {
+                    pending[i].last = line
                     pending[i].rows += 1
-                    release(before: entry, emit: emit)
+                    release(before: line, of: sourceFile, emit: emit)
                     return
                 }
                 i -= 1
             }
         }
-        pending.append(Pending(entry: entry, value: entry.line > 0 ? value : nil, last: entry.line, rows: 1))
-        release(before: entry, emit: emit)
+        pending.append(Pending(entry: entry, value: line > 0 ? value : nil, last: line, rows: 1))
+        release(before: line, of: sourceFile, emit: emit)
     }
 
     /// Writes everything held.
@@ -57,11 +57,12 @@ struct ConsecutiveFindings {
         while !pending.isEmpty { pop(emit: emit) }
     }
 
-    /// Writes the entries at the front that `entry` cannot extend any more.
-    private mutating func release(before entry: LedgerEntry, emit: (LedgerEntry, Int) -> Void) {
-        while let p = pending.first {
-            let alive = p.value != nil && entry.line > 0 && p.last >= entry.line - 1 && p.last <= entry.line
-                && p.entry.sourceFile == entry.sourceFile
+    /// Writes the entries at the front that an entry on `line` of `sourceFile` cannot extend any
+    /// more (each looked at in place, not copied).
+    private mutating func release(before line: Int, of sourceFile: String, emit: (LedgerEntry, Int) -> Void) {
+        while !pending.isEmpty {
+            let alive = pending[0].value != nil && line > 0 && pending[0].last >= line - 1 && pending[0].last <= line
+                && pending[0].entry.sourceFile == sourceFile
             if alive && pending.count <= Self.maximumPending { break }
             pop(emit: emit)
         }
