@@ -75,6 +75,13 @@ public struct CSVLines {
         s.withBytes { appendField($0, defuse: defuse) }
     }
 
+    /// A text field from its UTF-8 bytes, quoted and guarded as `field(_:)` does a `String`.
+    @inlinable
+    public mutating func field(utf8: UnsafeBufferPointer<UInt8>) {
+        separate()
+        appendField(utf8, defuse: true)
+    }
+
     /// A text field known to need neither quotes nor the formula guard (ASCII letters, digits, `_`).
     @inlinable
     public mutating func plainField(_ s: String) {

@@ -26,15 +26,21 @@ public struct HeaderMap {
     /// column, as written (empty when the file has no such column), then the fields no column
     /// claimed, as `header=value | …`.
     public func forEachRejectedField(_ record: RawRecord, _ emit: (String) -> Void) {
+        forEachRejectedField(record, cell: { emit(String(decoding: $0, as: UTF8.self)) }, extra: emit)
+    }
+
+    /// The same, each column's cell given as its bytes (`cell`, decoded leniently by whoever
+    /// wants text), the fields no column claimed as one text (`extra`).
+    public func forEachRejectedField(_ record: RawRecord, cell: (UnsafeBufferPointer<UInt8>) -> Void, extra emitExtra: (String) -> Void) {
         for i in schema.columns.indices {
-            if let f = fieldForColumn[i], f < record.fieldCount { emit(record.lossyString(f)) } else { emit("") }
+            if let f = fieldForColumn[i], f < record.fieldCount { record.withField(f, cell) } else { cell(UnsafeBufferPointer(start: nil, count: 0)) }
         }
         var extra: [String] = []
         for f in 0..<record.fieldCount where f >= columnForField.count || columnForField[f] == nil {
             let s = record.lossyString(f)
             if !s.isEmpty { extra.append((f < headers.count ? headers[f] : "#\(Spreadsheet.columnLetter(f))") + "=" + s) }
         }
-        emit(extra.joined(separator: " | "))
+        emitExtra(extra.joined(separator: " | "))
     }
     public var missingRequired: [Int] {
         schema.columns.indices.filter { schema.columns[$0].required && fieldForColumn[$0] == nil }

@@ -55,10 +55,14 @@ extension ValidationRun {
         private func add(_ batch: BatchKeys) {
             adding.submit { [self] in
                 let constraints = finders.count
+                // Each finder held unretained for the batch (`finders` keeps them): no reference count per key.
+                let unretained = finders.map { Unmanaged.passUnretained($0) }
                 for (row, position) in batch.positions.enumerated() {
                     for u in 0..<constraints {
                         if let key = batch.keys[row * constraints + u] {
-                            finders[u].add(fingerprint: key, position: RowPosition(file: fileIndex, record: position.ordinal), line: Int(position.line))
+                            unretained[u]._withUnsafeGuaranteedRef {
+                                $0.add(fingerprint: key, position: RowPosition(file: fileIndex, record: position.ordinal), line: Int(position.line))
+                            }
                         }
                     }
                 }

@@ -446,8 +446,18 @@ public final class RowValidator {
         let out = result
         out.rejected.field(rules.displayPath)
         out.rejected.field(record.line)
-        out.rejected.field(Array(Set(failedRules)).sorted().joined(separator: ";"))
-        header.forEachRejectedField(record) { out.rejected.field($0) }
+        // The rules it failed, each once, in order (usually one or two).
+        if failedRules.count == 1 {
+            out.rejected.field(failedRules[0])
+        } else {
+            var unique: [String] = []
+            for rule in failedRules.sorted() where unique.last != rule { unique.append(rule) }
+            out.rejected.field(unique.joined(separator: ";"))
+        }
+        // Cells as written: valid UTF-8 straight from the batch, anything else decoded leniently.
+        header.forEachRejectedField(record, cell: { b in
+            if UTF8Check.isValid(b) { out.rejected.field(utf8: b) } else { out.rejected.field(String(decoding: b, as: UTF8.self)) }
+        }, extra: { out.rejected.field($0) })
         out.rejected.endRow()
         if rules.wantsRejectedKeys, let (_, i) = rules.keyColumns.first {
             // The normalised key when it could be read, else the cell as written.

@@ -25,8 +25,9 @@ public final class LedgerWriter {
     /// by file, so the name is scrubbed about once per file.
     private var lastFile = "", lastFileShown = ""
 
-    /// `"name":` for each column, as bytes.
-    private static let jsonNames: [[UInt8]] = columns.map { Array("\"\($0)\":".utf8) }
+    /// `"name":` for each column, as bytes back to back, and where each ends.
+    private let jsonNames: [UInt8] = Array(columns.map { "\"\($0)\":" }.joined().utf8)
+    private let jsonNameEnds: [Int] = columns.reduce(into: []) { ends, name in ends.append((ends.last ?? 0) + name.utf8.count + 3) }
     /// One entry's line of each file, built in storage kept from entry to entry.
     private var csvRow = CSVLines(capacity: 1024)
     private var json = ByteBuffer(capacity: 2048)
@@ -39,7 +40,8 @@ public final class LedgerWriter {
         /// The next column's name in the JSON object, after a comma from the second on.
         func nextName() {
             if column > 0 { json.append(0x2C) }
-            json.appendBytes(Self.jsonNames[column])
+            let start = column == 0 ? 0 : jsonNameEnds[column - 1]
+            jsonNames.withUnsafeBufferPointer { json.appendBytes(UnsafeBufferPointer(rebasing: $0[start..<jsonNameEnds[column]])) }
             column += 1
         }
         /// The next column's value in both files. Every text is through the ID-number scrub: the
