@@ -39,9 +39,24 @@ public final class RowValidator {
     private var rowFindings: [LedgerEntry] = []
     private var failedRules: [String] = []
     private var result = BatchResult()
+    /// The rules' lists read on every row, copied once into storage of this validator's own:
+    /// read without a reference count per row.
+    private let cellPlans: UnsafeMutableBufferPointer<CellPlan>
+    private let cleanColumns: UnsafeMutableBufferPointer<(index: Int, policy: CleanOutputPolicy, personal: PersonalData?)>
+    private let plainColumns: UnsafeMutableBufferPointer<Bool>
+    private let displayPathField: UnsafeMutableBufferPointer<UInt8>
 
     public init(rules: FileRules) {
         self.rules = rules
+        func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: array.count)
+            _ = buffer.initialize(from: array)
+            return buffer
+        }
+        cellPlans = copy(rules.cellPlans)
+        cleanColumns = copy(rules.cleanColumns)
+        plainColumns = copy(rules.plainColumns)
+        displayPathField = copy(rules.displayPathField)
         width = rules.columns.count
         row = RowValues(count: width)
         storeRows = 0
@@ -59,6 +74,10 @@ public final class RowValidator {
     deinit {
         store.deinitialize(count: storeRows * width)
         store.deallocate()
+        for buffer in [UnsafeMutableRawBufferPointer(cellPlans), UnsafeMutableRawBufferPointer(cleanColumns),
+                       UnsafeMutableRawBufferPointer(plainColumns), UnsafeMutableRawBufferPointer(displayPathField)] {
+            buffer.deallocate() // plain values: nothing to deinitialise
+        }
     }
 
     private var schema: TableSchema { rules.schema }
@@ -289,7 +308,8 @@ public final class RowValidator {
         var generalBits: UInt64 = 0
         var generalBeyond: [Int] = []
         let values = self.values(slot)
-        rules.cellPlans.withUnsafeBufferPointer { plans in
+        let plans = cellPlans
+        do {
             record.withFields { fields in
                 for (p, plan) in plans.enumerated() {
                     guard plan.field < fields.count else {
@@ -317,9 +337,9 @@ public final class RowValidator {
         while generalBits != 0 {
             let p = generalBits.trailingZeroBitCount
             generalBits &= generalBits &- 1
-            normaliseInFull(record, rules.cellPlans[p], slot: slot)
+            normaliseInFull(record, cellPlans[p], slot: slot)
         }
-        for p in generalBeyond { normaliseInFull(record, rules.cellPlans[p], slot: slot) }
+        for p in generalBeyond { normaliseInFull(record, cellPlans[p], slot: slot) }
     }
 
     /// A cell the bytes alone did not settle: its value the general way, or its problem reported.
@@ -415,14 +435,15 @@ public final class RowValidator {
     private func writeClean(_ record: RawRecord, slot: Int) {
         let values = self.values(slot)
         // The row's room is reserved once: at most what each field can take, quoted.
-        var bound = rules.cleanColumns.count + rules.displayPathField.count + 22
-        for (i, policy, _) in rules.cleanColumns {
+        var bound = cleanColumns.count + displayPathField.count + 22
+        for (i, policy, _) in cleanColumns {
             // Masked, a value takes at most twice its own bound (a name's first character kept, the rest stars).
             bound += (policy == .mask ? 2 : 1) * CSVLines.bound(of: values + i)
         }
-        rules.plainColumns.withUnsafeBufferPointer { plain in
+        let plain = plainColumns, cleanColumns = self.cleanColumns, displayPathField = UnsafeBufferPointer(self.displayPathField)
+        do {
             result.clean.writeRow(bound: bound) { row in
-                for (i, policy, personal) in rules.cleanColumns {
+                for (i, policy, personal) in cleanColumns {
                     if policy == .mask && !values[i].isMissing {
                         if personal == .name { row.maskedName(values[i].description) } else { row.maskedIDNumber(values[i].description, plain: plain[i]) }
                     } else if plain[i], case .text(let s) = values[i] {
@@ -431,7 +452,7 @@ public final class RowValidator {
                         row.field(values[i])
                     }
                 }
-                row.field(encoded: rules.displayPathField)
+                row.field(encoded: displayPathField)
                 row.field(record.line)
             }
         }
