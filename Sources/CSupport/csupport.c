@@ -105,6 +105,10 @@ void schoolstat_fix_allocator_threshold(void) {
        largest block freed (the key sorter's runs, megabytes) and from then on keeps every
        smaller freed block in whichever thread's arena it came from. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* And up to 32 MiB freed at the top of a heap is kept for what comes next rather than
+       returned at once: a batch's buffers, freed and allocated again on every batch, would
+       otherwise be faulted in and zeroed page by page each time. */
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
 }
 #else
 void schoolstat_fix_allocator_threshold(void) {}

@@ -480,11 +480,13 @@ struct DuplicateFinderTests {
             }
             entries.shuffle(using: &generator)
             let expected = entries.sorted(by: <)
-            // Scratch space empty, or left larger by an earlier, larger sort.
-            for spare in [0, size + 7] {
+            // Sort space fresh, or left larger by an earlier, larger sort.
+            var used = DuplicateFinder.SortSpace()
+            var larger = (0..<(size + 700)).map { DuplicateFinder.Entry(h1: UInt64($0 % 7), h2: 0, file: 0, record: Int32($0), line: 0) }
+            DuplicateFinder.sort(&larger, space: &used)
+            for var space in [DuplicateFinder.SortSpace(), used] {
                 var sorted = entries
-                var scratch = [DuplicateFinder.Entry](repeating: DuplicateFinder.Entry(h1: 9, h2: 9, file: 9, record: 9, line: 9), count: spare)
-                DuplicateFinder.sort(&sorted, scratch: &scratch)
+                DuplicateFinder.sort(&sorted, space: &space)
                 #expect(sorted.count == size)
                 #expect(sorted.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record), UInt64($0.line)] }
                         == expected.map { [$0.h1, $0.h2, UInt64($0.file), UInt64($0.record), UInt64($0.line)] })

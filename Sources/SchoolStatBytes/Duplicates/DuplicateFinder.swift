@@ -57,7 +57,7 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     private let runCapacity: Int
     private var buffer: [Entry] = []
-    private var scratch: [Entry] = []
+    private var sortSpace = SortSpace()
     /// Spilled runs, each with what is added to the positions read back from it (see `absorb`).
     private var runs: [(path: String, offset: PartEnd)] = []
     private let tempDirectory: String
@@ -143,18 +143,25 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     /// A key being sorted: the entry's h1 and where the entry is.
-    private struct KeyIndex {
+    fileprivate struct KeyIndex {
         var h1: UInt64
         var index: UInt32
+    }
+
+    /// What `sort` works in, kept from one sort to the next: allocating it afresh for every run
+    /// costs a page fault per page, every time.
+    public struct SortSpace {
+        fileprivate var keys: [KeyIndex] = []
+        public init() {}
     }
 
     /// Sorts entries by (h1, h2, file, record). The (h1, index) pairs, half the width of an
     /// entry, are put in place by the top sixteen bits of h1 in one counting pass and one move;
     /// each of those buckets (two or three pairs, the hashes being random) is then ordered by
-    /// h1 and index; the entries are moved once, to their places; last, the rare runs of equal
-    /// h1 are ordered by the whole key. A bucket much larger than the rest (keys made to collide)
-    /// is sorted by comparison, so no input makes the sort slower than n log n.
-    public static func sort(_ entries: inout [Entry], scratch: inout [Entry]) {
+    /// h1 and index; the entries are then moved to their places in place, cycle by cycle; last,
+    /// the rare runs of equal h1 are ordered by the whole key. A bucket much larger than the rest
+    /// (keys made to collide) is sorted by comparison, so no input makes the sort slower than n log n.
+    public static func sort(_ entries: inout [Entry], space: inout SortSpace) {
         let n = entries.count
         guard n > 1 else { return }
         // A few entries: compared directly (the order is total: a record is in one place).
@@ -163,10 +170,9 @@ public final class DuplicateFinder: @unchecked Sendable {
             return
         }
         let buckets = 1 << 16
-        var keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n)
-        var moved = false
-        entries.withUnsafeBufferPointer { e in
-            keys.withUnsafeMutableBufferPointer { k in
+        if space.keys.count < n { space.keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n) }
+        entries.withUnsafeMutableBufferPointer { e in
+            space.keys.withUnsafeMutableBufferPointer { k in
                 let starts = UnsafeMutablePointer<Int>.allocate(capacity: buckets + 1)
                 defer { starts.deallocate() }
                 starts.initialize(repeating: 0, count: buckets + 1)
@@ -199,23 +205,21 @@ public final class DuplicateFinder: @unchecked Sendable {
                     }
                     from = to
                 }
-                for i in 0..<n where k[i].index != UInt32(i) { moved = true; break }
-            }
-        }
-        if moved {
-            if scratch.count < n { scratch = entries }
-            entries.withUnsafeBufferPointer { from in
-                scratch.withUnsafeMutableBufferPointer { to in
-                    keys.withUnsafeBufferPointer { k in
-                        for i in 0..<n { to[i] = from[Int(k[i].index)] }
+                // Place i takes the entry at k[i].index: each cycle of that permutation is followed
+                // once, its first entry held aside; a place done is marked by pointing at itself.
+                for i in 0..<n {
+                    var source = Int(k[i].index)
+                    if source == i { continue }
+                    let first = e[i]
+                    var j = i
+                    while source != i {
+                        e[j] = e[source]
+                        k[j].index = UInt32(j)
+                        j = source
+                        source = Int(k[j].index)
                     }
-                }
-            }
-            if scratch.count == n {
-                swap(&entries, &scratch)
-            } else {
-                entries.withUnsafeMutableBufferPointer { to in
-                    scratch.withUnsafeBufferPointer { from in to.baseAddress!.update(from: from.baseAddress!, count: n) }
+                    e[j] = first
+                    k[j].index = UInt32(j)
                 }
             }
         }
@@ -232,8 +236,7 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     private func spill() {
-        Self.sort(&buffer, scratch: &scratch)
-        scratch = [] // only needed while sorting: a file parsed in two parts has twice the finders
+        Self.sort(&buffer, space: &sortSpace)
         let path = "\(tempDirectory)/\(name).run\(runs.count)"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if fd >= 0 {
@@ -297,8 +300,8 @@ public final class DuplicateFinder: @unchecked Sendable {
             }
         }
         if runs.isEmpty {
-            Self.sort(&buffer, scratch: &scratch)
-            scratch = []
+            Self.sort(&buffer, space: &sortSpace)
+            sortSpace = SortSpace()
             buffer.forEach(visit)
             buffer = []
             return
