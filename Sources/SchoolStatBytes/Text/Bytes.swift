@@ -18,7 +18,7 @@ extension String {
     public var unshared: String { String(decoding: Array(utf8), as: UTF8.self) }
 }
 
-/// The 64-bit FNV-1a hash of some bytes (key fingerprints, rule-pack group numbers).
+/// The 64-bit FNV-1a hash of some bytes (rule-pack group numbers).
 public enum FNV1a {
     public static let basis: UInt64 = 0xcbf29ce484222325
 
