@@ -1,5 +1,5 @@
 // Run: the unique-key pre-pass. Before the main pass, every file of a table is read once for its
-// keys on worker threads; the keys are sorted on disk and the rows that repeat a key are known
+// keys as it is parsed; the keys are sorted on disk and the rows that repeat a key are known
 // before any row is validated.
 import Foundation
 import Synchronization
@@ -24,31 +24,33 @@ extension ValidationRun {
         var spills: [(path: String, offset: PartEnd)]
     }
 
-    /// One part of a file in the pre-pass: worker threads fingerprint each batch's keys, which
-    /// are added to `finders` in file order on a thread of their own (sorting and spilling
-    /// runs takes time, and the reading thread is what this pass waits for).
+    /// One part of a file in the pre-pass: the thread reading the part fingerprints each batch's
+    /// keys as the batch is read (a few hundred instructions a row: handing the batch to other
+    /// threads cost more than it saved, with both cores already reading), and the keys are added
+    /// to `finders` in file order on a thread of their own (sorting and spilling runs takes time,
+    /// and the reading thread is what this pass waits for).
     final class KeyStage: @unchecked Sendable {
         let finders: [DuplicateFinder]
         private let fileIndex: Int32
-        private let workers: OrderedWorkers<RecordBatch, BatchKeys>
+        private let readers: [(normaliser: CellNormaliser, field: Int)?]
+        private let positions: [[Int]]
         private let adding = BoundedStage(label: "schoolstat.keys", capacity: 8)
 
-        /// `readers` gives each worker the normaliser and field of each key column the file has (one
-        /// set per worker, so that the threads do not contend on shared reference counts);
-        /// `positions` lists each unique constraint's columns as indices into that set.
-        init(finders: [DuplicateFinder], fileIndex: Int32, readers: [[(normaliser: CellNormaliser, field: Int)?]], positions: [[Int]]) {
+        /// `readers` gives the normaliser and field of each key column the file has (one set per
+        /// part, each read by one thread); `positions` lists each unique constraint's columns as
+        /// indices into that set.
+        init(finders: [DuplicateFinder], fileIndex: Int32, readers: [(normaliser: CellNormaliser, field: Int)?], positions: [[Int]]) {
             self.finders = finders
             self.fileIndex = fileIndex
-            workers = OrderedWorkers(threads: readers.count, window: 4 * readers.count) { worker, batch in
-                Self.keys(of: batch, readers: readers[worker], positions: positions)
-            }
+            self.readers = readers
+            self.positions = positions
         }
 
-        func submit(_ batch: RecordBatch) { workers.submit(batch, consume: add) }
+        /// Fingerprints the batch's keys on the calling thread and hands them to the adding thread.
+        func submit(_ batch: RecordBatch) { add(Self.keys(of: batch, readers: readers, positions: positions)) }
 
         /// Waits until every submitted batch's keys are in the finders.
         func finish() {
-            workers.finish(consume: add)
             adding.drain()
         }
 
@@ -161,9 +163,9 @@ extension ValidationRun {
     }
 
     /// The pre-pass: reads every file of a table and keeps the unique keys, and the batches
-    /// for the main pass. Worker threads normalise the key cells of a batch; the keys are
-    /// added in file order. A large UTF-8 file is parsed in two parts at once, one per thread
-    /// (`--threads` above 1): libcsv is most of what this pass waits for.
+    /// for the main pass. The reading thread fingerprints each batch's keys; they are added in
+    /// file order on a thread of their own. A large UTF-8 file is parsed in two parts at once,
+    /// one per thread (`--threads` above 1): libcsv is most of what this pass waits for.
     func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
                                 firstPasses: inout [Int32: FirstPass]) -> DuplicateFiles {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
@@ -173,12 +175,10 @@ extension ValidationRun {
             let columns = Array(Set(keyColumns.flatMap { $0 })).sorted()
             let positions = keyColumns.map { u in u.map { columns.firstIndex(of: $0)! } }
             func stage(_ finders: [DuplicateFinder]) -> KeyStage {
-                let readers = (0..<threads).map { _ in
-                    columns.map { i -> (normaliser: CellNormaliser, field: Int)? in
-                        guard let field = plan.header.fieldForColumn[i] else { return nil }
-                        return (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
-                                               headerUnit: plan.header.unitForColumn[i]), field)
-                    }
+                let readers = columns.map { i -> (normaliser: CellNormaliser, field: Int)? in
+                    guard let field = plan.header.fieldForColumn[i] else { return nil }
+                    return (CellNormaliser(column: table.columns[i], vocabulary: ruleSet.vocabulary, converter: converter,
+                                           headerUnit: plan.header.unitForColumn[i]), field)
                 }
                 return KeyStage(finders: finders, fileIndex: plan.index, readers: readers, positions: positions)
             }
