@@ -309,11 +309,16 @@ public final class DuplicateFinder: @unchecked Sendable {
         if !buffer.isEmpty { spill() }
         var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
         // k-way merge through a min-heap of the runs' heads: O(n log k) in the n keys and k runs.
+        // The run just read from puts its next head in place of the smallest (one sift, not two).
         var heap = Heap(readers.indices.compactMap { i in readers[i].head.map { RunHead(entry: $0, run: i) } })
-        while let smallest = heap.popMin() {
+        while let smallest = heap.min {
             visit(smallest.entry)
             readers[smallest.run].advance()
-            if let next = readers[smallest.run].head { heap.insert(RunHead(entry: next, run: smallest.run)) }
+            if let next = readers[smallest.run].head {
+                _ = heap.replaceMin(with: RunHead(entry: next, run: smallest.run))
+            } else {
+                _ = heap.popMin()
+            }
         }
         for run in runs { unlink(run.path) }
         runs = []
