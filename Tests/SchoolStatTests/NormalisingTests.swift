@@ -125,6 +125,24 @@ struct NormalisingTests {
         #expect(Columns.value(table, column, raw) == expected)
     }
 
+    @Test("the characters the converter learns to convert are exactly those OpenCC changes, one by one")
+    func learnedCharacters() {
+        let converter = Columns.converter
+        #expect(converter.isAvailable)
+        var learned = 0
+        for range: ClosedRange<UInt32> in [0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF] {
+            for v in range {
+                let s = String(Unicode.Scalar(v)!)
+                let changes = converter.convertedByOpenCC(s) != s
+                if converter.needsConversion(s) != changes { Issue.record("U+\(String(v, radix: 16, uppercase: true)): learned \(!changes), OpenCC \(changes)") }
+                if changes { learned += 1 }
+            }
+        }
+        // t2s changes a few thousand characters (國, 語, 學 …); fewer would mean a table not loaded.
+        #expect(learned > 2_000)
+        #expect(converter.needsConversion("國語") && !converter.needsConversion("国语"))
+    }
+
     @Test("traditional characters in names become simplified")
     func traditionalNames() {
         #expect(Columns.converter.isAvailable)

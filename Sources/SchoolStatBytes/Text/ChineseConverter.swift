@@ -66,6 +66,14 @@ public final class ChineseConverter: @unchecked Sendable {
         return converted
     }
 
+    /// What OpenCC makes of `s`, without the test of which characters it would change (tests
+    /// compare that test with this).
+    package func convertedByOpenCC(_ s: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return convert(s)
+    }
+
     private func convert(_ s: String) -> String {
         guard let handle else { return s }
         var bytes = Array(s.utf8)
@@ -80,19 +88,49 @@ public final class ChineseConverter: @unchecked Sendable {
     }
 
     private func learnTraditionalCharacters() {
-        guard handle != nil else { return }
+        guard let handle else { return }
         let ranges: [ClosedRange<UInt32>] = [0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF]
         for range in ranges {
-            var scalars: [Unicode.Scalar] = []
-            for v in range { if let u = Unicode.Scalar(v) { scalars.append(u) } }
-            // One character per line so OpenCC's phrase tables do not join neighbours.
-            var text = String.UnicodeScalarView()
-            for u in scalars { text.append(u); text.append("\n") }
-            let converted = convert(String(text)).split(separator: "\n", omittingEmptySubsequences: false)
-            guard converted.count >= scalars.count else { continue }
-            for (i, u) in scalars.enumerated() where converted[i] != Substring(String(u)) {
-                let v = Int(u.value)
-                traditional[v >> 6] |= 1 << UInt64(v & 63)
+            // One character per line so OpenCC's phrase tables do not join neighbours, as
+            // UTF-8 bytes (every character here is three bytes); what comes back is read as
+            // bytes too, line by line.
+            var input: [UInt8] = []
+            input.reserveCapacity(range.count * 4)
+            for v in range {
+                input.append(UInt8(0xE0 | (v >> 12)))
+                input.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+                input.append(UInt8(0x80 | (v & 0x3F)))
+                input.append(0x0A)
+            }
+            let count = input.count
+            guard let out = input.withUnsafeBufferPointer({ buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: count) { opencc_convert_utf8(handle, $0, count) }
+            }) else { continue }
+            defer { opencc_convert_utf8_free(out) }
+            let converted = UnsafeRawPointer(out).assumingMemoryBound(to: UInt8.self)
+            let length = strlen(out)
+            // Line k holds what character k became; a line other than the character itself
+            // (or a different number of lines) marks it as one to convert.
+            var lines: [Range<Int>] = []
+            lines.reserveCapacity(range.count + 1)
+            var start = 0
+            for i in 0..<length where converted[i] == 0x0A {
+                lines.append(start..<i)
+                start = i + 1
+            }
+            lines.append(start..<length)
+            guard lines.count >= range.count else { continue }
+            for (k, v) in range.enumerated() {
+                let line = lines[k]
+                let sameBytes = line.count == 3 && converted[line.lowerBound] == input[4 * k]
+                    && converted[line.lowerBound + 1] == input[4 * k + 1] && converted[line.lowerBound + 2] == input[4 * k + 2]
+                // Other bytes may still be the same text (a compatibility ideograph and the one it
+                // stands for are canonically equivalent): compared as text, as `String` compares.
+                if !sameBytes && String(decoding: UnsafeBufferPointer(start: converted + line.lowerBound, count: line.count), as: UTF8.self)
+                    != String(decoding: input[(4 * k)..<(4 * k + 3)], as: UTF8.self) {
+                    let v = Int(v)
+                    traditional[v >> 6] |= 1 << UInt64(v & 63)
+                }
             }
         }
     }
