@@ -55,25 +55,6 @@ int schoolstat_csv_needs_quotes(const uint8_t *p, size_t n) {
     return 0;
 }
 
-int schoolstat_json_needs_escapes(const uint8_t *p, size_t n) {
-    size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        /* v <= 0x1F (unsigned) exactly when max(v, 0x1F) == 0x1F */
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                   _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
-        if (_mm_movemask_epi8(hit)) return 1;
-    }
-#endif
-    for (; i < n; i++) {
-        uint8_t b = p[i];
-        if (b < 0x20 || b == '"' || b == '\\') return 1;
-    }
-    return 0;
-}
-
 size_t schoolstat_next_quote(const uint8_t *p, size_t n) {
     const uint8_t *q = memchr(p, '"', n);
     return q ? (size_t)(q - p) : n;

@@ -201,10 +201,9 @@ struct ReadingTests {
             let spill = try BatchSpill.Reader(path: dir + "/damaged.batches", source: "rows.csv")
             do {
                 while let batch = try spill.next() {
-                    batch.forEachItem { item in
-                        guard case .record(let r) = item else { return }
+                    batch.forEachRecord({ r in
                         for f in 0..<r.fieldCount { _ = r.lossyString(f) }
-                    }
+                    }, blankLine: { _ in })
                 }
             } catch {
                 refused += 1

@@ -16,9 +16,6 @@ int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
 /// 1 when the bytes hold a comma, double quote, LF or CR (a CSV field that needs quotes), else 0.
 int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 
-/// 1 when the bytes hold a double quote, backslash or control character (a JSON string
-/// that needs escapes), else 0.
-int schoolstat_json_needs_escapes(const uint8_t *bytes, size_t count);
 /// The index of the first double quote in the bytes, or `count` when there is none.
 size_t schoolstat_next_quote(const uint8_t *bytes, size_t count);
 

@@ -348,7 +348,6 @@ public struct CSVRowWriter {
     @inlinable public mutating func plainField(_ s: String) { separate(); s.withBytes { out.appendBytes($0) } }
     @inlinable public mutating func maskedIDNumber(_ id: String, plain: Bool) { separate(); CSVLines.appendMaskedIDNumber(id, plain: plain, to: &out) }
     @inlinable public mutating func maskedName(_ name: String) { separate(); CSVLines.appendMaskedName(name, to: &out) }
-    @inlinable public mutating func field(encoded: [UInt8]) { separate(); encoded.withUnsafeBufferPointer { out.appendBytes($0) } }
     @inlinable public mutating func field(encoded: UnsafeBufferPointer<UInt8>) { separate(); out.appendBytes(encoded) }
     @inlinable public mutating func field(_ integer: Int) { separate(); CSVLines.appendInteger(Int64(integer), to: &out) }
 }

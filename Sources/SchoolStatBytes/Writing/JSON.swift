@@ -7,12 +7,8 @@ public enum JSON {
     public static func appendString(_ s: String, to out: inout some ByteAppending) {
         out.append(0x22)
         s.withBytes { bytes in
-            // Most values need no escaping: copied whole. Otherwise the runs between the
-            // bytes that need it are (messages quote values with ").
-            guard schoolstat_json_needs_escapes(bytes.baseAddress, bytes.count) != 0 else {
-                out.appendBytes(bytes)
-                return
-            }
+            // The runs between the bytes that need escaping, each copied whole (most values are
+            // one run; messages quote values with ").
             var run = 0
             while run < bytes.count {
                 let i = run + schoolstat_json_next_escape(bytes.baseAddress! + run, bytes.count - run)

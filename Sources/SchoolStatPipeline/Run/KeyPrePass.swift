@@ -34,6 +34,10 @@ extension ValidationRun {
         private let fileIndex: Int32
         private let readers: [(normaliser: CellNormaliser, field: Int)?]
         private let positions: [[Int]]
+        /// Each one-column constraint's normaliser and field, and each finder, held unretained
+        /// (`readers` and `finders` keep them): no reference count per row or key.
+        private let single: [(normaliser: Unmanaged<CellNormaliser>, field: Int)?]
+        private let unretainedFinders: [Unmanaged<DuplicateFinder>]
         private let adding = BoundedStage(label: "schoolstat.keys", capacity: 8)
 
         /// `readers` gives the normaliser and field of each key column the file has (one set per
@@ -44,10 +48,15 @@ extension ValidationRun {
             self.fileIndex = fileIndex
             self.readers = readers
             self.positions = positions
+            single = positions.map { p in
+                guard p.count == 1, let reader = readers[p[0]] else { return nil }
+                return (Unmanaged.passUnretained(reader.normaliser), reader.field)
+            }
+            unretainedFinders = finders.map { Unmanaged.passUnretained($0) }
         }
 
         /// Fingerprints the batch's keys on the calling thread and hands them to the adding thread.
-        func submit(_ batch: RecordBatch) { add(Self.keys(of: batch, readers: readers, positions: positions)) }
+        func submit(_ batch: RecordBatch) { add(keys(of: batch)) }
 
         /// Waits until every submitted batch's keys are in the finders.
         func finish() {
@@ -56,9 +65,7 @@ extension ValidationRun {
 
         private func add(_ batch: BatchKeys) {
             adding.submit { [self] in
-                let constraints = finders.count
-                // Each finder held unretained for the batch (`finders` keeps them): no reference count per key.
-                let unretained = finders.map { Unmanaged.passUnretained($0) }
+                let constraints = finders.count, unretained = unretainedFinders
                 for (row, position) in batch.positions.enumerated() {
                     for u in 0..<constraints {
                         if let key = batch.keys[row * constraints + u] {
@@ -71,18 +78,13 @@ extension ValidationRun {
             }
         }
 
-        private static func keys(of batch: RecordBatch, readers: [(normaliser: CellNormaliser, field: Int)?], positions: [[Int]]) -> BatchKeys {
+        private func keys(of batch: RecordBatch) -> BatchKeys {
+            let readers = readers, positions = positions, single = single
             let constraints = positions.count
             var out = BatchKeys()
             out.keys.reserveCapacity(batch.count * constraints)
             out.positions.reserveCapacity(batch.count)
             var values = [String?](repeating: nil, count: readers.count)
-            // Each one-column constraint's normaliser (held unretained: `readers` keeps it) and
-            // field, looked up once per batch rather than for each row.
-            let single: [(normaliser: Unmanaged<CellNormaliser>, field: Int)?] = positions.map { p in
-                guard p.count == 1, let reader = readers[p[0]] else { return nil }
-                return (Unmanaged.passUnretained(reader.normaliser), reader.field)
-            }
             batch.forEachRecord({ r in
                 guard !r.isBlank else { return }
                 out.positions.append((Int32(r.ordinal), Int32(truncatingIfNeeded: r.line)))

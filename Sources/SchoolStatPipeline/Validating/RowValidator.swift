@@ -74,10 +74,11 @@ public final class RowValidator {
     deinit {
         store.deinitialize(count: storeRows * width)
         store.deallocate()
-        for buffer in [UnsafeMutableRawBufferPointer(cellPlans), UnsafeMutableRawBufferPointer(cleanColumns),
-                       UnsafeMutableRawBufferPointer(plainColumns), UnsafeMutableRawBufferPointer(displayPathField)] {
-            buffer.deallocate() // plain values: nothing to deinitialise
-        }
+        // Plain values: nothing to deinitialise.
+        cellPlans.deallocate()
+        cleanColumns.deallocate()
+        plainColumns.deallocate()
+        displayPathField.deallocate()
     }
 
     private var schema: TableSchema { rules.schema }
@@ -309,28 +310,26 @@ public final class RowValidator {
         var generalBeyond: [Int] = []
         let values = self.values(slot)
         let plans = cellPlans
-        do {
-            record.withFields { fields in
-                for (p, plan) in plans.enumerated() {
-                    guard plan.field < fields.count else {
-                        // The row is too short to reach this column: the shape finding already covers it.
-                        values[plan.column] = .missing
-                        markProblem(slot, plan.column)
-                        continue
-                    }
-                    let b = fields[plan.field]
-                    let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
-                    if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
-                        values[plan.column] = value
-                        continue
-                    }
-                    // Missing until the general way below gives it a value.
+        record.withFields { fields in
+            for (p, plan) in plans.enumerated() {
+                guard plan.field < fields.count else {
+                    // The row is too short to reach this column: the shape finding already covers it.
                     values[plan.column] = .missing
-                    if p < 64 {
-                        generalBits |= 1 &<< UInt64(p)
-                    } else {
-                        generalBeyond.append(p)
-                    }
+                    markProblem(slot, plan.column)
+                    continue
+                }
+                let b = fields[plan.field]
+                let value = plan.normaliser._withUnsafeGuaranteedRef { $0.acceptedValue(b) }
+                if let value, !(plan.isText && CSVWriter.isFormulaLike(b)) {
+                    values[plan.column] = value
+                    continue
+                }
+                // Missing until the general way below gives it a value.
+                values[plan.column] = .missing
+                if p < 64 {
+                    generalBits |= 1 &<< UInt64(p)
+                } else {
+                    generalBeyond.append(p)
                 }
             }
         }
@@ -441,20 +440,18 @@ public final class RowValidator {
             bound += (policy == .mask ? 2 : 1) * CSVLines.bound(of: values + i)
         }
         let plain = plainColumns, cleanColumns = self.cleanColumns, displayPathField = UnsafeBufferPointer(self.displayPathField)
-        do {
-            result.clean.writeRow(bound: bound) { row in
-                for (i, policy, personal) in cleanColumns {
-                    if policy == .mask && !values[i].isMissing {
-                        if personal == .name { row.maskedName(values[i].description) } else { row.maskedIDNumber(values[i].description, plain: plain[i]) }
-                    } else if plain[i], case .text(let s) = values[i] {
-                        row.plainField(s)
-                    } else {
-                        row.field(values[i])
-                    }
+        result.clean.writeRow(bound: bound) { row in
+            for (i, policy, personal) in cleanColumns {
+                if policy == .mask && !values[i].isMissing {
+                    if personal == .name { row.maskedName(values[i].description) } else { row.maskedIDNumber(values[i].description, plain: plain[i]) }
+                } else if plain[i], case .text(let s) = values[i] {
+                    row.plainField(s)
+                } else {
+                    row.field(values[i])
                 }
-                row.field(encoded: displayPathField)
-                row.field(record.line)
             }
+            row.field(encoded: displayPathField)
+            row.field(record.line)
         }
         if rules.observed {
             if result.cleanRows == nil { result.cleanRows = RowBlock(width: width) }

@@ -214,24 +214,10 @@ public struct RecordBatch: Sendable {
         }
     }
 
-    /// Calls `body` with each item in order, each record a view into the batch's storage
-    /// (no array of items is built: a batch is gone through once per pass).
-    @inlinable
-    public func forEachItem(_ body: (Item) throws -> Void) rethrows {
-        for e in entries {
-            if e.fieldCount < 0 {
-                try body(.blankLine(e.line))
-            } else {
-                try body(.record(RawRecord(batchBytes: bytes, ends: ends, firstField: e.firstField, fieldCount: e.fieldCount,
-                                           line: e.line, lineCount: e.lineCount, ordinal: e.ordinal)))
-            }
-        }
-    }
-
     /// The items as an array (tests and the spill round trip compare them).
     public var items: [Item] {
         var all: [Item] = []
-        forEachItem { all.append($0) }
+        forEachRecord({ all.append(.record($0)) }, blankLine: { all.append(.blankLine($0)) })
         return all
     }
 
