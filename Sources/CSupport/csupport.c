@@ -86,10 +86,11 @@ void schoolstat_fix_allocator_threshold(void) {
        largest block freed (the key sorter's runs, megabytes) and from then on keeps every
        smaller freed block in whichever thread's arena it came from. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    /* And up to 32 MiB freed at the top of a heap is kept for what comes next rather than
+    /* And up to 2 MiB freed at the top of a heap is kept for what comes next rather than
        returned at once: a batch's buffers, freed and allocated again on every batch, would
-       otherwise be faulted in and zeroed page by page each time. */
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+       otherwise be faulted in and zeroed page by page each time. Each thread's arena may keep
+       that much, so it stays small: 32 MiB let a busy check hold some 300 MB more. */
+    mallopt(M_TRIM_THRESHOLD, 2 << 20);
 }
 #else
 void schoolstat_fix_allocator_threshold(void) {}

@@ -31,7 +31,7 @@ int schoolstat_may_hold_digit_run(const uint8_t *bytes, size_t count, size_t nee
 
 /// Blocks of 1 MiB and more are mapped and returned to the system when freed, whatever
 /// was freed before (glibc; elsewhere it does nothing). Keeps peak memory flat when many
-/// threads allocate and free batch-sized buffers. Up to 32 MiB freed at the top of a heap is
+/// threads allocate and free batch-sized buffers. Up to 2 MiB freed at the top of a heap is
 /// kept for the next batches instead of being returned and faulted in again.
 void schoolstat_fix_allocator_threshold(void);
 
