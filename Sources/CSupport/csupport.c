@@ -33,6 +33,19 @@ int schoolstat_start_writeback(int fd, int64_t offset, int64_t length) {
 }
 #endif
 
+#if defined(__linux__)
+#include <linux/falloc.h>
+int schoolstat_release_range(int fd, int64_t offset, int64_t length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+}
+#else
+int schoolstat_release_range(int fd, int64_t offset, int64_t length) {
+    (void)fd; (void)offset; (void)length;
+    errno = ENOSYS;
+    return -1;
+}
+#endif
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif

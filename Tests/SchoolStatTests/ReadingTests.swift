@@ -212,6 +212,45 @@ struct ReadingTests {
         #expect(refused > 0)
     }
 
+    @Test("a spill read back gives its pages back as it goes, and every batch still reads as written")
+    func spillReleasedAsRead() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let path = dir + "/rows.csv"
+        // About 30 MB of rows: several release steps of 8 MiB.
+        var text = "编号,身份证号,备注\n"
+        for i in 0..<240_000 { text += "T\(i),11010519491231002X,\(String(repeating: "备注", count: 15 + i % 10))\n" }
+        TestSupport.write(text, to: path)
+        var reader = try TableFileReader(path: path)
+        var written = 0, writtenFields = 0
+        let writer = try #require(BatchSpill.Writer(path: dir + "/rows.batches"))
+        try reader.readBatches(of: 1_024, keeping: { $0.isBlankLine || $0.ordinal > 1 }) { batch in
+            writer.write(batch)
+            written += batch.count
+            writtenFields += batch.ends.count
+        }
+        #expect(writer.finish())
+        func allocated() -> (size: Int, held: Int) {
+            var info = stat()
+            _ = stat(dir + "/rows.batches", &info)
+            return (Int(info.st_size), Int(info.st_blocks) * 512)
+        }
+        let before = allocated()
+        #expect(before.size > 28_000_000 && before.held >= before.size - 4096)
+        let spill = try BatchSpill.Reader(path: dir + "/rows.batches", source: "rows.csv")
+        var read = 0, readFields = 0, last = ""
+        while let batch = try spill.next() {
+            read += batch.count
+            readFields += batch.ends.count
+            batch.forEachRecord({ r in last = r.string(0)! + "|" + r.string(1)! }, blankLine: { _ in })
+        }
+        #expect(read == 240_000 && read == written && readFields == writtenFields)
+        #expect(last == "T239999|11010519491231002X")
+        // Read to the end: the file keeps its size, but holds at most the last step's pages.
+        let after = allocated()
+        #expect(after.size == before.size)
+        #expect(after.held < 9 << 20, "still held: \(after.held) of \(after.size) bytes")
+    }
+
     @Test("a file parsed in two parts from any line end gives the records, lines, ordinals and digest of one parse, or reads on when the line end is quoted")
     func twoParts() throws {
         let dir = TestSupport.temporaryDirectory()

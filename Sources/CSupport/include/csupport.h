@@ -13,6 +13,11 @@ int schoolstat_exchange_paths(const char *a, const char *b);
 /// a later fsync has little left to wait for. Returns 0 on success.
 int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
 
+/// Gives back to the system the pages holding `length` bytes of `fd` from `offset`, keeping the
+/// file's size (Linux fallocate with FALLOC_FL_PUNCH_HOLE; elsewhere it does nothing and fails).
+/// For a file of the run's own that has been read and is not needed again. Returns 0 on success.
+int schoolstat_release_range(int fd, int64_t offset, int64_t length);
+
 /// 1 when the bytes hold a comma, double quote, LF or CR (a CSV field that needs quotes), else 0.
 int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 

@@ -1,5 +1,6 @@
 // Bytes (reading): a file's parsed batches kept on disk, so that a file read twice (the
 // unique-key pre-pass, then the main pass) goes through libcsv only once.
+import CSupport
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -122,6 +123,9 @@ public enum BatchSpill {
         /// itself is nothing a user knows of.
         public let source: String
         private let fd: Int32
+        /// Bytes read so far, and how many of them have been given back (see `release`).
+        private var consumed = 0
+        private var released = 0
         /// Added to every line number and record ordinal read: the second part of a file
         /// split in two was numbered as if it were a file of its own (see `PartEnd`).
         private let offset: PartEnd
@@ -129,8 +133,11 @@ public enum BatchSpill {
         public init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
             self.source = source
             self.offset = offset
-            fd = open(path, O_RDONLY)
+            // Opened for writing too, which giving pages back needs; read-only where that is refused.
+            var fd = open(path, O_RDWR)
+            if fd < 0 { fd = open(path, O_RDONLY) }
             guard fd >= 0 else { throw Self.failure(source, String(cString: strerror(errno))) }
+            self.fd = fd
         }
 
         deinit { close(fd) }
@@ -204,8 +211,22 @@ public enum BatchSpill {
                 }
             }
             guard decoded else { throw Self.failure(source, "corrupt batch") }
+            release()
             return RecordBatch(bytes: bytes, ends: ends, entries: entries)
         }
+
+        /// Each batch is read once: the pages behind what has been read are given back to the
+        /// system every 8 MiB (a hole punched in the file), so that the outputs written meanwhile
+        /// take pages just freed instead of ones the system has to find (on a virtual machine,
+        /// fresh pages can cost more than the copy into them). Nothing is lost when the file
+        /// system cannot do it.
+        private func release() {
+            guard consumed - released >= Self.releaseStep else { return }
+            let end = consumed & ~(4095)
+            if schoolstat_release_range(fd, Int64(released), Int64(end - released)) == 0 { released = end } else { released = Int.max / 2 }
+        }
+
+        static let releaseStep = 8 << 20
 
         /// The most bytes, fields or entries one stored batch may claim (1 GiB of text).
         static let largestCount = 1 << 30
@@ -243,6 +264,7 @@ public enum BatchSpill {
                 if n == 0 { break }
                 offset += n
             }
+            consumed += offset
             return offset
         }
     }
