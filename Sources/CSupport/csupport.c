@@ -33,6 +33,14 @@ int schoolstat_start_writeback(int fd, int64_t offset, int64_t length) {
 }
 #endif
 
+int schoolstat_direct_flag(void) {
+#if defined(O_DIRECT)
+    return O_DIRECT;
+#else
+    return 0;
+#endif
+}
+
 #if defined(__linux__)
 #include <linux/falloc.h>
 int schoolstat_release_range(int fd, int64_t offset, int64_t length) {

@@ -255,6 +255,59 @@ struct OutputSafetyTests {
         #expect(message.contains("无法写入"))
         #expect(entries(parent).isEmpty)
     }
+
+    @Test("a large output written past the page cache arrives whole, whatever the sizes of its writes, and leaves no pages cached")
+    func outputPastTheCache() throws {
+        let path = TestSupport.temporaryDirectory() + "/large.csv"
+        let file = try BufferedFile(path: path, bypassingCache: true)
+        // Writes of every size around the 4 KiB blocks and the 1 MiB buffer, a flush between
+        // some of them (which writes whole blocks only), one write larger than the buffer.
+        var expected: [UInt8] = []
+        var generator = SystemRandomNumberGenerator()
+        var sizes = [0, 1, 4095, 4096, 4097, 65_536, 1 << 20, (1 << 20) + 1, 3 << 20]
+        for _ in 0..<300 { sizes.append(Int.random(in: 1...40_000, using: &generator)) }
+        for (i, size) in sizes.enumerated() {
+            let chunk = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+            if i % 2 == 0 { file.write(chunk) } else { chunk.withUnsafeBytes { file.write($0) } }
+            expected += chunk
+            if i % 37 == 0 { file.flush() }
+        }
+        file.write("尾行，无换行")
+        expected += Array("尾行，无换行".utf8)
+        #expect(file.isDirect, "the test's directory takes direct writes")
+        try file.close()
+        let written = try #require(FileManager.default.contents(atPath: path))
+        #expect(written.count == expected.count && written.count % 4096 != 0)
+        #expect(Array(written) == expected)
+
+        // Before it was read back: at most the last partial block went through the page cache.
+        let again = try BufferedFile(path: path + ".2", bypassingCache: true)
+        expected.withUnsafeBytes { again.write($0) }
+        try again.close()
+        let fd = open(path + ".2", O_RDONLY)
+        defer { close(fd) }
+        let length = expected.count
+        let mapped = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0))
+        defer { munmap(mapped, length) }
+        let pages = (length + 4095) / 4096
+        var resident = [UInt8](repeating: 0, count: pages)
+        #expect(mincore(mapped, length, &resident) == 0)
+        let cached = resident.filter { $0 & 1 == 1 }.count
+        #expect(cached <= 1, "\(cached) of \(pages) pages in the page cache")
+
+        // The same writes through the cache leave the file cached: the test can tell them apart.
+        let cachedFile = try BufferedFile(path: path + ".3")
+        expected.withUnsafeBytes { cachedFile.write($0) }
+        #expect(!cachedFile.isDirect)
+        try cachedFile.close()
+        let fd3 = open(path + ".3", O_RDONLY)
+        defer { close(fd3) }
+        let mapped3 = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, fd3, 0))
+        defer { munmap(mapped3, length) }
+        #expect(mincore(mapped3, length, &resident) == 0)
+        #expect(resident.filter { $0 & 1 == 1 }.count > pages / 2)
+    }
+
 }
 
 @Suite("Inputs that are not regular files", .serialized)

@@ -13,6 +13,10 @@ int schoolstat_exchange_paths(const char *a, const char *b);
 /// a later fsync has little left to wait for. Returns 0 on success.
 int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
 
+/// The open flag for reading and writing past the page cache (Linux O_DIRECT), or 0 where
+/// there is none.
+int schoolstat_direct_flag(void);
+
 /// Gives back to the system the pages holding `length` bytes of `fd` from `offset`, keeping the
 /// file's size (Linux fallocate with FALLOC_FL_PUNCH_HOLE; elsewhere it does nothing and fails).
 /// For a file of the run's own that has been read and is not needed again. Returns 0 on success.

@@ -38,8 +38,8 @@ public final class TableOutput {
         self.schema = schema
         scratch = RowValues(count: schema.columns.count)
         cleanColumns = schema.columns.indices.filter { schema.columns[$0].cleanOutput != .drop }
-        clean = CSVWriter(file: try BufferedFile(path: cleanPath))
-        rejected = CSVWriter(file: try BufferedFile(path: rejectedPath))
+        clean = CSVWriter(file: try BufferedFile(path: cleanPath, bypassingCache: true))
+        rejected = CSVWriter(file: try BufferedFile(path: rejectedPath, bypassingCache: true))
         clean.writeRow(cleanColumns.map { schema.columns[$0].name } + ["source_file", "source_line"])
         rejected.writeRow(["source_file", "source_line", "rule_ids"] + schema.columns.map(\.name) + ["extra_fields"])
     }

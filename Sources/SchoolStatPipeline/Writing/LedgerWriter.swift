@@ -13,11 +13,11 @@ public final class LedgerWriter {
     private let runID: String
 
     public init(csvPath: String, jsonlPath: String, runID: String) throws(WriteError) {
-        let file = try BufferedFile(path: csvPath)
+        let file = try BufferedFile(path: csvPath, bypassingCache: true)
         file.write([0xEF, 0xBB, 0xBF])
         csv = CSVWriter(file: file)
         csv.writeRow(Self.columns)
-        jsonl = try BufferedFile(path: jsonlPath)
+        jsonl = try BufferedFile(path: jsonlPath, bypassingCache: true)
         self.runID = IDNumber.scrub(runID)
     }
 
