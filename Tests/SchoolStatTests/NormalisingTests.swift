@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 import SchoolStatModel
 import SchoolStatBytes
 import SchoolStatRules
@@ -125,22 +126,42 @@ struct NormalisingTests {
         #expect(Columns.value(table, column, raw) == expected)
     }
 
-    @Test("the characters the converter learns to convert are exactly those OpenCC changes, one by one")
+    @Test("the characters the converter learns to convert are exactly those OpenCC changes, one by one, whichever threads ask first")
     func learnedCharacters() {
-        let converter = Columns.converter
-        #expect(converter.isAvailable)
-        var learned = 0
-        for range: ClosedRange<UInt32> in [0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF] {
-            for v in range {
-                let s = String(Unicode.Scalar(v)!)
-                let changes = converter.convertedByOpenCC(s) != s
-                if converter.needsConversion(s) != changes { Issue.record("U+\(String(v, radix: 16, uppercase: true)): learned \(!changes), OpenCC \(changes)") }
-                if changes { learned += 1 }
-            }
+        // OpenCC's own answer for each character, from one converter; then a fresh converter,
+        // which learns a character the first time a text holds it, asked by four threads at
+        // once, each walking the characters from a different place, by text and by bytes.
+        let reference = Columns.converter
+        #expect(reference.isAvailable)
+        let characters: [UInt32] = [0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF].flatMap { (range: ClosedRange<UInt32>) in Array(range) }
+        let expected = characters.map { v in
+            let s = String(Unicode.Scalar(v)!)
+            return reference.convertedByOpenCC(s) != s
         }
         // t2s changes a few thousand characters (國, 語, 學 …); fewer would mean a table not loaded.
-        #expect(learned > 2_000)
-        #expect(converter.needsConversion("國語") && !converter.needsConversion("国语"))
+        #expect(expected.filter { $0 }.count > 2_000)
+        let fresh = ChineseConverter()
+        let answers = Mutex([[Bool]](repeating: [], count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            let start = thread * characters.count / 4
+            var mine = [Bool](repeating: false, count: characters.count)
+            for k in 0..<characters.count {
+                let i = (start + k) % characters.count
+                let s = String(Unicode.Scalar(characters[i])!)
+                mine[i] = thread % 2 == 0 ? fresh.needsConversion(s) : s.withBytes { fresh.needsConversion($0) }
+            }
+            answers.withLock { $0[thread] = mine }
+        }
+        for (thread, mine) in answers.withLock({ $0 }).enumerated() {
+            let wrong = zip(characters, zip(mine, expected)).filter { $1.0 != $1.1 }
+            for (v, (learned, changes)) in wrong.prefix(5) {
+                Issue.record("thread \(thread), U+\(String(v, radix: 16, uppercase: true)): learned \(learned), OpenCC \(changes)")
+            }
+            #expect(wrong.isEmpty)
+        }
+        #expect(fresh.needsConversion("國語") && !fresh.needsConversion("国语"))
+        // Characters outside the CJK blocks are never converted on their own.
+        #expect(!fresh.needsConversion("한국어 ㄱ ｱ ＡＢＣ"))
     }
 
     @Test("traditional characters in names become simplified")

@@ -101,4 +101,10 @@ int schoolstat_csv_spaces_may_be_trimmed(const uint8_t *bytes, size_t count, uin
 /// Asks the CPU to bring the cache line at `address` in, for writing, before it is needed.
 static inline void schoolstat_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 
+/// A 64-bit word read and set from several threads (a table that fills in as it is used):
+/// a load that sees what was stored before a release, a plain load, and bits set with release.
+static inline uint64_t schoolstat_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint64_t schoolstat_load_relaxed_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void schoolstat_or_release_u64(uint64_t *p, uint64_t bits) { __atomic_fetch_or(p, bits, __ATOMIC_RELEASE); }
+
 #endif

@@ -1,18 +1,26 @@
 // Bytes (normalising): traditional to simplified Chinese through OpenCC (Debian's libopencc).
 import COpenCC
+import CSupport
 import Foundation
 import SchoolStatModel
 
 /// Converts traditional Chinese to simplified with OpenCC's `t2s` configuration.
 ///
-/// Most cells are already simplified, so at start-up the converter learns
-/// which single characters OpenCC would change and only calls OpenCC for
-/// strings that contain one of them. Conversions are serialised by a lock, so
-/// one converter can be shared.
+/// Most cells are already simplified, so OpenCC is called only for strings that hold a
+/// character it would change on its own. Which characters those are is learnt as they come:
+/// the first time any text holds a CJK character, OpenCC is asked about that character alone,
+/// and the answer is kept in a table every thread reads without a lock. A run meets a few
+/// hundred distinct characters; asking about all 28,000 at start-up took longer than the rest
+/// of the start-up together. Conversions and questions are serialised by a lock, so one
+/// converter can be shared.
 public final class ChineseConverter: @unchecked Sendable {
     private let handle: opencc_t?
-    /// One bit per code point below U+10000: set when OpenCC changes that character on its own.
-    private var traditional = [UInt64](repeating: 0, count: 0x10000 / 64)
+    /// One bit per code point below U+10000 in each, in words read and set atomically
+    /// (`CSupport`): `asked` once OpenCC has been asked about the character, `traditional` when
+    /// it changes it. `traditional` is set before `asked`, so a reader that sees `asked` sees it.
+    private let asked: UnsafeMutablePointer<UInt64>
+    private let traditional: UnsafeMutablePointer<UInt64>
+    private static let words = 0x10000 / 64
     private var cache: [String: String] = [:]
     private let lock = NSLock()
 
@@ -22,34 +30,41 @@ public final class ChineseConverter: @unchecked Sendable {
             h = opencc_open("/usr/share/opencc/t2s.json")
         }
         handle = (h == nil || h == opencc_t(bitPattern: -1)) ? nil : h
-        learnTraditionalCharacters()
+        asked = .allocate(capacity: Self.words)
+        asked.initialize(repeating: 0, count: Self.words)
+        traditional = .allocate(capacity: Self.words)
+        traditional.initialize(repeating: 0, count: Self.words)
     }
 
     deinit {
         if let handle { _ = opencc_close(handle) }
+        asked.deallocate()
+        traditional.deallocate()
     }
 
     /// Whether OpenCC's data could be loaded; without it text is left as it is.
     public var isAvailable: Bool { handle != nil }
 
     public func needsConversion(_ s: String) -> Bool {
+        guard handle != nil else { return false }
         for u in s.unicodeScalars where u.value >= 0x3400 {
             let v = Int(u.value)
             if v >= 0x10000 { continue }
-            if traditional[v >> 6] & (1 << UInt64(v & 63)) != 0 { return true }
+            if isTraditional(v) { return true }
         }
         return false
     }
 
     /// The same from UTF-8 bytes (characters U+3400–FFFF are three bytes, lead E3–EF).
     public func needsConversion(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard handle != nil else { return false }
         var i = 0
         let n = b.count
         while i < n {
             let c = b[i]
             if c < 0xE3 || c > 0xEF || i + 2 >= n { i += 1; continue }
             let v = Int(c & 0x0F) << 12 | Int(b[i + 1] & 0x3F) << 6 | Int(b[i + 2] & 0x3F)
-            if v >= 0x3400 && traditional[v >> 6] & (1 << UInt64(v & 63)) != 0 { return true }
+            if v >= 0x3400 && isTraditional(v) { return true }
             i += 3
         }
         return false
@@ -87,51 +102,27 @@ public final class ChineseConverter: @unchecked Sendable {
         }
     }
 
-    private func learnTraditionalCharacters() {
-        guard let handle else { return }
-        let ranges: [ClosedRange<UInt32>] = [0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF]
-        for range in ranges {
-            // One character per line so OpenCC's phrase tables do not join neighbours, as
-            // UTF-8 bytes (every character here is three bytes); what comes back is read as
-            // bytes too, line by line.
-            var input: [UInt8] = []
-            input.reserveCapacity(range.count * 4)
-            for v in range {
-                input.append(UInt8(0xE0 | (v >> 12)))
-                input.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-                input.append(UInt8(0x80 | (v & 0x3F)))
-                input.append(0x0A)
-            }
-            let count = input.count
-            guard let out = input.withUnsafeBufferPointer({ buffer in
-                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: count) { opencc_convert_utf8(handle, $0, count) }
-            }) else { continue }
-            defer { opencc_convert_utf8_free(out) }
-            let converted = UnsafeRawPointer(out).assumingMemoryBound(to: UInt8.self)
-            let length = strlen(out)
-            // Line k holds what character k became; a line other than the character itself
-            // (or a different number of lines) marks it as one to convert.
-            var lines: [Range<Int>] = []
-            lines.reserveCapacity(range.count + 1)
-            var start = 0
-            for i in 0..<length where converted[i] == 0x0A {
-                lines.append(start..<i)
-                start = i + 1
-            }
-            lines.append(start..<length)
-            guard lines.count >= range.count else { continue }
-            for (k, v) in range.enumerated() {
-                let line = lines[k]
-                let sameBytes = line.count == 3 && converted[line.lowerBound] == input[4 * k]
-                    && converted[line.lowerBound + 1] == input[4 * k + 1] && converted[line.lowerBound + 2] == input[4 * k + 2]
-                // Other bytes may still be the same text (a compatibility ideograph and the one it
-                // stands for are canonically equivalent): compared as text, as `String` compares.
-                if !sameBytes && String(decoding: UnsafeBufferPointer(start: converted + line.lowerBound, count: line.count), as: UTF8.self)
-                    != String(decoding: input[(4 * k)..<(4 * k + 3)], as: UTF8.self) {
-                    let v = Int(v)
-                    traditional[v >> 6] |= 1 << UInt64(v & 63)
-                }
-            }
-        }
+    /// Whether OpenCC changes the character `v` (at least U+3400, below U+10000) on its own;
+    /// asked the first time, read from the table after. Only the CJK blocks are asked about:
+    /// nothing else is converted on its own.
+    @inline(__always)
+    private func isTraditional(_ v: Int) -> Bool {
+        guard (0x3400...0x4DBF).contains(v) || (0x4E00...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) else { return false }
+        let word = v >> 6
+        let bit: UInt64 = 1 << UInt64(v & 63)
+        if schoolstat_load_acquire_u64(asked + word) & bit == 0 { ask(v, word: word, bit: bit) }
+        return schoolstat_load_relaxed_u64(traditional + word) & bit != 0
+    }
+
+    /// Asks OpenCC about one character, once, and keeps the answer.
+    private func ask(_ v: Int, word: Int, bit: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard schoolstat_load_relaxed_u64(asked + word) & bit == 0 else { return } // another thread asked meanwhile
+        let character = String(Unicode.Scalar(UInt32(v)).map(Character.init) ?? " ")
+        // Other bytes may still be the same text (a compatibility ideograph and the one it
+        // stands for are canonically equivalent): compared as text, as `String` compares.
+        if convert(character) != character { schoolstat_or_release_u64(traditional + word, bit) }
+        schoolstat_or_release_u64(asked + word, bit)
     }
 }

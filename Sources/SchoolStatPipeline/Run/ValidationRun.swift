@@ -209,8 +209,8 @@ public final class ValidationRun: FindingSink {
         var clock = PhaseClock(started: Date())
         // Refuse an output path that is not ours to replace before any work is done.
         do { _ = try OutputDirectory.vet(path: options.outputDirectory, kind: .validate, protecting: protectedPaths) } catch { throw .outputRefused(error) }
-        // The converter learns OpenCC's traditional characters on another thread while the
-        // rules load, when there is one to spare.
+        // OpenCC loads its dictionaries on another thread while the rules load, when there is
+        // one to spare.
         let pendingConverter = Pending(onAnotherThread: options.threads > 1) { ChineseConverter() }
         let (ruleSet, evaluator) = try loadRules()
         let (inputs, skippedInputs, skippedOutputs) = try discoverInputs()
