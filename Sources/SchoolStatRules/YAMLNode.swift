@@ -60,15 +60,28 @@ public final class YAMLDocument {
 
     /// Checks, before Yams sees the text, that collections nest at most `maximumNesting` deep
     /// (flow brackets, block indentation and `- ` items on one line together) and that at most
-    /// `maximumAliases` aliases are used. Conservative: it reads lines, not YAML.
+    /// `maximumAliases` aliases are used. Conservative: it reads lines, not YAML. Lines are
+    /// split at each LF byte, so a file with CRLF line ends is read line by line too (a `String`
+    /// split at "\n" keeps CRLF together, one character), and no line is copied.
     private func checkShape(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8(checkShape)
+    }
+
+    private func checkShape(_ all: UnsafeBufferPointer<UInt8>) -> Bool {
         var indents: [Int] = []
         var flow = 0
         var aliases = 0
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var lineStart = 0
+        var more = true
+        while more {
+            var lineEnd = lineStart
+            while lineEnd < all.count && all[lineEnd] != 0x0A { lineEnd += 1 }
+            more = lineEnd < all.count
+            defer { lineStart = lineEnd + 1 }
             lineNumber += 1
-            let b = Array(line.utf8)
+            let b = UnsafeBufferPointer(rebasing: all[lineStart..<lineEnd])
             var i = 0
             while i < b.count && b[i] == 0x20 { i += 1 }
             if i == b.count || b[i] == 0x23 || b[i] == 0x0D { continue } // blank or comment

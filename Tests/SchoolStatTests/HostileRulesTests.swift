@@ -48,10 +48,12 @@ struct HostileRulesTests {
         #expect(try evaluate(String(repeating: "(", count: 150) + "2" + String(repeating: ")", count: 150) + " * 3", [:]) == .integer(6))
     }
 
-    @Test("YAML nested 50,000 deep, in flow or block style, or full of aliases, is refused with its line",
+    @Test("YAML nested 50,000 deep, in flow or block style (LF or CRLF line ends), or full of aliases, is refused with its line",
           arguments: [
             "x: " + String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000) + "\n",
-            "x:\n" + (1...200).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1\n",
+            blockNested(200, lineEnd: "\n"),
+            // The same with the CRLF line ends a Windows editor writes.
+            blockNested(200, lineEnd: "\r\n"),
             "x: " + String(repeating: "- ", count: 50_000) + "1\n",
             "a: &a [1, 2]\n" + (0..<200).map { "b\($0): [*a, *a]" }.joined(separator: "\n") + "\n",
           ])
@@ -215,4 +217,10 @@ struct HostileRulesTests {
         let findings = TestSupport.text(out + "/ledger.csv")
         #expect(findings.contains("位数过多"), "\(findings.prefix(2000))")
     }
+}
+
+/// A mapping nested `levels` deep by indentation alone, one key a line.
+private func blockNested(_ levels: Int, lineEnd: String) -> String {
+    let lines: [String] = (1...levels).map { (level: Int) -> String in String(repeating: " ", count: level) + "k\(level):" }
+    return "x:" + lineEnd + lines.joined(separator: lineEnd) + " 1" + lineEnd
 }
