@@ -37,49 +37,79 @@ public struct ExpressionSyntaxError: Error {
 
 /// Turns expression text into tokens with their character offsets.
 public struct ExpressionLexer {
+    /// Offsets count characters (`Character`s), as error messages show them. A character that is
+    /// one ASCII byte is classified by that byte; any other goes through `Character`'s own tests
+    /// (letters and digits of any script name columns; CRLF, one character, is none of them).
     public static func tokenize(_ text: String) throws(ExpressionSyntaxError) -> [(Token, Int)] {
-        let chars = Array(text)
+        // The characters, and where each starts in the text: a token's text is cut from the
+        // text itself (building a `String` from `Character`s one by one cost more than the rest).
+        var chars: [Character] = []
+        var starts: [String.Index] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            chars.append(text[index])
+            starts.append(index)
+            index = text.index(after: index)
+        }
+        starts.append(text.endIndex)
+        @inline(__always) func piece(_ from: Int, _ to: Int) -> String { String(text[starts[from]..<starts[to]]) }
         var tokens: [(Token, Int)] = []
+        /// The character's byte when it is one ASCII byte.
+        @inline(__always) func ascii(_ c: Character) -> UInt8? {
+            let utf8 = c.utf8
+            guard utf8.count == 1, let b = utf8.first, b < 0x80 else { return nil }
+            return b
+        }
+        @inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        @inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        /// A character a name may continue with: a letter or digit of any script, `_` or `.`.
+        @inline(__always) func continuesName(_ c: Character) -> Bool {
+            if let b = ascii(c) { return isLetter(b) || isDigit(b) || b == 0x5F || b == 0x2E }
+            return c.isLetter || c.isNumber
+        }
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+            let b = ascii(c)
+            if let b, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { i += 1; continue }
             let start = i
-            if c.isASCII && c.isNumber {
-                while i < chars.count && (chars[i].isASCII && (chars[i].isNumber || chars[i] == ".")) { i += 1 }
-                let literal = String(chars[start..<i])
+            if let b, isDigit(b) {
+                while i < chars.count, let d = ascii(chars[i]), isDigit(d) || d == 0x2E { i += 1 }
+                let literal = piece(start, i)
                 guard let d = NumberText.parsePlainDecimal(literal) else {
                     throw ExpressionSyntaxError(offset: start, message: "`\(literal)` 不是有效数字 (not a valid number)")
                 }
                 tokens.append((.number(d), start))
-            } else if c == "'" || c == "\"" {
+            } else if b == 0x27 || b == 0x22 {
                 i += 1
-                var s = ""
-                while i < chars.count && chars[i] != c { s.append(chars[i]); i += 1 }
+                while i < chars.count && chars[i] != c { i += 1 }
                 guard i < chars.count else {
                     throw ExpressionSyntaxError(offset: start, message: "字符串缺少结束引号 \(c) (unterminated string)")
                 }
+                tokens.append((.string(piece(start + 1, i)), start))
                 i += 1
-                tokens.append((.string(s), start))
-            } else if c == "$" || c.isLetter || c == "_" {
+            } else if b == 0x24 || b == 0x5F || b.map(isLetter) ?? c.isLetter {
                 i += 1
-                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == ".") { i += 1 }
-                let word = String(chars[(c == "$" ? start + 1 : start)..<i])
-                if c == "$" {
+                while i < chars.count && continuesName(chars[i]) { i += 1 }
+                let word = piece(b == 0x24 ? start + 1 : start, i)
+                if b == 0x24 {
                     guard !word.isEmpty else { throw ExpressionSyntaxError(offset: start, message: "`$` 后应为参数名 (expected a parameter name after $)") }
                     tokens.append((.parameter(word), start))
                 } else {
                     tokens.append((.name(word), start))
                 }
             } else {
-                let two = i + 1 < chars.count ? String(chars[i...i + 1]) : ""
-                if ["==", "!=", "<=", ">="].contains(two) {
-                    tokens.append((.symbol(two), start)); i += 2
-                } else if "+-*/()[],<>".contains(c) {
+                let next = i + 1 < chars.count ? ascii(chars[i + 1]) : nil
+                switch (b, next) {
+                case (0x3D, 0x3D): tokens.append((.symbol("=="), start)); i += 2
+                case (0x21, 0x3D): tokens.append((.symbol("!="), start)); i += 2
+                case (0x3C, 0x3D): tokens.append((.symbol("<="), start)); i += 2
+                case (0x3E, 0x3D): tokens.append((.symbol(">="), start)); i += 2
+                case (0x2B, _), (0x2D, _), (0x2A, _), (0x2F, _), (0x28, _), (0x29, _), (0x5B, _), (0x5D, _), (0x2C, _), (0x3C, _), (0x3E, _):
                     tokens.append((.symbol(String(c)), start)); i += 1
-                } else if c == "=" {
+                case (0x3D, _):
                     throw ExpressionSyntaxError(offset: start, message: "比较相等请写 `==` (use == to compare)")
-                } else {
+                default:
                     throw ExpressionSyntaxError(offset: start, message: "无法识别的字符 `\(c)` (unexpected character)")
                 }
             }

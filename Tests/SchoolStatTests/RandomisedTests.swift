@@ -130,6 +130,82 @@ struct RandomisedTests {
 
 @Suite("Fast paths agree with the general code")
 struct FastPathTests {
+    @Test("the expression lexer's byte tests give the tokens, offsets and errors of one written with characters only", arguments: [21, 22])
+    func lexing(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["a", "Z", "_", "$", "$x", ".", "1", "2.5", "1.2.3", " ", "\t", "\n", "\r", "\r\n", "'", "\"", "==", "=", "!=", "!",
+                      "<=", ">=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", "教师", "é", "e\u{301}", " \u{301}", "１", "٣",
+                      "，", "@", "#", "𠀀", "x1", "total_pupils", "'ab c'", "\"文\""]
+        var agreed = 0
+        for _ in 0..<6000 {
+            let s = (0..<Int.random(in: 0...8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let reference = Result { () throws(ExpressionSyntaxError) in try referenceTokens(s) }
+            let fast = Result { () throws(ExpressionSyntaxError) in try ExpressionLexer.tokenize(s) }
+            switch (reference, fast) {
+            case (.success(let a), .success(let b)):
+                #expect(a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1), "\(s.debugDescription)")
+                agreed += 1
+            case (.failure(let a), .failure(let b)):
+                #expect(a.offset == b.offset && a.message == b.message, "\(s.debugDescription)")
+            default:
+                Issue.record("\(s.debugDescription): one lexer failed, the other did not")
+            }
+        }
+        #expect(agreed > 1000) // both ways taken often enough to mean something
+    }
+
+    /// The lexer written with `Character`s alone: what the byte tests must agree with.
+    private func referenceTokens(_ text: String) throws(ExpressionSyntaxError) -> [(Token, Int)] {
+        let chars = Array(text)
+        var tokens: [(Token, Int)] = []
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+            let start = i
+            if c.isASCII && c.isNumber {
+                while i < chars.count && (chars[i].isASCII && (chars[i].isNumber || chars[i] == ".")) { i += 1 }
+                let literal = String(chars[start..<i])
+                guard let d = NumberText.parsePlainDecimal(literal) else {
+                    throw ExpressionSyntaxError(offset: start, message: "`\(literal)` 不是有效数字 (not a valid number)")
+                }
+                tokens.append((.number(d), start))
+            } else if c == "'" || c == "\"" {
+                i += 1
+                var s = ""
+                while i < chars.count && chars[i] != c { s.append(chars[i]); i += 1 }
+                guard i < chars.count else {
+                    throw ExpressionSyntaxError(offset: start, message: "字符串缺少结束引号 \(c) (unterminated string)")
+                }
+                i += 1
+                tokens.append((.string(s), start))
+            } else if c == "$" || c.isLetter || c == "_" {
+                i += 1
+                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == ".") { i += 1 }
+                let word = String(chars[(c == "$" ? start + 1 : start)..<i])
+                if c == "$" {
+                    guard !word.isEmpty else { throw ExpressionSyntaxError(offset: start, message: "`$` 后应为参数名 (expected a parameter name after $)") }
+                    tokens.append((.parameter(word), start))
+                } else {
+                    tokens.append((.name(word), start))
+                }
+            } else {
+                let two = i + 1 < chars.count ? String(chars[i...i + 1]) : ""
+                if ["==", "!=", "<=", ">="].contains(two) {
+                    tokens.append((.symbol(two), start)); i += 2
+                } else if "+-*/()[],<>".contains(c) {
+                    tokens.append((.symbol(String(c)), start)); i += 1
+                } else if c == "=" {
+                    throw ExpressionSyntaxError(offset: start, message: "比较相等请写 `==` (use == to compare)")
+                } else {
+                    throw ExpressionSyntaxError(offset: start, message: "无法识别的字符 `\(c)` (unexpected character)")
+                }
+            }
+        }
+        tokens.append((.end, chars.count))
+        return tokens
+    }
+
     @Test("text the byte-level test calls clean is left unchanged by the full cleaner", arguments: [11, 12, 13])
     func cleaning(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
