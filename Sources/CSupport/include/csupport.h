@@ -13,7 +13,7 @@ int schoolstat_exchange_paths(const char *a, const char *b);
 /// a later fsync has little left to wait for. Returns 0 on success.
 int schoolstat_start_writeback(int fd, int64_t offset, int64_t length);
 
-/// The open flag for reading and writing past the page cache (Linux O_DIRECT), or 0 where
+/// The open flag for writing past the page cache (Linux O_DIRECT), or 0 where
 /// there is none.
 int schoolstat_direct_flag(void);
 

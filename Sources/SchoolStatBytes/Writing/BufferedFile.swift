@@ -10,10 +10,9 @@ import SchoolStatModel
 
 /// A file written through a large buffer and flushed to disk on close.
 ///
-/// A file opened `bypassingCache` (a run's large outputs: clean rows, rejected rows, the
-/// ledger, the parsed copy of an input) is written in whole blocks of 1 MiB straight to the
-/// disk (O_DIRECT), past the system's page cache, and only its last partial block through the
-/// cache. Every page a cached write fills is one the system has to find, and on a virtual
+/// A file opened `bypassingCache` (a run's large outputs: clean rows, rejected rows, both
+/// ledgers) is written in whole blocks of 1 MiB straight to the disk (O_DIRECT), past the
+/// system's page cache, and only its last partial block through the cache. Every page a cached write fills is one the system has to find, and on a virtual
 /// machine whose host takes back the memory its guest frees, finding it costs several times the
 /// copy into it: writing the 4,000,000-row roster's gigabyte of outputs through the cache took
 /// seconds of system time. Where the file system refuses direct writes, the file is written
@@ -153,16 +152,15 @@ public final class BufferedFile {
     }
 
     /// Writes what is left (a direct file's last partial block through the cache), syncs to
-    /// disk unless `syncing` is false (a scratch file of the run's own), and closes; the file is
-    /// complete when this returns.
-    public func close(syncing: Bool = true) throws(WriteError) {
+    /// disk and closes; the file is complete when this returns.
+    public func close() throws(WriteError) {
         if fd >= 0 {
             flush()
             if count > 0 && isDirect && !stopBypassing() && failure == nil {
                 failure = WriteError(path: path, reason: String(cString: strerror(errno)))
             }
             if count > 0 { write(first: count) }
-            if syncing && fsync(fd) != 0 && failure == nil { failure = WriteError(path: path, reason: String(cString: strerror(errno))) }
+            if fsync(fd) != 0 && failure == nil { failure = WriteError(path: path, reason: String(cString: strerror(errno))) }
             _ = Glibc.close(fd)
             fd = -1
         }
