@@ -30,6 +30,26 @@ public enum TestSupport {
         return path
     }()
 
+    /// The type of the file system `path` is on (`ext4`, `tmpfs` …), from the longest mount point
+    /// above it in /proc/self/mounts; empty when that cannot be read.
+    public static func fileSystemType(of path: String) -> String {
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return "" }
+        var best = (length: -1, type: "")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = String(fields[1])
+            let under = real == point || real.hasPrefix(point.hasSuffix("/") ? point : point + "/")
+            if under && point.count > best.length { best = (point.count, String(fields[2])) }
+        }
+        return best.type
+    }
+
+    /// Disk file systems that take direct writes and give back part of a file (punching a hole):
+    /// where a test of those can require them rather than skip.
+    public static let diskFileSystems: Set<String> = ["ext4", "ext3", "xfs", "btrfs"]
+
     public static func temporaryDirectory() -> String {
         let path = scratchRoot + "/" + uniqueName()
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -274,10 +274,12 @@ struct OutputSafetyTests {
         }
         file.write("尾行，无换行")
         expected += Array("尾行，无换行".utf8)
-        // A file system in memory (tmpfs, ramfs) keeps every file in pages whatever the writes, and
-        // one may refuse direct writes: then only the bytes can be checked.
-        let inMemory = ["tmpfs", "ramfs"].contains(fileSystemType(of: path))
-        let bypasses = file.isDirect && !inMemory
+        // On a disk file system the writes must go past the cache. Elsewhere (tmpfs keeps every
+        // file in pages whatever the writes; others may refuse direct writes) only the bytes can
+        // be checked.
+        let onDisk = TestSupport.diskFileSystems.contains(TestSupport.fileSystemType(of: path))
+        if onDisk { #expect(file.isDirect, "direct writes refused on \(TestSupport.fileSystemType(of: path))") }
+        let bypasses = file.isDirect && onDisk
         try file.close()
         let written = try #require(FileManager.default.contents(atPath: path))
         #expect(written.count == expected.count && written.count % 4096 != 0)
@@ -406,20 +408,4 @@ struct ReadLimitTests {
         #expect(r.status == 1, "\(r.stderr.prefix(500))")
         #expect(r.stdout.contains("\"rows_read\" : 3"))
     }
-}
-
-/// The type of the file system `path` is on (`ext4`, `tmpfs` …), from the longest mount point
-/// above it in /proc/self/mounts; empty when that cannot be read.
-private func fileSystemType(of path: String) -> String {
-    let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-    guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return "" }
-    var best = (length: -1, type: "")
-    for line in mounts.split(separator: "\n") {
-        let fields = line.split(separator: " ")
-        guard fields.count >= 3 else { continue }
-        let point = String(fields[1])
-        let under = real == point || real.hasPrefix(point.hasSuffix("/") ? point : point + "/")
-        if under && point.count > best.length { best = (point.count, String(fields[2])) }
-    }
-    return best.type
 }

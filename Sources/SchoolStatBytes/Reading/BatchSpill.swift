@@ -123,9 +123,11 @@ public enum BatchSpill {
         /// itself is nothing a user knows of.
         public let source: String
         private let fd: Int32
-        /// Bytes read so far, and how many of them have been given back (see `release`).
+        /// Bytes read so far, how many of them have been given back (see `release`), and whether
+        /// the file system still takes that.
         private var consumed = 0
         private var released = 0
+        private var releasing = true
         /// Added to every line number and record ordinal read: the second part of a file
         /// split in two was numbered as if it were a file of its own (see `PartEnd`).
         private let offset: PartEnd
@@ -221,9 +223,10 @@ public enum BatchSpill {
         /// fresh pages can cost more than the copy into them). Nothing is lost when the file
         /// system cannot do it.
         private func release() {
-            guard consumed - released >= Self.releaseStep else { return }
-            let end = consumed & ~(4095)
-            if schoolstat_release_range(fd, Int64(released), Int64(end - released)) == 0 { released = end } else { released = Int.max / 2 }
+            guard releasing, consumed - released >= Self.releaseStep else { return }
+            let end = consumed & ~4095
+            releasing = schoolstat_release_range(fd, Int64(released), Int64(end - released)) == 0
+            released = end
         }
 
         static let releaseStep = 8 << 20

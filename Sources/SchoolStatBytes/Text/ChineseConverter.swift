@@ -47,12 +47,7 @@ public final class ChineseConverter: @unchecked Sendable {
 
     public func needsConversion(_ s: String) -> Bool {
         guard handle != nil else { return false }
-        for u in s.unicodeScalars where u.value >= 0x3400 {
-            let v = Int(u.value)
-            if v >= 0x10000 { continue }
-            if isTraditional(v) { return true }
-        }
-        return false
+        return s.unicodeScalars.contains { isTraditional(Int($0.value)) }
     }
 
     /// The same from UTF-8 bytes (characters U+3400–FFFF are three bytes, lead E3–EF).
@@ -64,7 +59,7 @@ public final class ChineseConverter: @unchecked Sendable {
             let c = b[i]
             if c < 0xE3 || c > 0xEF || i + 2 >= n { i += 1; continue }
             let v = Int(c & 0x0F) << 12 | Int(b[i + 1] & 0x3F) << 6 | Int(b[i + 2] & 0x3F)
-            if v >= 0x3400 && isTraditional(v) { return true }
+            if isTraditional(v) { return true }
             i += 3
         }
         return false
@@ -102,9 +97,9 @@ public final class ChineseConverter: @unchecked Sendable {
         }
     }
 
-    /// Whether OpenCC changes the character `v` (at least U+3400, below U+10000) on its own;
-    /// asked the first time, read from the table after. Only the CJK blocks are asked about:
-    /// nothing else is converted on its own.
+    /// Whether OpenCC changes the character `v` on its own; asked the first time, read from the
+    /// table after. Only the CJK blocks below U+10000 are asked about: nothing else is converted
+    /// on its own.
     @inline(__always)
     private func isTraditional(_ v: Int) -> Bool {
         guard (0x3400...0x4DBF).contains(v) || (0x4E00...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) else { return false }
@@ -119,7 +114,8 @@ public final class ChineseConverter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard schoolstat_load_relaxed_u64(asked + word) & bit == 0 else { return } // another thread asked meanwhile
-        let character = String(Unicode.Scalar(UInt32(v)).map(Character.init) ?? " ")
+        guard let scalar = Unicode.Scalar(UInt32(v)) else { return }
+        let character = String(scalar)
         // Other bytes may still be the same text (a compatibility ideograph and the one it
         // stands for are canonically equivalent): compared as text, as `String` compares.
         if convert(character) != character { schoolstat_or_release_u64(traditional + word, bit) }
