@@ -24,6 +24,7 @@ void schoolstat_csv_sink_init(schoolstat_csv_sink *sink) {
     memset(sink, 0, sizeof *sink);
     sink->nextLine = 1;
     sink->lastTerminator = -2;
+    sink->openRawStart = -1;
     // Every array exists from the start, so that readers may point into them even when
     // nothing has been stored yet (a file of empty fields only: `,,,`).
     if (!grow((void **)&sink->bytes, &sink->byteCapacity, 1, 1)
@@ -45,7 +46,11 @@ void schoolstat_csv_field(void *data, size_t length, void *context) {
         sink->recordOpen = 1;
         sink->openFirstField = sink->endCount;
         sink->newlinesInRecord = 0;
+        sink->openRawStart = sink->rawKnown ? sink->rawOffset : -1;
+    } else {
+        sink->rawOffset += 1; // the delimiter before this field
     }
+    sink->rawOffset += (int64_t)length;
     if (data && length > 0) {
         if (!grow((void **)&sink->bytes, &sink->byteCapacity, sink->byteCount + length, 1)) { sink->failed = 1; return; }
         // Only a quoted field holds line ends; memchr finds out quickly that most do not.
@@ -73,6 +78,9 @@ void schoolstat_csv_record(int terminator, void *context) {
     int last = sink->lastTerminator;
     sink->lastTerminator = terminator;
     if (sink->failed) return;
+    // Where this line end is: the next byte after it.
+    int64_t at = sink->rawOffset;
+    if (terminator != -1) sink->rawOffset += 1;
     if (!sink->recordOpen) {
         // A line end outside any record: the LF of a CR LF pair, or a blank line.
         if (terminator == '\n' && last == '\r') return;
@@ -80,7 +88,8 @@ void schoolstat_csv_record(int terminator, void *context) {
         schoolstat_csv_entry *e = new_entry(sink);
         if (!e) return;
         *e = (schoolstat_csv_entry){ .line = sink->nextLine, .lineCount = 0, .ordinal = 0,
-                                     .firstField = sink->endCount, .fieldCount = -1, .isBlank = 1 };
+                                     .firstField = sink->endCount, .fieldCount = -1, .isBlank = 1,
+                                     .rawStart = sink->rawKnown ? at : -1 };
         sink->nextLine += 1;
         return;
     }
@@ -100,7 +109,8 @@ void schoolstat_csv_record(int terminator, void *context) {
     schoolstat_csv_entry *e = new_entry(sink);
     if (!e) return;
     *e = (schoolstat_csv_entry){ .line = sink->nextLine, .lineCount = newlines + 1, .ordinal = sink->ordinal,
-                                 .firstField = first, .fieldCount = sink->endCount - first, .isBlank = blank };
+                                 .firstField = first, .fieldCount = sink->endCount - first, .isBlank = blank,
+                                 .rawStart = sink->rawKnown ? sink->openRawStart : -1 };
     sink->nextLine += newlines + (terminator == -1 ? 0 : 1);
 }
 
@@ -151,4 +161,43 @@ void schoolstat_csv_sink_clear(schoolstat_csv_sink *sink) {
     for (int64_t i = 0; i < fields; i++) sink->ends[i] = sink->ends[first + i] - start;
     sink->endCount = (size_t)fields;
     sink->openFirstField = 0;
+}
+
+int schoolstat_gather_fields(const uint8_t *raw, size_t rawCount, int atEnd, const int64_t *ends, const int64_t *fieldCounts,
+                             size_t entryCount, uint8_t delimiter, uint8_t *out) {
+    size_t c = 0, field = 0;
+    int64_t previous = 0;
+    for (size_t e = 0; e < entryCount; e++) {
+        int64_t n = fieldCounts[e];
+        for (int64_t j = 0; j < n; j++) {
+            int64_t end = ends[field++];
+            size_t length = (size_t)(end - previous);
+            if (end < previous || length > rawCount - c) return 0;
+            uint8_t *to = out + previous;
+            const uint8_t *from = raw + c;
+            // Most fields are short: sixteen bytes at a time, the last copy running past the
+            // field into room the next field (or the slack) overwrites.
+            for (size_t k = 0; k < length; k += 16) memcpy(to + k, from + k, 16);
+            c += length;
+            previous = end;
+            if (j + 1 < n) {
+                if (c >= rawCount || raw[c] != delimiter) return 0;
+                c += 1;
+            }
+        }
+        if (c == rawCount) {
+            // Only the file's last record may end without a line end.
+            if (atEnd && n > 0 && e + 1 == entryCount) continue;
+            return 0;
+        }
+        if (raw[c] == '\r') {
+            c += 1;
+            if (c < rawCount && raw[c] == '\n') c += 1;
+        } else if (raw[c] == '\n') {
+            c += 1;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
 }

@@ -212,6 +212,118 @@ struct ReadingTests {
         #expect(refused > 0)
     }
 
+    @Test("batches without quotes are kept by their place in the file and read back from it byte for byte; a file changed meanwhile is an error")
+    func spillByPosition() throws {
+        let dir = TestSupport.temporaryDirectory()
+        // Every line end libcsv knows (LF, CR LF, lone CR), blank lines of each, empty fields,
+        // Chinese, a byte that is not UTF-8, a last record without a line end; then, in some
+        // files, a quote past the first chunks: batches before it are kept by position, those
+        // after it with their bytes. Comma and tab; with and without a byte order mark.
+        func roster(quoteAt: Int?, delimiter: String, bom: Bool) -> [UInt8] {
+            var bytes: [UInt8] = bom ? [0xEF, 0xBB, 0xBF] : []
+            bytes += Array("编号\(delimiter)姓名\(delimiter)备注\n".utf8)
+            for i in 1...50_000 {
+                let d = delimiter
+                switch i % 9 {
+                case 0: bytes += Array("\n".utf8)
+                case 1: bytes += Array("\(i)\(d)李四\(d)\(i * 31)\r\n".utf8)
+                case 2: bytes += Array("\(i)\(d)\(d)\r".utf8)
+                case 3: bytes += Array("\r\n".utf8)
+                case 4: bytes += Array("\(i)\(d)赵六\(d)".utf8) + [0xFF] + Array("\n".utf8)
+                case 5: bytes += Array("\(i)\(d)\(String(repeating: "长", count: i % 40))\(d)\(String(repeating: "x", count: i % 37))\n".utf8)
+                case 6: bytes += Array("\r".utf8)
+                default: bytes += Array("\(i)\(d)王五\(d)备\n".utf8)
+                }
+                if i == quoteAt { bytes += Array("\(i)\(d)\"引\(d)号\"\(d)q\n".utf8) }
+            }
+            return bytes + Array("last\(delimiter)尾\(delimiter)无换行".utf8)
+        }
+        func entries(_ b: RecordBatch) -> [[Int]] { b.entries.map { [$0.line, $0.lineCount, $0.ordinal, $0.firstField, $0.fieldCount] } }
+        for (quoteAt, delimiter, bom) in [(nil, ",", false), (nil, "\t", true), (40_000, ",", true), (30, ",", false)] as [(Int?, String, Bool)] {
+            let label = "quote at \(quoteAt.map(String.init) ?? "none"), delimiter \(delimiter == "," ? "comma" : "tab"), bom \(bom)"
+            let path = dir + "/rows.csv"
+            let bytes = roster(quoteAt: quoteAt, delimiter: delimiter, bom: bom)
+            #expect(bytes.count > 3 * TableFileReader.chunkSize, "\(label)")
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            var reader = try TableFileReader(path: path)
+            let withText = try #require(BatchSpill.Writer(path: dir + "/text.batches", storesText: true))
+            let byPosition = try #require(BatchSpill.Writer(path: dir + "/position.batches"))
+            var written: [RecordBatch] = []
+            var kept = 0
+            try reader.readBatches(of: 500, keeping: { $0.isBlankLine ? $0.line > 1 : $0.ordinal > 1 }) { batch in
+                withText.write(batch)
+                byPosition.write(batch)
+                written.append(batch)
+                if batch.rawStart >= 0 { kept += 1 }
+            }
+            #expect(withText.finish() && byPosition.finish())
+            let identity = try #require(reader.facts.identity)
+            let text = BatchSpill.Text(path: path, identity: identity, delimiter: delimiter == "," ? 0x2C : 0x09)
+            for spillPath in [dir + "/text.batches", dir + "/position.batches"] {
+                let spill = try BatchSpill.Reader(path: spillPath, source: "rows.csv", text: text)
+                var read: [RecordBatch] = []
+                while let batch = try spill.next() { read.append(batch) }
+                #expect(read.count == written.count, "\(label)")
+                for (a, b) in zip(read, written) {
+                    #expect(a.bytes == b.bytes && a.ends == b.ends && entries(a) == entries(b), "\(label): \(spillPath)")
+                }
+            }
+            func size(_ p: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+            switch quoteAt {
+            case nil:
+                // Every batch after the header's by position: the spill is a fraction of the file.
+                #expect(kept == written.count, "\(label)")
+                #expect(size(dir + "/position.batches") * 3 < size(dir + "/text.batches"), "\(label)")
+            case 30:
+                #expect(kept == 0, "\(label)")
+            default:
+                // Those before the chunk with the quote by position; the rest with their bytes.
+                #expect(kept > written.count / 3 && kept < written.count - 3, "\(label): \(kept) of \(written.count)")
+            }
+        }
+
+        // The file changed after it was parsed: longer, or replaced by a copy of itself.
+        let path = dir + "/rows.csv"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(roster(quoteAt: nil, delimiter: ",", bom: false)))
+        func spillOf(_ path: String) throws -> BatchSpill.Text {
+            var reader = try TableFileReader(path: path)
+            let writer = try #require(BatchSpill.Writer(path: dir + "/changed.batches"))
+            try reader.readBatches(of: 500, keeping: { $0.ordinal > 1 || $0.isBlankLine }) { writer.write($0) }
+            #expect(writer.finish())
+            return BatchSpill.Text(path: path, identity: try #require(reader.facts.identity), delimiter: 0x2C)
+        }
+        func readBack(_ text: BatchSpill.Text) -> ReadError? {
+            do {
+                let spill = try BatchSpill.Reader(path: dir + "/changed.batches", source: "rows.csv", text: text)
+                while try spill.next() != nil {}
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(readBack(try spillOf(path)) == nil)
+        var text = try spillOf(path)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("\n".utf8))
+        handle.closeFile()
+        let longer = readBack(text)
+        #expect(longer?.description.contains("rows.csv") == true && longer?.description.contains("改动或替换") == true)
+        text = try spillOf(path)
+        try FileManager.default.copyItem(atPath: path, toPath: dir + "/copy.csv")
+        #expect(rename(dir + "/copy.csv", path) == 0)
+        #expect(readBack(text)?.description.contains("改动或替换") == true)
+        // A file that is not laid out as the batches say (here: one byte more at its start, under
+        // its own identity) is found out by its delimiters and line ends, and refused.
+        text = try spillOf(path)
+        let original = try #require(FileManager.default.contents(atPath: path))
+        _ = FileManager.default.createFile(atPath: dir + "/shifted.csv", contents: Data([0x41]) + original)
+        let shifted = try RegularFile.openForReading(dir + "/shifted.csv")
+        let shiftedText = BatchSpill.Text(path: dir + "/shifted.csv", identity: try #require(FileIdentity(fd: shifted)), delimiter: 0x2C)
+        close(shifted)
+        #expect(readBack(shiftedText)?.description.contains("改动或替换") == true)
+    }
+
     @Test("a spill read back gives its pages back as it goes, and every batch still reads as written")
     func spillReleasedAsRead() throws {
         let dir = TestSupport.temporaryDirectory()
@@ -222,7 +334,8 @@ struct ReadingTests {
         TestSupport.write(text, to: path)
         var reader = try TableFileReader(path: path)
         var written = 0, writtenFields = 0
-        let writer = try #require(BatchSpill.Writer(path: dir + "/rows.batches"))
+        // Stored with their bytes, as a file with quotes is: this is about the spill's own pages.
+        let writer = try #require(BatchSpill.Writer(path: dir + "/rows.batches", storesText: true))
         try reader.readBatches(of: 1_024, keeping: { $0.isBlankLine || $0.ordinal > 1 }) { batch in
             writer.write(batch)
             written += batch.count
@@ -295,7 +408,8 @@ struct ReadingTests {
                 let writer = try #require(BatchSpill.Writer(path: dir + "/part2.batches"))
                 try second.readLastPart(of: 7, from: i + 1, stopWhen: { false }) { writer.write($0) }
                 #expect(writer.finish())
-                let spill = try BatchSpill.Reader(path: dir + "/part2.batches", source: "rows.csv", offset: end)
+                let text = BatchSpill.Text(path: path, identity: try #require(second.facts.identity), delimiter: 0x2C)
+                let spill = try BatchSpill.Reader(path: dir + "/part2.batches", source: "rows.csv", offset: end, text: text)
                 while let batch = try spill.next() { got += describe(batch) }
                 invalid += second.facts.invalidSequences
             } else {

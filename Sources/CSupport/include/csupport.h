@@ -56,6 +56,9 @@ typedef struct {
     int64_t fieldCount;
     /// 1 when every byte of every field is a space or tab.
     int64_t isBlank;
+    /// Where it starts in the file, when its bytes there are its fields as they are, joined
+    /// by the delimiter (no quote, nothing left out: see `rawKnown`); -1 otherwise.
+    int64_t rawStart;
 } schoolstat_csv_entry;
 
 /// What libcsv's callbacks collect between two drains: field bytes back to back,
@@ -79,6 +82,13 @@ typedef struct {
     /// 0 when no field of the chunk being parsed can hold a line end (the chunk has no
     /// quote character and does not start inside a quoted field): fields are not searched for one.
     int fieldsMayHoldLineEnds;
+    /// 1 while every byte parsed is a field byte, a delimiter or a line end, each reported
+    /// (no quote seen): `rawOffset` is then the file offset of the next byte libcsv reports,
+    /// and each entry's `rawStart` where it begins. Set by the reader, cleared for good at
+    /// the first chunk with a quote.
+    int rawKnown;
+    int64_t rawOffset;
+    int64_t openRawStart;
 } schoolstat_csv_sink;
 
 void schoolstat_csv_sink_init(schoolstat_csv_sink *sink);
@@ -90,6 +100,16 @@ void schoolstat_csv_field(void *data, size_t length, void *sink);
 void schoolstat_csv_record(int terminator, void *sink);
 /// libcsv's space test: no character is a space, so fields keep their spaces.
 int schoolstat_csv_no_space(unsigned char c);
+
+/// Rebuilds a batch's field bytes from the file's text: `raw` holds `rawCount` bytes from where
+/// the batch's first entry starts (`atEnd` when the file ends there), and 16 more that may be
+/// read. Each of the `entryCount` entries, in order, is a blank line (`fieldCounts[i]` -1) or a
+/// record of that many fields of the lengths `ends` gives (field end offsets, as in a batch),
+/// separated by `delimiter`; each ends with CR, LF or CR LF, the last one possibly with the end
+/// of the file. Field bytes go back to back into `out`, which has 16 bytes of room past the
+/// last. Returns 1, or 0 when the text is not laid out so (it is not what was parsed).
+int schoolstat_gather_fields(const uint8_t *raw, size_t rawCount, int atEnd, const int64_t *ends, const int64_t *fieldCounts,
+                             size_t entryCount, uint8_t delimiter, uint8_t *out);
 
 /// 1 when libcsv's own space handling could change the fields of these bytes, else 0: when a
 /// space or tab touches a delimiter, CR, LF, double quote or either end of the bytes (where

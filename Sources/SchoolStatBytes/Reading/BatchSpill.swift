@@ -28,12 +28,31 @@ public struct PartEnd: Equatable, Sendable {
 
 /// The batches of one file, written by the first pass and read back by the second.
 ///
-/// Each batch is stored as a header of five 64-bit counts, then the length of
-/// every field and the entries (line, lines spanned, field count, ordinal) as
-/// variable-length integers, then the field bytes as they are. Field ends and
-/// each record's first field are sums of what is stored, so the file is about
-/// the size of the text it came from.
+/// Each batch is stored as a header of six 64-bit numbers (five counts and the batch's
+/// position in the file, or -1), then the length of every field and the entries (line, lines
+/// spanned, field count, ordinal) as variable-length integers, then the field bytes as they
+/// are. Field ends and each record's first field are sums of what is stored.
+///
+/// A batch whose records lie in the file as they were parsed (UTF-8 without a quote: each
+/// field's bytes as they are, a delimiter between fields, a line end after each record; see
+/// `RecordBatch.rawStart`) is stored without its field bytes: the reader takes them from the
+/// file again, checking every delimiter and line end on the way, and that the file is the one
+/// read and unchanged. That is most batches of most files, and the spill is then a fifth of the
+/// file's size: every page written to it is one the system must find, which on a virtual
+/// machine can cost more than the copy into it.
 public enum BatchSpill {
+    /// The file a spill's batches were parsed from, for those stored without their bytes.
+    public struct Text: Sendable {
+        public init(path: String, identity: FileIdentity, delimiter: UInt8) {
+            self.path = path; self.identity = identity; self.delimiter = delimiter
+        }
+
+        public var path: String
+        /// The file as the first pass read it: the one the reader must find there, unchanged.
+        public var identity: FileIdentity
+        public var delimiter: UInt8
+    }
+
     /// Appends batches to the spill file on a thread of its own (the reading thread, which
     /// hands them over, is what a first pass waits for); `finish` says whether all of them
     /// were written.
@@ -44,8 +63,12 @@ public enum BatchSpill {
         private var failed = false
         private let stage = BoundedStage(label: "schoolstat.spill", capacity: 8)
 
-        public init?(path: String) {
+        /// Whether every batch is stored with its bytes, even one whose text the file holds as it is.
+        private let storesText: Bool
+
+        public init?(path: String, storesText: Bool = false) {
             self.path = path
+            self.storesText = storesText
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             guard fd >= 0 else { return nil }
         }
@@ -68,12 +91,13 @@ public enum BatchSpill {
 
         private func store(_ batch: RecordBatch) {
             guard !failed else { return }
-            // At most ten bytes a varint: one per field, four per entry; the header's five counts
+            // At most ten bytes a varint: one per field, four per entry; the header's six numbers
             // go first, filled in once the rest is encoded. Written through a pointer, not appended.
-            let bound = 40 + 10 * batch.ends.count + 40 * batch.entries.count
+            let bound = Self.headerBytes + 10 * batch.ends.count + 40 * batch.entries.count
             if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
+            let h = Self.headerBytes
             let (lengthBytes, entryBytes): (Int, Int) = scratch.withUnsafeMutableBufferPointer { out in
-                var p = 40
+                var p = h
                 @inline(__always) func varint(_ value: Int) {
                     var v = UInt64(bitPattern: Int64(value))
                     while v >= 0x80 {
@@ -91,7 +115,7 @@ public enum BatchSpill {
                         previousEnd = end
                     }
                 }
-                let lengthBytes = p - 40
+                let lengthBytes = p - h
                 var previousLine = 0, previousOrdinal = 0
                 batch.entries.withUnsafeBufferPointer { entries in
                     for e in entries {
@@ -105,16 +129,19 @@ public enum BatchSpill {
                         }
                     }
                 }
-                return (lengthBytes, p - 40 - lengthBytes)
+                return (lengthBytes, p - h - lengthBytes)
             }
-            let counts = [batch.entries.count, batch.ends.count, batch.bytes.count, lengthBytes, entryBytes]
-            scratch.withUnsafeMutableBytes { raw in
-                for (i, n) in counts.enumerated() { raw.storeBytes(of: Int64(n).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
+            let raw = storesText ? -1 : batch.rawStart
+            let counts = [batch.entries.count, batch.ends.count, batch.bytes.count, lengthBytes, entryBytes, raw]
+            scratch.withUnsafeMutableBytes { out in
+                for (i, n) in counts.enumerated() { out.storeBytes(of: Int64(n).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
             }
-            let used = 40 + lengthBytes + entryBytes
+            let used = h + lengthBytes + entryBytes
             failed = !(scratch.withUnsafeBytes { BufferedFile.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
-                       && batch.bytes.withUnsafeBytes { BufferedFile.writeAll(fd, $0) })
+                       && (raw >= 0 || batch.bytes.withUnsafeBytes { BufferedFile.writeAll(fd, $0) }))
         }
+
+        static let headerBytes = 48
     }
 
     /// Reads the batches back in the order they were written.
@@ -131,10 +158,16 @@ public enum BatchSpill {
         /// Added to every line number and record ordinal read: the second part of a file
         /// split in two was numbered as if it were a file of its own (see `PartEnd`).
         private let offset: PartEnd
+        /// The file the batches stored without their bytes are read from, opened at the first.
+        private let text: Text?
+        private var textFD: Int32 = -1
+        private var window: [UInt8] = []
+        private var counts: [Int64] = []
 
-        public init(path: String, source: String, offset: PartEnd = .start) throws(ReadError) {
+        public init(path: String, source: String, offset: PartEnd = .start, text: Text? = nil) throws(ReadError) {
             self.source = source
             self.offset = offset
+            self.text = text
             // Opened for writing too, which giving pages back needs; read-only where that is refused.
             var fd = open(path, O_RDWR)
             if fd < 0 { fd = open(path, O_RDONLY) }
@@ -142,27 +175,37 @@ public enum BatchSpill {
             self.fd = fd
         }
 
-        deinit { close(fd) }
+        deinit {
+            close(fd)
+            if textFD >= 0 { close(textFD) }
+        }
 
         /// The next batch, or nil at the end of the file.
         public func next() throws(ReadError) -> RecordBatch? {
-            var header = [Int64](repeating: 0, count: 5)
+            var header = [Int64](repeating: 0, count: 6)
             let got = header.withUnsafeMutableBytes { readFully($0) }
-            if got == 0 { return nil }
-            guard got == 40 else { throw Self.failure(source, "truncated batch header") }
+            if got == 0 {
+                try checkTextUnchanged()
+                return nil
+            }
+            guard got == Writer.headerBytes else { throw Self.failure(source, "truncated batch header") }
             let counts = header.map { Int(Int64(littleEndian: $0)) }
             let (entryCount, fieldCount, byteCount, lengthBytes, entryBytes) = (counts[0], counts[1], counts[2], counts[3], counts[4])
+            let rawStart = counts[5]
             // Counts no batch of this run could have (a damaged file) are refused before anything
             // is allocated for them: a batch is at most the part of a file read at once.
-            guard counts.allSatisfy({ $0 >= 0 && $0 <= Self.largestCount }) else { throw Self.failure(source, "bad batch header") }
+            guard counts[0..<5].allSatisfy({ $0 >= 0 && $0 <= Self.largestCount }), rawStart >= -1 else { throw Self.failure(source, "bad batch header") }
             // Read straight into arrays of their size, not zeroed first; whatever is short of it is an error.
             let scratch = [UInt8](unsafeUninitializedCapacity: lengthBytes + entryBytes) { buffer, count in
                 count = readFully(UnsafeMutableRawBufferPointer(buffer))
             }
-            let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, count in
-                count = scratch.count == lengthBytes + entryBytes ? readFully(UnsafeMutableRawBufferPointer(buffer)) : 0
+            guard scratch.count == lengthBytes + entryBytes else { throw Self.failure(source, "truncated batch") }
+            // A batch kept with its bytes has them next; one kept by position has them in the file,
+            // gathered once its fields and entries are known (with room for the gathering's last copy).
+            var bytes = [UInt8](unsafeUninitializedCapacity: byteCount + (rawStart >= 0 ? 16 : 0)) { buffer, count in
+                count = rawStart >= 0 ? byteCount : readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: byteCount))
             }
-            guard scratch.count == lengthBytes + entryBytes, bytes.count == byteCount else { throw Self.failure(source, "truncated batch") }
+            guard bytes.count == byteCount else { throw Self.failure(source, "truncated batch") }
 
             // Decoded into arrays of their final size through pointers; a stored count that does
             // not fit what was read makes the batch corrupt, never a crash.
@@ -213,8 +256,68 @@ public enum BatchSpill {
                 }
             }
             guard decoded else { throw Self.failure(source, "corrupt batch") }
+            if rawStart >= 0 {
+                guard (ends.last ?? 0) == byteCount else { throw Self.failure(source, "corrupt batch") }
+                try gather(into: &bytes, at: rawStart, ends: ends, entries: entries)
+            }
             release()
             return RecordBatch(bytes: bytes, ends: ends, entries: entries)
+        }
+
+        /// Fills `bytes` with the batch's fields from the file's text at `start`: at most one
+        /// delimiter per field and two bytes of line end per entry past the field bytes.
+        private func gather(into bytes: inout [UInt8], at start: Int, ends: [Int], entries: [RecordBatch.Entry]) throws(ReadError) {
+            guard let text else { throw Self.failure(source, "no text for a batch kept by position") }
+            if textFD < 0 {
+                let fd = try RegularFile.openForReading(text.path)
+                textFD = fd
+                try checkTextUnchanged()
+            }
+            let wanted = bytes.count + ends.count + 2 * entries.count
+            if window.count < wanted + 16 { window = [UInt8](repeating: 0, count: wanted + 16) }
+            counts.removeAll(keepingCapacity: true)
+            for e in entries { counts.append(Int64(e.fieldCount)) }
+            let got = try readText(count: wanted, at: start)
+            let laidOut = window.withUnsafeBufferPointer { raw in
+                ends.withUnsafeBufferPointer { ends in
+                    counts.withUnsafeBufferPointer { counts in
+                        bytes.withUnsafeMutableBufferPointer { out in
+                            // (Int is 64 bits wide wherever schoolstat builds; a batch of blank lines has no fields.)
+                            schoolstat_gather_fields(raw.baseAddress, got, got < wanted ? 1 : 0,
+                                                     UnsafeRawPointer(ends.baseAddress)?.assumingMemoryBound(to: Int64.self),
+                                                     counts.baseAddress, counts.count, text.delimiter, out.baseAddress)
+                        }
+                    }
+                }
+            }
+            guard laidOut == 1 else { throw Self.changed(source) }
+        }
+
+        /// Reads up to `count` bytes of the text at `offset` into the window; fewer only at its end.
+        private func readText(count: Int, at offset: Int) throws(ReadError) -> Int {
+            var got = 0
+            while got < count {
+                let n = window.withUnsafeMutableBytes { pread(textFD, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .ioFailure(path: source, reason: String(cString: strerror(errno)))
+                }
+                if n == 0 { break }
+                got += n
+            }
+            return got
+        }
+
+        /// The file the batches' text is read from must be the one parsed, as it was: checked
+        /// when it is opened and once every batch is read.
+        private func checkTextUnchanged() throws(ReadError) {
+            guard textFD >= 0, let text else { return }
+            guard FileIdentity(fd: textFD) == text.identity else { throw Self.changed(source) }
+        }
+
+        private static func changed(_ source: String) -> ReadError {
+            .ioFailure(path: source, reason: "文件在本次运行读取期间被改动或替换；请在文件写完、不再改动时重新运行 "
+                + "(the file was changed or replaced while this run was reading it; run again once nothing is writing to it)")
         }
 
         /// Each batch is read once: the pages behind what has been read are given back to the

@@ -75,6 +75,25 @@ extension SpecialFile {
     }
 }
 
+/// Which file an open descriptor reads, and its state then: size, last change of its contents
+/// and of its inode. A file read twice in one run (the pre-pass, then the main pass reading the
+/// text of batches it kept only the positions of) must still be this file, unchanged.
+public struct FileIdentity: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modified: [Int64]
+
+    public init?(fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = [Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec), Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec)]
+    }
+}
+
 public enum RegularFile {
     /// Opens `path` for reading when it is a regular file (a symbolic link to one included),
     /// without ever waiting: the open does not block on a named pipe, and anything but a regular

@@ -55,6 +55,8 @@ public struct FileFacts: Sendable {
     public var byteCount: Int = 0
     public var sha256: String = ""
     public var invalidSequences: Int = 0
+    /// The file as it was when its text was read (nil for a workbook).
+    public var identity: FileIdentity?
     /// What a worksheet holds that its values alone do not say (a formula without a stored
     /// result, a value merged down over several rows), in sheet order, for the run to report.
     /// Always empty for delimited text.
@@ -225,6 +227,10 @@ public struct TableFileReader: Sendable {
         if start > 0 && lseek(fd, off_t(start), SEEK_SET) < 0 {
             throw .ioFailure(path: facts.path, reason: String(cString: strerror(errno)))
         }
+        facts.identity = FileIdentity(fd: fd)
+        // UTF-8 goes to libcsv as it is in the file: the parser can say where each record is.
+        let asInFile = facts.encoding == .utf8 || facts.encoding == .utf8BOM
+        if asInFile && start > 0 { parser.trackRawOffsets(from: start) }
         var transcoder = try Transcoder(encoding: facts.encoding)
         defer { transcoder.close() }
         let digest = computesDigest ? BackgroundDigest() : nil
@@ -251,6 +257,7 @@ public struct TableFileReader: Sendable {
                     let skip = min(Self.bomLength(of: Array(chunk.prefix(4)), encoding: facts.encoding), n)
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[skip...])
                     first = false
+                    if asInFile { parser.trackRawOffsets(from: skip) }
                 }
                 transcoder.convert(chunk, final: final) { utf8 in
                     guard parseError == nil else { return }

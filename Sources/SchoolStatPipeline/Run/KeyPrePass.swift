@@ -127,7 +127,7 @@ extension ValidationRun {
         let spill: BatchSpill.Writer?
         let stage: KeyStage
         private let stopRequested = Atomic<Bool>(false)
-        private var outcome: Pending<(kept: Bool, invalidSequences: Int)?>!
+        private var outcome: Pending<(kept: Bool, invalidSequences: Int, identity: FileIdentity?)?>!
 
         init(reader: TableFileReader, from start: Int, spillPath: String, stage: KeyStage) {
             let spill = BatchSpill.Writer(path: spillPath)
@@ -146,12 +146,12 @@ extension ValidationRun {
                 }
                 stage.finish()
                 let kept = spill?.finish() ?? false
-                return read && !self.stopRequested.load(ordering: .relaxed) ? (kept, reader.facts.invalidSequences) : nil
+                return read && !self.stopRequested.load(ordering: .relaxed) ? (kept, reader.facts.invalidSequences, reader.facts.identity) : nil
             }
         }
 
         /// Waits for the part to be read; nil when it could not be read to the end.
-        func wait() -> (kept: Bool, invalidSequences: Int)? {
+        func wait() -> (kept: Bool, invalidSequences: Int, identity: FileIdentity?)? {
             outcome.value
         }
 
@@ -224,7 +224,8 @@ extension ValidationRun {
             if let end, let second {
                 let part = second.wait()
                 for (u, finder) in finders.enumerated() { finder.absorb(second.stage.finders[u], offset: end) }
-                if let part, part.kept, kept {
+                // Both parts read the same file, unchanged (their batches may be read back from it).
+                if let part, part.kept, kept, part.identity == reader.facts.identity {
                     pass.spills.append((second.spill!.path, end))
                     pass.facts.invalidSequences += part.invalidSequences
                 } else {

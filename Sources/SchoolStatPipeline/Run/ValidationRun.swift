@@ -446,7 +446,9 @@ public final class ValidationRun: FindingSink {
                 var facts: FileFacts
                 if let first = firstPasses[plan.index], !first.spills.isEmpty {
                     var spills: [BatchSpill.Reader] = []
-                    for part in first.spills { spills.append(try BatchSpill.Reader(path: part.path, source: plan.input.display, offset: part.offset)) }
+                    // Batches kept by position are read back from the file the pre-pass parsed.
+                    let text = first.facts.identity.map { BatchSpill.Text(path: plan.reader.facts.path, identity: $0, delimiter: plan.reader.facts.dialect.delimiter) }
+                    for part in first.spills { spills.append(try BatchSpill.Reader(path: part.path, source: plan.input.display, offset: part.offset, text: text)) }
                     try validator.run(spills: spills)
                     for part in first.spills { unlink(part.path) }
                     facts = first.facts

@@ -144,6 +144,11 @@ public struct RecordBatch: Sendable {
     /// Blank lines as entries with no fields (`fieldCount` -1) and ordinal 0.
     public private(set) var entries: [Entry] = []
     public var count: Int { entries.count }
+    /// Where the batch's first entry starts in the file, when the batch's entries lie there
+    /// one after the other as their fields, delimiters and line ends and nothing else (see
+    /// `CSVRecordParser.trackRawOffsets`); -1 otherwise. `BatchSpill` then stores no text for
+    /// it and reads it back from the file.
+    public private(set) var rawStart = -1
 
     public init() {
         bytes.reserveCapacity(1 << 17)
@@ -159,7 +164,13 @@ public struct RecordBatch: Sendable {
 
     public var isEmpty: Bool { count == 0 }
 
+    /// The batch's entries no longer follow one another in the file (one was left out).
+    public mutating func forgetRawStart() {
+        rawStart = -1
+    }
+
     public mutating func append(_ record: RawRecord) {
+        rawStart = -1
         let base = bytes.count
         let firstField = ends.count
         bytes.append(contentsOf: record.bytes)
@@ -184,16 +195,22 @@ public struct RecordBatch: Sendable {
             for i in 0..<fields { out[fieldBase + i] = Int(c.ends[firstField + i]) + shift }
         }
         let entryBase = entries.count
+        // The file position holds for the batch while every entry has one: they follow one
+        // another in the sink as in the file.
+        var raw = entryBase == 0 ? Int(firstEntry.rawStart) : rawStart
         entries.append(contentsOf: repeatElement(Entry(line: 0, lineCount: 0, ordinal: 0, firstField: 0, fieldCount: 0), count: range.count))
         entries.withUnsafeMutableBufferPointer { out in
             for (i, k) in range.enumerated() {
                 let e = c.entries[k]
+                if e.rawStart < 0 { raw = -1 }
                 out[entryBase + i] = (Int(e.line), Int(e.lineCount), Int(e.ordinal), fieldBase + Int(e.firstField) - firstField, Int(e.fieldCount))
             }
         }
+        rawStart = raw
     }
 
     public mutating func appendBlankLine(_ line: Int) {
+        rawStart = -1
         entries.append((line, 0, 0, ends.count, -1))
     }
 
@@ -222,6 +239,7 @@ public struct RecordBatch: Sendable {
     }
 
     public mutating func removeAll() {
+        rawStart = -1
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
@@ -304,9 +322,12 @@ public final class CSVRecordParser {
             let trims = schoolstat_csv_spaces_may_be_trimmed(bytes, chunk.count, delimiter) != 0
             csv_set_space_func(&parser, trims ? schoolstat_csv_no_space : nil)
             // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
-            collected.pointee.fieldsMayHoldLineEnds = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil ? 1 : 0
+            let quoted = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil
+            collected.pointee.fieldsMayHoldLineEnds = quoted ? 1 : 0
+            if quoted { collected.pointee.rawKnown = 0 }
         } else {
             collected.pointee.fieldsMayHoldLineEnds = 1
+            if collected.pointee.rawKnown != 0 && memchr(base, 0x22, chunk.count) != nil { collected.pointee.rawKnown = 0 }
         }
         let consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
         if let sink { drainEvents(sink) }
@@ -341,6 +362,16 @@ public final class CSVRecordParser {
     /// quoted text is open. A line end inside a quoted field leaves this false.
     public var isAtRecordStart: Bool {
         parser.pstate == 0 && parser.entry_pos == 0 && collected.pointee.recordOpen == 0
+    }
+
+    /// From here on, each record and blank line is given its offset in the file (the
+    /// `offset` of the next byte fed), for as long as every byte fed is a field byte as it is,
+    /// a delimiter or a line end: until the first chunk with a quote character. A batch of
+    /// such entries then knows where in the file its text is (`RecordBatch.rawStart`). Only for
+    /// bytes fed as they are in the file (UTF-8, not transcoded).
+    public func trackRawOffsets(from offset: Int) {
+        collected.pointee.rawKnown = 1
+        collected.pointee.rawOffset = Int64(offset)
     }
 
     /// Physical lines and records completed so far.
@@ -387,7 +418,11 @@ public final class CSVRecordParser {
         }
         var i = 0
         while i < c.entryCount {
-            if !keep(summary(i)) { i += 1; continue }
+            if !keep(summary(i)) {
+                batch.forgetRawStart() // (when it has entries) they no longer follow one another
+                i += 1
+                continue
+            }
             // A run of accepted entries, no longer than what fills the batch.
             var end = i + 1
             while end < c.entryCount && batch.count + (end - i) < size && keep(summary(end)) { end += 1 }
