@@ -39,6 +39,36 @@ void schoolstat_csv_sink_free(schoolstat_csv_sink *sink) {
     memset(sink, 0, sizeof *sink);
 }
 
+/// Copies `n` bytes, reading and writing only those: most fields are a few bytes long, for
+/// which a call to memcpy costs more than the copy.
+static inline void copy_field(uint8_t *to, const uint8_t *from, size_t n) {
+    if (n > 32) {
+        memcpy(to, from, n);
+    } else if (n >= 16) {
+        uint8_t a[16], b[16];
+        memcpy(a, from, 16);
+        memcpy(b, from + n - 16, 16);
+        memcpy(to, a, 16);
+        memcpy(to + n - 16, b, 16);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, from, 8);
+        memcpy(&b, from + n - 8, 8);
+        memcpy(to, &a, 8);
+        memcpy(to + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, from, 4);
+        memcpy(&b, from + n - 4, 4);
+        memcpy(to, &a, 4);
+        memcpy(to + n - 4, &b, 4);
+    } else if (n > 0) {
+        to[0] = from[0];
+        to[n / 2] = from[n / 2];
+        to[n - 1] = from[n - 1];
+    }
+}
+
 void schoolstat_csv_field(void *data, size_t length, void *context) {
     schoolstat_csv_sink *sink = context;
     if (sink->failed) return;
@@ -46,11 +76,9 @@ void schoolstat_csv_field(void *data, size_t length, void *context) {
         sink->recordOpen = 1;
         sink->openFirstField = sink->endCount;
         sink->newlinesInRecord = 0;
+        // Where the record starts; where it ends is counted once it is complete.
         sink->openRawStart = sink->rawKnown ? sink->rawOffset : -1;
-    } else {
-        sink->rawOffset += 1; // the delimiter before this field
     }
-    sink->rawOffset += (int64_t)length;
     if (data && length > 0) {
         if (!grow((void **)&sink->bytes, &sink->byteCapacity, sink->byteCount + length, 1)) { sink->failed = 1; return; }
         // Only a quoted field holds line ends; memchr finds out quickly that most do not.
@@ -58,7 +86,7 @@ void schoolstat_csv_field(void *data, size_t length, void *context) {
             const unsigned char *p = data;
             for (size_t i = 0; i < length; i++) sink->newlinesInRecord += p[i] == '\n';
         }
-        memcpy(sink->bytes + sink->byteCount, data, length);
+        copy_field(sink->bytes + sink->byteCount, data, length);
         sink->byteCount += length;
     }
     if (!grow((void **)&sink->ends, &sink->endCapacity, sink->endCount + 1, sizeof *sink->ends)) { sink->failed = 1; return; }
@@ -78,7 +106,7 @@ void schoolstat_csv_record(int terminator, void *context) {
     int last = sink->lastTerminator;
     sink->lastTerminator = terminator;
     if (sink->failed) return;
-    // Where this line end is: the next byte after it.
+    // Where this line end is; the next byte is after it.
     int64_t at = sink->rawOffset;
     if (terminator != -1) sink->rawOffset += 1;
     if (!sink->recordOpen) {
@@ -108,9 +136,13 @@ void schoolstat_csv_record(int terminator, void *context) {
     }
     schoolstat_csv_entry *e = new_entry(sink);
     if (!e) return;
+    int64_t fields = (int64_t)sink->endCount - first;
+    int known = sink->rawKnown && sink->openRawStart >= 0;
     *e = (schoolstat_csv_entry){ .line = sink->nextLine, .lineCount = newlines + 1, .ordinal = sink->ordinal,
-                                 .firstField = first, .fieldCount = sink->endCount - first, .isBlank = blank,
-                                 .rawStart = sink->rawKnown ? sink->openRawStart : -1 };
+                                 .firstField = first, .fieldCount = fields, .isBlank = blank,
+                                 .rawStart = known ? sink->openRawStart : -1 };
+    // The record in the file: its field bytes, a delimiter between two fields, its line end.
+    if (known) sink->rawOffset = sink->openRawStart + ((int64_t)sink->byteCount - start) + (fields - 1) + (terminator == -1 ? 0 : 1);
     sink->nextLine += newlines + (terminator == -1 ? 0 : 1);
 }
 
@@ -163,25 +195,43 @@ void schoolstat_csv_sink_clear(schoolstat_csv_sink *sink) {
     sink->openFirstField = 0;
 }
 
-int schoolstat_gather_fields(const uint8_t *raw, size_t rawCount, int atEnd, const int64_t *ends, const int64_t *fieldCounts,
-                             size_t entryCount, uint8_t delimiter, uint8_t *out) {
-    size_t c = 0, field = 0;
-    int64_t previous = 0;
+int schoolstat_split_batch(const uint8_t *restrict raw, size_t rawCount, int atEnd, uint8_t delimiter,
+                           const int64_t *restrict entries, size_t entryCount,
+                           int64_t *restrict ends, size_t fieldCount, uint8_t *restrict out, size_t byteCount) {
+    // `out` has room for `rawCount` bytes and 16 more: a field goes to `out` at or before where it
+    // is in `raw` (the delimiters and line ends before it are left out), so each sixteen bytes
+    // copied as they are looked at fit, and only the total is checked, at the end.
+    size_t c = 0, f = 0, o = 0;
+#if defined(__SSE2__)
+    const __m128i d = _mm_set1_epi8((char)delimiter), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+#endif
     for (size_t e = 0; e < entryCount; e++) {
-        int64_t n = fieldCounts[e];
+        int64_t n = entries[5 * e + 4];
         for (int64_t j = 0; j < n; j++) {
-            int64_t end = ends[field++];
-            size_t length = (size_t)(end - previous);
-            if (end < previous || length > rawCount - c) return 0;
-            uint8_t *to = out + previous;
-            const uint8_t *from = raw + c;
-            // Most fields are short: sixteen bytes at a time, the last copy running past the
-            // field into room the next field (or the slack) overwrites.
-            for (size_t k = 0; k < length; k += 16) memcpy(to + k, from + k, 16);
-            c += length;
-            previous = end;
+            // The field runs to the next delimiter or line end (or the end of the text).
+            size_t b = c;
+#if defined(__SSE2__)
+            for (;;) {
+                if (b >= rawCount) { b = rawCount; break; }
+                __m128i v = _mm_loadu_si128((const __m128i *)(raw + b));
+                _mm_storeu_si128((__m128i *)(out + o + (b - c)), v);
+                int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+                if (hits) {
+                    b += (size_t)__builtin_ctz((unsigned)hits);
+                    if (b > rawCount) b = rawCount;
+                    break;
+                }
+                b += 16;
+            }
+#else
+            while (b < rawCount && raw[b] != delimiter && raw[b] != '\r' && raw[b] != '\n') { out[o + (b - c)] = raw[b]; b++; }
+#endif
+            o += b - c;
+            ends[f++] = (int64_t)o;
+            c = b;
+            // A delimiter after each field but the last; the last is followed by the line end.
             if (j + 1 < n) {
-                if (c >= rawCount || raw[c] != delimiter) return 0;
+                if (c == rawCount || raw[c] != delimiter) return 0;
                 c += 1;
             }
         }
@@ -199,5 +249,19 @@ int schoolstat_gather_fields(const uint8_t *raw, size_t rawCount, int atEnd, con
             return 0;
         }
     }
-    return 1;
+    return f == fieldCount && o == byteCount ? 1 : 0;
+}
+
+size_t schoolstat_line_end(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (hits) return i + (size_t)__builtin_ctz((unsigned)hits) + 1;
+    }
+#endif
+    for (; i < n; i++) if (p[i] == '\r' || p[i] == '\n') return i + 1;
+    return n;
 }

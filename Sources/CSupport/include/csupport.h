@@ -101,15 +101,22 @@ void schoolstat_csv_record(int terminator, void *sink);
 /// libcsv's space test: no character is a space, so fields keep their spaces.
 int schoolstat_csv_no_space(unsigned char c);
 
-/// Rebuilds a batch's field bytes from the file's text: `raw` holds `rawCount` bytes from where
-/// the batch's first entry starts (`atEnd` when the file ends there), and 16 more that may be
-/// read. Each of the `entryCount` entries, in order, is a blank line (`fieldCounts[i]` -1) or a
-/// record of that many fields of the lengths `ends` gives (field end offsets, as in a batch),
-/// separated by `delimiter`; each ends with CR, LF or CR LF, the last one possibly with the end
-/// of the file. Field bytes go back to back into `out`, which has 16 bytes of room past the
-/// last. Returns 1, or 0 when the text is not laid out so (it is not what was parsed).
-int schoolstat_gather_fields(const uint8_t *raw, size_t rawCount, int atEnd, const int64_t *ends, const int64_t *fieldCounts,
-                             size_t entryCount, uint8_t delimiter, uint8_t *out);
+/// The index just past the first CR or LF of the `n` bytes at `p`; `n` when there is none.
+size_t schoolstat_line_end(const uint8_t *p, size_t n);
+
+/// Rebuilds a batch kept by its place in the file (`BatchSpill`) from the file's text: `raw`
+/// holds `rawCount` bytes from where the batch's first entry starts (`atEnd` when the file ends
+/// there), and 16 more that may be read. Each of the `entryCount` entries, in order (five
+/// integers each, as a batch keeps them: line, lines, ordinal, first field, field count), is a
+/// blank line (field count -1) or a record of that many fields separated by `delimiter`, none
+/// holding a delimiter or line end; each ends with CR, LF or CR LF, the last one possibly with
+/// the end of the file. The fields' bytes go back to back into `out` (`byteCount` of them; it
+/// has room for `rawCount` + 16) and their end offsets into `ends` (room for `fieldCount`, the
+/// sum of the entries' field counts). Returns 1, or 0 when the text is not laid out so (it is
+/// not what was parsed).
+int schoolstat_split_batch(const uint8_t *raw, size_t rawCount, int atEnd, uint8_t delimiter,
+                           const int64_t *entries, size_t entryCount,
+                           int64_t *ends, size_t fieldCount, uint8_t *out, size_t byteCount);
 
 /// 1 when libcsv's own space handling could change the fields of these bytes, else 0: when a
 /// space or tab touches a delimiter, CR, LF, double quote or either end of the bytes (where

@@ -96,6 +96,8 @@ public enum BatchSpill {
             let bound = Self.headerBytes + 10 * batch.ends.count + 40 * batch.entries.count
             if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
             let h = Self.headerBytes
+            // A batch kept by position needs no field lengths either: the file's delimiters give them.
+            let raw = storesText ? -1 : batch.rawStart
             let (lengthBytes, entryBytes): (Int, Int) = scratch.withUnsafeMutableBufferPointer { out in
                 var p = h
                 @inline(__always) func varint(_ value: Int) {
@@ -109,10 +111,12 @@ public enum BatchSpill {
                     p += 1
                 }
                 var previousEnd = 0
-                batch.ends.withUnsafeBufferPointer { ends in
-                    for end in ends {
-                        varint(end - previousEnd)
-                        previousEnd = end
+                if raw < 0 {
+                    batch.ends.withUnsafeBufferPointer { ends in
+                        for end in ends {
+                            varint(end - previousEnd)
+                            previousEnd = end
+                        }
                     }
                 }
                 let lengthBytes = p - h
@@ -131,7 +135,6 @@ public enum BatchSpill {
                 }
                 return (lengthBytes, p - h - lengthBytes)
             }
-            let raw = storesText ? -1 : batch.rawStart
             let counts = [batch.entries.count, batch.ends.count, batch.bytes.count, lengthBytes, entryBytes, raw]
             scratch.withUnsafeMutableBytes { out in
                 for (i, n) in counts.enumerated() { out.storeBytes(of: Int64(n).littleEndian, toByteOffset: 8 * i, as: Int64.self) }
@@ -162,7 +165,6 @@ public enum BatchSpill {
         private let text: Text?
         private var textFD: Int32 = -1
         private var window: [UInt8] = []
-        private var counts: [Int64] = []
 
         public init(path: String, source: String, offset: PartEnd = .start, text: Text? = nil) throws(ReadError) {
             self.source = source
@@ -201,42 +203,22 @@ public enum BatchSpill {
             }
             guard scratch.count == lengthBytes + entryBytes else { throw Self.failure(source, "truncated batch") }
             // A batch kept with its bytes has them next; one kept by position has them in the file,
-            // gathered once its fields and entries are known (with room for the gathering's last copy).
-            var bytes = [UInt8](unsafeUninitializedCapacity: byteCount + (rawStart >= 0 ? 16 : 0)) { buffer, count in
+            // gathered once its entries are known, into room for as much text as is read for them
+            // (see `gather`) and sixteen bytes more.
+            let room = rawStart >= 0 ? byteCount + fieldCount + 2 * entryCount + 16 : byteCount
+            var bytes = [UInt8](unsafeUninitializedCapacity: room) { buffer, count in
                 count = rawStart >= 0 ? byteCount : readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: byteCount))
             }
             guard bytes.count == byteCount else { throw Self.failure(source, "truncated batch") }
 
             // Decoded into arrays of their final size through pointers; a stored count that does
-            // not fit what was read makes the batch corrupt, never a crash.
-            guard fieldCount <= lengthBytes, entryCount <= entryBytes else { throw Self.failure(source, "corrupt batch") }
+            // not fit what was read makes the batch corrupt, never a crash. The entries (after the
+            // lengths) first: a batch kept by position needs them to find its fields in the file.
+            guard fieldCount <= lengthBytes || (rawStart >= 0 && lengthBytes == 0), entryCount <= entryBytes else { throw Self.failure(source, "corrupt batch") }
             var decoded = true
-            var position = 0
-            let ends: [Int] = scratch.withUnsafeBufferPointer { buffer in
-                Array(unsafeUninitializedCapacity: fieldCount) { out, initialised in
-                    var end = 0
-                    for i in 0..<fieldCount {
-                        // Each field within the batch's bytes, after the one before; most lengths
-                        // are one byte.
-                        let length: Int
-                        if position < buffer.count, buffer[position] < 0x80 {
-                            length = Int(buffer[position])
-                            position += 1
-                        } else {
-                            guard let long = Self.varint(buffer, &position) else { decoded = false; break }
-                            length = long
-                        }
-                        guard length >= 0, length <= byteCount - end else { decoded = false; break }
-                        end += length
-                        out[i] = end
-                        initialised = i + 1
-                    }
-                    if decoded && (position != lengthBytes || end > byteCount) { decoded = false }
-                }
-            }
-            guard decoded else { throw Self.failure(source, "corrupt batch") }
             let entries: [RecordBatch.Entry] = scratch.withUnsafeBufferPointer { buffer in
                 Array(unsafeUninitializedCapacity: entryCount) { out, initialised in
+                    var position = lengthBytes
                     var line = offset.lines, ordinal = offset.records, firstField = 0
                     for i in 0..<entryCount {
                         guard let lineDelta = Self.varint(buffer, &position), let lineCount = Self.varint(buffer, &position),
@@ -256,41 +238,72 @@ public enum BatchSpill {
                 }
             }
             guard decoded else { throw Self.failure(source, "corrupt batch") }
+            let ends: [Int]
             if rawStart >= 0 {
-                guard (ends.last ?? 0) == byteCount else { throw Self.failure(source, "corrupt batch") }
-                try gather(into: &bytes, at: rawStart, ends: ends, entries: entries)
+                ends = try gather(into: &bytes, at: rawStart, fieldCount: fieldCount, entries: entries)
+            } else {
+                ends = scratch.withUnsafeBufferPointer { buffer in
+                    Array(unsafeUninitializedCapacity: fieldCount) { out, initialised in
+                        var position = 0
+                        var end = 0
+                        for i in 0..<fieldCount {
+                            // Each field within the batch's bytes, after the one before; most lengths
+                            // are one byte.
+                            let length: Int
+                            if position < lengthBytes, buffer[position] < 0x80 {
+                                length = Int(buffer[position])
+                                position += 1
+                            } else {
+                                guard let long = Self.varint(UnsafeBufferPointer(rebasing: buffer[0..<lengthBytes]), &position) else { decoded = false; break }
+                                length = long
+                            }
+                            guard length >= 0, length <= byteCount - end else { decoded = false; break }
+                            end += length
+                            out[i] = end
+                            initialised = i + 1
+                        }
+                        if decoded && (position != lengthBytes || end > byteCount) { decoded = false }
+                    }
+                }
+                guard decoded else { throw Self.failure(source, "corrupt batch") }
             }
             release()
             return RecordBatch(bytes: bytes, ends: ends, entries: entries)
         }
 
-        /// Fills `bytes` with the batch's fields from the file's text at `start`: at most one
-        /// delimiter per field and two bytes of line end per entry past the field bytes.
-        private func gather(into bytes: inout [UInt8], at start: Int, ends: [Int], entries: [RecordBatch.Entry]) throws(ReadError) {
-            guard let text else { throw Self.failure(source, "no text for a batch kept by position") }
+        /// A batch kept by position: its fields found in the file's text at `start` and copied
+        /// into `bytes` (whose count is the batch's), each record's fields, delimiters and line end
+        /// checked against its entry on the way; returns the field ends. The text read is at most
+        /// one delimiter per field and two bytes of line end per entry past the field bytes.
+        private func gather(into bytes: inout [UInt8], at start: Int, fieldCount: Int, entries: [RecordBatch.Entry]) throws(ReadError) -> [Int] {
+            guard let text, MemoryLayout<RecordBatch.Entry>.stride == 40 else { throw Self.failure(source, "no text for a batch kept by position") }
             if textFD < 0 {
                 let fd = try RegularFile.openForReading(text.path)
                 textFD = fd
                 try checkTextUnchanged()
             }
-            let wanted = bytes.count + ends.count + 2 * entries.count
+            let wanted = bytes.count + fieldCount + 2 * entries.count
             if window.count < wanted + 16 { window = [UInt8](repeating: 0, count: wanted + 16) }
-            counts.removeAll(keepingCapacity: true)
-            for e in entries { counts.append(Int64(e.fieldCount)) }
+            guard bytes.capacity >= wanted + 16 else { throw Self.failure(source, "batch buffer") }
             let got = try readText(count: wanted, at: start)
-            let laidOut = window.withUnsafeBufferPointer { raw in
-                ends.withUnsafeBufferPointer { ends in
-                    counts.withUnsafeBufferPointer { counts in
+            var laidOut: Int32 = 0
+            let ends = [Int](unsafeUninitializedCapacity: fieldCount) { endsOut, initialised in
+                laidOut = window.withUnsafeBufferPointer { raw in
+                    entries.withUnsafeBufferPointer { entries in
                         bytes.withUnsafeMutableBufferPointer { out in
-                            // (Int is 64 bits wide wherever schoolstat builds; a batch of blank lines has no fields.)
-                            schoolstat_gather_fields(raw.baseAddress, got, got < wanted ? 1 : 0,
-                                                     UnsafeRawPointer(ends.baseAddress)?.assumingMemoryBound(to: Int64.self),
-                                                     counts.baseAddress, counts.count, text.delimiter, out.baseAddress)
+                            // An entry is five Ints, an Int 64 bits wherever schoolstat builds (a batch of
+                            // blank lines has no fields).
+                            schoolstat_split_batch(raw.baseAddress, got, got < wanted ? 1 : 0, text.delimiter,
+                                                   UnsafeRawPointer(entries.baseAddress)?.assumingMemoryBound(to: Int64.self), entries.count,
+                                                   UnsafeMutableRawPointer(endsOut.baseAddress)?.assumingMemoryBound(to: Int64.self), fieldCount,
+                                                   out.baseAddress, out.count)
                         }
                     }
                 }
+                initialised = laidOut == 1 ? fieldCount : 0
             }
             guard laidOut == 1 else { throw Self.changed(source) }
+            return ends
         }
 
         /// Reads up to `count` bytes of the text at `offset` into the window; fewer only at its end.

@@ -324,18 +324,52 @@ public final class CSVRecordParser {
             // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
             let quoted = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil
             collected.pointee.fieldsMayHoldLineEnds = quoted ? 1 : 0
-            if quoted { collected.pointee.rawKnown = 0 }
         } else {
             collected.pointee.fieldsMayHoldLineEnds = 1
-            if collected.pointee.rawKnown != 0 && memchr(base, 0x22, chunk.count) != nil { collected.pointee.rawKnown = 0 }
         }
-        let consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
+        let consumed: Int
+        if tracksRaw && (parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil) {
+            consumed = feedLineByLine(chunk)
+        } else {
+            consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
+        }
+        fedOffset += consumed
         if let sink { drainEvents(sink) }
         if consumed != chunk.count {
             throw .parserFailure(path: "", reason: String(cString: csv_strerror(csv_error(&parser))))
         }
         if collected.pointee.failed != 0 { throw .parserFailure(path: "", reason: "内存不足 (out of memory)") }
         try checkLimits()
+    }
+
+    /// A chunk with a quote character, while records' file offsets are tracked: parsed a line at
+    /// a time, so that only the records holding a quote (or inside a quoted line break) lose
+    /// their offset. After each line end that leaves no record or field open, the next byte's
+    /// offset is known again. When fewer than half of a chunk's entries keep their offset (a
+    /// file that quotes most records), the rest of the file is parsed chunk by chunk, without.
+    private func feedLineByLine(_ chunk: UnsafeRawBufferPointer) -> Int {
+        let base = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let entriesBefore = collected.pointee.entryCount
+        var start = 0
+        while start < chunk.count {
+            let end = start + schoolstat_line_end(base + start, chunk.count - start)
+            if parser.quoted != 0 || memchr(base + start, 0x22, end - start) != nil { collected.pointee.rawKnown = 0 }
+            let n = csv_parse(&parser, base + start, end - start, schoolstat_csv_field, schoolstat_csv_record, collected)
+            if n != end - start { return start + n }
+            start = end
+            if collected.pointee.rawKnown == 0 && isAtRecordStart {
+                collected.pointee.rawKnown = 1
+                collected.pointee.rawOffset = Int64(fedOffset + end)
+            }
+        }
+        let c = collected.pointee
+        var kept = 0
+        for i in entriesBefore..<c.entryCount where c.entries[i].rawStart >= 0 { kept += 1 }
+        if 2 * kept < c.entryCount - entriesBefore {
+            tracksRaw = false
+            collected.pointee.rawKnown = 0
+        }
+        return chunk.count
     }
 
     /// Stops at a value, or an open record, past the limits: libcsv's field buffer and the
@@ -365,14 +399,20 @@ public final class CSVRecordParser {
     }
 
     /// From here on, each record and blank line is given its offset in the file (the
-    /// `offset` of the next byte fed), for as long as every byte fed is a field byte as it is,
-    /// a delimiter or a line end: until the first chunk with a quote character. A batch of
-    /// such entries then knows where in the file its text is (`RecordBatch.rawStart`). Only for
-    /// bytes fed as they are in the file (UTF-8, not transcoded).
+    /// `offset` of the next byte fed) when its bytes there are its fields as they are, a
+    /// delimiter between two and its line end: every record but those with a quote character
+    /// (see `feedLineByLine`). A batch of such entries then knows where in the file its text is
+    /// (`RecordBatch.rawStart`). Only for bytes fed as they are in the file (UTF-8, not transcoded).
     public func trackRawOffsets(from offset: Int) {
+        tracksRaw = true
+        fedOffset = offset
         collected.pointee.rawKnown = 1
         collected.pointee.rawOffset = Int64(offset)
     }
+
+    /// Whether records' file offsets are tracked, and the offset of the next byte fed.
+    private var tracksRaw = false
+    private var fedOffset = 0
 
     /// Physical lines and records completed so far.
     public var linesRead: Int { Int(collected.pointee.nextLine) - 1 }
