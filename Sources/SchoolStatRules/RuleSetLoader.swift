@@ -23,18 +23,26 @@ public enum RuleSetLoader {
                                                         message: "规则目录不存在 (rules directory not found)；请用 --rules 指定 Rules/ 目录")])
         }
 
+        // Every file is read, hashed and parsed up front, on as many threads as there are cores
+        // (each file is a document of its own), and taken below in the order it is loaded, which
+        // is the order of `files` and of the errors.
+        let yamlNames: (String) -> [String] = { folder in
+            ((try? fm.contentsOfDirectory(atPath: (directory as NSString).appendingPathComponent(folder))) ?? [])
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { folder + "/" + $0 }
+        }
+        let prepared = PreparedFiles(directory: directory, relativePaths: ["vocabulary.yaml", "parameters.yaml"]
+                                        + yamlNames("packs") + yamlNames("profiles") + yamlNames("schemas"))
+        // The parsed trees are released on another thread once the rules are built from them.
+        defer { prepared.releaseInBackground() }
+
         func read(_ relative: String) -> (YAMLDocument, Node?)? {
-            let path = (directory as NSString).appendingPathComponent(relative)
-            guard fm.fileExists(atPath: path) else { return nil }
-            let doc = YAMLDocument(path: path)
-            guard let (text, bytes) = doc.readText() else {
-                errors += doc.errors
+            guard let file = prepared.take(relative) else { return nil }
+            guard let digest = file.digest else {
+                errors += file.document.errors
                 return nil
             }
-            var hasher = SHA256()
-            hasher.update(bytes)
-            files.append((path, hasher.finalHex()))
-            return (doc, doc.compose(text))
+            files.append((file.document.path, digest))
+            return (file.document, file.root)
         }
 
         var vocabulary = Vocabulary()
@@ -131,6 +139,69 @@ public enum RuleSetLoader {
         ruleSet.profiles = profiles
         ruleSet.profile = chosen?.name
         return ruleSet
+    }
+
+    /// Rule files read, hashed and parsed on several threads at once, each taken once.
+    private final class PreparedFiles: @unchecked Sendable {
+        struct File {
+            var document: YAMLDocument
+            /// The SHA-256 of its bytes; nil when it could not be read (its document says why).
+            var digest: String?
+            var root: Node?
+        }
+
+        private var files: [String: File] = [:]
+        private var kept: [File] = []
+
+        init(directory: String, relativePaths: [String]) {
+            // One slot per file, each written by one thread.
+            let results = Slots(UnsafeMutableBufferPointer<File?>.allocate(capacity: relativePaths.count))
+            results.buffer.initialize(repeating: nil)
+            defer { results.buffer.deallocate() }
+            DispatchQueue.concurrentPerform(iterations: relativePaths.count) { i in
+                let path = (directory as NSString).appendingPathComponent(relativePaths[i])
+                guard FileManager.default.fileExists(atPath: path) else { return }
+                let doc = YAMLDocument(path: path)
+                guard let (text, bytes) = doc.readText() else {
+                    results.buffer[i] = File(document: doc, digest: nil, root: nil)
+                    return
+                }
+                var hasher = SHA256()
+                hasher.update(bytes)
+                let digest = hasher.finalHex()
+                results.buffer[i] = File(document: doc, digest: digest, root: doc.compose(text))
+            }
+            for (i, relative) in relativePaths.enumerated() {
+                if let file = results.buffer[i] { files[relative] = file }
+            }
+            _ = results.buffer.deinitialize()
+        }
+
+        private struct Slots: @unchecked Sendable {
+            let buffer: UnsafeMutableBufferPointer<File?>
+            init(_ buffer: UnsafeMutableBufferPointer<File?>) { self.buffer = buffer }
+        }
+
+        private final class Trees: @unchecked Sendable {
+            var nodes: [Node?]
+            init(_ nodes: [Node?]) { self.nodes = nodes }
+        }
+
+        /// The file at `relative`, once; nil when there is none.
+        func take(_ relative: String) -> File? {
+            guard let file = files.removeValue(forKey: relative) else { return nil }
+            kept.append(file)
+            return file
+        }
+
+        /// Hands the parsed trees to another thread, which releases them: a tree of a few thousand
+        /// nodes takes as long to free as to build.
+        func releaseInBackground() {
+            let trees = Trees(kept.map(\.root) + files.values.map(\.root))
+            kept = []
+            files = [:]
+            DispatchQueue.global().async { trees.nodes = [] }
+        }
     }
 
     private static func loadVocabulary(_ doc: YAMLDocument, _ root: Node?) -> Vocabulary {
