@@ -1,6 +1,12 @@
 // Bytes (writing): SHA-256 of input and rule files for the run summary, computed while reading,
 // by OpenSSL's libcrypto (Debian's libssl-dev), which uses the CPU's SHA instructions when it has them.
 import CLibCrypto
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Incremental SHA-256 (FIPS 180-4) through libcrypto's EVP interface. Not copyable: a copy
 /// would share the one digest state libcrypto holds.
@@ -48,20 +54,52 @@ public struct SHA256: ~Copyable {
     }
 }
 
-/// SHA-256 computed on its own thread: the reading thread hands over copies of the
-/// chunks it reads (at most four waiting) and gets the digest at the end.
-public final class BackgroundDigest: @unchecked Sendable {
-    public init() {}
-    private var hasher = SHA256()
-    private let stage = BoundedStage(label: "schoolstat.digest", capacity: 4)
+/// SHA-256 and size of a whole file, computed by a thread of its own that reads the file itself
+/// from its start while the caller parses it: the reading threads neither copy chunks for it nor,
+/// when a file is parsed in two parts, read the second part again for it.
+public final class FileDigest: @unchecked Sendable {
+    private let fd: Int32
+    private let stopped = Atomic<Bool>(false)
+    private var result: Pending<(hex: String, bytes: Int)?>!
 
-    public func update(_ chunk: UnsafeRawBufferPointer) {
-        let copy = [UInt8](chunk)
-        stage.submit { copy.withUnsafeBytes { self.hasher.update($0) } }
+    /// Starts on a duplicate of `fd` (the caller may close its own); nil when it cannot be had.
+    public init?(fd: Int32) {
+        let copy = dup(fd)
+        guard copy >= 0 else { return nil }
+        self.fd = copy
+        result = Pending(name: "schoolstat-digest") { [self] in
+            var hasher = SHA256()
+            let size = 1 << 20
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            defer { buffer.deallocate() }
+            var total = 0
+            while !stopped.load(ordering: .relaxed) {
+                let n = pread(copy, buffer, size, off_t(total))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return nil
+                }
+                if n == 0 { return (hasher.finalHex(), total) }
+                hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
+                total += n
+            }
+            return nil
+        }
     }
 
-    /// Waits for the chunks handed over so far and returns the digest.
-    public func finalHex() -> String {
-        stage.drain { hasher.finalHex() }
+    deinit {
+        stopped.store(true, ordering: .relaxed)
+        _ = result.value
+        close(fd)
+    }
+
+    /// Waits for the whole file: its digest as 64 hex digits and its size; nil when it could not be read.
+    public func finish() -> (hex: String, bytes: Int)? {
+        result.value
+    }
+
+    /// Stops reading (the caller stopped before the end).
+    public func cancel() {
+        stopped.store(true, ordering: .relaxed)
     }
 }

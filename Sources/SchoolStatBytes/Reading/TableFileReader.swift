@@ -233,7 +233,9 @@ public struct TableFileReader: Sendable {
         if asInFile && start > 0 { parser.trackRawOffsets(from: start) }
         var transcoder = try Transcoder(encoding: facts.encoding)
         defer { transcoder.close() }
-        let digest = computesDigest ? BackgroundDigest() : nil
+        // The file's digest and size, from a thread reading the whole file by itself.
+        let digest = computesDigest ? FileDigest(fd: fd) : nil
+        defer { digest?.cancel() }
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         var total = start
         var first = start == 0
@@ -252,7 +254,6 @@ public struct TableFileReader: Sendable {
             let final = n == 0
             buffer.withUnsafeBytes { raw in
                 var chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                digest?.update(chunk)
                 if first {
                     let skip = min(Self.bomLength(of: Array(chunk.prefix(4)), encoding: facts.encoding), n)
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[skip...])
@@ -276,14 +277,18 @@ public struct TableFileReader: Sendable {
             if stopWhen() { return false }
         }
         // The rest of the file is another reader's to parse; the digest and byte count are of the whole file.
-        while stopped {
-            let n = try readChunk(fd, into: &buffer, count: buffer.count)
-            if n == 0 { break }
-            buffer.withUnsafeBytes { raw in digest?.update(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
-            total += n
+        if let digest {
+            guard let (hex, bytes) = digest.finish() else {
+                throw .ioFailure(path: facts.path, reason: "计算校验值时读取失败 (the file could not be read for its SHA-256)")
+            }
+            facts.sha256 = hex
+            facts.byteCount = bytes
+        } else if stopped {
+            var st = stat()
+            facts.byteCount = fstat(fd, &st) == 0 ? Int(st.st_size) : total
+        } else {
+            facts.byteCount = total
         }
-        facts.byteCount = total
-        if let digest { facts.sha256 = digest.finalHex() }
         facts.invalidSequences = transcoder.invalidSequences
         return stopped
     }
