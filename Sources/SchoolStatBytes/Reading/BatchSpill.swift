@@ -35,11 +35,12 @@ public struct PartEnd: Equatable, Sendable {
 ///
 /// A batch whose records lie in the file as they were parsed (UTF-8 without a quote: each
 /// field's bytes as they are, a delimiter between fields, a line end after each record; see
-/// `RecordBatch.rawStart`) is stored without its field bytes: the reader takes them from the
-/// file again, checking every delimiter and line end on the way, and that the file is the one
-/// read and unchanged. That is most batches of most files, and the spill is then a fifth of the
-/// file's size: every page written to it is one the system must find, which on a virtual
-/// machine can cost more than the copy into it.
+/// `RecordBatch.rawStart`) is stored without its field lengths and bytes: the reader takes its
+/// text from the file again and splits it at the delimiters, checking each record's fields and
+/// line end on the way, and that the file is the one read and unchanged. That is most batches
+/// of most files, and the spill is then a few bytes a row instead of the file's size: every page
+/// written to it is one the system must find, which on a virtual machine can cost more than the
+/// copy into it.
 public enum BatchSpill {
     /// The file a spill's batches were parsed from, for those stored without their bytes.
     public struct Text: Sendable {

@@ -314,6 +314,8 @@ public final class CSVRecordParser {
     /// Parses a chunk of UTF-8 bytes.
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(ReadError) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        // A quoted field begun in an earlier chunk, or a quote character in this one.
+        let quoted = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil
         if looksAtChunks {
             let bytes = base.assumingMemoryBound(to: UInt8.self)
             // libcsv drops spaces around unquoted fields unless its space test, called for every
@@ -321,14 +323,13 @@ public final class CSVRecordParser {
             // the same with libcsv's own inline test.
             let trims = schoolstat_csv_spaces_may_be_trimmed(bytes, chunk.count, delimiter) != 0
             csv_set_space_func(&parser, trims ? schoolstat_csv_no_space : nil)
-            // Only a quoted field holds a line end: one begun in an earlier chunk, or one begun here.
-            let quoted = parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil
+            // Only a quoted field holds a line end.
             collected.pointee.fieldsMayHoldLineEnds = quoted ? 1 : 0
         } else {
             collected.pointee.fieldsMayHoldLineEnds = 1
         }
         let consumed: Int
-        if tracksRaw && (parser.quoted != 0 || memchr(base, 0x22, chunk.count) != nil) {
+        if tracksRaw && quoted {
             consumed = feedLineByLine(chunk)
         } else {
             consumed = csv_parse(&parser, base, chunk.count, schoolstat_csv_field, schoolstat_csv_record, collected)
