@@ -26,12 +26,14 @@ public enum RuleSetLoader {
         // Every file is read, hashed and parsed up front, on as many threads as there are cores
         // (each file is a document of its own), and taken below in the order it is loaded, which
         // is the order of `files` and of the errors.
+        // Each folder is listed once: what is prepared is what is loaded.
         let yamlNames: (String) -> [String] = { folder in
             ((try? fm.contentsOfDirectory(atPath: (directory as NSString).appendingPathComponent(folder))) ?? [])
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { folder + "/" + $0 }
         }
+        let packFiles = yamlNames("packs"), profileFiles = yamlNames("profiles"), schemaFiles = yamlNames("schemas")
         let prepared = PreparedFiles(directory: directory, relativePaths: ["vocabulary.yaml", "parameters.yaml"]
-                                        + yamlNames("packs") + yamlNames("profiles") + yamlNames("schemas"))
+                                        + packFiles + profileFiles + schemaFiles)
         // The parsed trees are released on another thread once the rules are built from them.
         defer { prepared.releaseInBackground() }
 
@@ -63,10 +65,9 @@ public enum RuleSetLoader {
         }
         var packs: [RulePack] = []
         var profiles: [Profile] = []
-        for (folder, isPack) in [("packs", true), ("profiles", false)] {
-            let dir = (directory as NSString).appendingPathComponent(folder)
-            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }).sorted() {
-                guard let (doc, root) = read(folder + "/" + name) else { continue }
+        for (relativePaths, isPack) in [(packFiles, true), (profileFiles, false)] {
+            for relative in relativePaths {
+                guard let (doc, root) = read(relative) else { continue }
                 if isPack {
                     if let pack = RulePackLoader.loadPack(doc, root) {
                         for v in pack.versions {
@@ -116,13 +117,12 @@ public enum RuleSetLoader {
         }
 
         var tables: [TableSchema] = []
-        let schemaDir = (directory as NSString).appendingPathComponent("schemas")
-        let names = ((try? fm.contentsOfDirectory(atPath: schemaDir)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-        if names.isEmpty {
-            errors.append(RuleFileError(location: SourceLocation(path: schemaDir, line: 1, column: 1), message: "没有找到表结构文件 schemas/*.yaml (no schema files)"))
+        if schemaFiles.isEmpty {
+            errors.append(RuleFileError(location: SourceLocation(path: (directory as NSString).appendingPathComponent("schemas"), line: 1, column: 1),
+                                        message: "没有找到表结构文件 schemas/*.yaml (no schema files)"))
         }
-        for name in names {
-            guard let (doc, root) = read("schemas/" + name) else { continue }
+        for relative in schemaFiles {
+            guard let (doc, root) = read(relative) else { continue }
             if let table = SchemaLoader(document: doc, vocabulary: vocabulary, parameters: parameters).load(root) {
                 if let other = tables.first(where: { $0.name == table.name }) {
                     doc.failAt(SourceLocation(path: doc.path, line: 1, column: 1), "表名 \(table.name) 已在 \(other.path) 中定义 (table defined twice)")

@@ -84,8 +84,8 @@ typedef struct {
     int fieldsMayHoldLineEnds;
     /// 1 while every byte parsed is a field byte, a delimiter or a line end, each reported
     /// (no quote seen): `rawOffset` is then the file offset of the next byte libcsv reports,
-    /// and each entry's `rawStart` where it begins. Set by the reader, cleared for good at
-    /// the first chunk with a quote.
+    /// and each entry's `rawStart` where it begins. Set by the reader (`CSVRecordParser`),
+    /// cleared for a line with a quote and set again after the next line end outside quotes.
     int rawKnown;
     int64_t rawOffset;
     int64_t openRawStart;

@@ -82,7 +82,9 @@ public struct FileIdentity: Equatable, Sendable {
     public var device: UInt64
     public var inode: UInt64
     public var size: Int64
-    public var modified: [Int64]
+    /// When its contents last changed, and when its inode did (which no one can set back), in nanoseconds.
+    public var modified: Int64
+    public var changed: Int64
 
     public init?(fd: Int32) {
         var st = stat()
@@ -90,7 +92,8 @@ public struct FileIdentity: Equatable, Sendable {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)
-        modified = [Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec), Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec)]
+        modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        changed = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
     }
 }
 

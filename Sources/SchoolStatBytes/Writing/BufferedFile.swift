@@ -12,8 +12,8 @@ import SchoolStatModel
 ///
 /// A file opened `bypassingCache` (a run's large outputs: clean rows, rejected rows, both
 /// ledgers) is written in whole blocks of 1 MiB straight to the disk (O_DIRECT), past the
-/// system's page cache, and only its last partial block through the cache. Every page a cached write fills is one the system has to find, and on a virtual
-/// machine whose host takes back the memory its guest frees, finding it costs several times the
+/// system's page cache, and only its last partial block through the cache. Every page a cached
+/// write fills is one the system has to find, and on a virtual machine whose host takes back the memory its guest frees, finding it costs several times the
 /// copy into it: writing the 4,000,000-row roster's gigabyte of outputs through the cache took
 /// seconds of system time. Where the file system refuses direct writes, the file is written
 /// through the cache as any other.
