@@ -26,6 +26,15 @@ struct SchoolStat: AsyncParsableCommand {
     /// Usage mistakes exit with 2, as documented, rather than ArgumentParser's 64.
     static func main() async {
         do {
+            // `schoolstat validate …`, the nightly job's command, is parsed by its own command
+            // alone: building the whole tree of subcommands looks up every one's arguments, a few
+            // milliseconds of every run. Anything it does not take (help, a mistake) is parsed
+            // again below, from the root, for the usual messages.
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if arguments.first == "validate", let validate = try? Validate.parse(Array(arguments.dropFirst())) {
+                try validate.run()
+                return
+            }
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()

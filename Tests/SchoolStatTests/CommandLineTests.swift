@@ -109,6 +109,15 @@ struct CommandLineTests {
         let threads = try schoolstat(["validate", TestSupport.samples, "--threads", "0"])
         #expect(threads.status == 2)
         #expect(threads.stderr.contains("--threads 应在 1 到 64 之间"))
+        // `validate` is parsed by itself first; what it does not take is parsed from the root,
+        // with the command's full name in the usage.
+        let unknown = try schoolstat(["validate", TestSupport.samples, "--no-such-option"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("schoolstat validate"))
+        let help = try schoolstat(["validate", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("schoolstat validate"))
+        #expect(help.stdout.contains("--out"))
     }
 
     @Test("exit 3 when an input cannot be read; the others are still validated")

@@ -93,6 +93,15 @@ struct PipelineTests {
         #expect(inputs["schools.csv"]?.encoding == "utf-8-bom")
     }
 
+    @Test("a run's id is its time in UTC to the second and a random number")
+    func runID() {
+        let id = ValidationRun.makeRunID(Date(timeIntervalSince1970: 1_727_733_600.9)) // 2024-09-30 22:00:00.9 UTC
+        #expect(id.hasPrefix("20240930T220000Z-"))
+        let suffix = id.dropFirst("20240930T220000Z-".count)
+        #expect((1...4).contains(suffix.count) && UInt32(suffix, radix: 16) != nil)
+        #expect(ValidationRun.makeRunID(Date(timeIntervalSince1970: 946_684_799)).hasPrefix("19991231T235959Z-"))
+    }
+
     @Test("clean output is canonical: ISO dates, plain decimals, yuan, enum keys, masked personal data")
     func canonicalForms() throws {
         let result = try TestSupport.validate([TestSupport.fixture("reading/title_row_traditional_headers.csv")])

@@ -519,12 +519,16 @@ public final class ValidationRun: FindingSink {
         options.inputs + [options.rulesDirectory] + [options.previous, options.waivers].compactMap { $0 }
     }
 
+    /// `20240930T220000Z-3f2a`: the time in UTC to the second, and a random number. Formatted
+    /// by hand: a DateFormatter loads the time zone data and ICU's formats, a millisecond or two.
     public static func makeRunID(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return f.string(from: date) + "-" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : String(n) }
+        let year = String(t.tm_year + 1900)
+        let day = String(repeating: "0", count: max(0, 4 - year.count)) + year + two(t.tm_mon + 1) + two(t.tm_mday)
+        return day + "T" + two(t.tm_hour) + two(t.tm_min) + two(t.tm_sec) + "Z-" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
     }
 }
 
