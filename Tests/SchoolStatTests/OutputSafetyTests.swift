@@ -236,15 +236,24 @@ struct OutputSafetyTests {
         #expect(FileManager.default.fileExists(atPath: run2 + "/clean/teachers.csv"))
     }
 
-    @Test("an output that cannot be written (the file size limit, as on a full disk) exits 4 and leaves nothing half-written")
-    func outputFailure() throws {
+    @Test("an output that cannot be written (the file size limit, as on a full disk) exits 4 and leaves nothing half-written",
+          arguments: [64, 3_072])
+    func outputFailure(limitKiB: Int) throws {
         let parent = TestSupport.temporaryDirectory()
-        // The shell ignores SIGXFSZ and limits files to 64 KiB; schoolstat inherits both, so its
-        // writes past the limit fail with EFBIG as they would with ENOSPC on a full disk.
-        let command = "ulimit -f 128; trap '' XFSZ; exec \"$0\" validate \"$1\" --rules \"$2\" --out \"$3\" --quiet"
+        // The samples' outputs pass 64 KiB while their first block is filling. A roster whose
+        // clean rows come to about 8 MiB fills whole blocks, written on the thread behind the
+        // file, before one of them passes 3 MiB.
+        var input = TestSupport.samples
+        if limitKiB > 64 {
+            input = TestSupport.temporaryDirectory() + "/teachers.csv"
+            RosterGenerator(rows: 50_000, seed: 3).writeTeachers(to: input)
+        }
+        // The shell ignores SIGXFSZ and limits the size of files; schoolstat inherits both, so
+        // its writes past the limit fail with EFBIG as they would with ENOSPC on a full disk.
+        let command = "ulimit -f \(limitKiB * 2); trap '' XFSZ; exec \"$0\" validate \"$1\" --rules \"$2\" --out \"$3\" --quiet"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command, TestSupport.binary, TestSupport.samples, TestSupport.rules, parent + "/out"]
+        process.arguments = ["-c", command, TestSupport.binary, input, TestSupport.rules, parent + "/out"]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -253,6 +262,7 @@ struct OutputSafetyTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 4, "\(message)")
         #expect(message.contains("无法写入"))
+        #expect(message.contains("teachers.csv"), "\(message)")
         #expect(entries(parent).isEmpty)
     }
 

@@ -1,6 +1,8 @@
 // Bytes (writing): a file written through a large buffer, handed to the disk as it grows and
 // synced on close; every output file goes through it.
 import CSupport
+import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,6 +19,11 @@ import SchoolStatModel
 /// copy into it: writing the 4,000,000-row roster's gigabyte of outputs through the cache took
 /// seconds of system time. Where the file system refuses direct writes, the file is written
 /// through the cache as any other.
+///
+/// A direct write waits for the disk, a millisecond or more for each block (much more when the
+/// disk is busy), so a full block is written on a thread of its own while the next one fills:
+/// at most `blocksBehind` blocks wait to be written, and the writer of rows waits only when the
+/// disk falls that far behind.
 public final class BufferedFile {
     public let path: String
     private var fd: Int32
@@ -37,6 +44,8 @@ public final class BufferedFile {
     /// What a direct write's address, length and file offset must be multiples of (a page
     /// covers every block size in use).
     private static let alignment = 4096
+    /// The thread writing a direct file's full blocks; nil for a file through the cache.
+    private let behind: WriteBehind?
 
     public init(path: String, append: Bool = false, bypassingCache: Bool = false) throws(WriteError) {
         self.path = path
@@ -58,6 +67,7 @@ public final class BufferedFile {
             throw WriteError(path: path, reason: String(cString: strerror(ENOMEM)))
         }
         storage = memory
+        behind = direct ? WriteBehind(fd: fd, path: path, blockSize: Self.directCapacity) : nil
         if append {
             written = max(0, Int(lseek(fd, 0, SEEK_END)))
             writebackStarted = written
@@ -110,13 +120,27 @@ public final class BufferedFile {
     /// Writes what is waiting: all of it through the cache; the whole blocks of it when direct,
     /// the rest staying for the next write or `close`.
     public func flush() {
+        catchUp()
         let n = isDirect ? count & ~(Self.alignment - 1) : count
         guard n > 0 else { return }
         write(first: n)
     }
 
-    /// The buffer is full: all of it goes out (a whole number of blocks).
-    private func drain() { write(first: count) }
+    /// The buffer is full: all of it goes out (a whole number of blocks), a direct file's on
+    /// the thread behind it while the next block fills.
+    private func drain() {
+        guard let behind, failure == nil, let next = behind.handOver(storage, count: count) else { return write(first: count) }
+        written += count
+        storage = next
+        count = 0
+    }
+
+    /// Waits for the blocks handed to the thread behind the file; what went wrong there becomes
+    /// the file's failure.
+    private func catchUp() {
+        guard let behind else { return }
+        if let problem = behind.wait(), failure == nil { failure = problem }
+    }
 
     private func write(first n: Int) {
         defer {
@@ -155,7 +179,7 @@ public final class BufferedFile {
     /// disk and closes; the file is complete when this returns.
     public func close() throws(WriteError) {
         if fd >= 0 {
-            flush()
+            flush() // after the blocks behind it
             if count > 0 && isDirect && !stopBypassing() && failure == nil {
                 failure = WriteError(path: path, reason: String(cString: strerror(errno)))
             }
@@ -168,7 +192,85 @@ public final class BufferedFile {
     }
 
     deinit {
+        _ = behind?.wait()
         if fd >= 0 { _ = Glibc.close(fd) }
         free(storage)
     }
+}
+
+/// A direct file's full blocks, written in order on a thread of their own: at most
+/// `blocksInFlight` wait, each in a buffer of its own, given back for filling once written.
+private final class WriteBehind: @unchecked Sendable {
+    private static let blocksInFlight = 2
+    private let queue = DispatchQueue(label: "schoolstat.write-behind")
+    private let room = DispatchSemaphore(value: blocksInFlight)
+    private let fd: Int32
+    private let path: String
+    private let blockSize: Int
+    /// Buffers written and free to fill again, and the first problem writing one (both shared
+    /// with the writing thread).
+    private let state = Mutex<(spare: [UncheckedPointer], failure: WriteError?)>(([], nil))
+
+    init(fd: Int32, path: String, blockSize: Int) {
+        self.fd = fd
+        self.path = path
+        self.blockSize = blockSize
+    }
+
+    /// Takes `count` bytes at `block` (a whole number of blocks) to write; gives a buffer to fill
+    /// next, or nil (the caller writing the bytes itself) when there is no memory for one.
+    /// Waits while `blocksInFlight` blocks are waiting.
+    func handOver(_ block: UnsafeMutableRawPointer, count: Int) -> UnsafeMutableRawPointer? {
+        room.wait()
+        var next = state.withLock { $0.spare.popLast()?.pointer }
+        if next == nil {
+            var memory: UnsafeMutableRawPointer?
+            if posix_memalign(&memory, 4096, blockSize) == 0 { next = memory }
+        }
+        guard let next else {
+            room.signal()
+            return nil
+        }
+        let written = UncheckedPointer(block)
+        queue.async { [self] in
+            if let problem = write(written.pointer, count) { state.withLock { if $0.failure == nil { $0.failure = problem } } }
+            state.withLock { $0.spare.append(written) }
+            room.signal()
+        }
+        return next
+    }
+
+    /// Waits until every block handed over is written; the first problem writing one, or nil.
+    func wait() -> WriteError? {
+        queue.sync {}
+        return state.withLock { $0.failure }
+    }
+
+    /// Writes the bytes, retrying short and interrupted writes; a file system that took the
+    /// direct open but not the write gets them, and the rest of the file, through the cache.
+    private func write(_ from: UnsafeMutableRawPointer, _ n: Int) -> WriteError? {
+        var offset = 0
+        var bypassing = true
+        while offset < n {
+            let got = Glibc.write(fd, from + offset, n - offset)
+            if got >= 0 { offset += got; continue }
+            if errno == EINTR { continue }
+            if bypassing && errno == EINVAL {
+                let flags = fcntl(fd, F_GETFL)
+                if flags >= 0, fcntl(fd, F_SETFL, flags & ~schoolstat_direct_flag()) == 0 { bypassing = false; continue }
+            }
+            return WriteError(path: path, reason: String(cString: strerror(errno)))
+        }
+        return nil
+    }
+
+    deinit {
+        state.withLock { for block in $0.spare { free(block.pointer) } }
+    }
+}
+
+/// A buffer's address handed to the writing thread, which alone uses it until it gives it back.
+private struct UncheckedPointer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
 }
