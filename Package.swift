@@ -60,10 +60,10 @@ let package = Package(
             providers: [.apt(["libfreexl-dev"])]
         ),
         // libpq from Debian's libpq-dev, the client psql and pg_dump use: the export to PostgreSQL.
+        // Its header only: the library is loaded when the export first needs it (CSupport).
         .systemLibrary(
             name: "CLibPQ",
             path: "Sources/CLibPQ",
-            pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
         // libcrypto from Debian's libssl-dev (OpenSSL): SHA-256 of input and rule files.
@@ -154,7 +154,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C interface itself, for the read-only, lock-free look at an existing file.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                "CLibPQ",
+                "CLibPQ", "CSupport",
             ],
             path: "Sources/SchoolStatHistory", swiftSettings: release
         ),

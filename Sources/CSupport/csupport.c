@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
 #include "csupport.h"
 
 #if defined(__linux__)
@@ -148,4 +149,14 @@ int schoolstat_may_hold_digit_run(const uint8_t *b, size_t n, size_t need) {
         p++;
     }
     return 0;
+}
+
+void schoolstat_name_thread(const char *name) {
+#if defined(__linux__)
+    char shortName[16];
+    snprintf(shortName, sizeof shortName, "%s", name);
+    pthread_setname_np(pthread_self(), shortName);
+#else
+    (void)name;
+#endif
 }

@@ -5,6 +5,7 @@
 // `schema`, which is schoolstat's, is taken out first. A password written in the target never
 // appears in a message: every text libpq returns is scrubbed of it.
 import CLibPQ
+import CSupport
 import Foundation
 
 /// Where an export to PostgreSQL connects, and into which schema.
@@ -66,6 +67,12 @@ public struct PostgresTarget: Sendable {
         guard RunExport.isIdentifier(target.schema) else {
             throw ExportError("模式名 \(target.schema) 只能由小写字母、数字和下划线组成", "schema name \(target.schema) must be lower-case letters, digits and underscores",
                               kind: .refused)
+        }
+        // libpq is loaded now, the first time it is needed.
+        if let problem = schoolstat_pq_load() {
+            let reason = String(cString: problem)
+            throw ExportError("无法加载 PostgreSQL 客户端库 libpq：\(reason)；请安装 libpq5（apt-get install libpq5）",
+                              "cannot load the PostgreSQL client library libpq: \(reason); install libpq5 (apt-get install libpq5)")
         }
         // libpq's own reading of the rest: an unknown parameter or a malformed URI is refused here,
         // before the run is read.

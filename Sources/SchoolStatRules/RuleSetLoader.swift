@@ -158,7 +158,7 @@ public enum RuleSetLoader {
             let results = Slots(UnsafeMutableBufferPointer<File?>.allocate(capacity: relativePaths.count))
             results.buffer.initialize(repeating: nil)
             defer { results.buffer.deallocate() }
-            DispatchQueue.concurrentPerform(iterations: relativePaths.count) { i in
+            Threads.forEach(relativePaths.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
                 let path = (directory as NSString).appendingPathComponent(relativePaths[i])
                 guard FileManager.default.fileExists(atPath: path) else { return }
                 let doc = YAMLDocument(path: path)
@@ -200,7 +200,7 @@ public enum RuleSetLoader {
             let trees = Trees(kept.map(\.root) + files.values.map(\.root))
             kept = []
             files = [:]
-            DispatchQueue.global().async { trees.nodes = [] }
+            if !Threads.start(name: "schoolstat-free", { trees.nodes = [] }) { trees.nodes = [] }
         }
     }
 

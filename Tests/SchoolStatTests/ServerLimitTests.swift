@@ -87,6 +87,21 @@ struct ServerLimitTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
     }
 
+    @Test("under an address-space ceiling a check ends at once: it never waits for a thread it cannot have",
+          arguments: [64, 192, 256, 512])
+    func ceilingNeverHangs(megabytes: Int) throws {
+        // Too small a ceiling ends the check by the failed allocation; a larger one leaves room for
+        // the check but not for every thread it would start, whose work it then does itself. (Where
+        // one ends and the other begins depends on the build.)
+        for _ in 0..<3 {
+            let started = Date()
+            let r = try TestSupport.runBinary(["check", Self.roster, "--rules", TestSupport.rules, "--format", "json",
+                                               "--memory-limit-mb", String(megabytes)], timeout: 20)
+            #expect(r.status != -1, "still running after 20 s under \(megabytes) MB")
+            #expect(Date().timeIntervalSince(started) < 20)
+        }
+    }
+
     @Test("past the answer's limit the workbook is left out with a note; an answer that cannot fit is refused with a message")
     func answerLimit() async throws {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.roster))

@@ -22,6 +22,14 @@ int schoolstat_direct_flag(void);
 /// For a file of the run's own that has been read and is not needed again. Returns 0 on success.
 int schoolstat_release_range(int fd, int64_t offset, int64_t length);
 
+/// Names the calling thread (its first 15 bytes), as a debugger and `top -H` show it.
+void schoolstat_name_thread(const char *name);
+
+/// Loads libpq (libpq.so.5) the first time it is asked, for the export to PostgreSQL: NULL once
+/// it is loaded, or why it could not be (the dynamic loader's message). schoolstat calls libpq's
+/// functions by their own names; they reach the library loaded here.
+const char *schoolstat_pq_load(void);
+
 /// 1 when the bytes hold a comma, double quote, LF or CR (a CSV field that needs quotes), else 0.
 int schoolstat_csv_needs_quotes(const uint8_t *bytes, size_t count);
 

@@ -18,18 +18,36 @@ public final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     private let window: Int
     private let work: (_ worker: Int, Input) -> Output
 
+    /// No worker thread could be started: each batch is transformed on the caller's thread, as
+    /// it is submitted, by worker 0.
+    private var inline = false
+
     /// Starts `threads` workers; `work` gets the worker's number, so it can keep per-worker state.
+    /// Workers the system gives no thread for are done without.
     public init(threads: Int, window: Int, work: @escaping (_ worker: Int, Input) -> Output) {
         self.window = max(1, window)
         self.work = work
-        let count = max(1, threads)
-        running = count
-        for worker in 0..<count {
-            let thread = Thread { [self] in self.loop(worker) }
-            thread.stackSize = 8 << 20
-            thread.name = "schoolstat-validate-\(worker)"
-            thread.start()
+        var started = 0
+        for worker in 0..<max(1, threads) {
+            condition.lock()
+            running += 1
+            condition.unlock()
+            let unchecked = UncheckedSelf(self)
+            guard Threads.start(name: "schoolstat-validate-\(worker)", { unchecked.workers.loop(worker) }) else {
+                condition.lock()
+                running -= 1
+                condition.unlock()
+                break
+            }
+            started += 1
         }
+        inline = started == 0
+    }
+
+    /// The pool, handed to its worker threads (it is shared under its own lock).
+    private struct UncheckedSelf: @unchecked Sendable {
+        let workers: OrderedWorkers
+        init(_ workers: OrderedWorkers) { self.workers = workers }
     }
 
     private func loop(_ worker: Int) {
@@ -55,6 +73,14 @@ public final class OrderedWorkers<Input, Output>: @unchecked Sendable {
     /// Queues one batch, then hands every result that is ready, in order, to `consume`;
     /// waits only while too many batches are in flight.
     public func submit(_ input: Input, consume: (Output) -> Void) {
+        if inline {
+            let output = work(0, input)
+            condition.lock()
+            finished[submitted] = output
+            submitted += 1
+            condition.unlock()
+            return drain(consume, keepingAtMost: 0)
+        }
         condition.lock()
         pending.append((submitted, input))
         submitted += 1

@@ -8,22 +8,16 @@ public final class Pending<Value>: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Computes the value on a thread of its own (`name`, with a stack of `stackSize` bytes) or,
-    /// when `onAnotherThread` is false, here and now.
+    /// when `onAnotherThread` is false or no thread can be had, here and now.
     public init(onAnotherThread: Bool = true, name: String = "schoolstat-pending", stackSize: Int? = nil,
                 _ compute: @escaping @Sendable () -> Value) {
-        guard onAnotherThread else {
-            result = compute()
-            done.signal()
-            return
-        }
-        let thread = Thread { [self] in
+        let finish: @Sendable () -> Void = { [self] in
             let value = compute()
             lock.withLock { result = value }
             done.signal()
         }
-        thread.name = name
-        if let stackSize { thread.stackSize = stackSize }
-        thread.start()
+        if onAnotherThread && Threads.start(name: name, stackSize: stackSize ?? Threads.defaultStackSize, finish) { return }
+        finish()
     }
 
     /// The value, once computed (waits for it the first time).

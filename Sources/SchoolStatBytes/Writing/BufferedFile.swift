@@ -1,7 +1,6 @@
 // Bytes (writing): a file written through a large buffer, handed to the disk as it grows and
 // synced on close; every output file goes through it.
 import CSupport
-import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -202,8 +201,7 @@ public final class BufferedFile {
 /// `blocksInFlight` wait, each in a buffer of its own, given back for filling once written.
 private final class WriteBehind: @unchecked Sendable {
     private static let blocksInFlight = 2
-    private let queue = DispatchQueue(label: "schoolstat.write-behind")
-    private let room = DispatchSemaphore(value: blocksInFlight)
+    private let stage = BoundedStage(label: "schoolstat-write", capacity: blocksInFlight)
     private let fd: Int32
     private let path: String
     private let blockSize: Int
@@ -221,28 +219,23 @@ private final class WriteBehind: @unchecked Sendable {
     /// next, or nil (the caller writing the bytes itself) when there is no memory for one.
     /// Waits while `blocksInFlight` blocks are waiting.
     func handOver(_ block: UnsafeMutableRawPointer, count: Int) -> UnsafeMutableRawPointer? {
-        room.wait()
         var next = state.withLock { $0.spare.popLast()?.pointer }
         if next == nil {
             var memory: UnsafeMutableRawPointer?
             if posix_memalign(&memory, 4096, blockSize) == 0 { next = memory }
         }
-        guard let next else {
-            room.signal()
-            return nil
-        }
+        guard let next else { return nil }
         let written = UncheckedPointer(block)
-        queue.async { [self] in
+        stage.submit { [self] in
             if let problem = write(written.pointer, count) { state.withLock { if $0.failure == nil { $0.failure = problem } } }
             state.withLock { $0.spare.append(written) }
-            room.signal()
         }
         return next
     }
 
     /// Waits until every block handed over is written; the first problem writing one, or nil.
     func wait() -> WriteError? {
-        queue.sync {}
+        stage.drain()
         return state.withLock { $0.failure }
     }
 

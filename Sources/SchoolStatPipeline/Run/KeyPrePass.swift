@@ -238,7 +238,7 @@ extension ValidationRun {
         // pass would otherwise leave all but one core idle while they run.
         guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates(sortingIn: tempDir) } }
         let merged = MergedDuplicates(count: finders.count)
-        DispatchQueue.concurrentPerform(iterations: finders.count) { i in merged.set(i, finders[i].duplicates(sortingIn: tempDir)) }
+        Threads.forEach(finders.count, threads: threads) { i in merged.set(i, finders[i].duplicates(sortingIn: tempDir)) }
         return merged.all
     }
 
