@@ -330,7 +330,8 @@ public enum BatchSpill {
             guard FileIdentity(fd: textFD) == text.identity else { throw Self.changed(source) }
         }
 
-        private static func changed(_ source: String) -> ReadError {
+        /// The file parsed is not the one read now: changed or replaced during the run.
+        public static func changed(_ source: String) -> ReadError {
             .ioFailure(path: source, reason: "文件在本次运行读取期间被改动或替换；请在文件写完、不再改动时重新运行 "
                 + "(the file was changed or replaced while this run was reading it; run again once nothing is writing to it)")
         }

@@ -22,6 +22,11 @@ extension ValidationRun {
         /// ordinals (two when the file was parsed in two parts at once); empty when writing
         /// one failed (the main pass then reads the file itself).
         var spills: [(path: String, offset: PartEnd)]
+        /// The file's SHA-256 and size are left to the main pass. A file parsed in two parts
+        /// keeps both cores busy: a third thread reading it for its digest took a core's share
+        /// from one part, which then ended tens of milliseconds after the other, one core idle.
+        /// In the main pass, which keeps both cores busy throughout, it costs half its time.
+        var digestLater = false
     }
 
     /// One part of a file in the pre-pass: the thread reading the part fingerprints each batch's
@@ -190,6 +195,7 @@ extension ValidationRun {
             let spillPath = "\(tempDir)/\(plan.index).batches"
             let spill = BatchSpill.Writer(path: spillPath)
             let split = threads > 1 ? reader.splitPoint(minimumBytes: options.splitParseMinimumBytes) : nil
+            if split != nil { reader.computesDigest = false }
             let second = split.map { start in
                 SecondPart(reader: plan.reader, from: start, spillPath: "\(tempDir)/\(plan.index).part2.batches",
                            stage: stage(table.unique.indices.map {
@@ -220,7 +226,7 @@ extension ValidationRun {
             first.finish()
             let kept = spill?.finish() ?? false
             guard read else { continue }
-            var pass = FirstPass(facts: reader.facts, spills: kept ? [(spillPath, .start)] : [])
+            var pass = FirstPass(facts: reader.facts, spills: kept ? [(spillPath, .start)] : [], digestLater: !reader.computesDigest)
             if let end, let second {
                 let part = second.wait()
                 for (u, finder) in finders.enumerated() { finder.absorb(second.stage.finders[u], offset: end) }
