@@ -284,8 +284,7 @@ public enum BatchSpill {
                 try checkTextUnchanged()
             }
             let wanted = bytes.count + fieldCount + 2 * entries.count
-            // The split looks at 64 bytes at a time, up to 63 past the text.
-            if window.count < wanted + 64 { window = [UInt8](repeating: 0, count: wanted + 64) }
+            if window.count < wanted + 16 { window = [UInt8](repeating: 0, count: wanted + 16) }
             guard bytes.capacity >= wanted + 16 else { throw Self.failure(source, "batch buffer") }
             let got = try readText(count: wanted, at: start)
             var laidOut: Int32 = 0
