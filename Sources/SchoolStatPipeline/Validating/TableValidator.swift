@@ -94,9 +94,9 @@ public final class TableValidator: @unchecked Sendable {
         let workers = OrderedWorkers<RecordBatch, BatchResult>(threads: validators.count, window: 4 * validators.count) { worker, batch in
             validators[worker].validate(batch)
         }
-        // Results go to the committer in order; at most sixteen wait there, which bounds memory
+        // Results go to the committer in order; at most eight wait there, which bounds memory
         // (a few megabytes) while letting the workers run on through a slow write of the outputs.
-        let committer = BoundedStage(label: "schoolstat.commit", capacity: 16)
+        let committer = BoundedStage(label: "schoolstat.commit", capacity: 8)
         let commit: (BatchResult) -> Void = { result in committer.submit { self.commit(result) } }
         defer { committer.drain() }
         defer { workers.finish(consume: commit) }
