@@ -20,9 +20,9 @@ import SchoolStatModel
 /// through the cache as any other.
 ///
 /// A direct write waits for the disk, a millisecond or more for each block (much more when the
-/// disk is busy), so a full block is written on a thread of its own while the next one fills:
-/// at most `blocksBehind` blocks wait to be written, and the writer of rows waits only when the
-/// disk falls that far behind.
+/// disk is busy), so a full block is written on a thread of its own while the next one fills
+/// (`WriteBehind`): at most two blocks wait to be written, and the writer of rows waits only
+/// when the disk falls that far behind.
 public final class BufferedFile {
     public let path: String
     private var fd: Int32
