@@ -195,35 +195,60 @@ void schoolstat_csv_sink_clear(schoolstat_csv_sink *sink) {
     sink->openFirstField = 0;
 }
 
+#if defined(__SSE2__)
+/// Bit i set when byte i of the 64 at `p` is the delimiter, CR or LF.
+static inline uint64_t separators64(const uint8_t *p, __m128i d, __m128i cr, __m128i lf) {
+    uint64_t mask = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        uint32_t hits = (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+        mask |= (uint64_t)hits << (16 * k);
+    }
+    return mask;
+}
+#endif
+
+#if defined(__clang__)
+// The field copies stay as they are written: as calls to memcpy (which clang makes of such a
+// loop), each field would cost a call.
+__attribute__((no_builtin("memcpy")))
+#endif
 int schoolstat_split_batch(const uint8_t *restrict raw, size_t rawCount, int atEnd, uint8_t delimiter,
                            const int64_t *restrict entries, size_t entryCount,
                            int64_t *restrict ends, size_t fieldCount, uint8_t *restrict out, size_t byteCount) {
-    // `out` has room for `rawCount` bytes and 16 more: a field goes to `out` at or before where it
-    // is in `raw` (the delimiters and line ends before it are left out), so each sixteen bytes
-    // copied as they are looked at fit, and only the total is checked, at the end.
+    // `out` has room for `rawCount` bytes and 32 more: a field goes to `out` at or before where it
+    // is in `raw` (the delimiters and line ends before it are left out), so the bytes copied
+    // with each field fit, and only the total is checked, at the end.
     size_t c = 0, f = 0, o = 0;
 #if defined(__SSE2__)
+    // The separators of 64 bytes at a time, from `base`: a field's end is the lowest bit at or
+    // after its start (bits past `rawCount` are bytes after the text, hence the bound).
     const __m128i d = _mm_set1_epi8((char)delimiter), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    size_t base = 0;
+    uint64_t mask = separators64(raw, d, cr, lf);
 #endif
     for (size_t e = 0; e < entryCount; e++) {
         int64_t n = entries[5 * e + 4];
         for (int64_t j = 0; j < n; j++) {
             // The field runs to the next delimiter or line end (or the end of the text).
-            size_t b = c;
 #if defined(__SSE2__)
+            size_t s = c, b;
             for (;;) {
-                if (b >= rawCount) { b = rawCount; break; }
-                __m128i v = _mm_loadu_si128((const __m128i *)(raw + b));
-                _mm_storeu_si128((__m128i *)(out + o + (b - c)), v);
-                int hits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-                if (hits) {
-                    b += (size_t)__builtin_ctz((unsigned)hits);
-                    if (b > rawCount) b = rawCount;
-                    break;
-                }
-                b += 16;
+                if (s >= base + 64) { base = s; mask = separators64(raw + base, d, cr, lf); }
+                uint64_t ahead = mask >> (s - base);
+                if (ahead) { b = s + (size_t)__builtin_ctzll(ahead); break; }
+                s = base + 64;
+                if (s >= rawCount) { b = rawCount; break; }
             }
+            if (b > rawCount) b = rawCount;
+            // Thirty-two bytes whatever the field's length (most fields are shorter; an ID number
+            // is eighteen), then sixteen at a time.
+            _mm_storeu_si128((__m128i *)(out + o), _mm_loadu_si128((const __m128i *)(raw + c)));
+            _mm_storeu_si128((__m128i *)(out + o + 16), _mm_loadu_si128((const __m128i *)(raw + c + 16)));
+            for (size_t k = 32; k < b - c; k += 16)
+                _mm_storeu_si128((__m128i *)(out + o + k), _mm_loadu_si128((const __m128i *)(raw + c + k)));
 #else
+            size_t b = c;
             while (b < rawCount && raw[b] != delimiter && raw[b] != '\r' && raw[b] != '\n') { out[o + (b - c)] = raw[b]; b++; }
 #endif
             o += b - c;

@@ -41,6 +41,11 @@ struct SchoolStat: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let code as ExitCode {
+            // A command's own verdict (a run with errors, an unreadable input): nothing to print,
+            // and nothing for ArgumentParser to build (its error path lays out the command's help
+            // first, some 14 million instructions at the end of every such run).
+            Foundation.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

@@ -114,12 +114,12 @@ size_t schoolstat_line_end(const uint8_t *p, size_t n);
 
 /// Rebuilds a batch kept by its place in the file (`BatchSpill`) from the file's text: `raw`
 /// holds `rawCount` bytes from where the batch's first entry starts (`atEnd` when the file ends
-/// there), and 16 more that may be read. Each of the `entryCount` entries, in order (five
+/// there), and 64 more that may be read. Each of the `entryCount` entries, in order (five
 /// integers each, as a batch keeps them: line, lines, ordinal, first field, field count), is a
 /// blank line (field count -1) or a record of that many fields separated by `delimiter`, none
 /// holding a delimiter or line end; each ends with CR, LF or CR LF, the last one possibly with
 /// the end of the file. The fields' bytes go back to back into `out` (`byteCount` of them; it
-/// has room for `rawCount` + 16) and their end offsets into `ends` (room for `fieldCount`, the
+/// has room for `rawCount` + 32) and their end offsets into `ends` (room for `fieldCount`, the
 /// sum of the entries' field counts). Returns 1, or 0 when the text is not laid out so (it is
 /// not what was parsed).
 int schoolstat_split_batch(const uint8_t *raw, size_t rawCount, int atEnd, uint8_t delimiter,

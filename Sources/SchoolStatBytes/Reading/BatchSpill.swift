@@ -205,8 +205,8 @@ public enum BatchSpill {
             guard scratch.count == lengthBytes + entryBytes else { throw Self.failure(source, "truncated batch") }
             // A batch kept with its bytes has them next; one kept by position has them in the file,
             // gathered once its entries are known, into room for as much text as is read for them
-            // (see `gather`) and sixteen bytes more.
-            let room = rawStart >= 0 ? byteCount + fieldCount + 2 * entryCount + 16 : byteCount
+            // (see `gather`) and thirty-two bytes more.
+            let room = rawStart >= 0 ? byteCount + fieldCount + 2 * entryCount + 32 : byteCount
             var bytes = [UInt8](unsafeUninitializedCapacity: room) { buffer, count in
                 count = rawStart >= 0 ? byteCount : readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: byteCount))
             }
@@ -284,8 +284,9 @@ public enum BatchSpill {
                 try checkTextUnchanged()
             }
             let wanted = bytes.count + fieldCount + 2 * entries.count
-            if window.count < wanted + 16 { window = [UInt8](repeating: 0, count: wanted + 16) }
-            guard bytes.capacity >= wanted + 16 else { throw Self.failure(source, "batch buffer") }
+            // The split looks at 64 bytes at a time, up to 63 past the text.
+            if window.count < wanted + 64 { window = [UInt8](repeating: 0, count: wanted + 64) }
+            guard bytes.capacity >= wanted + 32 else { throw Self.failure(source, "batch buffer") }
             let got = try readText(count: wanted, at: start)
             var laidOut: Int32 = 0
             let ends = [Int](unsafeUninitializedCapacity: fieldCount) { endsOut, initialised in
