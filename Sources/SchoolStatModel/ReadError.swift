@@ -22,6 +22,18 @@ public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The file is not the one read a moment before: written to, or replaced, during the run.
+    public static func changedWhileRead(path: String) -> ReadError {
+        .ioFailure(path: path, reason: "文件在本次运行读取期间被改动或替换；请在文件写完、不再改动时重新运行 "
+            + "(the file was changed or replaced while this run was reading it; run again once nothing is writing to it)")
+    }
+
+    /// The file could not be read through for its SHA-256 (a read error past what was parsed).
+    public static func unreadForDigest(path: String) -> ReadError {
+        .ioFailure(path: path, reason: "读到文件末尾计算 SHA-256 校验值时出错；请确认文件完整、可以读取（不在网络盘上断开、没有被其他程序锁住）后重新运行 "
+            + "(the file could not be read to its end for its SHA-256; check that it is whole and readable, then run again)")
+    }
+
     /// The line reading stopped at, when it is known.
     public var line: Int {
         if case .tooLarge(_, let line, _) = self { return line }

@@ -218,6 +218,45 @@ struct ReadingTests {
         #expect(refused > 0)
     }
 
+    @Test("a file's digest, read on its own thread, is of the file parsed: one written to or replaced meanwhile is an error")
+    func digestOfTheFileParsed() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let path = dir + "/teachers.csv"
+        let text = Array(String(repeating: "学校标识码,姓名\n1101010001,张三\n", count: 40_000).utf8)
+        FileManager.default.createFile(atPath: path, contents: Data(text))
+        func opened() throws -> (Int32, FileIdentity) {
+            let fd = open(path, O_RDONLY)
+            try #require(fd >= 0)
+            return (fd, try #require(FileIdentity(fd: fd)))
+        }
+        // Unchanged: the whole file's SHA-256 and size.
+        let (fd, parsed) = try opened()
+        let digest = try #require(FileDigest(fd: fd))
+        close(fd)
+        let whole = try digest.finish(path: "teachers.csv", expecting: parsed)
+        #expect(whole.hex == SHA256.hexDigest(text) && whole.bytes == text.count)
+
+        // A byte added while the digest is read: refused, whether or not the digest read it.
+        let (fd2, before) = try opened()
+        let grown = try #require(FileDigest(fd: fd2))
+        close(fd2)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("\n".utf8))
+        handle.closeFile()
+        #expect(throws: ReadError.changedWhileRead(path: "teachers.csv")) { try grown.finish(path: "teachers.csv", expecting: before) }
+
+        // Replaced by a copy of itself before the digest opened it: another file, refused.
+        let (fd3, original) = try opened()
+        close(fd3)
+        FileManager.default.createFile(atPath: dir + "/copy.csv", contents: try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(rename(dir + "/copy.csv", path) == 0)
+        let fd4 = open(path, O_RDONLY)
+        let replaced = try #require(FileDigest(fd: fd4))
+        close(fd4)
+        #expect(throws: ReadError.changedWhileRead(path: "teachers.csv")) { try replaced.finish(path: "teachers.csv", expecting: original) }
+    }
+
     @Test("batches without quotes are kept by their place in the file and read back from it byte for byte; a file changed meanwhile is an error")
     func spillByPosition() throws {
         let dir = TestSupport.temporaryDirectory()

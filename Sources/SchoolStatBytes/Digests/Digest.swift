@@ -1,6 +1,7 @@
 // Bytes (writing): SHA-256 of input and rule files for the run summary, computed while reading,
 // by OpenSSL's libcrypto (Debian's libssl-dev), which uses the CPU's SHA instructions when it has them.
 import CLibCrypto
+import SchoolStatModel
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -93,9 +94,13 @@ public final class FileDigest: @unchecked Sendable {
         close(fd)
     }
 
-    /// Waits for the whole file: its digest as 64 hex digits and its size; nil when it could not be read.
-    public func finish() -> (hex: String, bytes: Int)? {
-        result.value
+    /// Waits for the whole file: its digest as 64 hex digits and its size. The file, as read to
+    /// its end, must be the one `identity` names when one is given (not written to or replaced
+    /// meanwhile); `path` is what an error names.
+    public func finish(path: String, expecting identity: FileIdentity? = nil) throws(ReadError) -> (hex: String, bytes: Int) {
+        guard let whole = result.value else { throw .unreadForDigest(path: path) }
+        if let identity, FileIdentity(fd: fd) != identity { throw .changedWhileRead(path: path) }
+        return whole
     }
 
     /// Stops reading (the caller stopped before the end).

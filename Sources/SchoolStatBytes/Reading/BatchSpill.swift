@@ -304,7 +304,7 @@ public enum BatchSpill {
                 }
                 initialised = laidOut == 1 ? fieldCount : 0
             }
-            guard laidOut == 1 else { throw Self.changed(source) }
+            guard laidOut == 1 else { throw .changedWhileRead(path: source) }
             return ends
         }
 
@@ -327,13 +327,7 @@ public enum BatchSpill {
         /// when it is opened and once every batch is read.
         private func checkTextUnchanged() throws(ReadError) {
             guard textFD >= 0, let text else { return }
-            guard FileIdentity(fd: textFD) == text.identity else { throw Self.changed(source) }
-        }
-
-        /// The file parsed is not the one read now: changed or replaced during the run.
-        public static func changed(_ source: String) -> ReadError {
-            .ioFailure(path: source, reason: "文件在本次运行读取期间被改动或替换；请在文件写完、不再改动时重新运行 "
-                + "(the file was changed or replaced while this run was reading it; run again once nothing is writing to it)")
+            guard FileIdentity(fd: textFD) == text.identity else { throw .changedWhileRead(path: source) }
         }
 
         /// Each batch is read once: the pages behind what has been read are given back to the

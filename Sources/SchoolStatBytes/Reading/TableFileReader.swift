@@ -278,9 +278,7 @@ public struct TableFileReader: Sendable {
         }
         // The rest of the file is another reader's to parse; the digest and byte count are of the whole file.
         if let digest {
-            guard let (hex, bytes) = digest.finish() else {
-                throw .ioFailure(path: facts.path, reason: "计算校验值时读取失败 (the file could not be read for its SHA-256)")
-            }
+            let (hex, bytes) = try digest.finish(path: facts.path)
             facts.sha256 = hex
             facts.byteCount = bytes
         } else if stopped {

@@ -116,6 +116,13 @@ public final class BufferedFile {
         return true
     }
 
+    /// Clears `fd`'s direct flag: its writes go through the cache from now on; false when the
+    /// system refuses.
+    fileprivate static func stopBypassing(_ fd: Int32) -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        return flags >= 0 && fcntl(fd, F_SETFL, flags & ~schoolstat_direct_flag()) == 0
+    }
+
     /// Writes what is waiting: all of it through the cache; the whole blocks of it when direct,
     /// the rest staying for the next write or `close`.
     public func flush() {
@@ -167,8 +174,7 @@ public final class BufferedFile {
 
     /// Turns direct writing off for the rest of the file; false when the system refuses.
     private func stopBypassing() -> Bool {
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~schoolstat_direct_flag()) == 0 else { return false }
+        guard Self.stopBypassing(fd) else { return false }
         isDirect = false
         writebackStarted = written
         return true
@@ -248,9 +254,9 @@ private final class WriteBehind: @unchecked Sendable {
             let got = Glibc.write(fd, from + offset, n - offset)
             if got >= 0 { offset += got; continue }
             if errno == EINTR { continue }
-            if bypassing && errno == EINVAL {
-                let flags = fcntl(fd, F_GETFL)
-                if flags >= 0, fcntl(fd, F_SETFL, flags & ~schoolstat_direct_flag()) == 0 { bypassing = false; continue }
+            if bypassing && errno == EINVAL && BufferedFile.stopBypassing(fd) {
+                bypassing = false
+                continue
             }
             return WriteError(path: path, reason: String(cString: strerror(errno)))
         }

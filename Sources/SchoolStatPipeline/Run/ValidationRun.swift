@@ -449,14 +449,13 @@ public final class ValidationRun: FindingSink {
                     // Batches kept by position are read back from the file the pre-pass parsed.
                     let text = first.facts.identity.map { BatchSpill.Text(path: plan.reader.facts.path, identity: $0, delimiter: plan.reader.facts.dialect.delimiter) }
                     for part in first.spills { spills.append(try BatchSpill.Reader(path: part.path, source: plan.input.display, offset: part.offset, text: text)) }
-                    let digest = first.digestLater ? try Self.digest(of: plan, parsed: first.facts) : nil
+                    let digest = first.digestLater ? try Self.digest(of: plan) : nil
                     try validator.run(spills: spills)
                     for part in first.spills { unlink(part.path) }
                     facts = first.facts
                     if let digest {
-                        guard let (hex, bytes) = digest.finish() else { throw Self.digestFailure(plan) }
-                        // The digest is of the bytes parsed, or the file grew while it was read.
-                        if let identity = first.facts.identity, Int64(bytes) != identity.size { throw BatchSpill.Reader.changed(plan.input.display) }
+                        // Of the file parsed, as it was, or none: the file was changed or replaced.
+                        let (hex, bytes) = try digest.finish(path: plan.input.display, expecting: first.facts.identity)
                         facts.sha256 = hex
                         facts.byteCount = bytes
                     }
@@ -483,17 +482,12 @@ public final class ValidationRun: FindingSink {
     }
 
     /// The SHA-256 and size of a file the pre-pass parsed in two parts, read on a thread of its
-    /// own during the main pass: from the file the pre-pass parsed, or not at all.
-    private static func digest(of plan: FilePlan, parsed: FileFacts) throws(ReadError) -> FileDigest {
+    /// own during the main pass (its `finish` says whether it was the file parsed).
+    private static func digest(of plan: FilePlan) throws(ReadError) -> FileDigest {
         let fd = try RegularFile.openForReading(plan.reader.facts.path)
         defer { close(fd) }
-        if let identity = parsed.identity, FileIdentity(fd: fd) != identity { throw BatchSpill.Reader.changed(plan.input.display) }
-        guard let digest = FileDigest(fd: fd) else { throw digestFailure(plan) }
+        guard let digest = FileDigest(fd: fd) else { throw .unreadForDigest(path: plan.input.display) }
         return digest
-    }
-
-    private static func digestFailure(_ plan: FilePlan) -> ReadError {
-        .ioFailure(path: plan.input.display, reason: "计算校验值时读取失败 (the file could not be read for its SHA-256)")
     }
 
     /// The rule packs evaluated once every row is in (evaluations.csv), a yearly table without the
