@@ -442,6 +442,47 @@ struct DuplicateFinderTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
+    @Test("runs kept in memory, written to disk, or both, and a second part taken over, find what a dictionary finds",
+          arguments: [(7, 0), (64, 0), (64, 128), (64, 100_000), (100_000, 0)])
+    func inMemoryAndOnDisk(runCapacity: Int, memoryCapacity: Int) throws {
+        let dir = TestSupport.temporaryDirectory()
+        let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: runCapacity, memoryCapacity: memoryCapacity)
+        let second = DuplicateFinder(tempDirectory: dir, name: "t.part2", runCapacity: max(1, runCapacity / 2), memoryCapacity: memoryCapacity)
+        var seen: [String: Int32] = [:]
+        var expected: [RowPosition: Int32] = [:]
+        var generator = SeededGenerator(seed: UInt64(runCapacity * 31 + memoryCapacity))
+        // One file in two parts: 1,300 records (a line each, after a header line), the second
+        // part numbered from its own start, as its reader numbers it.
+        let firstPart = 700
+        for record in 0..<1300 {
+            let key = "K\(Int.random(in: 0..<900, using: &generator))"
+            let line = Int32(record + 2)
+            if let first = seen[key] { expected[RowPosition(file: 0, record: Int32(record))] = first } else { seen[key] = line }
+            if record < firstPart {
+                finder.add(key: key, position: RowPosition(file: 0, record: Int32(record)), line: Int(line))
+            } else {
+                second.add(key: key, position: RowPosition(file: 0, record: Int32(record - firstPart)), line: record - firstPart + 1)
+            }
+        }
+        finder.absorb(second, offset: PartEnd(lines: firstPart + 1, records: firstPart))
+        if memoryCapacity >= 1300 { #expect(finder.runsOnDisk == 0) }
+        if runCapacity < 100 && memoryCapacity == 0 { #expect(finder.runsOnDisk > 0) }
+        let found = finder.duplicates()
+        #expect(found.count == expected.count)
+        for (position, line) in expected { #expect(found[position]?.line == line, "record \(position.record)") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test("a run that cannot be written stays in memory: no key is lost")
+    func unwritableRuns() {
+        let finder = DuplicateFinder(tempDirectory: "/nonexistent/staging", name: "t", runCapacity: 16)
+        for i in 0..<500 { finder.add(key: "K\(i % 100)", position: RowPosition(file: 0, record: Int32(i)), line: i + 2) }
+        #expect(finder.runsOnDisk == 0)
+        let found = finder.duplicates()
+        #expect(found.count == 400)
+        #expect(found[RowPosition(file: 0, record: 499)]?.line == 101)
+    }
+
     @Test("key fingerprints: the bytes' and the text's agree, and keys that differ in any byte, length or block differ")
     func fingerprints() {
         var keys: [String] = []

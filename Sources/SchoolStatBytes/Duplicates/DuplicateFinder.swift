@@ -29,14 +29,19 @@ public struct DuplicateOf {
     public var line: Int32
 }
 
-/// Collects key fingerprints, spilling sorted runs to disk, and reports every
-/// occurrence after the first of each key.
+/// Collects key fingerprints in sorted runs and reports every occurrence after the
+/// first of each key.
 ///
 /// A key is identified by a 128-bit fingerprint (MurmurHash3) of its canonical
 /// text; the chance of two different keys colliding in
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
-/// of `runCapacity` entries plus one read buffer per spilled run. Not thread-safe:
-/// one thread at a time adds to it (the pre-pass's key thread).
+/// of `runCapacity` entries, the runs kept in memory (`memoryCapacity` entries, none
+/// by default), and one read buffer per run written to disk. The keys still in the
+/// buffer when the runs are merged, or taken over from another finder (`absorb`), are
+/// merged from memory: writing them out then would only make the merge wait for pages
+/// it reads straight back. A run that cannot be written (a full disk) is kept in memory,
+/// so that no key is lost. Not thread-safe: one thread at a time adds to it (the
+/// pre-pass's key thread).
 public final class DuplicateFinder: @unchecked Sendable {
     public struct Entry {
         public init(h1: UInt64, h2: UInt64, file: Int32, record: Int32, line: Int32, pad: Int32 = 0) {
@@ -56,20 +61,36 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     private let runCapacity: Int
+    private let memoryCapacity: Int
     private var buffer: [Entry] = []
     private var sortSpace = SortSpace()
-    /// Spilled runs, each with what is added to the positions read back from it (see `absorb`).
-    private var runs: [(path: String, offset: PartEnd)] = []
+    /// Where a sorted run is: in memory, or in a file of the staging directory.
+    private enum RunSource {
+        case memory([Entry])
+        case file(String)
+    }
+    /// The sorted runs, each with what is added to the positions read back from it (see `absorb`).
+    private var runs: [(source: RunSource, offset: PartEnd)] = []
+    /// Entries of the runs held in memory.
+    private var heldInMemory = 0
     private let tempDirectory: String
     private let name: String
 
     public static let defaultRunCapacity = 131_072
 
-    public init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
+    /// `memoryCapacity`: how many entries of full runs may stay in memory rather than be
+    /// written to disk (none by default).
+    public init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity, memoryCapacity: Int? = nil) {
         self.tempDirectory = tempDirectory
         self.name = name
         self.runCapacity = runCapacity
+        self.memoryCapacity = memoryCapacity ?? 0
         buffer.reserveCapacity(runCapacity)
+    }
+
+    /// How many runs are in files (tests).
+    public var runsOnDisk: Int {
+        runs.reduce(0) { n, run in if case .file = run.source { return n + 1 } else { return n } }
     }
 
     public func add(key: String, position: RowPosition, line: Int) {
@@ -237,39 +258,71 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     private func spill() {
         Self.sort(&buffer, space: &sortSpace)
-        let path = "\(tempDirectory)/\(name).run\(runs.count)"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        if fd >= 0 {
-            buffer.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n <= 0 { break }
-                    offset += n
-                }
-            }
-            close(fd)
-            runs.append((path, .start))
+        if heldInMemory + buffer.count <= memoryCapacity || !write(buffer, to: "\(tempDirectory)/\(name).run\(runs.count)") {
+            // Kept in memory: within the allowance, or because the run could not be written
+            // (a full disk, an unwritable staging directory), so that no key is ever lost.
+            heldInMemory += buffer.count
+            runs.append((.memory(buffer), .start))
+            buffer = []
+            buffer.reserveCapacity(runCapacity)
+            return
         }
+        runs.append((.file("\(tempDirectory)/\(name).run\(runs.count)"), .start))
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes a run to `path`; false, and nothing left, when it cannot be written whole.
+    private func write(_ entries: [Entry], to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return false }
+        let written = entries.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+        if close(fd) != 0 || !written {
+            unlink(path)
+            return false
+        }
+        return true
     }
 
     /// Takes over the keys of `other`, which were added for the second part of a file split in
     /// two, numbered from that part's start: `offset` (the first part's lines and records) is
     /// added to their positions as the runs are read back. Adding the same number to every
     /// record of one file leaves each run in order.
+    ///
+    /// The keys `other` has not yet put in a run are taken over in memory while this finder
+    /// holds at most a run's worth there (a table of many files split in two would otherwise
+    /// gather one from each); past that they are written out as a run.
     public func absorb(_ other: DuplicateFinder, offset: PartEnd) {
-        if !other.buffer.isEmpty { other.spill() }
+        if !other.buffer.isEmpty {
+            if heldInMemory + other.buffer.count <= max(memoryCapacity, runCapacity) {
+                Self.sort(&other.buffer, space: &other.sortSpace)
+                other.runs.append((.memory(other.buffer), .start))
+            } else {
+                other.spill()
+            }
+        }
+        other.buffer = []
+        other.sortSpace = SortSpace()
         for run in other.runs {
-            runs.append((run.path, run.offset + offset))
+            runs.append((run.source, run.offset + offset))
+            if case .memory(let entries) = run.source { heldInMemory += entries.count }
         }
         other.runs = []
     }
 
     /// Deletes whatever was spilled (keys of a part that was read again another way).
     public func discard() {
-        for run in runs { unlink(run.path) }
+        for run in runs { if case .file(let path) = run.source { unlink(path) } }
         runs = []
+        heldInMemory = 0
         buffer.removeAll(keepingCapacity: false)
     }
 
@@ -299,15 +352,32 @@ public final class DuplicateFinder: @unchecked Sendable {
                 firstOfGroup = e
             }
         }
-        if runs.isEmpty {
+        // The keys not yet in a run are one more, in memory (writing them out would only be read back).
+        if !buffer.isEmpty {
             Self.sort(&buffer, space: &sortSpace)
-            sortSpace = SortSpace()
-            buffer.forEach(visit)
-            buffer = []
+            runs.append((.memory(buffer), .start))
+        }
+        buffer = []
+        sortSpace = SortSpace()
+        let files = runs.compactMap { run -> String? in if case .file(let path) = run.source { return path } else { return nil } }
+        var readers = runs.map { RunReader($0.source, offset: $0.offset) }
+        runs = []
+        heldInMemory = 0
+        defer { for path in files { unlink(path) } }
+        if readers.count <= 8 {
+            // A few runs (a file of a few million rows makes three or four): the smallest head by
+            // a look at each; on equal entries the earlier run, as the order of the runs gave.
+            while true {
+                var best = -1
+                for i in readers.indices where readers[i].head != nil {
+                    if best < 0 || readers[i].head! < readers[best].head! { best = i }
+                }
+                guard best >= 0 else { break }
+                visit(readers[best].head!)
+                readers[best].advance()
+            }
             return
         }
-        if !buffer.isEmpty { spill() }
-        var readers = runs.map { RunReader(path: $0.path, offset: $0.offset) }
         // k-way merge through a min-heap of the runs' heads: O(n log k) in the n keys and k runs.
         // The run just read from puts its next head in place of the smallest (one sift, not two).
         var heap = Heap(readers.indices.compactMap { i in readers[i].head.map { RunHead(entry: $0, run: i) } })
@@ -320,8 +390,6 @@ public final class DuplicateFinder: @unchecked Sendable {
                 _ = heap.popMin()
             }
         }
-        for run in runs { unlink(run.path) }
-        runs = []
     }
 
     /// A run's first entry not yet merged; the run's number settles ties, as the order of the runs did.
@@ -332,39 +400,59 @@ public final class DuplicateFinder: @unchecked Sendable {
         static func == (a: RunHead, b: RunHead) -> Bool { !(a < b) && !(b < a) }
     }
 
-    /// Streams one sorted run back from disk.
+    /// Streams one sorted run back, from memory or from its file, `offset` added to each position.
     private struct RunReader {
         private let fd: Int32
-        private let offset: PartEnd
-        private var chunk: [Entry] = []
+        private let records: Int32
+        private let lines: Int32
+        private var chunk: [Entry]
         private var index = 0
         private(set) var head: Entry?
 
-        init(path: String, offset: PartEnd) {
-            fd = open(path, O_RDONLY)
-            self.offset = offset
-            refill()
+        init(_ source: RunSource, offset: PartEnd) {
+            records = Int32(truncatingIfNeeded: offset.records)
+            lines = Int32(truncatingIfNeeded: offset.lines)
+            switch source {
+            case .memory(let entries):
+                fd = -1
+                chunk = entries
+                head = chunk.first.map(shifted)
+            case .file(let path):
+                fd = open(path, O_RDONLY)
+                chunk = []
+                refill()
+            }
         }
 
+        /// The entry with the offset added to its position (the same number added to every
+        /// record of one file leaves the run in order).
+        @inline(__always)
+        private func shifted(_ e: Entry) -> Entry {
+            var e = e
+            e.record &+= records
+            e.line &+= lines
+            return e
+        }
+
+        @inline(__always)
         mutating func advance() {
             index += 1
-            if index < chunk.count { head = chunk[index] } else { refill() }
+            if index < chunk.count { head = shifted(chunk[index]) } else { refill() }
         }
 
         private mutating func refill() {
-            chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048)
-            let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            let count = max(0, n) / MemoryLayout<Entry>.stride
-            chunk.removeSubrange(count...)
-            if offset != .start {
-                for i in chunk.indices {
-                    chunk[i].record += Int32(truncatingIfNeeded: offset.records)
-                    chunk[i].line += Int32(truncatingIfNeeded: offset.lines)
-                }
-            }
             index = 0
-            head = chunk.first
-            if head == nil && fd >= 0 { close(fd) }
+            guard fd >= 0 else {
+                head = nil
+                chunk = []
+                return
+            }
+            if chunk.count != 2048 { chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048) }
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = max(0, n) / MemoryLayout<Entry>.stride
+            if count < chunk.count { chunk.removeSubrange(count...) }
+            head = chunk.first.map(shifted)
+            if head == nil { close(fd) }
         }
     }
 }
