@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 rows=${1:-1000000}
 bin=.build/release/schoolstat
 work=bench/work/check-limits
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 mkdir -p "$work"
 [ -f "$work/copied-$rows.xlsx" ] || python3 Tests/SchoolStatTests/Fixtures/large/make_large.py workbook "$work/copied-$rows.xlsx" "$rows"
 [ -f "$work/errors.csv" ] || python3 Tests/SchoolStatTests/Fixtures/large/make_large.py errors "$work/errors.csv" 177000

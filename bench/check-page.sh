@@ -10,7 +10,7 @@ rows=${1:-2000}
 requests=${2:-7}
 bin=.build/release/schoolstat
 work=bench/work/check-page
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 mkdir -p "$work"
 # A roster of one school, as the workbook a clerk's Excel saves (the generator's planted mistakes included).
 "$bin" generate --rows "$rows" --seed 7 --schools 1 --out "$work/gen" >/dev/null

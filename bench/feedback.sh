@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-400000}
 bin=${SCHOOLSTAT_BIN:-.build/release/schoolstat}
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 work=bench/work/feedback-$rows
 rm -rf "$work"
 mkdir -p "$work"

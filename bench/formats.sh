@@ -10,7 +10,7 @@ rows=${1:-200000}
 bin=.build/release/schoolstat
 work=bench/work/formats
 py=bench/.venv/bin/python
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 [ -x "$py" ] || python3 -m venv bench/.venv
 "$py" -c "import openpyxl, xlwt" 2>/dev/null || bench/.venv/bin/pip install -q openpyxl xlwt
 mkdir -p "$work"

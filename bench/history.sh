@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 rows=${1:-4000000}
 bin=.build/release/schoolstat
 work=bench/work/history-$rows
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 mkdir -p "$work"
 gen="bench/work/roster-$rows-history"
 [ -f "$gen/teachers.csv" ] || "$bin" generate --rows "$rows" --seed 3 --schools $((rows / 200)) --out "$gen" >/dev/null

@@ -21,7 +21,7 @@ if ! command -v valgrind >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq valgrind
 fi
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 cc -O2 -o "$work/parse_only" bench/parse_only.c -lcsv
 dir="$work/roster-$rows-500"
 [ -f "$dir/teachers.csv" ] || "$bin" generate --rows "$rows" --seed 1 --schools 500 --out "$dir" >/dev/null

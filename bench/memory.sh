@@ -11,7 +11,7 @@ large=${2:-1000000}
 bin=.build/release/schoolstat
 work=bench/work
 mkdir -p "$work"
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 peak() { # rows → "kbytes seconds"
   local dir="$work/roster-$1-500"
   [ -f "$dir/teachers.csv" ] || "$bin" generate --rows "$1" --seed 1 --schools 500 --out "$dir"

@@ -11,7 +11,7 @@ sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(400000 4000000)
 bin=.build/release/schoolstat
 work=bench/work
 mkdir -p "$work"
-[ -x "$bin" ] || swift build -c release
+[ -x "$bin" ] || swift build -c release --static-swift-stdlib
 cc -O2 -o "$work/parse_only" bench/parse_only.c -lcsv
 py=bench/.venv/bin/python
 
