@@ -173,6 +173,9 @@ public final class DuplicateFinder: @unchecked Sendable {
     /// costs a page fault per page, every time.
     public struct SortSpace {
         fileprivate var keys: [KeyIndex] = []
+        /// Where each bucket starts (half a megabyte: allocated afresh for every sort, it was
+        /// mapped, faulted in page by page and unmapped each time).
+        fileprivate var starts: [Int] = []
         public init() {}
     }
 
@@ -192,55 +195,57 @@ public final class DuplicateFinder: @unchecked Sendable {
         }
         let buckets = 1 << 16
         if space.keys.count < n { space.keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n) }
+        if space.starts.count != buckets + 1 { space.starts = [Int](repeating: 0, count: buckets + 1) }
         entries.withUnsafeMutableBufferPointer { e in
             space.keys.withUnsafeMutableBufferPointer { k in
-                let starts = UnsafeMutablePointer<Int>.allocate(capacity: buckets + 1)
-                defer { starts.deallocate() }
-                starts.initialize(repeating: 0, count: buckets + 1)
-                for i in 0..<n { starts[Int(e[i].h1 >> 48) + 1] += 1 }
-                for b in 0..<buckets { starts[b + 1] += starts[b] }
-                // `starts[b]` moves on as bucket b fills; afterwards it is where bucket b + 1 starts.
-                for i in 0..<n {
-                    let b = Int(e[i].h1 >> 48)
-                    k[starts[b]] = KeyIndex(h1: e[i].h1, index: UInt32(i))
-                    starts[b] += 1
-                }
-                var from = 0
-                for b in 0..<buckets {
-                    let to = starts[b]
-                    if to - from > 1 {
-                        if to - from <= 32 {
-                            for i in (from + 1)..<to {
-                                let x = k[i]
-                                var j = i
-                                while j > from && (k[j - 1].h1 > x.h1 || k[j - 1].h1 == x.h1 && k[j - 1].index > x.index) {
-                                    k[j] = k[j - 1]
-                                    j -= 1
+                space.starts.withUnsafeMutableBufferPointer { startsBuffer in
+                    let starts = startsBuffer.baseAddress!
+                    starts.update(repeating: 0, count: buckets + 1)
+                    for i in 0..<n { starts[Int(e[i].h1 >> 48) + 1] += 1 }
+                    for b in 0..<buckets { starts[b + 1] += starts[b] }
+                    // `starts[b]` moves on as bucket b fills; afterwards it is where bucket b + 1 starts.
+                    for i in 0..<n {
+                        let b = Int(e[i].h1 >> 48)
+                        k[starts[b]] = KeyIndex(h1: e[i].h1, index: UInt32(i))
+                        starts[b] += 1
+                    }
+                    var from = 0
+                    for b in 0..<buckets {
+                        let to = starts[b]
+                        if to - from > 1 {
+                            if to - from <= 32 {
+                                for i in (from + 1)..<to {
+                                    let x = k[i]
+                                    var j = i
+                                    while j > from && (k[j - 1].h1 > x.h1 || k[j - 1].h1 == x.h1 && k[j - 1].index > x.index) {
+                                        k[j] = k[j - 1]
+                                        j -= 1
+                                    }
+                                    k[j] = x
                                 }
-                                k[j] = x
+                            } else {
+                                var part = UnsafeMutableBufferPointer(rebasing: k[from..<to])
+                                part.sort { ($0.h1, $0.index) < ($1.h1, $1.index) }
                             }
-                        } else {
-                            var part = UnsafeMutableBufferPointer(rebasing: k[from..<to])
-                            part.sort { ($0.h1, $0.index) < ($1.h1, $1.index) }
                         }
+                        from = to
                     }
-                    from = to
-                }
-                // Place i takes the entry at k[i].index: each cycle of that permutation is followed
-                // once, its first entry held aside; a place done is marked by pointing at itself.
-                for i in 0..<n {
-                    var source = Int(k[i].index)
-                    if source == i { continue }
-                    let first = e[i]
-                    var j = i
-                    while source != i {
-                        e[j] = e[source]
+                    // Place i takes the entry at k[i].index: each cycle of that permutation is followed
+                    // once, its first entry held aside; a place done is marked by pointing at itself.
+                    for i in 0..<n {
+                        var source = Int(k[i].index)
+                        if source == i { continue }
+                        let first = e[i]
+                        var j = i
+                        while source != i {
+                            e[j] = e[source]
+                            k[j].index = UInt32(j)
+                            j = source
+                            source = Int(k[j].index)
+                        }
+                        e[j] = first
                         k[j].index = UInt32(j)
-                        j = source
-                        source = Int(k[j].index)
                     }
-                    e[j] = first
-                    k[j].index = UInt32(j)
                 }
             }
         }
