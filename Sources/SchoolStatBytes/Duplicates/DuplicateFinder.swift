@@ -401,7 +401,12 @@ public final class DuplicateFinder: @unchecked Sendable {
     private struct RunHead: Comparable {
         var entry: Entry
         var run: Int
-        static func < (a: RunHead, b: RunHead) -> Bool { a.entry < b.entry || (!(b.entry < a.entry) && a.run < b.run) }
+        /// (h1, h2, file, record, run) in order: one pass, decided by h1 but for equal keys.
+        @inline(__always)
+        static func < (a: RunHead, b: RunHead) -> Bool {
+            if a.entry.h1 != b.entry.h1 { return a.entry.h1 < b.entry.h1 }
+            return (a.entry.h2, a.entry.file, a.entry.record, a.run) < (b.entry.h2, b.entry.file, b.entry.record, b.run)
+        }
         static func == (a: RunHead, b: RunHead) -> Bool { !(a < b) && !(b < a) }
     }
 
