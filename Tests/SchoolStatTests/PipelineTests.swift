@@ -443,7 +443,7 @@ struct DuplicateFinderTests {
     }
 
     @Test("runs kept in memory, written to disk, or both, and a second part taken over, find what a dictionary finds",
-          arguments: [(7, 0), (64, 0), (64, 128), (64, 100_000), (100_000, 0)])
+          arguments: [(7, 0), (64, 0), (64, 128), (64, 100_000), (100_000, 0), (300, 0), (300, 600)])
     func inMemoryAndOnDisk(runCapacity: Int, memoryCapacity: Int) throws {
         let dir = TestSupport.temporaryDirectory()
         let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: runCapacity, memoryCapacity: memoryCapacity)
@@ -470,6 +470,30 @@ struct DuplicateFinderTests {
         let found = finder.duplicates()
         #expect(found.count == expected.count)
         for (position, line) in expected { #expect(found[position]?.line == line, "record \(position.record)") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test("keys taken over from many finders are kept in memory only up to a run's room, however few each holds")
+    func absorbBound() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: 1024)
+        var expected = 0
+        // Forty files split in two, each second part with three keys, one of them repeated
+        // from the first file.
+        for file in 0..<40 {
+            let part = DuplicateFinder(tempDirectory: dir, name: "t.file\(file).part2", runCapacity: 512)
+            for k in 0..<3 {
+                let key = k == 0 ? "K0" : "K\(file)-\(k)"
+                part.add(key: key, position: RowPosition(file: Int32(file), record: Int32(k)), line: k + 2)
+                if k == 0 && file > 0 { expected += 1 }
+            }
+            finder.absorb(part, offset: PartEnd(lines: 10, records: 8))
+        }
+        // Each part's buffer holds room for 512 keys: two of them fit a run's room of 1,024.
+        #expect(finder.runsOnDisk == 38)
+        let found = finder.duplicates()
+        #expect(found.count == expected)
+        #expect(found[RowPosition(file: 39, record: 8)]?.line == 12)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 

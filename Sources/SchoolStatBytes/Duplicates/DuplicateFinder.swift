@@ -35,12 +35,14 @@ public struct DuplicateOf {
 /// A key is identified by a 128-bit fingerprint (MurmurHash3) of its canonical
 /// text; the chance of two different keys colliding in
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
-/// of `runCapacity` entries, the runs kept in memory (`memoryCapacity` entries, none
-/// by default), and one read buffer per run written to disk. The keys still in the
-/// buffer when the runs are merged, or taken over from another finder (`absorb`), are
-/// merged from memory: writing them out then would only make the merge wait for pages
-/// it reads straight back. A run that cannot be written (a full disk) is kept in memory,
-/// so that no key is lost. Not thread-safe: one thread at a time adds to it (the
+/// of `runCapacity` entries, the full runs kept in memory (`memoryCapacity` entries,
+/// none by default), the keys taken over from other finders (at most a run's worth),
+/// and one read buffer per run written to disk. The keys still in the buffer when the
+/// runs are merged, or taken over from another finder (`absorb`), are merged from
+/// memory: writing them out then would only make the merge wait for pages it reads
+/// straight back. A run that cannot be written is kept in memory, so that no key is
+/// lost: on a full disk, memory then grows with the keys (32 bytes each) rather than a
+/// repeat going unreported. Not thread-safe: one thread at a time adds to it (the
 /// pre-pass's key thread).
 public final class DuplicateFinder: @unchecked Sendable {
     public struct Entry {
@@ -71,7 +73,8 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
     /// The sorted runs, each with what is added to the positions read back from it (see `absorb`).
     private var runs: [(source: RunSource, offset: PartEnd)] = []
-    /// Entries of the runs held in memory.
+    /// Room (in entries) of the runs held in memory: what their arrays hold allocated, not
+    /// only what they use.
     private var heldInMemory = 0
     private let tempDirectory: String
     private let name: String
@@ -266,7 +269,7 @@ public final class DuplicateFinder: @unchecked Sendable {
         if heldInMemory + buffer.count <= memoryCapacity || !write(buffer, to: "\(tempDirectory)/\(name).run\(runs.count)") {
             // Kept in memory: within the allowance, or because the run could not be written
             // (a full disk, an unwritable staging directory), so that no key is ever lost.
-            heldInMemory += buffer.count
+            heldInMemory += buffer.capacity
             runs.append((.memory(buffer), .start))
             buffer = []
             buffer.reserveCapacity(runCapacity)
@@ -303,11 +306,12 @@ public final class DuplicateFinder: @unchecked Sendable {
     /// record of one file leaves each run in order.
     ///
     /// The keys `other` has not yet put in a run are taken over in memory while this finder
-    /// holds at most a run's worth there (a table of many files split in two would otherwise
-    /// gather one from each); past that they are written out as a run.
+    /// holds at most a run's worth of room there, counted by the room their buffer holds
+    /// allocated (a table of many files split in two would otherwise gather a buffer from
+    /// each, however few keys each held); past that they are written out as a run.
     public func absorb(_ other: DuplicateFinder, offset: PartEnd) {
         if !other.buffer.isEmpty {
-            if heldInMemory + other.buffer.count <= max(memoryCapacity, runCapacity) {
+            if heldInMemory + other.buffer.capacity <= max(memoryCapacity, runCapacity) {
                 Self.sort(&other.buffer, space: &other.sortSpace)
                 other.runs.append((.memory(other.buffer), .start))
             } else {
@@ -318,9 +322,10 @@ public final class DuplicateFinder: @unchecked Sendable {
         other.sortSpace = SortSpace()
         for run in other.runs {
             runs.append((run.source, run.offset + offset))
-            if case .memory(let entries) = run.source { heldInMemory += entries.count }
+            if case .memory(let entries) = run.source { heldInMemory += entries.capacity }
         }
         other.runs = []
+        other.heldInMemory = 0
     }
 
     /// Deletes whatever was spilled (keys of a part that was read again another way).
@@ -458,8 +463,18 @@ public final class DuplicateFinder: @unchecked Sendable {
                 return
             }
             if chunk.count != 2048 { chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048) }
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            let count = max(0, n) / MemoryLayout<Entry>.stride
+            // Whole entries: a read cut short by a signal, or ending inside an entry, is read on.
+            let n = chunk.withUnsafeMutableBytes { raw -> Int in
+                var got = 0
+                while got < raw.count {
+                    let r = read(fd, raw.baseAddress! + got, raw.count - got)
+                    if r < 0 && errno == EINTR { continue }
+                    if r <= 0 { break }
+                    got += r
+                }
+                return got
+            }
+            let count = n / MemoryLayout<Entry>.stride
             if count < chunk.count { chunk.removeSubrange(count...) }
             head = chunk.first.map(shifted)
             if head == nil { close(fd) }
