@@ -75,7 +75,7 @@ struct BytesTests {
                     sorter.add(e)
                 }
             }
-            found.append(sorter.finish())
+            found.append(try sorter.finish())
         }
         for file in files {
             let rows = DuplicateRows(found, file: file)

@@ -251,7 +251,7 @@ struct DuplicateIndexTests {
             sorter.add(DuplicateEntry(file: file, record: record, firstFile: 0, firstLine: line))
             expected[file, default: []].append((record, line))
         }
-        let files = sorter.finish()
+        let files = try sorter.finish()
         #expect(Set(files.keys) == Set(expected.keys))
         for (file, entries) in expected {
             let rows = DuplicateRows([files], file: file)

@@ -434,7 +434,7 @@ struct DuplicateFinderTests {
             finder.add(key: key, position: position, line: i + 2)
             if let first = seen[key] { expected[position] = Int32(first + 2) } else { seen[key] = i }
         }
-        let found = finder.duplicates()
+        let found = try finder.duplicates()
         #expect(found.count == expected.count)
         for (position, line) in expected {
             #expect(found[position]?.line == line)
@@ -467,7 +467,7 @@ struct DuplicateFinderTests {
         finder.absorb(second, offset: PartEnd(lines: firstPart + 1, records: firstPart))
         if memoryCapacity >= 1300 { #expect(finder.runsOnDisk == 0) }
         if runCapacity < 100 && memoryCapacity == 0 { #expect(finder.runsOnDisk > 0) }
-        let found = finder.duplicates()
+        let found = try finder.duplicates()
         #expect(found.count == expected.count)
         for (position, line) in expected { #expect(found[position]?.line == line, "record \(position.record)") }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
@@ -491,20 +491,49 @@ struct DuplicateFinderTests {
         }
         // Each part's buffer holds room for 512 keys: two of them fit a run's room of 1,024.
         #expect(finder.runsOnDisk == 38)
-        let found = finder.duplicates()
+        let found = try finder.duplicates()
         #expect(found.count == expected)
         #expect(found[RowPosition(file: 39, record: 8)]?.line == 12)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
     @Test("a run that cannot be written stays in memory: no key is lost")
-    func unwritableRuns() {
+    func unwritableRuns() throws {
         let finder = DuplicateFinder(tempDirectory: "/nonexistent/staging", name: "t", runCapacity: 16)
         for i in 0..<500 { finder.add(key: "K\(i % 100)", position: RowPosition(file: 0, record: Int32(i)), line: i + 2) }
         #expect(finder.runsOnDisk == 0)
-        let found = finder.duplicates()
+        let found = try finder.duplicates()
         #expect(found.count == 400)
         #expect(found[RowPosition(file: 0, record: 499)]?.line == 101)
+    }
+
+    @Test("a run file gone or cut short before the merge is an error naming it, not repeats left unreported")
+    func runFileLost() throws {
+        for damage in ["removed", "cut short"] {
+            let dir = TestSupport.temporaryDirectory()
+            let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: 100)
+            for i in 0..<1000 { finder.add(key: "K\(i % 300)", position: RowPosition(file: 0, record: Int32(i)), line: i + 2) }
+            #expect(finder.runsOnDisk == 10)
+            let run = dir + "/t.run3"
+            if damage == "removed" { unlink(run) } else { truncate(run, 32 * 40) }
+            let error = #expect(throws: WriteError.self, "\(damage)") { _ = try finder.duplicates(sortingIn: dir) }
+            #expect(error?.path == run, "\(damage)")
+            // The other runs are deleted all the same, and no lookup file is left half made.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "\(damage)")
+        }
+    }
+
+    @Test("repeats that cannot be written for the main pass are an error, not a file that says there are none")
+    func sorterCannotWrite() throws {
+        let sorter = DuplicateSorter(directory: "/nonexistent/staging", name: "t", runCapacity: 97)
+        for r in 0..<300 { sorter.add(DuplicateEntry(file: Int32(r % 3), record: Int32(r), firstFile: 0, firstLine: 2)) }
+        #expect(throws: WriteError.self) { _ = try sorter.finish() }
+        // Fewer than a run, written only at the end: the same.
+        let small = DuplicateSorter(directory: "/nonexistent/staging", name: "t")
+        small.add(DuplicateEntry(file: 0, record: 5, firstFile: 0, firstLine: 2))
+        #expect(throws: WriteError.self) { _ = try small.finish() }
+        // Nothing to write, nothing to fail.
+        #expect(try DuplicateSorter(directory: "/nonexistent/staging", name: "t").finish().isEmpty)
     }
 
     @Test("key fingerprints: the bytes' and the text's agree, and keys that differ in any byte, length or block differ")

@@ -69,7 +69,8 @@ public final class DuplicateFinder: @unchecked Sendable {
     /// Where a sorted run is: in memory, or in a file of the staging directory.
     private enum RunSource {
         case memory([Entry])
-        case file(String)
+        /// A file and how many entries were written to it.
+        case file(String, entries: Int)
     }
     /// The sorted runs, each with what is added to the positions read back from it (see `absorb`).
     private var runs: [(source: RunSource, offset: PartEnd)] = []
@@ -275,7 +276,7 @@ public final class DuplicateFinder: @unchecked Sendable {
             buffer.reserveCapacity(runCapacity)
             return
         }
-        runs.append((.file("\(tempDirectory)/\(name).run\(runs.count)"), .start))
+        runs.append((.file("\(tempDirectory)/\(name).run\(runs.count)", entries: buffer.count), .start))
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -330,30 +331,37 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     /// Deletes whatever was spilled (keys of a part that was read again another way).
     public func discard() {
-        for run in runs { if case .file(let path) = run.source { unlink(path) } }
+        for run in runs { if case .file(let path, _) = run.source { unlink(path) } }
         runs = []
         heldInMemory = 0
         buffer.removeAll(keepingCapacity: false)
     }
 
     /// Every row whose key occurred earlier, with the place of the first occurrence (tests).
-    public func duplicates() -> [RowPosition: DuplicateOf] {
+    public func duplicates() throws(WriteError) -> [RowPosition: DuplicateOf] {
         var result: [RowPosition: DuplicateOf] = [:]
-        forEachDuplicate { result[$0] = $1 }
+        try forEachDuplicate { result[$0] = $1 }
         return result
     }
 
     /// Every row whose key occurred earlier, sorted on disk by file and record (see `DuplicateSorter`).
-    public func duplicates(sortingIn directory: String) -> [Int32: String] {
+    public func duplicates(sortingIn directory: String) throws(WriteError) -> [Int32: String] {
         let sorter = DuplicateSorter(directory: directory, name: name)
-        forEachDuplicate { sorter.add(DuplicateEntry(file: $0.file, record: $0.record, firstFile: $1.file, firstLine: $1.line)) }
-        return sorter.finish()
+        do {
+            try forEachDuplicate { sorter.add(DuplicateEntry(file: $0.file, record: $0.record, firstFile: $1.file, firstLine: $1.line)) }
+        } catch {
+            sorter.discard()
+            throw error
+        }
+        return try sorter.finish()
     }
 
     /// Calls `body` with every row whose key occurred earlier and the place of the first
     /// occurrence, in key order; the runs are deleted.
+    /// A run that cannot be read back whole (its file gone or unreadable) is an error: its keys'
+    /// repeats would otherwise go unreported.
     @inline(__always)
-    public func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) {
+    public func forEachDuplicate(_ body: (RowPosition, DuplicateOf) -> Void) throws(WriteError) {
         var firstOfGroup: Entry?
         func visit(_ e: Entry) {
             if let f = firstOfGroup, f.h1 == e.h1, f.h2 == e.h2 {
@@ -369,7 +377,14 @@ public final class DuplicateFinder: @unchecked Sendable {
         }
         buffer = []
         sortSpace = SortSpace()
-        let files = runs.compactMap { run -> String? in if case .file(let path) = run.source { return path } else { return nil } }
+        // All the keys in one run in memory (a file of up to a run's keys, read in one part): in order as they are.
+        if runs.count == 1, case .memory(let entries) = runs[0].source, runs[0].offset == .start {
+            runs = []
+            heldInMemory = 0
+            entries.forEach(visit)
+            return
+        }
+        let files = runs.compactMap { run -> String? in if case .file(let path, _) = run.source { return path } else { return nil } }
         var readers = runs.map { RunReader($0.source, offset: $0.offset) }
         runs = []
         heldInMemory = 0
@@ -386,6 +401,7 @@ public final class DuplicateFinder: @unchecked Sendable {
                 visit(readers[best].head!)
                 readers[best].advance()
             }
+            try Self.checkReadBack(readers)
             return
         }
         // k-way merge through a min-heap of the runs' heads: O(n log k) in the n keys and k runs.
@@ -399,6 +415,13 @@ public final class DuplicateFinder: @unchecked Sendable {
             } else {
                 _ = heap.popMin()
             }
+        }
+        try Self.checkReadBack(readers)
+    }
+
+    private static func checkReadBack(_ readers: [RunReader]) throws(WriteError) {
+        if let short = readers.first(where: \.cutShort) {
+            throw WriteError(path: short.path, reason: "这个中间文件在运行中被改动或无法读回，重复的编号无法核对 (this working file was changed or could not be read back; repeated keys cannot be checked)")
         }
     }
 
@@ -423,6 +446,12 @@ public final class DuplicateFinder: @unchecked Sendable {
         private var chunk: [Entry]
         private var index = 0
         private(set) var head: Entry?
+        /// A run from a file: where, how many entries were written, how many were read back.
+        private(set) var path = ""
+        private var expected = 0
+        private var readBack = 0
+        /// The file ended, or could not be read, before all its entries were read back.
+        var cutShort: Bool { !path.isEmpty && head == nil && readBack != expected }
 
         init(_ source: RunSource, offset: PartEnd) {
             records = Int32(truncatingIfNeeded: offset.records)
@@ -432,8 +461,10 @@ public final class DuplicateFinder: @unchecked Sendable {
                 fd = -1
                 chunk = entries
                 head = chunk.first.map(shifted)
-            case .file(let path):
+            case .file(let path, let entries):
                 fd = open(path, O_RDONLY)
+                self.path = path
+                expected = entries
                 chunk = []
                 refill()
             }
@@ -475,6 +506,7 @@ public final class DuplicateFinder: @unchecked Sendable {
                 return got
             }
             let count = n / MemoryLayout<Entry>.stride
+            readBack += count
             if count < chunk.count { chunk.removeSubrange(count...) }
             head = chunk.first.map(shifted)
             if head == nil { close(fd) }

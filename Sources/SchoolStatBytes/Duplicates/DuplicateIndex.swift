@@ -31,7 +31,11 @@ public final class DuplicateSorter {
     private let name: String
     private let runCapacity: Int
     private var buffer: [DuplicateEntry] = []
-    private var runs: [String] = []
+    /// The runs written, each with how many entries it holds.
+    private var runs: [(path: String, entries: Int)] = []
+    /// The first file that could not be written or read back whole: the repeats it held would
+    /// otherwise go unreported.
+    private var failure: WriteError?
 
     public init(directory: String, name: String, runCapacity: Int = defaultRunCapacity) {
         self.directory = directory
@@ -47,28 +51,45 @@ public final class DuplicateSorter {
     private func spill() {
         buffer.sort { $0.order < $1.order }
         let path = "\(directory)/\(name).dups\(runs.count)"
-        Self.write(buffer, to: path, append: false)
-        runs.append(path)
+        write(buffer, to: path, append: false)
+        runs.append((path, buffer.count))
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private static func write(_ entries: [DuplicateEntry], to path: String, append: Bool) {
+    /// Writes the entries, or notes the first failure (and writes nothing more).
+    private func write(_ entries: [DuplicateEntry], to path: String, append: Bool) {
+        guard failure == nil else { return }
         let fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o600)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        entries.withUnsafeBytes { raw in
+        guard fd >= 0 else {
+            failure = WriteError(path: path, reason: String(cString: strerror(errno)))
+            return
+        }
+        var problem = entries.withUnsafeBytes { raw -> Int32? in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
+                if n < 0 { return errno }
+                if n == 0 { return ENOSPC }
                 offset += n
             }
+            return nil
         }
+        if close(fd) != 0 && problem == nil { problem = errno }
+        if let problem { failure = WriteError(path: path, reason: String(cString: strerror(problem))) }
+    }
+
+    /// Deletes whatever was written (the merge feeding it failed).
+    public func discard() {
+        for run in runs { unlink(run.path) }
+        runs = []
+        buffer = []
     }
 
     /// Merges what was added into one file per input file, each sorted by record: input file → path.
-    public func finish() -> [Int32: String] {
+    /// A file that could not be written, or a run not read back whole, is an error, and the
+    /// files made are deleted.
+    public func finish() throws(WriteError) -> [Int32: String] {
         var outputs: [Int32: String] = [:]
         var pending: [DuplicateEntry] = []
         var current: Int32?
@@ -84,7 +105,7 @@ public final class DuplicateSorter {
             if pending.count >= 8192 { flush() }
         }
         func flush() {
-            if let current, !pending.isEmpty { Self.write(pending, to: outputs[current]!, append: true) }
+            if let current, !pending.isEmpty { write(pending, to: outputs[current]!, append: true) }
             pending.removeAll(keepingCapacity: true)
         }
         if runs.isEmpty {
@@ -103,22 +124,36 @@ public final class DuplicateSorter {
                 emit(readers[b].head!)
                 readers[b].advance()
             }
-            for run in runs { unlink(run) }
+            for run in runs { unlink(run.path) }
+            if failure == nil, let short = readers.first(where: \.cutShort) {
+                failure = WriteError(path: short.path, reason: "这个中间文件在运行中被改动或无法读回，重复的编号无法核对 (this working file was changed or could not be read back; repeated keys cannot be checked)")
+            }
         }
         flush()
         buffer = []
         runs = []
+        if let failure {
+            for path in outputs.values { unlink(path) }
+            throw failure
+        }
         return outputs
     }
 
     private struct RunReader {
         private let fd: Int32
+        let path: String
+        private let expected: Int
+        private var readBack = 0
         private var chunk: [DuplicateEntry] = []
         private var index = 0
         private(set) var head: DuplicateEntry?
+        /// The file ended, or could not be read, before all its entries were read back.
+        var cutShort: Bool { head == nil && readBack != expected }
 
-        init(path: String) {
-            fd = open(path, O_RDONLY)
+        init(_ run: (path: String, entries: Int)) {
+            path = run.path
+            expected = run.entries
+            fd = open(run.path, O_RDONLY)
             refill()
         }
 
@@ -128,12 +163,28 @@ public final class DuplicateSorter {
         }
 
         private mutating func refill() {
-            chunk = [DuplicateEntry](repeating: DuplicateEntry(file: 0, record: 0, firstFile: 0, firstLine: 0), count: 4096)
-            let n = fd < 0 ? 0 : chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            chunk.removeSubrange((max(0, n) / MemoryLayout<DuplicateEntry>.stride)...)
             index = 0
+            guard fd >= 0 else {
+                chunk = []
+                head = nil
+                return
+            }
+            if chunk.count != 4096 { chunk = [DuplicateEntry](repeating: DuplicateEntry(file: 0, record: 0, firstFile: 0, firstLine: 0), count: 4096) }
+            let n = chunk.withUnsafeMutableBytes { raw -> Int in
+                var got = 0
+                while got < raw.count {
+                    let r = read(fd, raw.baseAddress! + got, raw.count - got)
+                    if r < 0 && errno == EINTR { continue }
+                    if r <= 0 { break }
+                    got += r
+                }
+                return got
+            }
+            let count = n / MemoryLayout<DuplicateEntry>.stride
+            readBack += count
+            if count < chunk.count { chunk.removeSubrange(count...) }
             head = chunk.first
-            if head == nil && fd >= 0 { close(fd) }
+            if head == nil { close(fd) }
         }
     }
 }

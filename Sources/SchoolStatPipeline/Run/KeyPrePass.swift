@@ -174,7 +174,7 @@ extension ValidationRun {
     /// file order on a thread of their own. A large UTF-8 file is parsed in two parts at once,
     /// one per thread (`--threads` above 1): libcsv is most of what this pass waits for.
     func findDuplicates(table: TableSchema, plans: [FilePlan], ruleSet: RuleSet, converter: ChineseConverter, tempDir: String,
-                                firstPasses: inout [Int32: FirstPass]) -> DuplicateFiles {
+                                firstPasses: inout [Int32: FirstPass]) throws(WriteError) -> DuplicateFiles {
         let finders = table.unique.enumerated().map { DuplicateFinder(tempDirectory: tempDir, name: "\(table.name).\($0.offset)") }
         let keyColumns = table.unique.map { u in u.columns.compactMap { table.columnIndex($0) } }
         let threads = max(1, options.threads)
@@ -242,17 +242,29 @@ extension ValidationRun {
         }
         // Each constraint's runs are merged on its own thread: the merges share nothing, and the
         // pass would otherwise leave all but one core idle while they run.
-        guard threads > 1, finders.count > 1 else { return finders.map { $0.duplicates(sortingIn: tempDir) } }
+        guard threads > 1, finders.count > 1 else {
+            var all: DuplicateFiles = []
+            for finder in finders { all.append(try finder.duplicates(sortingIn: tempDir)) }
+            return all
+        }
         let merged = MergedDuplicates(count: finders.count)
-        Threads.forEach(finders.count, threads: threads) { i in merged.set(i, finders[i].duplicates(sortingIn: tempDir)) }
-        return merged.all
+        Threads.forEach(finders.count, threads: threads) { i in
+            do throws(WriteError) { merged.set(i, try finders[i].duplicates(sortingIn: tempDir)) } catch { merged.fail(error) }
+        }
+        return try merged.all()
     }
 
-    /// What the constraints' merges found, each set once from its own thread.
+    /// What the constraints' merges found, each set once from its own thread, or the first
+    /// working file one of them could not write or read back.
     final class MergedDuplicates: Sendable {
-        private let results: Mutex<DuplicateFiles>
-        init(count: Int) { results = Mutex(Array(repeating: [:], count: count)) }
-        func set(_ i: Int, _ found: [Int32: String]) { results.withLock { $0[i] = found } }
-        var all: DuplicateFiles { results.withLock { $0 } }
+        private let results: Mutex<(found: DuplicateFiles, failure: WriteError?)>
+        init(count: Int) { results = Mutex((Array(repeating: [:], count: count), nil)) }
+        func set(_ i: Int, _ found: [Int32: String]) { results.withLock { $0.found[i] = found } }
+        func fail(_ error: WriteError) { results.withLock { if $0.failure == nil { $0.failure = error } } }
+        func all() throws(WriteError) -> DuplicateFiles {
+            let (found, failure) = results.withLock { $0 }
+            if let failure { throw failure }
+            return found
+        }
     }
 }

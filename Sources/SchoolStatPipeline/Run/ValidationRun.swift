@@ -255,8 +255,14 @@ public final class ValidationRun: FindingSink {
         for table in ruleSet.tables where !table.unique.isEmpty {
             let tablePlans = plans.filter { $0.header.schema.name == table.name }
             guard !tablePlans.isEmpty else { continue }
-            duplicates[table.name] = findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
-                                                    tempDir: tempDir, firstPasses: &firstPasses)
+            do throws(WriteError) {
+                duplicates[table.name] = try findDuplicates(table: table, plans: tablePlans, ruleSet: ruleSet, converter: converter,
+                                                            tempDir: tempDir, firstPasses: &firstPasses)
+            } catch {
+                // A working file of the repeated keys' search that could not be written or read
+                // back: the repeats cannot be told, and nothing is committed.
+                throw .output(error)
+            }
         }
         clock.keysFound = Date()
 
