@@ -35,9 +35,8 @@ public struct DuplicateOf {
 /// A key is identified by a 128-bit fingerprint (MurmurHash3) of its canonical
 /// text; the chance of two different keys colliding in
 /// a national roster of 18 million rows is about 10⁻²⁴. Memory is one buffer
-/// of `runCapacity` entries, the full runs kept in memory (`memoryCapacity` entries,
-/// none by default), the keys taken over from other finders (at most a run's worth),
-/// and one read buffer per run written to disk. The keys still in the buffer when the
+/// of `runCapacity` entries, the keys taken over from other finders (at most a run's
+/// worth), and one read buffer per run written to disk. The keys still in the buffer when the
 /// runs are merged, or taken over from another finder (`absorb`), are merged from
 /// memory: writing them out then would only make the merge wait for pages it reads
 /// straight back. A run that cannot be written is kept in memory, so that no key is
@@ -63,7 +62,6 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     private let runCapacity: Int
-    private let memoryCapacity: Int
     private var buffer: [Entry] = []
     private var sortSpace = SortSpace()
     /// Where a sorted run is: in memory, or in a file of the staging directory.
@@ -82,13 +80,10 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     public static let defaultRunCapacity = 131_072
 
-    /// `memoryCapacity`: how many entries of full runs may stay in memory rather than be
-    /// written to disk (none by default).
-    public init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity, memoryCapacity: Int? = nil) {
+    public init(tempDirectory: String, name: String, runCapacity: Int = defaultRunCapacity) {
         self.tempDirectory = tempDirectory
         self.name = name
         self.runCapacity = runCapacity
-        self.memoryCapacity = memoryCapacity ?? 0
         buffer.reserveCapacity(runCapacity)
     }
 
@@ -267,16 +262,17 @@ public final class DuplicateFinder: @unchecked Sendable {
 
     private func spill() {
         Self.sort(&buffer, space: &sortSpace)
-        if heldInMemory + buffer.count <= memoryCapacity || !write(buffer, to: "\(tempDirectory)/\(name).run\(runs.count)") {
-            // Kept in memory: within the allowance, or because the run could not be written
-            // (a full disk, an unwritable staging directory), so that no key is ever lost.
+        let path = "\(tempDirectory)/\(name).run\(runs.count)"
+        guard write(buffer, to: path) else {
+            // Kept in memory: the run could not be written (a full disk, an unwritable staging
+            // directory), and no key may be lost.
             heldInMemory += buffer.capacity
             runs.append((.memory(buffer), .start))
             buffer = []
             buffer.reserveCapacity(runCapacity)
             return
         }
-        runs.append((.file("\(tempDirectory)/\(name).run\(runs.count)", entries: buffer.count), .start))
+        runs.append((.file(path, entries: buffer.count), .start))
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -284,16 +280,7 @@ public final class DuplicateFinder: @unchecked Sendable {
     private func write(_ entries: [Entry], to path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { return false }
-        let written = entries.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                offset += n
-            }
-            return true
-        }
+        let written = entries.withUnsafeBytes { BufferedFile.writeAll(fd, $0) }
         if close(fd) != 0 || !written {
             unlink(path)
             return false
@@ -312,7 +299,7 @@ public final class DuplicateFinder: @unchecked Sendable {
     /// each, however few keys each held); past that they are written out as a run.
     public func absorb(_ other: DuplicateFinder, offset: PartEnd) {
         if !other.buffer.isEmpty {
-            if heldInMemory + other.buffer.capacity <= max(memoryCapacity, runCapacity) {
+            if heldInMemory + other.buffer.capacity <= runCapacity {
                 Self.sort(&other.buffer, space: &other.sortSpace)
                 other.runs.append((.memory(other.buffer), .start))
             } else {
@@ -420,9 +407,7 @@ public final class DuplicateFinder: @unchecked Sendable {
     }
 
     private static func checkReadBack(_ readers: [RunReader]) throws(WriteError) {
-        if let short = readers.first(where: \.cutShort) {
-            throw WriteError(path: short.path, reason: "这个中间文件在运行中被改动或无法读回，重复的编号无法核对 (this working file was changed or could not be read back; repeated keys cannot be checked)")
-        }
+        if let short = readers.first(where: \.cutShort) { throw DuplicateSorter.notReadBack(short.path) }
     }
 
     /// A run's first entry not yet merged; the run's number settles ties, as the order of the runs did.
@@ -495,17 +480,7 @@ public final class DuplicateFinder: @unchecked Sendable {
             }
             if chunk.count != 2048 { chunk = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: 2048) }
             // Whole entries: a read cut short by a signal, or ending inside an entry, is read on.
-            let n = chunk.withUnsafeMutableBytes { raw -> Int in
-                var got = 0
-                while got < raw.count {
-                    let r = read(fd, raw.baseAddress! + got, raw.count - got)
-                    if r < 0 && errno == EINTR { continue }
-                    if r <= 0 { break }
-                    got += r
-                }
-                return got
-            }
-            let count = n / MemoryLayout<Entry>.stride
+            let count = chunk.withUnsafeMutableBytes { RegularFile.readAll(fd, into: $0) } / MemoryLayout<Entry>.stride
             readBack += count
             if count < chunk.count { chunk.removeSubrange(count...) }
             head = chunk.first.map(shifted)

@@ -64,17 +64,7 @@ public final class DuplicateSorter {
             failure = WriteError(path: path, reason: String(cString: strerror(errno)))
             return
         }
-        var problem = entries.withUnsafeBytes { raw -> Int32? in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { return errno }
-                if n == 0 { return ENOSPC }
-                offset += n
-            }
-            return nil
-        }
+        var problem: Int32? = entries.withUnsafeBytes { BufferedFile.writeAll(fd, $0) } ? nil : errno
         if close(fd) != 0 && problem == nil { problem = errno }
         if let problem { failure = WriteError(path: path, reason: String(cString: strerror(problem))) }
     }
@@ -125,9 +115,7 @@ public final class DuplicateSorter {
                 readers[b].advance()
             }
             for run in runs { unlink(run.path) }
-            if failure == nil, let short = readers.first(where: \.cutShort) {
-                failure = WriteError(path: short.path, reason: "这个中间文件在运行中被改动或无法读回，重复的编号无法核对 (this working file was changed or could not be read back; repeated keys cannot be checked)")
-            }
+            if failure == nil, let short = readers.first(where: \.cutShort) { failure = Self.notReadBack(short.path) }
         }
         flush()
         buffer = []
@@ -137,6 +125,14 @@ public final class DuplicateSorter {
             throw failure
         }
         return outputs
+    }
+
+    /// A working file of the key search written whole and not read back whole: removed or cut
+    /// short while the run went on.
+    static func notReadBack(_ path: String) -> WriteError {
+        WriteError(path: path, reason: "写入后没能完整读回，很可能在运行中被其他程序删改；重复的编号因此无法核对。请确认运行期间没有程序清理输出目录，磁盘正常，然后重新运行"
+            + " (written, but not read back whole: most likely changed or removed by another program during the run, so repeated keys cannot be"
+            + " checked; make sure nothing cleans the output directory while a run is going and the disk is sound, then run again)")
     }
 
     private struct RunReader {
@@ -170,17 +166,7 @@ public final class DuplicateSorter {
                 return
             }
             if chunk.count != 4096 { chunk = [DuplicateEntry](repeating: DuplicateEntry(file: 0, record: 0, firstFile: 0, firstLine: 0), count: 4096) }
-            let n = chunk.withUnsafeMutableBytes { raw -> Int in
-                var got = 0
-                while got < raw.count {
-                    let r = read(fd, raw.baseAddress! + got, raw.count - got)
-                    if r < 0 && errno == EINTR { continue }
-                    if r <= 0 { break }
-                    got += r
-                }
-                return got
-            }
-            let count = n / MemoryLayout<DuplicateEntry>.stride
+            let count = chunk.withUnsafeMutableBytes { RegularFile.readAll(fd, into: $0) } / MemoryLayout<DuplicateEntry>.stride
             readBack += count
             if count < chunk.count { chunk.removeSubrange(count...) }
             head = chunk.first

@@ -370,18 +370,9 @@ public enum BatchSpill {
 
         /// Reads until `raw` is full or the file ends; the number of bytes read.
         private func readFully(_ raw: UnsafeMutableRawBufferPointer) -> Int {
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.read(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return offset
-                }
-                if n == 0 { break }
-                offset += n
-            }
-            consumed += offset
-            return offset
+            let got = RegularFile.readAll(fd, into: raw)
+            consumed += got
+            return got
         }
     }
 }

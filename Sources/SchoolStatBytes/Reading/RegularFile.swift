@@ -121,6 +121,19 @@ public enum RegularFile {
         return fd
     }
 
+    /// Reads from `fd` until `raw` is full, the file ends or a read fails (read again when a
+    /// signal cuts it short); how many bytes were read.
+    public static func readAll(_ fd: Int32, into raw: UnsafeMutableRawBufferPointer) -> Int {
+        var got = 0
+        while got < raw.count {
+            let n = Glibc.read(fd, raw.baseAddress! + got, raw.count - got)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        return got
+    }
+
     /// The bytes of the regular file at `path`, at most `limit` of them (nil when it holds more);
     /// nil when there is no such file. Anything but a regular file throws, unopened or unread.
     public static func contents(_ path: String, limit: Int) throws(ReadError) -> [UInt8]? {
