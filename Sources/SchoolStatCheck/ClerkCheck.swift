@@ -588,8 +588,12 @@ public enum ClerkCheck {
         var messageZh = entry.messageZh, messageEn = entry.messageEn
         if file != entry.sourceFile, !entry.sourceFile.isEmpty {
             // Read errors name the file they are about: the clerk's name for it, never a server path.
-            messageZh = messageZh.replacingOccurrences(of: entry.sourceFile, with: file)
-            messageEn = messageEn.replacingOccurrences(of: entry.sourceFile, with: file)
+            // The messages were scrubbed of ID numbers and the path kept as it is: a path with a
+            // run of digits that looks like one (a random directory name) is in them masked.
+            for path in Set([entry.sourceFile, IDNumber.scrub(entry.sourceFile)]) {
+                messageZh = messageZh.replacingOccurrences(of: path, with: file)
+                messageEn = messageEn.replacingOccurrences(of: path, with: file)
+            }
         }
         var problem = CheckProblem(file: file, row: 0, columnIndex: nil, columnLetter: "", cell: "", placeZh: "整个文件", placeEn: "whole file",
                                    column: entry.column, heading: "", value: entry.rawValue, severity: entry.severity, rule: entry.ruleID,

@@ -68,6 +68,26 @@ struct CheckTests {
         return (cells, comments)
     }
 
+    @Test("a file that cannot be read is named by the clerk's name for it, even where its path holds a run of digits like an ID number")
+    func unreadableFileNamedAsShown() throws {
+        // The page's upload directories are named at random; this one looks like an ID number with separators.
+        let dir = TestSupport.temporaryDirectory() + "/upload-A1272501-2345-4179-AD48"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let upload = dir + "/upload.xlsx"
+        try Data("not a workbook at all".utf8).write(to: URL(fileURLWithPath: upload))
+        #expect(IDNumber.scrub(upload) != upload)
+        var options = CheckOptions(files: [upload], rulesDirectory: TestSupport.rules)
+        options.displayNames = ["名册.xlsx"]
+        options.workDirectory = TestSupport.temporaryDirectory()
+        let report = try ClerkCheck.run(options, annotate: nil)
+        let problem = try #require(report.problems.first)
+        #expect(problem.file == "名册.xlsx")
+        for message in [problem.messageZh, problem.messageEn] {
+            #expect(message.contains("名册.xlsx"), "\(message)")
+            #expect(!message.contains("upload"), "\(message)")
+        }
+    }
+
     @Test("problems are placed at Excel's rows and column letters, past a value holding a line break")
     func placesAsExcel() throws {
         let report = try check([Self.roster])

@@ -31,6 +31,8 @@ private func onePartAndTwo(_ dir: String, _ name: String) throws -> RunResult {
     return two
 }
 
+private func bytesOf(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+
 /// The invariant checked after every run: each data row is clean or rejected, and the files agree with the counts.
 private func checkConservation(_ result: RunResult) {
     for (name, t) in result.summary.tables {
@@ -91,6 +93,40 @@ struct PipelineTests {
         #expect(inputs["teachers_unicode.txt"]?.encoding == "utf-16le")
         #expect(inputs["teachers_unicode.txt"]?.dialect?.delimiterName == "tab")
         #expect(inputs["schools.csv"]?.encoding == "utf-8-bom")
+    }
+
+    @Test("a large file named to the run: its digest, begun as the run starts, is of the file, whether parsed in two parts (UTF-8) or one (GBK)")
+    func digestBegunEarly() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let utf8 = dir + "/teachers.csv"
+        RosterGenerator(rows: 2_000, seed: 11, schools: 30).writeTeachers(to: utf8)
+        let gbk = TestSupport.fixture("check/roster_gbk.csv")
+        for file in [utf8, gbk] {
+            let bytes = [UInt8](FileManager.default.contents(atPath: file)!)
+            // Large enough for the early digest to begin (and, for UTF-8, for two parts).
+            let two = try TestSupport.validate([file], runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
+            let one = try TestSupport.validate([file], runID: "same") { $0.threads = 1 }
+            #expect(two.summary.inputs.map(\.sha256) == [SHA256.hexDigest(bytes)], "\(file)")
+            #expect(two.summary.inputs.map(\.bytes) == [bytes.count], "\(file)")
+            #expect(one.summary.inputs.map(\.sha256) == two.summary.inputs.map(\.sha256), "\(file)")
+            for output in ["ledger.csv", "clean/teachers.csv", "rejected/teachers.csv"] {
+                #expect(TestSupport.text(two.outputDirectory + "/" + output) == TestSupport.text(one.outputDirectory + "/" + output), "\(file) \(output)")
+            }
+        }
+        // The early digest only for a file of text: a workbook named is digested as before.
+        var options = ValidationOptions(inputs: [dir + "/roster.xlsx", gbk], rulesDirectory: TestSupport.rules, outputDirectory: dir + "/o")
+        options.threads = 2
+        options.splitParseMinimumBytes = 1
+        try Data(repeating: 0x50, count: 100).write(to: URL(fileURLWithPath: dir + "/roster.xlsx"))
+        #expect(ValidationRun.beginEarlyDigest(options)?.identity == FileIdentity(path: gbk), "the first file of text")
+        options.inputs = [dir]
+        #expect(ValidationRun.beginEarlyDigest(options) == nil, "a directory")
+        options.inputs = [utf8]
+        options.threads = 1
+        #expect(ValidationRun.beginEarlyDigest(options) == nil, "one thread: nothing to overlap")
+        options.threads = 2
+        options.splitParseMinimumBytes = bytesOf(utf8) + 1
+        #expect(ValidationRun.beginEarlyDigest(options) == nil, "a file too small to be parsed in two parts")
     }
 
     @Test("a run's id is its time in UTC to the second and a random number")

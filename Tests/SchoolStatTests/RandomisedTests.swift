@@ -235,6 +235,12 @@ struct FastPathTests {
             for column in table.columns {
                 for unit in [nil, "万元", "元"] as [String?] {
                     let n = CellNormaliser(column: column, vocabulary: ruleSet.vocabulary, converter: converter, headerUnit: unit)
+                    // An empty cell: the byte path gives what the general way gives, or leaves it to it.
+                    let empty = [UInt8]().withUnsafeBufferPointer { n.acceptedValue($0) }
+                    switch n.normalise("") {
+                    case .success(let general): #expect(empty == general, "\(table.name).\(column.name) empty")
+                    case .failure(let p): #expect(empty == nil, "\(table.name).\(column.name) empty: byte path \(String(describing: empty)), general path \(p.constraint)")
+                    }
                     // The column's own spellings and words, mixed with digits, letters, dates, units and oddities.
                     let own = Array(column.enumExact.keys) + Array(column.enumAliases.keys) + column.missingTokens
                         + Array(ruleSet.vocabulary.exactBooleans.keys)
@@ -256,6 +262,28 @@ struct FastPathTests {
             }
         }
         #expect(taken > total / 50) // the byte path was taken often enough to mean something
+    }
+
+    @Test("Excel's scientific notation is told by the bytes of ASCII text as by its characters", arguments: [31, 32])
+    func scientific(seed: UInt64) {
+        // The test by characters, as it was before the bytes of ASCII text were read directly.
+        func byCharacters(_ s: String) -> Bool {
+            guard let e = s.firstIndex(where: { $0 == "E" || $0 == "e" }) else { return false }
+            let mantissa = s[..<e], power = s[s.index(after: e)...]
+            return !mantissa.isEmpty && mantissa.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+                && power.count >= 2 && (power.first == "+" || power.first == "-" || power.first!.isNumber)
+                && power.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        var rng = SeededGenerator(seed: seed)
+        let pieces = ["5", "0", "1", ".", "E", "e", "+", "-", "17", "5.00110E+17", "X", " ", "\r\n", "\r", "a", "１", "٣", "é", "E\u{301}", ""]
+        var yes = 0
+        for _ in 0..<4_000 {
+            let s = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let verdict = NumberText.looksLikeScientific(s)
+            #expect(verdict == byCharacters(s), "\(s.debugDescription)")
+            if verdict { yes += 1 }
+        }
+        #expect(yes > 30) // often enough to mean something
     }
 
     @Test("numbers, dates and booleans written as bytes read exactly as their canonical text", arguments: [21, 22])

@@ -22,6 +22,10 @@ int schoolstat_direct_flag(void);
 /// For a file of the run's own that has been read and is not needed again. Returns 0 on success.
 int schoolstat_release_range(int fd, int64_t offset, int64_t length);
 
+/// Lowers the calling thread's priority (on Linux, its own nice value): it runs at full speed on
+/// a core nothing else wants and gives way to the process's other threads.
+void schoolstat_yield_thread(void);
+
 /// Names the calling thread (its first 15 bytes), as a debugger and `top -H` show it.
 void schoolstat_name_thread(const char *name);
 

@@ -52,6 +52,9 @@ public enum Threads {
         return true
     }
 
+    /// Lowers the calling thread's priority: it takes a core only while the others leave one idle.
+    public static func yieldToOthers() { schoolstat_yield_thread() }
+
     /// Runs `body(i)` for every `i` in `0..<count`, on up to `threads` threads, the caller's among
     /// them; returns when every one has run. Iterations go to whichever thread is free, so the
     /// order they run in is not fixed.

@@ -62,14 +62,20 @@ public final class FileDigest: @unchecked Sendable {
     private let fd: Int32
     private let stopped = Atomic<Bool>(false)
     private var result: Pending<(hex: String, bytes: Int)?>!
+    /// The file read, as it was when the digest began.
+    public let identity: FileIdentity?
 
     /// Starts on a duplicate of `fd` (the caller may close its own); nil when it cannot be had.
-    public init?(fd: Int32) {
+    /// `yielding`: the thread gives way to the run's other threads, taking a core only while
+    /// it would be idle (a digest begun before the work it is not to slow down).
+    public init?(fd: Int32, yielding: Bool = false) {
         let copy = dup(fd)
         guard copy >= 0 else { return nil }
         self.fd = copy
+        identity = FileIdentity(fd: copy)
         result = Pending(name: "schoolstat-digest") { [self] in
             var hasher = SHA256()
+            if yielding { Threads.yieldToOthers() }
             let size = 1 << 20
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             defer { buffer.deallocate() }

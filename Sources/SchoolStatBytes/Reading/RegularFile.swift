@@ -89,6 +89,17 @@ public struct FileIdentity: Equatable, Sendable {
     public init?(fd: Int32) {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
+        self.init(st)
+    }
+
+    /// The file `path` names now (through symbolic links); nil when there is none.
+    public init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        self.init(st)
+    }
+
+    private init(_ st: stat) {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)

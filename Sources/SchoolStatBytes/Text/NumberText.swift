@@ -100,6 +100,17 @@ public enum NumberText {
     /// Whether text looks like Excel's scientific notation (`5.00102E+17`), which
     /// destroys the digits of long codes and ID numbers.
     public static func looksLikeScientific(_ s: String) -> Bool {
+        // ASCII text (every cell that could be one), byte by byte: each byte is a character.
+        if let verdict = s.withBytes({ b -> Bool? in
+            guard b.allSatisfy({ $0 < 0x80 }) else { return nil }
+            guard let e = b.firstIndex(where: { $0 == 0x45 || $0 == 0x65 }), e > 0 else { return false }
+            for c in b[..<e] where !((c >= 0x30 && c <= 0x39) || c == 0x2E) { return false }
+            let power = b[(e + 1)...]
+            guard power.count >= 2, let sign = power.first, sign == 0x2B || sign == 0x2D || (sign >= 0x30 && sign <= 0x39) else { return false }
+            return power.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }) {
+            return verdict
+        }
         guard s.utf8.contains(where: { $0 == 0x45 || $0 == 0x65 }) else { return false }
         guard let e = s.firstIndex(where: { $0 == "E" || $0 == "e" }) else { return false }
         let mantissa = s[..<e], power = s[s.index(after: e)...]

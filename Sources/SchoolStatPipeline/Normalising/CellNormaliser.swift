@@ -31,6 +31,9 @@ public final class CellNormaliser {
     /// cell found here needs no other test.
     private var exactEnum: ByteLookup<String>
     private var exactBoolean: ByteLookup<Bool>
+    /// What an empty cell is, when the general way takes it (nil: it reports it, `required`).
+    /// Worked out once: a column most rows leave empty takes no general way per row.
+    private var emptyValue: Value?
     /// Longer text is no missing-value word, even with brackets or spaces around it (`（无）`).
     private let missingMaxBytes: Int
     private let pattern: Pattern?
@@ -79,6 +82,7 @@ public final class CellNormaliser {
         }
         if column.type == .enumeration { exactEnum = ByteLookup(column.enumExact.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
         if column.type == .boolean { exactBoolean = ByteLookup(vocabulary.exactBooleans.filter { taken($0.key) }.map { ($0.key, $0.value) }) }
+        if case .success(let value) = normalise("") { emptyValue = value }
     }
 
     /// The value shown in messages: ID numbers are masked.
@@ -127,6 +131,7 @@ public final class CellNormaliser {
     /// which gives the same value for these cells and explains every problem; no `String`
     /// is built here except for the value of a code or text. `FastPathTests` checks both agree.
     public func acceptedValue(_ b: UnsafeBufferPointer<UInt8>) -> Value? {
+        if b.isEmpty { return emptyValue }
         // Each type tests what it needs. Codes, numbers and the exact spellings of enums and
         // booleans are made of bytes that cleaning leaves alone, so their own test says the cell
         // is clean; text and dates are tested for that first.

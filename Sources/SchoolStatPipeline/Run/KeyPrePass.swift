@@ -195,7 +195,10 @@ extension ValidationRun {
             let spillPath = "\(tempDir)/\(plan.index).batches"
             let spill = BatchSpill.Writer(path: spillPath)
             let split = threads > 1 ? reader.splitPoint(minimumBytes: options.splitParseMinimumBytes) : nil
-            if split != nil { reader.computesDigest = false }
+            // A file parsed in two parts, or whose digest began early, has it finished in the main pass.
+            if split != nil || (earlyDigest.map { $0.identity != nil && $0.identity == FileIdentity(path: reader.facts.path) } ?? false) {
+                reader.computesDigest = false
+            }
             let second = split.map { start in
                 SecondPart(reader: plan.reader, from: start, spillPath: "\(tempDir)/\(plan.index).part2.batches",
                            stage: stage(table.unique.indices.map {

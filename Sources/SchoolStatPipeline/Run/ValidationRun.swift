@@ -111,6 +111,9 @@ public final class ValidationRun: FindingSink {
     /// The inputs that are sheets of a workbook of several: the name the run gives each
     /// (`全县报表.xlsx [教师名册]`) → the file and the sheet.
     var sheetInputs: [String: (String, String)] = [:]
+    /// The SHA-256 of a large input, begun as the run starts (`beginEarlyDigest`), until the file
+    /// it is of takes it.
+    var earlyDigest: FileDigest?
     /// Sheets whose header matched no table, by input name, and why.
     var unrecognisedSheets: [String: SheetSkip] = [:]
 
@@ -212,6 +215,8 @@ public final class ValidationRun: FindingSink {
         // OpenCC loads its dictionaries on another thread while the rules load, when there is
         // one to spare.
         let pendingConverter = Pending(onAnotherThread: options.threads > 1) { ChineseConverter() }
+        earlyDigest = Self.beginEarlyDigest(options)
+        defer { earlyDigest = nil }
         let (ruleSet, evaluator) = try loadRules()
         let (inputs, skippedInputs, skippedOutputs) = try discoverInputs()
         if !skippedOutputs.isEmpty {
@@ -455,7 +460,9 @@ public final class ValidationRun: FindingSink {
                     // Batches kept by position are read back from the file the pre-pass parsed.
                     let text = first.facts.identity.map { BatchSpill.Text(path: plan.reader.facts.path, identity: $0, delimiter: plan.reader.facts.dialect.delimiter) }
                     for part in first.spills { spills.append(try BatchSpill.Reader(path: part.path, source: plan.input.display, offset: part.offset, text: text)) }
-                    let digest = first.digestLater ? try Self.digest(of: plan) : nil
+                    var digest: FileDigest?
+                    if first.digestLater { digest = takeEarlyDigest(of: first.facts.identity) }
+                    if first.digestLater && digest == nil { digest = try Self.digest(of: plan) }
                     try validator.run(spills: spills)
                     for part in first.spills { unlink(part.path) }
                     facts = first.facts
@@ -485,6 +492,28 @@ public final class ValidationRun: FindingSink {
             }
         }
         return outputs
+    }
+
+    /// The first input named that is a text file the pre-pass will parse in two parts: its digest
+    /// begun at once, on a thread that yields to the run's others. While the rules load, one core
+    /// is mostly idle, and the digest takes it then rather than a share of the busy passes.
+    public static func beginEarlyDigest(_ options: ValidationOptions) -> FileDigest? {
+        guard options.threads > 1 else { return nil }
+        for path in options.inputs where ["csv", "tsv", "txt"].contains((path as NSString).pathExtension.lowercased()) {
+            guard let fd = try? RegularFile.openForReading(path) else { continue }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, Int(st.st_size) >= options.splitParseMinimumBytes else { continue }
+            return FileDigest(fd: fd, yielding: true)
+        }
+        return nil
+    }
+
+    /// The digest begun early, when it is of the file `identity` names (the same file, unchanged).
+    func takeEarlyDigest(of identity: FileIdentity?) -> FileDigest? {
+        guard let digest = earlyDigest, let identity, digest.identity == identity else { return nil }
+        earlyDigest = nil
+        return digest
     }
 
     /// The SHA-256 and size of a file the pre-pass parsed in two parts, read on a thread of its
