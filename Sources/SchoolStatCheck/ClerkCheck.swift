@@ -244,7 +244,7 @@ public enum ClerkCheck {
     /// files are read again rather than held.
     public static func run(_ options: CheckOptions, annotate: String? = nil) throws(CheckError) -> CheckReport {
         if let annotate { try vetAnnotationTarget(annotate, options: options) }
-        let work = options.workDirectory + "/schoolstat-check-" + UUID().uuidString
+        let work = options.workDirectory + "/schoolstat-check-" + UniqueName.make()
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
@@ -474,7 +474,7 @@ public enum ClerkCheck {
         /// The clerk's workbook handed back with every problem marked, written beside `annotate`
         /// and renamed into place.
         func writeAnnotated(to annotate: String, spill: ProblemSpill, refusals: [CheckProblem], work: String) throws(CheckError) {
-            let partial = annotate + ".partial-" + UUID().uuidString.prefix(8)
+            let partial = annotate + ".partial-" + UniqueName.make().prefix(8)
             do {
                 let sources = inputs.compactMap { input -> AnnotatedWorkbook.Source? in
                     guard let layout = layouts[input], let plan = plans[input] else { return nil }

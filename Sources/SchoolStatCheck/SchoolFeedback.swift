@@ -191,7 +191,7 @@ public enum SchoolFeedback {
         let out: OutputDirectory
         do { out = try OutputDirectory(path: options.outputDirectory, kind: .feedback, runID: summary.runID, protecting: protected) } catch { throw .output(error) }
         defer { out.abandon() }
-        let work = options.workDirectory + "/schoolstat-feedback-" + UUID().uuidString
+        let work = options.workDirectory + "/schoolstat-feedback-" + UniqueName.make()
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {

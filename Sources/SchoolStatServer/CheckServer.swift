@@ -174,7 +174,7 @@ public enum CheckServer {
     /// The check in a directory of its own, removed before returning, and in a process of its own,
     /// stopped when it runs past its time; its memory is bounded and returns when it ends.
     static func runCheck(body: ByteBuffer, ext: String, shown: String, options: ServerOptions) -> CheckOutcome {
-        let directory = options.workDirectory + "/schoolstat-upload-" + UUID().uuidString
+        let directory = options.workDirectory + "/schoolstat-upload-" + UniqueName.make()
         let broken = CheckOutcome.refused(.internalServerError, zh: "服务器无法写临时文件，请联系管理员。", en: "The server cannot write its temporary files; tell the administrator.")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -247,9 +247,14 @@ public enum CheckServer {
             return .answer((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
         case (.exit, _):
             // Refused before the check (rules, arguments) or an output that could not be written: the check's own message.
-            let text = (FileManager.default.contents(atPath: directory + "/messages.txt").map { String(decoding: $0.prefix(4096), as: UTF8.self) } ?? "")
-                .replacingOccurrences(of: "schoolstat check: ", with: "").replacingOccurrences(of: upload, with: shown)
-                .replacingOccurrences(of: directory, with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+            var text = (FileManager.default.contents(atPath: directory + "/messages.txt").map { String(decoding: $0.prefix(4096), as: UTF8.self) } ?? "")
+                .replacingOccurrences(of: "schoolstat check: ", with: "")
+            // The check's messages are scrubbed of ID numbers: a working directory whose path holds
+            // a run of digits (the one the page was given) is in them masked.
+            for (path, replacement) in [(upload, shown), (directory, "")] {
+                for form in Set([path, IDNumber.scrub(path)]) { text = text.replacingOccurrences(of: form, with: replacement) }
+            }
+            text = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
         default:
             return .refused(.unprocessableContent,

@@ -20,6 +20,16 @@ struct BytesTests {
         }
     }
 
+    @Test("the run's own working files are named without digits: no path of its own is masked as an ID number where it is shown")
+    func uniqueNames() {
+        let names = (0..<200).map { _ in UniqueName.make() }
+        #expect(Set(names).count == 200)
+        for name in names {
+            #expect(!name.unicodeScalars.contains { $0.value >= 0x30 && $0.value <= 0x39 }, "\(name)")
+            #expect(IDNumber.scrub("/tmp/schoolstat-upload-" + name) == "/tmp/schoolstat-upload-" + name)
+        }
+    }
+
     @Test("a row block gives back every row in order through several growths, and moves values out of the source")
     func rowBlockRoundTrip() {
         let width = 7

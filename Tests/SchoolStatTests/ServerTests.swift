@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
 import SchoolStatServer
+import SchoolStatBytes
 
 /// `schoolstat serve`: routes and responses through Hummingbird's router testing, no sockets.
 @Suite("The clerk's check page")
@@ -66,6 +67,26 @@ struct ServerTests {
             }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty)
+    }
+
+    @Test("the page's working directory holding a run of digits like an ID number: the message still names the clerk's file, and no path")
+    func badFileUnderDigits() async throws {
+        let work = TestSupport.temporaryDirectory() + "/checks-2024-0901-1234-5678"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        #expect(IDNumber.scrub(work) != work)
+        let (app, _) = app { $0.workDirectory = work }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/check?name=x.xlsx", method: .post, body: ByteBuffer(string: "not a workbook at all")) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                let problems = try #require(body["problems"] as? [[String: Any]])
+                for key in ["message_zh", "message_en"] {
+                    let message = problems.first?[key] as? String ?? ""
+                    #expect(message.contains("x.xlsx"), "\(message)")
+                    #expect(!message.contains("checks-") && !message.contains("schoolstat-upload") && !message.contains("*"), "\(message)")
+                }
+            }
+        }
     }
 
     @Test("a file that is not a table gets a message for the page, not a server error")

@@ -109,7 +109,7 @@ public enum XLSReader {
         // FreeXL reads a plain copy of the checked stream, never the original's own layout: it
         // reads a damaged compound file its own way, and a file it reads differently from this
         // check could still reach the failure above.
-        let copy = NSTemporaryDirectory() + "/schoolstat-xls-" + UUID().uuidString + ".xls"
+        let copy = NSTemporaryDirectory() + "/schoolstat-xls-" + UniqueName.make() + ".xls"
         defer { try? FileManager.default.removeItem(atPath: copy) }
         guard stream.writeCompoundFile(to: copy) else {
             throw .ioFailure(path: path, reason: "无法在临时目录写入工作簿的副本 (cannot write a copy of the workbook to the temporary directory)")
