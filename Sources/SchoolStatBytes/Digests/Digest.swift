@@ -76,7 +76,7 @@ public final class FileDigest: @unchecked Sendable {
         result = Pending(name: "schoolstat-digest") { [self] in
             var hasher = SHA256()
             if yielding { Threads.yieldToOthers() }
-            let size = 1 << 20
+            let size = 256 << 10 // read a quarter megabyte at a time: held from the run's start when begun early
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             defer { buffer.deallocate() }
             var total = 0
