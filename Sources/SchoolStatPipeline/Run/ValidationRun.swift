@@ -494,9 +494,10 @@ public final class ValidationRun: FindingSink {
         return outputs
     }
 
-    /// The first input named that is a text file the pre-pass will parse in two parts: its digest
-    /// begun at once, on a thread that yields to the run's others. While the rules load, one core
-    /// is mostly idle, and the digest takes it then rather than a share of the busy passes.
+    /// The first input named that is a text file of the size the pre-pass parses in two parts (a
+    /// UTF-8 one is; another is parsed in one): its digest begun at once, on a thread that yields
+    /// to the run's others. While the rules load, one core is mostly idle, and the digest takes
+    /// it then rather than a share of the busy passes.
     public static func beginEarlyDigest(_ options: ValidationOptions) -> FileDigest? {
         guard options.threads > 1 else { return nil }
         for path in options.inputs where ["csv", "tsv", "txt"].contains((path as NSString).pathExtension.lowercased()) {
