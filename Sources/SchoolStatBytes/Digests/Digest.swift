@@ -73,9 +73,12 @@ public final class FileDigest: @unchecked Sendable {
         guard copy >= 0 else { return nil }
         self.fd = copy
         identity = FileIdentity(fd: copy)
+        // Without a thread of its own (none could be started) the digest is read here, on the
+        // caller's thread, which must keep its priority.
+        let caller = pthread_self()
         result = Pending(name: "schoolstat-digest") { [self] in
             var hasher = SHA256()
-            if yielding { Threads.yieldToOthers() }
+            if yielding && pthread_equal(pthread_self(), caller) == 0 { Threads.yieldToOthers() }
             let size = 256 << 10 // read a quarter megabyte at a time: held from the run's start when begun early
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             defer { buffer.deallocate() }
