@@ -169,7 +169,7 @@ let package = Package(
         ),
         // Helpers both test targets use: the package's folders, scratch directories, the built
         // binary run with a time limit, a reference CSV reader. Foundation only.
-        .target(name: "SchoolStatTestSupport", path: "Tests/SchoolStatTestSupport"),
+        .target(name: "SchoolStatTestSupport", dependencies: ["SchoolStatBytes"], path: "Tests/SchoolStatTestSupport"),
         .testTarget(
             name: "SchoolStatTests",
             dependencies: [

@@ -1,6 +1,7 @@
 // Paths and helpers shared by both test targets: the package's folders, one scratch directory per
 // test run, the built binary run with a time limit, and a deliberately simple CSV reader.
 import Foundation
+import SchoolStatBytes
 
 public enum TestSupport {
     public static let packageRoot: String = {
@@ -13,14 +14,10 @@ public enum TestSupport {
     public static var samples: String { packageRoot + "/Samples" }
     public static var binary: String { packageRoot + "/.build/debug/schoolstat" }
 
-    /// A unique name without digits. A UUID's hex groups are sometimes all digits, and fifteen
-    /// digits in a row are masked as an ID number wherever a path is shown: a test that looks for
-    /// its path in a message would then fail now and then.
-    public static func uniqueName() -> String {
-        String(UUID().uuidString.unicodeScalars.map { c in
-            ("0"..."9").contains(c) ? Character(Unicode.Scalar(c.value - 0x30 + 0x67)!) : Character(c)
-        })
-    }
+    /// A unique name without digits, as the run names its own working files: a path with a run
+    /// of digits is masked as an ID number wherever it is shown, and a test that looks for its
+    /// path in a message would then fail now and then.
+    public static func uniqueName() -> String { UniqueName.make() }
 
     /// One directory per test run holding every test's scratch directory, removed when the run exits.
     public static let scratchRoot: String = {

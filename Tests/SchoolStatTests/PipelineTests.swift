@@ -113,6 +113,25 @@ struct PipelineTests {
                 #expect(TestSupport.text(two.outputDirectory + "/" + output) == TestSupport.text(one.outputDirectory + "/" + output), "\(file) \(output)")
             }
         }
+        // A table without unique keys has no pre-pass: the main pass takes the digest begun early.
+        let rules = TestSupport.temporaryDirectory() + "/Rules"
+        try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: rules)
+        let schema = rules + "/schemas/teachers.yaml"
+        let withoutUnique = TestSupport.text(schema).replacingOccurrences(of: """
+            unique:
+              - id: teachers.unique_teacher_id
+                columns: [teacher_id]
+              - id: teachers.unique_id_number
+                columns: [id_number]
+
+            """, with: "")
+        #expect(!withoutUnique.contains("unique:"))
+        TestSupport.write(withoutUnique, to: schema)
+        let noKeys = try TestSupport.validate([utf8], rules: rules, runID: "same") { $0.threads = 2; $0.splitParseMinimumBytes = 1 }
+        let utf8Bytes = [UInt8](FileManager.default.contents(atPath: utf8)!)
+        #expect(noKeys.summary.inputs.map(\.sha256) == [SHA256.hexDigest(utf8Bytes)])
+        #expect(noKeys.summary.inputs.map(\.bytes) == [utf8Bytes.count])
+
         // The early digest only for a file of text: a workbook named is digested as before.
         var options = ValidationOptions(inputs: [dir + "/roster.xlsx", gbk], rulesDirectory: TestSupport.rules, outputDirectory: dir + "/o")
         options.threads = 2

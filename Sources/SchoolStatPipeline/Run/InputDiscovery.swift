@@ -38,7 +38,9 @@ extension ValidationRun {
         public var columnNumbersLine: Int?
     }
 
-    public static let dataExtensions: Set<String> = ["csv", "tsv", "txt", "xlsx", "xls"]
+    /// The names of files of delimited text, and of every file a directory's search takes.
+    public static let textExtensions: Set<String> = ["csv", "tsv", "txt"]
+    public static let dataExtensions: Set<String> = textExtensions.union(["xlsx", "xls"])
 
     /// Finds the files to read: named ones, and in named directories every regular `.csv`, `.tsv`,
     /// `.txt` and `.xlsx` file, searched recursively (through symbolic links, each directory once)

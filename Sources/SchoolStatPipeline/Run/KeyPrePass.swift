@@ -196,9 +196,7 @@ extension ValidationRun {
             let spill = BatchSpill.Writer(path: spillPath)
             let split = threads > 1 ? reader.splitPoint(minimumBytes: options.splitParseMinimumBytes) : nil
             // A file parsed in two parts, or whose digest began early, has it finished in the main pass.
-            if split != nil || (earlyDigest.map { $0.identity != nil && $0.identity == FileIdentity(path: reader.facts.path) } ?? false) {
-                reader.computesDigest = false
-            }
+            if split != nil || earlyDigestIsOf(reader.facts.path) { reader.computesDigest = false }
             let second = split.map { start in
                 SecondPart(reader: plan.reader, from: start, spillPath: "\(tempDir)/\(plan.index).part2.batches",
                            stage: stage(table.unique.indices.map {

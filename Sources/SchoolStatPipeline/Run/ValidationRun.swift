@@ -475,10 +475,20 @@ public final class ValidationRun: FindingSink {
                 } else {
                     var reader = plan.reader
                     let first = firstPasses[plan.index]
-                    reader.computesDigest = first?.digestLater ?? true
+                    // This pass gives the digest: a file of a table without unique keys (no
+                    // pre-pass), or one the pre-pass left it to. A digest begun early for the file
+                    // is taken rather than the file read for it a second time.
+                    let givesDigest = first?.digestLater ?? true
+                    let early = givesDigest ? takeEarlyDigest(of: FileIdentity(path: reader.facts.path)) : nil
+                    reader.computesDigest = givesDigest && early == nil
                     try validator.run(reader: &reader, headerOrdinal: plan.headerOrdinal)
                     facts = reader.facts
                     if let first, !first.digestLater { facts.sha256 = first.facts.sha256 }
+                    if let early {
+                        let (hex, bytes) = try early.finish(path: plan.input.display, expecting: facts.identity)
+                        facts.sha256 = hex
+                        facts.byteCount = bytes
+                    }
                 }
                 reportCellNotes(facts.cellNotes, plan: plan)
                 if let i = inputSummaries.firstIndex(where: { $0.path == plan.input.display }) {
@@ -500,7 +510,7 @@ public final class ValidationRun: FindingSink {
     /// it then rather than a share of the busy passes.
     public static func beginEarlyDigest(_ options: ValidationOptions) -> FileDigest? {
         guard options.threads > 1 else { return nil }
-        for path in options.inputs where ["csv", "tsv", "txt"].contains((path as NSString).pathExtension.lowercased()) {
+        for path in options.inputs where textExtensions.contains((path as NSString).pathExtension.lowercased()) {
             guard let fd = try? RegularFile.openForReading(path) else { continue }
             defer { close(fd) }
             var st = stat()
@@ -508,6 +518,12 @@ public final class ValidationRun: FindingSink {
             return FileDigest(fd: fd, yielding: true)
         }
         return nil
+    }
+
+    /// Whether the digest begun early is of the file at `path`, as it is now.
+    func earlyDigestIsOf(_ path: String) -> Bool {
+        guard let identity = earlyDigest?.identity else { return false }
+        return identity == FileIdentity(path: path)
     }
 
     /// The digest begun early, when it is of the file `identity` names (the same file, unchanged).
