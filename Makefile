@@ -47,7 +47,7 @@ run: build
 test: test-deps
 	SWIFT=$(SWIFT) bash .ci/check-imports.sh
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) bash .ci/run-tests.sh
 	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
 	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat

@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "SchoolStatHistoryTests",
             dependencies: [
-                "SchoolStatTestSupport", "SchoolStatModel", "SchoolStatPipeline", "SchoolStatHistory", "schoolstat",
+                "SchoolStatTestSupport", "SchoolStatModel", "SchoolStatBytes", "SchoolStatPipeline", "SchoolStatHistory", "schoolstat",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/SchoolStatHistoryTests"

@@ -171,3 +171,45 @@ void schoolstat_name_thread(const char *name) {
     (void)name;
 #endif
 }
+
+#include <spawn.h>
+#include <signal.h>
+#include <sys/types.h>
+extern char **environ;
+
+int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
+                     const char *input, const char *output, const char *errors) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int failed = posix_spawn_file_actions_init(&actions);
+    if (failed) return failed;
+    failed = posix_spawnattr_init(&attributes);
+    if (failed) { posix_spawn_file_actions_destroy(&actions); return failed; }
+    const int writing = O_WRONLY | O_CREAT | O_TRUNC;
+    if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 0, input ? input : "/dev/null", O_RDONLY, 0);
+    if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 1, output ? output : "/dev/null", output ? writing : O_WRONLY, 0600);
+    if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 2, errors ? errors : "/dev/null", errors ? writing : O_WRONLY, 0600);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* The parent's other descriptors (sockets, files being written) are not the child's. */
+    if (!failed) failed = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    if (!failed && directory) failed = posix_spawn_file_actions_addchdir_np(&actions, directory);
+#else
+    if (!failed && directory) failed = ENOSYS;
+#endif
+    /* A signal the parent ignores or blocks (a server ignores SIGPIPE) is the child's as usual. */
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig = 1; sig < 32; sig++) if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
+    if (!failed) failed = posix_spawnattr_setsigmask(&attributes, &none);
+    if (!failed) failed = posix_spawnattr_setsigdefault(&attributes, &defaults);
+    if (!failed) failed = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t child = 0;
+    if (!failed) failed = posix_spawn(&child, path, &actions, &attributes, argv, envp ? envp : environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    if (!failed) *pid = (int)child;
+    return failed;
+}

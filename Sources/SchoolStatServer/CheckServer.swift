@@ -183,11 +183,7 @@ public enum CheckServer {
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let upload = directory + "/upload." + ext
-        guard FileManager.default.createFile(atPath: upload, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600]),
-              FileManager.default.createFile(atPath: directory + "/answer.json", contents: nil, attributes: [.posixPermissions: 0o600]),
-              FileManager.default.createFile(atPath: directory + "/messages.txt", contents: nil, attributes: [.posixPermissions: 0o600]),
-              let answerFile = FileHandle(forWritingAtPath: directory + "/answer.json"),
-              let messagesFile = FileHandle(forWritingAtPath: directory + "/messages.txt") else { return broken }
+        guard FileManager.default.createFile(atPath: upload, contents: Data(body.readableBytesView), attributes: [.posixPermissions: 0o600]) else { return broken }
         let annotated = directory + "/annotated.xlsx"
         var arguments = ["check", upload, "--rules", options.rulesDirectory, "--format", "json", "--annotate", annotated,
                          "--display-name", shown, "--max-rows", String(options.limits.rows), "--max-problems", String(options.limits.problemsShown),
@@ -195,33 +191,30 @@ public enum CheckServer {
         if let schools = options.schools { arguments += ["--schools", schools] }
         if let profile = options.profile { arguments += ["--profile", profile] }
         if let asOf = options.asOf { arguments += ["--as-of", asOf] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: options.executable ?? ownExecutable())
-        process.arguments = arguments
         // The check's own working files go under the upload's directory, removed with it whatever happens.
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = directory
         // A check stopped by its memory ceiling ends at once, without the runtime's backtrace.
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = answerFile
-        process.standardError = messagesFile
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do { try process.run() } catch { return broken }
-        try? answerFile.close()
-        try? messagesFile.close()
-        if finished.wait(timeout: .now() + .seconds(max(1, options.checkSeconds))) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            finished.wait()
+        // Its end is seen by waiting for it (`ChildProcess`): however many checks run at once,
+        // none is waited on after it ended.
+        let check: ChildProcess
+        do {
+            check = try ChildProcess(options.executable ?? ownExecutable(), arguments, environment: environment,
+                                     output: directory + "/answer.json", errors: directory + "/messages.txt")
+        } catch {
+            return broken
+        }
+        guard let termination = check.wait(seconds: Double(max(1, options.checkSeconds))) else {
+            check.signal(SIGKILL)
+            check.wait()
             return .refused(.unprocessableContent,
                             zh: "这个文件检查了 \(options.checkSeconds) 秒还没有完成，已停止。一所学校的表通常几秒就能查完：请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-timeout）。",
                             en: "Checking this file took longer than \(options.checkSeconds) seconds and was stopped. A school's table is usually checked in seconds: make sure this is your school's table, or ask for a higher limit (--check-timeout).")
         }
         let answerBytes = (try? FileManager.default.attributesOfItem(atPath: directory + "/answer.json"))?[.size] as? Int ?? 0
-        switch (process.terminationReason, process.terminationStatus) {
-        case (.exit, 0), (.exit, 1), (.exit, 3):
+        switch termination {
+        case .exited(0), .exited(1), .exited(3):
             guard answerBytes > 0, answerBytes <= options.maxAnswerBytes else {
                 return .refused(.unprocessableContent, zh: "这个文件的检查结果太大（超过 \(options.maxAnswerBytes >> 20) MB），无法在网页上显示。请确认上传的是本校的表，或在本机用 schoolstat check 检查。",
                                 en: "The result of this check is too large to show on the page (over \(options.maxAnswerBytes >> 20) MB). Make sure this is your school's table, or check it on this computer with schoolstat check.")
@@ -245,7 +238,7 @@ public enum CheckServer {
             object["notes_zh"] = notesZh
             object["notes_en"] = notesEn
             return .answer((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
-        case (.exit, _):
+        case .exited:
             // Refused before the check (rules, arguments) or an output that could not be written: the check's own message.
             var text = (FileManager.default.contents(atPath: directory + "/messages.txt").map { String(decoding: $0.prefix(4096), as: UTF8.self) } ?? "")
                 .replacingOccurrences(of: "schoolstat check: ", with: "")
@@ -256,7 +249,7 @@ public enum CheckServer {
             }
             text = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
-        default:
+        case .signalled:
             return .refused(.unprocessableContent,
                             zh: "检查这个文件时程序中止了，最可能是所需的内存超过了上限（\(options.checkMemoryMB) MB）。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）；如果本校的小表也这样，请把文件交给县里的数据管理员。",
                             en: "The check of this file stopped, most likely because it needed more memory than the limit (\(options.checkMemoryMB) MB). Make sure this is your school's table, or ask for a higher limit (--check-memory-mb); if a small school table does this too, hand the file to the county's data office.")

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolStatBytes
 import Testing
 import GRDB
 import SchoolStatModel
@@ -127,17 +128,10 @@ struct HistoryTests {
     func concurrentWriters() throws {
         let (dir, inputs, _, _) = try county()
         let db = dir + "/shared.sqlite"
-        let runs = (0..<2).map { i -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestSupport.binary)
-            p.arguments = ["validate", inputs, "--rules", TestSupport.rules, "--out", dir + "/out\(i)", "--quiet", "--history", db]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            return p
+        let runs = try (0..<2).map { i in
+            try ChildProcess(TestSupport.binary, ["validate", inputs, "--rules", TestSupport.rules, "--out", dir + "/out\(i)", "--quiet", "--history", db])
         }
-        for p in runs { try p.run() }
-        for p in runs { p.waitUntilExit() }
-        #expect(runs.map(\.terminationStatus) == [1, 1])
+        #expect(runs.map { $0.wait(seconds: 600) } == [.exited(1), .exited(1)])
         let database = try HistoryDatabase(path: db)
         let recorded = try database.runs(last: 10)
         #expect(recorded.count == 2)

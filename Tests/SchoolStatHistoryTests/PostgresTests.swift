@@ -59,32 +59,15 @@ final class PostgresCluster {
             .split(separator: "\n").map(String.init)
     }
 
-    /// Runs `program` and waits for it with `waitpid` (Foundation's `Process` does not always
-    /// notice `runuser` ending). Output goes to files, not pipes: the server pg_ctl starts would
-    /// hold a pipe open for good.
+    /// Runs `program` and waits for it (`TestSupport.run`, which asks the system rather than
+    /// Foundation's `Process`, which does not always notice `runuser` ending). Output goes to
+    /// files, not pipes: the server pg_ctl starts would hold a pipe open for good.
     @discardableResult
     func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws -> String {
         let argv = (asRoot && asServer) ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
-        let scratch = TestSupport.temporaryDirectory()
-        let outPath = scratch + "/out", errPath = scratch + "/err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var cArguments = argv.map { strdup($0) } + [nil]
-        defer { for p in cArguments { free(p) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
-        guard spawned == 0 else { throw ClusterError("cannot start \(argv[0]): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exited = (status & 0x7F) == 0, code = (status >> 8) & 0xFF
-        guard exited && code == 0 else {
-            throw ClusterError("\(program) failed (status \(status)): " + TestSupport.text(errPath))
-        }
-        return TestSupport.text(outPath)
+        let r = try TestSupport.run(argv[0], Array(argv.dropFirst()), timeout: 600)
+        guard r.status == 0 else { throw ClusterError("\(program) failed (status \(r.status)): " + r.stderr) }
+        return r.stdout
     }
 }
 

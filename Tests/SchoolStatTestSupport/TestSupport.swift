@@ -63,30 +63,48 @@ public enum TestSupport {
     /// opening a named pipe never gets to act on the request.
     public static func runBinary(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
                                  timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let outPath = temporaryDirectory() + "/stdout", errPath = temporaryDirectory() + "/stderr"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline { process.terminate(); timedOut = true; break }
+        try run(binary, arguments, directory: directory, environment: environment, timeout: timeout)
+    }
+
+    /// Runs `program` (a full path) with its output and errors written to files, not pipes (a
+    /// pipe not read while the other is would fill and stall it), and waits for it by asking the
+    /// system (`ChildProcess`), so that its end is seen however many tests run children at once.
+    /// Status -1 when it ran past `timeout` seconds and was stopped.
+    public static func run(_ program: String, _ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
+                           timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+        let scratch = temporaryDirectory()
+        let outPath = scratch + "/stdout", errPath = scratch + "/stderr"
+        let child = try ChildProcess(program, arguments,
+                                     environment: environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } },
+                                     directory: directory, output: outPath, errors: errPath)
+        let status = child.wait(seconds: timeout).map(\.status)
+        if status == nil { child.stop() }
+        return (status ?? -1, text(outPath), text(errPath))
+    }
+
+    /// `schoolstat serve` started with `arguments` (a free port asked for), and the address it
+    /// printed as it started (`http://127.0.0.1:PORT/?token=…`), read from its output file; the
+    /// server is stopped and an error thrown if it prints none within a minute.
+    public static func startServer(_ arguments: [String]) throws -> (server: ChildProcess, address: String) {
+        let output = temporaryDirectory() + "/stdout"
+        let server = try ChildProcess(binary, ["serve", "--port", "0"] + arguments, output: output)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let printed = text(output)
+            if let line = printed.split(separator: "\n", omittingEmptySubsequences: false).dropLast().first(where: { $0.contains("http://127.0.0.1:") }),
+               let address = line.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("http://127.0.0.1:") }) {
+                return (server, String(address))
+            }
+            if !server.isRunning { break }
             usleep(10_000)
         }
-        if timedOut {
-            let grace = Date().addingTimeInterval(2)
-            while process.isRunning && Date() < grace { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        return (timedOut ? -1 : process.terminationStatus, text(outPath), text(errPath))
+        server.stop()
+        throw ServerDidNotStart(printed: text(output))
+    }
+
+    public struct ServerDidNotStart: Error, CustomStringConvertible {
+        public let printed: String
+        public var description: String { "the server did not start: \(printed)" }
     }
 
     public static func text(_ path: String) -> String {

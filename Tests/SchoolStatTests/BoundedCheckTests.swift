@@ -1,4 +1,5 @@
 import Foundation
+import SchoolStatBytes
 import Testing
 import ZIPFoundation
 import SchoolStatModel
@@ -15,13 +16,9 @@ struct BoundedCheckTests {
     static func large(_ kind: String, rows: Int, ext: String) throws -> String {
         let path = TestSupport.scratchRoot + "/large-\(kind)-\(rows).\(ext)"
         if FileManager.default.fileExists(atPath: path) { return path }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         let part = path + "." + UUID().uuidString
-        process.arguments = [maker, kind, part, String(rows)]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let made = try TestSupport.run("/usr/bin/python3", [maker, kind, part, String(rows)], timeout: 600)
+        try #require(made.status == 0, "\(made.stderr)")
         // Two tests may make the same file at once: the first in place wins.
         if (try? FileManager.default.moveItem(atPath: part, toPath: path)) == nil { try? FileManager.default.removeItem(atPath: part) }
         return path
@@ -29,29 +26,22 @@ struct BoundedCheckTests {
 
     /// Runs the binary, watching its peak resident memory (VmHWM) as it runs.
     static func measured(_ arguments: [String], timeout: TimeInterval = 300) throws -> (status: Int32, stdout: String, stderr: String, peakMB: Double, seconds: Double) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        process.arguments = arguments
         let dir = TestSupport.temporaryDirectory()
         let outPath = dir + "/stdout", errPath = dir + "/stderr"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
         let started = Date()
-        try process.run()
+        let process = try ChildProcess(TestSupport.binary, arguments, output: outPath, errors: errPath)
         var peak = 0.0
         while process.isRunning {
-            if let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            if let status = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
                let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
                 peak = max(peak, kb / 1024)
             }
-            if Date().timeIntervalSince(started) > timeout { process.terminate(); break }
+            if Date().timeIntervalSince(started) > timeout { process.stop(); break }
             usleep(5_000)
         }
-        process.waitUntilExit()
-        return (process.terminationStatus, TestSupport.text(outPath), TestSupport.text(errPath), peak, Date().timeIntervalSince(started))
+        let status = process.wait().status
+        return (status, TestSupport.text(outPath), TestSupport.text(errPath), peak, Date().timeIntervalSince(started))
     }
 
     static func json(_ text: String) throws -> [String: Any] {

@@ -8,31 +8,16 @@ import SchoolStatReporting
 
 /// Runs the built `schoolstat` binary and captures its exit code and output.
 private func schoolstat(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try TestSupport.runBinary(arguments, timeout: 600)
 }
 
 /// Starts `schoolstat validate` on a large roster into `dir/out` and returns once the run is
 /// writing its staging directory (or has stopped), with whether the staging directory was seen.
-private func startRunAndWaitForStaging(roster: String, dir: String) throws -> (Process, Bool) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-    process.arguments = ["validate", roster, "--rules", TestSupport.rules, "--out", dir + "/out", "--quiet"]
-    process.standardError = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
+private func startRunAndWaitForStaging(roster: String, dir: String) throws -> (ChildProcess, Bool) {
     // Its temporary files (the run history's staging database) go to a directory of the test's own.
     try FileManager.default.createDirectory(atPath: dir + "/tmp", withIntermediateDirectories: true)
-    process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": dir + "/tmp"]) { _, new in new }
-    try process.run()
+    let process = try ChildProcess(TestSupport.binary, ["validate", roster, "--rules", TestSupport.rules, "--out", dir + "/out", "--quiet"],
+                                   environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": dir + "/tmp"]) { _, new in new })
     let deadline = Date().addingTimeInterval(30)
     while Date() < deadline && process.isRunning {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
@@ -196,9 +181,8 @@ struct CommandLineTests {
         let ledgerBefore = TestSupport.text(out + "/ledger.csv")
         let (process, sawStaging) = try startRunAndWaitForStaging(roster: dir + "/teachers.csv", dir: dir)
         #expect(sawStaging)
-        process.terminate()   // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 143)
+        process.signal(SIGTERM)
+        #expect(process.wait(seconds: 120) == .exited(143))
         #expect(TestSupport.text(out + "/ledger.csv") == ledgerBefore)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }.isEmpty)
     }
@@ -217,8 +201,8 @@ struct CommandLineTests {
         // Wait until the run is writing its staging directory, then kill it.
         let (process, sawStaging) = try startRunAndWaitForStaging(roster: big, dir: dir)
         #expect(sawStaging, "the run should still be going when it is killed")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        #expect(process.wait(seconds: 120) == .signalled(SIGKILL))
 
         #expect(try FileManager.default.subpathsOfDirectory(atPath: out).sorted() == before)
         #expect(TestSupport.text(out + "/ledger.csv") == ledgerBefore)
@@ -248,15 +232,10 @@ struct CommandLineTests {
         try FileManager.default.copyItem(atPath: TestSupport.binary, toPath: prefix + "/bin/schoolstat")
         try FileManager.default.copyItem(atPath: TestSupport.rules, toPath: prefix + "/share/schoolstat/Rules")
         let work = TestSupport.temporaryDirectory()   // no Rules/ here
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: prefix + "/bin/schoolstat")
-        process.arguments = ["validate", TestSupport.samples + "/teachers.csv", "--out", work + "/out", "--quiet", "--no-history"]
-        process.currentDirectoryURL = URL(fileURLWithPath: work)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        let r = try TestSupport.run(prefix + "/bin/schoolstat",
+                                    ["validate", TestSupport.samples + "/teachers.csv", "--out", work + "/out", "--quiet", "--no-history"],
+                                    directory: work)
+        #expect(r.status == 1, "\(r.stderr)")
         #expect(TestSupport.text(work + "/out/summary.json").contains(prefix + "/share/schoolstat/Rules/schemas/teachers.yaml"))
     }
 }

@@ -19,15 +19,9 @@ struct FeedbackTests {
 
     /// Every workbook in `directory` as openpyxl reads it, by file name.
     static func workbooks(_ directory: String) throws -> [String: (creator: String, description: String, sheets: [Sheet])] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [dumper, directory]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let r = try TestSupport.run("/usr/bin/python3", [dumper, directory], timeout: 600)
+        try #require(r.status == 0, "\(r.stderr)")
+        let data = Data(r.stdout.utf8)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
         var out: [String: (creator: String, description: String, sheets: [Sheet])] = [:]
         for (file, book) in object {

@@ -145,11 +145,9 @@ struct OutputSafetyTests {
 
     /// The id of a process that has exited.
     private func deadProcessID() throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try process.run()
-        process.waitUntilExit()
-        return process.processIdentifier
+        let process = try ChildProcess("/bin/true", [])
+        process.wait()
+        return process.pid
     }
 
     @Test("staging directories a run killed in its first instant left (empty, or holding a marker being written) are removed by the next run; look-alikes stay")
@@ -251,16 +249,9 @@ struct OutputSafetyTests {
         // The shell ignores SIGXFSZ and limits the size of files; schoolstat inherits both, so
         // its writes past the limit fail with EFBIG as they would with ENOSPC on a full disk.
         let command = "ulimit -f \(limitKiB * 2); trap '' XFSZ; exec \"$0\" validate \"$1\" --rules \"$2\" --out \"$3\" --quiet"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command, TestSupport.binary, input, TestSupport.rules, parent + "/out"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 4, "\(message)")
+        let r = try TestSupport.run("/bin/sh", ["-c", command, TestSupport.binary, input, TestSupport.rules, parent + "/out"])
+        let message = r.stderr
+        #expect(r.status == 4, "\(message)")
         #expect(message.contains("无法写入"))
         #expect(message.contains("teachers.csv"), "\(message)")
         #expect(entries(parent).isEmpty)

@@ -62,15 +62,7 @@ struct PersonalDataTests {
     }
 
     static func sqliteDump(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [path, ".dump"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try TestSupport.run("/usr/bin/sqlite3", [path, ".dump"]).stdout
     }
 
     @Test("an ID number as a header cell, in a file's name and typed in groups: in clear in no output but clean/ and rejected/, nor on the console")

@@ -593,14 +593,7 @@ struct ReadingTests {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         var reader = try TableFileReader(path: path)
         try reader.read { _ in }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try TestSupport.run("/usr/bin/sha256sum", [path]).stdout
         let expected = String(output.prefix { $0 != " " })
         #expect(expected.count == 64)
         #expect(reader.facts.sha256 == expected)

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolStatBytes
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,33 +11,21 @@ import Glibc
 struct ServeConnectionTests {
     /// The server, started on a free port; stopped by `stop`.
     final class Server {
-        let process = Process()
+        let process: ChildProcess
         var port = 0
         init(_ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-            process.arguments = ["serve", "--port", "0", "--rules", TestSupport.rules] + arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            let deadline = Date().addingTimeInterval(30)
-            while !line.contains(0x0A) && Date() < deadline {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
+            let (process, address) = try TestSupport.startServer(["--rules", TestSupport.rules] + arguments)
+            self.process = process
+            guard let range = address.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) else {
+                process.stop()
+                throw Failure("the server printed no port: \(address)")
             }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) else {
-                process.terminate()
-                throw Failure("the server did not start: \(text)")
-            }
-            port = Int(text[range].dropFirst("127.0.0.1:".count).dropLast()) ?? 0
+            port = Int(address[range].dropFirst("127.0.0.1:".count).dropLast()) ?? 0
         }
-        func stop() { process.terminate(); process.waitUntilExit() }
+        func stop() { process.stop() }
         /// The server's open sockets (the listening one included).
         var sockets: Int {
-            let dir = "/proc/\(process.processIdentifier)/fd"
+            let dir = "/proc/\(process.pid)/fd"
             let fds = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0)) ?? "").hasPrefix("socket:") }.count
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SchoolStatBytes
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -155,19 +156,10 @@ struct ServerLimitTests {
     func realServerMemory() throws {
         let workbook = try BoundedCheckTests.large("workbook", rows: 1_000_000, ext: "xlsx")
         let errors = try BoundedCheckTests.large("errors", rows: 177_000, ext: "csv")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        process.arguments = ["serve", "--rules", TestSupport.rules, "--port", "0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
-        // The address printed at start.
-        var printed = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !printed.contains("\n"), Date() < deadline { printed += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self) }
-        let base = String(try #require(printed.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://127.0.0.1:") }))
+        let (process, address) = try TestSupport.startServer(["--rules", TestSupport.rules])
+        defer { process.stop() }
+        // The address printed at start, without its query.
+        let base = String(address.prefix { $0 != "?" })
 
         func upload(_ path: String, name: String) throws -> (status: Int, body: [String: Any]) {
             var request = URLRequest(url: URL(string: base + "api/check?name=" + name)!)
@@ -185,7 +177,7 @@ struct ServerLimitTests {
             return result
         }
         func peakMB() -> Double {
-            let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let status = (try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)) ?? ""
             let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
             return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
         }

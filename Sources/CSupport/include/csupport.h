@@ -29,6 +29,16 @@ void schoolstat_yield_thread(void);
 /// Names the calling thread (its first 15 bytes), as a debugger and `top -H` show it.
 void schoolstat_name_thread(const char *name);
 
+/// Starts the program at `path` (a full path; not searched for) as a child process, its id in
+/// `*pid`. `argv` and `envp` end with NULL; `envp` NULL passes this process's environment.
+/// `directory`, when not NULL, is the child's working directory. Its standard input reads
+/// `input`, its standard output and error go to the files `output` and `errors` (created, or
+/// emptied, with mode 0600), each /dev/null when NULL. It has no other descriptor of this
+/// process's, every signal at its default action and none blocked. Returns 0, or the error
+/// number of what failed (the child then does not run).
+int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
+                     const char *input, const char *output, const char *errors);
+
 /// Loads libpq (libpq.so.5) the first time it is asked, for the export to PostgreSQL: NULL once
 /// it is loaded, or why it could not be (the dynamic loader's message). schoolstat calls libpq's
 /// functions by their own names; they reach the library loaded here.

@@ -1,0 +1,147 @@
+// Bytes (concurrency): a program run as a child process, and its end seen by waiting for it.
+//
+// Foundation's `Process` learns that a child ended from a signal handled on a run loop of its
+// own; in a process that starts many children from many threads at once (the page, checking
+// uploads side by side; a test suite) that news can fail to arrive, and whoever waits for it
+// waits for good. A `ChildProcess` asks the system itself (`waitpid` on the child's id), so the
+// end of a child is seen however many others there are.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CSupport
+import Synchronization
+
+public struct ChildProcessError: Error, CustomStringConvertible, Sendable {
+    public let program: String
+    public let code: Int32
+    public var description: String { "cannot start \(program): \(String(cString: strerror(code)))" }
+}
+
+public final class ChildProcess: Sendable {
+    /// How a child ended.
+    public enum Termination: Equatable, Sendable {
+        /// It exited with this code.
+        case exited(Int32)
+        /// A signal ended it.
+        case signalled(Int32)
+
+        /// The exit code, or the signal's number (as Foundation's `terminationStatus` gives it).
+        public var status: Int32 {
+            switch self {
+            case .exited(let code): code
+            case .signalled(let signal): signal
+            }
+        }
+    }
+
+    public let pid: Int32
+    /// Set once the child has been waited for; its id is then no longer its (it may be reused),
+    /// so no signal is sent to it after.
+    private let ended = Mutex<Termination?>(nil)
+
+    /// Starts `executable` (a full path) with `arguments`. `environment` nil keeps this process's;
+    /// `directory` nil, this process's working directory. Standard input reads `input`; standard
+    /// output and error are written to the files `output` and `errors` (created, or emptied,
+    /// readable by this user only); each nil is /dev/null. Nothing else of this process's (no
+    /// descriptor, no ignored or blocked signal) passes to the child.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
+                input: String? = nil, output: String? = nil, errors: String? = nil) throws(ChildProcessError) {
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { $0.sorted { $0.key < $1.key }.map { strdup($0.key + "=" + $0.value) } + [nil] }
+        defer {
+            for p in argv { free(p) }
+            for p in envp ?? [] { free(p) }
+        }
+        var pid: Int32 = 0
+        let failed = argv.withUnsafeBufferPointer { argvBuffer in
+            Self.withOptionalArray(envp) { envpPointer in
+                Self.withOptionalCString(directory) { directory in
+                    Self.withOptionalCString(input) { input in
+                        Self.withOptionalCString(output) { output in
+                            Self.withOptionalCString(errors) { errors in
+                                schoolstat_spawn(&pid, executable, argvBuffer.baseAddress, envpPointer, directory, input, output, errors)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard failed == 0 else { throw ChildProcessError(program: executable, code: failed) }
+        self.pid = pid
+    }
+
+    private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+        guard let s else { return body(nil) }
+        return s.withCString { body($0) }
+    }
+
+    private static func withOptionalArray<R>(_ a: [UnsafeMutablePointer<CChar>?]?, _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> R) -> R {
+        guard let a else { return body(nil) }
+        return a.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    /// How the child ended, or nil while it runs; never waits.
+    public func poll() -> Termination? {
+        ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            var got: Int32
+            repeat { got = waitpid(pid, &status, WNOHANG) } while got == -1 && errno == EINTR
+            guard got == pid else {
+                // -1 (ECHILD): no such child of this process's any more, which cannot be while
+                // it was not waited for; it is taken as ended rather than waited on for good.
+                if got == -1 { ended = .signalled(0) }
+                return ended
+            }
+            let low = status & 0x7F
+            ended = low == 0 ? .exited((status >> 8) & 0xFF) : .signalled(low)
+            return ended
+        }
+    }
+
+    public var isRunning: Bool { poll() == nil }
+
+    /// Waits for the child to end, however long it takes.
+    @discardableResult
+    public func wait() -> Termination { wait(until: nil)! }
+
+    /// Waits for the child to end, at most `seconds`; nil if it is still running then.
+    @discardableResult
+    public func wait(seconds: Double) -> Termination? { wait(until: Self.now() + seconds) }
+
+    private static func now() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// Asks every few milliseconds: the child's end is seen within 10 ms of it.
+    private func wait(until limit: Double?) -> Termination? {
+        var pause: UInt32 = 500
+        while true {
+            if let ended = poll() { return ended }
+            if let limit, Self.now() >= limit { return nil }
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
+        }
+    }
+
+    /// Sends `signal` to the child, unless it has already been seen to end.
+    public func signal(_ signal: Int32) {
+        ended.withLock { ended in
+            if ended == nil { _ = kill(pid, signal) }
+        }
+    }
+
+    /// Asks the child to stop (SIGTERM), and ends it (SIGKILL) if it is still running after
+    /// `grace` seconds; returns how it ended.
+    @discardableResult
+    public func stop(grace: Double = 2) -> Termination {
+        signal(SIGTERM)
+        if let ended = wait(seconds: grace) { return ended }
+        signal(SIGKILL)
+        return wait()
+    }
+}
