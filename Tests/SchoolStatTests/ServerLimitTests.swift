@@ -152,6 +152,44 @@ struct ServerLimitTests {
         }
     }
 
+    /// One upload to a running server at `base`, answered with its status and JSON body.
+    static func upload(_ path: String, name: String, to base: String) throws -> (status: Int, body: [String: Any]) {
+        var request = URLRequest(url: URL(string: base + "api/check?name=" + name)!)
+        request.httpMethod = "POST"
+        request.httpBody = try Data(contentsOf: URL(fileURLWithPath: path))
+        request.timeoutInterval = 300
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, [String: Any]) = (0, [:])
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            result = ((response as? HTTPURLResponse)?.statusCode ?? 0,
+                      (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:])
+            done.signal()
+        }.resume()
+        done.wait()
+        return result
+    }
+
+    @Test("the real server holds no more open files after a hundred checks than after five: a county's day of uploads never runs it out of them")
+    func noDescriptorsLeft() throws {
+        let (process, address) = try TestSupport.startServer(["--rules", TestSupport.rules])
+        defer { process.stop() }
+        let base = String(address.prefix { $0 != "?" })
+        func openFiles() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.pid)/fd")) ?? []).count }
+        // The first checks open what the server keeps (its connections, its thread pool's).
+        for _ in 0..<5 {
+            let first = try Self.upload(Self.roster, name: "roster.csv", to: base)
+            #expect(first.status == 200 && first.body["errors"] as? Int == 3)
+        }
+        let before = openFiles()
+        var answered = 0
+        for _ in 0..<100 {
+            let next = try Self.upload(Self.roster, name: "roster.csv", to: base)
+            if next.status == 200 && next.body["errors"] as? Int == 3 { answered += 1 }
+        }
+        #expect(answered == 100)
+        #expect(openFiles() <= before + 2, "\(before) open files after five checks, \(openFiles()) after a hundred more")
+    }
+
     @Test("the real server stays small through a million-row workbook and a roster with an error on every row, and answers the next upload")
     func realServerMemory() throws {
         let workbook = try BoundedCheckTests.large("workbook", rows: 1_000_000, ext: "xlsx")
@@ -161,21 +199,7 @@ struct ServerLimitTests {
         // The address printed at start, without its query.
         let base = String(address.prefix { $0 != "?" })
 
-        func upload(_ path: String, name: String) throws -> (status: Int, body: [String: Any]) {
-            var request = URLRequest(url: URL(string: base + "api/check?name=" + name)!)
-            request.httpMethod = "POST"
-            request.httpBody = try Data(contentsOf: URL(fileURLWithPath: path))
-            request.timeoutInterval = 300
-            let done = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var result: (Int, [String: Any]) = (0, [:])
-            URLSession.shared.dataTask(with: request) { data, response, _ in
-                result = ((response as? HTTPURLResponse)?.statusCode ?? 0,
-                          (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:])
-                done.signal()
-            }.resume()
-            done.wait()
-            return result
-        }
+        func upload(_ path: String, name: String) throws -> (status: Int, body: [String: Any]) { try Self.upload(path, name: name, to: base) }
         func peakMB() -> Double {
             let status = (try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)) ?? ""
             let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
