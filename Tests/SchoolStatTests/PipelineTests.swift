@@ -497,6 +497,27 @@ struct DuplicateFinderTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
+    @Test("runs of thousands of keys, each written sorted a few thousand at a time, find what a dictionary finds",
+          arguments: [600, 5_000])
+    func largeRuns(runCapacity: Int) throws {
+        let dir = TestSupport.temporaryDirectory()
+        let finder = DuplicateFinder(tempDirectory: dir, name: "t", runCapacity: runCapacity)
+        var seen: [String: Int] = [:]
+        var expected: [RowPosition: Int32] = [:]
+        var generator = SeededGenerator(seed: UInt64(runCapacity))
+        for i in 0..<12_000 {
+            let key = "K\(Int.random(in: 0..<9_000, using: &generator))"
+            let position = RowPosition(file: Int32(i / 5_000), record: Int32(i % 5_000))
+            finder.add(key: key, position: position, line: i % 5_000 + 2)
+            if let first = seen[key] { expected[position] = Int32(first % 5_000 + 2) } else { seen[key] = i }
+        }
+        #expect(finder.runsOnDisk == 12_000 / runCapacity)
+        let found = try finder.duplicates()
+        #expect(found.count == expected.count)
+        for (position, line) in expected { #expect(found[position]?.line == line, "record \(position.record)") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
     @Test("runs written to disk and keys left in memory, with a second part taken over, find what a dictionary finds",
           arguments: [(7, 300), (64, 28), (300, 6), (100_000, 0)])
     func inMemoryAndOnDisk(runCapacity: Int, runsWritten: Int) throws {

@@ -175,15 +175,13 @@ public final class DuplicateFinder: @unchecked Sendable {
         /// Where each bucket starts (half a megabyte: allocated afresh for every sort, it was
         /// mapped, faulted in page by page and unmapped each time).
         fileprivate var starts: [Int] = []
+        /// The sorted entries on their way to a run's file, a few at a time (64 KiB).
+        fileprivate var gathered: [Entry] = []
         public init() {}
     }
 
-    /// Sorts entries by (h1, h2, file, record). The (h1, index) pairs, half the width of an
-    /// entry, are put in place by the top sixteen bits of h1 in one counting pass and one move;
-    /// each of those buckets (two or three pairs, the hashes being random) is then ordered by
-    /// h1 and index; the entries are then moved to their places in place, cycle by cycle; last,
-    /// the rare runs of equal h1 are ordered by the whole key. A bucket much larger than the rest
-    /// (keys made to collide) is sorted by comparison, so no input makes the sort slower than n log n.
+    /// Sorts entries by (h1, h2, file, record): `order`, then each entry moved to its place in
+    /// place, cycle by cycle.
     public static func sort(_ entries: inout [Entry], space: inout SortSpace) {
         let n = entries.count
         guard n > 1 else { return }
@@ -192,10 +190,42 @@ public final class DuplicateFinder: @unchecked Sendable {
             entries.sort(by: <)
             return
         }
+        order(entries, space: &space)
+        entries.withUnsafeMutableBufferPointer { e in
+            space.keys.withUnsafeMutableBufferPointer { k in
+                // Place i takes the entry at k[i].index: each cycle of that permutation is followed
+                // once, its first entry held aside; a place done is marked by pointing at itself.
+                for i in 0..<n {
+                    var source = Int(k[i].index)
+                    if source == i { continue }
+                    let first = e[i]
+                    var j = i
+                    while source != i {
+                        e[j] = e[source]
+                        k[j].index = UInt32(j)
+                        j = source
+                        source = Int(k[j].index)
+                    }
+                    e[j] = first
+                    k[j].index = UInt32(j)
+                }
+            }
+        }
+    }
+
+    /// Where each entry goes when sorted by (h1, h2, file, record): `space.keys[i].index` is the
+    /// entry that comes i-th. The (h1, index) pairs, half the width of an entry, are put in
+    /// place by the top sixteen bits of h1 in one counting pass and one move; each of those
+    /// buckets (two or three pairs, the hashes being random) is then ordered by h1 and index;
+    /// last, the rare runs of equal h1 are ordered by the whole entry. A bucket much larger than
+    /// the rest (keys made to collide) is sorted by comparison, so no input makes the sort
+    /// slower than n log n.
+    static func order(_ entries: [Entry], space: inout SortSpace) {
+        let n = entries.count
         let buckets = 1 << 16
         if space.keys.count < n { space.keys = [KeyIndex](repeating: KeyIndex(h1: 0, index: 0), count: n) }
         if space.starts.count != buckets + 1 { space.starts = [Int](repeating: 0, count: buckets + 1) }
-        entries.withUnsafeMutableBufferPointer { e in
+        entries.withUnsafeBufferPointer { e in
             space.keys.withUnsafeMutableBufferPointer { k in
                 space.starts.withUnsafeMutableBufferPointer { startsBuffer in
                     let starts = startsBuffer.baseAddress!
@@ -229,43 +259,55 @@ public final class DuplicateFinder: @unchecked Sendable {
                         }
                         from = to
                     }
-                    // Place i takes the entry at k[i].index: each cycle of that permutation is followed
-                    // once, its first entry held aside; a place done is marked by pointing at itself.
-                    for i in 0..<n {
-                        var source = Int(k[i].index)
-                        if source == i { continue }
-                        let first = e[i]
-                        var j = i
-                        while source != i {
-                            e[j] = e[source]
-                            k[j].index = UInt32(j)
-                            j = source
-                            source = Int(k[j].index)
+                    // Equal h1 (two keys, or the same key twice): those few ordered by the whole entry.
+                    var i = 0
+                    while i < n {
+                        var j = i + 1
+                        while j < n && k[j].h1 == k[i].h1 { j += 1 }
+                        if j - i > 1 {
+                            var part = UnsafeMutableBufferPointer(rebasing: k[i..<j])
+                            part.sort { e[Int($0.index)] < e[Int($1.index)] }
                         }
-                        e[j] = first
-                        k[j].index = UInt32(j)
+                        i = j
                     }
                 }
             }
         }
-        // Equal h1 (two keys, or the same key twice): order those few by the whole key.
-        entries.withUnsafeMutableBufferPointer { a in
-            var i = 0
-            while i < n {
-                var j = i + 1
-                while j < n && a[j].h1 == a[i].h1 { j += 1 }
-                if j - i > 1 { a[i..<j].sort(by: <) }
-                i = j
+    }
+
+    /// Writes `entries` to `fd` sorted (as `sort` would leave them), gathered in order into a
+    /// small buffer that is written each time it fills, rather than moved in place first: the
+    /// moves in place jump about a run of four megabytes, and the writes then copy it from
+    /// memory the cache no longer holds. False when a write fails.
+    private static func writeSorted(_ entries: [Entry], to fd: Int32, space: inout SortSpace) -> Bool {
+        let n = entries.count
+        order(entries, space: &space)
+        let room = 2048
+        if space.gathered.count != room { space.gathered = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: room) }
+        return entries.withUnsafeBufferPointer { e in
+            space.keys.withUnsafeBufferPointer { k in
+                space.gathered.withUnsafeMutableBufferPointer { out in
+                    var start = 0
+                    while start < n {
+                        let count = min(room, n - start)
+                        for i in 0..<count { out[i] = e[Int(k[start + i].index)] }
+                        guard BufferedFile.writeAll(fd, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(count * MemoryLayout<Entry>.stride)])) else {
+                            return false
+                        }
+                        start += count
+                    }
+                    return true
+                }
             }
         }
     }
 
     private func spill() {
-        Self.sort(&buffer, space: &sortSpace)
         let path = "\(tempDirectory)/\(name).run\(runs.count)"
         guard write(buffer, to: path) else {
             // Kept in memory: the run could not be written (a full disk, an unwritable staging
             // directory), and no key may be lost.
+            Self.sort(&buffer, space: &sortSpace)
             heldInMemory += buffer.capacity
             runs.append((.memory(buffer), .start))
             buffer = []
@@ -276,11 +318,13 @@ public final class DuplicateFinder: @unchecked Sendable {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Writes a run to `path`; false, and nothing left, when it cannot be written whole.
+    /// Writes a run to `path`, sorted; false, and nothing left, when it cannot be written whole.
     private func write(_ entries: [Entry], to path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { return false }
-        let written = entries.withUnsafeBytes { BufferedFile.writeAll(fd, $0) }
+        let written = entries.count < 512
+            ? { var sorted = entries; sorted.sort(by: <); return sorted.withUnsafeBytes { BufferedFile.writeAll(fd, $0) } }()
+            : Self.writeSorted(entries, to: fd, space: &sortSpace)
         if close(fd) != 0 || !written {
             unlink(path)
             return false
