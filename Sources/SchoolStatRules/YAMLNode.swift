@@ -143,7 +143,9 @@ public final class YAMLDocument {
             // Every value is read as the text it is written as (`string`, `int`, `bool` here parse
             // it), so no scalar needs its type guessed: Yams's default resolver matches regular
             // expressions against each one, a third of the time rules took to load.
-            return try Yams.compose(yaml: text, .basic)
+            // The encoding is named: Yams's default reads the whole environment on every call
+            // (for YAMS_DEFAULT_ENCODING), as much work as parsing a small rule file.
+            return try Yams.compose(yaml: text, .basic, .default, .utf8)
         } catch let error as YamlError {
             switch error {
             case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
