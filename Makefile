@@ -43,16 +43,18 @@ run: build
 	echo "(exit code $$status: 0 no errors, 1 data errors found, 2 bad arguments, rules or output path, 3 unreadable input, 4 output not written)"; \
 	[ $$status -le 1 ]
 
-# check-imports.sh: every module a target imports is declared for it in Package.swift.
+# check-imports.sh: every module a target imports is declared for it in Package.swift. The
+# suite (.ci/run-tests.sh, 45 minutes) and each browser check (10 minutes) run under a time
+# ceiling: a test that hangs fails `make test` instead of holding it up.
 test: test-deps
 	SWIFT=$(SWIFT) bash .ci/check-imports.sh
 	$(SWIFT) build --build-tests
 	SWIFT=$(SWIFT) bash .ci/run-tests.sh
-	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
-	/usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
-	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
-	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat
-	/usr/bin/python3 Tests/browser/self_evaluation.py .build/debug/schoolstat
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/remote_page.py .build/debug/schoolstat
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/self_evaluation.py .build/debug/schoolstat
 
 # Installed like any other program: PREFIX/bin/schoolstat finds PREFIX/share/schoolstat/Rules by
 # itself (--rules still overrides). SAMPLES=1 installs the sample county too.
@@ -79,9 +81,9 @@ serve: build
 screenshots: test-deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(SCREENSHOT_PACKAGES)"
 	$(SWIFT) build
-	/usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
-	/usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat --screenshots docs/images
-	/usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat --screenshots docs/images
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/check_page.py .build/debug/schoolstat --screenshots docs/images
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/evaluation_report.py .build/debug/schoolstat --screenshots docs/images
+	timeout --kill-after=30s 10m /usr/bin/python3 Tests/browser/feedback_index.py .build/debug/schoolstat --screenshots docs/images
 	sh Tests/browser/render_self_evaluation.sh .build/debug/schoolstat docs/images
 
 samples:
