@@ -179,6 +179,18 @@ extern char **environ;
 
 int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
                      const char *input, const char *output, const char *errors) {
+    /* A child is waited for by its id: were SIGCHLD ignored in this process (inherited from
+       whatever started it), the system would take each child's end itself and no one could
+       learn how it ended. */
+    struct sigaction child_signal;
+    if (sigaction(SIGCHLD, NULL, &child_signal) == 0
+        && (child_signal.sa_handler == SIG_IGN || (child_signal.sa_flags & SA_NOCLDWAIT))) {
+        struct sigaction standard;
+        memset(&standard, 0, sizeof standard);
+        standard.sa_handler = SIG_DFL;
+        sigemptyset(&standard.sa_mask);
+        sigaction(SIGCHLD, &standard, NULL);
+    }
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int failed = posix_spawn_file_actions_init(&actions);
@@ -189,14 +201,17 @@ int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const
     if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 0, input ? input : "/dev/null", O_RDONLY, 0);
     if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 1, output ? output : "/dev/null", output ? writing : O_WRONLY, 0600);
     if (!failed) failed = posix_spawn_file_actions_addopen(&actions, 2, errors ? errors : "/dev/null", errors ? writing : O_WRONLY, 0600);
+    /* The parent's other descriptors (sockets, files being written) are not the child's; where
+       the system cannot promise that, no child is started. */
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    /* The parent's other descriptors (sockets, files being written) are not the child's. */
     if (!failed) failed = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    if (!failed && directory) failed = posix_spawn_file_actions_addchdir_np(&actions, directory);
+#elif defined(__APPLE__)
+    flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
     if (!failed && directory) failed = posix_spawn_file_actions_addchdir_np(&actions, directory);
 #else
-    if (!failed && directory) failed = ENOSYS;
+    if (!failed) failed = ENOSYS;
 #endif
     /* A signal the parent ignores or blocks (a server ignores SIGPIPE) is the child's as usual. */
     sigset_t none, defaults;
@@ -205,7 +220,7 @@ int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const
     for (int sig = 1; sig < 32; sig++) if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
     if (!failed) failed = posix_spawnattr_setsigmask(&attributes, &none);
     if (!failed) failed = posix_spawnattr_setsigdefault(&attributes, &defaults);
-    if (!failed) failed = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!failed) failed = posix_spawnattr_setflags(&attributes, flags);
     pid_t child = 0;
     if (!failed) failed = posix_spawn(&child, path, &actions, &attributes, argv, envp ? envp : environ);
     posix_spawnattr_destroy(&attributes);

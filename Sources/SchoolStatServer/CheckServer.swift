@@ -249,6 +249,8 @@ public enum CheckServer {
             }
             text = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
+        case .lost:
+            return broken
         case .signalled:
             return .refused(.unprocessableContent,
                             zh: "检查这个文件时程序中止了，最可能是所需的内存超过了上限（\(options.checkMemoryMB) MB）。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）；如果本校的小表也这样，请把文件交给县里的数据管理员。",

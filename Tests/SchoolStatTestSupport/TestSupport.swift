@@ -79,15 +79,27 @@ public enum TestSupport {
                                      directory: directory, output: outPath, errors: errPath)
         let status = child.wait(seconds: timeout).map(\.status)
         if status == nil { child.stop() }
-        return (status ?? -1, text(outPath), text(errPath))
+        return (status ?? -1, lenientText(outPath), lenientText(errPath))
+    }
+
+    /// A file's text, any byte that is not UTF-8 shown as U+FFFD rather than the whole read as "".
+    public static func lenientText(_ path: String) -> String {
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// `schoolstat serve` started with `arguments` (a free port asked for), and the address it
     /// printed as it started (`http://127.0.0.1:PORT/?token=…`), read from its output file; the
     /// server is stopped and an error thrown if it prints none within a minute.
-    public static func startServer(_ arguments: [String]) throws -> (server: ChildProcess, address: String) {
-        let output = temporaryDirectory() + "/stdout"
-        let server = try ChildProcess(binary, ["serve", "--port", "0"] + arguments, output: output)
+    /// `ignoringChildSignal`: started by a program that ignores SIGCHLD (as a service manager or
+    /// script may leave it), which the server inherits.
+    public static func startServer(_ arguments: [String], ignoringChildSignal: Bool = false) throws -> (server: ChildProcess, address: String) {
+        let scratch = temporaryDirectory()
+        let output = scratch + "/stdout", errors = scratch + "/stderr"
+        let server = ignoringChildSignal
+            ? try ChildProcess("/usr/bin/python3", ["-c", "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
+                                                    binary, "serve", "--port", "0"] + arguments,
+                               output: output, errors: errors)
+            : try ChildProcess(binary, ["serve", "--port", "0"] + arguments, output: output, errors: errors)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let printed = text(output)
@@ -99,12 +111,13 @@ public enum TestSupport {
             usleep(10_000)
         }
         server.stop()
-        throw ServerDidNotStart(printed: text(output))
+        throw ServerDidNotStart(printed: lenientText(output), errors: lenientText(errors))
     }
 
     public struct ServerDidNotStart: Error, CustomStringConvertible {
         public let printed: String
-        public var description: String { "the server did not start: \(printed)" }
+        public let errors: String
+        public var description: String { "the server did not start: \(printed) \(errors)" }
     }
 
     public static func text(_ path: String) -> String {

@@ -62,7 +62,10 @@ struct PersonalDataTests {
     }
 
     static func sqliteDump(_ path: String) throws -> String {
-        try TestSupport.run("/usr/bin/sqlite3", [path, ".dump"]).stdout
+        let dump = try TestSupport.run("/usr/bin/sqlite3", [path, ".dump"])
+        try #require(dump.status == 0, "\(dump.stderr)")
+        try #require(dump.stdout.contains("CREATE TABLE"), "an empty dump would let any search of it pass")
+        return dump.stdout
     }
 
     @Test("an ID number as a header cell, in a file's name and typed in groups: in clear in no output but clean/ and rejected/, nor on the console")

@@ -190,6 +190,17 @@ struct ServerLimitTests {
         #expect(openFiles() <= before + 2, "\(before) open files after five checks, \(openFiles()) after a hundred more")
     }
 
+    @Test("a server started with SIGCHLD ignored (inherited from what started it) still answers every check as usual")
+    func childSignalIgnored() throws {
+        let (process, address) = try TestSupport.startServer(["--rules", TestSupport.rules], ignoringChildSignal: true)
+        defer { process.stop() }
+        let base = String(address.prefix { $0 != "?" })
+        for _ in 0..<3 {
+            let answer = try Self.upload(Self.roster, name: "roster.csv", to: base)
+            #expect(answer.status == 200 && answer.body["errors"] as? Int == 3, "\(answer.body)")
+        }
+    }
+
     @Test("the real server stays small through a million-row workbook and a roster with an error on every row, and answers the next upload")
     func realServerMemory() throws {
         let workbook = try BoundedCheckTests.large("workbook", rows: 1_000_000, ext: "xlsx")

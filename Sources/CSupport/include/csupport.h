@@ -32,10 +32,12 @@ void schoolstat_name_thread(const char *name);
 /// Starts the program at `path` (a full path; not searched for) as a child process, its id in
 /// `*pid`. `argv` and `envp` end with NULL; `envp` NULL passes this process's environment.
 /// `directory`, when not NULL, is the child's working directory. Its standard input reads
-/// `input`, its standard output and error go to the files `output` and `errors` (created, or
-/// emptied, with mode 0600), each /dev/null when NULL. It has no other descriptor of this
-/// process's, every signal at its default action and none blocked. Returns 0, or the error
-/// number of what failed (the child then does not run).
+/// `input`, its standard output and error go to the files `output` and `errors` (created with
+/// mode 0600, or emptied when they exist), each /dev/null when NULL. It has no other descriptor
+/// of this process's (ENOSYS where the system cannot promise that), every signal at its default
+/// action and none blocked. SIGCHLD, if this process ignores it, is put back to its default, so
+/// that the child can be waited for. Returns 0, or the error number of what failed (the child
+/// then does not run).
 int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
                      const char *input, const char *output, const char *errors);
 

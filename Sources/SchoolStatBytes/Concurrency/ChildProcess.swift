@@ -26,12 +26,17 @@ public final class ChildProcess: Sendable {
         case exited(Int32)
         /// A signal ended it.
         case signalled(Int32)
+        /// The system no longer knew it when asked: it ended, and no one can tell how (another
+        /// part of the process took its end first).
+        case lost
 
-        /// The exit code, or the signal's number (as Foundation's `terminationStatus` gives it).
+        /// The exit code, the signal's number (as Foundation's `terminationStatus` gives it), or
+        /// -1 when how it ended is not known.
         public var status: Int32 {
             switch self {
             case .exited(let code): code
             case .signalled(let signal): signal
+            case .lost: -1
             }
         }
     }
@@ -72,6 +77,15 @@ public final class ChildProcess: Sendable {
         self.pid = pid
     }
 
+    /// A child no one waited for is stopped and waited for as its handle goes (a test that
+    /// failed before it could), so that none is left running or unreaped.
+    deinit {
+        if poll() == nil {
+            signal(SIGKILL)
+            wait()
+        }
+    }
+
     private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
         guard let s else { return body(nil) }
         return s.withCString { body($0) }
@@ -90,9 +104,9 @@ public final class ChildProcess: Sendable {
             var got: Int32
             repeat { got = waitpid(pid, &status, WNOHANG) } while got == -1 && errno == EINTR
             guard got == pid else {
-                // -1 (ECHILD): no such child of this process's any more, which cannot be while
-                // it was not waited for; it is taken as ended rather than waited on for good.
-                if got == -1 { ended = .signalled(0) }
+                // -1 (ECHILD): no such child of this process's any more (its end was taken
+                // elsewhere): ended, how not known, rather than waited on for good.
+                if got == -1 { ended = .lost }
                 return ended
             }
             let low = status & 0x7F
