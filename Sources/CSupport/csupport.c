@@ -213,7 +213,8 @@ int schoolstat_spawn(int *pid, const char *path, char *const argv[], char *const
 #else
     if (!failed) failed = ENOSYS;
 #endif
-    /* A signal the parent ignores or blocks (a server ignores SIGPIPE) is the child's as usual. */
+    /* A signal the parent ignores or blocks (as whatever started it may have left SIGPIPE) is
+       the child's as usual. */
     sigset_t none, defaults;
     sigemptyset(&none);
     sigemptyset(&defaults);

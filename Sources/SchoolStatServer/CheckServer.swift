@@ -250,7 +250,9 @@ public enum CheckServer {
             text = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return .refused(.unprocessableContent, zh: "无法检查这个文件：" + text, en: "The file could not be checked: " + text)
         case .lost:
-            return broken
+            // The system took the check's end before the page could learn how it ended.
+            return .refused(.internalServerError, zh: "服务器没能得知这次检查的结果。请把同一个文件再上传一次；如果仍然这样，请联系管理员。",
+                            en: "The server could not learn how the check of this file ended. Upload the same file again; if this happens again, tell the administrator.")
         case .signalled:
             return .refused(.unprocessableContent,
                             zh: "检查这个文件时程序中止了，最可能是所需的内存超过了上限（\(options.checkMemoryMB) MB）。请确认上传的是本校的表；确实需要时，请管理员调高上限（--check-memory-mb）；如果本校的小表也这样，请把文件交给县里的数据管理员。",

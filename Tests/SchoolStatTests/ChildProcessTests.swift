@@ -102,4 +102,16 @@ struct ChildProcessTests {
         #expect(child.poll() == .exited(0))
         #expect(!child.isRunning)
     }
+
+    @Test("a child whose handle goes without a wait (a test failing early) is stopped and reaped, not left running")
+    func stoppedWithItsHandle() throws {
+        var pid: Int32 = 0
+        do {
+            let child = try ChildProcess("/bin/sleep", ["30"])
+            pid = child.pid
+            #expect(FileManager.default.fileExists(atPath: "/proc/\(pid)"))
+        }
+        // Neither running nor a zombie: the id is no longer a process of this one's.
+        #expect(waitpid(pid, nil, WNOHANG) == -1 && errno == ECHILD)
+    }
 }

@@ -181,6 +181,7 @@ struct ServerLimitTests {
             #expect(first.status == 200 && first.body["errors"] as? Int == 3)
         }
         let before = openFiles()
+        #expect(before > 0, "the server's descriptors could not be listed")
         var answered = 0
         for _ in 0..<100 {
             let next = try Self.upload(Self.roster, name: "roster.csv", to: base)

@@ -48,29 +48,23 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` (a full path) with `arguments`. `environment` nil keeps this process's;
     /// `directory` nil, this process's working directory. Standard input reads `input`; standard
-    /// output and error are written to the files `output` and `errors` (created, or emptied,
-    /// readable by this user only); each nil is /dev/null. Nothing else of this process's (no
-    /// descriptor, no ignored or blocked signal) passes to the child.
+    /// output and error are written to the files `output` and `errors` (created readable by this
+    /// user only, or emptied when they exist); each nil is /dev/null. Nothing else of this
+    /// process's (no descriptor, no ignored or blocked signal) passes to the child.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
                 input: String? = nil, output: String? = nil, errors: String? = nil) throws(ChildProcessError) {
+        // C copies of every text, freed once the child has started (posix_spawn returns after it has).
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { $0.sorted { $0.key < $1.key }.map { strdup($0.key + "=" + $0.value) } + [nil] }
+        let envp = environment.map { $0.map { strdup($0.key + "=" + $0.value) } + [nil] }
+        let paths = [directory, input, output, errors].map { $0.flatMap { UnsafePointer(strdup($0)) } }
         defer {
-            for p in argv { free(p) }
-            for p in envp ?? [] { free(p) }
+            for p in argv + (envp ?? []) { free(p) }
+            for p in paths { free(UnsafeMutablePointer(mutating: p)) }
         }
         var pid: Int32 = 0
         let failed = argv.withUnsafeBufferPointer { argvBuffer in
             Self.withOptionalArray(envp) { envpPointer in
-                Self.withOptionalCString(directory) { directory in
-                    Self.withOptionalCString(input) { input in
-                        Self.withOptionalCString(output) { output in
-                            Self.withOptionalCString(errors) { errors in
-                                schoolstat_spawn(&pid, executable, argvBuffer.baseAddress, envpPointer, directory, input, output, errors)
-                            }
-                        }
-                    }
-                }
+                schoolstat_spawn(&pid, executable, argvBuffer.baseAddress, envpPointer, paths[0], paths[1], paths[2], paths[3])
             }
         }
         guard failed == 0 else { throw ChildProcessError(program: executable, code: failed) }
@@ -84,11 +78,6 @@ public final class ChildProcess: Sendable {
             signal(SIGKILL)
             wait()
         }
-    }
-
-    private static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
-        guard let s else { return body(nil) }
-        return s.withCString { body($0) }
     }
 
     private static func withOptionalArray<R>(_ a: [UnsafeMutablePointer<CChar>?]?, _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> R) -> R {
@@ -123,20 +112,14 @@ public final class ChildProcess: Sendable {
 
     /// Waits for the child to end, at most `seconds`; nil if it is still running then.
     @discardableResult
-    public func wait(seconds: Double) -> Termination? { wait(until: Self.now() + seconds) }
-
-    private static func now() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    public func wait(seconds: Double) -> Termination? { wait(until: .now + .milliseconds(Int64(seconds * 1000))) }
 
     /// Asks every few milliseconds: the child's end is seen within 10 ms of it.
-    private func wait(until limit: Double?) -> Termination? {
+    private func wait(until limit: ContinuousClock.Instant?) -> Termination? {
         var pause: UInt32 = 500
         while true {
             if let ended = poll() { return ended }
-            if let limit, Self.now() >= limit { return nil }
+            if let limit, ContinuousClock.now >= limit { return nil }
             usleep(pause)
             pause = min(pause * 2, 10_000)
         }

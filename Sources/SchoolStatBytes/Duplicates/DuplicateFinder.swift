@@ -180,13 +180,17 @@ public final class DuplicateFinder: @unchecked Sendable {
         public init() {}
     }
 
+    /// Below this many entries a sort compares them directly: the counting pass over 65,536
+    /// buckets would cost more.
+    static let comparedDirectly = 512
+
     /// Sorts entries by (h1, h2, file, record): `order`, then each entry moved to its place in
     /// place, cycle by cycle.
     public static func sort(_ entries: inout [Entry], space: inout SortSpace) {
         let n = entries.count
         guard n > 1 else { return }
         // A few entries: compared directly (the order is total: a record is in one place).
-        if n < 512 {
+        if n < comparedDirectly {
             entries.sort(by: <)
             return
         }
@@ -281,6 +285,11 @@ public final class DuplicateFinder: @unchecked Sendable {
     /// memory the cache no longer holds. False when a write fails.
     private static func writeSorted(_ entries: [Entry], to fd: Int32, space: inout SortSpace) -> Bool {
         let n = entries.count
+        if n < comparedDirectly {
+            var sorted = entries
+            sort(&sorted, space: &space)
+            return sorted.withUnsafeBytes { BufferedFile.writeAll(fd, $0) }
+        }
         order(entries, space: &space)
         let room = 2048
         if space.gathered.count != room { space.gathered = [Entry](repeating: Entry(h1: 0, h2: 0, file: 0, record: 0, line: 0), count: room) }
@@ -322,9 +331,7 @@ public final class DuplicateFinder: @unchecked Sendable {
     private func write(_ entries: [Entry], to path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { return false }
-        let written = entries.count < 512
-            ? { var sorted = entries; sorted.sort(by: <); return sorted.withUnsafeBytes { BufferedFile.writeAll(fd, $0) } }()
-            : Self.writeSorted(entries, to: fd, space: &sortSpace)
+        let written = Self.writeSorted(entries, to: fd, space: &sortSpace)
         if close(fd) != 0 || !written {
             unlink(path)
             return false
